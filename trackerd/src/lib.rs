@@ -1,0 +1,2 @@
+//! trackerd library. The program is built in later issues; for now the package
+//! exists so the workspace has its final shape and dependency rules.
