@@ -1,1 +1,5 @@
-fn main() {}
+//! p2pctl: the command line of p2p.
+
+fn main() -> std::process::ExitCode {
+    p2pctl::run()
+}

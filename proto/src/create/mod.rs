@@ -79,7 +79,7 @@ pub struct Created {
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
     /// An I/O error on a named path.
-    #[error("{path}: {source}")]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The path being read.
         path: PathBuf,
