@@ -9,3 +9,4 @@ pub mod create;
 pub mod infohash;
 pub mod magnet;
 pub mod metainfo;
+pub mod tracker;
