@@ -12,7 +12,10 @@ use crate::infohash::InfoHash;
 type Result<T> = std::result::Result<T, MetainfoError>;
 
 pub(super) fn parse(bytes: &[u8]) -> Result<Metainfo> {
-    let root = bencode::decode(bytes)?;
+    // Bytes after the top-level dictionary (often a newline added by an
+    // editor or a download) are ignored, as libtorrent ignores them: they
+    // are outside the info dictionary, so they cannot change what we share.
+    let (root, _used) = bencode::decode_prefix_with(bytes, &bencode::Limits::default())?;
     if root.as_dict().is_none() {
         return Err(MetainfoError::NotADictionary(root.type_name()));
     }
