@@ -287,7 +287,10 @@ mod tests {
             Magnet::parse(&format!("magnet:?xt=urn:btih:{HEX}&dn=%zz")),
             Err(MagnetError::BadEncoding("dn".into()))
         );
-        let long = format!("magnet:?xt=urn:btih:{HEX}&dn={}", "a".repeat(MAX_MAGNET_BYTES));
+        let long = format!(
+            "magnet:?xt=urn:btih:{HEX}&dn={}",
+            "a".repeat(MAX_MAGNET_BYTES)
+        );
         assert_eq!(Magnet::parse(&long), Err(MagnetError::TooLong(long.len())));
     }
 }

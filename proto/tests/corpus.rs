@@ -57,7 +57,11 @@ fn the_corpus_is_complete() {
     let rows = expectations();
     assert_eq!(rows.len(), 81);
     for row in &rows {
-        assert!(corpus_dir().join(&row.file).exists(), "{} is missing", row.file);
+        assert!(
+            corpus_dir().join(&row.file).exists(),
+            "{} is missing",
+            row.file
+        );
     }
 }
 
@@ -65,7 +69,10 @@ fn the_corpus_is_complete() {
 fn every_torrent_libtorrent_rejects_we_reject_with_a_clear_error() {
     for row in expectations().iter().filter(|r| !r.libtorrent_loads) {
         match load(&row.file) {
-            Ok(m) => panic!("{} loaded ({}) but libtorrent rejects it", row.file, m.info_hash),
+            Ok(m) => panic!(
+                "{} loaded ({}) but libtorrent rejects it",
+                row.file, m.info_hash
+            ),
             Err(e) => assert!(e.to_string().len() > 10, "{}: unclear error {e}", row.file),
         }
     }
@@ -74,7 +81,10 @@ fn every_torrent_libtorrent_rejects_we_reject_with_a_clear_error() {
 #[test]
 fn every_v1_torrent_libtorrent_loads_we_load_with_the_same_info_hash() {
     let mut loaded = 0;
-    for row in expectations().iter().filter(|r| r.libtorrent_loads && r.has_v1) {
+    for row in expectations()
+        .iter()
+        .filter(|r| r.libtorrent_loads && r.has_v1)
+    {
         match load(&row.file) {
             Ok(m) => {
                 assert_eq!(m.info_hash.to_hex(), row.info_hash_v1, "{}", row.file);
@@ -93,8 +103,16 @@ fn every_v1_torrent_libtorrent_loads_we_load_with_the_same_info_hash() {
 
 #[test]
 fn v2_only_torrents_are_refused_as_unsupported() {
-    for row in expectations().iter().filter(|r| r.libtorrent_loads && !r.has_v1) {
-        assert_eq!(load(&row.file).unwrap_err(), MetainfoError::V2NotSupported, "{}", row.file);
+    for row in expectations()
+        .iter()
+        .filter(|r| r.libtorrent_loads && !r.has_v1)
+    {
+        assert_eq!(
+            load(&row.file).unwrap_err(),
+            MetainfoError::V2NotSupported,
+            "{}",
+            row.file
+        );
     }
 }
 

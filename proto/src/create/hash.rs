@@ -40,7 +40,7 @@ pub(super) fn hash_pieces(
         control,
     };
     let threads = threads.min(piece_count).max(1);
-    let results: Vec<Result<Vec<(usize, [u8; 20])>, CreateError>> = std::thread::scope(|s| {
+    let results: Vec<Result<Digests, CreateError>> = std::thread::scope(|s| {
         let handles: Vec<_> = (1..threads).map(|_| s.spawn(|| job.run())).collect();
         let mut results = vec![job.run()];
         for h in handles {
@@ -57,6 +57,9 @@ pub(super) fn hash_pieces(
     Ok(out)
 }
 
+/// Piece digests computed by one thread, with their piece indexes.
+type Digests = Vec<(usize, [u8; 20])>;
+
 struct Job<'a> {
     files: &'a [SourceFile],
     starts: &'a [u64],
@@ -70,7 +73,7 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    fn run(&self) -> Result<Vec<(usize, [u8; 20])>, CreateError> {
+    fn run(&self) -> Result<Digests, CreateError> {
         let r = self.run_inner();
         if r.is_err() {
             self.failed.store(true, Ordering::Relaxed);
@@ -78,7 +81,7 @@ impl Job<'_> {
         r
     }
 
-    fn run_inner(&self) -> Result<Vec<(usize, [u8; 20])>, CreateError> {
+    fn run_inner(&self) -> Result<Digests, CreateError> {
         let mut buf = vec![0u8; self.piece_length as usize];
         let mut open: Option<(usize, File)> = None;
         let mut digests = Vec::new();

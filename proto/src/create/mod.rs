@@ -132,10 +132,10 @@ pub fn create_torrent(
     opts: &CreateOptions,
     control: &Control<'_>,
 ) -> Result<Created, CreateError> {
-    if let Some(p) = opts.piece_length {
-        if !p.is_power_of_two() || !(MIN_AUTO_PIECE_LENGTH..=256 << 20).contains(&p) {
-            return Err(CreateError::BadPieceLength(p));
-        }
+    if let Some(p) = opts.piece_length
+        && (!p.is_power_of_two() || !(MIN_AUTO_PIECE_LENGTH..=256 << 20).contains(&p))
+    {
+        return Err(CreateError::BadPieceLength(p));
     }
     let source = walk::walk(path, opts.include_hidden)?;
     let total: u64 = source.files.iter().map(|f| f.length).sum();

@@ -301,10 +301,10 @@ fn trackers(root: &Value<'_>) -> Vec<Vec<String>> {
             tiers.push(urls);
         }
     }
-    if tiers.is_empty() {
-        if let Some(u) = root.get("announce").and_then(url) {
-            tiers.push(vec![u]);
-        }
+    if tiers.is_empty()
+        && let Some(u) = root.get("announce").and_then(url)
+    {
+        tiers.push(vec![u]);
     }
     tiers
 }
