@@ -38,7 +38,7 @@ pub struct CreateArgs {
     pub force: bool,
     /// Bytes per piece, a power of two from 16 KiB to 256 MiB; suffixes K, M
     /// (KiB, MiB) allowed [default: the smallest that keeps it at or under 2,000 pieces].
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", value_parser = parse_piece_length)]
     pub piece_length: Option<u64>,
     /// Tracker announce URL; repeat for more tiers, separate URLs of one tier with commas.
     #[arg(short, long = "tracker", value_name = "URL[,URL...]")]
@@ -73,6 +73,18 @@ pub struct InspectArgs {
     pub torrent: String,
 }
 
+/// A size that is also a valid piece length: a power of two from 16 KiB to 256 MiB.
+fn parse_piece_length(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if n.is_power_of_two() && (16 << 10..=256 << 20).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{n} is not a power of two between 16 KiB and 256 MiB"
+        ))
+    }
+}
+
 /// Parses `262144`, `256K`, `256KiB`, `1M`, `1MiB`.
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -102,6 +114,10 @@ mod tests {
         assert_eq!(parse_size("1MiB"), Ok(1 << 20));
         assert!(parse_size("1G").is_err());
         assert!(parse_size("abc").is_err());
+        assert_eq!(parse_piece_length("32K"), Ok(32 << 10));
+        assert!(parse_piece_length("3000").is_err());
+        assert!(parse_piece_length("8K").is_err());
+        assert!(parse_piece_length("512M").is_err());
     }
 
     #[test]
