@@ -7,8 +7,9 @@
 #   SIZE_MIB   size of the test file in MiB            (default 1024)
 #   RUNS       timed runs per tool, interleaved          (default 5)
 #   BENCH_DIR  work folder (test file, outputs, JSON)    (default bench/out)
-#   P2PCTL     p2pctl binary (default target/release/p2pctl under the repo,
-#              built with `cargo build --release -p p2pctl` if missing)
+#   P2PCTL     p2pctl binary (default target/release/p2pctl under the repo, or
+#              under $CARGO_TARGET_DIR; built with `cargo build --release -p p2pctl`
+#              if missing)
 #   THREADS    if set, passed to p2pctl as --threads N   (default: every core)
 set -euo pipefail
 
@@ -17,9 +18,8 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-5}
 BENCH_DIR=${BENCH_DIR:-$REPO_ROOT/bench/out}
-P2PCTL=${P2PCTL:-$REPO_ROOT/target/release/p2pctl}
+P2PCTL=${P2PCTL:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/p2pctl}
 THREADS=${THREADS:-}
-PIECE=1048576
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

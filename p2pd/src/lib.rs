@@ -1,2 +1,4 @@
-//! p2pd library. The program is built in later issues; for now the package
-//! exists so the workspace has its final shape and dependency rules.
+//! p2pd library: the BitTorrent engine and, later, the watched folder and
+//! the control socket. `main.rs` only parses flags and calls in here.
+
+pub mod engine;

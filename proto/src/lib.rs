@@ -5,8 +5,10 @@
 //! reads files to build a torrent so that `p2pctl create` needs no daemon.
 
 pub mod bencode;
+pub mod bitfield;
 pub mod create;
 pub mod infohash;
 pub mod magnet;
 pub mod metainfo;
 pub mod tracker;
+pub mod wire;

@@ -3,6 +3,8 @@
 //! path policy (proto/src/metainfo/path.rs) refuses it. v2-only torrents get
 //! the "not supported" error. Nothing panics.
 
+#![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
+
 use std::path::PathBuf;
 
 use p2p_proto::metainfo::{Metainfo, MetainfoError};

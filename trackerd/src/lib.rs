@@ -1,2 +1,11 @@
-//! trackerd library. The program is built in later issues; for now the package
-//! exists so the workspace has its final shape and dependency rules.
+//! trackerd: a BitTorrent tracker (BEP 3, 7, 23, 48). The library holds the
+//! domain (`swarm`, `app`), the store, the HTTP delivery and the server;
+//! `main.rs` only parses flags, loads the config, starts logging and calls
+//! [`server::start`].
+
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod server;
+pub mod store;
+pub mod swarm;

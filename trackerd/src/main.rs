@@ -1,6 +1,144 @@
-//! trackerd entry point.
+//! trackerd entry point: parse flags, load the config, start logging, bind,
+//! and run the library's server until SIGTERM or SIGINT.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("trackerd {}: not built yet", env!("CARGO_PKG_VERSION"));
-    std::process::ExitCode::from(2)
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+use trackerd::config::{Config, DEFAULT_CONFIG_TOML, Mode};
+
+/// A BitTorrent tracker: HTTP announce and scrape, a torrent catalog, stats.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// TOML configuration file (see --print-config).
+    #[arg(long, env = "TRACKERD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print the default configuration, with comments, and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "TRACKERD_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Store URL, e.g. sqlite:///var/lib/trackerd/trackerd.sqlite.
+    #[arg(long, env = "TRACKERD_DATABASE")]
+    database: Option<String>,
+    /// Folder for the default SQLite database.
+    #[arg(long, env = "TRACKERD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// open: track any torrent; catalog: only registered torrents.
+    #[arg(long, env = "TRACKERD_MODE", value_parser = ["open", "catalog"])]
+    mode: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.print_config {
+        print!("{DEFAULT_CONFIG_TOML}");
+        return ExitCode::SUCCESS;
+    }
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trackerd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(db) = &args.database {
+        config.database = db.clone();
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    match args.mode.as_deref() {
+        Some("catalog") => config.mode = Mode::Catalog,
+        Some(_) => config.mode = Mode::Open,
+        None => {}
+    }
+    Ok(config)
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let token = CancellationToken::new();
+    // Install the handlers before announcing readiness, so a signal sent
+    // right after the listening line is never lost.
+    let signals = tokio::spawn(cancel_on_signal(shutdown_signals()?, token.clone()));
+    let db = config.database_url();
+    let running = trackerd::server::start(config, listener, token.clone())
+        .await
+        .with_context(|| format!("starting the tracker with database {db}"))?;
+    tracing::info!("listening on http://{}", running.addr);
+    running.wait().await;
+    signals.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[cfg(unix)]
+type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+
+#[cfg(unix)]
+fn shutdown_signals() -> anyhow::Result<Signals> {
+    use tokio::signal::unix::{SignalKind, signal};
+    Ok((
+        signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+    ))
+}
+
+#[cfg(unix)]
+async fn cancel_on_signal((mut term, mut int): Signals, token: CancellationToken) {
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    token.cancel();
+}
+
+#[cfg(not(unix))]
+type Signals = ();
+
+#[cfg(not(unix))]
+fn shutdown_signals() -> anyhow::Result<Signals> {
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn cancel_on_signal((): Signals, token: CancellationToken) {
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!("cannot listen for Ctrl-C: {e}");
+        return;
+    }
+    tracing::info!("Ctrl-C: shutting down");
+    token.cancel();
 }

@@ -15,9 +15,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use p2p_proto::bencode::{
-    Kind, Limits, OwnedValue, Value, decode, decode_prefix_with, encode,
-};
+use p2p_proto::bencode::{Kind, Limits, OwnedValue, Value, decode, decode_prefix_with, encode};
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
@@ -25,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(v) => v,
         Err(_) => {
             if let Ok((prefix_value, used)) = decode_prefix_with(data, &limits) {
-                assert!(used < data.len(), "prefix decode used all input but decode failed");
+                assert!(
+                    used < data.len(),
+                    "prefix decode used all input but decode failed"
+                );
                 assert_eq!(prefix_value.raw, &data[..used]);
                 let again = decode(&data[..used]).expect("decoded prefix does not decode alone");
                 assert_eq!(again, prefix_value);
@@ -45,9 +46,20 @@ fuzz_target!(|data: &[u8]| {
     let owned = OwnedValue::from(&value);
     let encoded = encode(&owned);
     let redecoded = decode(&encoded).expect("re-encoded value does not decode");
-    assert_eq!(OwnedValue::from(&redecoded), owned, "decode(encode(v)) != v");
-    assert_eq!(encode(&OwnedValue::from(&redecoded)), encoded, "encoding is not canonical");
-    assert!(sorted_everywhere(&redecoded), "encoder wrote an unsorted dictionary");
+    assert_eq!(
+        OwnedValue::from(&redecoded),
+        owned,
+        "decode(encode(v)) != v"
+    );
+    assert_eq!(
+        encode(&OwnedValue::from(&redecoded)),
+        encoded,
+        "encoding is not canonical"
+    );
+    assert!(
+        sorted_everywhere(&redecoded),
+        "encoder wrote an unsorted dictionary"
+    );
 
     assert_eq!(encoded.len(), data.len(), "re-encoding changed the length");
     if sorted_everywhere(&value) {

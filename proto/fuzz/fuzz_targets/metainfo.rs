@@ -1,7 +1,8 @@
 //! `Metainfo::from_bytes` on arbitrary bytes.
 //!
 //! Invariants checked when a torrent loads:
-//! - `info_hash` is the SHA-1 of `raw_info`, and `raw_info` is a slice of the input;
+//! - `info_hash` is the SHA-1 of `raw_info`, and `raw_info` is exactly the
+//!   bytes of the input's `info` value;
 //! - `Metainfo::from_info_bytes(raw_info)` gives the same hash and `Info`;
 //! - the piece count is ceil(total_length / piece_length), `piece_size` is
 //!   consistent with it, and the sizes add up to `total_length`;
@@ -19,7 +20,7 @@
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
-use p2p_proto::bencode::decode;
+use p2p_proto::bencode::{Limits, decode_prefix_with};
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::magnet::{MAX_MAGNET_BYTES, Magnet, MagnetError};
 use p2p_proto::metainfo::path::MAX_COMPONENT_BYTES;
@@ -32,25 +33,42 @@ fuzz_target!(|data: &[u8]| {
     let info = &meta.info;
 
     // Hash and raw bytes.
-    assert_eq!(meta.info_hash, InfoHash::of_info_bytes(&meta.raw_info), "info_hash != SHA-1(raw_info)");
-    let root = decode(data).expect("loaded torrent is not bencode");
+    assert_eq!(
+        meta.info_hash,
+        InfoHash::of_info_bytes(&meta.raw_info),
+        "info_hash != SHA-1(raw_info)"
+    );
+    // Bytes after the top-level dictionary are ignored (as libtorrent does).
+    let (root, _) =
+        decode_prefix_with(data, &Limits::default()).expect("loaded torrent is not bencode");
     assert_eq!(
         root.get("info").map(|v| v.raw),
         Some(meta.raw_info.as_slice()),
         "raw_info is not the input's info dictionary bytes"
     );
-    let info_only = Metainfo::from_info_bytes(&meta.raw_info).expect("raw_info alone does not load");
+    let info_only =
+        Metainfo::from_info_bytes(&meta.raw_info).expect("raw_info alone does not load");
     assert_eq!(info_only.info_hash, meta.info_hash);
-    assert_eq!(info_only.info, meta.info, "from_info_bytes gives a different Info");
+    assert_eq!(
+        info_only.info, meta.info,
+        "from_info_bytes gives a different Info"
+    );
 
     // Pieces.
     assert!(info.piece_length >= 1);
     assert!(info.total_length >= 1);
     let expected_pieces = info.total_length.div_ceil(info.piece_length);
-    assert_eq!(meta.piece_count() as u64, expected_pieces, "piece count != ceil(total/piece_length)");
+    assert_eq!(
+        meta.piece_count() as u64,
+        expected_pieces,
+        "piece count != ceil(total/piece_length)"
+    );
     let last = meta.piece_count() - 1;
     let last_size = meta.piece_size(last).expect("no size for the last piece");
-    assert!((1..=info.piece_length).contains(&last_size), "last piece size {last_size}");
+    assert!(
+        (1..=info.piece_length).contains(&last_size),
+        "last piece size {last_size}"
+    );
     assert_eq!(
         last as u64 * info.piece_length + last_size,
         info.total_length,
@@ -63,7 +81,10 @@ fuzz_target!(|data: &[u8]| {
 
     // Files.
     assert!(!info.files.is_empty());
-    assert!(info.multi_file || info.files.len() == 1, "single-file torrent with several files");
+    assert!(
+        info.multi_file || info.files.len() == 1,
+        "single-file torrent with several files"
+    );
     let mut offset = 0u64;
     for (i, f) in info.files.iter().enumerate() {
         assert_eq!(f.offset, offset, "file {i} offset is not contiguous");
@@ -72,12 +93,18 @@ fuzz_target!(|data: &[u8]| {
         }
         offset = offset.checked_add(f.length).expect("offsets overflow");
         assert!(!f.path.is_empty(), "file {i} has an empty path");
-        assert_eq!(f.path[0], info.name, "file {i} path does not start with the name");
+        assert_eq!(
+            f.path[0], info.name,
+            "file {i} path does not start with the name"
+        );
         for c in &f.path {
             check_component(c);
         }
     }
-    assert_eq!(offset, info.total_length, "file lengths do not add up to total_length");
+    assert_eq!(
+        offset, info.total_length,
+        "file lengths do not add up to total_length"
+    );
     check_component(&info.name);
 
     let mut files = HashSet::new();
@@ -102,7 +129,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let rewrapped = encode_torrent(&meta.raw_info, &extras);
     let again = Metainfo::from_bytes(&rewrapped).expect("encode_torrent output does not load");
-    assert_eq!(again.info_hash, meta.info_hash, "encode_torrent changed the info-hash");
+    assert_eq!(
+        again.info_hash, meta.info_hash,
+        "encode_torrent changed the info-hash"
+    );
     assert_eq!(again, meta, "encode_torrent does not round-trip");
 
     // Magnet link.
@@ -122,9 +152,19 @@ fn check_component(c: &str) {
     assert!(!c.is_empty(), "empty path component");
     assert!(c != "." && c != "..", "path component {c:?}");
     assert!(
-        !c.chars().any(|ch| matches!(ch, '/' | '\\' | ':' | '<' | '>' | '"' | '|' | '?' | '*') || ch.is_control()),
+        !c.chars().any(
+            |ch| matches!(ch, '/' | '\\' | ':' | '<' | '>' | '"' | '|' | '?' | '*')
+                || ch.is_control()
+        ),
         "path component {c:?} has a forbidden character"
     );
-    assert!(c.len() <= MAX_COMPONENT_BYTES, "path component of {} bytes", c.len());
-    assert!(!c.ends_with(['.', ' ']), "path component {c:?} ends with a dot or a space");
+    assert!(
+        c.len() <= MAX_COMPONENT_BYTES,
+        "path component of {} bytes",
+        c.len()
+    );
+    assert!(
+        !c.ends_with(['.', ' ']),
+        "path component {c:?} ends with a dot or a space"
+    );
 }

@@ -43,7 +43,7 @@ pub fn sanitize_component(raw: &[u8]) -> Option<String> {
     if is_windows_device(&out) {
         out.insert(0, '_');
     }
-    Some(shorten(out))
+    shorten(out)
 }
 
 fn is_windows_device(name: &str) -> bool {
@@ -58,9 +58,11 @@ fn is_windows_device(name: &str) -> bool {
         && (b'1'..=b'9').contains(&b[3])
 }
 
-fn shorten(name: String) -> String {
+/// Cuts a name to [`MAX_COMPONENT_BYTES`]; the cut must not leave a
+/// trailing dot or space (found by fuzzing), nor an empty name.
+fn shorten(name: String) -> Option<String> {
     if name.len() <= MAX_COMPONENT_BYTES {
-        return name;
+        return Some(name);
     }
     let ext = match name.rfind('.') {
         Some(dot) if name.len() - dot <= 16 && dot > 0 => &name[dot..],
@@ -70,7 +72,11 @@ fn shorten(name: String) -> String {
     while !name.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}{}", &name[..cut], ext)
+    let stem = name[..cut].trim_end_matches(['.', ' ']);
+    if stem.is_empty() {
+        return None;
+    }
+    Some(format!("{stem}{ext}"))
 }
 
 /// Makes a list of components safe, dropping the ones with nothing left.
@@ -131,5 +137,15 @@ mod tests {
         let out = s(&long).unwrap();
         assert!(out.len() <= MAX_COMPONENT_BYTES);
         assert!(out.ends_with(".mkv"));
+    }
+
+    #[test]
+    fn shortening_never_leaves_a_trailing_space_or_dot() {
+        let space = format!("{} b", "a".repeat(239));
+        assert_eq!(s(&space), Some("a".repeat(239)));
+        let dot = format!("{}.{}", "a".repeat(239), "b".repeat(17));
+        assert_eq!(s(&dot), Some("a".repeat(239)));
+        let blank = format!("{}x", " ".repeat(300));
+        assert_eq!(s(&blank), None);
     }
 }

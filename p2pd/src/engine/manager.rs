@@ -1,0 +1,323 @@
+//! The task that runs one torrent: rebuilds its state at start (resume
+//! record or hashing), then announces, dials peers, chokes and writes resume
+//! records until cancelled, and finally sends `stopped` and a last record.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use p2p_proto::tracker::Event;
+use tokio::sync::watch;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+use super::announce::{Announcer, Progress};
+use super::picker::Picker;
+use super::resume::{self, ResumeRecord};
+use super::torrent::{PeerCmd, Shared, TorrentState, backoff};
+use super::{choker, peer};
+
+/// Rechoke period (BEP 3 suggests 10 s).
+const CHOKE_PERIOD: Duration = Duration::from_secs(10);
+/// The optimistic unchoke rotates every third rechoke (30 s).
+const OPTIMISTIC_EVERY: u32 = 3;
+/// Time allowed for peers to finish and for the last announce at shutdown.
+const STOP_DEADLINE: Duration = Duration::from_secs(5);
+/// Announce interval when the tracker gives none, and the first retry delay.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(1800);
+const FIRST_RETRY: Duration = Duration::from_secs(15);
+
+pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
+    if let Err(message) = rebuild_state(&shared).await {
+        tracing::error!(torrent = %shared.meta.info.name, "{message}");
+        shared.lock().status = TorrentState::Error(message);
+        stopped.send_replace(true);
+        return;
+    }
+    shared.add_candidates(shared.add.extra_peers.clone());
+    tokio::join!(announce_loop(&shared), connection_loop(&shared));
+
+    shared.peer_tasks.close();
+    let _ = tokio::time::timeout(STOP_DEADLINE, shared.peer_tasks.wait()).await;
+    if let Err(e) = flush_resume(&shared, true).await {
+        tracing::warn!(torrent = %shared.meta.info.name, "cannot write resume record: {e}");
+    }
+    {
+        let mut st = shared.lock();
+        if !matches!(st.status, TorrentState::Error(_)) {
+            st.status = TorrentState::Stopped;
+        }
+    }
+    stopped.send_replace(true);
+}
+
+/// Reads the resume record or hashes what is on disk, then prepares the files.
+async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
+    let s = shared.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let n = s.meta.piece_count();
+        let record = resume::load(&s.resume_path, n, s.storage.file_count());
+        let (have, checked) = resume::initial_pieces(&s.storage, &s.meta.info.pieces, record)?;
+        if !have.all() {
+            s.storage.allocate()?;
+        }
+        Ok::<_, std::io::Error>((have, checked))
+    })
+    .await
+    .map_err(|e| format!("checking files failed: {e}"))?
+    .map_err(|e| format!("cannot check files of {}: {e}", shared.meta.info.name))?;
+    let (have, checked) = result;
+    let complete = have.all();
+    {
+        let mut st = shared.lock();
+        st.picker = Picker::new(
+            shared.meta.info.piece_length,
+            shared.meta.info.total_length,
+            have,
+            rand::random(),
+        );
+        st.pieces_rechecked = checked;
+        st.status = if complete {
+            TorrentState::Seeding
+        } else {
+            TorrentState::Downloading
+        };
+        st.resume_dirty = true;
+    }
+    tracing::info!(
+        torrent = %shared.meta.info.name,
+        rechecked = checked,
+        complete,
+        "torrent ready"
+    );
+    if complete {
+        shared.complete_tx.send_replace(true);
+    }
+    flush_resume(shared, false)
+        .await
+        .map_err(|e| format!("cannot write resume record: {e}"))
+}
+
+/// Writes the resume record if pieces were verified since the last one.
+/// Data files are synced first, so a record never claims bytes a power cut lost.
+async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> {
+    let pieces = {
+        let mut st = shared.lock();
+        if !st.resume_dirty && !force {
+            return Ok(());
+        }
+        st.resume_dirty = false;
+        st.picker.have().clone()
+    };
+    let s = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        s.storage.sync_all()?;
+        let record = ResumeRecord {
+            pieces,
+            files: s.storage.file_states(),
+        };
+        resume::save(&s.resume_path, &record)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+fn progress(shared: &Shared) -> Progress {
+    let st = shared.lock();
+    let have = st.picker.have();
+    let missing = have.len() - have.count_ones();
+    let left = if missing == 0 {
+        0
+    } else {
+        // Close enough for trackers: the short last piece is counted whole.
+        (missing as u64 * shared.meta.info.piece_length).min(shared.meta.info.total_length)
+    };
+    Progress {
+        uploaded: shared.uploaded.load(Ordering::Relaxed),
+        downloaded: shared.downloaded.load(Ordering::Relaxed),
+        left,
+    }
+}
+
+async fn announce_loop(shared: &Arc<Shared>) {
+    if !shared.add.use_trackers {
+        shared.cancel.cancelled().await;
+        return;
+    }
+    let mut announcer = Announcer::new(
+        &shared.meta.trackers,
+        shared.meta.info_hash,
+        shared.peer_id.0,
+        shared.listen_port,
+    );
+    if announcer.is_empty() {
+        shared.lock().tracker_status = "no trackers".into();
+        shared.cancel.cancelled().await;
+        return;
+    }
+    let mut complete_rx = shared.complete_tx.subscribe();
+    let mut event = Event::Started;
+    let mut completed_pending = false;
+    let mut next = Instant::now();
+    let mut retry = FIRST_RETRY;
+    let mut started = false;
+    loop {
+        tokio::select! {
+            _ = shared.cancel.cancelled() => break,
+            changed = complete_rx.changed(), if !completed_pending && started => {
+                if changed.is_err() { break; }
+                if *complete_rx.borrow() && event != Event::Started {
+                    completed_pending = true;
+                    next = Instant::now();
+                }
+            }
+            _ = sleep_until(next) => {
+                let send = if completed_pending { Event::Completed } else { event };
+                let result = tokio::select! {
+                    r = announcer.announce(send, progress(shared)) => r,
+                    _ = shared.cancel.cancelled() => break,
+                };
+                match result {
+                    Ok(resp) => {
+                        started = true;
+                        event = Event::None;
+                        if send == Event::Completed {
+                            completed_pending = false;
+                        }
+                        retry = FIRST_RETRY;
+                        let secs = u64::from(resp.interval.max(resp.min_interval.unwrap_or(0)));
+                        let wait = if secs == 0 { DEFAULT_INTERVAL } else { Duration::from_secs(secs.max(10)) };
+                        next = Instant::now() + wait;
+                        shared.lock().tracker_status = format!(
+                            "ok: {} peers, {} seeders, {} leechers",
+                            resp.peers.len(), resp.complete, resp.incomplete
+                        );
+                        shared.add_candidates(resp.peers.iter().map(|p| p.addr));
+                    }
+                    Err(e) => {
+                        tracing::warn!(torrent = %shared.meta.info.name, "announce failed: {e}");
+                        shared.lock().tracker_status = format!("error: {e}");
+                        next = Instant::now() + retry;
+                        retry = (retry * 2).min(DEFAULT_INTERVAL);
+                    }
+                }
+            }
+        }
+    }
+    if started {
+        let _ = tokio::time::timeout(
+            STOP_DEADLINE,
+            announcer.announce(Event::Stopped, progress(shared)),
+        )
+        .await;
+    }
+}
+
+async fn connection_loop(shared: &Arc<Shared>) {
+    let mut dial = interval(Duration::from_secs(1));
+    let mut choke = interval(CHOKE_PERIOD);
+    let mut save = interval(shared.config.resume_interval);
+    for t in [&mut dial, &mut choke, &mut save] {
+        t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    }
+    let mut rounds = 0u32;
+    let mut optimistic = None;
+    loop {
+        tokio::select! {
+            _ = shared.cancel.cancelled() => break,
+            _ = shared.wake.notified() => dial_peers(shared),
+            _ = dial.tick() => dial_peers(shared),
+            _ = choke.tick() => {
+                if rounds.is_multiple_of(OPTIMISTIC_EVERY) {
+                    optimistic = None;
+                }
+                optimistic = rechoke(shared, optimistic);
+                rounds += 1;
+            }
+            _ = save.tick() => {
+                if let Err(e) = flush_resume(shared, false).await {
+                    tracing::warn!(torrent = %shared.meta.info.name, "cannot write resume record: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Dials addresses we are not connected to, within the connection limits.
+fn dial_peers(shared: &Arc<Shared>) {
+    let now = Instant::now();
+    let mut st = shared.lock();
+    if st.status == TorrentState::Checking {
+        return;
+    }
+    let seeding = st.picker.is_complete();
+    let mut room = shared
+        .config
+        .max_peers_per_torrent
+        .saturating_sub(st.peers.len());
+    let in_progress = st
+        .candidates
+        .values()
+        .filter(|c| c.connected)
+        .count()
+        .saturating_sub(st.peers.len());
+    room = room.saturating_sub(in_progress);
+    let due: Vec<_> = st
+        .candidates
+        .iter()
+        .filter(|(_, c)| !c.connected && c.next_attempt <= now)
+        .map(|(a, _)| *a)
+        .take(room)
+        .collect();
+    for addr in due {
+        let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
+            break;
+        };
+        if let Some(c) = st.candidates.get_mut(&addr) {
+            c.connected = true;
+            // If this attempt fails, wait before the next one.
+            c.failures += 1;
+            c.next_attempt = now + backoff(c.failures);
+        }
+        // A seeder dials everyone it hears of only while there is room; they may want data.
+        let _ = seeding;
+        shared
+            .peer_tasks
+            .spawn(peer::dial(shared.clone(), addr, permit));
+    }
+}
+
+/// One choking round; returns the optimistic peer to keep.
+fn rechoke(shared: &Arc<Shared>, optimistic: Option<u64>) -> Option<u64> {
+    let mut st = shared.lock();
+    let seeding = st.picker.is_complete();
+    let peers: Vec<choker::Candidate> = st
+        .peers
+        .iter()
+        .map(|(&key, p)| choker::Candidate {
+            key,
+            interested: p.stats.peer_interested.load(Ordering::Relaxed),
+            download_rate: p.stats.download_rate.load(Ordering::Relaxed),
+            upload_rate: p.stats.upload_rate.load(Ordering::Relaxed),
+            snubbed: p.stats.snubbed.load(Ordering::Relaxed),
+        })
+        .collect();
+    let mut chosen = choker::decide(&peers, shared.config.upload_slots, seeding, optimistic);
+    let optimistic = optimistic
+        .filter(|o| chosen.contains(o))
+        .or_else(|| choker::next_optimistic(&peers, &chosen, rand::random()));
+    if let Some(o) = optimistic {
+        chosen.insert(o);
+    }
+    for (key, p) in st.peers.iter_mut() {
+        let unchoke = chosen.contains(key);
+        if unchoke != p.unchoked {
+            p.unchoked = unchoke;
+            let _ = p.cmd.send(if unchoke {
+                PeerCmd::Unchoke
+            } else {
+                PeerCmd::Choke
+            });
+        }
+    }
+    optimistic
+}

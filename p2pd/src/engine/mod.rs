@@ -1,0 +1,269 @@
+//! The BitTorrent engine: one TCP listener for every torrent, a task per
+//! torrent (tracker, connections, choking, resume) and a task per peer.
+//! Started by [`Engine::start`] with a config and a cancellation token, so
+//! tests can run several engines in one process.
+//!
+//! Not here: the watched folder, the control socket, accounts (see the rest
+//! of p2pd).
+
+mod announce;
+mod choker;
+mod http;
+mod listener;
+mod manager;
+mod peer;
+mod picker;
+mod ratelimit;
+mod resume;
+mod storage;
+mod torrent;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::metainfo::Metainfo;
+use p2p_proto::wire::PeerId;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use ratelimit::RateLimiter;
+pub use torrent::{PeerInfo, TorrentState, TorrentStats};
+
+/// Engine settings. Every limit is per engine unless it says otherwise.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where peers connect to us; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Most peer connections per torrent.
+    pub max_peers_per_torrent: usize,
+    /// Most peer connections in all.
+    pub max_peers_total: usize,
+    /// Time allowed to connect and finish the handshake.
+    pub connect_timeout: Duration,
+    /// Peers unchoked by rate, per torrent (plus one optimistic unchoke).
+    pub upload_slots: usize,
+    /// Download limit in bytes per second for all torrents; `None` is unlimited.
+    pub download_rate_limit: Option<u64>,
+    /// Upload limit in bytes per second for all torrents; `None` is unlimited.
+    pub upload_rate_limit: Option<u64>,
+    /// Pieces failing their hash check, sent only by one peer, before it is banned.
+    pub ban_after_bad_pieces: u32,
+    /// How often resume state is written while pieces complete.
+    pub resume_interval: Duration,
+    /// Client name sent in the BEP 10 handshake.
+    pub client_name: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 6881)),
+            max_peers_per_torrent: 50,
+            max_peers_total: 400,
+            connect_timeout: Duration::from_secs(10),
+            upload_slots: 4,
+            download_rate_limit: None,
+            upload_rate_limit: None,
+            ban_after_bad_pieces: 2,
+            resume_interval: Duration::from_secs(1),
+            client_name: format!("p2p {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// How a torrent is added.
+#[derive(Debug, Clone)]
+pub struct AddTorrent {
+    /// The torrent.
+    pub metainfo: Metainfo,
+    /// Folder that holds the torrent's files (they go below it).
+    pub download_dir: PathBuf,
+    /// Folder for resume records (usually `download_dir/.progress`).
+    pub resume_dir: PathBuf,
+    /// Per-torrent download limit in bytes per second.
+    pub download_rate_limit: Option<u64>,
+    /// Per-torrent upload limit in bytes per second.
+    pub upload_rate_limit: Option<u64>,
+    /// Extra peers to dial (tests, magnet `x.pe`), besides the trackers'.
+    pub extra_peers: Vec<SocketAddr>,
+    /// Announce to the torrent's trackers.
+    pub use_trackers: bool,
+}
+
+/// Why the engine could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Could not listen.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The torrent is already in the engine.
+    #[error("torrent {0} is already added")]
+    Duplicate(InfoHash),
+    /// Its files could not be prepared.
+    #[error("cannot prepare the files of {name}: {source}")]
+    Storage {
+        /// Torrent name.
+        name: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A running engine. Cloning gives another handle to the same engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct EngineInner {
+    pub config: EngineConfig,
+    pub peer_id: PeerId,
+    pub listen_addr: SocketAddr,
+    pub torrents: Mutex<HashMap<InfoHash, torrent::Torrent>>,
+    pub connections: Arc<Semaphore>,
+    pub download_limit: Arc<RateLimiter>,
+    pub upload_limit: Arc<RateLimiter>,
+    pub cancel: CancellationToken,
+    pub tasks: TaskTracker,
+}
+
+impl Engine {
+    /// Binds the listener and starts accepting peers. The engine stops when
+    /// `cancel` is cancelled; then await [`Engine::shutdown`].
+    pub async fn start(
+        config: EngineConfig,
+        cancel: CancellationToken,
+    ) -> Result<Engine, EngineError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| EngineError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let listen_addr = listener
+            .local_addr()
+            .map_err(|source| EngineError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let peer_id = PeerId::generate(rand::random());
+        let inner = Arc::new(EngineInner {
+            peer_id,
+            listen_addr,
+            torrents: Mutex::new(HashMap::new()),
+            connections: Arc::new(Semaphore::new(config.max_peers_total)),
+            download_limit: Arc::new(RateLimiter::new(config.download_rate_limit)),
+            upload_limit: Arc::new(RateLimiter::new(config.upload_rate_limit)),
+            cancel,
+            tasks: TaskTracker::new(),
+            config,
+        });
+        inner
+            .tasks
+            .spawn(listener::accept_loop(listener, Arc::downgrade(&inner)));
+        Ok(Engine { inner })
+    }
+
+    /// The address peers can reach us on (with the real port).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.inner.listen_addr
+    }
+
+    /// Our peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.peer_id
+    }
+
+    /// Adds a torrent: checks or resumes its files, then downloads or seeds it.
+    pub async fn add(&self, add: AddTorrent) -> Result<InfoHash, EngineError> {
+        let info_hash = add.metainfo.info_hash;
+        if self.lock_torrents().contains_key(&info_hash) {
+            return Err(EngineError::Duplicate(info_hash));
+        }
+        let t = torrent::Torrent::start(self.inner.clone(), add).await?;
+        match self.lock_torrents().entry(info_hash) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                t.stop();
+                Err(EngineError::Duplicate(info_hash))
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(t);
+                Ok(info_hash)
+            }
+        }
+    }
+
+    /// Stops a torrent (a `stopped` announce, connections closed, resume
+    /// state written) and forgets it. Its files stay.
+    pub async fn remove(&self, info_hash: InfoHash) -> bool {
+        let t = self.lock_torrents().remove(&info_hash);
+        match t {
+            Some(t) => {
+                t.stop();
+                t.wait_stopped().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A snapshot of one torrent.
+    pub fn stats(&self, info_hash: InfoHash) -> Option<TorrentStats> {
+        self.lock_torrents()
+            .get(&info_hash)
+            .map(torrent::Torrent::stats)
+    }
+
+    /// Snapshots of every torrent.
+    pub fn all_stats(&self) -> Vec<TorrentStats> {
+        self.lock_torrents()
+            .values()
+            .map(torrent::Torrent::stats)
+            .collect()
+    }
+
+    /// Waits until a torrent has every piece, or `timeout` passes; returns
+    /// whether it is complete.
+    pub async fn wait_complete(&self, info_hash: InfoHash, timeout: Duration) -> bool {
+        let Some(t) = self.lock_torrents().get(&info_hash).cloned() else {
+            return false;
+        };
+        tokio::time::timeout(timeout, t.wait_complete())
+            .await
+            .is_ok()
+    }
+
+    /// Waits for every task to finish after `cancel` was cancelled, for at most `deadline`.
+    pub async fn shutdown(&self, deadline: Duration) -> bool {
+        self.inner.cancel.cancel();
+        let torrents: Vec<torrent::Torrent> = self.lock_torrents().values().cloned().collect();
+        self.inner.tasks.close();
+        let all = async {
+            for t in torrents {
+                t.wait_stopped().await;
+            }
+            self.inner.tasks.wait().await;
+        };
+        tokio::time::timeout(deadline, all).await.is_ok()
+    }
+
+    fn lock_torrents(&self) -> std::sync::MutexGuard<'_, HashMap<InfoHash, torrent::Torrent>> {
+        self.inner
+            .torrents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,453 @@
+//! One peer connection (BEP 3, with BEP 6 Fast and BEP 10 extensions): the
+//! handshake, then a single task that reads and parses messages in place
+//! from a reusable buffer, keeps a pipeline of block requests full, serves
+//! the peer's requests from a one-piece read cache, and writes whatever is
+//! queued whenever the socket can take it (reading and writing never wait
+//! on each other, so two peers uploading to each other cannot deadlock).
+
+mod handlers;
+mod upload;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use p2p_proto::bitfield::Bitfield;
+use p2p_proto::wire::{
+    BlockRef, DEFAULT_MAX_MESSAGE_LEN, Decoded, Handshake, Message, PeerId, WireError,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::time::{Instant, MissedTickBehavior, interval};
+
+use super::torrent::{PeerCmd, PeerStats, Refused, Shared, backoff};
+
+/// Fewest and most block requests kept in flight to one peer.
+const MIN_PIPELINE: usize = 16;
+const MAX_PIPELINE: usize = 96;
+/// Seconds of data at the peer's rate kept in flight.
+const PIPELINE_SECONDS: f64 = 0.5;
+/// A peer that sends nothing we asked for in this long is snubbed.
+const SNUB_AFTER: Duration = Duration::from_secs(30);
+/// Keep-alive when we have sent nothing for this long.
+const KEEPALIVE_AFTER: Duration = Duration::from_secs(90);
+/// A peer that sends nothing at all for this long is dropped.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
+/// Most requests we queue for a peer; more are ignored.
+const MAX_QUEUED_REQUESTS: usize = 500;
+/// Write buffer level above which we stop serving requests until it drains.
+const WRITE_HIGH_WATER: usize = 1 << 20;
+/// Read buffer growth step.
+const READ_CHUNK: usize = 256 * 1024;
+/// Extension id we give ut_metadata (BEP 9).
+pub(crate) const OUR_UT_METADATA: u8 = 1;
+
+/// Why a connection ended.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PeerError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("protocol error: {0}")]
+    Wire(#[from] WireError),
+    #[error("{0}")]
+    Refused(#[from] Refused),
+    #[error("protocol violation: {0}")]
+    Violation(String),
+    #[error("handshake timed out")]
+    Timeout,
+    #[error("peer is for another torrent")]
+    WrongTorrent,
+}
+
+/// Dials `addr` and runs the connection.
+pub(crate) async fn dial(shared: Arc<Shared>, addr: SocketAddr, permit: OwnedSemaphorePermit) {
+    let timeout = shared.config.connect_timeout;
+    let result = async {
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| PeerError::Timeout)??;
+        stream.set_nodelay(true)?;
+        let (mut r, mut w) = stream.into_split();
+        let ours = Handshake::new(shared.meta.info_hash, shared.peer_id);
+        let theirs = tokio::time::timeout(timeout, async {
+            w.write_all(&ours.to_bytes()).await?;
+            read_handshake(&mut r).await
+        })
+        .await
+        .map_err(|_| PeerError::Timeout)??;
+        if theirs.info_hash != shared.meta.info_hash {
+            return Err(PeerError::WrongTorrent);
+        }
+        run(shared.clone(), r, w, addr, theirs, true).await
+    }
+    .await;
+    drop(permit);
+    let mut st = shared.lock();
+    if let Some(c) = st.candidates.get_mut(&addr) {
+        c.connected = false;
+        if matches!(result, Err(PeerError::Refused(Refused::OurOwnId))) {
+            // Our own address: never dial it again (and never ban it).
+            c.next_attempt = Instant::now() + Duration::from_secs(86_400 * 365);
+        }
+    }
+    drop(st);
+    if let Err(e) = result {
+        tracing::debug!(%addr, "outgoing peer ended: {e}");
+    }
+}
+
+/// Runs an incoming connection whose first 48 handshake bytes were read by the listener.
+pub(crate) async fn accept(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    reserved: [u8; 8],
+    permit: OwnedSemaphorePermit,
+) {
+    let result = async {
+        stream.set_nodelay(true)?;
+        let (mut r, mut w) = stream.into_split();
+        let timeout = shared.config.connect_timeout;
+        let peer_id = tokio::time::timeout(timeout, async {
+            let ours = Handshake::new(shared.meta.info_hash, shared.peer_id);
+            w.write_all(&ours.to_bytes()).await?;
+            let mut id = [0u8; 20];
+            r.read_exact(&mut id).await?;
+            Ok::<_, std::io::Error>(PeerId(id))
+        })
+        .await
+        .map_err(|_| PeerError::Timeout)??;
+        let theirs = Handshake {
+            reserved,
+            info_hash: shared.meta.info_hash,
+            peer_id,
+        };
+        run(shared.clone(), r, w, addr, theirs, false).await
+    }
+    .await;
+    drop(permit);
+    if let Err(e) = result {
+        tracing::debug!(%addr, "incoming peer ended: {e}");
+    }
+}
+
+async fn read_handshake(r: &mut OwnedReadHalf) -> Result<Handshake, PeerError> {
+    let mut buf = [0u8; p2p_proto::wire::HANDSHAKE_LEN];
+    r.read_exact(&mut buf).await?;
+    match Handshake::decode(&buf)? {
+        Decoded::Done(h, _) => Ok(h),
+        Decoded::NeedMore(_) => Err(PeerError::Violation("short handshake".into())),
+    }
+}
+
+/// The state of one connection after the handshake.
+pub(crate) struct Conn {
+    shared: Arc<Shared>,
+    key: u64,
+    peer_id: PeerId,
+    stats: Arc<PeerStats>,
+    fast: bool,
+    extensions: bool,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    am_choking: bool,
+    am_interested: bool,
+    peer_choking: bool,
+    peer_pieces: Bitfield,
+    /// Pieces the peer has that we lack (interest without rescanning).
+    wanted_from_peer: usize,
+    first_message: bool,
+    in_flight: HashSet<BlockRef>,
+    peer_reqq: usize,
+    /// The peer's id for ut_metadata, from its extension handshake.
+    peer_metadata_id: Option<u8>,
+    last_block_at: Instant,
+    last_recv_at: Instant,
+    last_send_at: Instant,
+    upload: upload::Uploader,
+    /// Payload bytes at the previous rate sample.
+    sample: (u64, u64),
+    /// Bytes to pass through the download limiter before reading on.
+    throttle_down: u64,
+    picked: Vec<BlockRef>,
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    mut r: OwnedReadHalf,
+    mut w: OwnedWriteHalf,
+    addr: SocketAddr,
+    theirs: Handshake,
+    outgoing: bool,
+) -> Result<(), PeerError> {
+    let (key, mut cmds, stats) = shared.register_peer(addr, theirs.peer_id, outgoing)?;
+    if outgoing {
+        let mut st = shared.lock();
+        if let Some(c) = st.candidates.get_mut(&addr) {
+            // Connected: if it drops later, retry after a short pause.
+            c.failures = 0;
+            c.next_attempt = Instant::now() + backoff(1);
+        }
+    }
+    let ours = Handshake::new(shared.meta.info_hash, shared.peer_id);
+    let n = shared.meta.piece_count();
+    let now = Instant::now();
+    let mut conn = Conn {
+        key,
+        peer_id: theirs.peer_id,
+        stats,
+        fast: ours.supports_fast() && theirs.supports_fast(),
+        extensions: ours.supports_extensions() && theirs.supports_extensions(),
+        wbuf: Vec::with_capacity(64 * 1024),
+        wpos: 0,
+        am_choking: true,
+        am_interested: false,
+        peer_choking: true,
+        peer_pieces: Bitfield::new(n),
+        wanted_from_peer: 0,
+        first_message: true,
+        in_flight: HashSet::new(),
+        peer_reqq: 250,
+        peer_metadata_id: None,
+        last_block_at: now,
+        last_recv_at: now,
+        last_send_at: now,
+        upload: upload::Uploader::default(),
+        sample: (0, 0),
+        throttle_down: 0,
+        picked: Vec::new(),
+        shared,
+    };
+    tracing::debug!(%addr, peer = %conn.peer_id, outgoing, "peer connected");
+    let result = conn.event_loop(&mut r, &mut w, &mut cmds).await;
+    let in_flight: Vec<BlockRef> = conn.in_flight.drain().collect();
+    conn.shared
+        .unregister_peer(conn.key, &conn.peer_pieces, &in_flight);
+    result
+}
+
+impl Conn {
+    async fn event_loop(
+        &mut self,
+        r: &mut OwnedReadHalf,
+        w: &mut OwnedWriteHalf,
+        cmds: &mut mpsc::UnboundedReceiver<PeerCmd>,
+    ) -> Result<(), PeerError> {
+        self.send_greeting();
+        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+        let mut tick = interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let cancel = self.shared.cancel.clone();
+        loop {
+            if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+                rbuf.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                cmd = cmds.recv() => match cmd {
+                    Some(PeerCmd::Disconnect) | None => return Ok(()),
+                    Some(cmd) => self.on_command(cmd),
+                },
+                read = r.read_buf(&mut rbuf) => {
+                    if read? == 0 {
+                        return Ok(());
+                    }
+                    self.last_recv_at = Instant::now();
+                    let used = self.parse(&rbuf)?;
+                    rbuf.advance(used);
+                }
+                written = w.write(&self.wbuf[self.wpos..]), if self.wpos < self.wbuf.len() => {
+                    self.wpos += written?;
+                    self.last_send_at = Instant::now();
+                    if self.wpos == self.wbuf.len() {
+                        self.wbuf.clear();
+                        self.wpos = 0;
+                    }
+                }
+                loaded = self.upload.loaded(), if self.upload.is_loading() => {
+                    self.upload.finish_load(loaded)?;
+                }
+                _ = tick.tick() => self.on_tick()?,
+            }
+            if self.throttle_down > 0 {
+                let bytes = std::mem::take(&mut self.throttle_down);
+                self.shared.throttle_download(bytes).await;
+            }
+            self.fill_requests();
+            self.serve_requests().await;
+            if self.wpos > WRITE_HIGH_WATER && self.wpos * 2 > self.wbuf.len() {
+                self.wbuf.drain(..self.wpos);
+                self.wpos = 0;
+            }
+        }
+    }
+
+    /// Parses every whole message in `buf`; returns the bytes consumed.
+    fn parse(&mut self, buf: &[u8]) -> Result<usize, PeerError> {
+        let mut used = 0;
+        loop {
+            match Message::decode(&buf[used..], DEFAULT_MAX_MESSAGE_LEN)? {
+                Decoded::Done(msg, n) => {
+                    // Some clients send their extension handshake before
+                    // their bitfield; only other messages end the greeting.
+                    let greeting =
+                        matches!(msg, Message::Extended { id: 0, .. } | Message::KeepAlive);
+                    self.on_message(msg)?;
+                    if !greeting {
+                        self.first_message = false;
+                    }
+                    used += n;
+                }
+                Decoded::NeedMore(_) => return Ok(used),
+            }
+        }
+    }
+
+    fn send(&mut self, msg: &Message<'_>) {
+        msg.encode(&mut self.wbuf);
+    }
+
+    /// What we have (BEP 3 wants it first), then the extension handshake.
+    fn send_greeting(&mut self) {
+        let have = self.shared.lock().picker.have().clone();
+        if self.fast && have.all() {
+            self.send(&Message::HaveAll);
+        } else if self.fast && have.none() {
+            self.send(&Message::HaveNone);
+        } else if !have.none() {
+            self.send(&Message::Bitfield(have.as_bytes()));
+        }
+        if self.extensions {
+            let payload = handlers::our_extension_handshake(&self.shared);
+            self.send(&Message::Extended {
+                id: 0,
+                payload: &payload,
+            });
+        }
+    }
+
+    fn on_command(&mut self, cmd: PeerCmd) {
+        match cmd {
+            PeerCmd::Have(i) => {
+                self.send(&Message::Have(i));
+                if self.peer_pieces.get(i as usize) {
+                    self.wanted_from_peer = self.wanted_from_peer.saturating_sub(1);
+                }
+                self.update_interest();
+            }
+            PeerCmd::Choke => self.set_choking(true),
+            PeerCmd::Unchoke => self.set_choking(false),
+            PeerCmd::Cancel(b) => {
+                if self.in_flight.remove(&b) {
+                    self.send(&Message::Cancel(b));
+                }
+            }
+            PeerCmd::Disconnect => {}
+        }
+    }
+
+    fn set_choking(&mut self, choke: bool) {
+        if choke == self.am_choking {
+            return;
+        }
+        self.am_choking = choke;
+        if choke {
+            self.send(&Message::Choke);
+            let dropped = self.upload.clear_queue();
+            if self.fast {
+                for b in dropped {
+                    self.send(&Message::Reject(b));
+                }
+            }
+        } else {
+            self.send(&Message::Unchoke);
+        }
+    }
+
+    fn update_interest(&mut self) {
+        let want = self.wanted_from_peer > 0;
+        if want != self.am_interested {
+            self.am_interested = want;
+            self.send(if want {
+                &Message::Interested
+            } else {
+                &Message::NotInterested
+            });
+        }
+    }
+
+    /// Keeps the request pipeline full while the peer lets us download.
+    fn fill_requests(&mut self) {
+        if self.peer_choking || !self.am_interested {
+            return;
+        }
+        let rate = self.stats.download_rate.load(Ordering::Relaxed) as f64;
+        let depth = ((rate * PIPELINE_SECONDS) / f64::from(p2p_proto::wire::BLOCK_LEN)) as usize;
+        let depth = depth
+            .clamp(MIN_PIPELINE, MAX_PIPELINE)
+            .min(self.peer_reqq.max(1));
+        if self.in_flight.len() >= depth {
+            return;
+        }
+        let mut picked = std::mem::take(&mut self.picked);
+        picked.clear();
+        {
+            let mut st = self.shared.lock();
+            st.picker.pick(
+                self.key,
+                &self.peer_pieces,
+                &self.in_flight,
+                depth - self.in_flight.len(),
+                &mut picked,
+            );
+        }
+        if self.in_flight.is_empty() && !picked.is_empty() {
+            self.last_block_at = Instant::now();
+        }
+        for b in &picked {
+            self.in_flight.insert(*b);
+            Message::Request(*b).encode(&mut self.wbuf);
+        }
+        self.picked = picked;
+    }
+
+    fn on_tick(&mut self) -> Result<(), PeerError> {
+        let now = Instant::now();
+        let down = self.stats.downloaded.load(Ordering::Relaxed);
+        let up = self.stats.uploaded.load(Ordering::Relaxed);
+        self.stats
+            .download_rate
+            .store(down - self.sample.0, Ordering::Relaxed);
+        self.stats
+            .upload_rate
+            .store(up - self.sample.1, Ordering::Relaxed);
+        self.sample = (down, up);
+        if now.duration_since(self.last_recv_at) > IDLE_TIMEOUT {
+            return Err(PeerError::Violation("silent for too long".into()));
+        }
+        if now.duration_since(self.last_send_at) > KEEPALIVE_AFTER && self.wpos == self.wbuf.len() {
+            self.send(&Message::KeepAlive);
+            self.last_send_at = now;
+        }
+        let snubbed =
+            !self.in_flight.is_empty() && now.duration_since(self.last_block_at) > SNUB_AFTER;
+        self.stats.snubbed.store(snubbed, Ordering::Relaxed);
+        if snubbed {
+            // Give its blocks to other peers; it may still deliver late.
+            let mut st = self.shared.lock();
+            for b in self.in_flight.drain() {
+                st.picker.cancelled(b);
+            }
+        }
+        let complete = self.shared.lock().picker.is_complete();
+        if complete && self.peer_pieces.all() {
+            return Err(PeerError::Violation("both sides are seeds".into()));
+        }
+        Ok(())
+    }
+}

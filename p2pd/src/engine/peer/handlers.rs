@@ -1,0 +1,181 @@
+//! What each incoming peer message does to a connection.
+
+use std::sync::atomic::Ordering;
+
+use p2p_proto::bitfield::Bitfield;
+use p2p_proto::wire::{
+    BlockRef, ExtHandshake, METADATA_PIECE_LEN, Message, MetadataMsg, UT_METADATA,
+};
+use tokio::time::Instant;
+
+use super::super::picker::Received;
+use super::super::torrent::Shared;
+use super::{Conn, OUR_UT_METADATA, PeerError};
+
+/// Our BEP 10 handshake: ut_metadata (so magnet users can fetch the info
+/// dictionary from us), our port, our client name and request queue depth.
+pub(super) fn our_extension_handshake(shared: &Shared) -> Vec<u8> {
+    let mut h = ExtHandshake::default();
+    h.m.insert(UT_METADATA.to_owned(), OUR_UT_METADATA);
+    h.metadata_size = Some(shared.meta.raw_info.len() as u64);
+    h.client = Some(shared.config.client_name.clone());
+    h.listen_port = Some(shared.listen_port);
+    h.reqq = Some(super::MAX_QUEUED_REQUESTS as u32);
+    h.encode()
+}
+
+impl Conn {
+    pub(super) fn on_message(&mut self, msg: Message<'_>) -> Result<(), PeerError> {
+        let n = self.peer_pieces.len();
+        match msg {
+            Message::KeepAlive
+            | Message::Port(_)
+            | Message::Suggest(_)
+            | Message::AllowedFast(_) => {}
+            Message::Unknown { .. } => {}
+            Message::Choke => {
+                self.peer_choking = true;
+                // Requests in flight will not be answered (Fast peers reject
+                // them explicitly; either way they go back to the pool).
+                let mut st = self.shared.lock();
+                for b in self.in_flight.drain() {
+                    st.picker.cancelled(b);
+                }
+            }
+            Message::Unchoke => self.peer_choking = false,
+            Message::Interested => {
+                self.stats.peer_interested.store(true, Ordering::Relaxed);
+                if self.am_choking && self.shared.try_unchoke(self.key) {
+                    self.set_choking(false);
+                }
+            }
+            Message::NotInterested => self.stats.peer_interested.store(false, Ordering::Relaxed),
+            Message::Have(i) => {
+                let i = i as usize;
+                if i >= n {
+                    return Err(PeerError::Violation(format!("have {i} of {n} pieces")));
+                }
+                if !self.peer_pieces.get(i) {
+                    self.peer_pieces.set(i, true);
+                    let mut st = self.shared.lock();
+                    st.picker.peer_has(i as u32);
+                    if !st.picker.have().get(i) {
+                        self.wanted_from_peer += 1;
+                    }
+                }
+                self.update_interest();
+            }
+            Message::Bitfield(bytes) => {
+                if !self.first_message {
+                    return Err(PeerError::Violation(
+                        "bitfield after the first message".into(),
+                    ));
+                }
+                let pieces = Bitfield::from_bytes(bytes, n)
+                    .map_err(|e| PeerError::Violation(format!("bad bitfield: {e}")))?;
+                self.set_peer_pieces(pieces);
+            }
+            Message::HaveAll | Message::HaveNone if !self.fast => {
+                return Err(PeerError::Violation(
+                    "Fast message without the Fast extension".into(),
+                ));
+            }
+            Message::HaveAll => self.set_peer_pieces(Bitfield::full(n)),
+            Message::HaveNone => self.set_peer_pieces(Bitfield::new(n)),
+            Message::Request(b) => self.on_request(b)?,
+            Message::Cancel(b) => self.upload.remove(b),
+            Message::Reject(b) => {
+                if self.in_flight.remove(&b) {
+                    self.shared.lock().picker.cancelled(b);
+                }
+            }
+            Message::Piece { index, begin, data } => self.on_block(index, begin, data),
+            Message::Extended { id, payload } => self.on_extended(id, payload)?,
+        }
+        Ok(())
+    }
+
+    fn set_peer_pieces(&mut self, pieces: Bitfield) {
+        let mut st = self.shared.lock();
+        st.picker.remove_peer(&self.peer_pieces);
+        st.picker.add_peer(&pieces);
+        let have = st.picker.have();
+        self.wanted_from_peer = pieces.iter_ones().filter(|&i| !have.get(i)).count();
+        drop(st);
+        self.peer_pieces = pieces;
+        self.update_interest();
+    }
+
+    fn on_block(&mut self, index: u32, begin: u32, data: &[u8]) {
+        let b = BlockRef {
+            index,
+            begin,
+            length: data.len() as u32,
+        };
+        let len = data.len() as u64;
+        self.throttle_down += len;
+        self.shared.count_download(len);
+        if !self.in_flight.remove(&b) {
+            // Late (after a choke or a cancel) or never asked for: wasted.
+            return;
+        }
+        self.last_block_at = Instant::now();
+        self.stats.downloaded.fetch_add(len, Ordering::Relaxed);
+        let received = self.shared.lock().picker.received(self.key, b, data);
+        match received {
+            Received::Unwanted => {}
+            Received::Stored { duplicated } => {
+                if duplicated {
+                    self.shared.cancel_elsewhere(self.key, b);
+                }
+            }
+            Received::PieceComplete {
+                index,
+                data,
+                duplicated,
+                contributors,
+            } => {
+                if duplicated {
+                    self.shared.cancel_elsewhere(self.key, b);
+                }
+                self.shared.piece_complete(index, data, contributors);
+            }
+        }
+    }
+
+    fn on_extended(&mut self, id: u8, payload: &[u8]) -> Result<(), PeerError> {
+        if id == 0 {
+            let h = ExtHandshake::decode(payload)?;
+            if let Some(q) = h.reqq {
+                self.peer_reqq = (q as usize).clamp(1, 2000);
+            }
+            self.peer_metadata_id = h.m.get(UT_METADATA).copied();
+            return Ok(());
+        }
+        if id == OUR_UT_METADATA {
+            let reply = match MetadataMsg::decode(payload)? {
+                MetadataMsg::Request { piece } => {
+                    let raw = &self.shared.meta.raw_info;
+                    let start = piece as usize * METADATA_PIECE_LEN;
+                    match raw.get(start..(start + METADATA_PIECE_LEN).min(raw.len())) {
+                        Some(data) if start < raw.len() => MetadataMsg::Data {
+                            piece,
+                            total_size: raw.len() as u64,
+                            data,
+                        }
+                        .encode(),
+                        _ => MetadataMsg::Reject { piece }.encode(),
+                    }
+                }
+                _ => return Ok(()),
+            };
+            if let Some(their_id) = self.peer_metadata_id {
+                self.send(&Message::Extended {
+                    id: their_id,
+                    payload: &reply,
+                });
+            }
+        }
+        Ok(())
+    }
+}

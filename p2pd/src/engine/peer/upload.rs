@@ -1,0 +1,128 @@
+//! Serving a peer's requests: a queue of requested blocks and a one-piece
+//! cache, filled by a blocking read off the async workers, so one disk read
+//! serves every block of a piece.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use p2p_proto::wire::{BlockRef, Message, encode_piece_header};
+use tokio::task::{JoinError, JoinHandle};
+
+use super::{Conn, MAX_QUEUED_REQUESTS, PeerError, WRITE_HIGH_WATER};
+
+type Load = JoinHandle<io::Result<(u32, Vec<u8>)>>;
+
+/// Requests to serve and the piece read for them.
+#[derive(Debug, Default)]
+pub(crate) struct Uploader {
+    queue: VecDeque<BlockRef>,
+    cache: Option<(u32, Arc<Vec<u8>>)>,
+    loading: Option<Load>,
+}
+
+impl Uploader {
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Resolves when the piece being read is in memory (cancel-safe).
+    pub async fn loaded(&mut self) -> Result<io::Result<(u32, Vec<u8>)>, JoinError> {
+        match self.loading.as_mut() {
+            Some(handle) => handle.await,
+            None => std::future::pending().await,
+        }
+    }
+
+    pub fn finish_load(
+        &mut self,
+        r: Result<io::Result<(u32, Vec<u8>)>, JoinError>,
+    ) -> Result<(), PeerError> {
+        self.loading = None;
+        let (index, data) = r.map_err(io::Error::other)??;
+        self.cache = Some((index, Arc::new(data)));
+        Ok(())
+    }
+
+    /// Queues a request; false when the queue is full.
+    pub fn push(&mut self, b: BlockRef) -> bool {
+        if self.queue.len() >= MAX_QUEUED_REQUESTS {
+            return false;
+        }
+        if !self.queue.contains(&b) {
+            self.queue.push_back(b);
+        }
+        true
+    }
+
+    pub fn remove(&mut self, b: BlockRef) {
+        self.queue.retain(|q| *q != b);
+    }
+
+    /// Drops every queued request (we choked the peer); returns them.
+    pub fn clear_queue(&mut self) -> Vec<BlockRef> {
+        self.queue.drain(..).collect()
+    }
+}
+
+impl Conn {
+    /// Moves queued blocks into the write buffer while it has room.
+    pub(super) async fn serve_requests(&mut self) {
+        while !self.am_choking && self.wbuf.len() - self.wpos < WRITE_HIGH_WATER {
+            let Some(&b) = self.upload.queue.front() else {
+                return;
+            };
+            let cached = match &self.upload.cache {
+                Some((index, data)) if *index == b.index => Some(data.clone()),
+                _ => None,
+            };
+            let Some(data) = cached else {
+                if !self.upload.is_loading() {
+                    self.start_load(b.index);
+                }
+                return;
+            };
+            self.upload.queue.pop_front();
+            let (start, end) = (b.begin as usize, b.begin as usize + b.length as usize);
+            let Some(block) = data.get(start..end) else {
+                continue;
+            };
+            self.shared.throttle_upload(u64::from(b.length)).await;
+            encode_piece_header(b.index, b.begin, b.length, &mut self.wbuf);
+            self.wbuf.extend_from_slice(block);
+            self.stats
+                .uploaded
+                .fetch_add(u64::from(b.length), Ordering::Relaxed);
+            self.shared.count_upload(u64::from(b.length));
+        }
+    }
+
+    fn start_load(&mut self, index: u32) {
+        let storage = self.shared.storage.clone();
+        self.upload.loading = Some(tokio::task::spawn_blocking(move || {
+            let (offset, len) = storage.piece_span(index);
+            let mut buf = vec![0u8; len];
+            storage.read(offset, &mut buf)?;
+            Ok((index, buf))
+        }));
+    }
+
+    /// A request from the peer: checked, then queued or refused.
+    pub(super) fn on_request(&mut self, b: BlockRef) -> Result<(), PeerError> {
+        let size = self.shared.meta.piece_size(b.index as usize);
+        let valid = size.is_some_and(|s| {
+            b.length > 0
+                && b.length <= p2p_proto::wire::MAX_REQUEST_LEN
+                && u64::from(b.begin) + u64::from(b.length) <= s
+        });
+        if !valid {
+            return Err(PeerError::Violation(format!("bad request {b:?}")));
+        }
+        let have = self.shared.lock().picker.have().get(b.index as usize);
+        if (self.am_choking || !have || !self.upload.push(b)) && self.fast {
+            self.send(&Message::Reject(b));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,381 @@
+//! Which blocks to ask a peer for next, and assembly of the blocks that come
+//! back. Random pieces first (to have something to trade quickly), then
+//! rarest first; pieces already started are finished first; at the tail
+//! (endgame) blocks still in flight are asked of a second peer.
+//! Pure logic: no I/O, no clock; randomness comes from a seed.
+
+use std::collections::{BTreeMap, HashSet};
+
+use p2p_proto::bitfield::Bitfield;
+use p2p_proto::wire::{BLOCK_LEN, BlockRef};
+
+/// Pieces picked at random before switching to rarest first.
+const RANDOM_FIRST_PIECES: usize = 4;
+/// Most peers asked for the same block in endgame.
+const MAX_ENDGAME_DUPLICATES: u8 = 2;
+
+/// The download state of a torrent's pieces.
+#[derive(Debug)]
+pub struct Picker {
+    piece_length: u64,
+    total_length: u64,
+    have: Bitfield,
+    /// How many connected peers have each piece.
+    availability: Vec<u32>,
+    partial: BTreeMap<u32, Partial>,
+    /// Whole pieces handed out for hashing, not yet verified or failed.
+    verifying: HashSet<u32>,
+    rng: u64,
+}
+
+#[derive(Debug)]
+struct Partial {
+    blocks: Vec<BlockState>,
+    received: usize,
+    data: Vec<u8>,
+    /// The peer working on this piece: others leave it alone (outside
+    /// endgame), so a bad piece usually has a single, known sender.
+    owner: Option<u64>,
+    /// Peers that delivered blocks of it.
+    contributors: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockState {
+    Missing,
+    Requested(u8),
+    Received,
+}
+
+/// What a received block meant.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Not a block we are missing (late duplicate in endgame, or never asked).
+    Unwanted,
+    /// Stored; `duplicated` when another peer was asked for it too (send cancels).
+    Stored {
+        /// Another peer may still be sending it.
+        duplicated: bool,
+    },
+    /// Stored and the piece is whole: its bytes, to verify and write.
+    PieceComplete {
+        /// The piece.
+        index: u32,
+        /// All its bytes.
+        data: Vec<u8>,
+        /// Another peer may still be sending the last block.
+        duplicated: bool,
+        /// Peers that sent its blocks.
+        contributors: Vec<u64>,
+    },
+}
+
+impl Picker {
+    /// A picker for a torrent, starting from the pieces already verified.
+    pub fn new(piece_length: u64, total_length: u64, have: Bitfield, seed: u64) -> Picker {
+        let n = have.len();
+        Picker {
+            piece_length,
+            total_length,
+            have,
+            availability: vec![0; n],
+            partial: BTreeMap::new(),
+            verifying: HashSet::new(),
+            rng: seed | 1,
+        }
+    }
+
+    /// Verified pieces.
+    pub fn have(&self) -> &Bitfield {
+        &self.have
+    }
+
+    /// Every piece verified.
+    pub fn is_complete(&self) -> bool {
+        self.have.all()
+    }
+
+    /// Bytes of a piece.
+    pub fn piece_size(&self, index: u32) -> u64 {
+        let start = u64::from(index) * self.piece_length;
+        self.total_length
+            .saturating_sub(start)
+            .min(self.piece_length)
+    }
+
+    fn block_count(&self, index: u32) -> usize {
+        self.piece_size(index).div_ceil(u64::from(BLOCK_LEN)) as usize
+    }
+
+    fn block_ref(&self, index: u32, block: usize) -> BlockRef {
+        let begin = block as u64 * u64::from(BLOCK_LEN);
+        let length = (self.piece_size(index) - begin).min(u64::from(BLOCK_LEN));
+        BlockRef {
+            index,
+            begin: begin as u32,
+            length: length as u32,
+        }
+    }
+
+    /// A peer joined with these pieces.
+    pub fn add_peer(&mut self, pieces: &Bitfield) {
+        for i in pieces.iter_ones() {
+            if let Some(a) = self.availability.get_mut(i) {
+                *a += 1;
+            }
+        }
+    }
+
+    /// A peer left; `pieces` is what it had.
+    pub fn remove_peer(&mut self, pieces: &Bitfield) {
+        for i in pieces.iter_ones() {
+            if let Some(a) = self.availability.get_mut(i) {
+                *a = a.saturating_sub(1);
+            }
+        }
+    }
+
+    /// A peer announced one more piece.
+    pub fn peer_has(&mut self, index: u32) {
+        if let Some(a) = self.availability.get_mut(index as usize) {
+            *a += 1;
+        }
+    }
+
+    /// Whether the peer has a piece we lack.
+    #[cfg(test)]
+    pub fn is_interesting(&self, peer: &Bitfield) -> bool {
+        peer.iter_ones().any(|i| !self.have.get(i))
+    }
+
+    /// Appends up to `max` blocks to ask `peer` for. `in_flight` is what this
+    /// peer was already asked for and has not delivered.
+    pub fn pick(
+        &mut self,
+        key: u64,
+        peer: &Bitfield,
+        in_flight: &HashSet<BlockRef>,
+        max: usize,
+        out: &mut Vec<BlockRef>,
+    ) {
+        let start_len = out.len();
+        // 1. Finish pieces already started by this peer or left by one that went away.
+        let started: Vec<u32> = self
+            .partial
+            .iter()
+            .filter(|(i, p)| p.owner.is_none_or(|o| o == key) && peer.get(**i as usize))
+            .map(|(i, _)| *i)
+            .collect();
+        for index in started {
+            if out.len() - start_len >= max {
+                return;
+            }
+            if let Some(p) = self.partial.get_mut(&index) {
+                p.owner = Some(key);
+            }
+            self.take_missing(index, max - (out.len() - start_len), out);
+        }
+        // 2. Start new pieces: random at first, then rarest.
+        while out.len() - start_len < max {
+            let Some(index) = self.choose_new_piece(peer) else {
+                break;
+            };
+            let blocks = self.block_count(index);
+            self.partial.insert(
+                index,
+                Partial {
+                    blocks: vec![BlockState::Missing; blocks],
+                    received: 0,
+                    data: Vec::new(),
+                    owner: Some(key),
+                    contributors: Vec::new(),
+                },
+            );
+            self.take_missing(index, max - (out.len() - start_len), out);
+        }
+        // 3. Endgame: nothing new to ask for, so double up on blocks in flight.
+        if out.len() == start_len && !self.has_unrequested(key, peer) {
+            self.endgame(peer, in_flight, max, out);
+        }
+    }
+
+    fn take_missing(&mut self, index: u32, max: usize, out: &mut Vec<BlockRef>) {
+        let mut taken = 0;
+        let mut picked = Vec::new();
+        if let Some(p) = self.partial.get_mut(&index) {
+            for (b, state) in p.blocks.iter_mut().enumerate() {
+                if taken == max {
+                    break;
+                }
+                if *state == BlockState::Missing {
+                    *state = BlockState::Requested(1);
+                    picked.push(b);
+                    taken += 1;
+                }
+            }
+        }
+        out.extend(picked.into_iter().map(|b| self.block_ref(index, b)));
+    }
+
+    fn has_unrequested(&self, key: u64, peer: &Bitfield) -> bool {
+        self.partial.iter().any(|(&i, p)| {
+            peer.get(i as usize)
+                && p.owner.is_none_or(|o| o == key)
+                && p.blocks.contains(&BlockState::Missing)
+        }) || peer.iter_ones().any(|i| self.is_untouched(i as u32))
+    }
+
+    /// Missing, and neither being downloaded nor being verified.
+    fn is_untouched(&self, index: u32) -> bool {
+        !self.have.get(index as usize)
+            && !self.partial.contains_key(&index)
+            && !self.verifying.contains(&index)
+    }
+
+    fn endgame(
+        &mut self,
+        peer: &Bitfield,
+        in_flight: &HashSet<BlockRef>,
+        max: usize,
+        out: &mut Vec<BlockRef>,
+    ) {
+        let mut picked = Vec::new();
+        for (&index, p) in &mut self.partial {
+            if !peer.get(index as usize) {
+                continue;
+            }
+            for (b, state) in p.blocks.iter_mut().enumerate() {
+                if picked.len() == max {
+                    break;
+                }
+                if let BlockState::Requested(n) = state
+                    && *n < MAX_ENDGAME_DUPLICATES
+                {
+                    picked.push((index, b, state));
+                }
+            }
+        }
+        let mut refs = Vec::new();
+        for (index, b, state) in picked {
+            let begin = b as u64 * u64::from(BLOCK_LEN);
+            let size = {
+                let start = u64::from(index) * self.piece_length;
+                self.total_length
+                    .saturating_sub(start)
+                    .min(self.piece_length)
+            };
+            let r = BlockRef {
+                index,
+                begin: begin as u32,
+                length: (size - begin).min(u64::from(BLOCK_LEN)) as u32,
+            };
+            if in_flight.contains(&r) {
+                continue;
+            }
+            if let BlockState::Requested(n) = state {
+                *n += 1;
+            }
+            refs.push(r);
+        }
+        out.extend(refs);
+    }
+
+    fn choose_new_piece(&mut self, peer: &Bitfield) -> Option<u32> {
+        let n = self.have.len();
+        if n == 0 {
+            return None;
+        }
+        let offset = (self.next_random() % n as u64) as usize;
+        let candidates = (0..n)
+            .map(|k| (k + offset) % n)
+            .filter(|&i| peer.get(i) && self.is_untouched(i as u32));
+        let pick = if self.have.count_ones() < RANDOM_FIRST_PIECES {
+            candidates.into_iter().next()
+        } else {
+            // Rarest first; the random starting point breaks ties.
+            candidates.min_by_key(|&i| self.availability[i])
+        };
+        pick.map(|i| i as u32)
+    }
+
+    fn next_random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    /// Stores a block's bytes. The caller has checked it against a request it sent.
+    pub fn received(&mut self, key: u64, block: BlockRef, bytes: &[u8]) -> Received {
+        let expected = self.block_ref(block.index, (block.begin / BLOCK_LEN) as usize);
+        if !block.begin.is_multiple_of(BLOCK_LEN) || expected.length as usize != bytes.len() {
+            return Received::Unwanted;
+        }
+        let size = self.piece_size(block.index) as usize;
+        let Some(p) = self.partial.get_mut(&block.index) else {
+            return Received::Unwanted;
+        };
+        let b = (block.begin / BLOCK_LEN) as usize;
+        let duplicated = match p.blocks.get(b) {
+            Some(BlockState::Requested(n)) => *n > 1,
+            _ => return Received::Unwanted,
+        };
+        if p.data.is_empty() {
+            p.data = vec![0; size];
+        }
+        let start = block.begin as usize;
+        p.data[start..start + bytes.len()].copy_from_slice(bytes);
+        p.blocks[b] = BlockState::Received;
+        p.received += 1;
+        if !p.contributors.contains(&key) {
+            p.contributors.push(key);
+        }
+        if p.received < p.blocks.len() {
+            return Received::Stored { duplicated };
+        }
+        let Some(whole) = self.partial.remove(&block.index) else {
+            return Received::Unwanted;
+        };
+        self.verifying.insert(block.index);
+        Received::PieceComplete {
+            index: block.index,
+            data: whole.data,
+            duplicated,
+            contributors: whole.contributors,
+        }
+    }
+
+    /// A request will not be answered (choke, reject, timeout, disconnect).
+    /// The piece is released for other peers to finish.
+    pub fn cancelled(&mut self, block: BlockRef) {
+        let Some(p) = self.partial.get_mut(&block.index) else {
+            return;
+        };
+        p.owner = None;
+        let b = (block.begin / BLOCK_LEN) as usize;
+        if let Some(state @ BlockState::Requested(_)) = p.blocks.get_mut(b) {
+            *state = match *state {
+                BlockState::Requested(n) if n > 1 => BlockState::Requested(n - 1),
+                _ => BlockState::Missing,
+            };
+        }
+    }
+
+    /// A completed piece passed its hash check and is on disk.
+    pub fn verified(&mut self, index: u32) {
+        self.have.set(index as usize, true);
+        self.partial.remove(&index);
+        self.verifying.remove(&index);
+    }
+
+    /// A completed piece failed its hash check: it will be downloaded again.
+    pub fn failed(&mut self, index: u32) {
+        self.partial.remove(&index);
+        self.verifying.remove(&index);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+use super::*;
+
+const PIECE: u64 = 4 * BLOCK_LEN as u64;
+
+fn picker(pieces: usize, have: &[usize]) -> Picker {
+    let mut bf = Bitfield::new(pieces);
+    for &i in have {
+        bf.set(i, true);
+    }
+    // The last piece is one and a half blocks long.
+    let total = (pieces as u64 - 1) * PIECE + u64::from(BLOCK_LEN) * 3 / 2;
+    Picker::new(PIECE, total, bf, 42)
+}
+
+fn peer_with(pieces: usize, which: impl IntoIterator<Item = usize>) -> Bitfield {
+    let mut bf = Bitfield::new(pieces);
+    for i in which {
+        bf.set(i, true);
+    }
+    bf
+}
+
+fn deliver(p: &mut Picker, blocks: &[BlockRef]) -> Vec<(u32, Vec<u8>)> {
+    let mut done = Vec::new();
+    for b in blocks {
+        let bytes = vec![b.index as u8; b.length as usize];
+        if let Received::PieceComplete { index, data, .. } = p.received(1, *b, &bytes) {
+            done.push((index, data));
+        }
+    }
+    done
+}
+
+#[test]
+fn blocks_cover_a_piece_and_the_short_last_piece() {
+    let mut p = picker(3, &[0, 1]);
+    let peer = peer_with(3, 0..3);
+    let mut out = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 10, &mut out);
+    assert_eq!(
+        out,
+        [
+            BlockRef {
+                index: 2,
+                begin: 0,
+                length: BLOCK_LEN
+            },
+            BlockRef {
+                index: 2,
+                begin: BLOCK_LEN,
+                length: BLOCK_LEN / 2
+            },
+        ]
+    );
+    let done = deliver(&mut p, &out);
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].1.len(), (BLOCK_LEN * 3 / 2) as usize);
+}
+
+#[test]
+fn started_pieces_are_finished_before_new_ones() {
+    let mut p = picker(10, &[]);
+    let peer = peer_with(10, 0..10);
+    let mut first = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 2, &mut first);
+    assert_eq!(first.len(), 2);
+    let started = first[0].index;
+    let mut next = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 2, &mut next);
+    assert!(next.iter().all(|b| b.index == started), "{next:?}");
+}
+
+#[test]
+fn rarest_pieces_are_picked_first_once_a_few_pieces_are_had() {
+    let mut p = picker(10, &[0, 1, 2, 3]);
+    for _ in 0..3 {
+        p.add_peer(&peer_with(10, 4..10));
+    }
+    p.add_peer(&peer_with(10, [7]));
+    // Piece 7 has 4 copies, 4..10 others 3; piece 9 only in the peer we ask.
+    let peer = peer_with(10, [7, 9]);
+    p.remove_peer(&peer_with(10, [9]));
+    let mut out = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 1, &mut out);
+    assert_eq!(out[0].index, 9);
+}
+
+#[test]
+fn nothing_is_picked_from_a_peer_without_missing_pieces() {
+    let mut p = picker(4, &[0, 1]);
+    let peer = peer_with(4, [0, 1]);
+    assert!(!p.is_interesting(&peer));
+    let mut out = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 8, &mut out);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn cancelled_blocks_are_asked_again() {
+    let mut p = picker(2, &[0]);
+    let peer = peer_with(2, [1]);
+    let mut out = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 1, &mut out);
+    p.cancelled(out[0]);
+    let mut again = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 1, &mut again);
+    assert_eq!(out, again);
+}
+
+#[test]
+fn endgame_asks_a_second_peer_for_blocks_in_flight_but_never_the_same_peer_twice() {
+    let mut p = picker(2, &[0]);
+    let a = peer_with(2, [1]);
+    let mut from_a = Vec::new();
+    p.pick(1, &a, &HashSet::new(), 10, &mut from_a);
+    assert_eq!(from_a.len(), 2);
+    let a_in_flight: HashSet<BlockRef> = from_a.iter().copied().collect();
+    let mut again_a = Vec::new();
+    p.pick(1, &a, &a_in_flight, 10, &mut again_a);
+    assert!(again_a.is_empty());
+    let mut from_b = Vec::new();
+    p.pick(2, &a, &HashSet::new(), 10, &mut from_b);
+    assert_eq!(from_b, from_a);
+    // A third peer gets nothing: two copies in flight is the limit.
+    let mut from_c = Vec::new();
+    p.pick(3, &a, &HashSet::new(), 10, &mut from_c);
+    assert!(from_c.is_empty());
+    // The first copy to arrive wins and reports the duplicate; the second is unwanted.
+    assert_eq!(
+        p.received(1, from_a[0], &vec![0; from_a[0].length as usize]),
+        Received::Stored { duplicated: true }
+    );
+    assert_eq!(
+        p.received(2, from_b[0], &vec![0; from_b[0].length as usize]),
+        Received::Unwanted
+    );
+}
+
+#[test]
+fn a_failed_piece_is_downloaded_again_and_a_verified_one_never() {
+    let mut p = picker(2, &[0]);
+    let peer = peer_with(2, [1]);
+    let mut out = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 10, &mut out);
+    assert_eq!(deliver(&mut p, &out).len(), 1);
+    // While it is being verified, nobody is asked for it.
+    let mut during = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 10, &mut during);
+    assert!(during.is_empty());
+    p.failed(1);
+    let mut again = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 10, &mut again);
+    assert_eq!(again, out);
+    deliver(&mut p, &again);
+    p.verified(1);
+    assert!(p.is_complete());
+    let mut after = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 10, &mut after);
+    assert!(after.is_empty());
+}
+
+#[test]
+fn blocks_of_the_wrong_size_or_offset_are_refused() {
+    let mut p = picker(2, &[0]);
+    let peer = peer_with(2, [1]);
+    let mut out = Vec::new();
+    p.pick(1, &peer, &HashSet::new(), 10, &mut out);
+    let b = out[0];
+    assert_eq!(p.received(1, b, &[0; 10]), Received::Unwanted);
+    let odd = BlockRef { begin: 1, ..b };
+    assert_eq!(
+        p.received(1, odd, &vec![0; b.length as usize]),
+        Received::Unwanted
+    );
+    let never = BlockRef { index: 0, ..b };
+    assert_eq!(
+        p.received(1, never, &vec![0; b.length as usize]),
+        Received::Unwanted
+    );
+}
+
+#[test]
+fn a_piece_started_by_one_peer_is_left_to_it_until_it_lets_go() {
+    let mut p = picker(3, &[0]);
+    let all = peer_with(3, 0..3);
+    let mut a = Vec::new();
+    p.pick(1, &all, &HashSet::new(), 2, &mut a);
+    let mut b = Vec::new();
+    p.pick(2, &all, &HashSet::new(), 2, &mut b);
+    assert!(
+        a.iter().all(|x| b.iter().all(|y| x.index != y.index)),
+        "{a:?} {b:?}"
+    );
+    // Peer 1 goes away: its piece is free for peer 2, whose blocks of it are reported as its own.
+    p.cancelled(a[0]);
+    p.cancelled(a[1]);
+    let mut later = Vec::new();
+    p.pick(2, &all, &b.iter().copied().collect(), 8, &mut later);
+    assert!(later.iter().any(|x| x.index == a[0].index));
+    let mut complete = None;
+    for blk in b.iter().chain(&later) {
+        if let Received::PieceComplete {
+            index,
+            contributors,
+            ..
+        } = p.received(2, *blk, &vec![0; blk.length as usize])
+        {
+            complete.get_or_insert((index, contributors));
+        }
+    }
+    assert_eq!(complete.map(|c| c.1), Some(vec![2]));
+}

@@ -1,0 +1,95 @@
+//! Token buckets for upload and download limits. A caller reserves bytes
+//! and is told how long to wait; tokens may go into debt so a large block is
+//! never starved, and the wait pays the debt back. Time is passed in.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// A byte-rate limit; `None` lets everything through at once.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: Option<u64>,
+    bucket: Mutex<Bucket>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl RateLimiter {
+    /// A limiter of `rate` bytes per second, with a burst of one second.
+    pub fn new(rate: Option<u64>) -> RateLimiter {
+        RateLimiter {
+            rate: rate.filter(|&r| r > 0),
+            bucket: Mutex::new(Bucket {
+                tokens: rate.unwrap_or(0) as f64,
+                last: None,
+            }),
+        }
+    }
+
+    /// Whether there is no limit.
+    pub fn is_unlimited(&self) -> bool {
+        self.rate.is_none()
+    }
+
+    /// Takes `bytes` tokens at `now` and returns how long to wait before using them.
+    pub fn reserve(&self, bytes: u64, now: Instant) -> Duration {
+        let Some(rate) = self.rate else {
+            return Duration::ZERO;
+        };
+        let rate = rate as f64;
+        let mut b = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(last) = b.last {
+            let elapsed = now.saturating_duration_since(last).as_secs_f64();
+            b.tokens = (b.tokens + elapsed * rate).min(rate);
+        }
+        b.last = Some(now);
+        b.tokens -= bytes as f64;
+        if b.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-b.tokens / rate)
+        }
+    }
+
+    /// Waits until `bytes` may pass.
+    pub async fn acquire(&self, bytes: u64) {
+        let wait = self.reserve(bytes, Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unlimited_never_waits() {
+        let r = RateLimiter::new(None);
+        assert_eq!(r.reserve(u64::MAX, Instant::now()), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_burst_of_one_second_passes_then_the_rate_holds() {
+        let r = RateLimiter::new(Some(1000));
+        let t0 = Instant::now();
+        assert_eq!(r.reserve(1000, t0), Duration::ZERO);
+        assert_eq!(r.reserve(500, t0), Duration::from_millis(500));
+        // Half a second later the debt is paid; another 500 bytes wait 0.5 s.
+        assert_eq!(
+            r.reserve(500, t0 + Duration::from_millis(500)),
+            Duration::from_millis(500)
+        );
+        // After a long pause the bucket refills only up to one second of burst.
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!(r.reserve(1000, later), Duration::ZERO);
+        assert!(r.reserve(1, later) > Duration::ZERO);
+    }
+}

@@ -1,0 +1,365 @@
+//! Maps a torrent's byte stream onto its files under the download folder,
+//! with positioned reads and writes. Blocking I/O: call it from blocking
+//! threads. Never writes outside the download folder: every path is checked
+//! to be made of plain components before it is joined.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use p2p_proto::metainfo::Metainfo;
+use sha1::{Digest, Sha1};
+
+/// The files of one torrent on disk.
+#[derive(Debug)]
+pub struct Storage {
+    files: Vec<StoredFile>,
+    piece_length: u64,
+    total_length: u64,
+}
+
+#[derive(Debug)]
+struct StoredFile {
+    path: PathBuf,
+    offset: u64,
+    length: u64,
+    /// Pad files and symlinks hold no data of ours on disk.
+    virtual_only: bool,
+    handle: Mutex<Option<OpenFile>>,
+}
+
+#[derive(Debug, Clone)]
+struct OpenFile {
+    file: Arc<File>,
+    writable: bool,
+}
+
+/// Size and modification time of one file, as recorded for resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileState {
+    /// Length on disk (0 when missing).
+    pub length: u64,
+    /// Modification time in nanoseconds since the Unix epoch (0 when missing).
+    pub mtime_ns: u128,
+}
+
+impl Storage {
+    /// Lays the torrent out under `root`. Fails if a path is not a plain
+    /// relative path (metainfo already sanitises; this is the second lock).
+    pub fn new(meta: &Metainfo, root: &Path) -> io::Result<Storage> {
+        let mut files = Vec::with_capacity(meta.info.files.len());
+        for f in &meta.info.files {
+            let rel: PathBuf = f.path.iter().collect();
+            if rel.as_os_str().is_empty() && !f.pad
+                || rel.components().any(|c| !matches!(c, Component::Normal(_)))
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("unsafe path in torrent: {}", rel.display()),
+                ));
+            }
+            files.push(StoredFile {
+                path: root.join(rel),
+                offset: f.offset,
+                length: f.length,
+                virtual_only: f.pad || f.symlink,
+                handle: Mutex::new(None),
+            });
+        }
+        Ok(Storage {
+            files,
+            piece_length: meta.info.piece_length,
+            total_length: meta.info.total_length,
+        })
+    }
+
+    /// Byte offset and length of a piece.
+    pub fn piece_span(&self, index: u32) -> (u64, usize) {
+        let start = u64::from(index) * self.piece_length;
+        let len = self
+            .total_length
+            .saturating_sub(start)
+            .min(self.piece_length);
+        (start, len as usize)
+    }
+
+    /// Creates folders and files, as sparse files of their final size.
+    pub fn allocate(&self) -> io::Result<()> {
+        for (i, f) in self.files.iter().enumerate() {
+            if f.virtual_only {
+                continue;
+            }
+            let file = self.open(i, true)?;
+            if file.metadata()?.len() != f.length {
+                file.set_len(f.length)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `buf.len()` bytes of the torrent from `offset`; pad files read as zeros.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.for_each_span(offset, buf.len(), |i, within, range| {
+            let dst = &mut buf[range];
+            if self.files[i].virtual_only {
+                dst.fill(0);
+                return Ok(());
+            }
+            read_exact_at(&*self.open(i, false)?, dst, within)
+        })
+    }
+
+    /// Writes `data` at `offset`; bytes that fall in pad files are dropped.
+    pub fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.for_each_span(offset, data.len(), |i, within, range| {
+            if self.files[i].virtual_only {
+                return Ok(());
+            }
+            write_all_at(&*self.open(i, true)?, &data[range], within)
+        })
+    }
+
+    /// Reads a piece back and checks it against its hash.
+    pub fn verify_piece(
+        &self,
+        index: u32,
+        expected: &[u8; 20],
+        buf: &mut Vec<u8>,
+    ) -> io::Result<bool> {
+        let (start, len) = self.piece_span(index);
+        buf.resize(len, 0);
+        match self.read(start, buf) {
+            Ok(()) => Ok(Sha1::digest(&buf[..]).as_slice() == expected),
+            // A missing or short file simply means we do not have the piece.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Size and mtime of every file (virtual files report zeros).
+    pub fn file_states(&self) -> Vec<FileState> {
+        self.files
+            .iter()
+            .map(|f| {
+                let meta = if f.virtual_only {
+                    None
+                } else {
+                    fs::metadata(&f.path).ok()
+                };
+                FileState {
+                    length: meta.as_ref().map_or(0, fs::Metadata::len),
+                    mtime_ns: meta
+                        .and_then(|m| m.modified().ok())
+                        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos()),
+                }
+            })
+            .collect()
+    }
+
+    /// Pieces that touch file `i`.
+    pub fn pieces_of_file(&self, i: usize) -> std::ops::Range<u32> {
+        let f = &self.files[i];
+        if f.length == 0 || self.piece_length == 0 {
+            return 0..0;
+        }
+        let first = f.offset / self.piece_length;
+        let last = (f.offset + f.length - 1) / self.piece_length;
+        first as u32..last as u32 + 1
+    }
+
+    /// Number of files.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Flushes written data of every file open for writing to the disk.
+    pub fn sync_all(&self) -> io::Result<()> {
+        for f in &self.files {
+            let open = f
+                .handle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(open) = open
+                && open.writable
+            {
+                open.file.sync_data()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `op(file_index, offset_in_file, range_in_buffer)` for each file
+    /// span covering `len` bytes from `offset`.
+    fn for_each_span(
+        &self,
+        offset: u64,
+        len: usize,
+        mut op: impl FnMut(usize, u64, std::ops::Range<usize>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if offset + len as u64 > self.total_length {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "span past the end of the torrent",
+            ));
+        }
+        let mut i = self
+            .files
+            .partition_point(|f| f.offset + f.length <= offset);
+        let mut done = 0;
+        while done < len {
+            let f = self
+                .files
+                .get(i)
+                .ok_or_else(|| io::Error::other("file table ends early"))?;
+            let pos = offset + done as u64;
+            let within = pos - f.offset;
+            let n = ((f.length - within) as usize).min(len - done);
+            if n > 0 {
+                op(i, within, done..done + n)?;
+            }
+            done += n;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn open(&self, i: usize, write: bool) -> io::Result<Arc<File>> {
+        let f = &self.files[i];
+        let mut slot = f.handle.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(open) = slot.as_ref()
+            && (open.writable || !write)
+        {
+            return Ok(open.file.clone());
+        }
+        let file = if write {
+            if let Some(parent) = f.path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&f.path)?
+        } else {
+            File::open(&f.path)?
+        };
+        let file = Arc::new(file);
+        *slot = Some(OpenFile {
+            file: file.clone(),
+            writable: write,
+        });
+        Ok(file)
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
+}
+
+#[cfg(unix)]
+fn write_all_at(f: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(f: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match f.seek_read(buf, offset)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn write_all_at(f: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match f.seek_write(buf, offset)? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => {
+                buf = &buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p2p_proto::create::{Control, CreateOptions, create_torrent};
+
+    /// A two-file torrent (unicode, nested) and its byte stream.
+    fn make(dir: &Path) -> (Metainfo, Vec<u8>) {
+        let src = dir.join("src/pack");
+        fs::create_dir_all(src.join("sub/ü")).unwrap();
+        let a: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+        let b: Vec<u8> = (0..9_000u32).map(|i| (i % 13) as u8).collect();
+        fs::write(src.join("a.bin"), &a).unwrap();
+        fs::write(src.join("sub/ü/b.bin"), &b).unwrap();
+        let opts = CreateOptions {
+            piece_length: Some(16384),
+            ..CreateOptions::default()
+        };
+        let c = create_torrent(&src, &opts, &Control::default()).unwrap();
+        (c.metainfo, [a, b].concat())
+    }
+
+    #[test]
+    fn pieces_written_across_files_read_back_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let (meta, stream) = make(dir.path());
+        let dl = dir.path().join("downloads");
+        let s = Storage::new(&meta, &dl).unwrap();
+        s.allocate().unwrap();
+        assert_eq!(fs::metadata(dl.join("pack/a.bin")).unwrap().len(), 40_000);
+        let mut buf = Vec::new();
+        assert!(!s.verify_piece(2, &meta.info.pieces[2], &mut buf).unwrap());
+        for i in 0..meta.piece_count() as u32 {
+            let (start, len) = s.piece_span(i);
+            s.write(start, &stream[start as usize..start as usize + len])
+                .unwrap();
+        }
+        for i in 0..meta.piece_count() as u32 {
+            assert!(
+                s.verify_piece(i, &meta.info.pieces[i as usize], &mut buf)
+                    .unwrap()
+            );
+        }
+        assert_eq!(
+            fs::read(dl.join("pack/sub/ü/b.bin")).unwrap(),
+            &stream[40_000..]
+        );
+        // Piece 2 spans a.bin (bytes 32768..40000) and b.bin.
+        assert_eq!(s.pieces_of_file(1), 2..3);
+    }
+
+    #[test]
+    fn reads_past_the_end_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (meta, _) = make(dir.path());
+        let s = Storage::new(&meta, &dir.path().join("dl")).unwrap();
+        let mut buf = [0u8; 10];
+        assert!(s.read(meta.info.total_length - 5, &mut buf).is_err());
+    }
+}

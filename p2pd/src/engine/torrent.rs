@@ -1,0 +1,557 @@
+//! One torrent: its shared state (pieces, peers, bans) and its manager task
+//! (check or resume at start, announces, dialing peers, choking, resume
+//! records, stopped announce at the end). Peers run as their own tasks and
+//! call in here with short lock-holding methods; no lock is held across an await.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use p2p_proto::bitfield::Bitfield;
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::metainfo::Metainfo;
+use p2p_proto::wire::{BlockRef, PeerId};
+use sha1::{Digest, Sha1};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::picker::Picker;
+use super::ratelimit::RateLimiter;
+use super::storage::Storage;
+use super::{AddTorrent, EngineConfig, EngineError, EngineInner, manager};
+
+/// What a torrent is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TorrentState {
+    /// Hashing files already on disk.
+    Checking,
+    /// Missing pieces.
+    Downloading,
+    /// Every piece verified; uploading only.
+    Seeding,
+    /// Stopped.
+    Stopped,
+    /// A disk error stopped it.
+    Error(String),
+}
+
+/// A snapshot of a torrent for display.
+#[derive(Debug, Clone)]
+pub struct TorrentStats {
+    /// The torrent.
+    pub info_hash: InfoHash,
+    /// Its name.
+    pub name: String,
+    /// What it is doing.
+    pub state: TorrentState,
+    /// Verified pieces.
+    pub pieces_have: usize,
+    /// All pieces.
+    pub piece_count: usize,
+    /// Verified bytes.
+    pub bytes_have: u64,
+    /// Total bytes.
+    pub total_length: u64,
+    /// Payload bytes received from peers since start (including wasted).
+    pub downloaded: u64,
+    /// Payload bytes sent to peers since start.
+    pub uploaded: u64,
+    /// Pieces hashed at start to rebuild state (0 when the resume record fit).
+    pub pieces_rechecked: usize,
+    /// Pieces that failed their hash check.
+    pub hash_failures: u64,
+    /// Connected peers.
+    pub peers: Vec<PeerInfo>,
+    /// Banned peers.
+    pub banned: usize,
+    /// Last tracker outcome.
+    pub tracker_status: String,
+}
+
+/// One connected peer.
+#[derive(Debug, Clone)]
+pub struct PeerInfo {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its id, as text.
+    pub peer_id: String,
+    /// Payload bytes we got from it.
+    pub downloaded: u64,
+    /// Payload bytes we sent it.
+    pub uploaded: u64,
+    /// Whether we dialed it.
+    pub outgoing: bool,
+}
+
+/// Messages from the torrent to a peer task.
+#[derive(Debug, Clone, Copy)]
+pub enum PeerCmd {
+    /// We verified a piece.
+    Have(u32),
+    /// Stop uploading to it.
+    Choke,
+    /// Start uploading to it.
+    Unchoke,
+    /// Another peer delivered this block first.
+    Cancel(BlockRef),
+    /// Close the connection (the peer was banned).
+    Disconnect,
+}
+
+/// Counters a peer task keeps and the torrent reads.
+#[derive(Debug, Default)]
+pub struct PeerStats {
+    pub downloaded: AtomicU64,
+    pub uploaded: AtomicU64,
+    /// Bytes per second over the last measurement window.
+    pub download_rate: AtomicU64,
+    pub upload_rate: AtomicU64,
+    pub peer_interested: AtomicBool,
+    pub snubbed: AtomicBool,
+}
+
+pub(crate) struct PeerHandle {
+    pub addr: SocketAddr,
+    pub peer_id: PeerId,
+    pub outgoing: bool,
+    pub cmd: mpsc::UnboundedSender<PeerCmd>,
+    pub stats: Arc<PeerStats>,
+    pub unchoked: bool,
+}
+
+/// What we know of an address we may dial.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub next_attempt: Instant,
+    pub failures: u32,
+    pub connected: bool,
+}
+
+/// Who a ban applies to: the IP, except on loopback, where every local
+/// client shares one address and the peer id tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum BanKey {
+    Ip(IpAddr),
+    LocalPeer(PeerId),
+}
+
+impl BanKey {
+    pub fn of(addr: SocketAddr, id: PeerId) -> BanKey {
+        if addr.ip().is_loopback() {
+            BanKey::LocalPeer(id)
+        } else {
+            BanKey::Ip(addr.ip())
+        }
+    }
+}
+
+pub(crate) struct State {
+    pub picker: Picker,
+    pub status: TorrentState,
+    pub peers: HashMap<u64, PeerHandle>,
+    /// Who each peer key was, kept after it leaves (bans need it).
+    pub identities: HashMap<u64, (SocketAddr, PeerId)>,
+    pub next_peer_key: u64,
+    pub candidates: HashMap<SocketAddr, Candidate>,
+    pub strikes: HashMap<BanKey, u32>,
+    pub banned: HashSet<BanKey>,
+    pub resume_dirty: bool,
+    pub pieces_rechecked: usize,
+    pub hash_failures: u64,
+    pub tracker_status: String,
+}
+
+/// Everything peers and the manager share.
+pub(crate) struct Shared {
+    pub meta: Arc<Metainfo>,
+    pub storage: Arc<Storage>,
+    pub peer_id: PeerId,
+    pub listen_port: u16,
+    pub config: EngineConfig,
+    pub connections: Arc<Semaphore>,
+    pub download_limits: [Arc<RateLimiter>; 2],
+    pub upload_limits: [Arc<RateLimiter>; 2],
+    pub cancel: CancellationToken,
+    pub peer_tasks: TaskTracker,
+    pub state: Mutex<State>,
+    pub complete_tx: watch::Sender<bool>,
+    pub downloaded: AtomicU64,
+    pub uploaded: AtomicU64,
+    pub resume_path: PathBuf,
+    pub add: AddTorrent,
+    /// Wakes the manager to announce `completed` or dial new peers.
+    pub wake: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Torrent")
+            .field("info_hash", &self.meta.info_hash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A handle to a running torrent.
+#[derive(Debug, Clone)]
+pub(crate) struct Torrent {
+    pub shared: Arc<Shared>,
+    stopped: watch::Receiver<bool>,
+}
+
+/// Why a peer was not admitted.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refused {
+    #[error("connected to ourselves")]
+    OurOwnId,
+    #[error("peer is banned")]
+    Banned,
+    #[error("already connected to this peer")]
+    Duplicate,
+    #[error("torrent has its maximum number of peers")]
+    Full,
+    #[error("torrent is stopping")]
+    Stopping,
+    #[error("torrent is still checking its files")]
+    Checking,
+}
+
+impl Torrent {
+    pub async fn start(engine: Arc<EngineInner>, add: AddTorrent) -> Result<Torrent, EngineError> {
+        let meta = Arc::new(add.metainfo.clone());
+        let storage =
+            Storage::new(&meta, &add.download_dir).map_err(|source| EngineError::Storage {
+                name: meta.info.name.clone(),
+                source,
+            })?;
+        let n = meta.piece_count();
+        let (complete_tx, _) = watch::channel(false);
+        let (stopped_tx, stopped) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            storage: Arc::new(storage),
+            peer_id: engine.peer_id,
+            listen_port: engine.listen_addr.port(),
+            config: engine.config.clone(),
+            connections: engine.connections.clone(),
+            download_limits: [
+                engine.download_limit.clone(),
+                Arc::new(RateLimiter::new(add.download_rate_limit)),
+            ],
+            upload_limits: [
+                engine.upload_limit.clone(),
+                Arc::new(RateLimiter::new(add.upload_rate_limit)),
+            ],
+            cancel: engine.cancel.child_token(),
+            peer_tasks: TaskTracker::new(),
+            state: Mutex::new(State {
+                picker: Picker::new(
+                    meta.info.piece_length,
+                    meta.info.total_length,
+                    Bitfield::new(n),
+                    rand::random(),
+                ),
+                status: TorrentState::Checking,
+                peers: HashMap::new(),
+                identities: HashMap::new(),
+                next_peer_key: 1,
+                candidates: HashMap::new(),
+                strikes: HashMap::new(),
+                banned: HashSet::new(),
+                resume_dirty: false,
+                pieces_rechecked: 0,
+                hash_failures: 0,
+                tracker_status: "not announced yet".into(),
+            }),
+            complete_tx,
+            downloaded: AtomicU64::new(0),
+            uploaded: AtomicU64::new(0),
+            resume_path: super::resume::record_path(&add.resume_dir, meta.info_hash),
+            meta,
+            add,
+            wake: tokio::sync::Notify::new(),
+        });
+        engine.tasks.spawn(manager::run(shared.clone(), stopped_tx));
+        Ok(Torrent { shared, stopped })
+    }
+
+    pub fn stop(&self) {
+        self.shared.cancel.cancel();
+    }
+
+    pub async fn wait_stopped(&self) {
+        let mut rx = self.stopped.clone();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    pub async fn wait_complete(&self) {
+        let mut rx = self.shared.complete_tx.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    pub fn stats(&self) -> TorrentStats {
+        let s = &self.shared;
+        let st = s.lock();
+        let have = st.picker.have();
+        let piece_len = s.meta.info.piece_length;
+        let mut bytes_have = have.count_ones() as u64 * piece_len;
+        let last = s.meta.piece_count().saturating_sub(1);
+        if have.get(last) {
+            bytes_have = bytes_have - piece_len + s.meta.piece_size(last).unwrap_or(0);
+        }
+        TorrentStats {
+            info_hash: s.meta.info_hash,
+            name: s.meta.info.name.clone(),
+            state: st.status.clone(),
+            pieces_have: have.count_ones(),
+            piece_count: have.len(),
+            bytes_have,
+            total_length: s.meta.info.total_length,
+            downloaded: s.downloaded.load(Ordering::Relaxed),
+            uploaded: s.uploaded.load(Ordering::Relaxed),
+            pieces_rechecked: st.pieces_rechecked,
+            hash_failures: st.hash_failures,
+            peers: st
+                .peers
+                .values()
+                .map(|p| PeerInfo {
+                    addr: p.addr,
+                    peer_id: p.peer_id.to_string(),
+                    downloaded: p.stats.downloaded.load(Ordering::Relaxed),
+                    uploaded: p.stats.uploaded.load(Ordering::Relaxed),
+                    outgoing: p.outgoing,
+                })
+                .collect(),
+            banned: st.banned.len(),
+            tracker_status: st.tracker_status.clone(),
+        }
+    }
+}
+
+impl Shared {
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Admits a peer after its handshake.
+    pub fn register_peer(
+        &self,
+        addr: SocketAddr,
+        peer_id: PeerId,
+        outgoing: bool,
+    ) -> Result<(u64, mpsc::UnboundedReceiver<PeerCmd>, Arc<PeerStats>), Refused> {
+        if self.cancel.is_cancelled() {
+            return Err(Refused::Stopping);
+        }
+        if peer_id == self.peer_id {
+            return Err(Refused::OurOwnId);
+        }
+        let mut st = self.lock();
+        if st.status == TorrentState::Checking {
+            // What we have is not known yet; the peer will come back.
+            return Err(Refused::Checking);
+        }
+        if st.banned.contains(&BanKey::of(addr, peer_id)) {
+            return Err(Refused::Banned);
+        }
+        if st.peers.values().any(|p| p.peer_id == peer_id) {
+            return Err(Refused::Duplicate);
+        }
+        if st.peers.len() >= self.config.max_peers_per_torrent {
+            return Err(Refused::Full);
+        }
+        let key = st.next_peer_key;
+        st.next_peer_key += 1;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(PeerStats::default());
+        st.identities.insert(key, (addr, peer_id));
+        st.peers.insert(
+            key,
+            PeerHandle {
+                addr,
+                peer_id,
+                outgoing,
+                cmd: tx,
+                stats: stats.clone(),
+                unchoked: false,
+            },
+        );
+        Ok((key, rx, stats))
+    }
+
+    /// A peer task ended: forget its pieces and return its requests to the pool.
+    pub fn unregister_peer(&self, key: u64, pieces: &Bitfield, in_flight: &[BlockRef]) {
+        let mut st = self.lock();
+        if let Some(p) = st.peers.remove(&key)
+            && let Some(c) = st.candidates.get_mut(&p.addr)
+        {
+            c.connected = false;
+        }
+        st.picker.remove_peer(pieces);
+        for b in in_flight {
+            st.picker.cancelled(*b);
+        }
+    }
+
+    /// Adds addresses to dial (from a tracker or the user).
+    pub fn add_candidates(&self, addrs: impl IntoIterator<Item = SocketAddr>) {
+        let own = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), self.listen_port);
+        let now = Instant::now();
+        let mut st = self.lock();
+        for a in addrs {
+            if a.port() == 0 || a == own {
+                continue;
+            }
+            st.candidates.entry(a).or_insert(Candidate {
+                next_attempt: now,
+                failures: 0,
+                connected: false,
+            });
+        }
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    /// A whole piece arrived: hash it off the async workers, write it, and
+    /// tell every peer. `contributors` sent its blocks.
+    pub fn piece_complete(self: &Arc<Self>, index: u32, data: Vec<u8>, contributor_keys: Vec<u64>) {
+        let contributors: Vec<(SocketAddr, PeerId)> = {
+            let st = self.lock();
+            contributor_keys
+                .iter()
+                .filter_map(|k| st.identities.get(k).copied())
+                .collect()
+        };
+        let shared = self.clone();
+        self.peer_tasks.spawn(async move {
+            let storage = shared.storage.clone();
+            let expected = shared.meta.info.pieces[index as usize];
+            let (offset, _) = storage.piece_span(index);
+            let outcome = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+                if Sha1::digest(&data).as_slice() != expected {
+                    return Ok(false);
+                }
+                storage.write(offset, &data)?;
+                Ok(true)
+            })
+            .await;
+            match outcome {
+                Ok(Ok(true)) => shared.piece_verified(index),
+                Ok(Ok(false)) => shared.piece_failed(index, &contributors),
+                Ok(Err(e)) => shared.disk_error(format!("cannot write piece {index}: {e}")),
+                Err(e) => shared.disk_error(format!("hashing piece {index} failed: {e}")),
+            }
+        });
+    }
+
+    fn piece_verified(&self, index: u32) {
+        let mut st = self.lock();
+        st.picker.verified(index);
+        st.resume_dirty = true;
+        for p in st.peers.values() {
+            let _ = p.cmd.send(PeerCmd::Have(index));
+        }
+        if st.picker.is_complete() && st.status == TorrentState::Downloading {
+            st.status = TorrentState::Seeding;
+            drop(st);
+            tracing::info!(torrent = %self.meta.info.name, "download complete, seeding");
+            self.complete_tx.send_replace(true);
+            self.wake.notify_one();
+        }
+    }
+
+    fn piece_failed(&self, index: u32, contributors: &[(SocketAddr, PeerId)]) {
+        let mut st = self.lock();
+        st.picker.failed(index);
+        st.hash_failures += 1;
+        tracing::warn!(
+            piece = index,
+            peers = contributors.len(),
+            "piece failed its hash check"
+        );
+        // Only a peer that sent every block of a bad piece is surely guilty;
+        // mixed pieces are downloaded again, and the guilty peer is caught
+        // on a piece of its own.
+        if let [(addr, id)] = contributors {
+            let key = BanKey::of(*addr, *id);
+            let strikes = st.strikes.entry(key.clone()).or_insert(0);
+            *strikes += 1;
+            if *strikes >= self.config.ban_after_bad_pieces {
+                tracing::warn!(%addr, "banning peer after {strikes} bad pieces");
+                for p in st.peers.values() {
+                    if BanKey::of(p.addr, p.peer_id) == key {
+                        let _ = p.cmd.send(PeerCmd::Disconnect);
+                    }
+                }
+                st.banned.insert(key);
+            }
+        }
+    }
+
+    fn disk_error(&self, message: String) {
+        tracing::error!(torrent = %self.meta.info.name, "{message}");
+        self.lock().status = TorrentState::Error(message);
+        self.cancel.cancel();
+    }
+
+    /// Unchokes a peer at once if an upload slot is free (instead of waiting
+    /// up to ten seconds for the next choking round).
+    pub fn try_unchoke(&self, key: u64) -> bool {
+        let mut st = self.lock();
+        let unchoked = st.peers.values().filter(|p| p.unchoked).count();
+        if unchoked > self.config.upload_slots {
+            return false;
+        }
+        match st.peers.get_mut(&key) {
+            Some(p) => {
+                p.unchoked = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Tells the other peers asked for `block` that it has arrived.
+    pub fn cancel_elsewhere(&self, from: u64, block: BlockRef) {
+        let st = self.lock();
+        for (k, p) in &st.peers {
+            if *k != from {
+                let _ = p.cmd.send(PeerCmd::Cancel(block));
+            }
+        }
+    }
+
+    /// Counts payload traffic.
+    pub fn count_download(&self, bytes: u64) {
+        self.downloaded.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn count_upload(&self, bytes: u64) {
+        self.uploaded.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Waits for the download limiters to let `bytes` through.
+    pub async fn throttle_download(&self, bytes: u64) {
+        for l in &self.download_limits {
+            l.acquire(bytes).await;
+        }
+    }
+
+    /// Waits for the upload limiters to let `bytes` through.
+    pub async fn throttle_upload(&self, bytes: u64) {
+        for l in &self.upload_limits {
+            l.acquire(bytes).await;
+        }
+    }
+}
+
+/// How long to wait before dialing an address again after `failures` failures.
+pub(crate) fn backoff(failures: u32) -> Duration {
+    Duration::from_secs(
+        5u64.saturating_mul(1 << failures.saturating_sub(1).min(7))
+            .min(600),
+    )
+}

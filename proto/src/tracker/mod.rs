@@ -1,0 +1,38 @@
+//! HTTP tracker protocol (BEP 3, 7, 23, 48): announce and scrape requests and
+//! responses, with binary-safe percent coding. Sans-io.
+//!
+//! Both sides live here: the tracker parses requests from a raw query string
+//! and encodes responses; a client builds query strings and decodes
+//! responses. Not here: sockets, clocks, swarm state or policy (which peers
+//! to return is the tracker's business).
+
+mod announce;
+mod percent;
+mod query;
+mod response;
+mod scrape;
+
+pub use announce::{AnnounceError, AnnounceRequest, Event, MAX_ANNOUNCE_QUERY_BYTES};
+pub use percent::{PercentDecodeError, percent_decode, percent_encode};
+pub use response::{
+    AnnounceResponse, COMPACT_V4_BYTES, COMPACT_V6_BYTES, Peer, ResponseError, failure_response,
+};
+pub use scrape::{
+    MAX_SCRAPE_HASHES, MAX_SCRAPE_QUERY_BYTES, ScrapeError, ScrapeRequest, ScrapeResponse,
+    ScrapeStats,
+};
+
+use std::fmt;
+
+/// The 20-byte id a peer picks for itself (BEP 3, BEP 20).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub [u8; 20]);
+
+impl fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PeerId({})", crate::infohash::hex_encode(&self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+//! Runs one p2pd engine with one torrent as a separate process, for tests
+//! that kill it (kill -9) or pit it against other clients. Prints
+//! `listening on PORT`, then a JSON status line every 100 ms on stdout.
+//!
+//! Usage: engine-harness TORRENT DOWNLOAD_DIR [--peer ADDR]... [--no-trackers]
+//!        [--resume-dir DIR] [--upload-limit BYTES] [--download-limit BYTES]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use p2p_proto::metainfo::Metainfo;
+use p2pd::engine::{AddTorrent, Engine, EngineConfig};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let mut args = std::env::args().skip(1);
+    let torrent = PathBuf::from(args.next().context("missing TORRENT")?);
+    let download_dir = PathBuf::from(args.next().context("missing DOWNLOAD_DIR")?);
+    let mut peers: Vec<SocketAddr> = Vec::new();
+    let mut use_trackers = true;
+    let mut resume_dir = download_dir.join(".progress");
+    let mut config = EngineConfig {
+        listen: "127.0.0.1:0".parse()?,
+        ..EngineConfig::default()
+    };
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--peer" => peers.push(args.next().context("--peer needs ADDR")?.parse()?),
+            "--no-trackers" => use_trackers = false,
+            "--resume-dir" => {
+                resume_dir = PathBuf::from(args.next().context("--resume-dir needs DIR")?)
+            }
+            "--upload-limit" => {
+                config.upload_rate_limit = Some(args.next().context("needs BYTES")?.parse()?)
+            }
+            "--download-limit" => {
+                config.download_rate_limit = Some(args.next().context("needs BYTES")?.parse()?)
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    let bytes =
+        std::fs::read(&torrent).with_context(|| format!("cannot read {}", torrent.display()))?;
+    let metainfo = Metainfo::from_bytes(&bytes)?;
+    let cancel = CancellationToken::new();
+    let engine = Engine::start(config, cancel.clone()).await?;
+    println!("listening on {}", engine.listen_addr().port());
+    let info_hash = engine
+        .add(AddTorrent {
+            metainfo,
+            download_dir,
+            resume_dir,
+            download_rate_limit: None,
+            upload_rate_limit: None,
+            extra_peers: peers,
+            use_trackers,
+        })
+        .await?;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Some(s) = engine.stats(info_hash) {
+                    let peers: Vec<_> = s.peers.iter().map(|p| serde_json::json!({
+                        "addr": p.addr.to_string(), "peer_id": p.peer_id,
+                        "downloaded": p.downloaded, "uploaded": p.uploaded,
+                    })).collect();
+                    println!("{}", serde_json::json!({
+                        "state": format!("{:?}", s.state),
+                        "pieces_have": s.pieces_have, "piece_count": s.piece_count,
+                        "downloaded": s.downloaded, "uploaded": s.uploaded,
+                        "pieces_rechecked": s.pieces_rechecked, "hash_failures": s.hash_failures,
+                        "banned": s.banned, "tracker": s.tracker_status, "peers": peers,
+                    }));
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    cancel.cancel();
+    engine.shutdown(Duration::from_secs(5)).await;
+    Ok(())
+}

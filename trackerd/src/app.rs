@@ -1,0 +1,310 @@
+//! The tracker as a whole: swarms, the catalog, counters waiting to be
+//! persisted and live statistics, with the announce and scrape policies
+//! (catalog check, numwant caps, intervals). Takes `now` and an RNG; knows
+//! nothing of HTTP. Store calls are async and never made under a lock.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::metainfo::Metainfo;
+use p2p_proto::tracker::{
+    AnnounceRequest, AnnounceResponse, ScrapeRequest, ScrapeResponse, ScrapeStats,
+};
+use parking_lot::{Mutex, RwLock};
+use rand::Rng;
+
+use crate::config::{Config, Mode};
+use crate::store::{Store, StoreError, TorrentRecord};
+use crate::swarm::{AnnounceInput, Full, Limits, Swarms, Totals};
+
+/// Most torrents listed by a full scrape.
+pub const MAX_FULL_SCRAPE: usize = 10_000;
+
+/// Why an announce or scrape was refused (the message is the failure reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Catalog mode and the torrent is not registered.
+    #[error("torrent {0} is not registered with this tracker")]
+    NotRegistered(InfoHash),
+    /// A cap on swarms or peers was reached.
+    #[error(transparent)]
+    Full(#[from] Full),
+    /// A scrape without info_hash while full scrape is off.
+    #[error("full scrape is disabled; pass one or more info_hash")]
+    FullScrapeDisabled,
+}
+
+/// Why a torrent could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// The body is not a valid .torrent.
+    #[error("not a valid .torrent: {0}")]
+    Invalid(#[from] p2p_proto::metainfo::MetainfoError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The parsing task failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Live counters.
+#[derive(Debug)]
+pub struct Stats {
+    /// When the tracker started.
+    pub started: Instant,
+    /// Announces answered successfully.
+    pub announces: AtomicU64,
+    /// Scrapes answered successfully.
+    pub scrapes: AtomicU64,
+    /// Announces and scrapes refused with a failure reason.
+    pub failures: AtomicU64,
+    /// Completed downloads counted since start.
+    pub completed: AtomicU64,
+    /// HTTP connections accepted since start.
+    pub connections: AtomicU64,
+    /// Announces per second over the last tick, as f64 bits.
+    announce_rate_bits: AtomicU64,
+    last_tick: Mutex<(Instant, u64)>,
+}
+
+impl Stats {
+    fn new(now: Instant) -> Self {
+        Stats {
+            started: now,
+            announces: AtomicU64::new(0),
+            scrapes: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            announce_rate_bits: AtomicU64::new(0),
+            last_tick: Mutex::new((now, 0)),
+        }
+    }
+
+    /// Announces per second measured at the last [`Stats::tick`].
+    pub fn announce_rate(&self) -> f64 {
+        f64::from_bits(self.announce_rate_bits.load(Ordering::Relaxed))
+    }
+
+    /// Recomputes the announce rate since the previous tick.
+    pub fn tick(&self, now: Instant) {
+        let count = self.announces.load(Ordering::Relaxed);
+        let mut last = self.last_tick.lock();
+        let secs = now.saturating_duration_since(last.0).as_secs_f64();
+        if secs >= 0.5 {
+            let rate = count.saturating_sub(last.1) as f64 / secs;
+            self.announce_rate_bits
+                .store(rate.to_bits(), Ordering::Relaxed);
+            *last = (now, count);
+        }
+    }
+}
+
+/// The tracker state shared by every request.
+#[derive(Debug)]
+pub struct Tracker {
+    /// The configuration it runs with.
+    pub config: Config,
+    /// Every swarm.
+    pub swarms: Swarms,
+    /// Registered info-hashes (a cache of the store's catalog).
+    catalog: RwLock<HashSet<InfoHash>>,
+    /// Completed downloads not yet written to the store.
+    pending: Mutex<HashMap<InfoHash, u64>>,
+    /// The store.
+    pub store: Box<dyn Store>,
+    /// Live counters.
+    pub stats: Stats,
+}
+
+impl Tracker {
+    /// Loads the catalog and the counters from the store.
+    pub async fn load(config: Config, store: Box<dyn Store>) -> Result<Tracker, StoreError> {
+        let catalog = store
+            .torrents()
+            .await?
+            .into_iter()
+            .map(|t| t.info_hash)
+            .collect();
+        let limits = Limits {
+            max_torrents: config.announce.max_torrents,
+            max_peers: config.announce.max_peers,
+        };
+        let swarms = Swarms::new(crate::swarm::DEFAULT_SHARDS, limits);
+        for (h, n) in store.completed_counts().await? {
+            swarms.set_downloaded(h, n);
+        }
+        Ok(Tracker {
+            config,
+            swarms,
+            catalog: RwLock::new(catalog),
+            pending: Mutex::default(),
+            store,
+            stats: Stats::new(Instant::now()),
+        })
+    }
+
+    /// Whether the torrent is registered.
+    pub fn is_registered(&self, h: &InfoHash) -> bool {
+        self.catalog.read().contains(h)
+    }
+
+    /// Registered torrents.
+    pub fn registered_count(&self) -> usize {
+        self.catalog.read().len()
+    }
+
+    fn admitted(&self, h: &InfoHash) -> bool {
+        self.config.mode == Mode::Open || self.is_registered(h)
+    }
+
+    /// Handles an announce from `addr` (the peer's address, already decided
+    /// from the connection or a trusted proxy) and encodes the response.
+    pub fn announce(
+        &self,
+        req: &AnnounceRequest,
+        addr: SocketAddr,
+        now: Instant,
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Result<Vec<u8>, Refusal> {
+        if !self.admitted(&req.info_hash) {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::NotRegistered(req.info_hash));
+        }
+        let a = &self.config.announce;
+        let numwant = req.numwant.unwrap_or(a.default_numwant).min(a.max_numwant);
+        let input = AnnounceInput {
+            info_hash: req.info_hash,
+            peer_id: req.peer_id,
+            addr,
+            left: req.left,
+            event: req.event,
+            numwant: numwant as usize,
+        };
+        let out = match self.swarms.announce(&input, now, rng) {
+            Ok(out) => out,
+            Err(full) => {
+                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                return Err(full.into());
+            }
+        };
+        if out.counted_completion {
+            *self.pending.lock().entry(req.info_hash).or_default() += 1;
+            self.stats.completed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.stats.announces.fetch_add(1, Ordering::Relaxed);
+        let resp = AnnounceResponse {
+            interval: a.interval_secs,
+            min_interval: Some(a.min_interval_secs),
+            complete: out.complete,
+            incomplete: out.incomplete,
+            tracker_id: None,
+            warning: None,
+            peers: out.peers,
+        };
+        Ok(resp.encode(req.compact, req.no_peer_id))
+    }
+
+    /// Handles a scrape (BEP 48) and encodes the response.
+    pub fn scrape(&self, req: &ScrapeRequest) -> Result<Vec<u8>, Refusal> {
+        let files = if req.info_hashes.is_empty() {
+            if !self.config.announce.full_scrape {
+                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                return Err(Refusal::FullScrapeDisabled);
+            }
+            match self.config.mode {
+                Mode::Open => self.swarms.scrape_all(MAX_FULL_SCRAPE),
+                // Every registered torrent, with or without a swarm.
+                Mode::Catalog => {
+                    let registered: Vec<InfoHash> = self
+                        .catalog
+                        .read()
+                        .iter()
+                        .take(MAX_FULL_SCRAPE)
+                        .copied()
+                        .collect();
+                    registered
+                        .into_iter()
+                        .map(|h| (h, self.torrent_stats(&h)))
+                        .collect()
+                }
+            }
+        } else {
+            req.info_hashes
+                .iter()
+                .filter(|h| self.admitted(h))
+                .map(|h| (*h, self.swarms.scrape(h).unwrap_or_default()))
+                .collect()
+        };
+        self.stats.scrapes.fetch_add(1, Ordering::Relaxed);
+        Ok(ScrapeResponse { files }.encode())
+    }
+
+    /// Counters of one torrent (zeros when it has no swarm).
+    pub fn torrent_stats(&self, h: &InfoHash) -> ScrapeStats {
+        self.swarms.scrape(h).unwrap_or_default()
+    }
+
+    /// Totals over every swarm.
+    pub fn totals(&self) -> Totals {
+        self.swarms.totals()
+    }
+
+    /// Parses and registers a .torrent; returns the record and whether it is new.
+    pub async fn register(
+        &self,
+        bytes: Vec<u8>,
+        now_unix: i64,
+    ) -> Result<(TorrentRecord, bool), RegisterError> {
+        // Parsing a large .torrent is CPU work: keep it off the async workers.
+        let (m, bytes) = tokio::task::spawn_blocking(move || (Metainfo::from_bytes(&bytes), bytes))
+            .await
+            .map_err(|e| RegisterError::Internal(e.to_string()))?;
+        let m = m?;
+        let rec = TorrentRecord {
+            info_hash: m.info_hash,
+            name: m.info.name.clone(),
+            total_length: m.info.total_length,
+            piece_length: m.info.piece_length,
+            file_count: m.info.files.iter().filter(|f| !f.pad).count() as u64,
+            private: m.info.private,
+            added_at: now_unix,
+            metainfo: bytes,
+        };
+        let new = self.store.add_torrent(&rec).await?;
+        self.catalog.write().insert(rec.info_hash);
+        Ok((rec, new))
+    }
+
+    /// Writes pending completed counters to the store. On failure they are
+    /// kept for the next flush.
+    pub async fn flush(&self) -> Result<usize, StoreError> {
+        let batch: Vec<(InfoHash, u64)> = self.pending.lock().drain().collect();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        if let Err(e) = self.store.add_completed(&batch).await {
+            let mut pending = self.pending.lock();
+            for (h, n) in batch {
+                *pending.entry(h).or_default() += n;
+            }
+            return Err(e);
+        }
+        Ok(batch.len())
+    }
+
+    /// Completed downloads counted but not yet written to the store.
+    pub fn pending_completed(&self) -> u64 {
+        self.pending.lock().values().sum()
+    }
+
+    /// Drops expired peers.
+    pub fn purge(&self, now: Instant) -> usize {
+        let timeout = Duration::from_secs(self.config.announce.peer_timeout_secs);
+        self.swarms.purge_expired(now, timeout)
+    }
+}

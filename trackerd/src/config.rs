@@ -1,0 +1,316 @@
+//! trackerd's configuration: one typed struct, read from TOML with unknown
+//! keys rejected, with documented defaults (`--print-config`). Does not read
+//! flags or the environment; `main.rs` applies those on top.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The default configuration file, with a comment on every field.
+/// `--print-config` prints this; a test checks it equals [`Config::default`].
+pub const DEFAULT_CONFIG_TOML: &str = r#"# trackerd configuration. Every key is optional; unknown keys are an error.
+# Precedence: defaults < this file < TRACKERD_* environment < command-line flags.
+
+# Address and port to listen on. Port 0 picks a free port.
+# Use "[::]:6969" to accept IPv6 (and IPv4-mapped) connections too.
+listen = "0.0.0.0:6969"
+
+# Folder for the default SQLite database. Empty: $XDG_DATA_HOME/p2p,
+# else ~/.local/share/p2p, else the current folder.
+data_dir = ""
+
+# Store URL, e.g. "sqlite:///var/lib/trackerd/trackerd.sqlite".
+# Empty: a SQLite file "trackerd.sqlite" in data_dir.
+database = ""
+
+# "open": any info-hash is tracked. "catalog": only torrents registered with
+# POST /api/v1/torrents; others get a failure reason.
+mode = "open"
+
+[announce]
+# Seconds a client should wait between announces.
+interval_secs = 1800
+# Seconds a client must wait between announces.
+min_interval_secs = 60
+# Seconds after its last announce when a peer is dropped (a little over two intervals).
+peer_timeout_secs = 3900
+# Peers returned when the client does not say (numwant).
+default_numwant = 50
+# Most peers returned, whatever numwant says.
+max_numwant = 200
+# Answer /scrape without info_hash with every torrent (can be large).
+full_scrape = false
+# Most torrents tracked at once; announces for new ones beyond it are refused.
+max_torrents = 1000000
+# Most peers tracked at once over all torrents (about 150 bytes each).
+max_peers = 5000000
+# Proxies whose X-Forwarded-For header and "ip" parameter are trusted, e.g. ["127.0.0.1"].
+# Announces from any other address use the connection's address.
+trusted_proxies = []
+
+[http]
+# Most simultaneous connections; further ones wait to be accepted.
+max_connections = 4096
+# Seconds a client gets to send a complete request head.
+header_read_timeout_secs = 10
+# Seconds a request (head and body) may take before it is answered 408.
+request_timeout_secs = 30
+# Largest request head (request line and headers), in bytes (at least 8192).
+max_header_bytes = 16384
+# Largest .torrent accepted by POST /api/v1/torrents, in bytes.
+max_torrent_bytes = 10485760
+# Bearer token required by POST /api/v1/torrents. Empty: only loopback
+# clients may register torrents.
+admin_token = ""
+
+[store]
+# Milliseconds between writes of completed-download counters to the store.
+flush_interval_ms = 1000
+"#;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Folder for the default database; empty means the platform default.
+    pub data_dir: PathBuf,
+    /// Store URL; empty means `sqlite://<data_dir>/trackerd.sqlite`.
+    pub database: String,
+    /// Which torrents are tracked.
+    pub mode: Mode,
+    /// Announce and scrape policy.
+    pub announce: AnnounceConfig,
+    /// HTTP limits.
+    pub http: HttpConfig,
+    /// Store behaviour.
+    pub store: StoreConfig,
+}
+
+/// Which torrents the tracker accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Any info-hash.
+    #[default]
+    Open,
+    /// Only registered torrents.
+    Catalog,
+}
+
+/// Announce and scrape policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnnounceConfig {
+    /// Seconds between announces.
+    pub interval_secs: u32,
+    /// Minimum seconds between announces.
+    pub min_interval_secs: u32,
+    /// Seconds after which a silent peer is dropped.
+    pub peer_timeout_secs: u64,
+    /// Peers returned when numwant is absent.
+    pub default_numwant: u32,
+    /// Most peers returned.
+    pub max_numwant: u32,
+    /// Whether a scrape without info_hash lists every torrent.
+    pub full_scrape: bool,
+    /// Most swarms held at once.
+    pub max_torrents: usize,
+    /// Most peers held at once, over all swarms.
+    pub max_peers: usize,
+    /// Proxies trusted for X-Forwarded-For and `ip`.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// Seconds to receive a request head.
+    pub header_read_timeout_secs: u64,
+    /// Seconds to receive and answer a whole request.
+    pub request_timeout_secs: u64,
+    /// Largest request head in bytes.
+    pub max_header_bytes: usize,
+    /// Largest .torrent upload in bytes.
+    pub max_torrent_bytes: usize,
+    /// Bearer token for registering torrents; empty: loopback only.
+    pub admin_token: String,
+}
+
+/// Store behaviour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Milliseconds between counter flushes.
+    pub flush_interval_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 6969)),
+            data_dir: PathBuf::new(),
+            database: String::new(),
+            mode: Mode::Open,
+            announce: AnnounceConfig::default(),
+            http: HttpConfig::default(),
+            store: StoreConfig::default(),
+        }
+    }
+}
+
+impl Default for AnnounceConfig {
+    fn default() -> Self {
+        AnnounceConfig {
+            interval_secs: 1800,
+            min_interval_secs: 60,
+            peer_timeout_secs: 3900,
+            default_numwant: 50,
+            max_numwant: 200,
+            full_scrape: false,
+            max_torrents: 1_000_000,
+            max_peers: 5_000_000,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_connections: 4096,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_header_bytes: 16384,
+            max_torrent_bytes: 10 << 20,
+            admin_token: String::new(),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            flush_interval_ms: 1000,
+        }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this struct (unknown key, bad type...).
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause, naming the key and line.
+        source: Box<toml::de::Error>,
+    },
+}
+
+impl Config {
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    /// The data folder: configured, else `$XDG_DATA_HOME/p2p`, else
+    /// `~/.local/share/p2p`, else the current folder.
+    pub fn data_dir(&self) -> PathBuf {
+        if !self.data_dir.as_os_str().is_empty() {
+            return self.data_dir.clone();
+        }
+        let env = |k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        if let Some(d) = env("XDG_DATA_HOME") {
+            return d.join("p2p");
+        }
+        if let Some(h) = env("HOME") {
+            return h.join(".local/share/p2p");
+        }
+        PathBuf::from(".")
+    }
+
+    /// The store URL: configured, else a SQLite file in [`Config::data_dir`].
+    pub fn database_url(&self) -> String {
+        if !self.database.is_empty() {
+            return self.database.clone();
+        }
+        format!(
+            "sqlite://{}",
+            self.data_dir().join("trackerd.sqlite").display()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_defaults_parse_back_to_the_defaults() {
+        assert_eq!(
+            Config::from_toml(DEFAULT_CONFIG_TOML).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        assert_eq!(Config::from_toml("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = Config::from_toml("listen = \"127.0.0.1:1\"\nlisen = 3\n").unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let err = Config::from_toml("[announce]\nintervall_secs = 3\n").unwrap_err();
+        assert!(err.to_string().contains("intervall_secs"), "{err}");
+    }
+
+    #[test]
+    fn a_partial_section_keeps_the_other_defaults() {
+        let c = Config::from_toml("mode = \"catalog\"\n[announce]\ninterval_secs = 5\n").unwrap();
+        assert_eq!(c.mode, Mode::Catalog);
+        assert_eq!(c.announce.interval_secs, 5);
+        assert_eq!(c.announce.max_numwant, 200);
+    }
+
+    #[test]
+    fn the_database_defaults_to_a_sqlite_file_in_the_data_dir() {
+        let c = Config {
+            data_dir: "/tmp/x".into(),
+            ..Config::default()
+        };
+        assert_eq!(c.database_url(), "sqlite:///tmp/x/trackerd.sqlite");
+    }
+}

@@ -1,0 +1,244 @@
+//! The JSON API (`/api/v1/...`), `/health` and `/metrics` (Prometheus text
+//! format, written by hand). Registering a torrent needs the admin token,
+//! or a loopback client when no token is configured.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use p2p_proto::infohash::InfoHash;
+use serde_json::{Value, json};
+
+use super::json_error;
+use crate::app::{RegisterError, Tracker};
+use crate::config::Mode;
+use crate::store::TorrentRecord;
+
+pub(super) async fn health() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+fn stats_json(t: &Tracker) -> Value {
+    let totals = t.totals();
+    let s = &t.stats;
+    json!({
+        "mode": match t.config.mode { Mode::Open => "open", Mode::Catalog => "catalog" },
+        "torrents": totals.torrents,
+        "registered_torrents": t.registered_count(),
+        "seeders": totals.seeders,
+        "leechers": totals.leechers,
+        "announces_per_second": s.announce_rate(),
+        "announces_total": s.announces.load(Ordering::Relaxed),
+        "scrapes_total": s.scrapes.load(Ordering::Relaxed),
+        "failures_total": s.failures.load(Ordering::Relaxed),
+        "completed_total": s.completed.load(Ordering::Relaxed),
+        "completed_pending": t.pending_completed(),
+        "connections_total": s.connections.load(Ordering::Relaxed),
+        "uptime_secs": s.started.elapsed().as_secs(),
+    })
+}
+
+pub(super) async fn stats(State(t): State<Arc<Tracker>>) -> Response {
+    Json(stats_json(&t)).into_response()
+}
+
+pub(super) async fn metrics(State(t): State<Arc<Tracker>>) -> Response {
+    let totals = t.totals();
+    let s = &t.stats;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+    let rows: [(&str, &str, &str, f64); 11] = [
+        (
+            "trackerd_announces_total",
+            "counter",
+            "Announces answered.",
+            load(&s.announces),
+        ),
+        (
+            "trackerd_scrapes_total",
+            "counter",
+            "Scrapes answered.",
+            load(&s.scrapes),
+        ),
+        (
+            "trackerd_failures_total",
+            "counter",
+            "Requests refused with a failure reason.",
+            load(&s.failures),
+        ),
+        (
+            "trackerd_completed_total",
+            "counter",
+            "Completed downloads counted since start.",
+            load(&s.completed),
+        ),
+        (
+            "trackerd_connections_total",
+            "counter",
+            "HTTP connections accepted.",
+            load(&s.connections),
+        ),
+        (
+            "trackerd_torrents",
+            "gauge",
+            "Swarms in memory.",
+            totals.torrents as f64,
+        ),
+        (
+            "trackerd_registered_torrents",
+            "gauge",
+            "Torrents in the catalog.",
+            t.registered_count() as f64,
+        ),
+        (
+            "trackerd_seeders",
+            "gauge",
+            "Seeders over all swarms.",
+            totals.seeders as f64,
+        ),
+        (
+            "trackerd_leechers",
+            "gauge",
+            "Leechers over all swarms.",
+            totals.leechers as f64,
+        ),
+        (
+            "trackerd_announces_per_second",
+            "gauge",
+            "Announce rate over the last second.",
+            s.announce_rate(),
+        ),
+        (
+            "trackerd_uptime_seconds",
+            "gauge",
+            "Seconds since start.",
+            s.started.elapsed().as_secs_f64(),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, value) in rows {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+fn torrent_json(t: &Tracker, rec: Option<&TorrentRecord>, h: &InfoHash) -> Value {
+    let s = t.torrent_stats(h);
+    let mut v = json!({
+        "info_hash": h.to_hex(),
+        "registered": rec.is_some(),
+        "seeders": s.complete,
+        "leechers": s.incomplete,
+        "completed": s.downloaded,
+    });
+    if let (Some(rec), Some(obj)) = (rec, v.as_object_mut()) {
+        obj.insert("name".into(), rec.name.clone().into());
+        obj.insert("total_length".into(), rec.total_length.into());
+        obj.insert("piece_length".into(), rec.piece_length.into());
+        obj.insert("file_count".into(), rec.file_count.into());
+        obj.insert("private".into(), rec.private.into());
+        obj.insert("added_at".into(), rec.added_at.into());
+    }
+    v
+}
+
+pub(super) async fn list_torrents(State(t): State<Arc<Tracker>>) -> Response {
+    match t.store.torrents().await {
+        Ok(list) => {
+            let items: Vec<Value> = list
+                .iter()
+                .map(|r| torrent_json(&t, Some(r), &r.info_hash))
+                .collect();
+            Json(json!({ "torrents": items })).into_response()
+        }
+        Err(e) => {
+            tracing::error!("listing torrents: {e}");
+            json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+    }
+}
+
+pub(super) async fn get_torrent(
+    State(t): State<Arc<Tracker>>,
+    Path(text): Path<String>,
+) -> Response {
+    let h = match InfoHash::parse(&text) {
+        Ok(h) => h,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    match t.store.torrent(h).await {
+        Ok(Some(rec)) => Json(torrent_json(&t, Some(&rec), &h)).into_response(),
+        Ok(None) if t.swarms.scrape(&h).is_some() => {
+            Json(torrent_json(&t, None, &h)).into_response()
+        }
+        Ok(None) => json_error(StatusCode::NOT_FOUND, &format!("torrent {h} is not known")),
+        Err(e) => {
+            tracing::error!("reading torrent {h}: {e}");
+            json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+    }
+}
+
+fn authorized(t: &Tracker, remote: SocketAddr, headers: &HeaderMap) -> bool {
+    let token = &t.config.http.admin_token;
+    if token.is_empty() {
+        return remote.ip().to_canonical().is_loopback();
+    }
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
+}
+
+/// Compares without stopping at the first difference, so response time
+/// does not reveal how much of a guessed token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(super) async fn register_torrent(
+    State(t): State<Arc<Tracker>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&t, remote, &headers) {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "registering torrents needs the admin token",
+        );
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match t.register(body.to_vec(), now).await {
+        Ok((rec, new)) => {
+            let status = if new {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            if new {
+                tracing::info!(info_hash = %rec.info_hash, name = %rec.name, "torrent registered");
+            }
+            (status, Json(torrent_json(&t, Some(&rec), &rec.info_hash))).into_response()
+        }
+        Err(RegisterError::Invalid(e)) => json_error(
+            StatusCode::BAD_REQUEST,
+            &format!("not a valid .torrent: {e}"),
+        ),
+        Err(e @ (RegisterError::Store(_) | RegisterError::Internal(_))) => {
+            tracing::error!("registering a torrent: {e}");
+            json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+    }
+}

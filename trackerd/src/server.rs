@@ -1,0 +1,201 @@
+//! Serving: a bound listener and a cancellation token in, the bound address
+//! out. A custom accept loop caps connections (semaphore), head size and
+//! header read time (hyper), and request time; shutdown stops accepting,
+//! drains connections with a deadline, then flushes counters to the store.
+//! Must not contain tracker policy.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_service::Service;
+
+use crate::app::Tracker;
+use crate::config::Config;
+use crate::http;
+use crate::store::{self, StoreError};
+
+/// How long shutdown waits for open connections to finish.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+/// hyper's smallest accepted read buffer.
+const MIN_HEADER_BUFFER_BYTES: usize = 8192;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The store could not be opened or read.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The listener has no address.
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A started server.
+#[derive(Debug)]
+pub struct Running {
+    /// The address the listener is bound to.
+    pub addr: SocketAddr,
+    /// The tracker state (for tests and embedding).
+    pub tracker: Arc<Tracker>,
+    handle: JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until the server has shut down (after its token is cancelled)
+    /// and its counters are flushed.
+    pub async fn wait(self) {
+        if let Err(e) = self.handle.await {
+            tracing::error!("server task failed: {e}");
+        }
+    }
+}
+
+/// Opens the store, loads the tracker and serves on `listener` until `token`
+/// is cancelled.
+pub async fn start(
+    config: Config,
+    listener: TcpListener,
+    token: CancellationToken,
+) -> Result<Running, ServerError> {
+    let addr = listener.local_addr()?;
+    let store = store::open(&config.database_url()).await?;
+    let tracker = Arc::new(Tracker::load(config, store).await?);
+    let t = tracker.clone();
+    let handle = tokio::spawn(async move {
+        let housekeeping = tokio::spawn(housekeeping(t.clone(), token.child_token()));
+        serve(listener, t.clone(), token).await;
+        if let Err(e) = housekeeping.await {
+            tracing::error!("housekeeping task failed: {e}");
+        }
+        match t.flush().await {
+            Ok(n) if n > 0 => tracing::info!("flushed {n} completed counters"),
+            Ok(_) => {}
+            Err(e) => tracing::error!("final flush of completed counters failed: {e}"),
+        }
+        if let Err(e) = t.store.close().await {
+            tracing::warn!("closing the store: {e}");
+        }
+    });
+    Ok(Running {
+        addr,
+        tracker,
+        handle,
+    })
+}
+
+/// Periodic work: flush counters, measure the announce rate, expire peers.
+async fn housekeeping(t: Arc<Tracker>, token: CancellationToken) {
+    let flush_every = Duration::from_millis(t.config.store.flush_interval_ms.max(10));
+    let purge_every = Duration::from_secs((t.config.announce.peer_timeout_secs / 4).clamp(1, 60));
+    let mut flush = tokio::time::interval(flush_every);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut purge = tokio::time::interval(purge_every);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => break,
+            _ = flush.tick() => {
+                if let Err(e) = t.flush().await {
+                    tracing::warn!("flushing completed counters: {e}");
+                }
+            }
+            _ = tick.tick() => t.stats.tick(Instant::now()),
+            _ = purge.tick() => {
+                let t = t.clone();
+                match tokio::task::spawn_blocking(move || t.purge(Instant::now())).await {
+                    Ok(n) if n > 0 => tracing::debug!("expired {n} peers"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("purge task failed: {e}"),
+                }
+            }
+        }
+    }
+}
+
+/// The accept loop. Returns after `token` is cancelled and open connections
+/// finished (or [`SHUTDOWN_DEADLINE`] passed).
+pub async fn serve(listener: TcpListener, tracker: Arc<Tracker>, token: CancellationToken) {
+    let limits = tracker.config.http.clone();
+    let router = http::router(tracker.clone());
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let connections = TaskTracker::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs.max(1)))
+        .max_buf_size(limits.max_header_bytes.max(MIN_HEADER_BUFFER_BYTES))
+        .max_headers(64);
+    let request_timeout = Duration::from_secs(limits.request_timeout_secs.max(1));
+    loop {
+        let permit = tokio::select! {
+            _ = token.cancelled() => break,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, remote) = tokio::select! {
+            _ = token.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(v) => v,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        tracker.stats.connections.fetch_add(1, Ordering::Relaxed);
+        let router = router.clone();
+        let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(remote));
+            let mut router = router.clone();
+            async move {
+                match tokio::time::timeout(request_timeout, router.call(req)).await {
+                    Ok(res) => res,
+                    Err(_) => Ok::<_, Infallible>(http::json_error(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request took too long",
+                    )),
+                }
+            }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        let token = token.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => if let Err(e) = r {
+                    tracing::debug!("connection from {remote}: {e}");
+                },
+                _ = token.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, conn).await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    connections.close();
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open at the shutdown deadline");
+    }
+}

@@ -1,0 +1,348 @@
+//! Swarms in memory: who is in which torrent, which peers to hand out,
+//! expiry and counters. Plain Rust: time (`now`) and randomness come in as
+//! arguments, so every rule is tested without sleeping.
+//!
+//! Sharded by info-hash (one mutex per shard) so announces for different
+//! torrents do not contend. Must not do I/O, await, or read the clock.
+
+mod select;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::tracker::{Event, Peer, PeerId, ScrapeStats};
+use parking_lot::Mutex;
+use rand::Rng;
+
+/// Default number of shards (a power of two well above the core count).
+pub const DEFAULT_SHARDS: usize = 128;
+
+/// Caps that bound memory whatever clients send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most swarms held at once.
+    pub max_torrents: usize,
+    /// Most peers held at once, over all swarms.
+    pub max_peers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_torrents: 1_000_000,
+            max_peers: 5_000_000,
+        }
+    }
+}
+
+/// An announce that would grow the tracker past a [`Limits`] cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Full {
+    /// Too many swarms.
+    #[error("tracker is full: too many torrents (limit {0})")]
+    Torrents(usize),
+    /// Too many peers.
+    #[error("tracker is full: too many peers (limit {0})")]
+    Peers(usize),
+}
+
+/// One announce, as the swarm sees it (already validated and capped).
+#[derive(Debug, Clone, Copy)]
+pub struct AnnounceInput {
+    /// The torrent.
+    pub info_hash: InfoHash,
+    /// The peer's own id.
+    pub peer_id: PeerId,
+    /// Where other peers reach it.
+    pub addr: SocketAddr,
+    /// Bytes still missing (0: seeder).
+    pub left: u64,
+    /// What happened.
+    pub event: Event,
+    /// Most peers to return (already capped by policy).
+    pub numwant: usize,
+}
+
+/// What the swarm answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnnounceOutcome {
+    /// Peers for the caller, never itself.
+    pub peers: Vec<Peer>,
+    /// Seeders after this announce.
+    pub complete: u32,
+    /// Leechers after this announce.
+    pub incomplete: u32,
+    /// True when this announce counted a completed download.
+    pub counted_completion: bool,
+}
+
+/// Totals over every swarm.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Swarms held in memory.
+    pub torrents: usize,
+    /// Seeders over all swarms.
+    pub seeders: usize,
+    /// Leechers over all swarms.
+    pub leechers: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PeerEntry {
+    pub id: PeerId,
+    pub addr: SocketAddr,
+    pub seeder: bool,
+    pub last_seen: Instant,
+}
+
+/// One torrent's peers: a vector for cheap random picks plus an index by id.
+#[derive(Debug, Default)]
+pub(crate) struct Swarm {
+    pub peers: Vec<PeerEntry>,
+    pub index: HashMap<PeerId, usize>,
+    pub seeders: u32,
+    pub downloaded: u64,
+}
+
+impl Swarm {
+    fn leechers(&self) -> u32 {
+        self.peers.len() as u32 - self.seeders
+    }
+
+    fn stats(&self) -> ScrapeStats {
+        ScrapeStats {
+            complete: self.seeders,
+            downloaded: u32::try_from(self.downloaded).unwrap_or(u32::MAX),
+            incomplete: self.leechers(),
+        }
+    }
+
+    fn remove_at(&mut self, i: usize) {
+        let gone = self.peers.swap_remove(i);
+        self.index.remove(&gone.id);
+        if gone.seeder {
+            self.seeders -= 1;
+        }
+        if let Some(moved) = self.peers.get(i) {
+            self.index.insert(moved.id, i);
+        }
+    }
+
+    /// Applies one announce and picks peers for it.
+    fn announce(
+        &mut self,
+        a: &AnnounceInput,
+        now: Instant,
+        rng: &mut (impl Rng + ?Sized),
+    ) -> AnnounceOutcome {
+        let seeder = a.left == 0;
+        let known = self.index.get(&a.peer_id).copied();
+        let was_seeder = known.is_some_and(|i| self.peers[i].seeder);
+        // A download counts once: on `completed`, or when a known leecher
+        // reports nothing left (aria2 with --seed-time=0 goes straight to
+        // `stopped`), but never again for a peer already seeding.
+        let counted = seeder && !was_seeder && (a.event == Event::Completed || known.is_some());
+        if counted {
+            self.downloaded += 1;
+        }
+        if a.event == Event::Stopped {
+            if let Some(i) = known {
+                self.remove_at(i);
+            }
+        } else {
+            match known {
+                Some(i) => {
+                    let p = &mut self.peers[i];
+                    p.addr = a.addr;
+                    p.last_seen = now;
+                    if p.seeder != seeder {
+                        p.seeder = seeder;
+                        if seeder {
+                            self.seeders += 1;
+                        } else {
+                            self.seeders -= 1;
+                        }
+                    }
+                }
+                None => {
+                    self.index.insert(a.peer_id, self.peers.len());
+                    self.peers.push(PeerEntry {
+                        id: a.peer_id,
+                        addr: a.addr,
+                        seeder,
+                        last_seen: now,
+                    });
+                    self.seeders += u32::from(seeder);
+                }
+            }
+        }
+        let peers = if a.event == Event::Stopped || a.numwant == 0 {
+            Vec::new()
+        } else {
+            select::pick(&self.peers, a, seeder, rng)
+        };
+        AnnounceOutcome {
+            peers,
+            complete: self.seeders,
+            incomplete: self.leechers(),
+            counted_completion: counted,
+        }
+    }
+
+    /// Drops peers last seen before `deadline`; returns how many.
+    fn purge(&mut self, deadline: Instant) -> usize {
+        let before = self.peers.len();
+        let mut i = 0;
+        while i < self.peers.len() {
+            if self.peers[i].last_seen < deadline {
+                self.remove_at(i);
+            } else {
+                i += 1;
+            }
+        }
+        before - self.peers.len()
+    }
+}
+
+/// Every swarm, sharded by info-hash.
+#[derive(Debug)]
+pub struct Swarms {
+    shards: Box<[Mutex<HashMap<InfoHash, Swarm>>]>,
+    limits: Limits,
+    torrents: AtomicUsize,
+    peers: AtomicUsize,
+}
+
+impl Default for Swarms {
+    fn default() -> Self {
+        Swarms::new(DEFAULT_SHARDS, Limits::default())
+    }
+}
+
+impl Swarms {
+    /// Creates `shards` empty shards (at least one).
+    pub fn new(shards: usize, limits: Limits) -> Self {
+        Swarms {
+            shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
+            limits,
+            torrents: AtomicUsize::new(0),
+            peers: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard(&self, h: &InfoHash) -> &Mutex<HashMap<InfoHash, Swarm>> {
+        let n = u64::from_le_bytes([
+            h.0[0], h.0[1], h.0[2], h.0[3], h.0[4], h.0[5], h.0[6], h.0[7],
+        ]);
+        &self.shards[(n % self.shards.len() as u64) as usize]
+    }
+
+    /// Applies an announce (BEP 3) at time `now` and picks up to
+    /// `numwant` random peers, never the caller (by id or by address) and
+    /// no seeders for a seeder. Refuses a new swarm or a new peer past the
+    /// [`Limits`].
+    pub fn announce(
+        &self,
+        a: &AnnounceInput,
+        now: Instant,
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Result<AnnounceOutcome, Full> {
+        let mut shard = self.shard(&a.info_hash).lock();
+        let stopped = a.event == Event::Stopped;
+        if !shard.contains_key(&a.info_hash) {
+            if stopped {
+                return Ok(AnnounceOutcome::default());
+            }
+            if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
+                return Err(Full::Torrents(self.limits.max_torrents));
+            }
+            self.torrents.fetch_add(1, Ordering::Relaxed);
+        }
+        let swarm = shard.entry(a.info_hash).or_default();
+        if !stopped
+            && !swarm.index.contains_key(&a.peer_id)
+            && self.peers.load(Ordering::Relaxed) >= self.limits.max_peers
+        {
+            return Err(Full::Peers(self.limits.max_peers));
+        }
+        let before = swarm.peers.len();
+        let out = swarm.announce(a, now, rng);
+        let after = swarm.peers.len();
+        if after > before {
+            self.peers.fetch_add(after - before, Ordering::Relaxed);
+        } else {
+            self.peers.fetch_sub(before - after, Ordering::Relaxed);
+        }
+        Ok(out)
+    }
+
+    /// Counters for one torrent, if it has a swarm.
+    pub fn scrape(&self, h: &InfoHash) -> Option<ScrapeStats> {
+        self.shard(h).lock().get(h).map(Swarm::stats)
+    }
+
+    /// Counters for every swarm, at most `limit`, in no particular order.
+    pub fn scrape_all(&self, limit: usize) -> Vec<(InfoHash, ScrapeStats)> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            for (h, s) in shard.lock().iter() {
+                if out.len() == limit {
+                    return out;
+                }
+                out.push((*h, s.stats()));
+            }
+        }
+        out
+    }
+
+    /// Sets the completed counter of a torrent (loaded from the store at start).
+    pub fn set_downloaded(&self, h: InfoHash, downloaded: u64) {
+        let mut shard = self.shard(&h).lock();
+        if !shard.contains_key(&h) {
+            self.torrents.fetch_add(1, Ordering::Relaxed);
+        }
+        shard.entry(h).or_default().downloaded = downloaded;
+    }
+
+    /// Removes peers not seen for `timeout` before `now`, and swarms left with
+    /// neither peers nor a completed count. Returns the peers removed.
+    pub fn purge_expired(&self, now: Instant, timeout: Duration) -> usize {
+        let Some(deadline) = now.checked_sub(timeout) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            let swarms_before = shard.len();
+            let mut peers_removed = 0;
+            shard.retain(|_, s| {
+                peers_removed += s.purge(deadline);
+                !s.peers.is_empty() || s.downloaded > 0
+            });
+            self.torrents
+                .fetch_sub(swarms_before - shard.len(), Ordering::Relaxed);
+            self.peers.fetch_sub(peers_removed, Ordering::Relaxed);
+            removed += peers_removed;
+        }
+        removed
+    }
+
+    /// Totals over all swarms.
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            t.torrents += shard.len();
+            for s in shard.values() {
+                t.seeders += s.seeders as usize;
+                t.leechers += s.leechers() as usize;
+            }
+        }
+        t
+    }
+}

@@ -1,0 +1,61 @@
+//! Choosing which peers an announce gets: a random subset of at most
+//! `numwant`, never the caller itself (by peer id or by ip:port, which
+//! matters for libtorrent), and no seeders for a seeder.
+
+use p2p_proto::tracker::Peer;
+use rand::{Rng, RngExt};
+
+use super::{AnnounceInput, PeerEntry};
+
+fn eligible(p: &PeerEntry, a: &AnnounceInput, caller_is_seeder: bool) -> bool {
+    p.id != a.peer_id && p.addr != a.addr && !(caller_is_seeder && p.seeder)
+}
+
+fn to_peer(p: &PeerEntry) -> Peer {
+    Peer {
+        id: Some(p.id),
+        addr: p.addr,
+    }
+}
+
+/// Picks up to `a.numwant` eligible peers at random.
+pub(super) fn pick(
+    peers: &[PeerEntry],
+    a: &AnnounceInput,
+    caller_is_seeder: bool,
+    rng: &mut (impl Rng + ?Sized),
+) -> Vec<Peer> {
+    let want = a.numwant;
+    // Small swarm: everyone eligible fits (the caller may be among them).
+    if peers.len() <= want + 1 {
+        return peers
+            .iter()
+            .filter(|p| eligible(p, a, caller_is_seeder))
+            .map(to_peer)
+            .take(want)
+            .collect();
+    }
+    // Large swarm: a uniform sample of indices, with room for the caller.
+    let mut out: Vec<Peer> = rand::seq::index::sample(rng, peers.len(), want + 1)
+        .into_iter()
+        .map(|i| &peers[i])
+        .filter(|p| eligible(p, a, caller_is_seeder))
+        .take(want)
+        .map(to_peer)
+        .collect();
+    if out.len() < want {
+        // Many ineligible peers (a seeder in a seeder-heavy swarm): walk the
+        // whole swarm from a random offset to fill up.
+        out.clear();
+        let start = rng.random_range(0..peers.len());
+        out.extend(
+            peers[start..]
+                .iter()
+                .chain(&peers[..start])
+                .filter(|p| eligible(p, a, caller_is_seeder))
+                .take(want)
+                .map(to_peer),
+        );
+    }
+    out
+}

@@ -1,0 +1,132 @@
+//! Running the real trackerd binary: spawn, wait for its listening line,
+//! kill on drop (only the process we started, by its handle).
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A trackerd process; killed (SIGKILL) and reaped on drop if still running.
+pub struct Daemon {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub stderr: mpsc::Receiver<String>,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn trackerd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_trackerd"));
+    c.env_remove("RUST_LOG");
+    for k in [
+        "TRACKERD_CONFIG",
+        "TRACKERD_LISTEN",
+        "TRACKERD_DATABASE",
+        "TRACKERD_DATA_DIR",
+        "TRACKERD_MODE",
+    ] {
+        c.env_remove(k);
+    }
+    c
+}
+
+/// Spawns trackerd with `args` and waits (at most 30 s) for `listening on http://ADDR`.
+pub fn spawn(args: &[&str]) -> Daemon {
+    let mut child = trackerd()
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("trackerd starts");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    // The guard owns the child from here on: a failed wait below kills it.
+    let mut daemon = Daemon {
+        child,
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        stderr: rx,
+    };
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[trackerd] {line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = daemon
+            .stderr
+            .recv_timeout(left)
+            .expect("trackerd printed its listening line in time");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            daemon.addr = rest.split_whitespace().next().unwrap().parse().unwrap();
+            return daemon;
+        }
+    }
+}
+
+impl Daemon {
+    /// Sends a signal by PID with kill(1).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig}");
+    }
+
+    /// Waits (bounded) for the process to exit.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "trackerd did not exit within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A blocking `GET` or `POST` with `Connection: close`; returns (status, body).
+pub fn http(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "{method} {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    s.write_all(&req).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let r = super::parse_reply(&buf);
+    (r.status, r.body)
+}
+
+/// Polls `check` every 50 ms until it is true or `within` passes.
+pub fn wait_until(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

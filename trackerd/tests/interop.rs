@@ -1,0 +1,336 @@
+//! Interop with real BitTorrent clients over loopback: an aria2c or
+//! python3-libtorrent seeder and leecher find each other through trackerd,
+//! and the leecher's file has the right SHA-1. Missing tools are a failure
+//! (run scripts/test, which installs them), never a skip.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::process::{Daemon, http, spawn, wait_until};
+use p2p_proto::infohash::InfoHash;
+use sha1::{Digest, Sha1};
+
+const PYTHON: &str = "/usr/bin/python3";
+const FILE_BYTES: usize = 3 << 20;
+
+/// A client process we started; killed and reaped on drop.
+/// Its output goes to a log file, printed if the test fails.
+struct Proc {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("---- {} output ----\n{log}", self.name);
+        }
+    }
+}
+
+impl Proc {
+    fn start(name: &'static str, log: PathBuf, cmd: &mut Command) -> Proc {
+        let out = std::fs::File::create(&log).unwrap();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {name} ({e}): run scripts/test, which installs it")
+            });
+        Proc { name, child, log }
+    }
+
+    /// Waits for a clean exit, bounded.
+    fn wait_success(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                assert!(st.success(), "{} exited with {st}", self.name);
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not finish within {within:?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn require_tool(program: &str, probe: &[&str], package: &str) {
+    let ok = Command::new(program)
+        .args(probe)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{program} is missing or broken: run scripts/test, which installs the Debian package {package}"
+    );
+}
+
+fn require_aria2() {
+    require_tool("aria2c", &["--version"], "aria2");
+}
+
+fn require_libtorrent() {
+    require_tool(PYTHON, &["-c", "import libtorrent"], "python3-libtorrent");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A torrent of pseudo-random content announcing to the tracker.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    seed_dir: PathBuf,
+    leech_dir: PathBuf,
+    torrent: PathBuf,
+    info_hash: InfoHash,
+    sha1: Vec<u8>,
+    tracker: Daemon,
+}
+
+impl Fixture {
+    fn log(&self, name: &str) -> PathBuf {
+        self._dir.path().join(format!("{name}.log"))
+    }
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let seed_dir = dir.path().join("seed");
+    let leech_dir = dir.path().join("leech");
+    std::fs::create_dir_all(&seed_dir).unwrap();
+    std::fs::create_dir_all(&leech_dir).unwrap();
+    let tracker = spawn(&["--data-dir", dir.path().join("db").to_str().unwrap()]);
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let data: Vec<u8> = (0..FILE_BYTES)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let file = seed_dir.join("payload.bin");
+    std::fs::write(&file, &data).unwrap();
+    let url = format!("http://{}/announce", tracker.addr);
+    let opts = p2p_proto::create::CreateOptions {
+        piece_length: Some(64 << 10),
+        extras: p2p_proto::metainfo::TorrentExtras {
+            trackers: vec![vec![url]],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let created =
+        p2p_proto::create::create_torrent(&file, &opts, &p2p_proto::create::Control::default())
+            .unwrap();
+    let torrent = dir.path().join("payload.torrent");
+    std::fs::write(&torrent, &created.bytes).unwrap();
+    Fixture {
+        seed_dir,
+        leech_dir,
+        torrent,
+        info_hash: created.metainfo.info_hash,
+        sha1: Sha1::digest(&data).to_vec(),
+        tracker,
+        _dir: dir,
+    }
+}
+
+fn swarm_counts(tracker: SocketAddr, h: &InfoHash) -> (u64, u64, u64) {
+    let (status, body) = http(
+        tracker,
+        "GET",
+        &format!("/api/v1/torrents/{}", h.to_hex()),
+        b"",
+    );
+    if status != 200 {
+        return (0, 0, 0);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    (n("seeders"), n("leechers"), n("completed"))
+}
+
+fn aria2(dir: &Path, torrent: &Path, port: u16) -> Command {
+    let mut c = Command::new("aria2c");
+    c.arg(format!("--dir={}", dir.display()))
+        .args([
+            "--enable-dht=false",
+            "--enable-dht6=false",
+            "--bt-enable-lpd=false",
+            "--enable-peer-exchange=false",
+            "--interface=127.0.0.1",
+            "--disable-ipv6=true",
+            "--file-allocation=none",
+            "--summary-interval=0",
+            "--console-log-level=warn",
+            "--allow-overwrite=true",
+        ])
+        .arg(format!("--listen-port={port}"))
+        .arg(torrent);
+    c
+}
+
+fn aria2_seeder(f: &Fixture) -> Proc {
+    let mut c = aria2(&f.seed_dir, &f.torrent, free_port());
+    c.args(["-V", "--seed-ratio=0.0"]);
+    Proc::start("aria2c seeder", f.log("aria2-seed"), &mut c)
+}
+
+fn aria2_leecher(f: &Fixture) -> Proc {
+    let mut c = aria2(&f.leech_dir, &f.torrent, free_port());
+    c.arg("--seed-time=0");
+    Proc::start("aria2c leecher", f.log("aria2-leech"), &mut c)
+}
+
+fn lt_client(mode: &str, f: &Fixture) -> Proc {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/lt_client.py");
+    let dir = if mode == "seed" {
+        &f.seed_dir
+    } else {
+        &f.leech_dir
+    };
+    let mut c = Command::new(PYTHON);
+    c.arg(script)
+        .arg(mode)
+        .arg(&f.torrent)
+        .arg(dir)
+        .arg(free_port().to_string())
+        .arg("120");
+    let name = if mode == "seed" {
+        "libtorrent seeder"
+    } else {
+        "libtorrent leecher"
+    };
+    Proc::start(name, f.log(&format!("lt-{mode}")), &mut c)
+}
+
+/// A transmission-daemon seeding the fixture from a fresh config dir (it
+/// never dials loopback peers, but accepts them: INTEROP.md).
+fn transmission_seeder(f: &Fixture) -> Proc {
+    let config = f._dir.path().join("transmission");
+    std::fs::create_dir_all(&config).unwrap();
+    let rpc_port = free_port();
+    let settings = serde_json::json!({
+        "dht-enabled": false,
+        "lpd-enabled": false,
+        "pex-enabled": false,
+        "utp-enabled": false,
+        "port-forwarding-enabled": false,
+        "bind-address-ipv4": "127.0.0.1",
+        "peer-port": free_port(),
+        "peer-port-random-on-start": false,
+        "rpc-port": rpc_port,
+        "rpc-bind-address": "127.0.0.1",
+        "rpc-authentication-required": false,
+        "rpc-whitelist-enabled": false,
+        "download-dir": f.seed_dir,
+        "incomplete-dir-enabled": false,
+        "message-level": 2,
+    });
+    std::fs::write(config.join("settings.json"), settings.to_string()).unwrap();
+    let mut c = Command::new("transmission-daemon");
+    c.arg("-f").arg("-g").arg(&config);
+    let daemon = Proc::start("transmission-daemon", f.log("transmission"), &mut c);
+    let rpc = format!("127.0.0.1:{rpc_port}");
+    wait_until(Duration::from_secs(30), "transmission's RPC", || {
+        Command::new("transmission-remote")
+            .args([&rpc, "-a"])
+            .arg(&f.torrent)
+            .arg("-w")
+            .arg(&f.seed_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    daemon
+}
+
+/// Starts the seeder, waits until the tracker knows it, runs the leecher to
+/// completion and checks the downloaded file.
+fn transfer(
+    f: &Fixture,
+    seeder: impl FnOnce(&Fixture) -> Proc,
+    leecher: impl FnOnce(&Fixture) -> Proc,
+) {
+    let _seeder = seeder(f);
+    wait_until(Duration::from_secs(60), "the seeder's announce", || {
+        swarm_counts(f.tracker.addr, &f.info_hash).0 >= 1
+    });
+    let mut leecher = leecher(f);
+    leecher.wait_success(Duration::from_secs(120));
+    let got = std::fs::read(f.leech_dir.join("payload.bin")).unwrap();
+    assert_eq!(got.len(), FILE_BYTES);
+    assert_eq!(
+        Sha1::digest(&got).to_vec(),
+        f.sha1,
+        "the leecher's file has the seeder's SHA-1"
+    );
+    wait_until(Duration::from_secs(20), "the completed announce", || {
+        swarm_counts(f.tracker.addr, &f.info_hash).2 >= 1
+    });
+}
+
+#[test]
+fn an_aria2_seeder_and_an_aria2_leecher_find_each_other_through_trackerd() {
+    require_aria2();
+    let f = fixture();
+    transfer(&f, aria2_seeder, aria2_leecher);
+}
+
+#[test]
+fn a_libtorrent_leecher_downloads_from_an_aria2_seeder_through_trackerd() {
+    require_aria2();
+    require_libtorrent();
+    let f = fixture();
+    transfer(&f, aria2_seeder, |f| lt_client("leech", f));
+}
+
+#[test]
+fn an_aria2_leecher_downloads_from_a_libtorrent_seeder_through_trackerd() {
+    require_aria2();
+    require_libtorrent();
+    let f = fixture();
+    transfer(&f, |f| lt_client("seed", f), aria2_leecher);
+}
+
+#[test]
+fn an_aria2_leecher_downloads_from_a_transmission_seeder_through_trackerd() {
+    require_aria2();
+    require_tool("transmission-daemon", &["--version"], "transmission-daemon");
+    require_tool("transmission-remote", &["--version"], "transmission-cli");
+    let f = fixture();
+    transfer(&f, transmission_seeder, aria2_leecher);
+}
+
+#[test]
+fn a_libtorrent_leecher_downloads_from_a_libtorrent_seeder_through_trackerd() {
+    require_libtorrent();
+    let f = fixture();
+    transfer(&f, |f| lt_client("seed", f), |f| lt_client("leech", f));
+}
