@@ -29,8 +29,8 @@ pub const MIN_AUTO_PIECE_LENGTH: u64 = 16 << 10;
 pub const MAX_AUTO_PIECE_LENGTH: u64 = 16 << 20;
 /// The automatic rule aims for at most this many pieces.
 pub const TARGET_MAX_PIECES: u64 = 2000;
-/// Memory we allow the hashing buffers, in total, whatever the piece size.
-pub const MAX_HASH_BUFFER_BYTES: u64 = 256 << 20;
+/// Most hashing threads, whatever the machine.
+pub const MAX_HASH_THREADS: usize = 64;
 
 /// What to build.
 #[derive(Debug, Clone, Default)]
@@ -148,7 +148,7 @@ pub fn create_torrent(
     let threads = opts
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .clamp(1, (MAX_HASH_BUFFER_BYTES / piece_length).max(1) as usize);
+        .clamp(1, MAX_HASH_THREADS);
     let pieces = hash::hash_pieces(&source.files, piece_length, threads, control)?;
 
     let mut info = OwnedValue::dict()
