@@ -353,3 +353,43 @@ async fn an_upload_limit_holds_the_transfer_to_its_rate() {
     );
     cancel.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_magnet_link_fetches_the_metadata_from_a_peer_then_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = make_torrent(&dir.path().join("seed"), "m.bin", &[("", 1_000_000)], 32 * 1024);
+    let cancel = CancellationToken::new();
+    let seeder = engine(&cancel, |_| {}).await;
+    seed(&seeder, &meta, &dir.path().join("seed")).await;
+    let leecher = engine(&cancel, |_| {}).await;
+    let mut magnet = meta.magnet();
+    magnet.peers.push(seeder.listen_addr());
+    let link = p2p_proto::magnet::Magnet::parse(&magnet.to_string()).unwrap();
+    let template = add(&meta, &dir.path().join("leech"), vec![]);
+    let ih = leecher.add_magnet(&link, template, WAIT).await.unwrap();
+    assert_eq!(ih, meta.info_hash);
+    assert!(leecher.wait_complete(ih, WAIT).await);
+    assert_eq!(
+        fs::read(dir.path().join("leech/m.bin")).unwrap(),
+        fs::read(dir.path().join("seed/m.bin")).unwrap()
+    );
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_magnet_link_with_no_reachable_peer_fails_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = make_torrent(&dir.path().join("seed"), "n.bin", &[("", 1000)], 32 * 1024);
+    let cancel = CancellationToken::new();
+    let leecher = engine(&cancel, |_| {}).await;
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut magnet = meta.magnet();
+    magnet.peers.push(closed);
+    let err = leecher
+        .add_magnet(&magnet, add(&meta, &dir.path().join("leech"), vec![]), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no peer sent the torrent's metadata"), "{err}");
+    cancel.cancel();
+}

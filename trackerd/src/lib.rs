@@ -1,7 +1,7 @@
 //! trackerd: a BitTorrent tracker (BEP 3, 7, 23, 48). The library holds the
 //! domain (`swarm`, `app`), the store, the HTTP delivery and the server;
 //! `main.rs` only parses flags, loads the config, starts logging and calls
-//! [`server::start`].
+//! [`server::start`]. Reads no flags or environment itself.
 
 pub mod app;
 pub mod config;

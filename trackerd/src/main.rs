@@ -1,5 +1,5 @@
 //! trackerd entry point: parse flags, load the config, start logging, bind,
-//! and run the library's server until SIGTERM or SIGINT.
+//! and run the library's server until SIGTERM or SIGINT. No tracker logic here.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::process::{http, spawn, trackerd, wait_until};
+use common::process::{http, spawn, spawn_with_env, trackerd, wait_until};
 use common::{hash, make_torrent, req, scrape_target};
 use p2p_proto::tracker::{AnnounceResponse, Event, ScrapeResponse};
 use trackerd::config::Config;
@@ -113,4 +113,56 @@ fn kill_9_then_restart_keeps_the_catalog_and_completed_counters() {
     let q = req(h, 9, 1009, 5, Event::Started).to_query_string();
     let (_, body) = http(d.addr, "GET", &format!("/announce?{q}"), b"");
     assert_eq!(AnnounceResponse::from_bytes(&body).unwrap().incomplete, 1);
+}
+
+#[test]
+fn the_database_flag_chooses_the_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("elsewhere/my.sqlite");
+    let url = format!("sqlite://{}", db.display());
+    let _d = spawn(&[
+        "--database",
+        &url,
+        "--data-dir",
+        dir.path().join("unused").to_str().unwrap(),
+    ]);
+    assert!(db.exists());
+    assert!(!dir.path().join("unused/trackerd.sqlite").exists());
+}
+
+#[test]
+fn an_unsupported_database_url_fails_with_a_clear_error() {
+    let out = trackerd()
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "postgres://db/trackerd",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unsupported database URL \"postgres://db/trackerd\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_environment_sets_what_no_flag_sets_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let env = [("TRACKERD_MODE", "catalog"), ("TRACKERD_DATA_DIR", data)];
+    let mode = |d: &common::process::Daemon| {
+        let (_, body) = http(d.addr, "GET", "/api/v1/stats", b"");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        v["mode"].as_str().unwrap().to_owned()
+    };
+    let d = spawn_with_env(&env, &[]);
+    assert_eq!(mode(&d), "catalog");
+    assert!(dir.path().join("trackerd.sqlite").exists());
+    drop(d);
+    let d = spawn_with_env(&env, &["--mode", "open"]);
+    assert_eq!(mode(&d), "open");
 }

@@ -11,6 +11,7 @@ mod choker;
 mod http;
 mod listener;
 mod manager;
+mod metadata;
 mod peer;
 mod picker;
 mod ratelimit;
@@ -25,6 +26,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
+use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::PeerId;
 use tokio::net::TcpListener;
@@ -32,6 +34,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use metadata::MetadataError;
 pub use ratelimit::RateLimiter;
 pub use torrent::{PeerInfo, TorrentState, TorrentStats};
 
@@ -110,6 +113,9 @@ pub enum EngineError {
     /// The torrent is already in the engine.
     #[error("torrent {0} is already added")]
     Duplicate(InfoHash),
+    /// A magnet link's metadata could not be fetched.
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
     /// Its files could not be prepared.
     #[error("cannot prepare the files of {name}: {source}")]
     Storage {
@@ -204,6 +210,39 @@ impl Engine {
                 Ok(info_hash)
             }
         }
+    }
+
+    /// Adds a magnet link: fetches the info dictionary from peers (BEP 9),
+    /// checks it against the info-hash, then adds the torrent like [`Engine::add`].
+    /// `template.metainfo` is ignored; the link's trackers become the torrent's.
+    pub async fn add_magnet(
+        &self,
+        magnet: &Magnet,
+        template: AddTorrent,
+        deadline: Duration,
+    ) -> Result<InfoHash, EngineError> {
+        if self.lock_torrents().contains_key(&magnet.info_hash) {
+            return Err(EngineError::Duplicate(magnet.info_hash));
+        }
+        let mut metainfo = metadata::fetch(
+            magnet,
+            &template.extra_peers,
+            self.inner.peer_id,
+            self.inner.listen_addr.port(),
+            deadline,
+            &self.inner.cancel,
+        )
+        .await?;
+        metainfo.trackers = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
+        metainfo.web_seeds = magnet.web_seeds.clone();
+        let mut extra_peers = template.extra_peers.clone();
+        extra_peers.extend(magnet.peers.iter().copied());
+        self.add(AddTorrent {
+            metainfo,
+            extra_peers,
+            ..template
+        })
+        .await
     }
 
     /// Stops a torrent (a `stopped` announce, connections closed, resume

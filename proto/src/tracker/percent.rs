@@ -1,6 +1,6 @@
 //! Binary-safe percent coding (RFC 3986) for tracker query strings, where
 //! `info_hash` and `peer_id` are raw bytes, not text. `+` is kept as a
-//! literal byte: announce queries are not HTML form data.
+//! literal byte: announce queries are not HTML form data. Knows no keys.
 
 /// A `%` not followed by two hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,5 +1,5 @@
-//! Splitting a raw query string into decoded `(key, value)` pairs, with caps,
-//! and small helpers to read typed values with errors that name the key.
+//! Splitting a raw query string into `(key, value)` pairs, with caps, and
+//! small helpers to read typed values. Knows no tracker semantics.
 
 use std::borrow::Cow;
 

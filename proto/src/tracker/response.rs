@@ -1,6 +1,7 @@
 //! Announce responses: encoding (tracker side) with compact peer lists
 //! (BEP 23) and IPv6 peers in `peers6` (BEP 7), and decoding (client side),
-//! which accepts both compact and dictionary peer lists.
+//! which accepts both compact and dictionary peer lists. Does not choose
+//! peers or intervals: the tracker fills the struct.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

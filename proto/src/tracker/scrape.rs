@@ -1,5 +1,6 @@
 //! Scrape requests and responses (BEP 48): one or many `info_hash` keys in,
-//! a `files` dictionary keyed by raw info-hash out.
+//! a `files` dictionary keyed by raw info-hash out. Whether a full scrape
+//! is allowed is the tracker's policy, not decided here.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,7 @@
 //! The JSON API (`/api/v1/...`), `/health` and `/metrics` (Prometheus text
 //! format, written by hand). Registering a torrent needs the admin token,
-//! or a loopback client when no token is configured.
+//! or a loopback client when no token is configured. Handlers only read
+//! the tracker and store; no swarm rules here.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

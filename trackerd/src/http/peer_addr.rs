@@ -1,5 +1,6 @@
 //! Which IP an announce came from: the connection's, unless the connection
 //! is a trusted proxy, whose `ip` parameter or X-Forwarded-For is believed.
+//! Must never trust a client that is not a configured proxy.
 
 use std::net::IpAddr;
 

@@ -1,6 +1,7 @@
 //! The SQLite store (sqlx, WAL, embedded migrations). sqlx runs SQLite on
 //! its own threads, so no query blocks an async worker. Runtime queries
-//! only (`sqlx::query`), so building needs no database.
+//! only (`sqlx::query`), so building needs no database. No caching or
+//! tracker policy here.
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Choosing which peers an announce gets: a random subset of at most
 //! `numwant`, never the caller itself (by peer id or by ip:port, which
-//! matters for libtorrent), and no seeders for a seeder.
+//! matters for libtorrent), and no seeders for a seeder. Does not change
+//! the swarm.
 
 use p2p_proto::tracker::Peer;
 use rand::{Rng, RngExt};

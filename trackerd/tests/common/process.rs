@@ -41,7 +41,13 @@ pub fn trackerd() -> Command {
 
 /// Spawns trackerd with `args` and waits (at most 30 s) for `listening on http://ADDR`.
 pub fn spawn(args: &[&str]) -> Daemon {
+    spawn_with_env(&[], args)
+}
+
+/// [`spawn`] with environment variables set.
+pub fn spawn_with_env(env: &[(&str, &str)], args: &[&str]) -> Daemon {
     let mut child = trackerd()
+        .envs(env.iter().copied())
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::null())

@@ -1,0 +1,281 @@
+//! The p2pd engine against real BitTorrent clients on loopback: it
+//! downloads from aria2c, libtorrent and Transmission seeders, and aria2c
+//! and libtorrent download from it. Every download is checked by the SHA-1
+//! of the whole file. See /work/shared/INTEROP.md for the clients' quirks
+//! (Transmission never dials loopback; libtorrent wants several
+//! connections per IP allowed; opentracker is a whitelist build).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use tempfile::TempDir;
+
+/// 256 KiB pieces.
+const PIECE_LOG2: u32 = 18;
+/// A few MB whose last piece is partial.
+const FILE_BYTES: u64 = 5 * (1 << 20) + 54_321;
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A temp dir with `seed/NAME` (the original), `leech/`, `logs/` and
+/// `NAME.torrent` announcing to `announce`.
+struct Swarm {
+    tmp: TempDir,
+    name: String,
+    torrent: PathBuf,
+    info_hash: String,
+}
+
+impl Swarm {
+    fn new(name: &str, announce: Option<&str>) -> Swarm {
+        let tmp = TempDir::new().unwrap();
+        for d in ["seed", "leech", "logs"] {
+            fs::create_dir(tmp.path().join(d)).unwrap();
+        }
+        let src = tmp.path().join("seed").join(name);
+        write_random_file(&src, FILE_BYTES, 0x5eed);
+        let torrent = tmp.path().join(format!("{name}.torrent"));
+        let meta = mktorrent(&src, &torrent, PIECE_LOG2, announce.unwrap_or(NO_TRACKER));
+        Swarm {
+            tmp,
+            name: name.to_owned(),
+            torrent,
+            info_hash: meta.info_hash.to_hex(),
+        }
+    }
+
+    /// A swarm whose torrent announces to a fresh opentracker that lists it.
+    fn with_tracker(name: &str) -> (Swarm, Proc) {
+        // The info-hash does not depend on the announce URL: make the
+        // torrent once to learn it, start the tracker, then make it again.
+        let swarm = Swarm::new(name, None);
+        let (tracker, url) = opentracker(
+            std::slice::from_ref(&swarm.info_hash),
+            &swarm.path("tracker"),
+            &swarm.logs(),
+        );
+        let meta = mktorrent(&swarm.original(), &swarm.torrent, PIECE_LOG2, &url);
+        assert_eq!(meta.info_hash.to_hex(), swarm.info_hash);
+        (swarm, tracker)
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+    fn seed_dir(&self) -> PathBuf {
+        self.path("seed")
+    }
+    fn leech_dir(&self) -> PathBuf {
+        self.path("leech")
+    }
+    fn logs(&self) -> PathBuf {
+        self.path("logs")
+    }
+    fn original(&self) -> PathBuf {
+        self.seed_dir().join(&self.name)
+    }
+    fn downloaded(&self) -> PathBuf {
+        self.leech_dir().join(&self.name)
+    }
+
+    /// The engine harness leeching from `peer` only, without trackers.
+    fn engine_leecher(&self, peer: u16) -> Harness {
+        Harness::start(
+            "p2pd-leecher",
+            &self.torrent,
+            &self.leech_dir(),
+            &["--no-trackers".into(), "--peer".into(), format!("127.0.0.1:{peer}")],
+            &self.logs(),
+        )
+    }
+
+    /// Waits for the engine to finish and checks the file.
+    fn assert_engine_downloaded(&self, leecher: &mut Harness, from: u16, timeout: Duration) {
+        let started = Instant::now();
+        let last = leecher.wait_seeding(timeout);
+        eprintln!("p2pd downloaded {FILE_BYTES} bytes in {:?}", started.elapsed());
+        assert_eq!(last["hash_failures"], 0, "{last}");
+        let by_peer = leecher.downloaded_by_peer();
+        let got = by_peer
+            .get(&format!("127.0.0.1:{from}"))
+            .copied()
+            .unwrap_or(0);
+        assert!(got > 0, "nothing counted from the seeder: {by_peer:?}");
+        assert_same_file(&self.original(), &self.downloaded());
+    }
+}
+
+#[test]
+fn p2pd_downloads_a_file_from_an_aria2c_seeder() {
+    let swarm = Swarm::new("from aria2.bin", None);
+    let (_aria2, port) = aria2_seeder(&swarm.torrent, &swarm.seed_dir(), &[], &swarm.logs());
+    let mut leecher = swarm.engine_leecher(port);
+    swarm.assert_engine_downloaded(&mut leecher, port, DOWNLOAD_TIMEOUT);
+}
+
+#[test]
+fn p2pd_downloads_a_file_from_a_libtorrent_seeder() {
+    let swarm = Swarm::new("from libtorrent.bin", None);
+    let (mut seeder, out) = libtorrent(
+        "libtorrent-seeder",
+        LIBTORRENT_SEEDER,
+        &[path_arg(&swarm.torrent), path_arg(&swarm.seed_dir())],
+        &swarm.logs(),
+    );
+    let port: u16 = out
+        .wait_line("ready", Duration::from_secs(30), &mut seeder)
+        .parse()
+        .unwrap();
+    let mut leecher = swarm.engine_leecher(port);
+    swarm.assert_engine_downloaded(&mut leecher, port, DOWNLOAD_TIMEOUT);
+}
+
+#[test]
+fn p2pd_downloads_a_file_from_a_transmission_seeder_it_dials() {
+    let swarm = Swarm::new("from transmission.bin", None);
+    let remote = require_tool("transmission-remote");
+    let config = swarm.path("transmission");
+    fs::create_dir(&config).unwrap();
+    let peer_port = free_port();
+    let rpc_port = free_port();
+    let settings = serde_json::json!({
+        "peer-port": peer_port,
+        "peer-port-random-on-start": false,
+        "bind-address-ipv4": "127.0.0.1",
+        "rpc-port": rpc_port,
+        "rpc-bind-address": "127.0.0.1",
+        "rpc-authentication-required": false,
+        "rpc-whitelist-enabled": false,
+        "rpc-host-whitelist-enabled": false,
+        "dht-enabled": false,
+        "lpd-enabled": false,
+        "pex-enabled": false,
+        "utp-enabled": false,
+        "port-forwarding-enabled": false,
+        "ratio-limit-enabled": false,
+        "idle-seeding-limit-enabled": false,
+        "incomplete-dir-enabled": false,
+        "download-dir": swarm.seed_dir(),
+        "message-level": 2,
+    });
+    fs::write(config.join("settings.json"), settings.to_string()).unwrap();
+    let mut cmd = Command::new(require_tool("transmission-daemon"));
+    cmd.args(["-f", "-g"]).arg(&config);
+    let mut daemon = Proc::spawn("transmission-daemon", cmd, &swarm.logs(), false);
+    wait_for_port(
+        "transmission RPC",
+        rpc_port,
+        Duration::from_secs(20),
+        &mut daemon,
+    );
+    let rpc = format!("127.0.0.1:{rpc_port}");
+    let added = Command::new(&remote)
+        .arg(&rpc)
+        .arg("-a")
+        .arg(&swarm.torrent)
+        .arg("-w")
+        .arg(swarm.seed_dir())
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "transmission-remote -a failed: {}{}",
+        String::from_utf8_lossy(&added.stdout),
+        String::from_utf8_lossy(&added.stderr)
+    );
+    wait_for("Transmission to seed", Duration::from_secs(30), || {
+        daemon.assert_running();
+        let info = Command::new(&remote)
+            .args([rpc.as_str(), "-t", "all", "-i"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&info.stdout);
+        (text.contains("State: Seeding") && text.contains("Percent Done: 100%")).then_some(())
+    });
+    wait_for_port(
+        "transmission peer port",
+        peer_port,
+        Duration::from_secs(10),
+        &mut daemon,
+    );
+    let mut leecher = swarm.engine_leecher(peer_port);
+    // Transmission unchokes every 10 s and caps one peer's rate: allow time.
+    swarm.assert_engine_downloaded(&mut leecher, peer_port, Duration::from_secs(90));
+}
+
+#[test]
+fn aria2c_downloads_a_file_from_a_p2pd_seeder_found_through_opentracker() {
+    let (swarm, _tracker) = Swarm::with_tracker("to aria2.bin");
+    let mut seeder = Harness::start(
+        "p2pd-seeder",
+        &swarm.torrent,
+        &swarm.seed_dir(),
+        &[],
+        &swarm.logs(),
+    );
+    seeder.wait_until("a successful announce", Duration::from_secs(30), |v| {
+        v["state"] == "Seeding" && v["tracker"].as_str().is_some_and(|t| t.starts_with("ok"))
+    });
+    let mut cmd = Command::new(require_tool("aria2c"));
+    cmd.args(aria2_common_flags(free_port()))
+        .arg("--seed-time=0")
+        .arg(format!("--dir={}", swarm.leech_dir().display()))
+        .arg(&swarm.torrent);
+    let started = Instant::now();
+    let mut aria2 = Proc::spawn("aria2c-leecher", cmd, &swarm.logs(), false);
+    let status = wait_for("aria2c to finish", DOWNLOAD_TIMEOUT, || aria2.try_wait());
+    eprintln!("aria2c downloaded {FILE_BYTES} bytes in {:?}", started.elapsed());
+    assert!(
+        status.success(),
+        "aria2c failed with {status}; log:\n{}",
+        log_tail(&aria2.log)
+    );
+    assert_same_file(&swarm.original(), &swarm.downloaded());
+    seeder.wait_until(
+        "the seeder to count the whole file as uploaded",
+        Duration::from_secs(5),
+        |v| v["uploaded"].as_u64().unwrap_or(0) >= FILE_BYTES,
+    );
+}
+
+#[test]
+fn libtorrent_downloads_a_file_from_a_p2pd_seeder_it_dials() {
+    let swarm = Swarm::new("to libtorrent.bin", None);
+    let mut seeder = Harness::start(
+        "p2pd-seeder",
+        &swarm.torrent,
+        &swarm.seed_dir(),
+        &["--no-trackers".into()],
+        &swarm.logs(),
+    );
+    seeder.wait_seeding(Duration::from_secs(30));
+    let started = Instant::now();
+    let (mut leecher, out) = libtorrent(
+        "libtorrent-leecher",
+        LIBTORRENT_LEECHER,
+        &[
+            path_arg(&swarm.torrent),
+            path_arg(&swarm.leech_dir()),
+            seeder.port.to_string(),
+        ],
+        &swarm.logs(),
+    );
+    out.wait_line("done", DOWNLOAD_TIMEOUT, &mut leecher);
+    eprintln!("libtorrent downloaded {FILE_BYTES} bytes in {:?}", started.elapsed());
+    assert_same_file(&swarm.original(), &swarm.downloaded());
+    seeder.wait_until(
+        "the seeder to count the whole file as uploaded",
+        Duration::from_secs(5),
+        |v| v["uploaded"].as_u64().unwrap_or(0) >= FILE_BYTES,
+    );
+}
+
+fn path_arg(p: &Path) -> String {
+    p.to_str().unwrap().to_owned()
+}
