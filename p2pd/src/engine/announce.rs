@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId as TrackerPeerId};
+use p2p_proto::tracker::{AnnounceRequest, AnnounceResponse, Event};
+use p2p_proto::wire::PeerId;
 
 use super::http::{self, HttpUrl};
 
@@ -72,7 +73,7 @@ impl Announcer {
     ) -> Result<AnnounceResponse, String> {
         let request = AnnounceRequest {
             info_hash: self.info_hash,
-            peer_id: TrackerPeerId(self.peer_id),
+            peer_id: PeerId(self.peer_id),
             port: self.port,
             uploaded: progress.uploaded,
             downloaded: progress.downloaded,

@@ -22,17 +22,8 @@ pub use scrape::{
     ScrapeStats,
 };
 
-use std::fmt;
-
-/// The 20-byte id a peer picks for itself (BEP 3, BEP 20).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PeerId(pub [u8; 20]);
-
-impl fmt::Debug for PeerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PeerId({})", crate::infohash::hex_encode(&self.0))
-    }
-}
+/// The peer id of announces is the one of the wire handshake.
+pub use crate::wire::PeerId;
 
 #[cfg(test)]
 mod tests;

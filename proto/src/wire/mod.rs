@@ -64,7 +64,7 @@ pub const PEER_ID_PREFIX: &[u8; 8] = b"-P20010-";
 /// `Debug` and `Display` show an Azureus-style `-XXnnnn-` prefix as text and
 /// the rest as hex (`-P20010-0a1b...`); an id of only printable ASCII is shown
 /// as text; any other id is shown as 40 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PeerId(pub [u8; 20]);
 
 impl PeerId {
