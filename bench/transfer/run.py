@@ -140,6 +140,7 @@ class Proc:
         self.rusage = None
         self.exit_status = None
         self.t_exit = None
+        self.signals_sent = 0
         self.th = threading.Thread(target=self._read, daemon=True)
         self.th.start()
 
@@ -209,23 +210,30 @@ class Proc:
 
     def stop(self, sig=signal.SIGINT):
         """Graceful stop (SIGINT), SIGKILL after STOP_TIMEOUT; returns exit rusage facts."""
-        if self.alive():
+        # The signal is repeated every second: engine-harness re-creates its ctrl_c() future on
+        # every 100 ms status tick, so a SIGINT arriving while it prints a line can be missed.
+        end = time.monotonic() + STOP_TIMEOUT
+        sent = 0
+        while self.alive() and time.monotonic() < end:
             try:
                 os.kill(self.pid, sig)
+                sent += 1
             except ProcessLookupError:
-                pass
-            if not self.wait_exit(STOP_TIMEOUT):
-                log(f"{self.name} (pid {self.pid}) did not stop on {sig.name}, SIGKILL")
-                os.kill(self.pid, signal.SIGKILL)
-                self._reap(block=True)
+                break
+            self.wait_exit(1.0)
+        self.signals_sent += sent
+        if self.alive():
+            log(f"{self.name} (pid {self.pid}) did not stop on {sig.name}, SIGKILL")
+            os.kill(self.pid, signal.SIGKILL)
+            self._reap(block=True)
         self.th.join(2)
         self.logf.close()
         return self.exit_facts()
 
     def exit_facts(self):
         if self.rusage is None:
-            return {"exit": self.exit_status}
-        return {"exit": self.exit_status,
+            return {"exit": self.exit_status, "signals_sent": self.signals_sent}
+        return {"exit": self.exit_status, "signals_sent": self.signals_sent,
                 "cpu_exit_s": round(self.rusage.ru_utime + self.rusage.ru_stime, 3),
                 "user_exit_s": round(self.rusage.ru_utime, 3),
                 "sys_exit_s": round(self.rusage.ru_stime, 3),

@@ -357,7 +357,12 @@ async fn an_upload_limit_holds_the_transfer_to_its_rate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_magnet_link_fetches_the_metadata_from_a_peer_then_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let meta = make_torrent(&dir.path().join("seed"), "m.bin", &[("", 1_000_000)], 32 * 1024);
+    let meta = make_torrent(
+        &dir.path().join("seed"),
+        "m.bin",
+        &[("", 1_000_000)],
+        32 * 1024,
+    );
     let cancel = CancellationToken::new();
     let seeder = engine(&cancel, |_| {}).await;
     seed(&seeder, &meta, &dir.path().join("seed")).await;
@@ -383,13 +388,24 @@ async fn a_magnet_link_with_no_reachable_peer_fails_with_a_reason() {
     let cancel = CancellationToken::new();
     let leecher = engine(&cancel, |_| {}).await;
     // A port nobody listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let mut magnet = meta.magnet();
     magnet.peers.push(closed);
     let err = leecher
-        .add_magnet(&magnet, add(&meta, &dir.path().join("leech"), vec![]), Duration::from_secs(5))
+        .add_magnet(
+            &magnet,
+            add(&meta, &dir.path().join("leech"), vec![]),
+            Duration::from_secs(5),
+        )
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("no peer sent the torrent's metadata"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("no peer sent the torrent's metadata"),
+        "{err}"
+    );
     cancel.cancel();
 }

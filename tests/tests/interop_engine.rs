@@ -90,23 +90,30 @@ impl Swarm {
             "p2pd-leecher",
             &self.torrent,
             &self.leech_dir(),
-            &["--no-trackers".into(), "--peer".into(), format!("127.0.0.1:{peer}")],
+            &[
+                "--no-trackers".into(),
+                "--peer".into(),
+                format!("127.0.0.1:{peer}"),
+            ],
             &self.logs(),
         )
     }
 
-    /// Waits for the engine to finish and checks the file.
-    fn assert_engine_downloaded(&self, leecher: &mut Harness, from: u16, timeout: Duration) {
+    /// Waits for the engine to finish and checks the file. (The seeder is
+    /// its only peer; a fast download may end, and the seeder leave,
+    /// between two status lines, so per-peer counters are not checked here.)
+    fn assert_engine_downloaded(&self, leecher: &mut Harness, timeout: Duration) {
         let started = Instant::now();
         let last = leecher.wait_seeding(timeout);
-        eprintln!("p2pd downloaded {FILE_BYTES} bytes in {:?}", started.elapsed());
+        eprintln!(
+            "p2pd downloaded {FILE_BYTES} bytes in {:?}",
+            started.elapsed()
+        );
         assert_eq!(last["hash_failures"], 0, "{last}");
-        let by_peer = leecher.downloaded_by_peer();
-        let got = by_peer
-            .get(&format!("127.0.0.1:{from}"))
-            .copied()
-            .unwrap_or(0);
-        assert!(got > 0, "nothing counted from the seeder: {by_peer:?}");
+        assert!(
+            last["downloaded"].as_u64().unwrap() >= FILE_BYTES,
+            "the leecher counted less than the file as downloaded: {last}"
+        );
         assert_same_file(&self.original(), &self.downloaded());
     }
 }
@@ -116,7 +123,7 @@ fn p2pd_downloads_a_file_from_an_aria2c_seeder() {
     let swarm = Swarm::new("from aria2.bin", None);
     let (_aria2, port) = aria2_seeder(&swarm.torrent, &swarm.seed_dir(), &[], &swarm.logs());
     let mut leecher = swarm.engine_leecher(port);
-    swarm.assert_engine_downloaded(&mut leecher, port, DOWNLOAD_TIMEOUT);
+    swarm.assert_engine_downloaded(&mut leecher, DOWNLOAD_TIMEOUT);
 }
 
 #[test]
@@ -133,7 +140,7 @@ fn p2pd_downloads_a_file_from_a_libtorrent_seeder() {
         .parse()
         .unwrap();
     let mut leecher = swarm.engine_leecher(port);
-    swarm.assert_engine_downloaded(&mut leecher, port, DOWNLOAD_TIMEOUT);
+    swarm.assert_engine_downloaded(&mut leecher, DOWNLOAD_TIMEOUT);
 }
 
 #[test]
@@ -196,7 +203,9 @@ fn p2pd_downloads_a_file_from_a_transmission_seeder_it_dials() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&info.stdout);
-        (text.contains("State: Seeding") && text.contains("Percent Done: 100%")).then_some(())
+        // With no peer, a seeding torrent shows as "Idle".
+        let seeding = text.contains("State: Seeding") || text.contains("State: Idle");
+        (seeding && text.contains("Percent Done: 100%")).then_some(())
     });
     wait_for_port(
         "transmission peer port",
@@ -206,7 +215,7 @@ fn p2pd_downloads_a_file_from_a_transmission_seeder_it_dials() {
     );
     let mut leecher = swarm.engine_leecher(peer_port);
     // Transmission unchokes every 10 s and caps one peer's rate: allow time.
-    swarm.assert_engine_downloaded(&mut leecher, peer_port, Duration::from_secs(90));
+    swarm.assert_engine_downloaded(&mut leecher, Duration::from_secs(90));
 }
 
 #[test]
@@ -230,7 +239,10 @@ fn aria2c_downloads_a_file_from_a_p2pd_seeder_found_through_opentracker() {
     let started = Instant::now();
     let mut aria2 = Proc::spawn("aria2c-leecher", cmd, &swarm.logs(), false);
     let status = wait_for("aria2c to finish", DOWNLOAD_TIMEOUT, || aria2.try_wait());
-    eprintln!("aria2c downloaded {FILE_BYTES} bytes in {:?}", started.elapsed());
+    eprintln!(
+        "aria2c downloaded {FILE_BYTES} bytes in {:?}",
+        started.elapsed()
+    );
     assert!(
         status.success(),
         "aria2c failed with {status}; log:\n{}",
@@ -267,7 +279,10 @@ fn libtorrent_downloads_a_file_from_a_p2pd_seeder_it_dials() {
         &swarm.logs(),
     );
     out.wait_line("done", DOWNLOAD_TIMEOUT, &mut leecher);
-    eprintln!("libtorrent downloaded {FILE_BYTES} bytes in {:?}", started.elapsed());
+    eprintln!(
+        "libtorrent downloaded {FILE_BYTES} bytes in {:?}",
+        started.elapsed()
+    );
     assert_same_file(&swarm.original(), &swarm.downloaded());
     seeder.wait_until(
         "the seeder to count the whole file as uploaded",

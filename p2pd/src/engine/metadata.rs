@@ -12,8 +12,8 @@ use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::tracker::Event;
 use p2p_proto::wire::{
-    DEFAULT_MAX_MESSAGE_LEN, Decoded, ExtHandshake, Handshake, MAX_METADATA_SIZE, METADATA_PIECE_LEN, Message,
-    MetadataMsg, PeerId, UT_METADATA,
+    DEFAULT_MAX_MESSAGE_LEN, Decoded, ExtHandshake, Handshake, MAX_METADATA_SIZE,
+    METADATA_PIECE_LEN, Message, MetadataMsg, PeerId, UT_METADATA,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -73,7 +73,9 @@ pub async fn fetch(
                 let Some(addr) = queue.next() else { break };
                 let info_hash = magnet.info_hash;
                 tasks.spawn(async move {
-                    let r = tokio::time::timeout(PER_PEER_TIMEOUT, from_peer(addr, info_hash, peer_id)).await;
+                    let r =
+                        tokio::time::timeout(PER_PEER_TIMEOUT, from_peer(addr, info_hash, peer_id))
+                            .await;
                     (addr, r.unwrap_or_else(|_| Err("timed out".into())))
                 });
             }
@@ -98,7 +100,11 @@ pub async fn fetch(
 }
 
 /// Asks one peer for every metadata piece.
-async fn from_peer(addr: SocketAddr, info_hash: InfoHash, peer_id: PeerId) -> Result<Metainfo, String> {
+async fn from_peer(
+    addr: SocketAddr,
+    info_hash: InfoHash,
+    peer_id: PeerId,
+) -> Result<Metainfo, String> {
     let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     stream
         .write_all(&Handshake::new(info_hash, peer_id).to_bytes())
@@ -118,36 +124,49 @@ async fn from_peer(addr: SocketAddr, info_hash: InfoHash, peer_id: PeerId) -> Re
     let mut ours = ExtHandshake::default();
     ours.m.insert(UT_METADATA.to_owned(), OUR_UT_METADATA);
     let mut out = Vec::new();
-    Message::Extended { id: 0, payload: &ours.encode() }.encode(&mut out);
+    Message::Extended {
+        id: 0,
+        payload: &ours.encode(),
+    }
+    .encode(&mut out);
     stream.write_all(&out).await.map_err(|e| e.to_string())?;
 
     let mut assembled: Option<(Vec<u8>, Vec<bool>)> = None;
     loop {
         let mut replies = Vec::new();
         loop {
-            let (consumed, done) = match Message::decode(&buf, DEFAULT_MAX_MESSAGE_LEN).map_err(|e| e.to_string())? {
-                Decoded::NeedMore(_) => break,
-                Decoded::Done(Message::Extended { id: 0, payload }, used) => {
-                    let h = ExtHandshake::decode(payload).map_err(|e| e.to_string())?;
-                    let id = *h.m.get(UT_METADATA).ok_or("peer has no ut_metadata")?;
-                    let size = h.metadata_size.ok_or("peer did not say the metadata size")?;
-                    if size == 0 || size > MAX_METADATA_SIZE {
-                        return Err(format!("metadata size {size} out of range"));
+            let (consumed, done) =
+                match Message::decode(&buf, DEFAULT_MAX_MESSAGE_LEN).map_err(|e| e.to_string())? {
+                    Decoded::NeedMore(_) => break,
+                    Decoded::Done(Message::Extended { id: 0, payload }, used) => {
+                        let h = ExtHandshake::decode(payload).map_err(|e| e.to_string())?;
+                        let id = *h.m.get(UT_METADATA).ok_or("peer has no ut_metadata")?;
+                        let size = h
+                            .metadata_size
+                            .ok_or("peer did not say the metadata size")?;
+                        if size == 0 || size > MAX_METADATA_SIZE {
+                            return Err(format!("metadata size {size} out of range"));
+                        }
+                        let pieces = (size as usize).div_ceil(METADATA_PIECE_LEN);
+                        assembled = Some((vec![0; size as usize], vec![false; pieces]));
+                        for piece in 0..pieces as u32 {
+                            let msg = MetadataMsg::Request { piece }.encode();
+                            replies.push((id, msg));
+                        }
+                        (used, false)
                     }
-                    let pieces = (size as usize).div_ceil(METADATA_PIECE_LEN);
-                    assembled = Some((vec![0; size as usize], vec![false; pieces]));
-                    for piece in 0..pieces as u32 {
-                        let msg = MetadataMsg::Request { piece }.encode();
-                        replies.push((id, msg));
+                    Decoded::Done(
+                        Message::Extended {
+                            id: OUR_UT_METADATA,
+                            payload,
+                        },
+                        used,
+                    ) => {
+                        let done = store_piece(payload, assembled.as_mut())?;
+                        (used, done)
                     }
-                    (used, false)
-                }
-                Decoded::Done(Message::Extended { id: OUR_UT_METADATA, payload }, used) => {
-                    let done = store_piece(payload, assembled.as_mut())?;
-                    (used, done)
-                }
-                Decoded::Done(_, used) => (used, false),
-            };
+                    Decoded::Done(_, used) => (used, false),
+                };
             buf.advance(consumed);
             if done {
                 let (raw, _) = assembled.take().ok_or("no metadata")?;
@@ -169,12 +188,19 @@ async fn from_peer(addr: SocketAddr, info_hash: InfoHash, peer_id: PeerId) -> Re
 }
 
 /// Stores one data message; true when every piece is in.
-fn store_piece(payload: &[u8], assembled: Option<&mut (Vec<u8>, Vec<bool>)>) -> Result<bool, String> {
+fn store_piece(
+    payload: &[u8],
+    assembled: Option<&mut (Vec<u8>, Vec<bool>)>,
+) -> Result<bool, String> {
     let Some((raw, have)) = assembled else {
         return Err("metadata before the extension handshake".into());
     };
     match MetadataMsg::decode(payload).map_err(|e| e.to_string())? {
-        MetadataMsg::Data { piece, total_size, data } => {
+        MetadataMsg::Data {
+            piece,
+            total_size,
+            data,
+        } => {
             let start = piece as usize * METADATA_PIECE_LEN;
             let expected = (raw.len() - start.min(raw.len())).min(METADATA_PIECE_LEN);
             if total_size != raw.len() as u64 || start >= raw.len() || data.len() != expected {

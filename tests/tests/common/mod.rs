@@ -112,6 +112,7 @@ pub fn assert_same_file(want: &Path, got: &Path) {
 
 /// `mktorrent -l LOG2 -a ANNOUNCE -o OUT SRC`; returns the parsed torrent.
 pub fn mktorrent(src: &Path, out: &Path, piece_log2: u32, announce: &str) -> Metainfo {
+    let _ = fs::remove_file(out);
     let o = Command::new(require_tool("mktorrent"))
         .args(["-l", &piece_log2.to_string(), "-a", announce, "-o"])
         .arg(out)
@@ -155,7 +156,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
         if let Some(v) = f() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(POLL);
     }
 }
@@ -426,12 +430,24 @@ pub fn opentracker(info_hashes: &[String], dir: &Path, log_dir: &Path) -> (Proc,
     fs::write(dir.join("whitelist"), info_hashes.join("\n") + "\n").unwrap();
     let port = free_tcp_udp_port();
     let mut cmd = Command::new(bin);
-    cmd.args(["-i", "127.0.0.1", "-p", &port.to_string(), "-P", &port.to_string()])
-        .arg("-d")
-        .arg(dir)
-        .args(["-w", "whitelist"]);
+    cmd.args([
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-P",
+        &port.to_string(),
+    ])
+    .arg("-d")
+    .arg(dir)
+    .args(["-w", "whitelist"]);
     let mut proc = Proc::spawn("opentracker", cmd, log_dir, false);
-    wait_for_port("opentracker to listen", port, Duration::from_secs(10), &mut proc);
+    wait_for_port(
+        "opentracker to listen",
+        port,
+        Duration::from_secs(10),
+        &mut proc,
+    );
     (proc, format!("http://127.0.0.1:{port}/announce"))
 }
 
@@ -508,6 +524,8 @@ s = lt.session({
     "listen_interfaces": "127.0.0.1:0",
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False,
     "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
+    # p2pd speaks TCP only; with uTP on, libtorrent dials uTP first.
+    "enable_outgoing_utp": False, "enable_incoming_utp": False,
     "alert_mask": lt.alert_category.error | lt.alert_category.status,
 })
 h = s.add_torrent({"ti": lt.torrent_info(torrent), "save_path": save})
@@ -533,17 +551,23 @@ s = lt.session({
     "listen_interfaces": "127.0.0.1:0",
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False,
     "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
-    "alert_mask": lt.alert_category.error | lt.alert_category.status | lt.alert_category.peer,
+    # p2pd speaks TCP only; with uTP on, libtorrent dials uTP first.
+    "enable_outgoing_utp": False, "enable_incoming_utp": False,
+    "alert_mask": lt.alert_category.error | lt.alert_category.status
+        | lt.alert_category.peer | lt.alert_category.connect,
 })
 h = s.add_torrent({"ti": lt.torrent_info(torrent), "save_path": save})
 last = 0
+last_print = 0
 while True:
     st = h.status()
     if st.state not in (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data) \
             and time.time() - last > 2 and not st.is_seeding:
         h.connect_peer(("127.0.0.1", port))
         last = time.time()
-    print("progress", st.num_pieces, st.num_peers, st.state, flush=True)
+    if time.time() - last_print > 1:
+        print("progress", st.num_pieces, st.num_peers, st.state, file=sys.stderr, flush=True)
+        last_print = time.time()
     for a in s.pop_alerts():
         print("alert:", a.message(), file=sys.stderr, flush=True)
     if st.is_seeding:
