@@ -8,6 +8,7 @@ pub mod bencode;
 pub mod bitfield;
 pub mod create;
 pub mod infohash;
+pub mod ipc;
 pub mod magnet;
 pub mod metainfo;
 pub mod tracker;

@@ -1,0 +1,69 @@
+//! The control protocol between p2pctl (or any script) and p2pd over a local
+//! socket: newline-delimited JSON, one object per line, at most
+//! [`MAX_FRAME_BYTES`] per line.
+//!
+//! A session opens with a version handshake:
+//! ```text
+//! -> {"hello":{"version":1,"client":"p2pctl 0.1.0"}}
+//! <- {"hello":{"version":1,"server":"p2pd 0.1.0"}}
+//! ```
+//! then any number of requests, each answered by one reply with the same id:
+//! ```text
+//! -> {"id":1,"cmd":"status"}
+//! <- {"id":1,"ok":{"version":"0.1.0","uptime_secs":5,...}}
+//! -> {"id":2,"cmd":"pause","args":{"id":"3f2a"}}
+//! <- {"id":2,"error":{"code":"not_found","message":"no torrent matches 3f2a"}}
+//! ```
+//! `subscribe` is answered by `ok` and then keeps the connection open,
+//! streaming `{"event":{...}}` lines until the client hangs up.
+//!
+//! Sans-io: types, framing and the default socket path; no sockets here.
+
+mod frame;
+mod types;
+
+pub use frame::{FrameError, FrameReader, encode_frame};
+pub use types::*;
+
+/// Version of this protocol; a daemon refuses clients of another version.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Longest line accepted in either direction.
+pub const MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// Where a daemon's control socket is by default.
+///
+/// A daemon under systemd (`system` true) uses `/run/p2pd/p2pd.sock`; a user
+/// daemon uses `$XDG_RUNTIME_DIR/p2pd/p2pd.sock`, or when that is unset
+/// `/tmp/p2pd-<user>/p2pd.sock`. `env` looks variables up (the caller passes
+/// `std::env::var`), so this module reads nothing itself.
+pub fn default_socket_path(
+    system: bool,
+    env: impl Fn(&str) -> Option<String>,
+) -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if system {
+        return PathBuf::from("/run/p2pd/p2pd.sock");
+    }
+    if let Some(dir) = env("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("p2pd").join("p2pd.sock");
+    }
+    let user = env("USER")
+        .or_else(|| env("LOGNAME"))
+        .unwrap_or_else(|| "user".into());
+    let user: String = user
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from("/tmp")
+        .join(format!("p2pd-{user}"))
+        .join("p2pd.sock")
+}
+
+#[cfg(test)]
+mod tests;
