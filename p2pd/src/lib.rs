@@ -1,4 +1,8 @@
-//! p2pd library: the BitTorrent engine and, later, the watched folder and
-//! the control socket. `main.rs` only parses flags and calls in here.
+//! p2pd library: the BitTorrent engine, the daemon around it (folders,
+//! control socket, downloads list) and its configuration. `main.rs` only
+//! parses flags, sets up logging and calls [`daemon::run`].
 
+pub mod config;
+pub mod daemon;
 pub mod engine;
+pub mod logging;

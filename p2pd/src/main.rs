@@ -1,6 +1,161 @@
-//! p2pd entry point.
+//! p2pd: parses flags, loads the configuration, sets up logging, forks for
+//! `--daemon` (before any runtime exists), then runs the daemon until
+//! SIGTERM or SIGINT.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("p2pd {}: not built yet", env!("CARGO_PKG_VERSION"));
-    std::process::ExitCode::from(2)
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use p2pd::config::{Config, DEFAULT_CONFIG};
+use tokio_util::sync::CancellationToken;
+
+/// The p2p daemon: shares what lands in its watched folder, downloads what
+/// p2pctl asks for, and seeds.
+#[derive(Debug, Parser)]
+#[command(name = "p2pd", version, about)]
+struct Flags {
+    /// TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the commented default configuration and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// Everything under one folder (shared/, torrents/, downloads/, state/, p2pd.sock).
+    #[arg(long, value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Control socket path.
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Peer port; 0 picks a free one.
+    #[arg(long, value_name = "PORT")]
+    listen_port: Option<u16>,
+    /// Tracker announce URL for shared torrents ("" for none).
+    #[arg(long, value_name = "URL")]
+    tracker: Option<String>,
+    /// Fork into the background, write a pid file and log to a file.
+    #[arg(long)]
+    daemon: bool,
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    if flags.print_config {
+        print!("{DEFAULT_CONFIG}");
+        return ExitCode::SUCCESS;
+    }
+    match run(flags) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("p2pd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(flags: Flags) -> anyhow::Result<()> {
+    let mut config = match &flags.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    config.apply_env(env);
+    if flags.home.is_some() {
+        config.home = flags.home.clone();
+    }
+    if flags.socket.is_some() {
+        config.socket = flags.socket.clone();
+    }
+    if flags.listen_port.is_some() {
+        config.listen_port = flags.listen_port;
+    }
+    if flags.tracker.is_some() {
+        config.tracker = flags.tracker.clone();
+    }
+    // Under systemd as root the daemon is a system service.
+    let system = std::env::var_os("INVOCATION_ID").is_some() && is_root();
+    let settings = config.resolve(system, env)?;
+
+    if flags.daemon {
+        daemonize(&settings.pid_file, &settings.state_dir)?;
+        p2pd::logging::init_file(&settings.log_file)
+            .with_context(|| format!("cannot open log file {}", settings.log_file.display()))?;
+    } else {
+        p2pd::logging::init_foreground();
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        tokio::spawn(stop_on_signal(cancel.clone()));
+        let result = p2pd::daemon::run(settings, cancel, |ready| {
+            let status = format!(
+                "peers on port {}, control socket {}",
+                ready.listen_port,
+                ready.socket.display()
+            );
+            let _ = sd_notify::notify(&[
+                sd_notify::NotifyState::Ready,
+                sd_notify::NotifyState::Status(&status),
+            ]);
+        })
+        .await;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+        result
+    })
+}
+
+async fn stop_on_signal(cancel: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot install signal handlers");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = int.recv() => tracing::info!("SIGINT: stopping"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    cancel.cancel();
+}
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_root() -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn daemonize(pid_file: &std::path::Path, workdir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(workdir)
+        .with_context(|| format!("cannot create {}", workdir.display()))?;
+    daemonix::Daemonize::new()
+        .pid_file(pid_file)
+        .working_directory(workdir)
+        .umask(0o077)
+        .start()
+        .map_err(|e| anyhow::anyhow!("cannot become a daemon: {e}"))
+}
+
+#[cfg(not(unix))]
+fn daemonize(_pid_file: &std::path::Path, _workdir: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::bail!("--daemon is for Unix; on Windows run p2pd as a service")
 }

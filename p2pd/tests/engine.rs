@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use p2p_proto::create::{Control, CreateOptions, create_torrent};
 use p2p_proto::metainfo::Metainfo;
-use p2pd::engine::{AddTorrent, Engine, EngineConfig, TorrentState};
+use p2pd::engine::{AddMagnet, AddTorrent, Engine, EngineConfig, TorrentState};
 use sha1::{Digest, Sha1};
 use tokio_util::sync::CancellationToken;
 
@@ -79,6 +79,15 @@ fn add(meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> AddTorrent {
         download_rate_limit: None,
         upload_rate_limit: None,
         extra_peers: peers,
+        use_trackers: false,
+    }
+}
+
+fn magnet_add(dir: &Path) -> AddMagnet {
+    AddMagnet {
+        download_dir: dir.to_path_buf(),
+        resume_dir: dir.join(".progress"),
+        extra_peers: Vec::new(),
         use_trackers: false,
     }
 }
@@ -370,8 +379,10 @@ async fn a_magnet_link_fetches_the_metadata_from_a_peer_then_the_file() {
     let mut magnet = meta.magnet();
     magnet.peers.push(seeder.listen_addr());
     let link = p2p_proto::magnet::Magnet::parse(&magnet.to_string()).unwrap();
-    let template = add(&meta, &dir.path().join("leech"), vec![]);
-    let ih = leecher.add_magnet(&link, template, WAIT).await.unwrap();
+    let ih = leecher
+        .add_magnet(&link, magnet_add(&dir.path().join("leech")), WAIT)
+        .await
+        .unwrap();
     assert_eq!(ih, meta.info_hash);
     assert!(leecher.wait_complete(ih, WAIT).await);
     assert_eq!(
@@ -397,7 +408,7 @@ async fn a_magnet_link_with_no_reachable_peer_fails_with_a_reason() {
     let err = leecher
         .add_magnet(
             &magnet,
-            add(&meta, &dir.path().join("leech"), vec![]),
+            magnet_add(&dir.path().join("leech")),
             Duration::from_secs(5),
         )
         .await

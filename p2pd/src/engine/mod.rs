@@ -8,7 +8,7 @@
 
 mod announce;
 mod choker;
-mod http;
+pub(crate) mod http;
 mod listener;
 mod manager;
 mod metadata;
@@ -96,6 +96,19 @@ pub struct AddTorrent {
     /// Extra peers to dial (tests, magnet `x.pe`), besides the trackers'.
     pub extra_peers: Vec<SocketAddr>,
     /// Announce to the torrent's trackers.
+    pub use_trackers: bool,
+}
+
+/// How a magnet link is added.
+#[derive(Debug, Clone)]
+pub struct AddMagnet {
+    /// Folder that holds the torrent's files.
+    pub download_dir: PathBuf,
+    /// Folder for resume records.
+    pub resume_dir: PathBuf,
+    /// Peers to ask for the metadata and the data, besides the link's.
+    pub extra_peers: Vec<SocketAddr>,
+    /// Announce to the link's trackers.
     pub use_trackers: bool,
 }
 
@@ -213,12 +226,12 @@ impl Engine {
     }
 
     /// Adds a magnet link: fetches the info dictionary from peers (BEP 9),
-    /// checks it against the info-hash, then adds the torrent like [`Engine::add`].
-    /// `template.metainfo` is ignored; the link's trackers become the torrent's.
+    /// checks it against the info-hash, then adds the torrent like
+    /// [`Engine::add`], with the link's trackers as the torrent's.
     pub async fn add_magnet(
         &self,
         magnet: &Magnet,
-        template: AddTorrent,
+        add: AddMagnet,
         deadline: Duration,
     ) -> Result<InfoHash, EngineError> {
         if self.lock_torrents().contains_key(&magnet.info_hash) {
@@ -226,7 +239,7 @@ impl Engine {
         }
         let mut metainfo = metadata::fetch(
             magnet,
-            &template.extra_peers,
+            &add.extra_peers,
             self.inner.peer_id,
             self.inner.listen_addr.port(),
             deadline,
@@ -235,12 +248,16 @@ impl Engine {
         .await?;
         metainfo.trackers = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
         metainfo.web_seeds = magnet.web_seeds.clone();
-        let mut extra_peers = template.extra_peers.clone();
+        let mut extra_peers = add.extra_peers;
         extra_peers.extend(magnet.peers.iter().copied());
         self.add(AddTorrent {
             metainfo,
+            download_dir: add.download_dir,
+            resume_dir: add.resume_dir,
+            download_rate_limit: None,
+            upload_rate_limit: None,
             extra_peers,
-            ..template
+            use_trackers: add.use_trackers,
         })
         .await
     }
@@ -264,6 +281,20 @@ impl Engine {
         self.lock_torrents()
             .get(&info_hash)
             .map(torrent::Torrent::stats)
+    }
+
+    /// The torrent's metadata.
+    pub fn metainfo(&self, info_hash: InfoHash) -> Option<Arc<Metainfo>> {
+        self.lock_torrents()
+            .get(&info_hash)
+            .map(|t| t.shared.meta.clone())
+    }
+
+    /// The pieces verified so far.
+    pub fn have(&self, info_hash: InfoHash) -> Option<p2p_proto::bitfield::Bitfield> {
+        let t = self.lock_torrents().get(&info_hash).cloned()?;
+        let have = t.shared.lock().picker.have().clone();
+        Some(have)
     }
 
     /// Snapshots of every torrent.

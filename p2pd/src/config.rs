@@ -1,0 +1,260 @@
+//! p2pd's typed configuration: defaults < TOML file < environment < flags,
+//! unknown keys rejected, every field documented, and the commented default
+//! file that `--print-config` prints. Resolves the folders it names.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The configuration file, every field optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// One folder for everything (shared/, torrents/, downloads/, state/, the socket).
+    pub home: Option<PathBuf>,
+    /// Watched folder: what is placed here is shared.
+    pub shared_dir: Option<PathBuf>,
+    /// Where created .torrent files are kept.
+    pub torrents_dir: Option<PathBuf>,
+    /// Where downloads go (their progress in `.progress/` inside).
+    pub downloads_dir: Option<PathBuf>,
+    /// Daemon state: the list of downloads, the hash cache.
+    pub state_dir: Option<PathBuf>,
+    /// Control socket path.
+    pub socket: Option<PathBuf>,
+    /// Peer port; 0 picks a free one.
+    pub listen_port: Option<u16>,
+    /// Tracker announce URL put in shared torrents.
+    pub tracker: Option<String>,
+    /// Most peer connections per torrent.
+    pub max_peers_per_torrent: Option<usize>,
+    /// Most peer connections in all.
+    pub max_peers_total: Option<usize>,
+    /// Upload slots per torrent.
+    pub upload_slots: Option<usize>,
+    /// Download limit, bytes per second (absent: unlimited).
+    pub download_rate_limit: Option<u64>,
+    /// Upload limit, bytes per second (absent: unlimited).
+    pub upload_rate_limit: Option<u64>,
+    /// Log file for `--daemon`.
+    pub log_file: Option<PathBuf>,
+    /// Pid file for `--daemon`.
+    pub pid_file: Option<PathBuf>,
+}
+
+/// The commented default file.
+pub const DEFAULT_CONFIG: &str = r#"# p2pd configuration. Every key is optional; the values shown are the defaults.
+# Precedence: built-in defaults < this file < environment (P2PD_HOME, P2PD_SOCKET,
+# P2PD_TRACKER) < command-line flags.
+
+# One folder for everything: shared/, torrents/, downloads/, state/ and p2pd.sock.
+# Unset: XDG folders ($XDG_DATA_HOME/p2p/...; the socket in $XDG_RUNTIME_DIR/p2pd/),
+# or /var/lib/p2pd and /run/p2pd/p2pd.sock under systemd.
+# home = "/srv/p2p"
+
+# Each folder on its own (they default to folders under home).
+# shared_dir = "~/.local/share/p2p/shared"     # watched: what lands here is shared
+# torrents_dir = "~/.local/share/p2p/torrents" # .torrent files of shared items
+# downloads_dir = "~/.local/share/p2p/downloads"
+# state_dir = "~/.local/share/p2p/state"
+# socket = "/run/user/1000/p2pd/p2pd.sock"
+
+# Peer port; 0 picks a free port.
+listen_port = 6881
+
+# Tracker announce URL written into torrents made from the watched folder.
+tracker = "http://127.0.0.1:6969/announce"
+
+# Connection limits and upload slots (plus one optimistic unchoke).
+max_peers_per_torrent = 50
+max_peers_total = 400
+upload_slots = 4
+
+# Rate limits in bytes per second; absent means unlimited.
+# download_rate_limit = 10000000
+# upload_rate_limit = 5000000
+
+# For --daemon: where logs and the pid go (default: under state_dir).
+# log_file = "~/.local/share/p2p/state/p2pd.log"
+# pid_file = "~/.local/share/p2p/state/p2pd.pid"
+"#;
+
+/// Everything resolved to real values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub shared_dir: PathBuf,
+    pub torrents_dir: PathBuf,
+    pub downloads_dir: PathBuf,
+    pub state_dir: PathBuf,
+    pub socket: PathBuf,
+    pub listen_port: u16,
+    pub tracker: Option<String>,
+    pub max_peers_per_torrent: usize,
+    pub max_peers_total: usize,
+    pub upload_slots: usize,
+    pub download_rate_limit: Option<u64>,
+    pub upload_rate_limit: Option<u64>,
+    pub log_file: PathBuf,
+    pub pid_file: PathBuf,
+}
+
+/// Why a configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Cannot read the file.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Bad TOML or an unknown key.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What toml said (names the key).
+        message: String,
+    },
+    /// No home folder to put things in.
+    #[error("cannot find a home folder: set HOME, XDG_DATA_HOME or --home")]
+    NoHome,
+}
+
+impl Config {
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))
+    }
+
+    /// Fills what is unset from the environment (`P2PD_HOME`, `P2PD_SOCKET`, `P2PD_TRACKER`).
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
+        if let Some(h) = env("P2PD_HOME") {
+            self.home = Some(h.into());
+        }
+        if let Some(s) = env("P2PD_SOCKET") {
+            self.socket = Some(s.into());
+        }
+        if let Some(t) = env("P2PD_TRACKER") {
+            self.tracker = Some(t);
+        }
+    }
+
+    /// Resolves every path and default. `system` is true under systemd as root.
+    pub fn resolve(
+        &self,
+        system: bool,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let base = match &self.home {
+            Some(h) => h.clone(),
+            None if system => PathBuf::from("/var/lib/p2pd"),
+            None => match env("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+                Some(d) => PathBuf::from(d).join("p2p"),
+                None => {
+                    PathBuf::from(env("HOME").ok_or(ConfigError::NoHome)?).join(".local/share/p2p")
+                }
+            },
+        };
+        let socket = match (&self.socket, &self.home) {
+            (Some(s), _) => s.clone(),
+            (None, Some(h)) => h.join("p2pd.sock"),
+            (None, None) => p2p_proto::ipc::default_socket_path(system, &env),
+        };
+        let state_dir = self.state_dir.clone().unwrap_or_else(|| base.join("state"));
+        Ok(Settings {
+            shared_dir: self
+                .shared_dir
+                .clone()
+                .unwrap_or_else(|| base.join("shared")),
+            torrents_dir: self
+                .torrents_dir
+                .clone()
+                .unwrap_or_else(|| base.join("torrents")),
+            downloads_dir: self
+                .downloads_dir
+                .clone()
+                .unwrap_or_else(|| base.join("downloads")),
+            socket,
+            listen_port: self.listen_port.unwrap_or(6881),
+            tracker: match &self.tracker {
+                Some(t) if t.is_empty() => None,
+                Some(t) => Some(t.clone()),
+                None => Some("http://127.0.0.1:6969/announce".into()),
+            },
+            max_peers_per_torrent: self.max_peers_per_torrent.unwrap_or(50),
+            max_peers_total: self.max_peers_total.unwrap_or(400),
+            upload_slots: self.upload_slots.unwrap_or(4),
+            download_rate_limit: self.download_rate_limit,
+            upload_rate_limit: self.upload_rate_limit,
+            log_file: self
+                .log_file
+                .clone()
+                .unwrap_or_else(|| state_dir.join("p2pd.log")),
+            pid_file: self
+                .pid_file
+                .clone()
+                .unwrap_or_else(|| state_dir.join("p2pd.pid")),
+            state_dir,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_defaults_parse_back_to_the_built_in_defaults() {
+        let parsed = Config::from_toml(DEFAULT_CONFIG).unwrap();
+        let env = |k: &str| (k == "HOME").then(|| "/home/u".to_string());
+        assert_eq!(
+            parsed.resolve(false, env).unwrap(),
+            Config::default().resolve(false, env).unwrap()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = Config::from_toml("listen_prot = 1").unwrap_err();
+        assert!(err.contains("listen_prot"), "{err}");
+    }
+
+    #[test]
+    fn home_puts_everything_under_one_folder() {
+        let c = Config {
+            home: Some("/srv/p".into()),
+            ..Config::default()
+        };
+        let s = c.resolve(false, |_| None).unwrap();
+        assert_eq!(s.shared_dir, PathBuf::from("/srv/p/shared"));
+        assert_eq!(s.downloads_dir, PathBuf::from("/srv/p/downloads"));
+        assert_eq!(s.socket, PathBuf::from("/srv/p/p2pd.sock"));
+        assert_eq!(s.pid_file, PathBuf::from("/srv/p/state/p2pd.pid"));
+    }
+
+    #[test]
+    fn environment_fills_in_and_an_empty_tracker_means_none() {
+        let mut c = Config::from_toml("tracker = \"\"").unwrap();
+        c.apply_env(|k| (k == "P2PD_SOCKET").then(|| "/tmp/s.sock".to_string()));
+        let s = c
+            .resolve(false, |k| (k == "HOME").then(|| "/h".to_string()))
+            .unwrap();
+        assert_eq!(s.socket, PathBuf::from("/tmp/s.sock"));
+        assert_eq!(s.tracker, None);
+        assert_eq!(s.shared_dir, PathBuf::from("/h/.local/share/p2p/shared"));
+    }
+}

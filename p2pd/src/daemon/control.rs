@@ -1,0 +1,294 @@
+//! The control socket (a Unix socket through `interprocess`; a named pipe on
+//! Windows): created owner-only before it accepts anything, a stale socket
+//! replaced, another live daemon refused. Each connection is its own task:
+//! hello first (within a deadline), then requests, each answered by one
+//! reply; bad frames get an error reply, oversized ones close the connection.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use interprocess::local_socket::tokio::{Listener, Stream, prelude::*};
+use interprocess::local_socket::{GenericFilePath, ListenerOptions};
+use p2p_proto::ipc::{
+    ClientHello, ErrorCode, FrameError, FrameReader, IpcError, PROTOCOL_VERSION, ReplyBody,
+    ReplyFrame, RequestFrame, ServerHello, ServerHelloBody, encode_frame,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+
+use super::{Daemon, handlers};
+
+/// Time a client gets to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client silent for this long between requests is dropped.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Most control connections at once.
+const MAX_CONNECTIONS: usize = 64;
+
+/// Creates the socket. Fails if another daemon answers on it.
+pub(crate) fn bind(path: &Path) -> anyhow::Result<Listener> {
+    if let Some(dir) = path.parent()
+        && !dir.exists()
+    {
+        create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    if path.exists() {
+        if is_live(path) {
+            bail!("another p2pd is already running on {}", path.display());
+        }
+        // Nobody answers: a socket left by a daemon that died.
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove stale socket {}", path.display()))?;
+        tracing::info!("replaced stale socket {}", path.display());
+    }
+    let name = path
+        .to_fs_name::<GenericFilePath>()
+        .with_context(|| format!("bad socket path {}", path.display()))?;
+    let options = owner_only(ListenerOptions::new().name(name).reclaim_name(false));
+    let listener = options
+        .create_tokio()
+        .with_context(|| format!("cannot listen on {}", path.display()))?;
+    restrict(path)?;
+    Ok(listener)
+}
+
+#[cfg(unix)]
+fn owner_only(options: ListenerOptions<'_>) -> ListenerOptions<'_> {
+    use interprocess::os::unix::local_socket::ListenerOptionsExt;
+    options.mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn owner_only(options: ListenerOptions<'_>) -> ListenerOptions<'_> {
+    options
+}
+
+/// Belt and braces: the mode set at creation, checked and enforced.
+#[cfg(unix)]
+fn restrict(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot restrict {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn is_live(path: &Path) -> bool {
+    std::os::unix::net::UnixStream::connect(path).is_ok()
+}
+
+#[cfg(not(unix))]
+fn is_live(_path: &Path) -> bool {
+    false
+}
+
+/// Accepts connections until the daemon is cancelled.
+pub(crate) async fn serve(listener: Listener, daemon: Arc<Daemon>) {
+    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let tasks = tokio_util::task::TaskTracker::new();
+    loop {
+        let conn = tokio::select! {
+            _ = daemon.cancel.cancelled() => break,
+            c = listener.accept() => c,
+        };
+        let stream = match conn {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("control socket accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            tracing::warn!("too many control connections; dropping one");
+            continue;
+        };
+        let d = daemon.clone();
+        tasks.spawn(async move {
+            if let Err(e) = connection(stream, d).await {
+                tracing::debug!("control connection ended: {e}");
+            }
+            drop(permit);
+        });
+    }
+    tasks.close();
+    // Replies in flight get a moment; subscriptions end with the token.
+    let _ = tokio::time::timeout(Duration::from_secs(2), tasks.wait()).await;
+}
+
+async fn connection(stream: Stream, daemon: Arc<Daemon>) -> anyhow::Result<()> {
+    // &Stream reads and writes; two shared references act as the two halves.
+    let (mut rx, mut tx) = (&stream, &stream);
+    let mut frames = FrameReader::new();
+    let mut buf = vec![0u8; 16 * 1024];
+
+    // Hello first.
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, next_frame(&mut rx, &mut frames, &mut buf))
+        .await
+        .map_err(|_| anyhow::anyhow!("no hello within {HELLO_TIMEOUT:?}"))?;
+    let Some(line) = handle_frame_error(hello, &mut tx).await? else {
+        return Ok(());
+    };
+    match serde_json::from_str::<ClientHello>(&line) {
+        Ok(h) if h.hello.version == PROTOCOL_VERSION => {
+            let reply = ServerHello {
+                hello: ServerHelloBody {
+                    version: PROTOCOL_VERSION,
+                    server: format!("p2pd {}", env!("CARGO_PKG_VERSION")),
+                },
+            };
+            tx.write_all(&encode_frame(&reply)).await?;
+        }
+        Ok(h) => {
+            let msg = format!(
+                "protocol version {} is not supported (this p2pd speaks {PROTOCOL_VERSION})",
+                h.hello.version
+            );
+            send_error(&mut tx, 0, ErrorCode::VersionMismatch, msg).await?;
+            return Ok(());
+        }
+        Err(e) => {
+            send_error(
+                &mut tx,
+                0,
+                ErrorCode::BadRequest,
+                format!("expected a hello: {e}"),
+            )
+            .await?;
+            return Ok(());
+        }
+    }
+
+    loop {
+        let next = tokio::select! {
+            _ = daemon.cancel.cancelled() => return Ok(()),
+            r = tokio::time::timeout(IDLE_TIMEOUT, next_frame(&mut rx, &mut frames, &mut buf)) => {
+                r.map_err(|_| anyhow::anyhow!("idle for {IDLE_TIMEOUT:?}"))?
+            }
+        };
+        let Some(line) = handle_frame_error(next, &mut tx).await? else {
+            return Ok(());
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let frame: RequestFrame = match serde_json::from_str(&line) {
+            Ok(f) => f,
+            Err(e) => {
+                let (code, id) = classify(&line, &e);
+                send_error(&mut tx, id, code, format!("bad request: {e}")).await?;
+                continue;
+            }
+        };
+        tracing::debug!(id = frame.id, cmd = frame.request.name(), "control request");
+        if let p2p_proto::ipc::Request::Subscribe { id } = &frame.request {
+            return handlers::subscribe(&daemon, frame.id, id.as_deref(), &mut tx).await;
+        }
+        let body = match handlers::handle(&daemon, frame.request).await {
+            Ok(v) => ReplyBody::Ok(v),
+            Err(e) => ReplyBody::Error(e),
+        };
+        tx.write_all(&encode_frame(&ReplyFrame { id: frame.id, body }))
+            .await?;
+    }
+}
+
+/// A bad request line: an unknown command or malformed JSON; keeps its id when it has one.
+fn classify(line: &str, e: &serde_json::Error) -> (ErrorCode, u64) {
+    let v: Option<serde_json::Value> = serde_json::from_str(line).ok();
+    let id = v
+        .as_ref()
+        .and_then(|v| v.get("id"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let unknown = e.to_string().contains("unknown variant");
+    (
+        if unknown {
+            ErrorCode::UnknownCommand
+        } else {
+            ErrorCode::BadRequest
+        },
+        id,
+    )
+}
+
+/// `Ok(None)` when the client hung up; an oversized frame is answered and ends the connection.
+async fn handle_frame_error(
+    r: Result<Option<String>, ReadError>,
+    tx: &mut (impl AsyncWriteExt + Unpin),
+) -> anyhow::Result<Option<String>> {
+    match r {
+        Ok(line) => Ok(line),
+        Err(ReadError::Frame(FrameError::TooLong { max })) => {
+            send_error(
+                tx,
+                0,
+                ErrorCode::FrameTooLong,
+                format!("frame longer than {max} bytes"),
+            )
+            .await?;
+            Ok(None)
+        }
+        Err(ReadError::Frame(FrameError::NotUtf8)) => {
+            send_error(tx, 0, ErrorCode::BadRequest, "frame is not UTF-8").await?;
+            Ok(None)
+        }
+        Err(ReadError::Io(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Debug)]
+enum ReadError {
+    Frame(FrameError),
+    Io(std::io::Error),
+}
+
+async fn next_frame(
+    rx: &mut (impl AsyncReadExt + Unpin),
+    frames: &mut FrameReader,
+    buf: &mut [u8],
+) -> Result<Option<String>, ReadError> {
+    loop {
+        if let Some(line) = frames.next_frame().map_err(ReadError::Frame)? {
+            return Ok(Some(line));
+        }
+        let n = rx.read(buf).await.map_err(ReadError::Io)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        frames.push(&buf[..n]);
+    }
+}
+
+pub(crate) async fn send_error(
+    tx: &mut (impl AsyncWriteExt + Unpin),
+    id: u64,
+    code: ErrorCode,
+    message: impl Into<String>,
+) -> std::io::Result<()> {
+    let reply = ReplyFrame {
+        id,
+        body: ReplyBody::Error(IpcError::new(code, message)),
+    };
+    tx.write_all(&encode_frame(&reply)).await
+}

@@ -1,0 +1,169 @@
+//! The daemon: folders, the engine, the control socket, the downloads list,
+//! and the rates and events that p2pctl shows. Started by [`run`] with
+//! resolved settings and the root cancellation token.
+
+mod control;
+mod handlers;
+mod registry;
+mod stats;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use p2p_proto::ipc::{Event, TrackerState};
+use p2p_proto::metainfo::Metainfo;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::engine::{AddTorrent, Engine, EngineConfig};
+use registry::Registry;
+
+/// Time allowed for torrents to stop (announces, resume records) at shutdown.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(8);
+
+/// What a running daemon tells its caller once it is ready.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// Control socket path.
+    pub socket: std::path::PathBuf,
+    /// Peer port.
+    pub listen_port: u16,
+}
+
+/// State shared by the control handlers.
+#[derive(Debug)]
+pub(crate) struct Daemon {
+    pub settings: Settings,
+    pub engine: Engine,
+    pub registry: Mutex<Registry>,
+    pub started: Instant,
+    pub rates: stats::Rates,
+    pub tracker: Mutex<TrackerState>,
+    pub events: broadcast::Sender<Event>,
+    pub cancel: CancellationToken,
+}
+
+impl Daemon {
+    pub fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a torrent to the engine, downloading into `dir`; torrents with
+    /// no tracker get the configured one.
+    pub async fn start_torrent(
+        &self,
+        mut meta: Metainfo,
+        dir: &Path,
+    ) -> Result<(), crate::engine::EngineError> {
+        if meta.trackers.is_empty()
+            && let Some(t) = &self.settings.tracker
+        {
+            meta.trackers = vec![vec![t.clone()]];
+        }
+        self.engine
+            .add(AddTorrent {
+                metainfo: meta,
+                download_dir: dir.to_path_buf(),
+                resume_dir: self.settings.downloads_dir.join(".progress"),
+                download_rate_limit: None,
+                upload_rate_limit: None,
+                extra_peers: Vec::new(),
+                use_trackers: true,
+            })
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Runs the daemon until `cancel` fires; `on_ready` is called once the
+/// socket accepts connections and the engine listens.
+pub async fn run(
+    settings: Settings,
+    cancel: CancellationToken,
+    on_ready: impl FnOnce(&Ready),
+) -> anyhow::Result<()> {
+    for dir in [
+        &settings.shared_dir,
+        &settings.torrents_dir,
+        &settings.downloads_dir,
+        &settings.state_dir,
+    ] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let listener = control::bind(&settings.socket)?;
+    let engine = Engine::start(
+        EngineConfig {
+            listen: std::net::SocketAddr::from(([0, 0, 0, 0], settings.listen_port)),
+            max_peers_per_torrent: settings.max_peers_per_torrent,
+            max_peers_total: settings.max_peers_total,
+            upload_slots: settings.upload_slots,
+            download_rate_limit: settings.download_rate_limit,
+            upload_rate_limit: settings.upload_rate_limit,
+            ..EngineConfig::default()
+        },
+        cancel.child_token(),
+    )
+    .await
+    .context("cannot start the peer engine")?;
+    let (events, _) = broadcast::channel(256);
+    let daemon = Arc::new(Daemon {
+        registry: Mutex::new(Registry::load(&settings.state_dir)),
+        settings,
+        engine,
+        started: Instant::now(),
+        rates: stats::Rates::default(),
+        tracker: Mutex::new(TrackerState {
+            state: "unknown".into(),
+            reason: "not checked yet".into(),
+        }),
+        events,
+        cancel: cancel.clone(),
+    });
+    tracing::info!("control socket at {}", daemon.settings.socket.display());
+    tracing::info!("peers on port {}", daemon.engine.listen_addr().port());
+    restore_downloads(&daemon).await;
+    on_ready(&Ready {
+        socket: daemon.settings.socket.clone(),
+        listen_port: daemon.engine.listen_addr().port(),
+    });
+
+    let tasks = tokio_util::task::TaskTracker::new();
+    tasks.spawn(stats::sample_loop(daemon.clone()));
+    tasks.spawn(stats::tracker_check_loop(daemon.clone()));
+    control::serve(listener, daemon.clone()).await;
+
+    tasks.close();
+    tasks.wait().await;
+    let clean = daemon.engine.shutdown(SHUTDOWN_DEADLINE).await;
+    if !clean {
+        tracing::warn!("some torrents did not stop within {SHUTDOWN_DEADLINE:?}");
+    }
+    let _ = std::fs::remove_file(&daemon.settings.socket);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Starts the downloads recorded before the last stop (paused ones stay paused).
+async fn restore_downloads(daemon: &Daemon) {
+    let entries: Vec<registry::Entry> = daemon.registry().entries().cloned().collect();
+    for e in entries.into_iter().filter(|e| !e.paused) {
+        let meta = std::fs::read(&e.torrent_file)
+            .map_err(|err| err.to_string())
+            .and_then(|b| Metainfo::from_bytes(&b).map_err(|err| err.to_string()));
+        match meta {
+            Ok(meta) => {
+                if let Err(err) = daemon.start_torrent(meta, &e.download_dir).await {
+                    tracing::warn!(torrent = e.info_hash, "cannot restart download: {err}");
+                }
+            }
+            Err(err) => tracing::warn!(
+                torrent = e.info_hash,
+                "cannot read {}: {err}",
+                e.torrent_file.display()
+            ),
+        }
+    }
+}
