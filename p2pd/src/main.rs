@@ -24,6 +24,9 @@ struct Flags {
     /// Everything under one folder (shared/, torrents/, downloads/, state/, p2pd.sock).
     #[arg(long, value_name = "DIR")]
     home: Option<PathBuf>,
+    /// Watched folder (default: shared/ under the home folder).
+    #[arg(long, value_name = "DIR")]
+    shared_dir: Option<PathBuf>,
     /// Control socket path.
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
@@ -65,6 +68,9 @@ fn run(flags: Flags) -> anyhow::Result<()> {
     }
     if flags.socket.is_some() {
         config.socket = flags.socket.clone();
+    }
+    if flags.shared_dir.is_some() {
+        config.shared_dir = flags.shared_dir.clone();
     }
     if flags.listen_port.is_some() {
         config.listen_port = flags.listen_port;
