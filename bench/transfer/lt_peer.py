@@ -16,8 +16,9 @@ Leech: /usr/bin/python3 lt_peer.py leech TORRENT SAVE_DIR --port P --peer 127.0.
 Must run with Debian's /usr/bin/python3 (the only interpreter with the libtorrent module).
 
 Settings: libtorrent defaults, except what loopback needs: listen on 127.0.0.1:PORT only,
-DHT / LSD / UPnP / NAT-PMP off, allow_multiple_connections_per_ip on. Encryption policy,
-uTP, cache and choking are left at their defaults, on both sides alike.
+DHT / LSD / UPnP / NAT-PMP off, allow_multiple_connections_per_ip on, uTP off (TCP only, as
+p2pd and aria2 have no uTP; --utp turns it back on). Encryption policy, disk I/O, request
+queues and choking are left at their defaults, on both sides alike.
 """
 import argparse
 import json
@@ -41,6 +42,7 @@ def main():
     ap.add_argument("--peer", action="append", default=[], help="127.0.0.1:PORT to connect to")
     ap.add_argument("--seed-mode", action="store_true",
                     help="seed: torrent_flags.seed_mode (no check at start; pieces hashed when first sent)")
+    ap.add_argument("--utp", action="store_true", help="allow uTP (libtorrent's default; off here)")
     ap.add_argument("--max-seconds", type=float, default=3600)
     args = ap.parse_args()
     for p in args.peer:
@@ -54,6 +56,9 @@ def main():
         "enable_upnp": False,
         "enable_natpmp": False,
         "allow_multiple_connections_per_ip": True,
+        # TCP only, like p2pd and aria2 (neither has uTP); uTP over loopback is far slower.
+        "enable_incoming_utp": args.utp,
+        "enable_outgoing_utp": args.utp,
         "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
     })
     ti = lt.torrent_info(args.torrent)

@@ -429,6 +429,9 @@ class Bench:
             row["seconds"] = round(secs, 3)
             row["MB_s"] = round(self.size / 1e6 / secs, 1)
             row["first_byte_s"] = round(first["t"] - t0, 3) if first and first["t"] else None
+            # rate after the first payload byte: without process start-up and connection set-up
+            row["MB_s_after_first_byte"] = round(self.size / 1e6 / (secs - row["first_byte_s"]), 1) \
+                if row["first_byte_s"] is not None and secs > row["first_byte_s"] else None
             row["seeder_cpu_s"] = round(sum(b - a for a, b in zip(seed_cpu0, seed_cpu1)), 3)
             if done is not None:
                 row["leecher_cpu_s"] = done["cpu"]
@@ -502,6 +505,7 @@ def summarize(rows, cases, size):
             "median_MB_s": round(median(mbs), 1), "min_MB_s": min(mbs), "max_MB_s": max(mbs),
             "median_seconds": round(median([r["seconds"] for r in good]), 3),
             "median_first_byte_s": median([r.get("first_byte_s") for r in good]),
+            "median_MB_s_after_first_byte": median([r.get("MB_s_after_first_byte") for r in good]),
             "median_seeder_cpu_s": round(median([r["seeder_cpu_s"] for r in good]), 2),
             "median_leecher_cpu_s": round(median([r["leecher_cpu_s"] for r in good]), 2),
             "median_leecher_peak_rss_mib": median([r["leecher_peak_rss_mib"] for r in good]),
@@ -519,7 +523,7 @@ def summarize(rows, cases, size):
 def table(res, cases):
     out = []
     hdr = (f"{'seeders -> leecher':<28} {'ok':>4} {'MB/s':>7} {'min-max MB/s':>14} {'s':>7} "
-           f"{'seed CPU s':>10} {'leech CPU s':>11} {'leech RSS MiB':>13} {'vs lt':>6}")
+           f"{'1st byte s':>10} {'MB/s after':>10} {'seed CPU s':>10} {'leech CPU s':>11} {'leech RSS MiB':>13} {'vs lt':>6}")
     out.append(hdr)
     out.append("-" * len(hdr))
     for c in cases:
@@ -530,8 +534,11 @@ def table(res, cases):
             out.append(f"{name:<28} {0:>2}/{r['runs']:<1}  (failed, see the logs)")
             continue
         vs = f"{r['vs_libtorrent']:.2f}" if r.get("vs_libtorrent") is not None else "-"
+        fb = f"{r['median_first_byte_s']:.2f}" if r.get("median_first_byte_s") is not None else "-"
+        after = (f"{r['median_MB_s_after_first_byte']:.1f}" if r.get("median_MB_s_after_first_byte")
+                 is not None else "-")
         out.append(f"{name:<28} {r['ok_runs']:>2}/{r['runs']:<1} {r['median_MB_s']:>7.1f} "
-                   f"{str(r['min_MB_s']) + '-' + str(r['max_MB_s']):>14} {r['median_seconds']:>7.2f} "
+                   f"{str(r['min_MB_s']) + '-' + str(r['max_MB_s']):>14} {r['median_seconds']:>7.2f} {fb:>10} {after:>10} "
                    f"{r['median_seeder_cpu_s']:>10.2f} {r['median_leecher_cpu_s']:>11.2f} "
                    f"{r['median_leecher_peak_rss_mib']:>13.1f} {vs:>6}")
     return "\n".join(out)

@@ -12,6 +12,16 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// The daemon's control socket [default: $P2PD_SOCKET, else
+    /// $XDG_RUNTIME_DIR/p2pd/p2pd.sock, else /tmp/p2pd-$USER/p2pd.sock].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Seconds to wait for each answer from the daemon (fractions allowed).
+    #[arg(long, global = true, value_name = "SECS", default_value = "30",
+          value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -23,6 +33,114 @@ pub enum Command {
     Create(CreateArgs),
     /// Show what a .torrent file or a magnet link holds (no daemon needed).
     Inspect(InspectArgs),
+    /// Show the daemon's version, login, tracker state, counts and rates.
+    Status,
+    /// List every torrent of the daemon.
+    List,
+    /// Download a torrent and show its progress until it is complete.
+    Download(DownloadArgs),
+    /// Show piece and file progress of one torrent, or of every torrent.
+    Progress(ProgressArgs),
+    /// Stop a torrent, keeping it in the list.
+    Pause(TorrentArg),
+    /// Start a paused torrent again.
+    Resume(TorrentArg),
+    /// Forget a torrent (its files stay unless --delete-data).
+    Remove(RemoveArgs),
+    /// List the peers a torrent is connected to.
+    Peers(TorrentArg),
+    /// Share a file or folder: the daemon copies it into its watched folder.
+    Share(ShareArgs),
+    /// Create an account on the tracker.
+    Register(AccountArgs),
+    /// Log in to the tracker; sharing starts.
+    Login(LoginArgs),
+    /// Log out; sharing stops.
+    Logout,
+    /// Show who is logged in.
+    Whoami,
+}
+
+/// `p2pctl download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// A .torrent file, a magnet link, an info-hash or a catalog name.
+    pub source: String,
+    /// Folder to download into [default: the daemon's downloads folder].
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    /// Return once the daemon has the torrent, without waiting for it.
+    #[arg(short, long)]
+    pub detach: bool,
+}
+
+/// `p2pctl progress`.
+#[derive(Debug, Args)]
+pub struct ProgressArgs {
+    /// Info-hash, a unique prefix of it, or a name [default: every torrent].
+    pub id: Option<String>,
+}
+
+/// Commands that act on one torrent.
+#[derive(Debug, Args)]
+pub struct TorrentArg {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+}
+
+/// `p2pctl remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// Also delete the downloaded files.
+    #[arg(long)]
+    pub delete_data: bool,
+}
+
+/// `p2pctl share`.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// The file or folder to share.
+    pub path: PathBuf,
+    /// Share only with this group [default: everyone].
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+}
+
+/// `p2pctl register`.
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// User name.
+    pub user: String,
+    /// Read the password from the first line of stdin instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `p2pctl login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub account: AccountArgs,
+    /// End a session of this user that is online elsewhere.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A positive number of seconds, at most a day (a typo, not a wish, beyond that).
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "{s:?} must be more than 0 and at most 86400 seconds"
+        ))
+    }
 }
 
 /// `p2pctl create`.
@@ -118,6 +236,16 @@ mod tests {
         assert!(parse_piece_length("3000").is_err());
         assert!(parse_piece_length("8K").is_err());
         assert!(parse_piece_length("512M").is_err());
+    }
+
+    #[test]
+    fn timeouts_are_positive_seconds() {
+        use std::time::Duration;
+        assert_eq!(parse_timeout("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("0.25"), Ok(Duration::from_millis(250)));
+        for bad in ["0", "-1", "nan", "inf", "x", "100000"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub fn run(args: &InspectArgs, json: bool) -> anyhow::Result<()> {
     super::print(&text)
 }
 
-fn read_capped(path: &str) -> anyhow::Result<Vec<u8>> {
+/// A .torrent file's bytes, refusing files too large to be one.
+pub fn read_capped(path: &str) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
     let f = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
     let mut bytes = Vec::new();

@@ -152,6 +152,7 @@ pub(crate) struct EngineInner {
     pub listen_addr: SocketAddr,
     pub torrents: Mutex<HashMap<InfoHash, torrent::Torrent>>,
     pub connections: Arc<Semaphore>,
+    pub verify_slots: Arc<Semaphore>,
     pub download_limit: Arc<RateLimiter>,
     pub upload_limit: Arc<RateLimiter>,
     pub cancel: CancellationToken,
@@ -184,6 +185,9 @@ impl Engine {
             listen_addr,
             torrents: Mutex::new(HashMap::new()),
             connections: Arc::new(Semaphore::new(config.max_peers_total)),
+            verify_slots: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )),
             download_limit: Arc::new(RateLimiter::new(config.download_rate_limit)),
             upload_limit: Arc::new(RateLimiter::new(config.upload_rate_limit)),
             cancel,

@@ -386,6 +386,12 @@ impl Conn {
         if self.peer_choking || !self.am_interested {
             return;
         }
+        // The disk is behind: wait for verified pieces (their HAVE wakes us).
+        if self.shared.unverified_bytes.load(Ordering::Relaxed)
+            >= super::torrent::MAX_UNVERIFIED_BYTES
+        {
+            return;
+        }
         let rate = self.stats.download_rate.load(Ordering::Relaxed) as f64;
         let depth = ((rate * PIPELINE_SECONDS) / f64::from(p2p_proto::wire::BLOCK_LEN)) as usize;
         let depth = depth

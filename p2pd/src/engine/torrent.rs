@@ -174,6 +174,12 @@ pub(crate) struct Shared {
     pub listen_port: u16,
     pub config: EngineConfig,
     pub connections: Arc<Semaphore>,
+    /// Hash-and-write jobs that may run at once (one per core, for all torrents).
+    pub verify_slots: Arc<Semaphore>,
+    /// Bytes of whole pieces received and not yet verified and written;
+    /// peers stop requesting above [`MAX_UNVERIFIED_BYTES`] (backpressure
+    /// when the disk is slower than the network).
+    pub unverified_bytes: AtomicU64,
     pub download_limits: [Arc<RateLimiter>; 2],
     pub upload_limits: [Arc<RateLimiter>; 2],
     pub cancel: CancellationToken,
@@ -237,6 +243,8 @@ impl Torrent {
             listen_port: engine.listen_addr.port(),
             config: engine.config.clone(),
             connections: engine.connections.clone(),
+            verify_slots: engine.verify_slots.clone(),
+            unverified_bytes: AtomicU64::new(0),
             download_limits: [
                 engine.download_limit.clone(),
                 Arc::new(RateLimiter::new(add.download_rate_limit)),
@@ -425,8 +433,13 @@ impl Shared {
                 .filter_map(|k| st.identities.get(k).copied())
                 .collect()
         };
+        let len = data.len() as u64;
+        self.unverified_bytes.fetch_add(len, Ordering::Relaxed);
         let shared = self.clone();
         self.peer_tasks.spawn(async move {
+            let Ok(_permit) = shared.verify_slots.clone().acquire_owned().await else {
+                return;
+            };
             let storage = shared.storage.clone();
             let expected = shared.meta.info.pieces[index as usize];
             let (offset, _) = storage.piece_span(index);
@@ -438,6 +451,7 @@ impl Shared {
                 Ok(true)
             })
             .await;
+            shared.unverified_bytes.fetch_sub(len, Ordering::Relaxed);
             match outcome {
                 Ok(Ok(true)) => shared.piece_verified(index),
                 Ok(Ok(false)) => shared.piece_failed(index, &contributors),
@@ -547,6 +561,9 @@ impl Shared {
         }
     }
 }
+
+/// Most bytes of received pieces waiting to be hashed and written.
+pub(crate) const MAX_UNVERIFIED_BYTES: u64 = 32 << 20;
 
 /// How long to wait before dialing an address again after `failures` failures.
 pub(crate) fn backoff(failures: u32) -> Duration {

@@ -136,3 +136,17 @@ fn the_default_socket_follows_xdg_runtime_dir_then_tmp() {
         std::path::PathBuf::from("/run/p2pd/p2pd.sock")
     );
 }
+
+#[test]
+fn debug_output_never_shows_a_password() {
+    let r = Request::Login {
+        user: "alice".into(),
+        password: "hunter2".into(),
+        force: false,
+    };
+    let shown = format!("{r:?}");
+    assert!(
+        shown.contains("alice") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+}

@@ -46,7 +46,8 @@ pub struct RequestFrame {
 }
 
 /// The commands. On the wire: `"cmd": "<name>"` and the fields under `"args"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `Debug` hides passwords.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cmd", content = "args", rename_all = "snake_case")]
 pub enum Request {
     /// Daemon version, uptime, login and tracker state, counts, rates ([`StatusInfo`]).
@@ -127,6 +128,16 @@ pub enum Request {
     Logout,
     /// Who is logged in.
     Whoami,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(pw) = v.get_mut("args").and_then(|a| a.get_mut("password")) {
+            *pw = serde_json::Value::String("<redacted>".into());
+        }
+        write!(f, "Request({v})")
+    }
 }
 
 impl Request {

@@ -64,6 +64,9 @@ async fn main() -> anyhow::Result<()> {
         })
         .await?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    // One listener for the whole run, so a signal between ticks is not lost.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -81,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
                     }));
                 }
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut ctrl_c => break,
         }
     }
     cancel.cancel();

@@ -20,6 +20,9 @@ pub(crate) struct Uploader {
     queue: VecDeque<BlockRef>,
     cache: Option<(u32, Arc<Vec<u8>>)>,
     loading: Option<Load>,
+    /// The previous cache buffer, reused so a new piece is read into memory
+    /// that is already allocated and initialised (no zero-fill per piece).
+    spare: Option<Vec<u8>>,
 }
 
 impl Uploader {
@@ -41,7 +44,9 @@ impl Uploader {
     ) -> Result<(), PeerError> {
         self.loading = None;
         let (index, data) = r.map_err(io::Error::other)??;
-        self.cache = Some((index, Arc::new(data)));
+        if let Some((_, old)) = self.cache.replace((index, Arc::new(data))) {
+            self.spare = Arc::try_unwrap(old).ok();
+        }
         Ok(())
     }
 
@@ -100,9 +105,10 @@ impl Conn {
 
     fn start_load(&mut self, index: u32) {
         let storage = self.shared.storage.clone();
+        let mut buf = self.upload.spare.take().unwrap_or_default();
         self.upload.loading = Some(tokio::task::spawn_blocking(move || {
             let (offset, len) = storage.piece_span(index);
-            let mut buf = vec![0u8; len];
+            buf.resize(len, 0);
             storage.read(offset, &mut buf)?;
             Ok((index, buf))
         }));

@@ -1,0 +1,371 @@
+//! A blocking client of p2pd's control socket: connect, say hello, then one
+//! request at a time, or a stream of events. Plain std I/O, no async runtime.
+//!
+//! Every line from the daemon goes through [`FrameReader`], so a huge or
+//! garbage answer is an error, never a hang or an unbounded buffer; every
+//! read has a deadline except on the event stream, which is quiet by design.
+//! No error here carries an `io::Error` as its source: a closed socket must
+//! not look like a closed stdout, which `p2pctl` treats as success.
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use p2p_proto::ipc::{
+    ClientHello, ClientHelloBody, Event, EventFrame, FrameError, FrameReader, IpcError,
+    PROTOCOL_VERSION, ReplyBody, ReplyFrame, Request, RequestFrame, ServerHello, encode_frame,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+#[cfg(unix)]
+type Stream = std::os::unix::net::UnixStream;
+/// Never constructed: [`Client::connect`] refuses on platforms without Unix
+/// sockets before opening anything; the alias only lets the rest compile.
+#[cfg(not(unix))]
+type Stream = std::net::TcpStream;
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Characters of an unreadable line quoted in an error.
+const EXCERPT_CHARS: usize = 60;
+
+/// Why talking to the daemon failed. Each message is one line that names the
+/// socket, so a user can tell which daemon was meant.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing to connect to.
+    #[error("no p2pd daemon is running at {} (start it with `p2pd`): {why}", socket.display())]
+    NoDaemon { socket: PathBuf, why: &'static str },
+    /// The socket is there but not ours to use.
+    #[error(
+        "cannot connect to p2pd at {}: permission denied (is it another user's daemon? use --socket to pick yours)",
+        socket.display()
+    )]
+    PermissionDenied { socket: PathBuf },
+    /// Any other failure to connect.
+    #[error("cannot connect to p2pd at {}: {error}", socket.display())]
+    Connect { socket: PathBuf, error: io::Error },
+    /// No answer in time.
+    #[error("p2pd at {} did not answer within {} s", socket.display(), waited.as_secs_f64())]
+    Timeout { socket: PathBuf, waited: Duration },
+    /// The daemon hung up.
+    #[error("p2pd at {} closed the connection (did it stop?)", socket.display())]
+    Closed { socket: PathBuf },
+    /// Reading or writing the socket failed.
+    #[error("lost the connection to p2pd at {}: {error}", socket.display())]
+    Io { socket: PathBuf, error: io::Error },
+    /// A line too long or not text.
+    #[error("p2pd at {} sent an unusable line: {error}", socket.display())]
+    Frame { socket: PathBuf, error: FrameError },
+    /// The first answer was not a p2pd hello.
+    #[error(
+        "{} does not answer like p2pd (is something else listening there?): it said {excerpt}",
+        socket.display()
+    )]
+    NotP2pd { socket: PathBuf, excerpt: String },
+    /// A later answer was not a reply or event of the protocol.
+    #[error("p2pd at {} sent an answer this p2pctl cannot read: {excerpt}", socket.display())]
+    BadReply { socket: PathBuf, excerpt: String },
+    /// The daemon speaks another protocol version.
+    #[error(
+        "p2pd at {} ({server}) speaks control protocol version {theirs} but this p2pctl speaks version {PROTOCOL_VERSION}: use p2pctl and p2pd of the same release",
+        socket.display()
+    )]
+    VersionMismatch {
+        socket: PathBuf,
+        theirs: u32,
+        server: String,
+    },
+    /// The daemon refused the hello (it checks versions too).
+    #[error("p2pd at {} refused this p2pctl: {error}", socket.display())]
+    HelloRefused { socket: PathBuf, error: IpcError },
+    /// The daemon refused a request; its message says why.
+    #[error("{0}")]
+    Daemon(IpcError),
+    /// A reply of the wrong shape for its command.
+    #[error("p2pd's answer to `{command}` is not what this p2pctl expects: {error}")]
+    Shape { command: String, error: String },
+    /// No Unix sockets here.
+    #[error("talking to p2pd is not supported on this platform yet (it needs Unix sockets)")]
+    Unsupported,
+}
+
+/// One connection to the daemon, past the hello.
+#[derive(Debug)]
+pub struct Client {
+    stream: Stream,
+    frames: FrameReader,
+    socket: PathBuf,
+    timeout: Duration,
+    next_id: u64,
+    server: String,
+}
+
+impl Client {
+    /// Connects to the socket and exchanges hellos; `timeout` bounds each
+    /// read and write from here on.
+    pub fn connect(socket: &Path, timeout: Duration) -> Result<Client, ClientError> {
+        let stream = open(socket)?;
+        let mut client = Client {
+            stream,
+            frames: FrameReader::new(),
+            socket: socket.to_path_buf(),
+            timeout,
+            next_id: 1,
+            server: String::new(),
+        };
+        client
+            .stream
+            .set_read_timeout(Some(timeout))
+            .and_then(|()| client.stream.set_write_timeout(Some(timeout)))
+            .map_err(|e| client.io_error(e))?;
+        client.hello()?;
+        Ok(client)
+    }
+
+    /// The daemon's name and version from its hello, e.g. `p2pd 0.1.0`.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Sends one request and returns the `ok` object of its reply.
+    pub fn request(&mut self, request: Request) -> Result<Value, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&RequestFrame { id, request })?;
+        let line = self.read_line()?;
+        let reply: ReplyFrame = serde_json::from_str(&line).map_err(|_| self.bad_reply(&line))?;
+        if reply.id != id {
+            return Err(self.bad_reply(&format!("a reply to request {} instead of {id}", reply.id)));
+        }
+        match reply.body {
+            ReplyBody::Ok(value) => Ok(value),
+            ReplyBody::Error(e) => Err(ClientError::Daemon(e)),
+        }
+    }
+
+    /// Subscribes to events (of one torrent, or of all) and turns this
+    /// connection into their stream.
+    pub fn subscribe(mut self, id: Option<String>) -> Result<Events, ClientError> {
+        self.request(Request::Subscribe { id })?;
+        // Events come only when something happens, and an idle daemon may be
+        // quiet for a long time: no read deadline on the stream.
+        self.stream
+            .set_read_timeout(None)
+            .map_err(|e| self.io_error(e))?;
+        Ok(Events {
+            client: self,
+            done: false,
+        })
+    }
+
+    fn hello(&mut self) -> Result<(), ClientError> {
+        self.send(&ClientHello {
+            hello: ClientHelloBody {
+                version: PROTOCOL_VERSION,
+                client: format!("p2pctl {}", env!("CARGO_PKG_VERSION")),
+            },
+        })?;
+        let line = self.read_line()?;
+        if let Ok(h) = serde_json::from_str::<ServerHello>(&line) {
+            if h.hello.version != PROTOCOL_VERSION {
+                return Err(ClientError::VersionMismatch {
+                    socket: self.socket.clone(),
+                    theirs: h.hello.version,
+                    server: h.hello.server,
+                });
+            }
+            self.server = h.hello.server;
+            return Ok(());
+        }
+        // A daemon that refuses our version answers with an error reply.
+        if let Ok(ReplyFrame {
+            body: ReplyBody::Error(error),
+            ..
+        }) = serde_json::from_str(&line)
+        {
+            return Err(ClientError::HelloRefused {
+                socket: self.socket.clone(),
+                error,
+            });
+        }
+        Err(ClientError::NotP2pd {
+            socket: self.socket.clone(),
+            excerpt: excerpt(&line),
+        })
+    }
+
+    fn send<T: Serialize>(&mut self, value: &T) -> Result<(), ClientError> {
+        let line = encode_frame(value);
+        self.stream
+            .write_all(&line)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| self.io_error(e))
+    }
+
+    /// The next non-empty line, waiting at most the read timeout per read.
+    fn read_line(&mut self) -> Result<String, ClientError> {
+        let mut buf = vec![0u8; READ_CHUNK_BYTES];
+        loop {
+            match self.frames.next_frame() {
+                Ok(Some(line)) if line.trim().is_empty() => continue,
+                Ok(Some(line)) => return Ok(line),
+                Ok(None) => {}
+                Err(error) => {
+                    return Err(ClientError::Frame {
+                        socket: self.socket.clone(),
+                        error,
+                    });
+                }
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    return Err(ClientError::Closed {
+                        socket: self.socket.clone(),
+                    });
+                }
+                Ok(n) => self.frames.push(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_error(e)),
+            }
+        }
+    }
+
+    fn io_error(&self, error: io::Error) -> ClientError {
+        let socket = self.socket.clone();
+        match error.kind() {
+            io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof => ClientError::Closed { socket },
+            // A read timeout surfaces as WouldBlock on Unix.
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::Timeout {
+                socket,
+                waited: self.timeout,
+            },
+            _ => ClientError::Io { socket, error },
+        }
+    }
+
+    fn bad_reply(&self, line: &str) -> ClientError {
+        ClientError::BadReply {
+            socket: self.socket.clone(),
+            excerpt: excerpt(line),
+        }
+    }
+}
+
+/// The events of a subscription; ends after the first error.
+#[derive(Debug)]
+pub struct Events {
+    client: Client,
+    done: bool,
+}
+
+impl Iterator for Events {
+    type Item = Result<Event, ClientError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let line = match self.client.read_line() {
+                Ok(line) => line,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            match serde_json::from_str::<EventFrame>(&line) {
+                Ok(frame) => return Some(Ok(frame.event)),
+                // A newer daemon of the same protocol may add event types:
+                // skip those rather than give up on the stream.
+                Err(_) if is_event_frame(&line) => continue,
+                Err(_) => {
+                    self.done = true;
+                    return Some(Err(self.client.bad_reply(&line)));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Decodes an `ok` object into the type documented for `command`.
+pub fn decode<T: DeserializeOwned>(command: &str, value: Value) -> Result<T, ClientError> {
+    serde_json::from_value(value).map_err(|e| ClientError::Shape {
+        command: command.to_owned(),
+        error: e.to_string(),
+    })
+}
+
+fn is_event_frame(line: &str) -> bool {
+    serde_json::from_str::<Value>(line).is_ok_and(|v| v.get("event").is_some_and(Value::is_object))
+}
+
+#[cfg(unix)]
+fn open(socket: &Path) -> Result<Stream, ClientError> {
+    use std::os::unix::fs::FileTypeExt;
+
+    let error = match Stream::connect(socket) {
+        Ok(stream) => return Ok(stream),
+        Err(e) => e,
+    };
+    let no_daemon = |why| ClientError::NoDaemon {
+        socket: socket.to_path_buf(),
+        why,
+    };
+    Err(match error.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => {
+            no_daemon("there is no socket there")
+        }
+        io::ErrorKind::ConnectionRefused => match std::fs::metadata(socket) {
+            Ok(m) if !m.file_type().is_socket() => no_daemon("that file is not a socket"),
+            _ => no_daemon(
+                "the socket exists but nothing listens on it (left over from a daemon that stopped)",
+            ),
+        },
+        io::ErrorKind::PermissionDenied => ClientError::PermissionDenied {
+            socket: socket.to_path_buf(),
+        },
+        _ => ClientError::Connect {
+            socket: socket.to_path_buf(),
+            error,
+        },
+    })
+}
+
+#[cfg(not(unix))]
+fn open(_socket: &Path) -> Result<Stream, ClientError> {
+    Err(ClientError::Unsupported)
+}
+
+/// The start of a line, quoted, for an error message on one line.
+fn excerpt(line: &str) -> String {
+    let mut short: String = line.chars().take(EXCERPT_CHARS).collect();
+    if short.len() < line.len() {
+        short.push_str("...");
+    }
+    format!("{short:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_short_and_quoted() {
+        assert_eq!(excerpt("garbage"), "\"garbage\"");
+        let long = "x".repeat(500);
+        let e = excerpt(&long);
+        assert!(e.len() < 80, "{e}");
+        assert!(e.ends_with("...\""), "{e}");
+    }
+
+    #[test]
+    fn unknown_event_types_are_recognised_as_events() {
+        assert!(is_event_frame(r#"{"event":{"type":"new_thing"}}"#));
+        assert!(!is_event_frame(r#"{"id":1,"ok":null}"#));
+        assert!(!is_event_frame("garbage"));
+    }
+}

@@ -1,0 +1,53 @@
+//! `p2pctl pause`, `resume`, `remove`: one request about one torrent, whose
+//! summary comes back.
+
+use p2p_proto::ipc::{Request, TorrentSummary};
+
+use super::{Daemon, print, print_json};
+use crate::cli::RemoveArgs;
+use crate::client::decode;
+
+pub fn pause(daemon: &Daemon, id: &str, json: bool) -> anyhow::Result<()> {
+    let req = Request::Pause { id: id.to_owned() };
+    one(daemon, req, json, |t| {
+        format!("paused {} ({})", t.name, t.short_id)
+    })
+}
+
+pub fn resume(daemon: &Daemon, id: &str, json: bool) -> anyhow::Result<()> {
+    let req = Request::Resume { id: id.to_owned() };
+    one(daemon, req, json, |t| {
+        format!("resumed {} ({}), now {}", t.name, t.short_id, t.state)
+    })
+}
+
+pub fn remove(daemon: &Daemon, args: &RemoveArgs, json: bool) -> anyhow::Result<()> {
+    let req = Request::Remove {
+        id: args.id.clone(),
+        delete_data: args.delete_data,
+    };
+    let deleted = args.delete_data;
+    one(daemon, req, json, |t| {
+        let files = if deleted {
+            "its files were deleted".to_owned()
+        } else {
+            format!("its files stay in {}", t.save_path)
+        };
+        format!("removed {} ({}); {files}", t.name, t.short_id)
+    })
+}
+
+fn one(
+    daemon: &Daemon,
+    request: Request,
+    json: bool,
+    say: impl FnOnce(&TorrentSummary) -> String,
+) -> anyhow::Result<()> {
+    let command = request.name();
+    let reply = daemon.connect()?.request(request)?;
+    if json {
+        return print_json(&reply);
+    }
+    let t: TorrentSummary = decode(command, reply)?;
+    print(&format!("{}\n", say(&t)))
+}

@@ -1,0 +1,82 @@
+//! `p2pctl list`: every torrent, one row each.
+
+use p2p_proto::ipc::{Request, TorrentSummary};
+
+use super::{Daemon, print, print_json};
+use crate::client::decode;
+use crate::output::{human_rate, percent, table};
+
+pub fn run(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
+    let reply = daemon.connect()?.request(Request::List)?;
+    if json {
+        return print_json(&reply);
+    }
+    let torrents: Vec<TorrentSummary> = decode("list", reply)?;
+    if torrents.is_empty() {
+        return print("no torrents (add one with `p2pctl download SOURCE`)\n");
+    }
+    print(&torrent_table(&torrents))
+}
+
+fn torrent_table(torrents: &[TorrentSummary]) -> String {
+    table(
+        &["ID", "NAME", "STATE", "PROGRESS", "DOWN", "UP", "PEERS"],
+        torrents.iter().map(|t| {
+            vec![
+                t.short_id.clone(),
+                t.name.clone(),
+                t.state.clone(),
+                percent(t.progress),
+                human_rate(t.download_rate),
+                human_rate(t.upload_rate),
+                t.peers.to_string(),
+            ]
+        }),
+    )
+}
+
+#[cfg(test)]
+pub(crate) fn sample(name: &str, state: &str, progress: f64) -> TorrentSummary {
+    TorrentSummary {
+        info_hash: "3f2a".repeat(10),
+        short_id: "3f2a3f2a".into(),
+        name: name.into(),
+        state: state.into(),
+        error: None,
+        progress,
+        size: 1 << 20,
+        downloaded: 0,
+        uploaded: 0,
+        download_rate: 1024,
+        upload_rate: 0,
+        peers: 4,
+        save_path: "/d".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_one_row_per_torrent_with_percent_and_rates() {
+        let text = torrent_table(&[sample("movie.mkv", "downloading", 0.5)]);
+        let row = text.lines().nth(1).unwrap_or_default();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            cells,
+            [
+                "3f2a3f2a",
+                "movie.mkv",
+                "downloading",
+                "50.0%",
+                "1.00",
+                "KiB/s",
+                "0",
+                "B/s",
+                "4"
+            ],
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! `p2pctl peers`: who a torrent is connected to.
+
+use p2p_proto::ipc::{PeerSummary, Request};
+
+use super::{Daemon, print, print_json};
+use crate::client::decode;
+use crate::output::{human_size, table};
+
+pub fn run(daemon: &Daemon, id: &str, json: bool) -> anyhow::Result<()> {
+    let reply = daemon
+        .connect()?
+        .request(Request::Peers { id: id.to_owned() })?;
+    if json {
+        return print_json(&reply);
+    }
+    let peers: Vec<PeerSummary> = decode("peers", reply)?;
+    if peers.is_empty() {
+        return print(&format!("no peers connected for {id}\n"));
+    }
+    print(&peer_table(&peers))
+}
+
+fn peer_table(peers: &[PeerSummary]) -> String {
+    table(
+        &["ADDRESS", "PEER ID", "DIRECTION", "DOWNLOADED", "UPLOADED"],
+        peers.iter().map(|p| {
+            vec![
+                p.addr.clone(),
+                p.peer_id.clone(),
+                if p.outgoing { "out" } else { "in" }.to_owned(),
+                human_size(p.downloaded),
+                human_size(p.uploaded),
+            ]
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_show_address_direction_and_bytes() {
+        let text = peer_table(&[PeerSummary {
+            addr: "10.0.0.2:6881".into(),
+            peer_id: "-P20010-abc".into(),
+            downloaded: 2048,
+            uploaded: 0,
+            outgoing: true,
+        }]);
+        assert!(text.starts_with("ADDRESS"), "{text}");
+        let cells: Vec<&str> = text
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "10.0.0.2:6881",
+                "-P20010-abc",
+                "out",
+                "2.00",
+                "KiB",
+                "0",
+                "B"
+            ]
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! `p2pctl status`: the daemon's state in a few lines.
+
+use p2p_proto::ipc::{Request, StatusInfo};
+
+use super::{Daemon, print, print_json};
+use crate::client::decode;
+use crate::output::{human_duration, human_rate, key_values};
+
+pub fn run(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
+    let reply = daemon.connect()?.request(Request::Status)?;
+    if json {
+        return print_json(&reply);
+    }
+    print(&describe(&decode("status", reply)?))
+}
+
+fn describe(s: &StatusInfo) -> String {
+    let tracker = if s.tracker.reason.is_empty() {
+        s.tracker.state.clone()
+    } else {
+        format!("{} ({})", s.tracker.state, s.tracker.reason)
+    };
+    key_values(&[
+        ("daemon", format!("p2pd {}", s.version)),
+        ("uptime", human_duration(s.uptime_secs)),
+        (
+            "logged in as",
+            s.logged_in_as
+                .clone()
+                .unwrap_or_else(|| "nobody (log in with `p2pctl login USER`)".into()),
+        ),
+        ("tracker", tracker),
+        (
+            "torrents",
+            format!(
+                "{} ({} downloading, {} seeding)",
+                s.torrents, s.downloading, s.seeding
+            ),
+        ),
+        ("download rate", human_rate(s.download_rate)),
+        ("upload rate", human_rate(s.upload_rate)),
+        ("listen port", s.listen_port.to_string()),
+        ("shared folder", s.shared_dir.clone()),
+        ("downloads folder", s.downloads_dir.clone()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use p2p_proto::ipc::TrackerState;
+
+    use super::*;
+
+    #[test]
+    fn status_shows_login_tracker_reason_counts_and_rates() {
+        let s = StatusInfo {
+            version: "0.1.0".into(),
+            uptime_secs: 3_725,
+            logged_in_as: None,
+            tracker: TrackerState {
+                state: "unreachable".into(),
+                reason: "connection refused".into(),
+            },
+            listen_port: 6881,
+            shared_dir: "/s".into(),
+            downloads_dir: "/d".into(),
+            torrents: 3,
+            downloading: 1,
+            seeding: 2,
+            download_rate: 2048,
+            upload_rate: 0,
+        };
+        let text = describe(&s);
+        for want in [
+            "daemon:           p2pd 0.1.0\n",
+            "uptime:           1h 02m\n",
+            "logged in as:     nobody",
+            "tracker:          unreachable (connection refused)\n",
+            "torrents:         3 (1 downloading, 2 seeding)\n",
+            "download rate:    2.00 KiB/s\n",
+            "listen port:      6881\n",
+            "downloads folder: /d\n",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+    }
+}
