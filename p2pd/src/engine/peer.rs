@@ -161,7 +161,6 @@ pub(crate) struct Conn {
     peer_pieces: Bitfield,
     /// Pieces the peer has that we lack (interest without rescanning).
     wanted_from_peer: usize,
-    first_message: bool,
     in_flight: HashSet<BlockRef>,
     peer_reqq: usize,
     /// The peer's id for ut_metadata, from its extension handshake.
@@ -210,7 +209,6 @@ async fn run(
         peer_choking: true,
         peer_pieces: Bitfield::new(n),
         wanted_from_peer: 0,
-        first_message: true,
         in_flight: HashSet::new(),
         peer_reqq: 250,
         peer_metadata_id: None,
@@ -293,14 +291,7 @@ impl Conn {
         loop {
             match Message::decode(&buf[used..], DEFAULT_MAX_MESSAGE_LEN)? {
                 Decoded::Done(msg, n) => {
-                    // Some clients send their extension handshake before
-                    // their bitfield; only other messages end the greeting.
-                    let greeting =
-                        matches!(msg, Message::Extended { id: 0, .. } | Message::KeepAlive);
                     self.on_message(msg)?;
-                    if !greeting {
-                        self.first_message = false;
-                    }
                     used += n;
                 }
                 Decoded::NeedMore(_) => return Ok(used),

@@ -279,12 +279,16 @@ pub struct Harness {
 
 impl Harness {
     /// Starts `engine-harness TORRENT DIR ARGS...` and waits for its port.
-    /// Logs go to `log_dir/NAME.log` (`RUST_LOG` from the environment, else `p2pd=info`).
+    /// Logs go to `log_dir/NAME.log` (`RUST_LOG` from the environment, else
+    /// `p2pd=debug`: one line per connection, with why each peer ended).
     pub fn start(name: &str, torrent: &Path, dir: &Path, args: &[String], log_dir: &Path) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_engine-harness"));
         cmd.arg(torrent).arg(dir).args(args);
         if std::env::var_os("RUST_LOG").is_none() {
-            cmd.env("RUST_LOG", "p2pd=info");
+            cmd.env("RUST_LOG", "p2pd=debug");
+        }
+        if std::env::var_os("NO_COLOR").is_none() {
+            cmd.env("NO_COLOR", "1");
         }
         let mut proc = Proc::spawn(name, cmd, log_dir, true);
         let stdout = proc.child.stdout.take().unwrap();

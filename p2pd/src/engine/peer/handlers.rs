@@ -66,11 +66,8 @@ impl Conn {
                 self.update_interest();
             }
             Message::Bitfield(bytes) => {
-                if !self.first_message {
-                    return Err(PeerError::Violation(
-                        "bitfield after the first message".into(),
-                    ));
-                }
+                // BEP 3 wants it first, but aria2 sends a fresh bitfield
+                // instead of many HAVEs: a later one replaces what we knew.
                 let pieces = Bitfield::from_bytes(bytes, n)
                     .map_err(|e| PeerError::Violation(format!("bad bitfield: {e}")))?;
                 self.set_peer_pieces(pieces);
