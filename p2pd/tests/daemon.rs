@@ -337,3 +337,25 @@ fn wait_for(c: &mut Client, state: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_file_dropped_into_the_watched_folder_is_seeded_and_stops_when_deleted() {
+    let home = tempfile::tempdir().unwrap();
+    let d = start(home.path(), &[]);
+    let mut c = Client::connect(&d.socket);
+    std::fs::write(
+        home.path().join("shared/notes.txt"),
+        b"shared by dropping it here",
+    )
+    .unwrap();
+    wait_for(&mut c, "seeding");
+    let list = c.call("list", json!(null));
+    assert_eq!(list["ok"][0]["name"], "notes.txt");
+    assert!(home.path().join("torrents/notes.txt.torrent").exists());
+    std::fs::remove_file(home.path().join("shared/notes.txt")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.call("list", json!(null))["ok"] != json!([]) {
+        assert!(Instant::now() < deadline, "still listed after deletion");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -72,10 +72,16 @@ fn state_name(s: &TorrentState) -> (&'static str, Option<String>) {
 fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
     let (state, error) = state_name(&s.state);
     let (down, up) = d.rates.of(s.info_hash);
+    let shared_dir = d
+        .shared_items
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&s.info_hash).map(|i| i.data_dir.clone()));
     let save_path = d
         .registry()
         .get(s.info_hash)
         .map(|e| e.download_dir.clone())
+        .or(shared_dir)
         .unwrap_or_else(|| d.settings.shared_dir.clone());
     TorrentSummary {
         info_hash: s.info_hash.to_hex(),

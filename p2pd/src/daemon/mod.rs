@@ -5,6 +5,7 @@
 mod control;
 mod handlers;
 mod registry;
+mod shared;
 mod stats;
 
 use std::path::Path;
@@ -44,6 +45,9 @@ pub(crate) struct Daemon {
     pub tracker: Mutex<TrackerState>,
     pub events: broadcast::Sender<Event>,
     pub cancel: CancellationToken,
+    /// Items of the watched folder being seeded, by info-hash.
+    pub shared_items:
+        Mutex<std::collections::HashMap<p2p_proto::infohash::InfoHash, shared::SharedItem>>,
 }
 
 impl Daemon {
@@ -121,6 +125,7 @@ pub async fn run(
         }),
         events,
         cancel: cancel.clone(),
+        shared_items: Mutex::new(std::collections::HashMap::new()),
     });
     tracing::info!("control socket at {}", daemon.settings.socket.display());
     tracing::info!("peers on port {}", daemon.engine.listen_addr().port());
@@ -133,6 +138,7 @@ pub async fn run(
     let tasks = tokio_util::task::TaskTracker::new();
     tasks.spawn(stats::sample_loop(daemon.clone()));
     tasks.spawn(stats::tracker_check_loop(daemon.clone()));
+    tasks.spawn(shared::run(daemon.clone()));
     control::serve(listener, daemon.clone()).await;
 
     tasks.close();

@@ -85,11 +85,6 @@ impl ItemKey {
             None => root.to_path_buf(),
         }
     }
-
-    /// Whether this item lives in the group folder named `top`.
-    pub fn is_under(&self, top: &str) -> bool {
-        self.group.as_deref() == Some(top)
-    }
 }
 
 /// The item a path (relative to `shared/`) belongs to: its first one or two
@@ -123,7 +118,14 @@ mod tests {
 
     #[test]
     fn temp_and_hidden_names_are_ignored() {
-        for name in [".secret", "a.tmp", "b.part", "c~", "d.crdownload", "e.PARTIAL"] {
+        for name in [
+            ".secret",
+            "a.tmp",
+            "b.part",
+            "c~",
+            "d.crdownload",
+            "e.PARTIAL",
+        ] {
             assert!(is_ignored(name), "{name}");
         }
         for name in ["movie.mkv", "part", "tmp", "notes.txt"] {

@@ -1,0 +1,99 @@
+//! Connects the watched folder to the engine: what the watcher shares is
+//! seeded (and announced), what it withdraws stops.
+
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use p2p_proto::ipc::Event;
+use tokio::sync::mpsc;
+
+use super::Daemon;
+use crate::engine::{AddTorrent, EngineError};
+use crate::watcher::{self, WatchEvent, WatcherConfig};
+
+/// How often the watcher checks that a new item stopped changing.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A watched-folder item being seeded.
+#[derive(Debug, Clone)]
+pub struct SharedItem {
+    /// Folder that contains it.
+    pub data_dir: PathBuf,
+}
+
+pub(crate) async fn run(daemon: Arc<Daemon>) {
+    let s = &daemon.settings;
+    let config = WatcherConfig {
+        poll_interval: POLL_INTERVAL,
+        trackers: s.tracker.iter().map(|t| vec![t.clone()]).collect(),
+        ..WatcherConfig::new(
+            s.shared_dir.clone(),
+            s.torrents_dir.clone(),
+            s.state_dir.join("watch-cache.json"),
+        )
+    };
+    let (tx, mut rx) = mpsc::channel(256);
+    let watcher = tokio::spawn(watcher::run(config, tx, daemon.cancel.child_token()));
+    while let Some(event) = rx.recv().await {
+        match event {
+            WatchEvent::Shared {
+                rel_path,
+                metainfo,
+                data_dir,
+                rehashed,
+                ..
+            } => {
+                let ih = metainfo.info_hash;
+                let name = metainfo.info.name.clone();
+                let added = daemon
+                    .engine
+                    .add(AddTorrent {
+                        metainfo,
+                        download_dir: data_dir.clone(),
+                        resume_dir: daemon.settings.state_dir.join("shared-progress"),
+                        download_rate_limit: None,
+                        upload_rate_limit: None,
+                        extra_peers: Vec::new(),
+                        use_trackers: true,
+                    })
+                    .await;
+                match added {
+                    Ok(_) | Err(EngineError::Duplicate(_)) => {
+                        tracing::info!(torrent = %name, info_hash = %ih, rehashed, "sharing {}", rel_path.display());
+                        daemon
+                            .shared_items
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(ih, SharedItem { data_dir });
+                        let _ = daemon.events.send(Event::Shared {
+                            info_hash: ih.to_hex(),
+                            path: rel_path.display().to_string(),
+                        });
+                    }
+                    Err(e) => tracing::warn!("cannot share {}: {e}", rel_path.display()),
+                }
+            }
+            WatchEvent::Unshared {
+                rel_path,
+                info_hash,
+            } => {
+                let item = daemon
+                    .shared_items
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&info_hash);
+                // A download of the same torrent elsewhere is not ours to stop.
+                if item.is_some() {
+                    daemon.engine.remove(info_hash).await;
+                    tracing::info!(info_hash = %info_hash, "stopped sharing {}", rel_path.display());
+                }
+            }
+        }
+    }
+    match watcher.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("the watched folder stopped: {e}"),
+        Err(e) => tracing::error!("the watched folder task failed: {e}"),
+    }
+}
