@@ -359,3 +359,179 @@ fn a_file_dropped_into_the_watched_folder_is_seeded_and_stops_when_deleted() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Lines of a daemon's stderr collected by [`start_logged`].
+fn start_logged(home: &Path) -> (Daemon, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(BIN)
+        .args([
+            "--home",
+            home.to_str().unwrap(),
+            "--listen-port",
+            "0",
+            "--tracker",
+            "",
+        ])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(strip_ansi(&line));
+        }
+    });
+    let socket = home.join("p2pd.sock");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "p2pd did not open its socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let d = Daemon {
+        child,
+        home: home.to_path_buf(),
+        socket,
+    };
+    (d, rx)
+}
+
+fn stop(mut d: Daemon) {
+    let pid = d.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(d.child.wait().unwrap().success());
+}
+
+fn wait_seeding(c: &mut Client, n: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let list = c.call("list", json!(null));
+        let seeding = list["ok"]
+            .as_array()
+            .map_or(0, |l| l.iter().filter(|t| t["state"] == "seeding").count());
+        if seeding == n {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "{seeding} of {n} seeding");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_file_written_slowly_is_shared_once_complete_with_the_hash_of_its_final_content() {
+    use p2p_proto::create::{Control, CreateOptions, create_torrent};
+    let home = tempfile::tempdir().unwrap();
+    let (d, _log) = start_logged(home.path());
+    let mut c = Client::connect(&d.socket);
+    let path = home.path().join("shared/slow.bin");
+    let chunk: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    {
+        let mut f = std::fs::File::create(&path).unwrap();
+        for _ in 0..15 {
+            f.write_all(&chunk).unwrap();
+            f.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            // While it is being written nothing is shared.
+            assert_eq!(c.call("list", json!(null))["ok"], json!([]));
+        }
+    }
+    let list = wait_seeding(&mut c, 1);
+    let scratch = tempfile::tempdir().unwrap();
+    std::fs::copy(&path, scratch.path().join("slow.bin")).unwrap();
+    let opts = CreateOptions::default();
+    let expected =
+        create_torrent(&scratch.path().join("slow.bin"), &opts, &Control::default()).unwrap();
+    assert_eq!(
+        list["ok"][0]["info_hash"],
+        expected.metainfo.info_hash.to_hex()
+    );
+    assert_eq!(list["ok"][0]["size"], 15 * 200_000);
+
+    // Modified: the old info-hash goes, the new one comes.
+    std::fs::write(&path, b"new content").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = c.call("list", json!(null));
+        if list["ok"]
+            .as_array()
+            .is_some_and(|l| l.len() == 1 && l[0]["size"] == 11 && l[0]["state"] == "seeding")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "modified file not re-shared: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Renamed: shared under its new name.
+    std::fs::rename(&path, home.path().join("shared/renamed.bin")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = c.call("list", json!(null));
+        if list["ok"]
+            .as_array()
+            .is_some_and(|l| l.len() == 1 && l[0]["name"] == "renamed.bin")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "renamed file not re-shared: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_restart_with_a_thousand_shared_files_rehashes_none_of_them() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("shared")).unwrap();
+    for i in 0..1000 {
+        std::fs::write(
+            home.path().join(format!("shared/f{i:04}.txt")),
+            format!("file number {i}"),
+        )
+        .unwrap();
+    }
+    let (d, log) = start_logged(home.path());
+    let mut c = Client::connect(&d.socket);
+    let before = wait_seeding(&mut c, 1000);
+    drop(c);
+    stop(d);
+    let first: Vec<String> = log.try_iter().collect();
+    let hashed = first
+        .iter()
+        .filter(|l| l.contains("sharing") && l.contains("rehashed=true"))
+        .count();
+    assert_eq!(hashed, 1000);
+
+    let (d, log) = start_logged(home.path());
+    let mut c = Client::connect(&d.socket);
+    let after = wait_seeding(&mut c, 1000);
+    let hashes = |v: &Value| {
+        let mut h: Vec<String> = v["ok"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["info_hash"].to_string())
+            .collect();
+        h.sort();
+        h
+    };
+    assert_eq!(hashes(&before), hashes(&after));
+    let second: Vec<String> = log.try_iter().collect();
+    let shared: Vec<&String> = second.iter().filter(|l| l.contains("sharing")).collect();
+    assert_eq!(shared.len(), 1000, "every file is shared again");
+    assert!(
+        shared.iter().all(|l| l.contains("rehashed=false")),
+        "a file was hashed again"
+    );
+}
