@@ -96,6 +96,9 @@ pub struct Settings {
     pub upload_rate_limit: Option<u64>,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
+    /// Running as the system service: the socket is also open to the
+    /// daemon's group (mode 0660), so its members can use p2pctl.
+    pub system: bool,
 }
 
 /// Why a configuration is unusable.
@@ -209,6 +212,7 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| state_dir.join("p2pd.pid")),
             state_dir,
+            system,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The control socket (a Unix socket through `interprocess`; a named pipe on
-//! Windows): created owner-only before it accepts anything, a stale socket
+//! Windows): created owner-only (0600; 0660 for the system service, whose
+//! group may use it) before it accepts anything, a stale socket
 //! replaced, another live daemon refused. Each connection is its own task:
 //! hello first (within a deadline), then requests, each answered by one
 //! reply; bad frames get an error reply, oversized ones close the connection.
@@ -28,7 +29,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 const MAX_CONNECTIONS: usize = 64;
 
 /// Creates the socket. Fails if another daemon answers on it.
-pub(crate) fn bind(path: &Path) -> anyhow::Result<Listener> {
+pub(crate) fn bind(path: &Path, group_access: bool) -> anyhow::Result<Listener> {
+    let mode = if group_access { 0o660 } else { 0o600 };
     if let Some(dir) = path.parent()
         && !dir.exists()
     {
@@ -46,35 +48,35 @@ pub(crate) fn bind(path: &Path) -> anyhow::Result<Listener> {
     let name = path
         .to_fs_name::<GenericFilePath>()
         .with_context(|| format!("bad socket path {}", path.display()))?;
-    let options = owner_only(ListenerOptions::new().name(name).reclaim_name(false));
+    let options = with_mode(ListenerOptions::new().name(name).reclaim_name(false), mode);
     let listener = options
         .create_tokio()
         .with_context(|| format!("cannot listen on {}", path.display()))?;
-    restrict(path)?;
+    restrict(path, mode)?;
     Ok(listener)
 }
 
 #[cfg(unix)]
-fn owner_only(options: ListenerOptions<'_>) -> ListenerOptions<'_> {
+fn with_mode(options: ListenerOptions<'_>, mode: u32) -> ListenerOptions<'_> {
     use interprocess::os::unix::local_socket::ListenerOptionsExt;
-    options.mode(0o600)
+    options.mode(mode)
 }
 
 #[cfg(not(unix))]
-fn owner_only(options: ListenerOptions<'_>) -> ListenerOptions<'_> {
+fn with_mode(options: ListenerOptions<'_>, _mode: u32) -> ListenerOptions<'_> {
     options
 }
 
 /// Belt and braces: the mode set at creation, checked and enforced.
 #[cfg(unix)]
-fn restrict(path: &Path) -> anyhow::Result<()> {
+fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot restrict {}", path.display()))
 }
 
 #[cfg(not(unix))]
-fn restrict(_path: &Path) -> anyhow::Result<()> {
+fn restrict(_path: &Path, _mode: u32) -> anyhow::Result<()> {
     Ok(())
 }
 

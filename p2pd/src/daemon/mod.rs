@@ -97,7 +97,7 @@ pub async fn run(
     ] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let listener = control::bind(&settings.socket)?;
+    let listener = control::bind(&settings.socket, settings.system)?;
     let engine = Engine::start(
         EngineConfig {
             listen: std::net::SocketAddr::from(([0, 0, 0, 0], settings.listen_port)),
