@@ -1,6 +1,8 @@
-//! Serving a peer's requests: a queue of requested blocks and a one-piece
-//! cache, filled by a blocking read off the async workers, so one disk read
-//! serves every block of a piece.
+//! Serving a peer's requests: a queue of requested blocks and a small cache
+//! of whole pieces, filled by blocking reads off the async workers, so one
+//! disk read serves every block of a piece. The next piece the queue needs
+//! is read while the current one is being sent, so the socket never waits
+//! for the disk between pieces.
 
 use std::collections::VecDeque;
 use std::io;
@@ -14,12 +16,15 @@ use super::{Conn, MAX_QUEUED_REQUESTS, PeerError, WRITE_HIGH_WATER};
 
 type Load = JoinHandle<io::Result<(u32, Vec<u8>)>>;
 
-/// Requests to serve and the piece read for them.
+/// Pieces kept in memory per peer (the one being sent and the next).
+const CACHED_PIECES: usize = 2;
+
+/// Requests to serve and the pieces read for them.
 #[derive(Debug, Default)]
 pub(crate) struct Uploader {
     queue: VecDeque<BlockRef>,
-    cache: Option<(u32, Arc<Vec<u8>>)>,
-    loading: Option<Load>,
+    cache: VecDeque<(u32, Arc<Vec<u8>>)>,
+    loading: Option<(u32, Load)>,
     /// The previous cache buffer, reused so a new piece is read into memory
     /// that is already allocated and initialised (no zero-fill per piece).
     spare: Option<Vec<u8>>,
@@ -33,7 +38,7 @@ impl Uploader {
     /// Resolves when the piece being read is in memory (cancel-safe).
     pub async fn loaded(&mut self) -> Result<io::Result<(u32, Vec<u8>)>, JoinError> {
         match self.loading.as_mut() {
-            Some(handle) => handle.await,
+            Some((_, handle)) => handle.await,
             None => std::future::pending().await,
         }
     }
@@ -44,10 +49,29 @@ impl Uploader {
     ) -> Result<(), PeerError> {
         self.loading = None;
         let (index, data) = r.map_err(io::Error::other)??;
-        if let Some((_, old)) = self.cache.replace((index, Arc::new(data))) {
-            self.spare = Arc::try_unwrap(old).ok();
+        self.cache.push_back((index, Arc::new(data)));
+        while self.cache.len() > CACHED_PIECES {
+            if let Some((_, old)) = self.cache.pop_front() {
+                self.spare = Arc::try_unwrap(old).ok();
+            }
         }
         Ok(())
+    }
+
+    fn cached(&self, index: u32) -> Option<Arc<Vec<u8>>> {
+        self.cache
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, d)| d.clone())
+    }
+
+    /// The first queued piece that is neither cached nor being read.
+    fn next_to_load(&self) -> Option<u32> {
+        let loading = self.loading.as_ref().map(|(i, _)| *i);
+        self.queue
+            .iter()
+            .map(|b| b.index)
+            .find(|&i| Some(i) != loading && !self.cache.iter().any(|(c, _)| *c == i))
     }
 
     /// Queues a request; false when the queue is full.
@@ -78,14 +102,8 @@ impl Conn {
             let Some(&b) = self.upload.queue.front() else {
                 return;
             };
-            let cached = match &self.upload.cache {
-                Some((index, data)) if *index == b.index => Some(data.clone()),
-                _ => None,
-            };
-            let Some(data) = cached else {
-                if !self.upload.is_loading() {
-                    self.start_load(b.index);
-                }
+            let Some(data) = self.upload.cached(b.index) else {
+                self.prefetch();
                 return;
             };
             self.upload.queue.pop_front();
@@ -101,17 +119,26 @@ impl Conn {
                 .fetch_add(u64::from(b.length), Ordering::Relaxed);
             self.shared.count_upload(u64::from(b.length));
         }
+        self.prefetch();
     }
 
-    fn start_load(&mut self, index: u32) {
+    /// Starts reading the next piece the queue will need, if none is being read.
+    fn prefetch(&mut self) {
+        if self.upload.is_loading() {
+            return;
+        }
+        let Some(index) = self.upload.next_to_load() else {
+            return;
+        };
         let storage = self.shared.storage.clone();
         let mut buf = self.upload.spare.take().unwrap_or_default();
-        self.upload.loading = Some(tokio::task::spawn_blocking(move || {
+        let load = tokio::task::spawn_blocking(move || {
             let (offset, len) = storage.piece_span(index);
             buf.resize(len, 0);
             storage.read(offset, &mut buf)?;
             Ok((index, buf))
-        }));
+        });
+        self.upload.loading = Some((index, load));
     }
 
     /// A request from the peer: checked, then queued or refused.
