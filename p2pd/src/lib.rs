@@ -5,5 +5,6 @@
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod fsutil;
 pub mod logging;
 pub mod watcher;

@@ -256,7 +256,13 @@ async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool) -> Reply 
                 .find(|s| s.info_hash == ih.to_hex()),
         );
     }
-    d.start_torrent(meta, &dir)
+    start_and_summarize(d, meta, &dir).await
+}
+
+/// Starts a torrent in the engine and describes it.
+async fn start_and_summarize(d: &Daemon, meta: Metainfo, dir: &Path) -> Reply {
+    let ih = meta.info_hash;
+    d.start_torrent(meta, dir)
         .await
         .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
     let stats = d
@@ -397,14 +403,7 @@ async fn resume(d: &Daemon, ih: InfoHash) -> Reply {
     d.registry()
         .set_paused(ih, false)
         .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
-    d.start_torrent(meta, &entry.download_dir)
-        .await
-        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
-    let stats = d
-        .engine
-        .stats(ih)
-        .ok_or_else(|| err(ErrorCode::Internal, "torrent vanished"))?;
-    json(summary(d, &stats))
+    start_and_summarize(d, meta, &entry.download_dir).await
 }
 
 async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply {

@@ -4,7 +4,7 @@
 //! match is trusted; files that changed get their pieces checked again.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use p2p_proto::bencode::{self, OwnedValue};
@@ -81,20 +81,7 @@ pub fn save(path: &Path, record: &ResumeRecord) -> io::Result<()> {
         .with("piece-count", OwnedValue::Int(record.pieces.len() as i64))
         .with("pieces", OwnedValue::bytes(record.pieces.as_bytes()))
         .with("files", OwnedValue::List(files));
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("resume.tmp");
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&bencode::encode(&doc))?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    // Make the rename itself durable.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::fsutil::write_atomically(path, &bencode::encode(&doc))
 }
 
 /// Decides which pieces we have, from a record if it fits, else by hashing.

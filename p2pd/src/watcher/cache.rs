@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use p2p_proto::infohash::InfoHash;
@@ -87,29 +86,7 @@ pub(super) fn save<'a>(
     write_atomic(path, &bytes)
 }
 
-/// Writes `bytes` to `path` through a hidden temp file in the same folder:
-/// write, fsync, rename. A crash leaves the old file or the new one, never a mix.
-pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("no file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(".tmp");
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        // Best effort: the temp file is hidden and rewritten next time anyway.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
+pub(super) use crate::fsutil::write_atomically as write_atomic;
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,8 @@
 //! `info_hash` and `peer_id` are raw bytes, not text. `+` is kept as a
 //! literal byte: announce queries are not HTML form data. Knows no keys.
 
+use crate::infohash::hex_val;
+
 /// A `%` not followed by two hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad percent-encoding at byte {offset}")]
@@ -46,13 +48,4 @@ pub fn percent_encode(bytes: &[u8]) -> String {
         }
     }
     s
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
