@@ -352,6 +352,10 @@ fn a_file_dropped_into_the_watched_folder_is_seeded_and_stops_when_deleted() {
     let list = c.call("list", json!(null));
     assert_eq!(list["ok"][0]["name"], "notes.txt");
     assert!(home.path().join("torrents/notes.txt.torrent").exists());
+    // The watcher hashed it; the engine does not hash it again.
+    let id = list["ok"][0]["short_id"].as_str().unwrap().to_owned();
+    let progress = c.call("progress", json!({ "id": id }));
+    assert_eq!(progress["ok"]["pieces_rechecked"], 0, "{progress}");
     std::fs::remove_file(home.path().join("shared/notes.txt")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while c.call("list", json!(null))["ok"] != json!([]) {

@@ -80,6 +80,7 @@ fn add(meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> AddTorrent {
         upload_rate_limit: None,
         extra_peers: peers,
         use_trackers: false,
+        assume_complete: false,
     }
 }
 

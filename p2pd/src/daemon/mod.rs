@@ -76,6 +76,7 @@ impl Daemon {
                 upload_rate_limit: None,
                 extra_peers: Vec::new(),
                 use_trackers: true,
+                assume_complete: false,
             })
             .await
             .map(|_| ())

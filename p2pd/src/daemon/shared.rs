@@ -56,6 +56,8 @@ pub(crate) async fn run(daemon: Arc<Daemon>) {
                         upload_rate_limit: None,
                         extra_peers: Vec::new(),
                         use_trackers: true,
+                        // The watcher hashed it a moment ago.
+                        assume_complete: true,
                     })
                     .await;
                 match added {

@@ -27,7 +27,9 @@ struct Sample {
     uploaded: u64,
     download_rate: u64,
     upload_rate: u64,
-    seeding: bool,
+    /// Missing pieces at the last sample (a check that finds everything on
+    /// disk is not a completed download).
+    downloading: bool,
 }
 
 impl Rates {
@@ -58,14 +60,15 @@ pub(crate) async fn sample_loop(daemon: Arc<Daemon>) {
             for s in &stats {
                 let prev = map.remove(&s.info_hash);
                 let seeding = s.state == TorrentState::Seeding;
+                let downloading = s.state == TorrentState::Downloading;
                 let sample = Sample {
                     downloaded: s.downloaded,
                     uploaded: s.uploaded,
                     download_rate: prev.map_or(0, |p| s.downloaded.saturating_sub(p.downloaded)),
                     upload_rate: prev.map_or(0, |p| s.uploaded.saturating_sub(p.uploaded)),
-                    seeding,
+                    downloading,
                 };
-                if seeding && prev.is_some_and(|p| !p.seeding) {
+                if seeding && prev.is_some_and(|p| p.downloading) {
                     completed.push((s.info_hash, s.name.clone()));
                 }
                 next.insert(s.info_hash, sample);

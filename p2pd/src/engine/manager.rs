@@ -55,7 +55,13 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     let s = shared.clone();
     let result = tokio::task::spawn_blocking(move || {
         let n = s.meta.piece_count();
-        let record = resume::load(&s.resume_path, n, s.storage.file_count());
+        let mut record = resume::load(&s.resume_path, n, s.storage.file_count());
+        if record.is_none() && s.add.assume_complete {
+            record = Some(resume::ResumeRecord {
+                pieces: p2p_proto::bitfield::Bitfield::full(n),
+                files: s.storage.file_states(),
+            });
+        }
         let (have, checked) = resume::initial_pieces(&s.storage, &s.meta.info.pieces, record)?;
         if !have.all() {
             s.storage.allocate()?;

@@ -97,6 +97,10 @@ pub struct AddTorrent {
     pub extra_peers: Vec<SocketAddr>,
     /// Announce to the torrent's trackers.
     pub use_trackers: bool,
+    /// The caller has just hashed the data itself (the watched folder did):
+    /// with no resume record, trust that every piece is there instead of
+    /// hashing it all again.
+    pub assume_complete: bool,
 }
 
 /// How a magnet link is added.
@@ -262,6 +266,7 @@ impl Engine {
             upload_rate_limit: None,
             extra_peers,
             use_trackers: add.use_trackers,
+            assume_complete: false,
         })
         .await
     }

@@ -43,7 +43,7 @@ const MAX_QUEUED_REQUESTS: usize = 500;
 /// Write buffer level above which we stop serving requests until it drains.
 const WRITE_HIGH_WATER: usize = 1 << 20;
 /// Read buffer growth step.
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 512 * 1024;
 /// Extension id we give ut_metadata (BEP 9).
 pub(crate) const OUR_UT_METADATA: u8 = 1;
 

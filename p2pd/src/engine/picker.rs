@@ -11,6 +11,8 @@ use p2p_proto::wire::{BLOCK_LEN, BlockRef};
 
 /// Pieces picked at random before switching to rarest first.
 const RANDOM_FIRST_PIECES: usize = 4;
+/// Piece buffers kept for reuse.
+const MAX_SPARE_BUFFERS: usize = 8;
 /// Most peers asked for the same block in endgame.
 const MAX_ENDGAME_DUPLICATES: u8 = 2;
 
@@ -25,6 +27,8 @@ pub struct Picker {
     partial: BTreeMap<u32, Partial>,
     /// Whole pieces handed out for hashing, not yet verified or failed.
     verifying: HashSet<u32>,
+    /// Piece buffers back from hashing, reused for new pieces.
+    spare: Vec<Vec<u8>>,
     rng: u64,
 }
 
@@ -81,6 +85,7 @@ impl Picker {
             availability: vec![0; n],
             partial: BTreeMap::new(),
             verifying: HashSet::new(),
+            spare: Vec::new(),
             rng: seed | 1,
         }
     }
@@ -323,7 +328,12 @@ impl Picker {
             _ => return Received::Unwanted,
         };
         if p.data.is_empty() {
-            p.data = vec![0; size];
+            // A recycled buffer of the right size needs no zero-fill: every
+            // byte is overwritten before the piece is whole.
+            p.data = match self.spare.iter().position(|b| b.len() == size) {
+                Some(i) => self.spare.swap_remove(i),
+                None => vec![0; size],
+            };
         }
         let start = block.begin as usize;
         p.data[start..start + bytes.len()].copy_from_slice(bytes);
@@ -344,6 +354,13 @@ impl Picker {
             data: whole.data,
             duplicated,
             contributors: whole.contributors,
+        }
+    }
+
+    /// Takes back a piece buffer after hashing (a few are kept).
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE_BUFFERS {
+            self.spare.push(buf);
         }
     }
 

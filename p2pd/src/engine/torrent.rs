@@ -443,14 +443,21 @@ impl Shared {
             let storage = shared.storage.clone();
             let expected = shared.meta.info.pieces[index as usize];
             let (offset, _) = storage.piece_span(index);
-            let outcome = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
-                if Sha1::digest(&data).as_slice() != expected {
-                    return Ok(false);
-                }
-                storage.write(offset, &data)?;
-                Ok(true)
+            let outcome = tokio::task::spawn_blocking(move || {
+                let good = Sha1::digest(&data).as_slice() == expected;
+                let written = if good {
+                    storage.write(offset, &data).map(|()| true)
+                } else {
+                    Ok(false)
+                };
+                (written, data)
             })
-            .await;
+            .await
+            .map(|(written, data)| {
+                // The buffer goes back to the picker for the next piece.
+                shared.lock().picker.recycle(data);
+                written
+            });
             shared.unverified_bytes.fetch_sub(len, Ordering::Relaxed);
             match outcome {
                 Ok(Ok(true)) => shared.piece_verified(index),

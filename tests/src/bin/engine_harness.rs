@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
             upload_rate_limit: None,
             extra_peers: peers,
             use_trackers,
+            assume_complete: false,
         })
         .await?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
