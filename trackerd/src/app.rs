@@ -35,6 +35,10 @@ pub enum Refusal {
     /// A scrape without info_hash while full scrape is off.
     #[error("full scrape is disabled; pass one or more info_hash")]
     FullScrapeDisabled,
+    /// A group torrent announced without a member's passkey, or an unknown
+    /// passkey (see [`crate::catalog`]).
+    #[error("{0}")]
+    Private(&'static str),
 }
 
 /// Why a torrent could not be registered.
@@ -119,6 +123,8 @@ pub struct Tracker {
     pub store: Box<dyn Store>,
     /// Live counters.
     pub stats: Stats,
+    /// Accounts, groups, the group catalog and events (issue 5).
+    pub community: std::sync::Arc<crate::community::Community>,
 }
 
 impl Tracker {
@@ -138,7 +144,9 @@ impl Tracker {
         for (h, n) in store.completed_counts().await? {
             swarms.set_downloaded(h, n);
         }
+        let community = crate::community::Community::load(&config, store.community()).await?;
         Ok(Tracker {
+            community,
             config,
             swarms,
             catalog: RwLock::new(catalog),
@@ -171,7 +179,28 @@ impl Tracker {
         now: Instant,
         rng: &mut (impl Rng + ?Sized),
     ) -> Result<Vec<u8>, Refusal> {
-        if !self.admitted(&req.info_hash) {
+        self.announce_as(req, None, addr, now, rng)
+    }
+
+    /// [`Tracker::announce`] with the passkey of an `/announce/<passkey>`
+    /// URL: group torrents are served to their members only, and the
+    /// user's traffic and downloads are recorded.
+    pub fn announce_as(
+        &self,
+        req: &AnnounceRequest,
+        passkey: Option<&str>,
+        addr: SocketAddr,
+        now: Instant,
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Result<Vec<u8>, Refusal> {
+        let identity = match self.community.authorize_announce(&req.info_hash, passkey) {
+            Ok(id) => id,
+            Err(reason) => {
+                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                return Err(Refusal::Private(reason));
+            }
+        };
+        if !identity.published && !self.admitted(&req.info_hash) {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::NotRegistered(req.info_hash));
         }
@@ -196,6 +225,8 @@ impl Tracker {
             *self.pending.lock().entry(req.info_hash).or_default() += 1;
             self.stats.completed.fetch_add(1, Ordering::Relaxed);
         }
+        self.community
+            .record_announce(&identity, req, out.counted_completion);
         self.stats.announces.fetch_add(1, Ordering::Relaxed);
         let resp = AnnounceResponse {
             interval: a.interval_secs,
@@ -211,7 +242,7 @@ impl Tracker {
 
     /// Handles a scrape (BEP 48) and encodes the response.
     pub fn scrape(&self, req: &ScrapeRequest) -> Result<Vec<u8>, Refusal> {
-        let files = if req.info_hashes.is_empty() {
+        let mut files = if req.info_hashes.is_empty() {
             if !self.config.announce.full_scrape {
                 self.stats.failures.fetch_add(1, Ordering::Relaxed);
                 return Err(Refusal::FullScrapeDisabled);
@@ -240,6 +271,8 @@ impl Tracker {
                 .map(|h| (*h, self.swarms.scrape(h).unwrap_or_default()))
                 .collect()
         };
+        // Group swarms are private: a scrape does not show them.
+        files.retain(|(h, _)| !self.community.access.is_group_only(h));
         self.stats.scrapes.fetch_add(1, Ordering::Relaxed);
         Ok(ScrapeResponse { files }.encode())
     }

@@ -28,6 +28,15 @@ database = ""
 # POST /api/v1/torrents; others get a failure reason.
 mode = "open"
 
+# Base URL of this tracker as clients reach it, used in the announce URL of
+# personalised .torrent files and magnet links, e.g. "http://tracker.lan:6969".
+# Empty: taken from each request's Host header.
+public_url = ""
+
+# Text file that gets one timestamped line per event (register, login, publish...).
+# Empty: "trackerd-events.log" in data_dir.
+event_log = ""
+
 [announce]
 # Seconds a client should wait between announces.
 interval_secs = 1800
@@ -43,7 +52,7 @@ max_numwant = 200
 full_scrape = false
 # Most torrents tracked at once; announces for new ones beyond it are refused.
 max_torrents = 1000000
-# Most peers tracked at once over all torrents (about 150 bytes each).
+# Most peers tracked at once over all torrents (about 85 bytes each).
 max_peers = 5000000
 # Proxies whose X-Forwarded-For header and "ip" parameter are trusted, e.g. ["127.0.0.1"].
 # Announces from any other address use the connection's address.
@@ -67,6 +76,18 @@ admin_token = ""
 [store]
 # Milliseconds between writes of completed-download counters to the store.
 flush_interval_ms = 1000
+
+[accounts]
+# Seconds after its last request (or session-stream renewal) when a login
+# session ends. Daemons keep theirs alive by holding the session stream.
+session_ttl_secs = 120
+# Failed logins allowed per username and per address within the window;
+# further attempts get 429 until the oldest failure leaves the window.
+max_login_failures = 5
+# The window for failed logins, in seconds.
+login_failure_window_secs = 60
+# Allow torrents to be published outside any group (public catalog).
+allow_public_torrents = true
 "#;
 
 /// The whole configuration.
@@ -87,6 +108,37 @@ pub struct Config {
     pub http: HttpConfig,
     /// Store behaviour.
     pub store: StoreConfig,
+    /// Base URL for personalised announce URLs; empty: the request's Host.
+    pub public_url: String,
+    /// Event log text file; empty: `trackerd-events.log` in the data dir.
+    pub event_log: PathBuf,
+    /// Accounts, sessions and the catalog.
+    pub accounts: AccountsConfig,
+}
+
+/// Accounts, sessions and the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// Seconds without renewal after which a session ends.
+    pub session_ttl_secs: u64,
+    /// Failed logins allowed per username and per address within the window.
+    pub max_login_failures: u32,
+    /// The failed-login window in seconds.
+    pub login_failure_window_secs: u64,
+    /// Whether torrents may be published outside groups.
+    pub allow_public_torrents: bool,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        AccountsConfig {
+            session_ttl_secs: 120,
+            max_login_failures: 5,
+            login_failure_window_secs: 60,
+            allow_public_torrents: true,
+        }
+    }
 }
 
 /// Which torrents the tracker accepts.
@@ -160,6 +212,9 @@ impl Default for Config {
             announce: AnnounceConfig::default(),
             http: HttpConfig::default(),
             store: StoreConfig::default(),
+            public_url: String::new(),
+            event_log: PathBuf::new(),
+            accounts: AccountsConfig::default(),
         }
     }
 }

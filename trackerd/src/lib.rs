@@ -3,8 +3,13 @@
 //! `main.rs` only parses flags, loads the config, starts logging and calls
 //! [`server::start`]. Reads no flags or environment itself.
 
+pub mod accounts;
 pub mod app;
+pub mod catalog;
+pub mod community;
 pub mod config;
+pub mod events;
+pub mod groups;
 pub mod http;
 pub mod server;
 pub mod store;

@@ -3,6 +3,10 @@
 //! except deciding which address a peer announced from.
 
 mod api;
+// Issue 5 hook (accounts): the community API module.
+pub mod community_api;
+pub mod date;
+pub mod fast;
 mod peer_addr;
 mod tracker;
 
@@ -17,6 +21,7 @@ use axum::routing::get;
 use crate::app::Tracker;
 
 pub use peer_addr::peer_ip;
+pub use tracker::{announce_reply, scrape_reply};
 
 /// Builds the router for a tracker.
 pub fn router(tracker: Arc<Tracker>) -> Router {
@@ -32,6 +37,8 @@ pub fn router(tracker: Arc<Tracker>) -> Router {
             get(api::list_torrents).post(api::register_torrent),
         )
         .route("/api/v1/torrents/{info_hash}", get(api::get_torrent))
+        // Issue 5 hook (accounts): accounts, groups, catalog, events, /announce/<passkey>.
+        .merge(community_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(tracker)

@@ -1,31 +1,32 @@
 //! Serving: a bound listener and a cancellation token in, the bound address
-//! out. A custom accept loop caps connections (semaphore), head size and
-//! header read time (hyper), and request time; shutdown stops accepting,
-//! drains connections with a deadline, then flushes counters to the store.
-//! Must not contain tracker policy.
+//! out. Custom accept loops (one per worker) cap connections (semaphore) and
+//! answer announces and scrapes on a fast path (`conn`); everything else goes
+//! to hyper, which caps head size and header read time, and the router,
+//! under a request timeout. Shutdown stops accepting, drains connections
+//! with a deadline, then flushes counters to the store. Must not contain
+//! tracker policy.
 
-use std::convert::Infallible;
+mod accept;
+mod conn;
+mod prefixed;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode};
-use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_service::Service;
 
 use crate::app::Tracker;
 use crate::config::Config;
 use crate::http;
 use crate::store::{self, StoreError};
+use conn::Shared;
 
 /// How long shutdown waits for open connections to finish.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
@@ -128,71 +129,42 @@ async fn housekeeping(t: Arc<Tracker>, token: CancellationToken) {
 /// finished (or [`SHUTDOWN_DEADLINE`] passed).
 pub async fn serve(listener: TcpListener, tracker: Arc<Tracker>, token: CancellationToken) {
     let limits = tracker.config.http.clone();
-    let router = http::router(tracker.clone());
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let connections = TaskTracker::new();
-    let mut builder = http1::Builder::new();
-    builder
+    let mut hyper = http1::Builder::new();
+    hyper
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs.max(1)))
         .max_buf_size(limits.max_header_bytes.max(MIN_HEADER_BUFFER_BYTES))
         .max_headers(64);
-    let request_timeout = Duration::from_secs(limits.request_timeout_secs.max(1));
-    loop {
-        let permit = tokio::select! {
-            _ = token.cancelled() => break,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
-        let (stream, remote) = tokio::select! {
-            _ = token.cancelled() => break,
-            r = listener.accept() => match r {
-                Ok(v) => v,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off briefly.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        tracker.stats.connections.fetch_add(1, Ordering::Relaxed);
-        let router = router.clone();
-        let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(remote));
-            let mut router = router.clone();
-            async move {
-                match tokio::time::timeout(request_timeout, router.call(req)).await {
-                    Ok(res) => res,
-                    Err(_) => Ok::<_, Infallible>(http::json_error(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "request took too long",
-                    )),
-                }
-            }
-        });
-        let conn = builder.serve_connection(TokioIo::new(stream), svc);
-        let token = token.clone();
-        connections.spawn(async move {
-            let _permit = permit;
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => if let Err(e) = r {
-                    tracing::debug!("connection from {remote}: {e}");
-                },
-                _ = token.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, conn).await;
-                }
-            }
-        });
+    let shared = Arc::new(Shared {
+        router: http::router(tracker.clone()),
+        tracker,
+        hyper,
+        header_read_timeout: Duration::from_secs(limits.header_read_timeout_secs.max(1)),
+        request_timeout: Duration::from_secs(limits.request_timeout_secs.max(1)),
+        connections: TaskTracker::new(),
+        token,
+    });
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    // One acceptor per worker thread: each answers whole requests inline,
+    // so all cores take connections.
+    let listener = Arc::new(listener);
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    let mut acceptors = tokio::task::JoinSet::new();
+    for _ in 0..workers.max(1) {
+        acceptors.spawn(accept::run(
+            listener.clone(),
+            shared.clone(),
+            permits.clone(),
+        ));
     }
     drop(listener);
-    connections.close();
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, connections.wait())
+    while let Some(r) = acceptors.join_next().await {
+        if let Err(e) = r {
+            tracing::error!("accept task failed: {e}");
+        }
+    }
+    shared.connections.close();
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, shared.connections.wait())
         .await
         .is_err()
     {

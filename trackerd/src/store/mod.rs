@@ -2,11 +2,17 @@
 //! completed-download counters. SQLite now ([`sqlite`]); PostgreSQL can
 //! implement the same trait later. Must not hold swarm state or know HTTP.
 
+pub mod community;
 pub mod sqlite;
+mod sqlite_community;
+#[cfg(test)]
+mod sqlite_community_tests;
+mod sqlite_rows;
 
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use p2p_proto::infohash::InfoHash;
 use serde::Serialize;
@@ -81,6 +87,8 @@ pub trait Store: Send + Sync + Debug {
     fn add_completed<'a>(&'a self, deltas: &'a [(InfoHash, u64)]) -> StoreFuture<'a, ()>;
     /// Closes connections (after a final flush).
     fn close(&self) -> StoreFuture<'_, ()>;
+    /// The same database's accounts, groups, catalog and events (issue 5).
+    fn community(&self) -> Arc<dyn community::CommunityStore>;
 }
 
 /// Opens the store a URL names and applies migrations.

@@ -20,7 +20,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// A SQLite database.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -156,6 +156,10 @@ impl Store for SqliteStore {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    fn community(&self) -> std::sync::Arc<dyn super::community::CommunityStore> {
+        std::sync::Arc::new(self.clone())
     }
 
     fn close(&self) -> StoreFuture<'_, ()> {

@@ -5,12 +5,14 @@
 //! Sharded by info-hash (one mutex per shard) so announces for different
 //! torrents do not contend. Must not do I/O, await, or read the clock.
 
+mod peers;
 mod select;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -92,19 +94,12 @@ pub struct Totals {
     pub leechers: usize,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct PeerEntry {
-    pub id: PeerId,
-    pub addr: SocketAddr,
-    pub seeder: bool,
-    pub last_seen: Instant,
-}
+use peers::{PeerEntry, PeerList};
 
-/// One torrent's peers: a vector for cheap random picks plus an index by id.
+/// One torrent's peers and counters.
 #[derive(Debug, Default)]
 pub(crate) struct Swarm {
-    pub peers: Vec<PeerEntry>,
-    pub index: HashMap<PeerId, usize>,
+    pub peers: PeerList,
     pub seeders: u32,
     pub downloaded: u64,
 }
@@ -123,26 +118,22 @@ impl Swarm {
     }
 
     fn remove_at(&mut self, i: usize) {
-        let gone = self.peers.swap_remove(i);
-        self.index.remove(&gone.id);
-        if gone.seeder {
+        if self.peers.swap_remove(i).seeder {
             self.seeders -= 1;
-        }
-        if let Some(moved) = self.peers.get(i) {
-            self.index.insert(moved.id, i);
         }
     }
 
-    /// Applies one announce and picks peers for it.
+    /// Applies one announce at `now` (seconds since the epoch) and picks
+    /// peers for it.
     fn announce(
         &mut self,
         a: &AnnounceInput,
-        now: Instant,
+        now: u32,
         rng: &mut (impl Rng + ?Sized),
     ) -> AnnounceOutcome {
         let seeder = a.left == 0;
-        let known = self.index.get(&a.peer_id).copied();
-        let was_seeder = known.is_some_and(|i| self.peers[i].seeder);
+        let known = self.peers.find(&a.peer_id);
+        let was_seeder = known.is_some_and(|i| self.peers.as_slice()[i].seeder);
         // A download counts once: on `completed`, or when a known leecher
         // reports nothing left (aria2 with --seed-time=0 goes straight to
         // `stopped`), but never again for a peer already seeding.
@@ -157,8 +148,9 @@ impl Swarm {
         } else {
             match known {
                 Some(i) => {
-                    let p = &mut self.peers[i];
-                    p.addr = a.addr;
+                    let p = self.peers.get_mut(i);
+                    p.ip = a.addr.ip();
+                    p.port = a.addr.port();
                     p.last_seen = now;
                     if p.seeder != seeder {
                         p.seeder = seeder;
@@ -170,10 +162,10 @@ impl Swarm {
                     }
                 }
                 None => {
-                    self.index.insert(a.peer_id, self.peers.len());
                     self.peers.push(PeerEntry {
                         id: a.peer_id,
-                        addr: a.addr,
+                        ip: a.addr.ip(),
+                        port: a.addr.port(),
                         seeder,
                         last_seen: now,
                     });
@@ -184,7 +176,7 @@ impl Swarm {
         let peers = if a.event == Event::Stopped || a.numwant == 0 {
             Vec::new()
         } else {
-            select::pick(&self.peers, a, seeder, rng)
+            select::pick(self.peers.as_slice(), a, seeder, rng)
         };
         AnnounceOutcome {
             peers,
@@ -194,12 +186,13 @@ impl Swarm {
         }
     }
 
-    /// Drops peers last seen before `deadline`; returns how many.
-    fn purge(&mut self, deadline: Instant) -> usize {
+    /// Drops peers last seen before `deadline` (seconds since the epoch);
+    /// returns how many.
+    fn purge(&mut self, deadline: u32) -> usize {
         let before = self.peers.len();
         let mut i = 0;
         while i < self.peers.len() {
-            if self.peers[i].last_seen < deadline {
+            if self.peers.as_slice()[i].last_seen < deadline {
                 self.remove_at(i);
             } else {
                 i += 1;
@@ -216,6 +209,9 @@ pub struct Swarms {
     limits: Limits,
     torrents: AtomicUsize,
     peers: AtomicUsize,
+    /// The first `now` seen; peers store whole seconds since it (4 bytes
+    /// instead of a 16-byte `Instant`).
+    epoch: OnceLock<Instant>,
 }
 
 impl Default for Swarms {
@@ -232,7 +228,17 @@ impl Swarms {
             limits,
             torrents: AtomicUsize::new(0),
             peers: AtomicUsize::new(0),
+            epoch: OnceLock::new(),
         }
+    }
+
+    /// Whole seconds from the epoch to `now` (0 before it). Truncating is
+    /// safe for expiry: a peer seen at second `s` is dropped only when the
+    /// deadline is at second `s + 1` or later, so never early and at most
+    /// one second late.
+    fn seconds(&self, now: Instant) -> u32 {
+        let epoch = *self.epoch.get_or_init(|| now);
+        u32::try_from(now.saturating_duration_since(epoch).as_secs()).unwrap_or(u32::MAX)
     }
 
     fn shard(&self, h: &InfoHash) -> &Mutex<HashMap<InfoHash, Swarm>> {
@@ -252,6 +258,7 @@ impl Swarms {
         now: Instant,
         rng: &mut (impl Rng + ?Sized),
     ) -> Result<AnnounceOutcome, Full> {
+        let now = self.seconds(now);
         let mut shard = self.shard(&a.info_hash).lock();
         let stopped = a.event == Event::Stopped;
         if !shard.contains_key(&a.info_hash) {
@@ -265,7 +272,7 @@ impl Swarms {
         }
         let swarm = shard.entry(a.info_hash).or_default();
         if !stopped
-            && !swarm.index.contains_key(&a.peer_id)
+            && swarm.peers.find(&a.peer_id).is_none()
             && self.peers.load(Ordering::Relaxed) >= self.limits.max_peers
         {
             return Err(Full::Peers(self.limits.max_peers));
@@ -315,6 +322,7 @@ impl Swarms {
         let Some(deadline) = now.checked_sub(timeout) else {
             return 0;
         };
+        let deadline = self.seconds(deadline);
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut shard = shard.lock();

@@ -6,16 +6,17 @@
 use p2p_proto::tracker::Peer;
 use rand::{Rng, RngExt};
 
-use super::{AnnounceInput, PeerEntry};
+use super::AnnounceInput;
+use super::peers::PeerEntry;
 
 fn eligible(p: &PeerEntry, a: &AnnounceInput, caller_is_seeder: bool) -> bool {
-    p.id != a.peer_id && p.addr != a.addr && !(caller_is_seeder && p.seeder)
+    p.id != a.peer_id && !p.is_at(&a.addr) && !(caller_is_seeder && p.seeder)
 }
 
 fn to_peer(p: &PeerEntry) -> Peer {
     Peer {
         id: Some(p.id),
-        addr: p.addr,
+        addr: p.addr(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! with a temp database, and speak raw HTTP/1.1 over TCP.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod api;
 pub mod process;
 
 use std::net::SocketAddr;

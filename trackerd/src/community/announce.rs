@@ -1,0 +1,57 @@
+//! The announce hooks: the private-swarm check (sync, in memory) and the
+//! record of what an announce tells about its user (traffic counters and
+//! download started/completed events, written in the background). Called
+//! from [`crate::app::Tracker::announce_as`] for every announce path.
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::tracker::{AnnounceRequest, Event};
+
+use super::Community;
+use crate::catalog::AnnounceIdentity;
+use crate::events::event;
+
+impl Community {
+    /// Whether an announce for `h` (with the URL's passkey, if any) is
+    /// served; the `Err` is the bencoded failure reason. No I/O.
+    pub fn authorize_announce(
+        &self,
+        h: &InfoHash,
+        passkey: Option<&str>,
+    ) -> Result<AnnounceIdentity, &'static str> {
+        self.access.authorize_announce(h, passkey)
+    }
+
+    /// Records a served announce of a known user: traffic, and download
+    /// started (event `started`) or completed (when the swarm counted a
+    /// completion). Never blocks: events beyond the queue are dropped.
+    pub fn record_announce(
+        &self,
+        id: &AnnounceIdentity,
+        req: &AnnounceRequest,
+        counted_completion: bool,
+    ) {
+        let Some(uid) = id.user_id else { return };
+        self.traffic.lock().report(
+            uid,
+            req.info_hash,
+            req.peer_id,
+            req.uploaded,
+            req.downloaded,
+            req.event == Event::Stopped,
+        );
+        let kind = if counted_completion {
+            "download_completed"
+        } else if req.event == Event::Started && req.left > 0 {
+            "download_started"
+        } else {
+            return;
+        };
+        let name = self.access.username(uid);
+        let mut e = event(self.now(), kind, name.as_deref());
+        e.info_hash = Some(req.info_hash.to_hex());
+        e.group = self.access.private_group_of(&req.info_hash);
+        if self.announce_events.try_send(e).is_err() {
+            tracing::debug!("announce event queue full; dropping a {kind} event");
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Why a community operation was refused, with a stable machine-readable
+//! code for each case. The HTTP layer maps each variant to a status.
+
+use crate::store::StoreError;
+
+/// A refused or failed operation; the message is safe to show the user.
+#[derive(Debug, thiserror::Error)]
+pub enum CommunityError {
+    /// The request is malformed or breaks a rule (400).
+    #[error("{0}")]
+    Invalid(String),
+    /// No valid session token (401).
+    #[error("authentication required: send a live session token as 'Authorization: Bearer TOKEN'")]
+    Unauthenticated,
+    /// Wrong username or password (401).
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// Authenticated but not allowed (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such user, group or torrent (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// Clashes with the current state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many failed attempts (429).
+    #[error("{0}")]
+    RateLimited(String),
+    /// The store failed (503).
+    #[error("store unavailable: {0}")]
+    Store(#[from] StoreError),
+    /// A bug or a failed background task (500).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CommunityError {
+    /// A stable code for clients: `invalid`, `unauthenticated`, ...
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommunityError::Invalid(_) => "invalid",
+            CommunityError::Unauthenticated => "unauthenticated",
+            CommunityError::BadCredentials => "bad_credentials",
+            CommunityError::Forbidden(_) => "forbidden",
+            CommunityError::NotFound(_) => "not_found",
+            CommunityError::Conflict(_) => "conflict",
+            CommunityError::RateLimited(_) => "rate_limited",
+            CommunityError::Store(_) => "store_unavailable",
+            CommunityError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<crate::accounts::CredentialError> for CommunityError {
+    fn from(e: crate::accounts::CredentialError) -> Self {
+        match e {
+            crate::accounts::CredentialError::Hash(m) => CommunityError::Internal(m),
+            other => CommunityError::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::groups::GroupNameError> for CommunityError {
+    fn from(e: crate::groups::GroupNameError) -> Self {
+        CommunityError::Invalid(e.to_string())
+    }
+}

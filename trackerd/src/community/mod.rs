@@ -1,0 +1,214 @@
+//! The community side of the tracker (issue 5): accounts and sessions,
+//! groups, the group catalog, private-swarm checks, per-user counters, the
+//! event log and the shutdown notice. Domain logic only: handlers in
+//! [`crate::http`] extract, call these methods and encode. Time comes from
+//! an injectable [`Clock`]; store calls are async; no lock is held across
+//! an `.await` except the async `writes` mutex that orders catalog and
+//! membership changes with the rebuild of the announce index.
+
+mod announce;
+mod error;
+mod groups;
+mod publish;
+mod sessions;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use error::CommunityError;
+pub use publish::{Entry, Scope};
+pub use sessions::{LoginReply, Online, Session, UserStats};
+
+use crate::accounts::clock::{Clock, SystemClock};
+use crate::accounts::limit::FailureLimiter;
+use crate::catalog::traffic::Traffic;
+use crate::catalog::{Access, Index};
+use crate::config::Config;
+use crate::events::EventLog;
+use crate::store::StoreError;
+use crate::store::community::{CommunityStore, EventRecord};
+
+/// Download events from announces waiting to be written; more are dropped.
+pub const MAX_QUEUED_ANNOUNCE_EVENTS: usize = 4096;
+/// How often traffic counters are written to the store.
+pub const TRAFFIC_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The settings this part of the tracker runs with (from [`Config`]).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// A session not renewed for this long is over.
+    pub session_ttl_secs: i64,
+    /// Failed logins allowed per user and per address within the window.
+    pub max_login_failures: u32,
+    /// The window, in seconds.
+    pub login_failure_window_secs: i64,
+    /// Whether torrents may be published outside groups.
+    pub allow_public_torrents: bool,
+    /// Base URL for announce URLs in personalised torrents; empty: from the
+    /// request's Host header.
+    pub public_url: String,
+}
+
+impl Settings {
+    fn from_config(c: &Config) -> Settings {
+        Settings {
+            session_ttl_secs: i64::try_from(c.accounts.session_ttl_secs.max(1)).unwrap_or(i64::MAX),
+            max_login_failures: c.accounts.max_login_failures.max(1),
+            login_failure_window_secs: i64::try_from(c.accounts.login_failure_window_secs.max(1))
+                .unwrap_or(i64::MAX),
+            allow_public_torrents: c.accounts.allow_public_torrents,
+            public_url: c.public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+}
+
+/// Accounts, groups, catalog and events, shared by every request.
+#[derive(Debug)]
+pub struct Community {
+    store: Arc<dyn CommunityStore>,
+    clock: RwLock<Arc<dyn Clock>>,
+    /// The settings.
+    pub settings: Settings,
+    limiter: Mutex<FailureLimiter>,
+    /// The announce index (passkeys, memberships, published torrents).
+    pub access: Access,
+    traffic: Mutex<Traffic>,
+    /// The event log.
+    pub events: EventLog,
+    writes: tokio::sync::Mutex<()>,
+    shutdown: CancellationToken,
+    announce_events: mpsc::Sender<EventRecord>,
+}
+
+impl Community {
+    /// Loads the announce index and starts the background writer (traffic
+    /// counters and download events). Must run inside a tokio runtime.
+    pub async fn load(
+        config: &Config,
+        store: Arc<dyn CommunityStore>,
+    ) -> Result<Arc<Community>, StoreError> {
+        let log_path = if config.event_log.as_os_str().is_empty() {
+            config.data_dir().join("trackerd-events.log")
+        } else {
+            config.event_log.clone()
+        };
+        if let Some(dir) = log_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let (tx, rx) = mpsc::channel(MAX_QUEUED_ANNOUNCE_EVENTS);
+        let c = Arc::new(Community {
+            events: EventLog::new(store.clone(), log_path),
+            store,
+            clock: RwLock::new(Arc::new(SystemClock)),
+            settings: Settings::from_config(config),
+            limiter: Mutex::default(),
+            access: Access::default(),
+            traffic: Mutex::default(),
+            writes: tokio::sync::Mutex::new(()),
+            shutdown: CancellationToken::new(),
+            announce_events: tx,
+        });
+        c.rebuild_index().await?;
+        tokio::spawn(background(c.clone(), rx));
+        Ok(c)
+    }
+
+    /// Replaces the clock (tests move a [`crate::accounts::clock::ManualClock`]).
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        *self.clock.write() = clock;
+    }
+
+    /// Now, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.read().now()
+    }
+
+    /// The event log file.
+    pub fn event_log_path(&self) -> PathBuf {
+        self.events.path().to_owned()
+    }
+
+    /// Tells every session and event stream that the tracker is stopping
+    /// (each gets a `shutdown` event and ends), and writes pending counters.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Calls [`Community::shutdown`] when `root` is cancelled.
+    pub fn shutdown_with(self: &Arc<Self>, root: CancellationToken) {
+        let c = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = root.cancelled() => c.shutdown(),
+                _ = c.shutdown.cancelled() => {}
+            }
+        });
+    }
+
+    /// Cancelled when the tracker stops.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Rebuilds the announce index from the store.
+    async fn rebuild_index(&self) -> Result<(), StoreError> {
+        let index = Index::build(
+            self.store.passkeys().await?,
+            self.store.memberships().await?,
+            self.store.scopes().await?,
+        );
+        self.access.replace(index);
+        Ok(())
+    }
+
+    /// Records an event, logging (not failing) when the store refuses.
+    async fn log(&self, e: EventRecord) {
+        if let Err(err) = self.events.record(e).await {
+            tracing::warn!("recording an event: {err}");
+        }
+    }
+
+    /// Writes pending traffic counters; on failure they wait for the next try.
+    async fn flush_traffic(&self) {
+        let batch = self.traffic.lock().drain();
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.add_traffic(&batch).await {
+            tracing::warn!("writing traffic counters: {e}");
+            self.traffic.lock().restore(&batch);
+        }
+    }
+}
+
+/// Writes download events and traffic counters, and expires sessions,
+/// until shutdown.
+async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<EventRecord>) {
+    let mut tick = tokio::time::interval(TRAFFIC_FLUSH_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = c.shutdown.cancelled() => break,
+            Some(e) = rx.recv() => c.log(e).await,
+            _ = tick.tick() => {
+                c.flush_traffic().await;
+                if let Err(e) = c.expire_sessions().await {
+                    tracing::warn!("expiring sessions: {e}");
+                }
+                let now = c.now();
+                c.limiter.lock().prune(now, c.settings.login_failure_window_secs);
+            }
+        }
+    }
+    while let Ok(e) = rx.try_recv() {
+        c.log(e).await;
+    }
+    c.flush_traffic().await;
+}

@@ -1,0 +1,283 @@
+//! The catalog: publish a .torrent's metainfo into a group (or the public
+//! catalog), list, search the groups one belongs to, withdraw, and hand out
+//! personalised .torrent files and magnet links whose announce URL carries
+//! the caller's passkey (same info dict bytes, so the same info-hash).
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::magnet::Magnet;
+use p2p_proto::metainfo::{Metainfo, TorrentExtras, encode_torrent};
+use serde::Serialize;
+
+use super::{Community, CommunityError, Session};
+use crate::events::event;
+use crate::store::community::{CatalogRecord, PUBLIC_GROUP};
+
+/// Most search results.
+pub const MAX_SEARCH_RESULTS: u32 = 200;
+/// Longest search string, in bytes.
+pub const MAX_QUERY_BYTES: usize = 256;
+
+/// Where a torrent is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The public catalog (when `allow_public_torrents`).
+    Public,
+    /// A group, by name.
+    Group(String),
+}
+
+/// A catalog entry as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// 40 hex.
+    pub info_hash: String,
+    /// Torrent name.
+    pub name: String,
+    /// Group (`null`: public).
+    pub group: Option<String>,
+    /// Bytes of content.
+    pub total_length: u64,
+    /// Bytes per piece.
+    pub piece_length: u64,
+    /// Files.
+    pub file_count: u64,
+    /// BEP 27 private flag.
+    pub private: bool,
+    /// `source` key of the info dict.
+    pub source: Option<String>,
+    /// Who published it.
+    pub publisher: String,
+    /// Unix seconds.
+    pub added_at: i64,
+}
+
+impl From<&CatalogRecord> for Entry {
+    fn from(r: &CatalogRecord) -> Entry {
+        Entry {
+            info_hash: r.info_hash.to_hex(),
+            name: r.name.clone(),
+            group: r.group_name.clone(),
+            total_length: r.total_length,
+            piece_length: r.piece_length,
+            file_count: r.file_count,
+            private: r.private,
+            source: r.source.clone(),
+            publisher: r.publisher.clone(),
+            added_at: r.added_at,
+        }
+    }
+}
+
+async fn parse(bytes: Vec<u8>) -> Result<(Metainfo, Vec<u8>), CommunityError> {
+    let (m, bytes) = tokio::task::spawn_blocking(move || (Metainfo::from_bytes(&bytes), bytes))
+        .await
+        .map_err(|e| CommunityError::Internal(e.to_string()))?;
+    let m = m.map_err(|e| CommunityError::Invalid(format!("not a valid .torrent: {e}")))?;
+    Ok((m, bytes))
+}
+
+impl Community {
+    /// The group id of a scope the caller may read (and publish into).
+    async fn scope_id(
+        &self,
+        s: &Session,
+        scope: &Scope,
+    ) -> Result<(i64, Option<String>), CommunityError> {
+        match scope {
+            Scope::Public if self.settings.allow_public_torrents => Ok((PUBLIC_GROUP, None)),
+            Scope::Public => Err(CommunityError::Forbidden(
+                "public torrents are disabled on this tracker; publish into a group".into(),
+            )),
+            Scope::Group(name) => {
+                let g = self.group_record(name).await?;
+                self.member_only(&g.name, s)?;
+                Ok((g.id, Some(g.name)))
+            }
+        }
+    }
+
+    /// Publishes a .torrent's metainfo (never file data).
+    pub async fn publish(
+        &self,
+        s: &Session,
+        scope: &Scope,
+        bytes: Vec<u8>,
+    ) -> Result<Entry, CommunityError> {
+        let (group_id, group_name) = self.scope_id(s, scope).await?;
+        let (m, bytes) = parse(bytes).await?;
+        let now = self.now();
+        let rec = CatalogRecord {
+            info_hash: m.info_hash,
+            group_id,
+            group_name: group_name.clone(),
+            name: m.info.name.clone(),
+            total_length: m.info.total_length,
+            piece_length: m.info.piece_length,
+            file_count: m.info.files.iter().filter(|f| !f.pad).count() as u64,
+            private: m.info.private,
+            source: m.info.source.clone(),
+            publisher_id: s.user_id,
+            publisher: s.username.clone(),
+            added_at: now,
+            metainfo: bytes,
+        };
+        let w = self.writes.lock().await;
+        if !self.store.publish(&rec).await? {
+            let place = group_name
+                .as_deref()
+                .map_or("the public catalog".to_owned(), |g| format!("group {g:?}"));
+            return Err(CommunityError::Conflict(format!(
+                "{} is already published in {place}",
+                m.info_hash
+            )));
+        }
+        self.rebuild_index().await?;
+        drop(w);
+        let mut e = event(now, "publish", Some(&s.username));
+        e.group = group_name;
+        e.info_hash = Some(m.info_hash.to_hex());
+        e.detail = format!("name={:?}", m.info.name);
+        self.log(e).await;
+        Ok(Entry::from(&rec))
+    }
+
+    /// A catalog's entries.
+    pub async fn list(&self, s: &Session, scope: &Scope) -> Result<Vec<Entry>, CommunityError> {
+        let (id, _) = self.scope_id(s, scope).await?;
+        Ok(self
+            .store
+            .catalog(id)
+            .await?
+            .iter()
+            .map(Entry::from)
+            .collect())
+    }
+
+    /// Entries whose name contains `q`, in the caller's groups and the public catalog.
+    pub async fn search(&self, s: &Session, q: &str) -> Result<Vec<Entry>, CommunityError> {
+        if q.len() > MAX_QUERY_BYTES {
+            return Err(CommunityError::Invalid(format!(
+                "query longer than {MAX_QUERY_BYTES} bytes"
+            )));
+        }
+        let mut ids: Vec<i64> = self
+            .store
+            .memberships()
+            .await?
+            .into_iter()
+            .filter(|(_, _, uid)| *uid == s.user_id)
+            .map(|(gid, _, _)| gid)
+            .collect();
+        if self.settings.allow_public_torrents {
+            ids.push(PUBLIC_GROUP);
+        }
+        let found = self.store.search(q, &ids, MAX_SEARCH_RESULTS).await?;
+        Ok(found.iter().map(Entry::from).collect())
+    }
+
+    /// Withdraws an entry (its publisher, or the group's owner).
+    pub async fn withdraw(
+        &self,
+        s: &Session,
+        scope: &Scope,
+        h: InfoHash,
+    ) -> Result<(), CommunityError> {
+        let (gid, group_name) = self.scope_id(s, scope).await?;
+        let entry = self
+            .store
+            .entries(h)
+            .await?
+            .into_iter()
+            .find(|e| e.group_id == gid)
+            .ok_or_else(|| CommunityError::NotFound(format!("{h} is not published there")))?;
+        let owner = match &group_name {
+            Some(g) => self.group_record(g).await?.owner_id == s.user_id,
+            None => false,
+        };
+        if entry.publisher_id != s.user_id && !owner {
+            return Err(CommunityError::Forbidden(
+                "only the publisher or the group's owner may withdraw a torrent".into(),
+            ));
+        }
+        let w = self.writes.lock().await;
+        if !self.store.withdraw(h, gid).await? {
+            return Err(CommunityError::NotFound(format!(
+                "{h} is not published there"
+            )));
+        }
+        self.rebuild_index().await?;
+        drop(w);
+        let mut e = event(self.now(), "withdraw", Some(&s.username));
+        e.group = group_name;
+        e.info_hash = Some(h.to_hex());
+        self.log(e).await;
+        Ok(())
+    }
+
+    /// The entry of `h` the caller may fetch (public, or in one of their groups).
+    async fn visible_entry(
+        &self,
+        s: &Session,
+        h: InfoHash,
+    ) -> Result<CatalogRecord, CommunityError> {
+        let entries = self.store.entries(h).await?;
+        let none =
+            || CommunityError::NotFound(format!("torrent {h} is not in any catalog you can see"));
+        entries
+            .into_iter()
+            .find(|e| match &e.group_name {
+                None => e.group_id == PUBLIC_GROUP && self.settings.allow_public_torrents,
+                Some(g) => self.access.is_member(g, s.user_id),
+            })
+            .ok_or_else(none)
+    }
+
+    /// The announce URL for a user.
+    pub fn announce_url(&self, base: &str, passkey: &str) -> String {
+        let base = if self.settings.public_url.is_empty() {
+            base
+        } else {
+            &self.settings.public_url
+        };
+        format!("{}/announce/{passkey}", base.trim_end_matches('/'))
+    }
+
+    /// A personalised .torrent: the published info dict, unchanged, with the
+    /// caller's passkey announce URL. Returns (name, bytes).
+    pub async fn personal_torrent(
+        &self,
+        s: &Session,
+        h: InfoHash,
+        base: &str,
+    ) -> Result<(String, Vec<u8>), CommunityError> {
+        let entry = self.visible_entry(s, h).await?;
+        let (m, _) = parse(entry.metainfo).await?;
+        let extras = TorrentExtras {
+            trackers: vec![vec![self.announce_url(base, &s.passkey)]],
+            comment: m.comment.clone(),
+            created_by: m.created_by.clone(),
+            creation_date: m.creation_date,
+            ..TorrentExtras::default()
+        };
+        Ok((m.info.name.clone(), encode_torrent(&m.raw_info, &extras)))
+    }
+
+    /// A magnet link with the caller's passkey announce URL.
+    pub async fn magnet(
+        &self,
+        s: &Session,
+        h: InfoHash,
+        base: &str,
+    ) -> Result<String, CommunityError> {
+        let entry = self.visible_entry(s, h).await?;
+        let magnet = Magnet {
+            info_hash: h,
+            display_name: Some(entry.name),
+            trackers: vec![self.announce_url(base, &s.passkey)],
+            exact_length: Some(entry.total_length),
+            peers: Vec::new(),
+            web_seeds: Vec::new(),
+        };
+        Ok(magnet.to_string())
+    }
+}

@@ -1,0 +1,334 @@
+//! Accounts and sessions: register, login (one live session per user,
+//! takeover on request, failed attempts rate-limited per user and per
+//! address), logout, authentication with renewal, password change, online
+//! users and per-user stats.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{Community, CommunityError};
+use crate::accounts::{self, check_password, normalize_username};
+use crate::events::{event, rfc3339};
+use crate::store::community::SessionOutcome;
+
+/// An authenticated request's session.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user's id.
+    pub user_id: i64,
+    /// The user's name.
+    pub username: String,
+    /// The user's passkey.
+    pub passkey: String,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Unix seconds of the login.
+    pub since: i64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a successful login returns.
+#[derive(Clone, Serialize)]
+pub struct LoginReply {
+    /// Bearer token (shown once; the store keeps only its SHA-256).
+    pub token: String,
+    /// The user's passkey.
+    pub passkey: String,
+    /// The (lowercase) username.
+    pub username: String,
+    /// Seconds without a request before the session ends.
+    pub session_ttl_secs: i64,
+}
+
+impl std::fmt::Debug for LoginReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginReply")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user with a live session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Online {
+    /// Name.
+    pub username: String,
+    /// Where they logged in from.
+    pub address: String,
+    /// Unix seconds of the login.
+    pub since: i64,
+    /// Unix seconds of the last request.
+    pub last_seen: i64,
+}
+
+/// Per-user counters.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserStats {
+    /// Name.
+    pub username: String,
+    /// Bytes uploaded, from their announces.
+    pub uploaded: u64,
+    /// Bytes downloaded, from their announces.
+    pub downloaded: u64,
+    /// Catalog entries they published.
+    pub torrents_shared: u64,
+    /// Whether they have a live session.
+    pub online: bool,
+    /// Unix seconds of registration.
+    pub registered_at: i64,
+}
+
+impl Community {
+    fn cutoff(&self, now: i64) -> i64 {
+        now - self.settings.session_ttl_secs
+    }
+
+    /// Creates an account.
+    pub async fn register(
+        &self,
+        username: &str,
+        password: String,
+    ) -> Result<String, CommunityError> {
+        let name = normalize_username(username)?;
+        check_password(&password)?;
+        let hash = accounts::hash_password(password).await?;
+        let passkey = accounts::new_passkey();
+        let now = self.now();
+        // Under the index lock, so a concurrent rebuild cannot drop the new passkey.
+        let w = self.writes.lock().await;
+        let id = self
+            .store
+            .create_user(&name, &hash, &passkey, now)
+            .await?
+            .ok_or_else(|| CommunityError::Conflict(format!("username {name:?} is taken")))?;
+        self.access.add_passkey(passkey, id, name.clone());
+        drop(w);
+        self.log(event(now, "register", Some(&name))).await;
+        Ok(name)
+    }
+
+    fn check_rate(&self, keys: &[String], now: i64) -> Result<(), CommunityError> {
+        let s = &self.settings;
+        let mut limiter = self.limiter.lock();
+        for key in keys {
+            if let Some(wait) =
+                limiter.blocked_for(key, now, s.max_login_failures, s.login_failure_window_secs)
+            {
+                let who = key.split_once(':').map_or(key.as_str(), |(_, w)| w);
+                return Err(CommunityError::RateLimited(format!(
+                    "too many failed logins for {who} ({} within {} s); try again in {wait} s",
+                    s.max_login_failures, s.login_failure_window_secs
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Logs in from `from`. A second login while a session is live is
+    /// refused unless `takeover`, which ends the old session.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: String,
+        takeover: bool,
+        from: IpAddr,
+    ) -> Result<LoginReply, CommunityError> {
+        // Capped: the limiter keeps one key per name tried, whatever its size.
+        let name: String = username
+            .chars()
+            .take(64)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let from = from.to_canonical();
+        let keys = [format!("user:{name}"), format!("address:{from}")];
+        self.check_rate(&keys, self.now())?;
+        let user = match normalize_username(&name) {
+            Ok(valid) => self.store.user_by_name(&valid).await?,
+            Err(_) => None,
+        };
+        let ok =
+            accounts::verify_password(password, user.as_ref().map(|u| u.password_hash.clone()))
+                .await;
+        let now = self.now();
+        let user = match user {
+            Some(u) if ok => u,
+            _ => {
+                let mut limiter = self.limiter.lock();
+                for k in &keys {
+                    limiter.record(k, now, self.settings.login_failure_window_secs);
+                }
+                return Err(CommunityError::BadCredentials);
+            }
+        };
+        let (token, token_hash) = accounts::new_token();
+        let address = from.to_string();
+        match self
+            .store
+            .open_session(
+                user.id,
+                &token_hash,
+                &address,
+                now,
+                self.cutoff(now),
+                takeover,
+            )
+            .await?
+        {
+            SessionOutcome::Created => {}
+            SessionOutcome::Busy { address, since } => {
+                return Err(CommunityError::Conflict(format!(
+                    "{} is already logged in from {address} since {}; log in with takeover to end that session",
+                    user.username,
+                    rfc3339(since)
+                )));
+            }
+        }
+        let mut e = event(now, "login", Some(&user.username));
+        e.detail = format!(
+            "from {address}{}",
+            if takeover { " (takeover)" } else { "" }
+        );
+        self.log(e).await;
+        Ok(LoginReply {
+            token,
+            passkey: user.passkey,
+            username: user.username,
+            session_ttl_secs: self.settings.session_ttl_secs,
+        })
+    }
+
+    /// The session a bearer token names, renewed; `Unauthenticated` when
+    /// it is unknown, ended or expired.
+    pub async fn authenticate(&self, token: &str) -> Result<Session, CommunityError> {
+        if token.len() > 128 {
+            return Err(CommunityError::Unauthenticated);
+        }
+        let hash = accounts::token_hash(token);
+        let now = self.now();
+        let s = self
+            .store
+            .touch_session(&hash, now, self.cutoff(now))
+            .await?
+            .ok_or(CommunityError::Unauthenticated)?;
+        Ok(Session {
+            user_id: s.user_id,
+            username: s.username,
+            passkey: s.passkey,
+            token_hash: hash,
+            since: s.created_at,
+        })
+    }
+
+    /// Renews a session without a request (session streams); false when it ended.
+    pub async fn renew(&self, s: &Session) -> Result<bool, CommunityError> {
+        let now = self.now();
+        Ok(self
+            .store
+            .touch_session(&s.token_hash, now, self.cutoff(now))
+            .await?
+            .is_some())
+    }
+
+    /// Ends a session.
+    pub async fn logout(&self, s: &Session) -> Result<(), CommunityError> {
+        self.store.close_session(&s.token_hash).await?;
+        self.log(event(self.now(), "logout", Some(&s.username)))
+            .await;
+        Ok(())
+    }
+
+    /// Changes the password after checking the old one (failures count
+    /// towards the login rate limit).
+    pub async fn change_password(
+        &self,
+        s: &Session,
+        old: String,
+        new: String,
+        from: IpAddr,
+    ) -> Result<(), CommunityError> {
+        check_password(&new)?;
+        let keys = [
+            format!("user:{}", s.username),
+            format!("address:{}", from.to_canonical()),
+        ];
+        self.check_rate(&keys, self.now())?;
+        let user = self
+            .store
+            .user_by_name(&s.username)
+            .await?
+            .ok_or(CommunityError::Unauthenticated)?;
+        if !accounts::verify_password(old, Some(user.password_hash)).await {
+            let now = self.now();
+            let mut limiter = self.limiter.lock();
+            for k in &keys {
+                limiter.record(k, now, self.settings.login_failure_window_secs);
+            }
+            return Err(CommunityError::BadCredentials);
+        }
+        let hash = accounts::hash_password(new).await?;
+        self.store.set_password(s.user_id, &hash).await?;
+        self.log(event(self.now(), "password_changed", Some(&s.username)))
+            .await;
+        Ok(())
+    }
+
+    /// Ends sessions nobody renewed within the TTL, with a `session_expired`
+    /// event each (a daemon that stopped without logging out).
+    pub async fn expire_sessions(&self) -> Result<(), CommunityError> {
+        let now = self.now();
+        for name in self.store.expire_sessions(self.cutoff(now)).await? {
+            self.log(event(now, "session_expired", Some(&name))).await;
+        }
+        Ok(())
+    }
+
+    /// Users with a live session.
+    pub async fn online(&self) -> Result<Vec<Online>, CommunityError> {
+        let now = self.now();
+        Ok(self
+            .store
+            .online(self.cutoff(now))
+            .await?
+            .into_iter()
+            .map(|s| Online {
+                username: s.username,
+                address: s.address,
+                since: s.created_at,
+                last_seen: s.last_seen,
+            })
+            .collect())
+    }
+
+    /// One user's counters (pending announce traffic included).
+    pub async fn user_stats(&self, username: &str) -> Result<UserStats, CommunityError> {
+        let name: String = username
+            .chars()
+            .take(64)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let user = self
+            .store
+            .user_by_name(&name)
+            .await?
+            .ok_or_else(|| CommunityError::NotFound(format!("no user {name:?}")))?;
+        let shared = self.store.shared_count(user.id).await?;
+        let online = self.online().await?.iter().any(|o| o.username == name);
+        let (up, down) = self.traffic.lock().pending(user.id);
+        Ok(UserStats {
+            username: user.username,
+            uploaded: user.uploaded.saturating_add(up),
+            downloaded: user.downloaded.saturating_add(down),
+            torrents_shared: shared,
+            online,
+            registered_at: user.created_at,
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! The event log: each event is stored (for paging), appended as one
+//! timestamped line to a text file, and broadcast to live streams. Knows
+//! nothing of HTTP or of who may see what (the caller filters).
+
+mod time;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+pub use time::rfc3339;
+
+use crate::store::StoreError;
+use crate::store::community::{CommunityStore, EventRecord};
+
+/// Events buffered per live stream before a slow reader misses some.
+pub const STREAM_BUFFER_EVENTS: usize = 1024;
+
+/// The event log.
+#[derive(Debug)]
+pub struct EventLog {
+    store: Arc<dyn CommunityStore>,
+    path: PathBuf,
+    /// Serialises store insert, file append and broadcast, so the file and
+    /// the streams see events in id order.
+    order: tokio::sync::Mutex<()>,
+    live: broadcast::Sender<Arc<EventRecord>>,
+}
+
+impl EventLog {
+    /// A log writing to `store` and appending to the file at `path`.
+    pub fn new(store: Arc<dyn CommunityStore>, path: PathBuf) -> Self {
+        let (live, _) = broadcast::channel(STREAM_BUFFER_EVENTS);
+        EventLog {
+            store,
+            path,
+            order: tokio::sync::Mutex::new(()),
+            live,
+        }
+    }
+
+    /// The text file's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Stores, appends and broadcasts an event; returns it with its id.
+    pub async fn record(&self, mut e: EventRecord) -> Result<Arc<EventRecord>, StoreError> {
+        let _order = self.order.lock().await;
+        e.id = self.store.add_event(&e).await?;
+        let e = Arc::new(e);
+        let line = line(&e);
+        let path = self.path.clone();
+        let write = tokio::task::spawn_blocking(move || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .and_then(|mut f| f.write_all(line.as_bytes()))
+                .map_err(|err| format!("{}: {err}", path.display()))
+        })
+        .await;
+        match write {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!("appending to the event log {err}"),
+            Err(err) => tracing::warn!("event log writer failed: {err}"),
+        }
+        // No receivers is fine: nobody is watching.
+        let _ = self.live.send(e.clone());
+        Ok(e)
+    }
+
+    /// A receiver of events recorded from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventRecord>> {
+        self.live.subscribe()
+    }
+
+    /// Stored events after `after`.
+    pub async fn page(&self, after: i64, limit: u32) -> Result<Vec<EventRecord>, StoreError> {
+        self.store.events_after(after, limit).await
+    }
+}
+
+/// The text line for an event: `TIME #ID KIND key=value... detail`.
+pub fn line(e: &EventRecord) -> String {
+    let mut s = format!("{} #{} {}", rfc3339(e.at), e.id, e.kind);
+    if let Some(u) = &e.username {
+        s.push_str(&format!(" user={u}"));
+    }
+    if let Some(g) = &e.group {
+        s.push_str(&format!(" group={g}"));
+    }
+    if let Some(h) = &e.info_hash {
+        s.push_str(&format!(" info_hash={h}"));
+    }
+    if !e.detail.is_empty() {
+        // One line per event, whatever the detail holds.
+        let detail: String = e
+            .detail
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        s.push_str(&format!(" {detail}"));
+    }
+    s.push('\n');
+    s
+}
+
+/// An event with no id yet.
+pub fn event(at: i64, kind: &str, username: Option<&str>) -> EventRecord {
+    EventRecord {
+        id: 0,
+        at,
+        kind: kind.to_owned(),
+        username: username.map(str::to_owned),
+        group: None,
+        info_hash: None,
+        detail: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_holds_time_id_kind_fields_and_no_newline_from_detail() {
+        let mut e = event(0, "publish", Some("alice"));
+        e.id = 7;
+        e.group = Some("g".into());
+        e.detail = "a\nb".into();
+        assert_eq!(
+            line(&e),
+            "1970-01-01T00:00:00Z #7 publish user=alice group=g a b\n"
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! Handlers: register, login, logout, whoami, password, online users and
+//! per-user stats.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::{ApiError, Auth, base_url, json_body};
+use crate::app::Tracker;
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+    #[serde(default)]
+    takeover: bool,
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    old: String,
+    new: String,
+}
+
+pub(super) async fn register(
+    State(t): State<Arc<Tracker>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let c: Credentials = json_body(&body)?;
+    let username = t.community.register(&c.username, c.password).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "username": username }))).into_response())
+}
+
+pub(super) async fn login(
+    State(t): State<Arc<Tracker>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let c: Credentials = json_body(&body)?;
+    let reply = t
+        .community
+        .login(&c.username, c.password, c.takeover, remote.ip())
+        .await?;
+    Ok(Json(reply).into_response())
+}
+
+pub(super) async fn logout(
+    State(t): State<Arc<Tracker>>,
+    Auth(s): Auth,
+) -> Result<Response, ApiError> {
+    t.community.logout(&s).await?;
+    Ok(Json(json!({ "logged_out": s.username })).into_response())
+}
+
+pub(super) async fn whoami(
+    State(t): State<Arc<Tracker>>,
+    headers: HeaderMap,
+    Auth(s): Auth,
+) -> Response {
+    let url = t
+        .community
+        .announce_url(&base_url(&t, &headers), &s.passkey);
+    Json(json!({
+        "username": s.username,
+        "passkey": s.passkey,
+        "since": s.since,
+        "announce_url": url,
+        "session_ttl_secs": t.community.settings.session_ttl_secs,
+    }))
+    .into_response()
+}
+
+pub(super) async fn password(
+    State(t): State<Arc<Tracker>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    Auth(s): Auth,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p: PasswordChange = json_body(&body)?;
+    t.community
+        .change_password(&s, p.old, p.new, remote.ip())
+        .await?;
+    Ok(Json(json!({ "changed": true })).into_response())
+}
+
+pub(super) async fn online(
+    State(t): State<Arc<Tracker>>,
+    Auth(_): Auth,
+) -> Result<Response, ApiError> {
+    Ok(Json(json!({ "users": t.community.online().await? })).into_response())
+}
+
+pub(super) async fn stats(
+    State(t): State<Arc<Tracker>>,
+    Path(name): Path<String>,
+    Auth(_): Auth,
+) -> Result<Response, ApiError> {
+    Ok(Json(t.community.user_stats(&name).await?).into_response())
+}

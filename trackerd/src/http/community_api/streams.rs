@@ -1,0 +1,169 @@
+//! The event log over HTTP: paging (`GET /api/v1/events`), the live event
+//! stream and the session stream (server-sent events). Streams send a
+//! `shutdown` event and end when the tracker stops; the session stream also
+//! renews its session while open (a `renewed` event each time) and says
+//! `session_ended` when it is over.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::extract::{ApiError, Auth, query_param};
+use crate::app::Tracker;
+use crate::community::{Community, CommunityError, Session};
+use crate::store::community::EventRecord;
+
+/// Default and largest page of `GET /api/v1/events`.
+pub const DEFAULT_PAGE: u32 = 100;
+/// Largest page.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Whether a user may see an event: events about a group are for its
+/// members, except the creation of a group (groups are listed to all).
+fn visible(c: &Community, s: &Session, e: &EventRecord) -> bool {
+    match &e.group {
+        Some(g) if e.kind != "group_created" => c.access.is_member(g, s.user_id),
+        _ => true,
+    }
+}
+
+pub(super) async fn page(
+    State(t): State<Arc<Tracker>>,
+    RawQuery(q): RawQuery,
+    Auth(s): Auth,
+) -> Result<Response, ApiError> {
+    let number = |key: &str, default: i64| -> Result<i64, ApiError> {
+        match query_param(q.as_deref(), key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| {
+                ApiError(CommunityError::Invalid(format!(
+                    "{key} must be an integer, got {v:?}"
+                )))
+            }),
+        }
+    };
+    let after = number("after", 0)?;
+    let limit =
+        u32::try_from(number("limit", i64::from(DEFAULT_PAGE))?.clamp(1, i64::from(MAX_PAGE)))
+            .unwrap_or(DEFAULT_PAGE);
+    let rows = t
+        .community
+        .events
+        .page(after, limit)
+        .await
+        .map_err(CommunityError::from)?;
+    let next_after = rows.last().map_or(after, |e| e.id);
+    let events: Vec<&EventRecord> = rows
+        .iter()
+        .filter(|e| visible(&t.community, &s, e))
+        .collect();
+    Ok(Json(json!({ "events": events, "next_after": next_after })).into_response())
+}
+
+/// What the stream does besides forwarding events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Events,
+    Session,
+}
+
+struct StreamState {
+    c: Arc<Community>,
+    s: Session,
+    rx: tokio::sync::broadcast::Receiver<Arc<EventRecord>>,
+    renew: tokio::time::Interval,
+    kind: Kind,
+    done: bool,
+}
+
+fn json_event(name: &str, value: serde_json::Value) -> Event {
+    Event::default().event(name).data(value.to_string())
+}
+
+async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamState)> {
+    if st.done {
+        return None;
+    }
+    loop {
+        tokio::select! {
+            biased;
+            _ = st.c.shutdown_token().cancelled() => {
+                st.done = true;
+                let e = json_event("shutdown", json!({ "reason": "trackerd is shutting down" }));
+                return Some((Ok(e), st));
+            }
+            r = st.rx.recv() => match r {
+                Ok(e) if visible(&st.c, &st.s, &e) => {
+                    let ev = Event::default().event("event").id(e.id.to_string()).data(serde_json::to_string(&*e).unwrap_or_default());
+                    return Some((Ok(ev), st));
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(n)) => {
+                    return Some((Ok(json_event("lagged", json!({ "missed": n }))), st));
+                }
+                Err(RecvError::Closed) => return None,
+            },
+            _ = st.renew.tick(), if st.kind == Kind::Session => {
+                match st.c.renew(&st.s).await {
+                    Ok(true) => {
+                        let at = st.c.now();
+                        return Some((Ok(json_event("renewed", json!({ "at": at }))), st));
+                    }
+                    Ok(false) => {
+                        st.done = true;
+                        return Some((Ok(json_event("session_ended", json!({ "username": st.s.username }))), st));
+                    }
+                    Err(e) => tracing::warn!("renewing a session: {e}"),
+                }
+            }
+        }
+    }
+}
+
+fn stream(
+    c: Arc<Community>,
+    s: Session,
+    kind: Kind,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let every = Duration::from_secs(
+        u64::try_from(c.settings.session_ttl_secs / 3)
+            .unwrap_or(1)
+            .clamp(1, 30),
+    );
+    let mut renew = tokio::time::interval(every);
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let hello = json_event(
+        "hello",
+        json!({ "username": s.username, "session_ttl_secs": c.settings.session_ttl_secs }),
+    );
+    let st = StreamState {
+        rx: c.events.subscribe(),
+        c,
+        s,
+        renew,
+        kind,
+        done: false,
+    };
+    let first = futures_util::stream::once(async move { Ok(hello) });
+    futures_util::StreamExt::chain(first, futures_util::stream::unfold(st, next))
+}
+
+pub(super) async fn events(State(t): State<Arc<Tracker>>, Auth(s): Auth) -> Response {
+    Sse::new(stream(t.community.clone(), s, Kind::Events))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+pub(super) async fn session(State(t): State<Arc<Tracker>>, Auth(s): Auth) -> Response {
+    Sse::new(stream(t.community.clone(), s, Kind::Session))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}

@@ -1,0 +1,576 @@
+//! [`CommunityStore`] on SQLite: accounts, sessions, groups, catalog and
+//! events, with runtime queries. Every multi-row change is one transaction;
+//! duplicates are caught by UNIQUE constraints, not by reading first. No
+//! rules here beyond what the schema enforces.
+
+use p2p_proto::infohash::InfoHash;
+use sqlx::Row;
+
+use super::StoreFuture;
+use super::community::{
+    CatalogRecord, CommunityStore, EventRecord, GroupRecord, LeaveOutcome, MemberRecord,
+    SessionOutcome, SessionRecord, UserRecord,
+};
+use super::sqlite::SqliteStore;
+use super::sqlite_rows::{
+    GROUP_SELECT, SESSION_SELECT, catalog_select, entry, event, group, hash_of,
+    is_unique_violation, member, session, signed, user,
+};
+
+impl CommunityStore for SqliteStore {
+    fn create_user<'a>(
+        &'a self,
+        username: &'a str,
+        password_hash: &'a str,
+        passkey: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<i64>> {
+        Box::pin(async move {
+            let r = sqlx::query(
+                "INSERT INTO users (username, password_hash, passkey, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(username)
+            .bind(password_hash)
+            .bind(passkey)
+            .bind(now)
+            .execute(&self.pool)
+            .await;
+            match r {
+                Ok(done) => Ok(Some(done.last_insert_rowid())),
+                Err(e) if is_unique_violation(&e) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
+    fn user_by_name<'a>(&'a self, username: &'a str) -> StoreFuture<'a, Option<UserRecord>> {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT * FROM users WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(user).transpose()
+        })
+    }
+
+    fn set_password<'a>(&'a self, user_id: i64, password_hash: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+                .bind(password_hash)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn passkeys(&self) -> StoreFuture<'_, Vec<(String, i64, String)>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT passkey, id, username FROM users")
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("passkey")?,
+                        r.try_get("id")?,
+                        r.try_get("username")?,
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    fn add_traffic<'a>(&'a self, deltas: &'a [(i64, u64, u64)]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            for (id, up, down) in deltas {
+                sqlx::query("UPDATE users SET uploaded = uploaded + ?, downloaded = downloaded + ? WHERE id = ?")
+                    .bind(signed(*up))
+                    .bind(signed(*down))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn open_session<'a>(
+        &'a self,
+        user_id: i64,
+        token_hash: &'a str,
+        address: &'a str,
+        now: i64,
+        cutoff: i64,
+        takeover: bool,
+    ) -> StoreFuture<'a, SessionOutcome> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            // A write first, so this transaction holds the write lock from here on.
+            sqlx::query("DELETE FROM sessions WHERE user_id = ? AND last_seen < ?")
+                .bind(user_id)
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+            if !takeover {
+                let live =
+                    sqlx::query("SELECT address, created_at FROM sessions WHERE user_id = ?")
+                        .bind(user_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if let Some(row) = live {
+                    return Ok(SessionOutcome::Busy {
+                        address: row.try_get("address")?,
+                        since: row.try_get("created_at")?,
+                    });
+                }
+            }
+            let r = sqlx::query(
+                "INSERT INTO sessions (user_id, token_hash, address, created_at, last_seen) \
+                 VALUES (?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET \
+                 token_hash = excluded.token_hash, address = excluded.address, \
+                 created_at = excluded.created_at, last_seen = excluded.last_seen",
+            )
+            .bind(user_id)
+            .bind(token_hash)
+            .bind(address)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+            match r {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Ok(SessionOutcome::Busy {
+                        address: address.to_owned(),
+                        since: now,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+            tx.commit().await?;
+            Ok(SessionOutcome::Created)
+        })
+    }
+
+    fn touch_session<'a>(
+        &'a self,
+        token_hash: &'a str,
+        now: i64,
+        cutoff: i64,
+    ) -> StoreFuture<'a, Option<SessionRecord>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE sessions SET last_seen = max(last_seen, ?) WHERE token_hash = ? AND last_seen >= ?",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let row = sqlx::query(&format!("{SESSION_SELECT} WHERE s.token_hash = ?"))
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(session).transpose()
+        })
+    }
+
+    fn close_session<'a>(&'a self, token_hash: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn online(&self, cutoff: i64) -> StoreFuture<'_, Vec<SessionRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query(&format!(
+                "{SESSION_SELECT} WHERE s.last_seen >= ? ORDER BY u.username"
+            ))
+            .bind(cutoff)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(session).collect()
+        })
+    }
+
+    fn expire_sessions(&self, cutoff: i64) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.last_seen < ? ORDER BY u.username",
+            )
+            .bind(cutoff)
+            .fetch_all(&mut *tx)
+            .await?;
+            if !names.is_empty() {
+                sqlx::query("DELETE FROM sessions WHERE last_seen < ?")
+                    .bind(cutoff)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            Ok(names)
+        })
+    }
+
+    fn create_group<'a>(
+        &'a self,
+        name: &'a str,
+        owner_id: i64,
+        now: i64,
+    ) -> StoreFuture<'a, Option<i64>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let r = sqlx::query("INSERT INTO groups (name, owner_id, created_at) VALUES (?, ?, ?)")
+                .bind(name)
+                .bind(owner_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+            let id = match r {
+                Ok(done) => done.last_insert_rowid(),
+                Err(e) if is_unique_violation(&e) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            sqlx::query(
+                "INSERT INTO group_members (group_id, user_id, joined_at, seq) VALUES (?, ?, ?, 0)",
+            )
+            .bind(id)
+            .bind(owner_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Some(id))
+        })
+    }
+
+    fn groups(&self) -> StoreFuture<'_, Vec<GroupRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query(&format!("{GROUP_SELECT} ORDER BY g.name"))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(group).collect()
+        })
+    }
+
+    fn group<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<GroupRecord>> {
+        Box::pin(async move {
+            let row = sqlx::query(&format!("{GROUP_SELECT} WHERE g.name = ?"))
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(group).transpose()
+        })
+    }
+
+    fn add_request(&self, group_id: i64, user_id: i64, now: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "INSERT INTO join_requests (group_id, user_id, requested_at) VALUES (?, ?, ?) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(group_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    fn requests(&self, group_id: i64) -> StoreFuture<'_, Vec<MemberRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT r.user_id, u.username, r.requested_at AS since FROM join_requests r \
+                 JOIN users u ON u.id = r.user_id WHERE r.group_id = ? ORDER BY r.requested_at, u.username",
+            )
+            .bind(group_id)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(member).collect()
+        })
+    }
+
+    fn accept_request(&self, group_id: i64, user_id: i64, now: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("DELETE FROM join_requests WHERE group_id = ? AND user_id = ?")
+                .bind(group_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO group_members (group_id, user_id, joined_at, seq) VALUES (?, ?, ?, \
+                 (SELECT COALESCE(max(seq), 0) + 1 FROM group_members WHERE group_id = ?)) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(group_id)
+            .bind(user_id)
+            .bind(now)
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    fn reject_request(&self, group_id: i64, user_id: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM join_requests WHERE group_id = ? AND user_id = ?")
+                .bind(group_id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn members(&self, group_id: i64) -> StoreFuture<'_, Vec<MemberRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT m.user_id, u.username, m.joined_at AS since FROM group_members m \
+                 JOIN users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY m.seq",
+            )
+            .bind(group_id)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(member).collect()
+        })
+    }
+
+    fn leave_group(&self, group_id: i64, user_id: i64) -> StoreFuture<'_, LeaveOutcome> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+                .bind(group_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(LeaveOutcome::NotMember);
+            }
+            let owner: i64 = sqlx::query_scalar("SELECT owner_id FROM groups WHERE id = ?")
+                .bind(group_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let outcome = if owner != user_id {
+                LeaveOutcome::Left
+            } else {
+                let next = sqlx::query(
+                    "SELECT m.user_id, u.username FROM group_members m JOIN users u ON u.id = m.user_id \
+                     WHERE m.group_id = ? ORDER BY m.seq LIMIT 1",
+                )
+                .bind(group_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match next {
+                    Some(row) => {
+                        let next_id: i64 = row.try_get("user_id")?;
+                        sqlx::query("UPDATE groups SET owner_id = ? WHERE id = ?")
+                            .bind(next_id)
+                            .bind(group_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        LeaveOutcome::OwnerPassed(row.try_get("username")?)
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM catalog WHERE group_id = ?")
+                            .bind(group_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM groups WHERE id = ?")
+                            .bind(group_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        LeaveOutcome::Deleted
+                    }
+                }
+            };
+            tx.commit().await?;
+            Ok(outcome)
+        })
+    }
+
+    fn memberships(&self) -> StoreFuture<'_, Vec<(i64, String, i64)>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT m.group_id, g.name, m.user_id FROM group_members m JOIN groups g ON g.id = m.group_id",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("group_id")?,
+                        r.try_get("name")?,
+                        r.try_get("user_id")?,
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    fn publish<'a>(&'a self, rec: &'a CatalogRecord) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let r = sqlx::query(
+                "INSERT INTO catalog (info_hash, group_id, name, total_length, piece_length, \
+                 file_count, private, source, publisher_id, added_at, metainfo) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(rec.info_hash.to_hex())
+            .bind(rec.group_id)
+            .bind(&rec.name)
+            .bind(signed(rec.total_length))
+            .bind(signed(rec.piece_length))
+            .bind(signed(rec.file_count))
+            .bind(rec.private)
+            .bind(&rec.source)
+            .bind(rec.publisher_id)
+            .bind(rec.added_at)
+            .bind(&rec.metainfo)
+            .execute(&mut *tx)
+            .await;
+            match r {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    fn catalog(&self, group_id: i64) -> StoreFuture<'_, Vec<CatalogRecord>> {
+        Box::pin(async move {
+            let sql = format!(
+                "{} WHERE c.group_id = ? ORDER BY c.name, c.info_hash",
+                catalog_select("zeroblob(0)")
+            );
+            let rows = sqlx::query(&sql)
+                .bind(group_id)
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(entry).collect()
+        })
+    }
+
+    fn entries(&self, h: InfoHash) -> StoreFuture<'_, Vec<CatalogRecord>> {
+        Box::pin(async move {
+            let sql = format!(
+                "{} WHERE c.info_hash = ? ORDER BY c.group_id",
+                catalog_select("c.metainfo")
+            );
+            let rows = sqlx::query(&sql)
+                .bind(h.to_hex())
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(entry).collect()
+        })
+    }
+
+    fn withdraw(&self, h: InfoHash, group_id: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM catalog WHERE info_hash = ? AND group_id = ?")
+                .bind(h.to_hex())
+                .bind(group_id)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn search<'a>(
+        &'a self,
+        q: &'a str,
+        group_ids: &'a [i64],
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<CatalogRecord>> {
+        Box::pin(async move {
+            if group_ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let marks = vec!["?"; group_ids.len()].join(", ");
+            let sql = format!(
+                "{} WHERE c.group_id IN ({marks}) AND instr(lower(c.name), lower(?)) > 0 \
+                 ORDER BY c.name, c.group_id LIMIT ?",
+                catalog_select("zeroblob(0)")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in group_ids {
+                query = query.bind(id);
+            }
+            let rows = query
+                .bind(q)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(entry).collect()
+        })
+    }
+
+    fn scopes(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT info_hash, group_id FROM catalog")
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((hash_of(r.try_get("info_hash")?)?, r.try_get("group_id")?)))
+                .collect()
+        })
+    }
+
+    fn shared_count(&self, user_id: i64) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog WHERE publisher_id = ?")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn add_event<'a>(&'a self, e: &'a EventRecord) -> StoreFuture<'a, i64> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "INSERT INTO events (at, kind, username, group_name, info_hash, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(e.at)
+            .bind(&e.kind)
+            .bind(&e.username)
+            .bind(&e.group)
+            .bind(&e.info_hash)
+            .bind(&e.detail)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.last_insert_rowid())
+        })
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<EventRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?")
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(event).collect()
+        })
+    }
+}

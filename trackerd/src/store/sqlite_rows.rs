@@ -1,0 +1,116 @@
+//! Row mapping and shared SQL for [`super::sqlite_community`]: SQLite rows
+//! to community records. No queries are run here.
+
+use p2p_proto::infohash::InfoHash;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::StoreError;
+use super::community::{
+    CatalogRecord, EventRecord, GroupRecord, MemberRecord, SessionRecord, UserRecord,
+};
+
+pub(super) fn unsigned(row: &SqliteRow, name: &str) -> Result<u64, StoreError> {
+    let v: i64 = row.try_get(name)?;
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {name}")))
+}
+
+pub(super) fn signed(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+pub(super) fn user(row: &SqliteRow) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        passkey: row.try_get("passkey")?,
+        created_at: row.try_get("created_at")?,
+        uploaded: unsigned(row, "uploaded")?,
+        downloaded: unsigned(row, "downloaded")?,
+    })
+}
+
+pub(super) fn session(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        user_id: row.try_get("user_id")?,
+        username: row.try_get("username")?,
+        passkey: row.try_get("passkey")?,
+        address: row.try_get("address")?,
+        created_at: row.try_get("created_at")?,
+        last_seen: row.try_get("last_seen")?,
+    })
+}
+
+pub(super) fn group(row: &SqliteRow) -> Result<GroupRecord, StoreError> {
+    Ok(GroupRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        owner_id: row.try_get("owner_id")?,
+        owner: row.try_get("owner")?,
+        created_at: row.try_get("created_at")?,
+        members: unsigned(row, "members")?,
+    })
+}
+
+pub(super) fn member(row: &SqliteRow) -> Result<MemberRecord, StoreError> {
+    Ok(MemberRecord {
+        user_id: row.try_get("user_id")?,
+        username: row.try_get("username")?,
+        since: row.try_get("since")?,
+    })
+}
+
+pub(super) fn hash_of(text: &str) -> Result<InfoHash, StoreError> {
+    InfoHash::parse(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(super) fn entry(row: &SqliteRow) -> Result<CatalogRecord, StoreError> {
+    Ok(CatalogRecord {
+        info_hash: hash_of(row.try_get("info_hash")?)?,
+        group_id: row.try_get("group_id")?,
+        group_name: row.try_get("group_name")?,
+        name: row.try_get("name")?,
+        total_length: unsigned(row, "total_length")?,
+        piece_length: unsigned(row, "piece_length")?,
+        file_count: unsigned(row, "file_count")?,
+        private: row.try_get("private")?,
+        source: row.try_get("source")?,
+        publisher_id: row.try_get("publisher_id")?,
+        publisher: row.try_get("publisher")?,
+        added_at: row.try_get("added_at")?,
+        metainfo: row.try_get("metainfo")?,
+    })
+}
+
+pub(super) fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
+    Ok(EventRecord {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        kind: row.try_get("kind")?,
+        username: row.try_get("username")?,
+        group: row.try_get("group_name")?,
+        info_hash: row.try_get("info_hash")?,
+        detail: row.try_get("detail")?,
+    })
+}
+
+pub(super) const SESSION_SELECT: &str = "SELECT s.user_id, u.username, u.passkey, s.address, s.created_at, \
+     s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id";
+pub(super) const GROUP_SELECT: &str = "SELECT g.id, g.name, g.owner_id, u.username AS owner, g.created_at, \
+     (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS members \
+     FROM groups g JOIN users u ON u.id = g.owner_id";
+/// `{blob}` is `c.metainfo` or `zeroblob(0)`.
+pub(super) fn catalog_select(blob: &str) -> String {
+    format!(
+        "SELECT c.info_hash, c.group_id, g.name AS group_name, c.name, c.total_length, \
+         c.piece_length, c.file_count, c.private, c.source, c.publisher_id, \
+         COALESCE(u.username, '') AS publisher, c.added_at, {blob} AS metainfo \
+         FROM catalog c LEFT JOIN groups g ON g.id = c.group_id \
+         LEFT JOIN users u ON u.id = c.publisher_id"
+    )
+}

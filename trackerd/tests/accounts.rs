@@ -1,0 +1,337 @@
+//! Accounts over the real HTTP API: registration rules, login and its
+//! refusals, one live session per user with takeover, session expiry and
+//! the failed-login rate limit (both with an injected clock), password
+//! change, online users.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::api::*;
+use common::start;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_user_registers_logs_in_sees_whoami_and_logs_out() {
+    let s = start(|_| {}).await;
+    register(s.addr, "Alice").await;
+    let r = post_json(
+        s.addr,
+        "/api/v1/login",
+        None,
+        json!({ "username": "ALICE", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["username"], "alice", "names are stored lowercase");
+    let token = j["token"].as_str().unwrap();
+    assert_eq!(token.len(), 64);
+    let passkey = j["passkey"].as_str().unwrap();
+    assert_eq!(passkey.len(), 32);
+    assert!(passkey.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    let me = get_auth(s.addr, "/api/v1/whoami", token).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["passkey"], passkey);
+    assert_eq!(
+        me.json()["announce_url"],
+        format!("http://{}/announce/{passkey}", s.addr)
+    );
+
+    assert_eq!(
+        post_json(s.addr, "/api/v1/logout", Some(token), json!({}))
+            .await
+            .status,
+        200
+    );
+    let after = get_auth(s.addr, "/api/v1/whoami", token).await;
+    assert_eq!(after.status, 401);
+    assert_eq!(error(&after).0, "unauthenticated");
+}
+
+#[tokio::test]
+async fn registration_refuses_taken_names_in_any_case_and_bad_credentials() {
+    let s = start(|_| {}).await;
+    register(s.addr, "bob").await;
+    let taken = post_json(
+        s.addr,
+        "/api/v1/register",
+        None,
+        json!({ "username": "BOB", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(taken.status, 409);
+    assert_eq!(
+        error(&taken),
+        ("conflict".into(), "username \"bob\" is taken".into())
+    );
+    for (name, pw) in [
+        ("ab", PASSWORD),
+        ("has space", PASSWORD),
+        ("carol", "short"),
+    ] {
+        let r = post_json(
+            s.addr,
+            "/api/v1/register",
+            None,
+            json!({ "username": name, "password": pw }),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{name}: {}", r.text());
+        assert_eq!(error(&r).0, "invalid");
+    }
+    let r = request(s.addr, "POST", "/api/v1/register", None, b"not json").await;
+    assert_eq!(r.status, 400);
+    assert!(error(&r).1.contains("invalid JSON body"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_unknown_user_is_401() {
+    let s = start(|_| {}).await;
+    register(s.addr, "alice").await;
+    for name in ["alice", "nobody"] {
+        let r = post_json(
+            s.addr,
+            "/api/v1/login",
+            None,
+            json!({ "username": name, "password": "wrong password" }),
+        )
+        .await;
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            error(&r),
+            (
+                "bad_credentials".into(),
+                "wrong username or password".into()
+            )
+        );
+    }
+    let r = request(s.addr, "GET", "/api/v1/whoami", Some("not-a-token"), b"").await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn a_second_login_is_refused_while_the_first_is_live_unless_it_takes_over() {
+    let s = start(|_| {}).await;
+    let (first, _) = user(s.addr, "alice").await;
+    let r = post_json(
+        s.addr,
+        "/api/v1/login",
+        None,
+        json!({ "username": "alice", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    let (code, message) = error(&r);
+    assert_eq!(code, "conflict");
+    assert!(
+        message.starts_with("alice is already logged in from 127.0.0.1 since "),
+        "{message}"
+    );
+
+    let r = post_json(
+        s.addr,
+        "/api/v1/login",
+        None,
+        json!({ "username": "alice", "password": PASSWORD, "takeover": true }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let second = r.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get_auth(s.addr, "/api/v1/whoami", &first).await.status,
+        401,
+        "the old session ended"
+    );
+    assert_eq!(
+        get_auth(s.addr, "/api/v1/whoami", &second).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_session_expires_when_not_renewed_and_requests_renew_it() {
+    let s = start(|c| c.accounts.session_ttl_secs = 120).await;
+    let clock = manual_clock(&s);
+    let (token, _) = user(s.addr, "alice").await;
+    clock.advance(100);
+    assert_eq!(
+        get_auth(s.addr, "/api/v1/whoami", &token).await.status,
+        200,
+        "renews"
+    );
+    clock.advance(100);
+    assert_eq!(
+        get_auth(s.addr, "/api/v1/whoami", &token).await.status,
+        200,
+        "still live: renewed 100 s ago"
+    );
+    let online = get_auth(s.addr, "/api/v1/users/online", &token)
+        .await
+        .json();
+    assert_eq!(online["users"][0]["username"], "alice");
+    clock.advance(121);
+    assert_eq!(
+        get_auth(s.addr, "/api/v1/whoami", &token).await.status,
+        401,
+        "expired"
+    );
+    // An expired session does not block a new login.
+    let (again, _) = login(s.addr, "alice").await;
+    assert_eq!(get_auth(s.addr, "/api/v1/whoami", &again).await.status, 200);
+}
+
+#[tokio::test]
+async fn expired_sessions_are_ended_with_a_session_expired_event() {
+    let s = start(|_| {}).await;
+    let clock = manual_clock(&s);
+    let (alice, _) = user(s.addr, "alice").await;
+    user(s.addr, "bob").await;
+    // The events stream needs no renewal, so it outlives the sessions.
+    let mut live = SseReader::open(s.addr, "/api/v1/events/stream", &alice).await;
+    live.next_named("hello").await;
+    clock.advance(121);
+    let mut expired = Vec::new();
+    while expired.len() < 2 {
+        let e = live.next_named("event").await;
+        if e["kind"] == "session_expired" {
+            expired.push(e["username"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(expired, ["alice", "bob"]);
+    let online = community(&s).online().await.unwrap();
+    assert!(online.is_empty());
+}
+
+#[tokio::test]
+async fn failed_logins_are_rate_limited_per_user_until_the_window_passes() {
+    let s = start(|_| {}).await;
+    let clock = manual_clock(&s);
+    register(s.addr, "alice").await;
+    let wrong = json!({ "username": "alice", "password": "wrong password" });
+    for _ in 0..5 {
+        assert_eq!(
+            post_json(s.addr, "/api/v1/login", None, wrong.clone())
+                .await
+                .status,
+            401
+        );
+    }
+    let right = json!({ "username": "alice", "password": PASSWORD });
+    let r = post_json(s.addr, "/api/v1/login", None, right.clone()).await;
+    assert_eq!(r.status, 429, "even the right password waits");
+    let (code, message) = error(&r);
+    assert_eq!(code, "rate_limited");
+    assert!(
+        message.contains("too many failed logins") && message.contains("try again in 60 s"),
+        "{message}"
+    );
+    clock.advance(30);
+    assert_eq!(
+        post_json(s.addr, "/api/v1/login", None, right.clone())
+            .await
+            .status,
+        429
+    );
+    clock.advance(31);
+    assert_eq!(
+        post_json(s.addr, "/api/v1/login", None, right).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_are_rate_limited_per_address_across_usernames() {
+    let s = start(|c| c.accounts.max_login_failures = 3).await;
+    manual_clock(&s);
+    register(s.addr, "alice").await;
+    for name in ["x1x", "x2x", "x3x"] {
+        let r = post_json(
+            s.addr,
+            "/api/v1/login",
+            None,
+            json!({ "username": name, "password": "whatever1" }),
+        )
+        .await;
+        assert_eq!(r.status, 401);
+    }
+    let r = post_json(
+        s.addr,
+        "/api/v1/login",
+        None,
+        json!({ "username": "alice", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(r.status, 429);
+    assert!(error(&r).1.contains("127.0.0.1"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_old_password() {
+    let s = start(|_| {}).await;
+    let (token, _) = user(s.addr, "alice").await;
+    let r = post_json(
+        s.addr,
+        "/api/v1/password",
+        Some(&token),
+        json!({ "old": "not it at all", "new": "new password 1" }),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let r = post_json(
+        s.addr,
+        "/api/v1/password",
+        Some(&token),
+        json!({ "old": PASSWORD, "new": "short" }),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = post_json(
+        s.addr,
+        "/api/v1/password",
+        Some(&token),
+        json!({ "old": PASSWORD, "new": "new password 1" }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    post_json(s.addr, "/api/v1/logout", Some(&token), json!({})).await;
+    let old = post_json(
+        s.addr,
+        "/api/v1/login",
+        None,
+        json!({ "username": "alice", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(old.status, 401);
+    let new = post_json(
+        s.addr,
+        "/api/v1/login",
+        None,
+        json!({ "username": "alice", "password": "new password 1" }),
+    )
+    .await;
+    assert_eq!(new.status, 200);
+}
+
+#[tokio::test]
+async fn the_api_requires_a_token_and_answers_errors_as_json() {
+    let s = start(|_| {}).await;
+    for path in [
+        "/api/v1/whoami",
+        "/api/v1/groups",
+        "/api/v1/users/online",
+        "/api/v1/events",
+    ] {
+        let r = request(s.addr, "GET", path, None, b"").await;
+        assert_eq!(r.status, 401, "{path}");
+        assert_eq!(error(&r).0, "unauthenticated");
+    }
+    let (token, _) = user(s.addr, "alice").await;
+    let r = get_auth(s.addr, "/api/v1/users/nobody/stats", &token).await;
+    assert_eq!(r.status, 404);
+    let stats = get_auth(s.addr, "/api/v1/users/alice/stats", &token)
+        .await
+        .json();
+    assert_eq!(stats["online"], true);
+    assert_eq!(stats["uploaded"], 0);
+}
