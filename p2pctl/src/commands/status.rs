@@ -25,9 +25,11 @@ fn describe(s: &StatusInfo) -> String {
         ("uptime", human_duration(s.uptime_secs)),
         (
             "logged in as",
-            s.logged_in_as
-                .clone()
-                .unwrap_or_else(|| "nobody (log in with `p2pctl login USER`)".into()),
+            match (&s.logged_in_as, &s.logged_out_because) {
+                (Some(user), _) => user.clone(),
+                (None, Some(why)) => format!("nobody: {why}"),
+                (None, None) => "nobody (log in with `p2pctl login USER`)".into(),
+            },
         ),
         ("tracker", tracker),
         (
@@ -57,6 +59,7 @@ mod tests {
             version: "0.1.0".into(),
             uptime_secs: 3_725,
             logged_in_as: None,
+            logged_out_because: None,
             tracker: TrackerState {
                 state: "unreachable".into(),
                 reason: "connection refused".into(),

@@ -3,6 +3,7 @@
 //! threads.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
@@ -15,7 +16,7 @@ use p2p_proto::metainfo::Metainfo;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use super::Daemon;
+use super::{Daemon, session};
 use crate::engine::{AddMagnet, TorrentState, TorrentStats};
 
 /// Largest .torrent accepted through `add`.
@@ -35,7 +36,7 @@ fn json<T: serde::Serialize>(v: T) -> Reply {
     serde_json::to_value(v).map_err(|e| err(ErrorCode::Internal, e.to_string()))
 }
 
-pub(crate) async fn handle(d: &Daemon, request: Request) -> Reply {
+pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
     match request {
         Request::Status => json(status(d)),
         Request::List => json(list(d)),
@@ -50,12 +51,14 @@ pub(crate) async fn handle(d: &Daemon, request: Request) -> Reply {
             ErrorCode::Internal,
             "subscribe is handled by the connection",
         )),
-        Request::Register { .. } | Request::Login { .. } | Request::Logout | Request::Whoami => {
-            Err(err(
-                ErrorCode::NotSupported,
-                "accounts are not available yet: this p2pd shares without logging in",
-            ))
-        }
+        Request::Register { user, password } => session::register(d, &user, &password).await,
+        Request::Login {
+            user,
+            password,
+            force,
+        } => session::login(d, &user, &password, force).await,
+        Request::Logout => session::logout(d).await,
+        Request::Whoami => Ok(session::whoami(d)),
     }
 }
 
@@ -143,6 +146,11 @@ fn list(d: &Daemon) -> Vec<TorrentSummary> {
 }
 
 fn status(d: &Daemon) -> StatusInfo {
+    // One lock for both fields: a second lock() in one expression would deadlock.
+    let (logged_in_as, logged_out_because) = {
+        let s = d.session();
+        (s.user.clone(), s.ended_because.clone())
+    };
     let all = d.engine.all_stats();
     let count = |st: TorrentState| all.iter().filter(|s| s.state == st).count();
     let (down, up) = all.iter().fold((0, 0), |(a, b), s| {
@@ -152,7 +160,8 @@ fn status(d: &Daemon) -> StatusInfo {
     StatusInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         uptime_secs: d.started.elapsed().as_secs(),
-        logged_in_as: None,
+        logged_in_as,
+        logged_out_because,
         tracker: d
             .tracker
             .lock()

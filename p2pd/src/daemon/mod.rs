@@ -5,6 +5,7 @@
 mod control;
 mod handlers;
 mod registry;
+mod session;
 mod shared;
 mod stats;
 
@@ -45,6 +46,8 @@ pub(crate) struct Daemon {
     pub tracker: Mutex<TrackerState>,
     pub events: broadcast::Sender<Event>,
     pub cancel: CancellationToken,
+    /// The user's session with the tracker.
+    pub session: Mutex<session::Session>,
     /// Items of the watched folder being seeded, by info-hash.
     pub shared_items:
         Mutex<std::collections::HashMap<p2p_proto::infohash::InfoHash, shared::SharedItem>>,
@@ -55,18 +58,39 @@ impl Daemon {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a torrent to the engine, downloading into `dir`; torrents with
-    /// no tracker get the configured one.
+    /// What a torrent announces with right now: torrents with no tracker get
+    /// the configured one, and while logged in that one carries the user's
+    /// passkey. `None` while sharing is stopped by a logout.
+    pub fn torrent_for_now(&self, mut meta: Metainfo) -> Option<Metainfo> {
+        let session = self.session();
+        if session.sharing_stopped {
+            return None;
+        }
+        if let Some(t) = &self.settings.tracker {
+            if meta.trackers.is_empty() {
+                meta.trackers = vec![vec![t.clone()]];
+            }
+            if let Some(passkey) = &session.passkey {
+                for url in meta.trackers.iter_mut().flatten() {
+                    if url == t {
+                        *url = session::passkey_announce(t, passkey);
+                    }
+                }
+            }
+        }
+        Some(meta)
+    }
+
+    /// Adds a torrent to the engine, downloading into `dir` (not while
+    /// sharing is stopped by a logout: it starts at the next login).
     pub async fn start_torrent(
         &self,
-        mut meta: Metainfo,
+        meta: Metainfo,
         dir: &Path,
     ) -> Result<(), crate::engine::EngineError> {
-        if meta.trackers.is_empty()
-            && let Some(t) = &self.settings.tracker
-        {
-            meta.trackers = vec![vec![t.clone()]];
-        }
+        let Some(meta) = self.torrent_for_now(meta) else {
+            return Ok(());
+        };
         self.engine
             .add(AddTorrent {
                 metainfo: meta,
@@ -127,6 +151,7 @@ pub async fn run(
         events,
         cancel: cancel.clone(),
         shared_items: Mutex::new(std::collections::HashMap::new()),
+        session: Mutex::new(session::Session::default()),
     });
     tracing::info!("control socket at {}", daemon.settings.socket.display());
     tracing::info!("peers on port {}", daemon.engine.listen_addr().port());
@@ -151,6 +176,33 @@ pub async fn run(
     let _ = std::fs::remove_file(&daemon.settings.socket);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Stops every torrent (stopped announces, connections closed); they are
+/// remembered and start again at [`restart_sharing`].
+pub(crate) async fn stop_sharing(daemon: &Daemon) {
+    for s in daemon.engine.all_stats() {
+        daemon.engine.remove(s.info_hash).await;
+    }
+}
+
+/// Starts sharing again, with the current session's announce URLs.
+pub(crate) async fn restart_sharing(daemon: &Daemon) {
+    stop_sharing(daemon).await;
+    daemon.session().sharing_stopped = false;
+    restore_downloads(daemon).await;
+    let items: Vec<shared::SharedItem> = daemon
+        .shared_items
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .cloned()
+        .collect();
+    for item in items {
+        if let Err(e) = shared::seed(daemon, item).await {
+            tracing::warn!("cannot share again: {e}");
+        }
+    }
 }
 
 /// Starts the downloads recorded before the last stop (paused ones stay paused).

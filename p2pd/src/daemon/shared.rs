@@ -6,6 +6,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::ipc::Event;
+use p2p_proto::metainfo::Metainfo;
 use tokio::sync::mpsc;
 
 use super::Daemon;
@@ -18,6 +19,8 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// A watched-folder item being seeded.
 #[derive(Debug, Clone)]
 pub struct SharedItem {
+    /// Its torrent (kept to share it again after a login).
+    pub metainfo: Metainfo,
     /// Folder that contains it.
     pub data_dir: PathBuf,
 }
@@ -45,36 +48,20 @@ pub(crate) async fn run(daemon: Arc<Daemon>) {
                 ..
             } => {
                 let ih = metainfo.info_hash;
-                let name = metainfo.info.name.clone();
-                let added = daemon
-                    .engine
-                    .add(AddTorrent {
-                        metainfo,
-                        download_dir: data_dir.clone(),
-                        resume_dir: daemon.settings.state_dir.join("shared-progress"),
-                        download_rate_limit: None,
-                        upload_rate_limit: None,
-                        extra_peers: Vec::new(),
-                        use_trackers: true,
-                        // The watcher hashed it a moment ago.
-                        assume_complete: true,
-                    })
-                    .await;
-                match added {
-                    Ok(_) | Err(EngineError::Duplicate(_)) => {
-                        tracing::info!(torrent = %name, info_hash = %ih, rehashed, "sharing {}", rel_path.display());
-                        daemon
-                            .shared_items
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .insert(ih, SharedItem { data_dir });
-                        let _ = daemon.events.send(Event::Shared {
-                            info_hash: ih.to_hex(),
-                            path: rel_path.display().to_string(),
-                        });
-                    }
-                    Err(e) => tracing::warn!("cannot share {}: {e}", rel_path.display()),
+                tracing::info!(torrent = %metainfo.info.name, info_hash = %ih, rehashed, "sharing {}", rel_path.display());
+                let item = SharedItem { metainfo, data_dir };
+                daemon
+                    .shared_items
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(ih, item.clone());
+                if let Err(e) = seed(&daemon, item).await {
+                    tracing::warn!("cannot share {}: {e}", rel_path.display());
                 }
+                let _ = daemon.events.send(Event::Shared {
+                    info_hash: ih.to_hex(),
+                    path: rel_path.display().to_string(),
+                });
             }
             WatchEvent::Unshared {
                 rel_path,
@@ -97,5 +84,30 @@ pub(crate) async fn run(daemon: Arc<Daemon>) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!("the watched folder stopped: {e}"),
         Err(e) => tracing::error!("the watched folder task failed: {e}"),
+    }
+}
+
+/// Seeds a shared item, unless sharing is stopped by a logout.
+pub(crate) async fn seed(daemon: &Daemon, item: SharedItem) -> Result<(), EngineError> {
+    let Some(metainfo) = daemon.torrent_for_now(item.metainfo) else {
+        return Ok(());
+    };
+    let added = daemon
+        .engine
+        .add(AddTorrent {
+            metainfo,
+            download_dir: item.data_dir,
+            resume_dir: daemon.settings.state_dir.join("shared-progress"),
+            download_rate_limit: None,
+            upload_rate_limit: None,
+            extra_peers: Vec::new(),
+            use_trackers: true,
+            // The watcher hashed it a moment ago.
+            assume_complete: true,
+        })
+        .await;
+    match added {
+        Ok(_) | Err(EngineError::Duplicate(_)) => Ok(()),
+        Err(e) => Err(e),
     }
 }

@@ -79,32 +79,121 @@ impl HttpUrl {
 
 /// GETs `path_and_query` from `url`'s host and returns the body of a 200 answer.
 pub async fn get(url: &HttpUrl, timeout: Duration) -> Result<Vec<u8>, HttpError> {
-    tokio::time::timeout(timeout, get_inner(url))
+    match request(url, "GET", None, None, timeout).await? {
+        (200, body) => Ok(body),
+        (status, _) => Err(HttpError::Response(format!("status {status}"))),
+    }
+}
+
+/// Sends one request (`Connection: close`) and returns the status and body,
+/// whatever the status. `bearer` is sent as `Authorization: Bearer`, `body`
+/// as JSON.
+pub async fn request(
+    url: &HttpUrl,
+    method: &str,
+    bearer: Option<&str>,
+    body: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), HttpError> {
+    let exchange = async {
+        let mut stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
+        let mut head = request_head(url, method, bearer);
+        if let Some(b) = body {
+            head.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
+        }
+        head.push_str("Connection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).await?;
+        if let Some(b) = body {
+            stream.write_all(b).await?;
+        }
+        let mut raw = Vec::new();
+        let mut limited = (&mut stream).take((MAX_RESPONSE_BYTES + 16 * 1024) as u64);
+        limited.read_to_end(&mut raw).await?;
+        parse_response_with_status(&raw)
+    };
+    tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| HttpError::Timeout(timeout))?
 }
 
-async fn get_inner(url: &HttpUrl) -> Result<Vec<u8>, HttpError> {
-    let mut stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
+/// Opens a long-lived GET (a server-sent events stream) and returns the
+/// connection once a 200 head has arrived, with any body bytes read past it.
+pub async fn open_stream(
+    url: &HttpUrl,
+    bearer: Option<&str>,
+    timeout: Duration,
+) -> Result<(TcpStream, Vec<u8>, bool), HttpError> {
+    let open = async {
+        let mut stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
+        let mut head = request_head(url, "GET", bearer);
+        head.push_str("Accept: text/event-stream\r\n\r\n");
+        stream.write_all(head.as_bytes()).await?;
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        let end = loop {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Err(HttpError::Response(
+                    "closed before the response head".into(),
+                ));
+            }
+            raw.extend_from_slice(&buf[..n]);
+            if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            if raw.len() > 16 * 1024 {
+                return Err(HttpError::Response("response head too long".into()));
+            }
+        };
+        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        if status != "200" {
+            return Err(HttpError::Response(format!("status {status}")));
+        }
+        let chunked = head.contains("transfer-encoding: chunked");
+        Ok((stream, raw[end + 4..].to_vec(), chunked))
+    };
+    tokio::time::timeout(timeout, open)
+        .await
+        .map_err(|_| HttpError::Timeout(timeout))?
+}
+
+fn request_head(url: &HttpUrl, method: &str, bearer: Option<&str>) -> String {
     let host_header = if url.host.contains(':') {
         format!("[{}]:{}", url.host, url.port)
     } else {
         format!("{}:{}", url.host, url.port)
     };
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: p2p/{}\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n",
+    let mut head = format!(
+        "{method} {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: p2p/{}\r\nAccept-Encoding: identity\r\n",
         url.path_and_query,
         env!("CARGO_PKG_VERSION")
     );
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    let mut limited = (&mut stream).take((MAX_RESPONSE_BYTES + 16 * 1024) as u64);
-    limited.read_to_end(&mut raw).await?;
-    parse_response(&raw)
+    if let Some(token) = bearer {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    head
 }
 
-/// Splits a whole HTTP/1.x response; handles Content-Length, chunked and close-delimited bodies.
+/// Like [`parse_response_with_status`] but only a 200 answer is a success.
+#[cfg(test)]
 pub fn parse_response(raw: &[u8]) -> Result<Vec<u8>, HttpError> {
+    match parse_response_with_status(raw)? {
+        (200, body) => Ok(body),
+        (status, _) => Err(HttpError::Response(format!("status {status}"))),
+    }
+}
+
+/// Splits a whole HTTP/1.x response into status and body; handles
+/// Content-Length, chunked and close-delimited bodies.
+pub fn parse_response_with_status(raw: &[u8]) -> Result<(u16, Vec<u8>), HttpError> {
     let bad = |why: &str| HttpError::Response(why.to_owned());
     let head_end = raw
         .windows(4)
@@ -122,9 +211,7 @@ pub fn parse_response(raw: &[u8]) -> Result<Vec<u8>, HttpError> {
     if !version.starts_with("HTTP/1.") {
         return Err(bad("not an HTTP/1 response"));
     }
-    if code != "200" {
-        return Err(HttpError::Response(format!("status {}", status.trim())));
-    }
+    let code: u16 = code.parse().map_err(|_| bad("bad status code"))?;
     let mut content_length = None;
     let mut chunked = false;
     for line in lines {
@@ -138,15 +225,16 @@ pub fn parse_response(raw: &[u8]) -> Result<Vec<u8>, HttpError> {
         }
     }
     if chunked {
-        return dechunk(body);
+        return dechunk(body).map(|b| (code, b));
     }
-    match content_length {
-        Some(n) if n > MAX_RESPONSE_BYTES => Err(bad("body too large")),
-        Some(n) if body.len() < n => Err(bad("body shorter than Content-Length")),
-        Some(n) => Ok(body[..n].to_vec()),
-        None if body.len() > MAX_RESPONSE_BYTES => Err(bad("body too large")),
-        None => Ok(body.to_vec()),
-    }
+    let body = match content_length {
+        Some(n) if n > MAX_RESPONSE_BYTES => return Err(bad("body too large")),
+        Some(n) if body.len() < n => return Err(bad("body shorter than Content-Length")),
+        Some(n) => body[..n].to_vec(),
+        None if body.len() > MAX_RESPONSE_BYTES => return Err(bad("body too large")),
+        None => body.to_vec(),
+    };
+    Ok((code, body))
 }
 
 fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, HttpError> {

@@ -243,6 +243,9 @@ pub struct StatusInfo {
     pub uptime_secs: u64,
     /// User name, or null when logged out.
     pub logged_in_as: Option<String>,
+    /// Why the last session ended (logout, tracker shutdown), if it did.
+    #[serde(default)]
+    pub logged_out_because: Option<String>,
     /// Whether the tracker can be reached.
     pub tracker: TrackerState,
     /// Peer port.

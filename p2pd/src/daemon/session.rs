@@ -1,0 +1,275 @@
+//! The user's session with trackerd: register, login, logout, and the
+//! session stream that keeps the session alive and tells us when trackerd
+//! shuts down. Logging out (or trackerd going away) stops sharing; logging
+//! in starts it again, announcing with the user's passkey.
+
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use p2p_proto::ipc::{ErrorCode, Event, IpcError};
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
+
+use super::Daemon;
+use crate::engine::http::{self, HttpUrl};
+
+/// Time allowed for one account request (Argon2 on the tracker takes a while).
+const API_TIMEOUT: Duration = Duration::from_secs(20);
+/// Wait before reopening a session stream that dropped.
+const STREAM_RETRY: Duration = Duration::from_secs(3);
+
+/// Who is logged in, and why nobody is.
+#[derive(Debug, Default)]
+pub struct Session {
+    /// Logged-in user.
+    pub user: Option<String>,
+    /// Bearer token (never logged).
+    token: Option<String>,
+    /// The user's passkey, for announce URLs.
+    pub passkey: Option<String>,
+    /// Why the last session ended.
+    pub ended_because: Option<String>,
+    /// Sharing stopped by a logout, until the next login.
+    pub sharing_stopped: bool,
+    /// Ends the session stream task.
+    stream_cancel: Option<CancellationToken>,
+}
+
+impl Session {
+    fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+}
+
+fn api_url(daemon: &Daemon, path: &str) -> Result<HttpUrl, IpcError> {
+    let tracker = daemon
+        .settings
+        .tracker
+        .as_deref()
+        .ok_or_else(|| IpcError::new(ErrorCode::Tracker, "no tracker is configured"))?;
+    let mut url =
+        HttpUrl::parse(tracker).map_err(|e| IpcError::new(ErrorCode::Tracker, e.to_string()))?;
+    url.path_and_query = path.to_owned();
+    Ok(url)
+}
+
+/// The announce URL with the user's passkey, for torrents on our tracker.
+pub fn passkey_announce(tracker: &str, passkey: &str) -> String {
+    format!("{}/{passkey}", tracker.trim_end_matches('/'))
+}
+
+/// Calls the tracker's JSON API; a non-2xx answer becomes its error message.
+async fn call(
+    daemon: &Daemon,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<Value, IpcError> {
+    let url = api_url(daemon, path)?;
+    let bytes = body.map(|b| b.to_string().into_bytes());
+    let (status, reply) = http::request(&url, method, token, bytes.as_deref(), API_TIMEOUT)
+        .await
+        .map_err(|e| IpcError::new(ErrorCode::Tracker, format!("tracker unreachable: {e}")))?;
+    let v: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        return Ok(v);
+    }
+    let message = v["error"]["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("tracker answered {status}"));
+    let code = match status {
+        401 | 403 => ErrorCode::NotLoggedIn,
+        409 => ErrorCode::AlreadyExists,
+        400 | 422 => ErrorCode::BadRequest,
+        404 => ErrorCode::NotFound,
+        _ => ErrorCode::Tracker,
+    };
+    Err(IpcError::new(code, message))
+}
+
+pub(crate) async fn register(
+    daemon: &Daemon,
+    user: &str,
+    password: &str,
+) -> Result<Value, IpcError> {
+    call(
+        daemon,
+        "POST",
+        "/api/v1/register",
+        None,
+        Some(json!({"username": user, "password": password})),
+    )
+    .await?;
+    Ok(json!({ "registered": user }))
+}
+
+pub(crate) async fn login(
+    daemon: &Arc<Daemon>,
+    user: &str,
+    password: &str,
+    force: bool,
+) -> Result<Value, IpcError> {
+    let body = json!({"username": user, "password": password, "takeover": force});
+    let v = call(daemon, "POST", "/api/v1/login", None, Some(body)).await?;
+    let (Some(token), Some(passkey), Some(name)) = (
+        v["token"].as_str(),
+        v["passkey"].as_str(),
+        v["username"].as_str(),
+    ) else {
+        return Err(IpcError::new(
+            ErrorCode::Tracker,
+            "the tracker's login reply lacks token or passkey",
+        ));
+    };
+    let stream_cancel = daemon.cancel.child_token();
+    let previous = {
+        let mut s = daemon.session();
+        let previous = s.stream_cancel.replace(stream_cancel.clone());
+        s.user = Some(name.to_owned());
+        s.token = Some(token.to_owned());
+        s.passkey = Some(passkey.to_owned());
+        s.ended_because = None;
+        previous
+    };
+    if let Some(p) = previous {
+        p.cancel();
+    }
+    tracing::info!(user = name, "logged in");
+    tokio::spawn(stream_loop(daemon.clone(), token.to_owned(), stream_cancel));
+    // Restart sharing with announce URLs that carry the passkey.
+    super::restart_sharing(daemon).await;
+    Ok(json!({ "logged_in_as": name }))
+}
+
+pub(crate) async fn logout(daemon: &Arc<Daemon>) -> Result<Value, IpcError> {
+    let token = daemon.session().token().map(str::to_owned);
+    let Some(token) = token else {
+        return Err(IpcError::new(ErrorCode::NotLoggedIn, "not logged in"));
+    };
+    // Tell the tracker, but end the session here whatever it says.
+    let told = call(daemon, "POST", "/api/v1/logout", Some(&token), None).await;
+    end(daemon, "logged out").await;
+    if let Err(e) = told {
+        tracing::warn!("the tracker did not confirm the logout: {e}");
+    }
+    Ok(json!({ "logged_in_as": null }))
+}
+
+pub(crate) fn whoami(daemon: &Daemon) -> Value {
+    let s = daemon.session();
+    json!({ "logged_in_as": s.user, "ended_because": s.ended_because })
+}
+
+/// Ends the session locally: sharing stops (stopped announces, connections
+/// closed) until the next login.
+pub(crate) async fn end(daemon: &Arc<Daemon>, why: &str) {
+    let cancel = {
+        let mut s = daemon.session();
+        let user = s.user.take();
+        s.token = None;
+        s.passkey = None;
+        s.ended_because = Some(why.to_owned());
+        s.sharing_stopped = true;
+        if let Some(u) = user {
+            tracing::info!(user = u, "session ended: {why}");
+        }
+        s.stream_cancel.take()
+    };
+    if let Some(c) = cancel {
+        c.cancel();
+    }
+    super::stop_sharing(daemon).await;
+    let _ = daemon.events.send(Event::LoggedOut {
+        reason: why.to_owned(),
+    });
+}
+
+/// Holds the session stream open (which renews the session) and reacts to
+/// what the tracker says on it.
+async fn stream_loop(daemon: Arc<Daemon>, token: String, cancel: CancellationToken) {
+    loop {
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => return,
+            o = follow_stream(&daemon, &token) => o,
+        };
+        match outcome {
+            StreamEnd::Shutdown => {
+                end(
+                    &daemon,
+                    "the tracker shut down; log in again when it is back",
+                )
+                .await;
+                return;
+            }
+            StreamEnd::SessionEnded => {
+                end(
+                    &daemon,
+                    "the tracker ended the session (logged in elsewhere, or it expired)",
+                )
+                .await;
+                return;
+            }
+            StreamEnd::Dropped(why) => {
+                tracing::warn!("session stream dropped: {why}; reconnecting");
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(STREAM_RETRY) => {}
+                }
+            }
+        }
+    }
+}
+
+enum StreamEnd {
+    Shutdown,
+    SessionEnded,
+    Dropped(String),
+}
+
+async fn follow_stream(daemon: &Daemon, token: &str) -> StreamEnd {
+    let url = match api_url(daemon, "/api/v1/session/stream") {
+        Ok(u) => u,
+        Err(e) => return StreamEnd::Dropped(e.to_string()),
+    };
+    let (mut stream, mut pending, _chunked) =
+        match http::open_stream(&url, Some(token), API_TIMEOUT).await {
+            Ok(s) => s,
+            Err(http::HttpError::Response(m)) if m.contains("401") => {
+                return StreamEnd::SessionEnded;
+            }
+            Err(e) => return StreamEnd::Dropped(e.to_string()),
+        };
+    let mut buf = vec![0u8; 8192];
+    loop {
+        // Event names arrive as `event: NAME` lines; chunk framing around
+        // them does not matter for finding those lines.
+        let text = String::from_utf8_lossy(&pending).into_owned();
+        for line in text.lines() {
+            match line.trim() {
+                "event: shutdown" => return StreamEnd::Shutdown,
+                "event: session_ended" => return StreamEnd::SessionEnded,
+                _ => {}
+            }
+        }
+        if let Some(last_newline) = pending.iter().rposition(|&b| b == b'\n') {
+            pending.drain(..=last_newline);
+        }
+        if pending.len() > 64 * 1024 {
+            pending.clear();
+        }
+        match stream.read(&mut buf).await {
+            Ok(0) => return StreamEnd::Dropped("closed by the tracker".into()),
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+            Err(e) => return StreamEnd::Dropped(e.to_string()),
+        }
+    }
+}
+
+impl Daemon {
+    pub(crate) fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
