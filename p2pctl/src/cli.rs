@@ -59,6 +59,79 @@ pub enum Command {
     Logout,
     /// Show who is logged in.
     Whoami,
+    /// Create, join, leave and manage groups.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+    /// List a group's catalog, or the public catalog.
+    Files(FilesArgs),
+    /// Find catalog entries (in your groups and the public catalog) by name.
+    Search(SearchArgs),
+    /// Show the tracker's events (logins, groups, publishes, downloads).
+    Events(EventsArgs),
+}
+
+/// `p2pctl groups ...`.
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// Create a group; you own it and are its first member.
+    Create(GroupArg),
+    /// List every group, with its owner and member count.
+    List,
+    /// Ask to join a group; its owner accepts or rejects.
+    Join(GroupArg),
+    /// Leave a group (an owner hands it to the longest-standing member).
+    Leave(GroupArg),
+    /// Show the pending join requests of a group you own.
+    Requests(GroupArg),
+    /// Accept a join request (owner only).
+    Accept(GroupUserArgs),
+    /// Reject a join request (owner only).
+    Reject(GroupUserArgs),
+    /// List the members of a group.
+    Members(GroupArg),
+    /// Remove a member (owner only).
+    Remove(GroupUserArgs),
+}
+
+/// A group name.
+#[derive(Debug, Args)]
+pub struct GroupArg {
+    /// Group name.
+    pub name: String,
+}
+
+/// A group name and a user.
+#[derive(Debug, Args)]
+pub struct GroupUserArgs {
+    /// Group name.
+    pub name: String,
+    /// User name.
+    pub user: String,
+}
+
+/// `p2pctl files`.
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    /// A group you are a member of [default: the public catalog].
+    pub group: Option<String>,
+}
+
+/// `p2pctl search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Text the name contains (any case).
+    pub term: String,
+}
+
+/// `p2pctl events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Keep printing new events as they come (every second) until Ctrl-C.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only events after this id.
+    #[arg(long, value_name = "ID")]
+    pub after: Option<u64>,
 }
 
 /// `p2pctl download`.

@@ -1,10 +1,12 @@
 //! One small module per command (the torrent lifecycle and account commands
-//! share one each). Commands that need the daemon get a [`Daemon`] and
+//! share one each; so do the group commands, and the catalog and events ones). Commands that need the daemon get a [`Daemon`] and
 //! connect only once their local checks pass.
 
 mod account;
+mod catalog;
 mod create;
 mod download;
+mod groups;
 mod inspect;
 mod lifecycle;
 mod list;
@@ -47,6 +49,10 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Login(args) => account::login(d, args, json),
         Command::Logout => account::logout(d, json),
         Command::Whoami => account::whoami(d, json),
+        Command::Groups(cmd) => groups::run(d, cmd, json),
+        Command::Files(args) => catalog::files(d, args.group.as_deref(), json),
+        Command::Search(args) => catalog::search(d, &args.term, json),
+        Command::Events(args) => catalog::events(d, args, json),
     }
 }
 

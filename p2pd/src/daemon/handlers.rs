@@ -16,7 +16,7 @@ use p2p_proto::metainfo::Metainfo;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use super::{Daemon, session};
+use super::{Daemon, community, session};
 use crate::engine::{AddMagnet, TorrentState, TorrentStats};
 
 /// Largest .torrent accepted through `add`.
@@ -59,6 +59,18 @@ pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
         } => session::login(d, &user, &password, force).await,
         Request::Logout => session::logout(d).await,
         Request::Whoami => Ok(session::whoami(d)),
+        r @ (Request::GroupCreate { .. }
+        | Request::GroupList
+        | Request::GroupJoin { .. }
+        | Request::GroupLeave { .. }
+        | Request::GroupRequests { .. }
+        | Request::GroupAccept { .. }
+        | Request::GroupReject { .. }
+        | Request::GroupMembers { .. }
+        | Request::GroupRemove { .. }
+        | Request::Files { .. }
+        | Request::Search { .. }
+        | Request::Events { .. }) => community::proxy(d, &r).await,
     }
 }
 
@@ -232,16 +244,20 @@ async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool) -> Reply 
         return add_magnet(d, magnet, dir).await;
     }
     let path = Path::new(source);
-    if !path.is_absolute() {
+    let looks_like_a_path =
+        source.contains('/') || source.to_ascii_lowercase().ends_with(".torrent");
+    if !path.is_absolute() && looks_like_a_path {
         return Err(err(
             ErrorCode::NotSupported,
-            format!(
-                "{source:?} is not an absolute .torrent path or a magnet link (catalog names arrive with accounts)"
-            ),
+            format!("{source:?} is a relative path: give the .torrent's absolute path"),
         ));
     }
-    let bytes =
-        read_capped(path).map_err(|e| err(ErrorCode::Io, format!("cannot read {source}: {e}")))?;
+    let bytes = if path.is_absolute() {
+        read_capped(path).map_err(|e| err(ErrorCode::Io, format!("cannot read {source}: {e}")))?
+    } else {
+        // An info-hash or a catalog name: the personalised .torrent from the tracker.
+        community::fetch_torrent(d, source.trim()).await?
+    };
     let meta = Metainfo::from_bytes(&bytes)
         .map_err(|e| err(ErrorCode::InvalidTorrent, format!("{source}: {e}")))?;
     let ih = meta.info_hash;

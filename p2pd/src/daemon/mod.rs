@@ -2,6 +2,7 @@
 //! and the rates and events that p2pctl shows. Started by [`run`] with
 //! resolved settings and the root cancellation token.
 
+mod community;
 mod control;
 mod handlers;
 mod registry;

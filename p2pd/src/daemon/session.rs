@@ -37,7 +37,7 @@ pub struct Session {
 }
 
 impl Session {
-    fn token(&self) -> Option<&str> {
+    pub(crate) fn token(&self) -> Option<&str> {
         self.token.as_deref()
     }
 }
@@ -60,28 +60,42 @@ pub fn passkey_announce(tracker: &str, passkey: &str) -> String {
 }
 
 /// Calls the tracker's JSON API; a non-2xx answer becomes its error message.
-async fn call(
+pub(crate) async fn call(
     daemon: &Daemon,
     method: &str,
     path: &str,
     token: Option<&str>,
     body: Option<Value>,
 ) -> Result<Value, IpcError> {
-    let url = api_url(daemon, path)?;
     let bytes = body.map(|b| b.to_string().into_bytes());
-    let (status, reply) = http::request(&url, method, token, bytes.as_deref(), API_TIMEOUT)
+    let reply = call_raw(daemon, method, path, token, bytes.as_deref()).await?;
+    Ok(serde_json::from_slice(&reply).unwrap_or(Value::Null))
+}
+
+/// Calls the tracker's API with a raw body (e.g. .torrent bytes) and returns
+/// the raw 2xx body; a non-2xx answer becomes its error message.
+pub(crate) async fn call_raw(
+    daemon: &Daemon,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+) -> Result<Vec<u8>, IpcError> {
+    let url = api_url(daemon, path)?;
+    let (status, reply) = http::request(&url, method, token, body, API_TIMEOUT)
         .await
         .map_err(|e| IpcError::new(ErrorCode::Tracker, format!("tracker unreachable: {e}")))?;
-    let v: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
     if (200..300).contains(&status) {
-        return Ok(v);
+        return Ok(reply);
     }
+    let v: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
     let message = v["error"]["message"]
         .as_str()
         .map(str::to_owned)
         .unwrap_or_else(|| format!("tracker answered {status}"));
     let code = match status {
-        401 | 403 => ErrorCode::NotLoggedIn,
+        401 => ErrorCode::NotLoggedIn,
+        403 => ErrorCode::Forbidden,
         409 => ErrorCode::AlreadyExists,
         400 | 422 => ErrorCode::BadRequest,
         404 => ErrorCode::NotFound,
@@ -141,6 +155,9 @@ pub(crate) async fn login(
     tokio::spawn(stream_loop(daemon.clone(), token.to_owned(), stream_cancel));
     // Restart sharing with announce URLs that carry the passkey.
     super::restart_sharing(daemon).await;
+    // Put every watched-folder item in the catalog (in the background: a
+    // slow tracker must not hold up the login reply).
+    tokio::spawn(super::community::publish_all(daemon.clone()));
     Ok(json!({ "logged_in_as": name }))
 }
 

@@ -23,6 +23,8 @@ pub struct SharedItem {
     pub metainfo: Metainfo,
     /// Folder that contains it.
     pub data_dir: PathBuf,
+    /// Its group (`shared/<group>/`), `None` for a public item.
+    pub group: Option<String>,
 }
 
 pub(crate) async fn run(daemon: Arc<Daemon>) {
@@ -42,6 +44,7 @@ pub(crate) async fn run(daemon: Arc<Daemon>) {
         match event {
             WatchEvent::Shared {
                 rel_path,
+                group,
                 metainfo,
                 data_dir,
                 rehashed,
@@ -49,19 +52,26 @@ pub(crate) async fn run(daemon: Arc<Daemon>) {
             } => {
                 let ih = metainfo.info_hash;
                 tracing::info!(torrent = %metainfo.info.name, info_hash = %ih, rehashed, "sharing {}", rel_path.display());
-                let item = SharedItem { metainfo, data_dir };
+                let item = SharedItem {
+                    metainfo,
+                    data_dir,
+                    group,
+                };
                 daemon
                     .shared_items
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .insert(ih, item.clone());
-                if let Err(e) = seed(&daemon, item).await {
+                if let Err(e) = seed(&daemon, item.clone()).await {
                     tracing::warn!("cannot share {}: {e}", rel_path.display());
                 }
                 let _ = daemon.events.send(Event::Shared {
                     info_hash: ih.to_hex(),
                     path: rel_path.display().to_string(),
                 });
+                // Into the catalog, in the background: the tracker may be slow.
+                let d = daemon.clone();
+                tokio::spawn(async move { super::community::publish(&d, &item).await });
             }
             WatchEvent::Unshared {
                 rel_path,
@@ -73,9 +83,13 @@ pub(crate) async fn run(daemon: Arc<Daemon>) {
                     .unwrap_or_else(PoisonError::into_inner)
                     .remove(&info_hash);
                 // A download of the same torrent elsewhere is not ours to stop.
-                if item.is_some() {
+                if let Some(item) = item {
                     daemon.engine.remove(info_hash).await;
                     tracing::info!(info_hash = %info_hash, "stopped sharing {}", rel_path.display());
+                    let d = daemon.clone();
+                    tokio::spawn(async move {
+                        super::community::withdraw(&d, info_hash, item.group.as_deref()).await;
+                    });
                 }
             }
         }

@@ -150,3 +150,44 @@ fn debug_output_never_shows_a_password() {
         "{shown}"
     );
 }
+
+#[test]
+fn group_and_catalog_requests_have_the_documented_wire_form() {
+    let r: RequestFrame = serde_json::from_str(
+        r#"{"id":7,"cmd":"group_accept","args":{"name":"team","user":"bob"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        r.request,
+        Request::GroupAccept {
+            name: "team".into(),
+            user: "bob".into()
+        }
+    );
+    assert_eq!(r.request.name(), "group_accept");
+    let r: RequestFrame = serde_json::from_str(r#"{"id":8,"cmd":"group_list"}"#).unwrap();
+    assert_eq!(r.request, Request::GroupList);
+    let r: RequestFrame = serde_json::from_str(r#"{"id":9,"cmd":"files","args":{}}"#).unwrap();
+    assert_eq!(r.request, Request::Files { group: None });
+    let line = encode_frame(&RequestFrame {
+        id: 10,
+        request: Request::Events {
+            after: Some(3),
+            limit: None,
+        },
+    });
+    assert_eq!(
+        line,
+        b"{\"id\":10,\"cmd\":\"events\",\"args\":{\"after\":3,\"limit\":null}}\n"
+    );
+    let line = encode_frame(&RequestFrame {
+        id: 11,
+        request: Request::Search {
+            term: "song".into(),
+        },
+    });
+    assert_eq!(
+        line,
+        b"{\"id\":11,\"cmd\":\"search\",\"args\":{\"term\":\"song\"}}\n"
+    );
+}

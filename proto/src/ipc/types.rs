@@ -128,6 +128,74 @@ pub enum Request {
     Logout,
     /// Who is logged in.
     Whoami,
+    /// Creates a group owned by the logged-in user (the tracker's group object).
+    GroupCreate {
+        /// Group name.
+        name: String,
+    },
+    /// Every group (`{groups: [...]}` from the tracker).
+    GroupList,
+    /// Asks to join a group.
+    GroupJoin {
+        /// Group name.
+        name: String,
+    },
+    /// Leaves a group (`{group, new_owner, deleted}`).
+    GroupLeave {
+        /// Group name.
+        name: String,
+    },
+    /// Pending join requests of a group the user owns (`{requests: [...]}`).
+    GroupRequests {
+        /// Group name.
+        name: String,
+    },
+    /// Accepts a join request (owner only).
+    GroupAccept {
+        /// Group name.
+        name: String,
+        /// Who asked.
+        user: String,
+    },
+    /// Rejects a join request (owner only).
+    GroupReject {
+        /// Group name.
+        name: String,
+        /// Who asked.
+        user: String,
+    },
+    /// Members of a group (`{members: [...]}`).
+    GroupMembers {
+        /// Group name.
+        name: String,
+    },
+    /// Removes a member (owner only).
+    GroupRemove {
+        /// Group name.
+        name: String,
+        /// The member.
+        user: String,
+    },
+    /// A catalog (`{torrents: [...]}`): a group's, or the public one.
+    Files {
+        /// Group name; none for the public catalog.
+        #[serde(default)]
+        group: Option<String>,
+    },
+    /// Catalog entries whose name contains a term (`{torrents: [...]}`).
+    Search {
+        /// Text to look for (any case).
+        term: String,
+    },
+    /// A page of the tracker's events (`{events: [...], next_after}`).
+    Events {
+        /// Only events after this id.
+        #[serde(default)]
+        after: Option<u64>,
+        /// At most this many (1 to 1000; the tracker's default is 100).
+        #[serde(default)]
+        limit: Option<u32>,
+    },
 }
 
 impl std::fmt::Debug for Request {
@@ -158,6 +226,18 @@ impl Request {
             Request::Login { .. } => "login",
             Request::Logout => "logout",
             Request::Whoami => "whoami",
+            Request::GroupCreate { .. } => "group_create",
+            Request::GroupList => "group_list",
+            Request::GroupJoin { .. } => "group_join",
+            Request::GroupLeave { .. } => "group_leave",
+            Request::GroupRequests { .. } => "group_requests",
+            Request::GroupAccept { .. } => "group_accept",
+            Request::GroupReject { .. } => "group_reject",
+            Request::GroupMembers { .. } => "group_members",
+            Request::GroupRemove { .. } => "group_remove",
+            Request::Files { .. } => "files",
+            Request::Search { .. } => "search",
+            Request::Events { .. } => "events",
         }
     }
 }
@@ -228,6 +308,9 @@ pub enum ErrorCode {
     NotLoggedIn,
     /// The tracker refused or could not be reached.
     Tracker,
+    /// The tracker refused: not allowed for this user (not a member of the
+    /// group, not its owner).
+    Forbidden,
     /// Not available in this build.
     NotSupported,
     /// A bug.
