@@ -72,7 +72,7 @@ async fn registering_garbage_is_a_400_with_a_reason() {
     let r = post(s.addr, "/api/v1/torrents", b"d4:spam4:eggse").await;
     assert_eq!(r.status, 400);
     assert!(
-        r.json()["error"]
+        r.json()["error"]["message"]
             .as_str()
             .unwrap()
             .starts_with("not a valid .torrent"),
@@ -176,7 +176,8 @@ async fn unknown_paths_are_json_404s() {
     let s = start(|_| {}).await;
     let r = get(s.addr, "/nope").await;
     assert_eq!(r.status, 404);
-    assert_eq!(r.json()["error"], "no such endpoint");
+    assert_eq!(r.json()["error"]["message"], "no such endpoint");
+    assert_eq!(r.json()["error"]["code"], "not_found");
     assert_eq!(post(s.addr, "/announce", b"").await.status, 405);
 }
 

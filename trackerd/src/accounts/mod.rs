@@ -53,9 +53,23 @@ pub fn check_password(password: &str) -> Result<(), CredentialError> {
     }
 }
 
+/// Argon2 runs at most this many at once: each takes 19 MiB and a core, so
+/// a burst of logins queues instead of holding hundreds of MiB (glibc keeps
+/// freed arena memory) and starving announces of CPU.
+fn argon2_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
+    })
+}
+
 /// Hashes a password with Argon2id (default parameters) on the blocking pool.
 pub async fn hash_password(password: String) -> Result<String, CredentialError> {
     let salt_bytes: [u8; 16] = rand::rng().random();
+    let _slot = argon2_slots()
+        .acquire()
+        .await
+        .map_err(|e| CredentialError::Hash(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&salt_bytes)
             .map_err(|e| CredentialError::Hash(e.to_string()))?;
@@ -72,6 +86,9 @@ pub async fn hash_password(password: String) -> Result<String, CredentialError> 
 /// `None` (unknown user) still spends the time of one verification, so
 /// response time does not tell which usernames exist.
 pub async fn verify_password(password: String, stored: Option<String>) -> bool {
+    let Ok(_slot) = argon2_slots().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let Ok(parsed) = PasswordHash::new(&phc) else {

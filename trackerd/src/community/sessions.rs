@@ -314,11 +314,12 @@ impl Community {
             .take(64)
             .collect::<String>()
             .to_ascii_lowercase();
-        let user = self
-            .store
-            .user_by_name(&name)
-            .await?
-            .ok_or_else(|| CommunityError::NotFound(format!("no user {name:?}")))?;
+        let user = self.store.user_by_name(&name).await?.ok_or_else(|| {
+            CommunityError::NotFound(format!(
+                "no user {:?}",
+                name.chars().take(64).collect::<String>()
+            ))
+        })?;
         let shared = self.store.shared_count(user.id).await?;
         let online = self.online().await?.iter().any(|o| o.username == name);
         let (up, down) = self.traffic.lock().pending(user.id);

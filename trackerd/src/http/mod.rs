@@ -41,7 +41,52 @@ pub fn router(tracker: Arc<Tracker>) -> Router {
         .merge(community_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::map_response(json_error_bodies))
         .with_state(tracker)
+}
+
+/// Most of a framework error's text kept in the JSON message.
+const MAX_ERROR_TEXT: usize = 200;
+
+/// Errors produced before a handler runs (body too large, bad path
+/// encoding, wrong method) come as plain text from axum; every error of
+/// this server answers with the same JSON shape instead.
+async fn json_error_bodies(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text.chars().take(MAX_ERROR_TEXT).collect()
+    };
+    json_error(status, &message)
+}
+
+/// The `code` of an error body for a status without a more specific one.
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "invalid",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        409 => "conflict",
+        413 => "too_large",
+        429 => "rate_limited",
+        s if s >= 500 => "internal",
+        _ => "invalid",
+    }
 }
 
 async fn not_found() -> Response {
@@ -53,7 +98,9 @@ pub fn bencoded(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain")], body).into_response()
 }
 
-/// A JSON `{"error": ...}` with a status.
+/// A JSON `{"error": {"code", "message"}}` with a status (the shape of
+/// every error of this server).
 pub fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+    let body = serde_json::json!({ "error": { "code": code_for(status), "message": message } });
+    (status, axum::Json(body)).into_response()
 }
