@@ -266,18 +266,28 @@ async fn community() -> Community {
     }
 }
 
-/// (seeders, leechers, completed) of a swarm, zeros when unknown.
-fn swarm_counts(tracker: SocketAddr, h: &InfoHash) -> (u64, u64, u64) {
-    let (status, body) = common::process::http(
-        tracker,
-        "GET",
-        &format!("/api/v1/torrents/{}", h.to_hex()),
-        b"",
-    );
-    if status != 200 {
+/// (seeders, leechers, completed) of a swarm as a member (`token`) sees
+/// them, zeros when unknown. Group torrents are hidden from anyone else.
+fn swarm_counts(tracker: SocketAddr, h: &InfoHash, token: &str) -> (u64, u64, u64) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(tracker).unwrap();
+    write!(
+        s,
+        "GET /api/v1/torrents/{} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+        h.to_hex()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    if !text.starts_with("HTTP/1.1 200") {
         return (0, 0, 0);
     }
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
     let n = |k: &str| v[k].as_u64().unwrap_or(0);
     (n("seeders"), n("leechers"), n("completed"))
 }
@@ -332,7 +342,7 @@ async fn transfer(c: &Community, seeder: &str, leecher: &str) {
         ),
     };
     wait_until(Duration::from_secs(60), "alice's seeder announce", || {
-        swarm_counts(c.tracker.addr, &c.info_hash).0 >= 1
+        swarm_counts(c.tracker.addr, &c.info_hash, &c.alice.0).0 >= 1
     });
     let mut leech = match leecher {
         "aria2" => {
@@ -356,7 +366,7 @@ async fn transfer(c: &Community, seeder: &str, leecher: &str) {
         "bob's file has alice's SHA-1"
     );
     wait_until(Duration::from_secs(20), "bob's completed announce", || {
-        swarm_counts(c.tracker.addr, &c.info_hash).2 >= 1
+        swarm_counts(c.tracker.addr, &c.info_hash, &c.alice.0).2 >= 1
     });
     // The completion is bob's, counted through his passkey.
     let page = get_auth(c.tracker.addr, "/api/v1/events?limit=1000", &c.bob.0)
@@ -432,12 +442,15 @@ async fn a_non_member_passkey_gets_a_failure_reason_and_no_peers() {
     )
     .await;
     assert_eq!(r.failure(), "unknown passkey");
-    let (seeders, leechers, _) = swarm_counts(addr, &h);
+    let (seeders, leechers, _) = swarm_counts(addr, &h, &c.alice.0);
     assert_eq!(
         (seeders, leechers),
         (1, 1),
         "carol was not added to the swarm"
     );
+    // Nor can she, or anyone without a member's token, see the swarm at all.
+    assert_eq!(swarm_counts(addr, &h, &c.carol.0), (0, 0, 0));
+    assert_eq!(swarm_counts(addr, &h, "not-a-token"), (0, 0, 0));
 
     // A standard client given a .torrent with carol's passkey: bob's file
     // with the passkey swapped (same length, so the bencode stays valid).
@@ -466,6 +479,6 @@ async fn a_non_member_passkey_gets_a_failure_reason_and_no_peers() {
     eprintln!("{line}");
     assert!(line.contains(NOT_A_MEMBER), "{line}");
     assert!(line.contains("peers=0 list_peers=0"), "{line}");
-    let (seeders, leechers, _) = swarm_counts(addr, &h);
+    let (seeders, leechers, _) = swarm_counts(addr, &h, &c.alice.0);
     assert_eq!((seeders, leechers), (1, 1), "carol's client was not added");
 }

@@ -215,7 +215,7 @@ impl Community {
     }
 
     /// The entry of `h` the caller may fetch (public, or in one of their groups).
-    async fn visible_entry(
+    pub(crate) async fn visible_entry(
         &self,
         s: &Session,
         h: InfoHash,

@@ -154,8 +154,10 @@ fn torrent_json(t: &Tracker, rec: Option<&TorrentRecord>, h: &InfoHash) -> Value
 pub(super) async fn list_torrents(State(t): State<Arc<Tracker>>) -> Response {
     match t.store.torrents().await {
         Ok(list) => {
+            // Group torrents are only for their members (see the catalog API).
             let items: Vec<Value> = list
                 .iter()
+                .filter(|r| !t.community.access.is_group_only(&r.info_hash))
                 .map(|r| torrent_json(&t, Some(r), &r.info_hash))
                 .collect();
             Json(json!({ "torrents": items })).into_response()
@@ -170,11 +172,17 @@ pub(super) async fn list_torrents(State(t): State<Arc<Tracker>>) -> Response {
 pub(super) async fn get_torrent(
     State(t): State<Arc<Tracker>>,
     Path(text): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
     let h = match InfoHash::parse(&text) {
         Ok(h) => h,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
+    // A group torrent is shown only to its members, not even its existence
+    // to anyone else.
+    if t.community.access.is_group_only(&h) && !member_sees(&t, &headers, h).await {
+        return json_error(StatusCode::NOT_FOUND, &format!("torrent {h} is not known"));
+    }
     match t.store.torrent(h).await {
         Ok(Some(rec)) => Json(torrent_json(&t, Some(&rec), &h)).into_response(),
         Ok(None) if t.swarms.scrape(&h).is_some() => {
@@ -185,6 +193,22 @@ pub(super) async fn get_torrent(
             tracing::error!("reading torrent {h}: {e}");
             json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
         }
+    }
+}
+
+/// Whether the request carries the session token of a member of a group
+/// that holds `h`.
+async fn member_sees(t: &Tracker, headers: &HeaderMap, h: InfoHash) -> bool {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    match t.community.authenticate(token.trim()).await {
+        Ok(session) => t.community.visible_entry(&session, h).await.is_ok(),
+        Err(_) => false,
     }
 }
 
