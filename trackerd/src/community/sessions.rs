@@ -227,14 +227,15 @@ impl Community {
         })
     }
 
-    /// Renews a session without a request (session streams); false when it ended.
-    pub async fn renew(&self, s: &Session) -> Result<bool, CommunityError> {
+    /// Renews a session without a request (session streams): the time it
+    /// was renewed at, or `None` when it ended.
+    pub async fn renew(&self, s: &Session) -> Result<Option<i64>, CommunityError> {
         let now = self.now();
         Ok(self
             .store
             .touch_session(&s.token_hash, now, self.cutoff(now))
             .await?
-            .is_some())
+            .map(|_| now))
     }
 
     /// Ends a session.

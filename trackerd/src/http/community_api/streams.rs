@@ -113,11 +113,12 @@ async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamS
             },
             _ = st.renew.tick(), if st.kind == Kind::Session => {
                 match st.c.renew(&st.s).await {
-                    Ok(true) => {
-                        let at = st.c.now();
+                    // Report the time the session was renewed at, not a
+                    // later reading of the clock.
+                    Ok(Some(at)) => {
                         return Some((Ok(json_event("renewed", json!({ "at": at }))), st));
                     }
-                    Ok(false) => {
+                    Ok(None) => {
                         st.done = true;
                         return Some((Ok(json_event("session_ended", json!({ "username": st.s.username }))), st));
                     }
