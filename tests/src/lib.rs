@@ -1,1 +1,3 @@
 //! Helpers shared by the end-to-end and interop tests of the whole system.
+
+pub mod e2e;

@@ -5,101 +5,13 @@
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Once;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use p2p_tests::e2e::{bin, daemon, ok_json, p2pctl, start, wait_until};
 use serde_json::Value;
-
-fn bin(name: &str) -> PathBuf {
-    static BUILD: Once = Once::new();
-    BUILD.call_once(|| {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build", "--quiet", "-p", "p2pd", "-p", "p2pctl", "-p", "trackerd",
-            ])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the binaries failed");
-    });
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().join(name)
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts a program; returns it and the rest of its first stderr line holding `marker`.
-fn start(cmd: &mut Command, marker: &str) -> (Proc, String) {
-    let mut child = cmd
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let proc = Proc(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("no {marker:?} line"));
-        if let Some(i) = line.find(marker) {
-            std::thread::spawn(move || while rx.recv().is_ok() {});
-            return (proc, line[i + marker.len()..].trim().to_owned());
-        }
-    }
-}
-
-fn p2pctl(socket: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(bin("p2pctl"))
-        .arg("--socket")
-        .arg(socket)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-fn ok_json(socket: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = p2pctl(socket, &all, None);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// GET on the tracker's HTTP API, body as JSON.
 fn tracker_get(base: &str, path: &str) -> Value {
@@ -117,29 +29,6 @@ fn tracker_get(base: &str, path: &str) -> Value {
         .map(|(_, b)| b)
         .unwrap_or_default();
     serde_json::from_str(body).unwrap_or(Value::Null)
-}
-
-fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn daemon(home: &Path, announce: &str) -> (Proc, PathBuf) {
-    let (p, socket) = start(
-        Command::new(bin("p2pd")).args([
-            "--home",
-            home.to_str().unwrap(),
-            "--listen-port",
-            "0",
-            "--tracker",
-            announce,
-        ]),
-        "control socket at ",
-    );
-    (p, PathBuf::from(socket))
 }
 
 #[test]

@@ -1,0 +1,220 @@
+//! Helpers for end-to-end tests that drive the real binaries (trackerd,
+//! p2pd, p2pctl) as separate processes over loopback. Test support code:
+//! it panics with a clear message instead of returning errors.
+
+#![allow(clippy::unwrap_used)] // test support, like tests, may unwrap
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A workspace binary, built once (a no-op when `cargo test --workspace`
+/// built them already).
+pub fn bin(name: &str) -> PathBuf {
+    static BUILD: Once = Once::new();
+    BUILD.call_once(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build", "--quiet", "-p", "p2pd", "-p", "p2pctl", "-p", "trackerd",
+            ])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the binaries failed");
+    });
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().join(name)
+}
+
+/// A child process, killed by PID when dropped (also when a test fails).
+#[derive(Debug)]
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a program; returns it and the rest of its first stderr line holding `marker`.
+pub fn start(cmd: &mut Command, marker: &str) -> (Proc, String) {
+    let mut child = cmd
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let proc = Proc(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no {marker:?} line"));
+        if let Some(i) = line.find(marker) {
+            std::thread::spawn(move || while rx.recv().is_ok() {});
+            return (proc, line[i + marker.len()..].trim().to_owned());
+        }
+    }
+}
+
+pub fn p2pctl(socket: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(bin("p2pctl"))
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+pub fn ok_json(socket: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = p2pctl(socket, &all, None);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+pub fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn daemon(home: &Path, announce: &str) -> (Proc, PathBuf) {
+    let (p, socket) = start(
+        Command::new(bin("p2pd")).args([
+            "--home",
+            home.to_str().unwrap(),
+            "--listen-port",
+            "0",
+            "--tracker",
+            announce,
+        ]),
+        "control socket at ",
+    );
+    (p, PathBuf::from(socket))
+}
+
+/// Runs p2pctl, killing it if it has not finished within `secs`.
+pub fn p2pctl_within(socket: &Path, args: &[&str], secs: u64) -> Output {
+    let child = Command::new(bin("p2pctl"))
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("p2pctl {args:?} did not finish within {secs} s");
+        }
+    }
+}
+
+pub fn succeed(socket: &Path, args: &[&str]) -> String {
+    let out = p2pctl(socket, args, None);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn fail(socket: &Path, args: &[&str]) -> String {
+    let out = p2pctl(socket, args, None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should fail: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn sign_up(socket: &Path, user: &str) {
+    for cmd in ["register", "login"] {
+        let out = p2pctl(
+            socket,
+            &[cmd, user, "--password-stdin"],
+            Some("correct horse\n"),
+        );
+        assert!(
+            out.status.success(),
+            "{cmd} {user}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Starts p2pctl and returns it with its first stdout line holding `marker`.
+pub fn start_stdout(socket: &Path, args: &[&str], marker: &str) -> (Proc, String) {
+    let mut child = Command::new(bin("p2pctl"))
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let proc = Proc(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no {marker:?} line from p2pctl {args:?}"));
+        if line.contains(marker) {
+            return (proc, line);
+        }
+    }
+}
