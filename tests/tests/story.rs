@@ -235,16 +235,45 @@ fn the_team_shares_downloads_survives_a_crash_and_hears_the_tracker_go() {
         .collect();
     let story = [
         "register alice",
+        "login alice",
         "register bob",
+        "login bob",
         "register carol",
+        "login carol",
         "register dave",
+        "login dave",
         "group_created alice",
         "join_requested bob",
         "join_requested dave",
+        "join_accepted alice",
+        "join_accepted alice",
         "publish alice",
+        "download_started bob",
+        "download_completed bob",
+        "download_started dave",
+        "download_completed dave",
+        "publish alice",
+        "download_started bob",
+        "login bob",
+        "download_completed bob",
         "logout alice",
         "login alice",
     ];
+    // Every event carries a timestamp, and they never go back in time.
+    let times: Vec<String> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["at"].to_string())
+        .collect();
+    assert!(
+        times.iter().all(|t| t.len() > 2),
+        "an event without a time: {times:?}"
+    );
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "events out of order: {times:?}"
+    );
     let mut at = 0;
     for step in story {
         let found = kinds[at..].iter().position(|k| k == step);
