@@ -5,87 +5,12 @@
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output};
 
+use p2p_tests::e2e::{bin, daemon, start};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
-
-/// The workspace binaries, built once (a no-op when `cargo test --workspace` built them).
-fn bin(name: &str) -> PathBuf {
-    static BUILD: Once = Once::new();
-    BUILD.call_once(|| {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build", "--quiet", "-p", "p2pd", "-p", "p2pctl", "-p", "trackerd",
-            ])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the binaries failed");
-    });
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let path = dir.join(name);
-    assert!(path.exists(), "{} is missing", path.display());
-    path
-}
-
-/// A child process killed by PID when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts a program and waits for a stderr line containing `marker`; returns
-/// the text after it.
-fn start(cmd: &mut Command, marker: &str) -> (Proc, String) {
-    let mut child = cmd
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let proc = Proc(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("no {marker:?} line"));
-        let clean: String = strip_ansi(&line);
-        if let Some(i) = clean.find(marker) {
-            std::thread::spawn(move || while rx.recv().is_ok() {});
-            return (proc, clean[i + marker.len()..].trim().to_owned());
-        }
-    }
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut skipping = false;
-    for c in s.chars() {
-        match (skipping, c) {
-            (false, '\u{1b}') => skipping = true,
-            (true, 'm') => skipping = false,
-            (true, _) => {}
-            (false, c) => out.push(c),
-        }
-    }
-    out
-}
 
 fn p2pctl(socket: &Path, args: &[&str]) -> Output {
     Command::new(bin("p2pctl"))
@@ -111,21 +36,6 @@ fn json_of(socket: &Path, args: &[&str]) -> Value {
             String::from_utf8_lossy(&out.stdout)
         )
     })
-}
-
-fn daemon(home: &Path, tracker: &str) -> (Proc, PathBuf) {
-    let (p, socket) = start(
-        Command::new(bin("p2pd")).args([
-            "--home",
-            home.to_str().unwrap(),
-            "--listen-port",
-            "0",
-            "--tracker",
-            tracker,
-        ]),
-        "control socket at ",
-    );
-    (p, PathBuf::from(socket))
 }
 
 #[test]
