@@ -8,12 +8,13 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::api::{get_auth, group_with, request, user};
+use common::clients::{PYTHON, Proc, free_port, require_aria2, require_libtorrent};
 use common::process::{Daemon, spawn, wait_until};
 use common::{Reply, get, req};
 use p2p_proto::infohash::InfoHash;
@@ -21,7 +22,6 @@ use p2p_proto::metainfo::Metainfo;
 use p2p_proto::tracker::Event;
 use sha1::{Digest, Sha1};
 
-const PYTHON: &str = "/usr/bin/python3";
 const FILE_BYTES: usize = 4 << 20;
 const NOT_A_MEMBER: &str = "you are not a member of the group this torrent belongs to";
 
@@ -70,92 +70,6 @@ while time.monotonic() < deadline:
 print("timeout", flush=True)
 sys.exit(1)
 "#;
-
-/// A client process we started; killed and reaped on drop, its output
-/// printed when the test fails.
-struct Proc {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("---- {} output ----\n{log}", self.name);
-        }
-    }
-}
-
-impl Proc {
-    fn start(name: &'static str, log: PathBuf, cmd: &mut Command) -> Proc {
-        let out = std::fs::File::create(&log).unwrap();
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("{name} not found ({e}): run scripts/test, which installs it")
-            });
-        Proc { name, child, log }
-    }
-
-    /// Waits for a clean exit, bounded.
-    fn wait_success(&mut self, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                assert!(st.success(), "{} exited with {st}", self.name);
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not finish within {within:?}",
-                self.name
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-fn require_tool(program: &str, probe: &[&str], package: &str) {
-    let ok = Command::new(program)
-        .args(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{program} not found (Debian package {package}): run scripts/test, which installs it"
-    );
-}
-
-fn require_aria2() {
-    require_tool("aria2c", &["--version"], "aria2");
-}
-
-fn require_libtorrent() {
-    require_tool(PYTHON, &["-c", "import libtorrent"], "python3-libtorrent");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// trackerd with alice (owner) and bob (member) in `team`, carol outside,
 /// and alice's private torrent (`source` = team) published in `team`.

@@ -6,99 +6,17 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use common::clients::{PYTHON, Proc, free_port, require_aria2, require_libtorrent, require_tool};
 use common::process::{Daemon, http, spawn, wait_until};
 use p2p_proto::infohash::InfoHash;
 use sha1::{Digest, Sha1};
 
-const PYTHON: &str = "/usr/bin/python3";
 const FILE_BYTES: usize = 3 << 20;
-
-/// A client process we started; killed and reaped on drop.
-/// Its output goes to a log file, printed if the test fails.
-struct Proc {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("---- {} output ----\n{log}", self.name);
-        }
-    }
-}
-
-impl Proc {
-    fn start(name: &'static str, log: PathBuf, cmd: &mut Command) -> Proc {
-        let out = std::fs::File::create(&log).unwrap();
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {name} ({e}): run scripts/test, which installs it")
-            });
-        Proc { name, child, log }
-    }
-
-    /// Waits for a clean exit, bounded.
-    fn wait_success(&mut self, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                assert!(st.success(), "{} exited with {st}", self.name);
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not finish within {within:?}",
-                self.name
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-fn require_tool(program: &str, probe: &[&str], package: &str) {
-    let ok = Command::new(program)
-        .args(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{program} is missing or broken: run scripts/test, which installs the Debian package {package}"
-    );
-}
-
-fn require_aria2() {
-    require_tool("aria2c", &["--version"], "aria2");
-}
-
-fn require_libtorrent() {
-    require_tool(PYTHON, &["-c", "import libtorrent"], "python3-libtorrent");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A torrent of pseudo-random content announcing to the tracker.
 struct Fixture {

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod api;
+pub mod clients;
 pub mod process;
 
 use std::net::SocketAddr;
