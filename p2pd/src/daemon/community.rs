@@ -9,7 +9,7 @@
 //! they answer `not_logged_in`. Publishing never fails anything: its
 //! failures are logged.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{ErrorCode, IpcError, Request};
@@ -241,14 +241,7 @@ pub(crate) async fn withdraw(d: &Daemon, info_hash: InfoHash, group: Option<&str
 
 /// Publishes every current watched-folder item (at login).
 pub(crate) async fn publish_all(d: Arc<Daemon>) {
-    let items: Vec<SharedItem> = d
-        .shared_items
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .values()
-        .cloned()
-        .collect();
-    for item in items {
+    for item in d.shared_snapshot() {
         publish(&d, &item).await;
     }
 }

@@ -284,17 +284,22 @@ async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool) -> Reply 
     start_and_summarize(d, meta, &dir).await
 }
 
+/// The summary of a torrent the engine is running.
+fn describe(d: &Daemon, ih: InfoHash) -> Reply {
+    let stats = d
+        .engine
+        .stats(ih)
+        .ok_or_else(|| err(ErrorCode::Internal, "torrent vanished"))?;
+    json(summary(d, &stats))
+}
+
 /// Starts a torrent in the engine and describes it.
 async fn start_and_summarize(d: &Daemon, meta: Metainfo, dir: &Path) -> Reply {
     let ih = meta.info_hash;
     d.start_torrent(meta, dir)
         .await
         .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
-    let stats = d
-        .engine
-        .stats(ih)
-        .ok_or_else(|| err(ErrorCode::Internal, "torrent vanished"))?;
-    json(summary(d, &stats))
+    describe(d, ih)
 }
 
 async fn add_magnet(d: &Daemon, magnet: Magnet, dir: PathBuf) -> Reply {
@@ -321,11 +326,7 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: PathBuf) -> Reply {
             .insert(ih, &torrent, &dir, false)
             .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
     }
-    let stats = d
-        .engine
-        .stats(ih)
-        .ok_or_else(|| err(ErrorCode::Internal, "torrent vanished"))?;
-    json(summary(d, &stats))
+    describe(d, ih)
 }
 
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {

@@ -59,6 +59,16 @@ impl Daemon {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The watched-folder items being shared, copied out of the lock.
+    pub fn shared_snapshot(&self) -> Vec<shared::SharedItem> {
+        self.shared_items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// What a torrent announces with right now: torrents with no tracker get
     /// the configured one, and while logged in that one carries the user's
     /// passkey. `None` while sharing is stopped by a logout.
@@ -192,14 +202,7 @@ pub(crate) async fn restart_sharing(daemon: &Daemon) {
     stop_sharing(daemon).await;
     daemon.session().sharing_stopped = false;
     restore_downloads(daemon).await;
-    let items: Vec<shared::SharedItem> = daemon
-        .shared_items
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .values()
-        .cloned()
-        .collect();
-    for item in items {
+    for item in daemon.shared_snapshot() {
         if let Err(e) = shared::seed(daemon, item).await {
             tracing::warn!("cannot share again: {e}");
         }
