@@ -129,23 +129,20 @@ fn paused_summaries(d: &Daemon) -> Vec<TorrentSummary> {
         .collect();
     entries
         .into_iter()
-        .filter_map(|e| {
-            let meta = Metainfo::from_bytes(&std::fs::read(&e.torrent_file).ok()?).ok()?;
-            Some(TorrentSummary {
-                info_hash: e.info_hash.clone(),
-                short_id: e.info_hash[..8].to_owned(),
-                name: meta.info.name.clone(),
-                state: "paused".into(),
-                error: None,
-                progress: 0.0,
-                size: meta.info.total_length,
-                downloaded: 0,
-                uploaded: 0,
-                download_rate: 0,
-                upload_rate: 0,
-                peers: 0,
-                save_path: e.download_dir.display().to_string(),
-            })
+        .map(|e| TorrentSummary {
+            info_hash: e.info_hash.clone(),
+            short_id: e.info_hash[..8].to_owned(),
+            name: e.name.clone(),
+            state: "paused".into(),
+            error: None,
+            progress: 0.0,
+            size: e.size,
+            downloaded: 0,
+            uploaded: 0,
+            download_rate: 0,
+            upload_rate: 0,
+            peers: 0,
+            save_path: e.download_dir.display().to_string(),
         })
         .collect()
 }

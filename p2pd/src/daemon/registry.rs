@@ -20,6 +20,13 @@ pub struct Entry {
     pub download_dir: PathBuf,
     /// Stopped by the user.
     pub paused: bool,
+    /// Torrent name and total size, so listing a paused download does not
+    /// read and parse its .torrent each time.
+    #[serde(default)]
+    pub name: String,
+    /// Total bytes.
+    #[serde(default)]
+    pub size: u64,
 }
 
 /// Every download, by info-hash.
@@ -67,6 +74,9 @@ impl Registry {
         paused: bool,
     ) -> std::io::Result<()> {
         let file = self.torrents_dir.join(format!("{}.torrent", ih.to_hex()));
+        let (name, size) = p2p_proto::metainfo::Metainfo::from_bytes(torrent)
+            .map(|m| (m.info.name, m.info.total_length))
+            .unwrap_or_default();
         write_atomically(&file, torrent)?;
         self.entries.insert(
             ih.to_hex(),
@@ -75,6 +85,8 @@ impl Registry {
                 torrent_file: file,
                 download_dir: download_dir.to_path_buf(),
                 paused,
+                name,
+                size,
             },
         );
         self.save()
