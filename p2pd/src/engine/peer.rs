@@ -6,9 +6,11 @@
 //! on each other, so two peers uploading to each other cannot deadlock).
 
 mod handlers;
+mod outbox;
 mod upload;
 
 use std::collections::HashSet;
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -44,6 +46,16 @@ const MAX_QUEUED_REQUESTS: usize = 500;
 const WRITE_HIGH_WATER: usize = 1 << 20;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 512 * 1024;
+/// Receive low-water mark for a fast peer that owes us at least twice as
+/// much (see sockopt.rs): one wake-up per this many bytes, not per packet.
+const LOWAT_BYTES: usize = 256 * 1024;
+/// Download rate from which the mark is raised: it then fills in under 8 ms.
+const LOWAT_MIN_RATE: u64 = 32 << 20;
+/// A raised mark is dropped when nothing has arrived for this long (the
+/// once-a-second tick notices), so a choke or a last short block is read.
+const LOWAT_STALL: Duration = Duration::from_millis(100);
+/// Window of the recent download rate.
+const RECENT_RATE_WINDOW: Duration = Duration::from_millis(100);
 /// Extension id we give ut_metadata (BEP 9).
 pub(crate) const OUR_UT_METADATA: u8 = 1;
 
@@ -153,8 +165,7 @@ pub(crate) struct Conn {
     stats: Arc<PeerStats>,
     fast: bool,
     extensions: bool,
-    wbuf: Vec<u8>,
-    wpos: usize,
+    outbox: outbox::Outbox,
     am_choking: bool,
     am_interested: bool,
     peer_choking: bool,
@@ -171,6 +182,11 @@ pub(crate) struct Conn {
     upload: upload::Uploader,
     /// Payload bytes at the previous rate sample.
     sample: (u64, u64),
+    /// Download rate over the last [`RECENT_RATE_WINDOW`], which sizes the
+    /// request pipeline and the receive mark from the first 100 ms of a
+    /// transfer on (the per-second rate in the stats lags a whole second).
+    recent_rate: u64,
+    recent_window: (Instant, u64),
     /// Bytes to pass through the download limiter before reading on.
     throttle_down: u64,
     picked: Vec<BlockRef>,
@@ -202,8 +218,7 @@ async fn run(
         stats,
         fast: ours.supports_fast() && theirs.supports_fast(),
         extensions: ours.supports_extensions() && theirs.supports_extensions(),
-        wbuf: Vec::with_capacity(64 * 1024),
-        wpos: 0,
+        outbox: outbox::Outbox::default(),
         am_choking: true,
         am_interested: false,
         peer_choking: true,
@@ -217,6 +232,8 @@ async fn run(
         last_send_at: now,
         upload: upload::Uploader::default(),
         sample: (0, 0),
+        recent_rate: 0,
+        recent_window: (now, 0),
         throttle_down: 0,
         picked: Vec::new(),
         shared,
@@ -241,10 +258,20 @@ impl Conn {
         let mut tick = interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let cancel = self.shared.cancel.clone();
+        let mut lowat = 1;
         loop {
+            let want = self.wanted_lowat();
+            if want != lowat {
+                lowat = want;
+                if let Err(e) = super::sockopt::set_recv_lowat(r.as_ref(), lowat as i32) {
+                    tracing::debug!("cannot set the receive low-water mark: {e}");
+                }
+            }
             if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
                 rbuf.reserve(READ_CHUNK);
             }
+            let mut slices = [IoSlice::new(&[]); outbox::MAX_SLICES];
+            let slice_count = self.outbox.slices(&mut slices);
             tokio::select! {
                 _ = cancel.cancelled() => return Ok(()),
                 cmd = cmds.recv() => match cmd {
@@ -258,17 +285,14 @@ impl Conn {
                     self.last_recv_at = Instant::now();
                     let used = self.parse(&rbuf)?;
                     rbuf.advance(used);
+                    self.sample_recent_rate(self.last_recv_at);
                 }
-                written = w.write(&self.wbuf[self.wpos..]), if self.wpos < self.wbuf.len() => {
-                    self.wpos += written?;
+                written = w.write_vectored(&slices[..slice_count]), if slice_count > 0 => {
+                    self.outbox.consumed(written?);
                     self.last_send_at = Instant::now();
-                    if self.wpos == self.wbuf.len() {
-                        self.wbuf.clear();
-                        self.wpos = 0;
-                    }
                 }
                 loaded = self.upload.loaded(), if self.upload.is_loading() => {
-                    self.upload.finish_load(loaded)?;
+                    self.upload.finish_load(loaded, self.shared.meta.info.piece_length)?;
                 }
                 _ = tick.tick() => self.on_tick()?,
             }
@@ -278,10 +302,33 @@ impl Conn {
             }
             self.fill_requests();
             self.serve_requests().await;
-            if self.wpos > WRITE_HIGH_WATER && self.wpos * 2 > self.wbuf.len() {
-                self.wbuf.drain(..self.wpos);
-                self.wpos = 0;
-            }
+        }
+    }
+
+    /// The receive low-water mark this peer deserves now: raised only while
+    /// it sends fast and owes us more than twice the mark in requested
+    /// blocks, so the bytes that satisfy it are already on their way.
+    fn wanted_lowat(&self) -> usize {
+        let owed = self.in_flight.len() * p2p_proto::wire::BLOCK_LEN as usize;
+        let fast = self.recent_rate >= LOWAT_MIN_RATE;
+        if fast
+            && !self.peer_choking
+            && owed >= 2 * LOWAT_BYTES
+            && self.last_recv_at.elapsed() < LOWAT_STALL
+        {
+            LOWAT_BYTES
+        } else {
+            1
+        }
+    }
+
+    fn sample_recent_rate(&mut self, now: Instant) {
+        let elapsed = now.duration_since(self.recent_window.0);
+        if elapsed >= RECENT_RATE_WINDOW {
+            let down = self.stats.downloaded.load(Ordering::Relaxed);
+            let bytes = down - self.recent_window.1;
+            self.recent_rate = (bytes as f64 / elapsed.as_secs_f64()) as u64;
+            self.recent_window = (now, down);
         }
     }
 
@@ -300,7 +347,7 @@ impl Conn {
     }
 
     fn send(&mut self, msg: &Message<'_>) {
-        msg.encode(&mut self.wbuf);
+        self.outbox.push(msg);
     }
 
     /// What we have (BEP 3 wants it first), then the extension handshake.
@@ -383,12 +430,15 @@ impl Conn {
         {
             return;
         }
-        let rate = self.stats.download_rate.load(Ordering::Relaxed) as f64;
+        let rate = self.recent_rate as f64;
         let depth = ((rate * PIPELINE_SECONDS) / f64::from(p2p_proto::wire::BLOCK_LEN)) as usize;
         let depth = depth
             .clamp(MIN_PIPELINE, MAX_PIPELINE)
             .min(self.peer_reqq.max(1));
-        if self.in_flight.len() >= depth {
+        // Ask in batches of a quarter pipeline: one request write wakes the
+        // peer for many blocks instead of one or two.
+        let batch = (depth / 4).max(1);
+        if self.in_flight.len() + batch > depth {
             return;
         }
         let mut picked = std::mem::take(&mut self.picked);
@@ -408,13 +458,14 @@ impl Conn {
         }
         for b in &picked {
             self.in_flight.insert(*b);
-            Message::Request(*b).encode(&mut self.wbuf);
+            self.outbox.push(&Message::Request(*b));
         }
         self.picked = picked;
     }
 
     fn on_tick(&mut self) -> Result<(), PeerError> {
         let now = Instant::now();
+        self.sample_recent_rate(now);
         let down = self.stats.downloaded.load(Ordering::Relaxed);
         let up = self.stats.uploaded.load(Ordering::Relaxed);
         self.stats
@@ -427,7 +478,7 @@ impl Conn {
         if now.duration_since(self.last_recv_at) > IDLE_TIMEOUT {
             return Err(PeerError::Violation("silent for too long".into()));
         }
-        if now.duration_since(self.last_send_at) > KEEPALIVE_AFTER && self.wpos == self.wbuf.len() {
+        if now.duration_since(self.last_send_at) > KEEPALIVE_AFTER && self.outbox.is_empty() {
             self.send(&Message::KeepAlive);
             self.last_send_at = now;
         }

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::wire::{BLOCK_LEN, BlockRef};
 
+use super::piecebuf::PieceBuf;
+
 /// Pieces picked at random before switching to rarest first.
 const RANDOM_FIRST_PIECES: usize = 4;
 /// Piece buffers kept for reuse.
@@ -25,18 +27,23 @@ pub struct Picker {
     /// How many connected peers have each piece.
     availability: Vec<u32>,
     partial: BTreeMap<u32, Partial>,
-    /// Whole pieces handed out for hashing, not yet verified or failed.
-    verifying: HashSet<u32>,
+    /// Pieces started (in `partial`) or handed out for hashing and not yet
+    /// verified or failed: a bitfield, as piece choice tests every piece.
+    busy: Bitfield,
     /// Piece buffers back from hashing, reused for new pieces.
-    spare: Vec<Vec<u8>>,
+    spare: Vec<PieceBuf>,
     rng: u64,
+    /// The piece after the last one started: rarest-first ties go to the
+    /// first piece from here on, so pieces come in runs that are written
+    /// to disk in large sequential writes.
+    cursor: usize,
 }
 
 #[derive(Debug)]
 struct Partial {
     blocks: Vec<BlockState>,
     received: usize,
-    data: Vec<u8>,
+    data: Option<PieceBuf>,
     /// The peer working on this piece: others leave it alone (outside
     /// endgame), so a bad piece usually has a single, known sender.
     owner: Option<u64>,
@@ -66,7 +73,7 @@ pub enum Received {
         /// The piece.
         index: u32,
         /// All its bytes.
-        data: Vec<u8>,
+        data: PieceBuf,
         /// Another peer may still be sending the last block.
         duplicated: bool,
         /// Peers that sent its blocks.
@@ -84,9 +91,10 @@ impl Picker {
             have,
             availability: vec![0; n],
             partial: BTreeMap::new(),
-            verifying: HashSet::new(),
+            busy: Bitfield::new(n),
             spare: Vec::new(),
             rng: seed | 1,
+            cursor: 0,
         }
     }
 
@@ -186,12 +194,13 @@ impl Picker {
                 break;
             };
             let blocks = self.block_count(index);
+            self.busy.set(index as usize, true);
             self.partial.insert(
                 index,
                 Partial {
                     blocks: vec![BlockState::Missing; blocks],
                     received: 0,
-                    data: Vec::new(),
+                    data: None,
                     owner: Some(key),
                     contributors: Vec::new(),
                 },
@@ -232,9 +241,7 @@ impl Picker {
 
     /// Missing, and neither being downloaded nor being verified.
     fn is_untouched(&self, index: u32) -> bool {
-        !self.have.get(index as usize)
-            && !self.partial.contains_key(&index)
-            && !self.verifying.contains(&index)
+        !self.have.get(index as usize) && !self.busy.get(index as usize)
     }
 
     fn endgame(
@@ -290,16 +297,24 @@ impl Picker {
         if n == 0 {
             return None;
         }
-        let offset = (self.next_random() % n as u64) as usize;
+        let random_phase = self.have.count_ones() < RANDOM_FIRST_PIECES;
+        let offset = if random_phase {
+            (self.next_random() % n as u64) as usize
+        } else {
+            self.cursor % n
+        };
         let candidates = (0..n)
             .map(|k| (k + offset) % n)
             .filter(|&i| peer.get(i) && self.is_untouched(i as u32));
-        let pick = if self.have.count_ones() < RANDOM_FIRST_PIECES {
+        let pick = if random_phase {
             candidates.into_iter().next()
         } else {
-            // Rarest first; the random starting point breaks ties.
+            // Rarest first; ties go to the first one after the cursor.
             candidates.min_by_key(|&i| self.availability[i])
         };
+        if let Some(i) = pick {
+            self.cursor = i + 1;
+        }
         pick.map(|i| i as u32)
     }
 
@@ -327,16 +342,16 @@ impl Picker {
             Some(BlockState::Requested(n)) => *n > 1,
             _ => return Received::Unwanted,
         };
-        if p.data.is_empty() {
-            // A recycled buffer of the right size needs no zero-fill: every
-            // byte is overwritten before the piece is whole.
-            p.data = match self.spare.iter().position(|b| b.len() == size) {
-                Some(i) => self.spare.swap_remove(i),
-                None => vec![0; size],
-            };
-        }
+        // A recycled buffer of the right size needs no zero-fill: every
+        // byte is overwritten before the piece is whole.
+        let data =
+            p.data
+                .get_or_insert_with(|| match self.spare.iter().position(|b| b.len() == size) {
+                    Some(i) => self.spare.swap_remove(i),
+                    None => PieceBuf::zeroed(size),
+                });
         let start = block.begin as usize;
-        p.data[start..start + bytes.len()].copy_from_slice(bytes);
+        data[start..start + bytes.len()].copy_from_slice(bytes);
         p.blocks[b] = BlockState::Received;
         p.received += 1;
         if !p.contributors.contains(&key) {
@@ -348,17 +363,19 @@ impl Picker {
         let Some(whole) = self.partial.remove(&block.index) else {
             return Received::Unwanted;
         };
-        self.verifying.insert(block.index);
+        let Some(data) = whole.data else {
+            return Received::Unwanted;
+        };
         Received::PieceComplete {
             index: block.index,
-            data: whole.data,
+            data,
             duplicated,
             contributors: whole.contributors,
         }
     }
 
     /// Takes back a piece buffer after hashing (a few are kept).
-    pub fn recycle(&mut self, buf: Vec<u8>) {
+    pub fn recycle(&mut self, buf: PieceBuf) {
         if self.spare.len() < MAX_SPARE_BUFFERS {
             self.spare.push(buf);
         }
@@ -384,13 +401,13 @@ impl Picker {
     pub fn verified(&mut self, index: u32) {
         self.have.set(index as usize, true);
         self.partial.remove(&index);
-        self.verifying.remove(&index);
+        self.busy.set(index as usize, false);
     }
 
     /// A completed piece failed its hash check: it will be downloaded again.
     pub fn failed(&mut self, index: u32) {
         self.partial.remove(&index);
-        self.verifying.remove(&index);
+        self.busy.set(index as usize, false);
     }
 }
 

@@ -2,10 +2,17 @@
 //! with positioned reads and writes. Blocking I/O: call it from blocking
 //! threads. Never writes outside the download folder: every path is checked
 //! to be made of plain components before it is joined.
+//!
+//! Verified pieces are written with direct I/O (`O_DIRECT`) where the file
+//! system takes it and the span is block-aligned: putting a downloaded
+//! gigabyte into fresh page-cache pages costs the kernel more CPU than
+//! hashing it (see bench/README.md). Unaligned spans (file boundaries, the
+//! short last piece) and file systems without direct I/O use plain writes.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -18,6 +25,8 @@ pub struct Storage {
     files: Vec<StoredFile>,
     piece_length: u64,
     total_length: u64,
+    /// Cleared for good the first time the file system refuses direct I/O.
+    direct_writes: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -28,6 +37,8 @@ struct StoredFile {
     /// Pad files and symlinks hold no data of ours on disk.
     virtual_only: bool,
     handle: Mutex<Option<OpenFile>>,
+    /// A second handle opened for direct I/O, used for aligned writes.
+    direct: Mutex<Option<Arc<File>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,7 +59,8 @@ pub struct FileState {
 impl Storage {
     /// Lays the torrent out under `root`. Fails if a path is not a plain
     /// relative path (metainfo already sanitises; this is the second lock).
-    pub fn new(meta: &Metainfo, root: &Path) -> io::Result<Storage> {
+    /// `direct_writes` allows direct I/O for aligned writes.
+    pub fn new(meta: &Metainfo, root: &Path, direct_writes: bool) -> io::Result<Storage> {
         let mut files = Vec::with_capacity(meta.info.files.len());
         for f in &meta.info.files {
             let rel: PathBuf = f.path.iter().collect();
@@ -66,12 +78,14 @@ impl Storage {
                 length: f.length,
                 virtual_only: f.pad || f.symlink,
                 handle: Mutex::new(None),
+                direct: Mutex::new(None),
             });
         }
         Ok(Storage {
             files,
             piece_length: meta.info.piece_length,
             total_length: meta.info.total_length,
+            direct_writes: AtomicBool::new(direct_writes && direct::SUPPORTED),
         })
     }
 
@@ -112,13 +126,103 @@ impl Storage {
     }
 
     /// Writes `data` at `offset`; bytes that fall in pad files are dropped.
+    /// Spans that start and end on a block boundary, in memory and in the
+    /// file, go straight to the disk when direct I/O is on.
     pub fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         self.for_each_span(offset, data.len(), |i, within, range| {
             if self.files[i].virtual_only {
                 return Ok(());
             }
-            write_all_at(&*self.open(i, true)?, &data[range], within)
+            let chunk = &data[range];
+            if direct::aligned(within, chunk) && self.write_direct(i, within, chunk)? {
+                return Ok(());
+            }
+            write_all_at(&*self.open(i, true)?, chunk, within)
         })
+    }
+
+    /// Writes consecutive buffers from `offset` on, as one vectored direct
+    /// write when they all fall in one file and are aligned, else one by one.
+    pub fn write_run(&self, offset: u64, bufs: &[&[u8]]) -> io::Result<()> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if let [one] = bufs {
+            return self.write(offset, one);
+        }
+        let i = self
+            .files
+            .partition_point(|f| f.offset + f.length <= offset);
+        let one_file = self
+            .files
+            .get(i)
+            .is_some_and(|f| !f.virtual_only && offset + total as u64 <= f.offset + f.length);
+        if one_file {
+            // Every buffer is a whole number of blocks, so checking each
+            // against the first offset checks every offset.
+            let within = offset - self.files[i].offset;
+            if bufs.iter().all(|b| direct::aligned(within, b))
+                && let Some(file) = self.direct_handle(i)?
+            {
+                match direct::write_vectored_at(&file, bufs, within) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if direct::refused(&e) => {
+                        self.direct_refused(&e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let mut at = offset;
+        for b in bufs {
+            self.write(at, b)?;
+            at += b.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// The direct-I/O handle of file `i`, opened on first use; `None` when
+    /// direct I/O is off or the file system refused it.
+    fn direct_handle(&self, i: usize) -> io::Result<Option<Arc<File>>> {
+        if !self.direct_writes.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let mut slot = self.files[i]
+            .direct
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = slot.as_ref() {
+            return Ok(Some(f.clone()));
+        }
+        // The plain handle creates the folders and the file.
+        self.open(i, true)?;
+        match direct::open(&self.files[i].path) {
+            Ok(f) => Ok(Some(slot.insert(Arc::new(f)).clone())),
+            Err(e) if direct::refused(&e) => {
+                self.direct_refused(&e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes one aligned span with direct I/O. `Ok(false)` when direct I/O
+    /// is off or the file system refused it (it is then off for good, and
+    /// the caller writes the span the plain way).
+    fn write_direct(&self, i: usize, within: u64, chunk: &[u8]) -> io::Result<bool> {
+        let Some(file) = self.direct_handle(i)? else {
+            return Ok(false);
+        };
+        match write_all_at(&file, chunk, within) {
+            Ok(()) => Ok(true),
+            Err(e) if direct::refused(&e) => Ok(self.direct_refused(&e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn direct_refused(&self, e: &io::Error) -> bool {
+        if self.direct_writes.swap(false, Ordering::Relaxed) {
+            tracing::info!("direct I/O refused ({e}); writing through the page cache");
+        }
+        false
     }
 
     /// Reads a piece back and checks it against its hash.
@@ -182,9 +286,18 @@ impl Storage {
         self.files.len()
     }
 
-    /// Flushes written data of every file open for writing to the disk.
+    /// Flushes written data of every file open for writing to the disk
+    /// (direct writes skip the page cache, but the disk may still cache them).
     pub fn sync_all(&self) -> io::Result<()> {
         for f in &self.files {
+            let direct = f
+                .direct
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(direct) = direct {
+                direct.sync_data()?;
+            }
             let open = f
                 .handle
                 .lock()
@@ -264,6 +377,71 @@ impl Storage {
     }
 }
 
+/// Direct I/O: Linux only (`O_DIRECT`); elsewhere every write is a plain one.
+mod direct {
+    use std::fs::File;
+    use std::io;
+    use std::path::Path;
+
+    use crate::engine::piecebuf::ALIGN;
+
+    pub const SUPPORTED: bool = cfg!(target_os = "linux");
+
+    /// Offset, length and memory address are all multiples of the block size.
+    pub fn aligned(offset: u64, chunk: &[u8]) -> bool {
+        SUPPORTED
+            && offset.is_multiple_of(ALIGN as u64)
+            && chunk.len().is_multiple_of(ALIGN)
+            && !chunk.is_empty()
+            && chunk.as_ptr().addr().is_multiple_of(ALIGN)
+    }
+
+    #[cfg(target_os = "linux")]
+    pub fn open(path: &Path) -> io::Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn open(_path: &Path) -> io::Result<File> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// Writes every buffer, in order, from `offset` on.
+    #[cfg(target_os = "linux")]
+    pub fn write_vectored_at(file: &File, bufs: &[&[u8]], mut offset: u64) -> io::Result<()> {
+        use std::io::IoSlice;
+        let mut slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            let n = rustix::io::pwritev(file, rest, offset)?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            offset += n as u64;
+            IoSlice::advance_slices(&mut rest, n);
+        }
+        Ok(())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn write_vectored_at(_file: &File, _bufs: &[&[u8]], _offset: u64) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// The file system does not do direct I/O (or not with this alignment).
+    pub fn refused(e: &io::Error) -> bool {
+        #[cfg(target_os = "linux")]
+        if e.raw_os_error() == Some(libc::EINVAL) {
+            return true;
+        }
+        e.kind() == io::ErrorKind::Unsupported
+    }
+}
+
 #[cfg(unix)]
 fn read_exact_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
@@ -307,6 +485,7 @@ fn write_all_at(f: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::piecebuf::PieceBuf;
     use p2p_proto::create::{Control, CreateOptions, create_torrent};
 
     /// A two-file torrent (unicode, nested) and its byte stream.
@@ -330,7 +509,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (meta, stream) = make(dir.path());
         let dl = dir.path().join("downloads");
-        let s = Storage::new(&meta, &dl).unwrap();
+        let s = Storage::new(&meta, &dl, true).unwrap();
         s.allocate().unwrap();
         assert_eq!(fs::metadata(dl.join("pack/a.bin")).unwrap().len(), 40_000);
         let mut buf = Vec::new();
@@ -354,11 +533,82 @@ mod tests {
         assert_eq!(s.pieces_of_file(1), 2..3);
     }
 
+    /// One file of five 64 KiB pieces and a short last piece.
+    fn single_file(dir: &Path) -> (Metainfo, Vec<u8>) {
+        let src = dir.join("src");
+        fs::create_dir_all(&src).unwrap();
+        let data: Vec<u8> = (0..5 * 65_536 + 1_000u32)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        fs::write(src.join("one.bin"), &data).unwrap();
+        let opts = CreateOptions {
+            piece_length: Some(65_536),
+            ..CreateOptions::default()
+        };
+        let c = create_torrent(&src.join("one.bin"), &opts, &Control::default()).unwrap();
+        (c.metainfo, data)
+    }
+
+    fn piece_bufs(s: &Storage, stream: &[u8], pieces: std::ops::Range<u32>) -> Vec<PieceBuf> {
+        pieces
+            .map(|i| {
+                let (start, len) = s.piece_span(i);
+                let mut b = PieceBuf::zeroed(len);
+                b.copy_from_slice(&stream[start as usize..start as usize + len]);
+                b
+            })
+            .collect()
+    }
+
+    #[test]
+    fn runs_of_pieces_land_byte_for_byte_with_and_without_direct_io() {
+        for direct in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let (meta, stream) = single_file(dir.path());
+            let s = Storage::new(&meta, &dir.path().join("dl"), direct).unwrap();
+            s.allocate().unwrap();
+            let bufs = piece_bufs(&s, &stream, 0..6);
+            let slices: Vec<&[u8]> = bufs.iter().map(|b| &b[..]).collect();
+            // An aligned run, a single aligned piece, and a run ending in
+            // the short last piece (which cannot go direct).
+            s.write_run(0, &slices[0..3]).unwrap();
+            s.write_run(3 * 65_536, &slices[3..4]).unwrap();
+            s.write_run(4 * 65_536, &slices[4..6]).unwrap();
+            s.sync_all().unwrap();
+            assert_eq!(fs::read(dir.path().join("dl/one.bin")).unwrap(), stream);
+            let mut buf = Vec::new();
+            for i in 0..6 {
+                assert!(
+                    s.verify_piece(i, &meta.info.pieces[i as usize], &mut buf)
+                        .unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_across_files_is_written_piece_by_piece() {
+        let dir = tempfile::tempdir().unwrap();
+        let (meta, stream) = make(dir.path());
+        let dl = dir.path().join("downloads");
+        let s = Storage::new(&meta, &dl, true).unwrap();
+        s.allocate().unwrap();
+        let n = meta.piece_count() as u32;
+        let bufs = piece_bufs(&s, &stream, 0..n);
+        let slices: Vec<&[u8]> = bufs.iter().map(|b| &b[..]).collect();
+        s.write_run(0, &slices).unwrap();
+        assert_eq!(fs::read(dl.join("pack/a.bin")).unwrap(), &stream[..40_000]);
+        assert_eq!(
+            fs::read(dl.join("pack/sub/ü/b.bin")).unwrap(),
+            &stream[40_000..]
+        );
+    }
+
     #[test]
     fn reads_past_the_end_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let (meta, _) = make(dir.path());
-        let s = Storage::new(&meta, &dir.path().join("dl")).unwrap();
+        let s = Storage::new(&meta, &dir.path().join("dl"), true).unwrap();
         let mut buf = [0u8; 10];
         assert!(s.read(meta.info.total_length - 5, &mut buf).is_err());
     }

@@ -14,13 +14,14 @@ use p2p_proto::bitfield::Bitfield;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{BlockRef, PeerId};
-use sha1::{Digest, Sha1};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::disk::{Disk, DiskJob};
 use super::picker::Picker;
+use super::piecebuf::PieceBuf;
 use super::ratelimit::RateLimiter;
 use super::storage::Storage;
 use super::{AddTorrent, EngineConfig, EngineError, EngineInner, manager};
@@ -174,8 +175,8 @@ pub(crate) struct Shared {
     pub listen_port: u16,
     pub config: EngineConfig,
     pub connections: Arc<Semaphore>,
-    /// Hash-and-write jobs that may run at once (one per core, for all torrents).
-    pub verify_slots: Arc<Semaphore>,
+    /// The engine's disk thread: hashes and writes completed pieces.
+    pub disk: Disk,
     /// Bytes of whole pieces received and not yet verified and written;
     /// peers stop requesting above [`MAX_UNVERIFIED_BYTES`] (backpressure
     /// when the disk is slower than the network).
@@ -229,11 +230,12 @@ pub(crate) enum Refused {
 impl Torrent {
     pub async fn start(engine: Arc<EngineInner>, add: AddTorrent) -> Result<Torrent, EngineError> {
         let meta = Arc::new(add.metainfo.clone());
-        let storage =
-            Storage::new(&meta, &add.download_dir).map_err(|source| EngineError::Storage {
+        let storage = Storage::new(&meta, &add.download_dir, engine.config.direct_writes).map_err(
+            |source| EngineError::Storage {
                 name: meta.info.name.clone(),
                 source,
-            })?;
+            },
+        )?;
         let n = meta.piece_count();
         let (complete_tx, _) = watch::channel(false);
         let (stopped_tx, stopped) = watch::channel(false);
@@ -243,7 +245,7 @@ impl Torrent {
             listen_port: engine.listen_addr.port(),
             config: engine.config.clone(),
             connections: engine.connections.clone(),
-            verify_slots: engine.verify_slots.clone(),
+            disk: engine.disk.clone(),
             unverified_bytes: AtomicU64::new(0),
             download_limits: [
                 engine.download_limit.clone(),
@@ -423,9 +425,14 @@ impl Shared {
         self.wake.notify_one();
     }
 
-    /// A whole piece arrived: hash it off the async workers, write it, and
-    /// tell every peer. `contributors` sent its blocks.
-    pub fn piece_complete(self: &Arc<Self>, index: u32, data: Vec<u8>, contributor_keys: Vec<u64>) {
+    /// A whole piece arrived: the disk thread hashes it, writes it, and
+    /// tells every peer. `contributor_keys` sent its blocks.
+    pub fn piece_complete(
+        self: &Arc<Self>,
+        index: u32,
+        data: PieceBuf,
+        contributor_keys: Vec<u64>,
+    ) {
         let contributors: Vec<(SocketAddr, PeerId)> = {
             let st = self.lock();
             contributor_keys
@@ -433,42 +440,18 @@ impl Shared {
                 .filter_map(|k| st.identities.get(k).copied())
                 .collect()
         };
-        let len = data.len() as u64;
-        self.unverified_bytes.fetch_add(len, Ordering::Relaxed);
-        let shared = self.clone();
-        self.peer_tasks.spawn(async move {
-            let Ok(_permit) = shared.verify_slots.clone().acquire_owned().await else {
-                return;
-            };
-            let storage = shared.storage.clone();
-            let expected = shared.meta.info.pieces[index as usize];
-            let (offset, _) = storage.piece_span(index);
-            let outcome = tokio::task::spawn_blocking(move || {
-                let good = Sha1::digest(&data).as_slice() == expected;
-                let written = if good {
-                    storage.write(offset, &data).map(|()| true)
-                } else {
-                    Ok(false)
-                };
-                (written, data)
-            })
-            .await
-            .map(|(written, data)| {
-                // The buffer goes back to the picker for the next piece.
-                shared.lock().picker.recycle(data);
-                written
-            });
-            shared.unverified_bytes.fetch_sub(len, Ordering::Relaxed);
-            match outcome {
-                Ok(Ok(true)) => shared.piece_verified(index),
-                Ok(Ok(false)) => shared.piece_failed(index, &contributors),
-                Ok(Err(e)) => shared.disk_error(format!("cannot write piece {index}: {e}")),
-                Err(e) => shared.disk_error(format!("hashing piece {index} failed: {e}")),
-            }
+        self.unverified_bytes
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.disk.submit(DiskJob {
+            shared: self.clone(),
+            index,
+            data,
+            contributors,
+            _token: self.peer_tasks.token(),
         });
     }
 
-    fn piece_verified(&self, index: u32) {
+    pub(super) fn piece_verified(&self, index: u32) {
         let mut st = self.lock();
         st.picker.verified(index);
         st.resume_dirty = true;
@@ -484,7 +467,12 @@ impl Shared {
         }
     }
 
-    fn piece_failed(&self, index: u32, contributors: &[(SocketAddr, PeerId)]) {
+    /// A piece was dropped unchecked (the disk thread is gone): ask again.
+    pub(super) fn piece_lost(&self, index: u32) {
+        self.lock().picker.failed(index);
+    }
+
+    pub(super) fn piece_failed(&self, index: u32, contributors: &[(SocketAddr, PeerId)]) {
         let mut st = self.lock();
         st.picker.failed(index);
         st.hash_failures += 1;
@@ -512,7 +500,7 @@ impl Shared {
         }
     }
 
-    fn disk_error(&self, message: String) {
+    pub(super) fn disk_error(&self, message: String) {
         tracing::error!(torrent = %self.meta.info.name, "{message}");
         self.lock().status = TorrentState::Error(message);
         self.cancel.cancel();

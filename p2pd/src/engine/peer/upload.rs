@@ -1,8 +1,9 @@
 //! Serving a peer's requests: a queue of requested blocks and a small cache
 //! of whole pieces, filled by blocking reads off the async workers, so one
-//! disk read serves every block of a piece. The next piece the queue needs
-//! is read while the current one is being sent, so the socket never waits
-//! for the disk between pieces.
+//! disk read serves every block of a piece. The next pieces the queue needs
+//! (up to [`READ_AHEAD`] bytes, in one blocking task) are read while the
+//! current ones are being sent, so the socket never waits for the disk
+//! between pieces and a fast peer costs one thread hand-off per batch.
 
 use std::collections::VecDeque;
 use std::io;
@@ -14,20 +15,23 @@ use tokio::task::{JoinError, JoinHandle};
 
 use super::{Conn, MAX_QUEUED_REQUESTS, PeerError, WRITE_HIGH_WATER};
 
-type Load = JoinHandle<io::Result<(u32, Vec<u8>)>>;
+type Loaded = io::Result<Vec<(u32, Vec<u8>)>>;
+type Load = JoinHandle<Loaded>;
 
-/// Pieces kept in memory per peer (the one being sent and the next).
-const CACHED_PIECES: usize = 2;
+/// Most bytes of requested pieces read in one go (at least one piece).
+const READ_AHEAD: u64 = 1 << 20;
+/// Most bytes of pieces kept in memory per peer (at least two pieces).
+const CACHE_BYTES: u64 = 2 << 20;
 
 /// Requests to serve and the pieces read for them.
 #[derive(Debug, Default)]
 pub(crate) struct Uploader {
     queue: VecDeque<BlockRef>,
     cache: VecDeque<(u32, Arc<Vec<u8>>)>,
-    loading: Option<(u32, Load)>,
-    /// The previous cache buffer, reused so a new piece is read into memory
+    loading: Option<Load>,
+    /// Evicted cache buffers, reused so a new piece is read into memory
     /// that is already allocated and initialised (no zero-fill per piece).
-    spare: Option<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
 }
 
 impl Uploader {
@@ -35,24 +39,31 @@ impl Uploader {
         self.loading.is_some()
     }
 
-    /// Resolves when the piece being read is in memory (cancel-safe).
-    pub async fn loaded(&mut self) -> Result<io::Result<(u32, Vec<u8>)>, JoinError> {
+    /// Resolves when the pieces being read are in memory (cancel-safe).
+    pub async fn loaded(&mut self) -> Result<Loaded, JoinError> {
         match self.loading.as_mut() {
-            Some((_, handle)) => handle.await,
+            Some(handle) => handle.await,
             None => std::future::pending().await,
         }
     }
 
     pub fn finish_load(
         &mut self,
-        r: Result<io::Result<(u32, Vec<u8>)>, JoinError>,
+        r: Result<Loaded, JoinError>,
+        piece_length: u64,
     ) -> Result<(), PeerError> {
         self.loading = None;
-        let (index, data) = r.map_err(io::Error::other)??;
-        self.cache.push_back((index, Arc::new(data)));
-        while self.cache.len() > CACHED_PIECES {
-            if let Some((_, old)) = self.cache.pop_front() {
-                self.spare = Arc::try_unwrap(old).ok();
+        let pieces = r.map_err(io::Error::other)??;
+        let keep = (CACHE_BYTES / piece_length.max(1)).max(2) as usize;
+        for (index, data) in pieces {
+            self.cache.push_back((index, Arc::new(data)));
+        }
+        while self.cache.len() > keep {
+            if let Some((_, old)) = self.cache.pop_front()
+                && let Ok(buf) = Arc::try_unwrap(old)
+                && self.spare.len() < keep
+            {
+                self.spare.push(buf);
             }
         }
         Ok(())
@@ -65,13 +76,19 @@ impl Uploader {
             .map(|(_, d)| d.clone())
     }
 
-    /// The first queued piece that is neither cached nor being read.
-    fn next_to_load(&self) -> Option<u32> {
-        let loading = self.loading.as_ref().map(|(i, _)| *i);
-        self.queue
-            .iter()
-            .map(|b| b.index)
-            .find(|&i| Some(i) != loading && !self.cache.iter().any(|(c, _)| *c == i))
+    /// The next queued pieces that are neither cached nor being read, in
+    /// queue order, at most `max`.
+    fn next_to_load(&self, max: usize) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::new();
+        for i in self.queue.iter().map(|b| b.index) {
+            if out.len() == max {
+                break;
+            }
+            if !out.contains(&i) && !self.cache.iter().any(|(c, _)| *c == i) {
+                out.push(i);
+            }
+        }
+        out
     }
 
     /// Queues a request; false when the queue is full.
@@ -98,7 +115,7 @@ impl Uploader {
 impl Conn {
     /// Moves queued blocks into the write buffer while it has room.
     pub(super) async fn serve_requests(&mut self) {
-        while !self.am_choking && self.wbuf.len() - self.wpos < WRITE_HIGH_WATER {
+        while !self.am_choking && self.outbox.pending() < WRITE_HIGH_WATER {
             let Some(&b) = self.upload.queue.front() else {
                 return;
             };
@@ -107,13 +124,16 @@ impl Conn {
                 return;
             };
             self.upload.queue.pop_front();
-            let (start, end) = (b.begin as usize, b.begin as usize + b.length as usize);
-            let Some(block) = data.get(start..end) else {
+            let range = b.begin as usize..b.begin as usize + b.length as usize;
+            if data.get(range.clone()).is_none() {
                 continue;
-            };
+            }
             self.shared.throttle_upload(u64::from(b.length)).await;
-            encode_piece_header(b.index, b.begin, b.length, &mut self.wbuf);
-            self.wbuf.extend_from_slice(block);
+            self.outbox.push_shared(
+                |buf| encode_piece_header(b.index, b.begin, b.length, buf),
+                data,
+                range,
+            );
             self.stats
                 .uploaded
                 .fetch_add(u64::from(b.length), Ordering::Relaxed);
@@ -122,23 +142,37 @@ impl Conn {
         self.prefetch();
     }
 
-    /// Starts reading the next piece the queue will need, if none is being read.
+    /// Starts reading the next pieces the queue will need, if none are being read.
     fn prefetch(&mut self) {
         if self.upload.is_loading() {
             return;
         }
-        let Some(index) = self.upload.next_to_load() else {
+        let piece_length = self.shared.meta.info.piece_length.max(1);
+        let indexes = self
+            .upload
+            .next_to_load((READ_AHEAD / piece_length).max(1) as usize);
+        if indexes.is_empty() {
             return;
-        };
+        }
         let storage = self.shared.storage.clone();
-        let mut buf = self.upload.spare.take().unwrap_or_default();
+        let spare_count = self.upload.spare.len();
+        let mut spare = self
+            .upload
+            .spare
+            .split_off(spare_count.saturating_sub(indexes.len()));
         let load = tokio::task::spawn_blocking(move || {
-            let (offset, len) = storage.piece_span(index);
-            buf.resize(len, 0);
-            storage.read(offset, &mut buf)?;
-            Ok((index, buf))
+            indexes
+                .into_iter()
+                .map(|index| {
+                    let (offset, len) = storage.piece_span(index);
+                    let mut buf = spare.pop().unwrap_or_default();
+                    buf.resize(len, 0);
+                    storage.read(offset, &mut buf)?;
+                    Ok((index, buf))
+                })
+                .collect()
         });
-        self.upload.loading = Some((index, load));
+        self.upload.loading = Some(load);
     }
 
     /// A request from the peer: checked, then queued or refused.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::engine::piecebuf::PieceBuf;
 
 const PIECE: u64 = 4 * BLOCK_LEN as u64;
 
@@ -20,7 +21,7 @@ fn peer_with(pieces: usize, which: impl IntoIterator<Item = usize>) -> Bitfield 
     bf
 }
 
-fn deliver(p: &mut Picker, blocks: &[BlockRef]) -> Vec<(u32, Vec<u8>)> {
+fn deliver(p: &mut Picker, blocks: &[BlockRef]) -> Vec<(u32, PieceBuf)> {
     let mut done = Vec::new();
     for b in blocks {
         let bytes = vec![b.index as u8; b.length as usize];
@@ -209,4 +210,21 @@ fn a_piece_started_by_one_peer_is_left_to_it_until_it_lets_go() {
         }
     }
     assert_eq!(complete.map(|c| c.1), Some(vec![2]));
+}
+
+#[test]
+fn after_the_random_start_equally_rare_pieces_come_in_order() {
+    let mut p = picker(20, &[0, 1, 2, 3]);
+    let all = peer_with(20, 0..20);
+    p.add_peer(&all);
+    // Piece 9 is rarer than the rest: it goes first, then the run goes on from it.
+    p.add_peer(&peer_with(20, (0..20).filter(|&i| i != 9)));
+    let mut order = Vec::new();
+    for _ in 0..5 {
+        let mut out = Vec::new();
+        p.pick(1, &all, &HashSet::new(), 4, &mut out);
+        assert!(out.iter().all(|b| b.index == out[0].index), "{out:?}");
+        order.push(out[0].index);
+    }
+    assert_eq!(order, [9, 10, 11, 12, 13]);
 }
