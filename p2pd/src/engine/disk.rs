@@ -74,7 +74,6 @@ impl Disk {
 }
 
 enum Outcome {
-    Written,
     BadHash,
     WriteFailed(std::io::Error),
     Lost,
@@ -143,12 +142,23 @@ fn write_all(good: &mut Vec<DiskJob>) {
         let bufs: Vec<&[u8]> = run.iter().map(|j| &j.data[..]).collect();
         let result = storage.write_run(offset, &bufs);
         drop(bufs);
-        for job in run {
-            let outcome = match &result {
-                Ok(()) => Outcome::Written,
-                Err(e) => Outcome::WriteFailed(std::io::Error::new(e.kind(), e.to_string())),
-            };
-            settle(job, outcome);
+        match result {
+            Ok(()) => {
+                let shared = run[0].shared.clone();
+                // The jobs' tracker tokens are dropped after the torrent
+                // has taken the pieces.
+                let (pieces, _tokens): (Vec<_>, Vec<_>) = run
+                    .into_iter()
+                    .map(|j| ((j.index, j.data), j._token))
+                    .unzip();
+                shared.pieces_verified(pieces);
+            }
+            Err(e) => {
+                for job in run {
+                    let copy = std::io::Error::new(e.kind(), e.to_string());
+                    settle(job, Outcome::WriteFailed(copy));
+                }
+            }
         }
     }
 }
@@ -166,7 +176,6 @@ fn settle(job: DiskJob, outcome: Outcome) {
     shared.lock().picker.recycle(data);
     shared.unverified_bytes.fetch_sub(len, Ordering::Relaxed);
     match outcome {
-        Outcome::Written => shared.piece_verified(index),
         Outcome::BadHash => shared.piece_failed(index, &contributors),
         Outcome::WriteFailed(e) => shared.disk_error(format!("cannot write piece {index}: {e}")),
         Outcome::Lost => shared.piece_lost(index),

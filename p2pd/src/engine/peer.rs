@@ -31,7 +31,7 @@ use super::torrent::{PeerCmd, PeerStats, Refused, Shared, backoff};
 
 /// Fewest and most block requests kept in flight to one peer.
 const MIN_PIPELINE: usize = 16;
-const MAX_PIPELINE: usize = 96;
+const MAX_PIPELINE: usize = 64;
 /// Seconds of data at the peer's rate kept in flight.
 const PIPELINE_SECONDS: f64 = 0.5;
 /// A peer that sends nothing we asked for in this long is snubbed.

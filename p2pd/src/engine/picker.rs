@@ -309,8 +309,20 @@ impl Picker {
         let pick = if random_phase {
             candidates.into_iter().next()
         } else {
-            // Rarest first; ties go to the first one after the cursor.
-            candidates.min_by_key(|&i| self.availability[i])
+            // Rarest first; ties go to the first one after the cursor. No
+            // piece the peer has is rarer than one only it has: stop there
+            // (with one seeder that is the first candidate, not a full scan).
+            let mut best: Option<(usize, u32)> = None;
+            for i in candidates {
+                let a = self.availability[i];
+                if best.is_none_or(|(_, b)| a < b) {
+                    best = Some((i, a));
+                    if a <= 1 {
+                        break;
+                    }
+                }
+            }
+            best.map(|(i, _)| i)
         };
         if let Some(i) = pick {
             self.cursor = i + 1;

@@ -451,13 +451,21 @@ impl Shared {
         });
     }
 
-    pub(super) fn piece_verified(&self, index: u32) {
+    /// Pieces passed their hash check and are on disk: one lock for the
+    /// lot (the disk thread settles a run of pieces at once), their buffers
+    /// back to the picker, a HAVE for each to every peer.
+    pub(super) fn pieces_verified(&self, pieces: Vec<(u32, PieceBuf)>) {
+        let bytes: u64 = pieces.iter().map(|(_, b)| b.len() as u64).sum();
         let mut st = self.lock();
-        st.picker.verified(index);
-        st.resume_dirty = true;
-        for p in st.peers.values() {
-            let _ = p.cmd.send(PeerCmd::Have(index));
+        self.unverified_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        for (index, buf) in pieces {
+            st.picker.recycle(buf);
+            st.picker.verified(index);
+            for p in st.peers.values() {
+                let _ = p.cmd.send(PeerCmd::Have(index));
+            }
         }
+        st.resume_dirty = true;
         if st.picker.is_complete() && st.status == TorrentState::Downloading {
             st.status = TorrentState::Seeding;
             drop(st);
