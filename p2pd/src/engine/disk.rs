@@ -23,7 +23,7 @@ use super::piecebuf::PieceBuf;
 use super::torrent::Shared;
 
 /// Verified pieces are written once this many bytes are waiting...
-const WRITE_BATCH: usize = 1 << 20;
+const WRITE_BATCH: usize = 4 << 20;
 /// ...or when no new piece has come for this long.
 const WRITE_DELAY: Duration = Duration::from_millis(2);
 

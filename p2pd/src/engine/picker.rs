@@ -13,8 +13,10 @@ use super::piecebuf::PieceBuf;
 
 /// Pieces picked at random before switching to rarest first.
 const RANDOM_FIRST_PIECES: usize = 4;
-/// Piece buffers kept for reuse.
-const MAX_SPARE_BUFFERS: usize = 8;
+/// Bytes of piece buffers kept for reuse (at least two buffers): enough
+/// for every piece in flight and in the disk queue of a fast download, so
+/// new buffers (and fresh pages) are rare.
+const SPARE_BYTES: u64 = 16 << 20;
 /// Most peers asked for the same block in endgame.
 const MAX_ENDGAME_DUPLICATES: u8 = 2;
 
@@ -26,6 +28,10 @@ pub struct Picker {
     have: Bitfield,
     /// How many connected peers have each piece.
     availability: Vec<u32>,
+    /// How many missing pieces have each availability (index = peers):
+    /// its first non-zero entry is the rarest a missing piece can be, where
+    /// a rarest-first scan can stop.
+    rarity: Vec<u32>,
     partial: BTreeMap<u32, Partial>,
     /// Pieces started (in `partial`) or handed out for hashing and not yet
     /// verified or failed: a bitfield, as piece choice tests every piece.
@@ -88,6 +94,7 @@ impl Picker {
         Picker {
             piece_length,
             total_length,
+            rarity: vec![(n - have.count_ones()) as u32],
             have,
             availability: vec![0; n],
             partial: BTreeMap::new(),
@@ -133,26 +140,47 @@ impl Picker {
     /// A peer joined with these pieces.
     pub fn add_peer(&mut self, pieces: &Bitfield) {
         for i in pieces.iter_ones() {
-            if let Some(a) = self.availability.get_mut(i) {
-                *a += 1;
-            }
+            self.change_availability(i, true);
         }
     }
 
     /// A peer left; `pieces` is what it had.
     pub fn remove_peer(&mut self, pieces: &Bitfield) {
         for i in pieces.iter_ones() {
-            if let Some(a) = self.availability.get_mut(i) {
-                *a = a.saturating_sub(1);
-            }
+            self.change_availability(i, false);
         }
     }
 
     /// A peer announced one more piece.
     pub fn peer_has(&mut self, index: u32) {
-        if let Some(a) = self.availability.get_mut(index as usize) {
+        self.change_availability(index as usize, true);
+    }
+
+    fn change_availability(&mut self, i: usize, up: bool) {
+        let Some(a) = self.availability.get_mut(i) else {
+            return;
+        };
+        let before = *a as usize;
+        if up {
             *a += 1;
+        } else if *a > 0 {
+            *a -= 1;
+        } else {
+            return;
         }
+        let after = *a as usize;
+        if !self.have.get(i) {
+            if self.rarity.len() <= after {
+                self.rarity.resize(after + 1, 0);
+            }
+            self.rarity[before] -= 1;
+            self.rarity[after] += 1;
+        }
+    }
+
+    /// The lowest availability of a missing piece.
+    fn rarest_missing(&self) -> u32 {
+        self.rarity.iter().position(|&c| c > 0).unwrap_or(0) as u32
     }
 
     /// Whether the peer has a piece we lack.
@@ -309,15 +337,16 @@ impl Picker {
         let pick = if random_phase {
             candidates.into_iter().next()
         } else {
-            // Rarest first; ties go to the first one after the cursor. No
-            // piece the peer has is rarer than one only it has: stop there
-            // (with one seeder that is the first candidate, not a full scan).
+            // Rarest first; ties go to the first one after the cursor. The
+            // scan stops at a piece as rare as the rarest missing one (when
+            // all are equally common, that is the first candidate).
+            let floor = self.rarest_missing();
             let mut best: Option<(usize, u32)> = None;
             for i in candidates {
                 let a = self.availability[i];
                 if best.is_none_or(|(_, b)| a < b) {
                     best = Some((i, a));
-                    if a <= 1 {
+                    if a <= floor {
                         break;
                     }
                 }
@@ -388,7 +417,8 @@ impl Picker {
 
     /// Takes back a piece buffer after hashing (a few are kept).
     pub fn recycle(&mut self, buf: PieceBuf) {
-        if self.spare.len() < MAX_SPARE_BUFFERS {
+        let keep = (SPARE_BYTES / self.piece_length.max(1)).max(2) as usize;
+        if self.spare.len() < keep {
             self.spare.push(buf);
         }
     }
@@ -411,7 +441,11 @@ impl Picker {
 
     /// A completed piece passed its hash check and is on disk.
     pub fn verified(&mut self, index: u32) {
-        self.have.set(index as usize, true);
+        let i = index as usize;
+        if i < self.have.len() && !self.have.get(i) {
+            self.rarity[self.availability[i] as usize] -= 1;
+        }
+        self.have.set(i, true);
         self.partial.remove(&index);
         self.busy.set(index as usize, false);
     }

@@ -228,3 +228,27 @@ fn after_the_random_start_equally_rare_pieces_come_in_order() {
     }
     assert_eq!(order, [9, 10, 11, 12, 13]);
 }
+
+#[test]
+fn the_rarest_missing_piece_follows_peers_and_verified_pieces() {
+    let mut p = picker(4, &[0]);
+    assert_eq!(p.rarest_missing(), 0);
+    let a = peer_with(4, 0..4);
+    let b = peer_with(4, [1, 2]);
+    p.add_peer(&a);
+    assert_eq!(p.rarest_missing(), 1);
+    p.add_peer(&b);
+    // Pieces 1 and 2 are on two peers, piece 3 on one.
+    assert_eq!(p.rarest_missing(), 1);
+    p.verified(3);
+    assert_eq!(p.rarest_missing(), 2);
+    p.remove_peer(&a);
+    assert_eq!(p.rarest_missing(), 1);
+    p.peer_has(1);
+    p.peer_has(2);
+    assert_eq!(p.rarest_missing(), 2);
+    p.verified(1);
+    p.verified(1);
+    p.verified(2);
+    assert_eq!(p.rarest_missing(), 0, "nothing missing");
+}
