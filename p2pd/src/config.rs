@@ -36,6 +36,8 @@ pub struct Config {
     pub download_rate_limit: Option<u64>,
     /// Upload limit, bytes per second (absent: unlimited).
     pub upload_rate_limit: Option<u64>,
+    /// Write downloaded pieces with direct I/O where the file system allows.
+    pub direct_writes: Option<bool>,
     /// Log file for `--daemon`.
     pub log_file: Option<PathBuf>,
     /// Pid file for `--daemon`.
@@ -74,6 +76,11 @@ upload_slots = 4
 # download_rate_limit = 10000000
 # upload_rate_limit = 5000000
 
+# Write verified pieces straight to the disk (O_DIRECT, Linux), not through the
+# page cache: far less CPU at high rates; uploading them later reads the disk.
+# Falls back to plain writes by itself where the file system refuses.
+direct_writes = true
+
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
 # pid_file = "~/.local/share/p2p/state/p2pd.pid"
@@ -94,6 +101,7 @@ pub struct Settings {
     pub upload_slots: usize,
     pub download_rate_limit: Option<u64>,
     pub upload_rate_limit: Option<u64>,
+    pub direct_writes: bool,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
     /// Running as the system service: the socket is also open to the
@@ -203,6 +211,7 @@ impl Config {
             upload_slots: self.upload_slots.unwrap_or(4),
             download_rate_limit: self.download_rate_limit,
             upload_rate_limit: self.upload_rate_limit,
+            direct_writes: self.direct_writes.unwrap_or(true),
             log_file: self
                 .log_file
                 .clone()

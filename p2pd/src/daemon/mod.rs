@@ -142,6 +142,7 @@ pub async fn run(
             upload_slots: settings.upload_slots,
             download_rate_limit: settings.download_rate_limit,
             upload_rate_limit: settings.upload_rate_limit,
+            direct_writes: settings.direct_writes,
             ..EngineConfig::default()
         },
         cancel.child_token(),
