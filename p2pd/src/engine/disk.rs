@@ -36,10 +36,10 @@ pub(crate) struct DiskJob {
     pub contributors: Vec<(SocketAddr, PeerId)>,
     /// Keeps the torrent's task tracker open until the piece is settled, so
     /// a stopping torrent saves its resume record after its last write.
-    pub _token: TaskTrackerToken,
+    pub tracked: TaskTrackerToken,
 }
 
-/// Handle to the disk thread; it ends when every handle is dropped and the
+/// Handle to the disk threads; they end when every handle is dropped and the
 /// queued pieces are written.
 #[derive(Debug, Clone)]
 pub(crate) struct Disk {
@@ -147,9 +147,9 @@ fn write_all(good: &mut Vec<DiskJob>) {
                 let shared = run[0].shared.clone();
                 // The jobs' tracker tokens are dropped after the torrent
                 // has taken the pieces.
-                let (pieces, _tokens): (Vec<_>, Vec<_>) = run
+                let (pieces, _tracked): (Vec<_>, Vec<_>) = run
                     .into_iter()
-                    .map(|j| ((j.index, j.data), j._token))
+                    .map(|j| ((j.index, j.data), j.tracked))
                     .unzip();
                 shared.pieces_verified(pieces);
             }
@@ -170,7 +170,7 @@ fn settle(job: DiskJob, outcome: Outcome) {
         index,
         data,
         contributors,
-        _token,
+        tracked: _tracked,
     } = job;
     let len = data.len() as u64;
     shared.lock().picker.recycle(data);

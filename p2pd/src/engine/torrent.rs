@@ -447,7 +447,7 @@ impl Shared {
             index,
             data,
             contributors,
-            _token: self.peer_tasks.token(),
+            tracked: self.peer_tasks.token(),
         });
     }
 
