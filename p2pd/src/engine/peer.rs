@@ -274,10 +274,22 @@ impl Conn {
             let slice_count = self.outbox.slices(&mut slices);
             tokio::select! {
                 _ = cancel.cancelled() => return Ok(()),
-                cmd = cmds.recv() => match cmd {
-                    Some(PeerCmd::Disconnect) | None => return Ok(()),
-                    Some(cmd) => self.on_command(cmd),
-                },
+                cmd = cmds.recv() => {
+                    // Take every command already queued (a run of verified
+                    // pieces comes as a burst of HAVEs): one write for the
+                    // lot instead of one per message.
+                    let mut next = cmd;
+                    loop {
+                        match next {
+                            Some(PeerCmd::Disconnect) | None => return Ok(()),
+                            Some(cmd) => self.on_command(cmd),
+                        }
+                        match cmds.try_recv() {
+                            Ok(cmd) => next = Some(cmd),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 read = r.read_buf(&mut rbuf) => {
                     if read? == 0 {
                         return Ok(());
