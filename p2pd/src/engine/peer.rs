@@ -1,9 +1,11 @@
 //! One peer connection (BEP 3, with BEP 6 Fast and BEP 10 extensions): the
 //! handshake, then a single task that reads and parses messages in place
 //! from a reusable buffer, keeps a pipeline of block requests full, serves
-//! the peer's requests from a one-piece read cache, and writes whatever is
-//! queued whenever the socket can take it (reading and writing never wait
-//! on each other, so two peers uploading to each other cannot deadlock).
+//! the peer's requests from a small read cache, and writes whatever is
+//! queued whenever the socket can take it, in vectored writes (reading and
+//! writing never wait on each other, so two peers uploading to each other
+//! cannot deadlock). A fast peer's socket wakes the task only every
+//! quarter megabyte (a receive low-water mark, see sockopt.rs).
 
 mod handlers;
 mod outbox;
