@@ -55,7 +55,8 @@ max_torrents = 1000000
 # Most peers tracked at once over all torrents (about 85 bytes each).
 max_peers = 5000000
 # Proxies whose X-Forwarded-For header and "ip" parameter are trusted, e.g. ["127.0.0.1"].
-# Announces from any other address use the connection's address.
+# Announces from any other address use the connection's address. The
+# registration limit also counts the forwarded address of these proxies' requests.
 trusted_proxies = []
 
 [http]
@@ -86,6 +87,13 @@ session_ttl_secs = 120
 max_login_failures = 5
 # The window for failed logins, in seconds.
 login_failure_window_secs = 60
+# Accounts one client address (IPv6: one /64) may create within the window;
+# further registrations get 429 until the oldest leaves the window. Only
+# successful registrations count (20 leaves room for an office behind one NAT
+# address). 0: no limit.
+max_registrations_per_address = 20
+# The window for registrations, in seconds.
+registration_window_secs = 3600
 # Allow torrents to be published outside any group (public catalog).
 allow_public_torrents = true
 "#;
@@ -126,6 +134,11 @@ pub struct AccountsConfig {
     pub max_login_failures: u32,
     /// The failed-login window in seconds.
     pub login_failure_window_secs: u64,
+    /// Successful registrations allowed per address (IPv6: per /64) within
+    /// the window; 0 means no limit.
+    pub max_registrations_per_address: u32,
+    /// The registration window in seconds.
+    pub registration_window_secs: u64,
     /// Whether torrents may be published outside groups.
     pub allow_public_torrents: bool,
 }
@@ -136,6 +149,8 @@ impl Default for AccountsConfig {
             session_ttl_secs: 120,
             max_login_failures: 5,
             login_failure_window_secs: 60,
+            max_registrations_per_address: 20,
+            registration_window_secs: 3600,
             allow_public_torrents: true,
         }
     }

@@ -1,14 +1,40 @@
-//! Accounts over the real HTTP API: registration rules, login and its
-//! refusals, one live session per user with takeover, session expiry and
-//! the failed-login rate limit (both with an injected clock), password
-//! change, online users.
+//! Accounts over the real HTTP API: registration rules, the per-address
+//! registration limit, login and its refusals, one live session per user
+//! with takeover, session expiry and the failed-login rate limit (limits and
+//! expiry with an injected clock), password change, online users.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::net::SocketAddr;
+
 use common::api::*;
-use common::start;
+use common::{Reply, raw, start};
 use serde_json::json;
+
+/// `POST /api/v1/register` for `name`, with extra header lines (each ending
+/// in CRLF), whatever the answer.
+async fn try_register_with(addr: SocketAddr, name: &str, headers: &str) -> Reply {
+    let body = json!({ "username": name, "password": PASSWORD }).to_string();
+    let req = format!(
+        "POST /api/v1/register HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    raw(addr, req.as_bytes()).await
+}
+
+async fn try_register(addr: SocketAddr, name: &str) -> Reply {
+    try_register_with(addr, name, "").await
+}
+
+/// A registration from `ip`, as forwarded by a trusted proxy on 127.0.0.1.
+async fn try_register_from(addr: SocketAddr, name: &str, ip: &str) -> Reply {
+    try_register_with(addr, name, &format!("X-Forwarded-For: {ip}\r\n")).await
+}
+
+fn login_body(name: &str) -> serde_json::Value {
+    json!({ "username": name, "password": PASSWORD })
+}
 
 #[tokio::test]
 async fn a_user_registers_logs_in_sees_whoami_and_logs_out() {
@@ -83,6 +109,148 @@ async fn registration_refuses_taken_names_in_any_case_and_bad_credentials() {
     let r = request(s.addr, "POST", "/api/v1/register", None, b"not json").await;
     assert_eq!(r.status, 400);
     assert!(error(&r).1.contains("invalid JSON body"));
+}
+
+#[tokio::test]
+async fn the_21st_registration_from_one_address_within_the_hour_is_429_and_creates_nothing() {
+    let s = start(|_| {}).await;
+    let clock = manual_clock(&s);
+    for i in 1..=20 {
+        register(s.addr, &format!("user{i}")).await;
+    }
+    let r = try_register(s.addr, "user21").await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(
+        error(&r),
+        (
+            "rate_limited".into(),
+            "too many registrations from 127.0.0.1 (20 within 3600 s); try again in 3600 s".into()
+        )
+    );
+    // Nothing was stored: user21 cannot log in and has no stats.
+    let no_login = post_json(s.addr, "/api/v1/login", None, login_body("user21")).await;
+    assert_eq!(no_login.status, 401, "{}", no_login.text());
+    let (token, _) = login(s.addr, "user1").await;
+    let stats = get_auth(s.addr, "/api/v1/users/user21/stats", &token).await;
+    assert_eq!(stats.status, 404, "{}", stats.text());
+
+    clock.advance(1800);
+    let r = try_register(s.addr, "user21").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(
+        error(&r).1,
+        "too many registrations from 127.0.0.1 (20 within 3600 s); try again in 1800 s"
+    );
+    clock.advance(1800);
+    let r = try_register(s.addr, "user21").await;
+    assert_eq!(r.status, 201, "the window has passed: {}", r.text());
+    login(s.addr, "user21").await;
+}
+
+#[tokio::test]
+async fn failed_registrations_do_not_use_up_the_allowance() {
+    let s = start(|c| c.accounts.max_registrations_per_address = 2).await;
+    manual_clock(&s);
+    register(s.addr, "alice").await;
+    for _ in 0..5 {
+        let r = try_register(s.addr, "ALICE").await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        let r = try_register(s.addr, "no spaces allowed").await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        let r = post_json(
+            s.addr,
+            "/api/v1/register",
+            None,
+            json!({ "username": "bob", "password": "short" }),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+    }
+    register(s.addr, "bob").await;
+    let r = try_register(s.addr, "carol").await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(
+        error(&r).1,
+        "too many registrations from 127.0.0.1 (2 within 3600 s); try again in 3600 s"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_registrations_cannot_pass_the_limit_and_lost_races_give_their_place_back() {
+    let s = start(|c| c.accounts.max_registrations_per_address = 5).await;
+    manual_clock(&s);
+    // Five at once for one new name: one wins, four get 409 and give their place back.
+    let same = register_at_once(s.addr, vec!["popular".to_owned(); 5]).await;
+    let mut statuses = statuses_of(&same);
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409]);
+    // Four places are left; eight at once for distinct names get exactly four.
+    let many = register_at_once(s.addr, (0..8).map(|i| format!("racer{i}")).collect()).await;
+    let created = many.iter().filter(|r| r.status == 201).count();
+    let limited = many.iter().filter(|r| r.status == 429).count();
+    assert_eq!((created, limited), (4, 4), "{:?}", statuses_of(&many));
+}
+
+/// Sends a registration for every name at once (a task each); the replies in order.
+async fn register_at_once(addr: SocketAddr, names: Vec<String>) -> Vec<Reply> {
+    let tasks: Vec<_> = names
+        .into_iter()
+        .map(|n| tokio::spawn(async move { try_register(addr, &n).await }))
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+fn statuses_of(replies: &[Reply]) -> Vec<u16> {
+    replies.iter().map(|r| r.status).collect()
+}
+
+#[tokio::test]
+async fn a_registration_limit_of_zero_means_no_limit() {
+    let s = start(|c| c.accounts.max_registrations_per_address = 0).await;
+    manual_clock(&s);
+    for i in 0..12 {
+        register(s.addr, &format!("many{i}")).await;
+    }
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_counted_per_64_and_a_trusted_proxy_passes_the_client_address() {
+    let s = start(|c| {
+        c.accounts.max_registrations_per_address = 2;
+        c.announce.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    manual_clock(&s);
+    for (name, ip) in [("six1", "2001:db8:1:2::1"), ("six2", "2001:db8:1:2::2")] {
+        let r = try_register_from(s.addr, name, ip).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let r = try_register_from(s.addr, "six3", "2001:db8:1:2:ffff:ffff:ffff:ffff").await;
+    assert_eq!(r.status, 429, "same /64: {}", r.text());
+    assert_eq!(
+        error(&r).1,
+        "too many registrations from 2001:db8:1:2::/64 (2 within 3600 s); try again in 3600 s"
+    );
+    // Another /64, an IPv4 client and the proxy itself each have their own allowance.
+    for (name, ip) in [("six4", "2001:db8:1:3::1"), ("four1", "203.0.113.9")] {
+        let r = try_register_from(s.addr, name, ip).await;
+        assert_eq!(r.status, 201, "{ip}: {}", r.text());
+    }
+    let r = try_register(s.addr, "proxy1").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // A client that is not a trusted proxy cannot claim other addresses.
+    let s = start(|c| c.accounts.max_registrations_per_address = 1).await;
+    manual_clock(&s);
+    let r = try_register_from(s.addr, "claim1", "10.0.0.1").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = try_register_from(s.addr, "claim2", "10.0.0.2").await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(error(&r).1.contains("from 127.0.0.1 "), "{}", r.text());
 }
 
 #[tokio::test]

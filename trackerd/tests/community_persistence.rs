@@ -285,7 +285,16 @@ fn has_event(
 /// Runs the stream and kills trackerd (SIGKILL) mid-way; returns the
 /// operations acknowledged before it died.
 fn stream_then_kill(data: &Path, files: &Path) -> Vec<Op> {
-    let mut d = spawn(&["--data-dir", data.to_str().unwrap()]);
+    // The workers register dozens of users from 127.0.0.1: no registration limit.
+    let config = files.join("trackerd.toml");
+    std::fs::create_dir_all(files).unwrap();
+    std::fs::write(&config, "[accounts]\nmax_registrations_per_address = 0\n").unwrap();
+    let mut d = spawn(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
     let sh = Arc::new(Shared {
         addr: d.addr,
         ops: Mutex::new(Vec::new()),

@@ -47,6 +47,11 @@ pub struct Settings {
     pub max_login_failures: u32,
     /// The window, in seconds.
     pub login_failure_window_secs: i64,
+    /// Successful registrations allowed per address (IPv6: per /64) within
+    /// the window; 0: no limit.
+    pub max_registrations_per_address: u32,
+    /// The registration window, in seconds.
+    pub registration_window_secs: i64,
     /// Whether torrents may be published outside groups.
     pub allow_public_torrents: bool,
     /// Base URL for announce URLs in personalised torrents; empty: from the
@@ -60,6 +65,9 @@ impl Settings {
             session_ttl_secs: i64::try_from(c.accounts.session_ttl_secs.max(1)).unwrap_or(i64::MAX),
             max_login_failures: c.accounts.max_login_failures.max(1),
             login_failure_window_secs: i64::try_from(c.accounts.login_failure_window_secs.max(1))
+                .unwrap_or(i64::MAX),
+            max_registrations_per_address: c.accounts.max_registrations_per_address,
+            registration_window_secs: i64::try_from(c.accounts.registration_window_secs.max(1))
                 .unwrap_or(i64::MAX),
             allow_public_torrents: c.accounts.allow_public_torrents,
             public_url: c.public_url.trim_end_matches('/').to_owned(),
@@ -75,6 +83,8 @@ pub struct Community {
     /// The settings.
     pub settings: Settings,
     limiter: Mutex<FailureLimiter>,
+    /// Registrations (and ones in progress) per address key.
+    registrations: Mutex<FailureLimiter>,
     /// The announce index (passkeys, memberships, published torrents).
     pub access: Access,
     traffic: Mutex<Traffic>,
@@ -110,6 +120,7 @@ impl Community {
             clock: RwLock::new(Arc::new(SystemClock)),
             settings: Settings::from_config(config),
             limiter: Mutex::default(),
+            registrations: Mutex::default(),
             access: Access::default(),
             traffic: Mutex::default(),
             writes: tokio::sync::Mutex::new(()),
@@ -204,6 +215,7 @@ async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<EventRecord>) {
                 }
                 let now = c.now();
                 c.limiter.lock().prune(now, c.settings.login_failure_window_secs);
+                c.registrations.lock().prune(now, c.settings.registration_window_secs);
             }
         }
     }

@@ -1,13 +1,14 @@
-//! Accounts and sessions: register, login (one live session per user,
-//! takeover on request, failed attempts rate-limited per user and per
-//! address), logout, authentication with renewal, password change, online
-//! users and per-user stats.
+//! Accounts and sessions: register (rate-limited per address), login (one
+//! live session per user, takeover on request, failed attempts rate-limited
+//! per user and per address), logout, authentication with renewal, password
+//! change, online users and per-user stats.
 
 use std::net::IpAddr;
 
 use serde::Serialize;
 
 use super::{Community, CommunityError};
+use crate::accounts::limit::address_key;
 use crate::accounts::{self, check_password, normalize_username};
 use crate::events::{event, rfc3339};
 use crate::store::community::SessionOutcome;
@@ -91,14 +92,78 @@ impl Community {
         now - self.settings.session_ttl_secs
     }
 
-    /// Creates an account.
+    /// Creates an account for a client at `from`. At most
+    /// `max_registrations_per_address` registrations from one address (IPv6:
+    /// one /64) succeed within the window; further ones get 429 before the
+    /// password is hashed.
+    ///
+    /// Only successful registrations count. Failed ones cost no Argon2 hash,
+    /// so they need no limit of their own: a bad name or password (400) is
+    /// refused before anything else, and a taken name (409) after one store
+    /// lookup. The only failures that hash are registrations that lose a race
+    /// for the same new name, and those need a place in the limit while they
+    /// run (see [`Community::reserve_registration`]), so at most `max` run at
+    /// once per address.
     pub async fn register(
         &self,
         username: &str,
         password: String,
+        from: IpAddr,
     ) -> Result<String, CommunityError> {
         let name = normalize_username(username)?;
         check_password(&password)?;
+        let place = self.reserve_registration(from)?;
+        let result = self.create_account(name, password).await;
+        if result.is_err()
+            && let Some((key, at)) = place
+        {
+            self.registrations.lock().forget(&key, at);
+        }
+        result
+    }
+
+    /// Takes one of `from`'s registrations in the window, or refuses with
+    /// 429; `None` when there is no limit. The place is taken before the
+    /// registration runs, not after it succeeds, so concurrent requests
+    /// cannot all pass the check before any is counted; a registration that
+    /// fails gives it back. One abandoned midway (the client went away, the
+    /// request timed out) keeps it: it may have cost a hash.
+    fn reserve_registration(&self, from: IpAddr) -> Result<Option<(String, i64)>, CommunityError> {
+        let s = &self.settings;
+        if s.max_registrations_per_address == 0 {
+            return Ok(None);
+        }
+        let key = address_key(from);
+        let now = self.now();
+        let mut limiter = self.registrations.lock();
+        if let Some(wait) = limiter.blocked_for(
+            &key,
+            now,
+            s.max_registrations_per_address,
+            s.registration_window_secs,
+        ) {
+            return Err(CommunityError::RateLimited(format!(
+                "too many registrations from {key} ({} within {} s); try again in {wait} s",
+                s.max_registrations_per_address, s.registration_window_secs
+            )));
+        }
+        // Not recorded (too many addresses tracked): nothing to give back.
+        let recorded = limiter.record(&key, now, s.registration_window_secs);
+        Ok(recorded.then_some((key, now)))
+    }
+
+    /// Hashes the password and stores the account (`name` already checked).
+    async fn create_account(
+        &self,
+        name: String,
+        password: String,
+    ) -> Result<String, CommunityError> {
+        let taken = |name: &str| CommunityError::Conflict(format!("username {name:?} is taken"));
+        // Before hashing, so a taken name costs a lookup, not an Argon2 hash
+        // (and tells the client nothing the 409 would not).
+        if self.store.user_by_name(&name).await?.is_some() {
+            return Err(taken(&name));
+        }
         let hash = accounts::hash_password(password).await?;
         let passkey = accounts::new_passkey();
         let now = self.now();
@@ -108,7 +173,7 @@ impl Community {
             .store
             .create_user(&name, &hash, &passkey, now)
             .await?
-            .ok_or_else(|| CommunityError::Conflict(format!("username {name:?} is taken")))?;
+            .ok_or_else(|| taken(&name))?;
         self.access.add_passkey(passkey, id, name.clone());
         drop(w);
         self.log(event(now, "register", Some(&name))).await;

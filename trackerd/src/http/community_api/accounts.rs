@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::extract::{ApiError, Auth, base_url, json_body};
 use crate::app::Tracker;
+use crate::http::peer_ip;
 
 #[derive(Deserialize)]
 struct Credentials {
@@ -31,10 +32,20 @@ struct PasswordChange {
 
 pub(super) async fn register(
     State(t): State<Arc<Tracker>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let c: Credentials = json_body(&body)?;
-    let username = t.community.register(&c.username, c.password).await?;
+    // Behind a trusted proxy, the limit counts the client it forwards for,
+    // not the proxy (which would soon lock everyone out).
+    let from = peer_ip(
+        &t.config.announce.trusted_proxies,
+        remote.ip(),
+        &headers,
+        None,
+    );
+    let username = t.community.register(&c.username, c.password, from).await?;
     Ok((StatusCode::CREATED, Json(json!({ "username": username }))).into_response())
 }
 
