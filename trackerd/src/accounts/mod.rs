@@ -1,13 +1,16 @@
-//! Accounts: username and password rules, Argon2id password hashing (on the
-//! blocking pool), session tokens (only their SHA-256 is ever stored) and
+//! Accounts: username and password rules, Argon2id password hashing (on a
+//! few threads of its own, see [`hashers`]), session tokens (only their SHA-256 is ever stored) and
 //! passkeys. Plain functions; sessions and storage live in
 //! [`crate::community`] and [`crate::store`]. Must not log secrets.
 
 pub mod clock;
+mod hashers;
 pub mod limit;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::cell::RefCell;
+
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
 
@@ -54,8 +57,7 @@ pub fn check_password(password: &str) -> Result<(), CredentialError> {
 }
 
 /// Argon2 runs at most this many at once: each takes 19 MiB and a core, so
-/// a burst of logins queues instead of holding hundreds of MiB (glibc keeps
-/// freed arena memory) and starving announces of CPU.
+/// a burst of logins queues here instead of starving announces of CPU.
 fn argon2_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     SLOTS.get_or_init(|| {
@@ -63,44 +65,106 @@ fn argon2_slots() -> &'static tokio::sync::Semaphore {
     })
 }
 
-/// Hashes a password with Argon2id (default parameters) on the blocking pool.
+/// Hashes a password with Argon2id (default parameters) on an Argon2 thread.
 pub async fn hash_password(password: String) -> Result<String, CredentialError> {
     let salt_bytes: [u8; 16] = rand::rng().random();
     let _slot = argon2_slots()
         .acquire()
         .await
         .map_err(|e| CredentialError::Hash(e.to_string()))?;
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&salt_bytes)
-            .map_err(|e| CredentialError::Hash(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| CredentialError::Hash(e.to_string()))
+    hashers::run(move || {
+        let params = Params::default();
+        let salt = SaltString::encode_b64(&salt_bytes)?;
+        let hash = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+            Ok(argon2id_into(
+                &params,
+                Version::V0x13,
+                password.as_bytes(),
+                &salt_bytes,
+                out,
+            )?)
+        })?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(hash),
+        };
+        Ok::<_, argon2::password_hash::Error>(phc.to_string())
     })
     .await
-    .map_err(|e| CredentialError::Hash(e.to_string()))?
+    .unwrap_or(Err(argon2::password_hash::Error::Crypto))
+    .map_err(|e| CredentialError::Hash(e.to_string()))
 }
 
-/// Checks a password against a stored Argon2 hash on the blocking pool.
+/// Checks a password against a stored Argon2 hash on an Argon2 thread.
 /// `None` (unknown user) still spends the time of one verification, so
 /// response time does not tell which usernames exist.
 pub async fn verify_password(password: String, stored: Option<String>) -> bool {
     let Ok(_slot) = argon2_slots().acquire().await else {
         return false;
     };
-    tokio::task::spawn_blocking(move || {
+    hashers::run(move || {
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let Ok(parsed) = PasswordHash::new(&phc) else {
-            return false;
-        };
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
+        let ok = verify_phc(password.as_bytes(), &phc).unwrap_or(false);
         ok && phc != DUMMY_HASH
     })
     .await
     .unwrap_or(false)
+}
+
+/// Most Argon2 memory a stored hash may ask for, in 1 KiB blocks (four
+/// times the default): a damaged row must not make a login allocate gigabytes.
+const MAX_ARGON2_BLOCKS: usize = 4 * Params::DEFAULT_M_COST as usize;
+
+/// Whether `password` matches a PHC-format Argon2id hash (constant-time
+/// comparison); `None` when the hash is malformed or not Argon2id.
+fn verify_phc(password: &[u8], phc: &str) -> Option<bool> {
+    let parsed = PasswordHash::new(phc).ok()?;
+    if parsed.algorithm != Algorithm::Argon2id.ident() {
+        return None;
+    }
+    let params = Params::try_from(&parsed).ok()?;
+    if params.block_count() > MAX_ARGON2_BLOCKS {
+        return None;
+    }
+    let version = Version::try_from(parsed.version.unwrap_or(0x13)).ok()?;
+    let expected = parsed.hash?;
+    let mut salt_buf = [0u8; 64];
+    let salt = parsed.salt?.decode_b64(&mut salt_buf).ok()?;
+    let computed = Output::init_with(expected.len(), |out| {
+        Ok(argon2id_into(&params, version, password, salt, out)?)
+    })
+    .ok()?;
+    // Output's equality is constant-time.
+    Some(computed == expected)
+}
+
+/// Argon2id into `out`, in this thread's reusable memory: allocating the
+/// 19 MiB afresh for every hash left glibc holding hundreds of MiB.
+fn argon2id_into(
+    params: &Params,
+    version: Version,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    thread_local! {
+        static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+    }
+    MEMORY.with_borrow_mut(|memory| {
+        let blocks = params.block_count();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        Argon2::new(Algorithm::Argon2id, version, params.clone()).hash_password_into_with_memory(
+            password,
+            salt,
+            out,
+            &mut memory[..blocks],
+        )
+    })
 }
 
 /// The Argon2id hash of a random password nobody knows (used for unknown users).
@@ -151,6 +215,43 @@ mod tests {
         assert!(verify_password("correct horse".into(), Some(h.clone())).await);
         assert!(!verify_password("wrong horse".into(), Some(h)).await);
         assert!(!verify_password("anything".into(), None).await);
+    }
+
+    #[test]
+    fn hashes_match_the_argon2_crate_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        // A hash the crate made (as earlier versions stored) verifies here...
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let theirs = Argon2::default()
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(verify_phc(b"correct horse", &theirs), Some(true));
+        assert_eq!(verify_phc(b"wrong horse", &theirs), Some(false));
+        // ...and ours verifies with the crate.
+        let ours = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(hash_password("correct horse".into()))
+            .unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        // The stand-in for unknown users costs a full verification.
+        assert_eq!(verify_phc(b"anything", DUMMY_HASH), Some(false));
+        // Malformed, other algorithms and oversized memory are refused.
+        assert_eq!(verify_phc(b"x", "not a hash"), None);
+        assert_eq!(
+            verify_phc(b"x", &theirs.replace("m=19456", "m=4000000")),
+            None
+        );
+        assert_eq!(
+            verify_phc(b"x", &theirs.replace("argon2id", "argon2i")),
+            None
+        );
     }
 
     #[test]
