@@ -503,3 +503,50 @@ async fn the_api_requires_a_token_and_answers_errors_as_json() {
     assert_eq!(stats["online"], true);
     assert_eq!(stats["uploaded"], 0);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_logins_name_and_count_the_forwarded_client() {
+    let s = start(|c| {
+        c.announce.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.accounts.max_login_failures = 2;
+    })
+    .await;
+    manual_clock(&s);
+    register(s.addr, "alice").await;
+    let login_from = |ip: &'static str, password: &'static str| async move {
+        let body = json!({ "username": "alice", "password": password }).to_string();
+        let req = format!(
+            "POST /api/v1/login HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nX-Forwarded-For: {ip}\r\nContent-Length: {}\r\n\r\n{body}",
+            s.addr,
+            body.len()
+        );
+        raw(s.addr, req.as_bytes()).await
+    };
+    let r = login_from("198.51.100.7", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = login_from("203.0.113.5", PASSWORD).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        error(&r)
+            .1
+            .starts_with("alice is already logged in from 198.51.100.7 since "),
+        "{}",
+        r.text()
+    );
+    // Failures count against the client, not the proxy: another client
+    // behind the same proxy is not locked out by them.
+    register(s.addr, "bob").await;
+    for _ in 0..2 {
+        let r = login_from("203.0.113.5", "wrong password").await;
+        assert_eq!(r.status, 401, "{}", r.text());
+    }
+    let r = login_from("203.0.113.5", "wrong password").await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    let bob = post_json(s.addr, "/api/v1/login", None, login_body("bob")).await;
+    assert_eq!(
+        bob.status,
+        200,
+        "the proxy's own address is not blocked: {}",
+        bob.text()
+    );
+}

@@ -1,7 +1,7 @@
 //! Handlers: register, login, logout, whoami, password, online users and
 //! per-user stats.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Json;
@@ -37,27 +37,34 @@ pub(super) async fn register(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let c: Credentials = json_body(&body)?;
-    // Behind a trusted proxy, the limit counts the client it forwards for,
-    // not the proxy (which would soon lock everyone out).
-    let from = peer_ip(
-        &t.config.announce.trusted_proxies,
-        remote.ip(),
-        &headers,
-        None,
-    );
+    let from = client_ip(&t, remote, &headers);
     let username = t.community.register(&c.username, c.password, from).await?;
     Ok((StatusCode::CREATED, Json(json!({ "username": username }))).into_response())
+}
+
+/// The client's address: behind a trusted proxy, the one it forwards for.
+/// Rate limits count it (counting the proxy would soon lock everyone out)
+/// and "already logged in from ADDRESS" names it.
+fn client_ip(t: &Tracker, remote: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    peer_ip(
+        &t.config.announce.trusted_proxies,
+        remote.ip(),
+        headers,
+        None,
+    )
 }
 
 pub(super) async fn login(
     State(t): State<Arc<Tracker>>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let c: Credentials = json_body(&body)?;
+    let from = client_ip(&t, remote, &headers);
     let reply = t
         .community
-        .login(&c.username, c.password, c.takeover, remote.ip())
+        .login(&c.username, c.password, c.takeover, from)
         .await?;
     Ok(Json(reply).into_response())
 }
@@ -91,13 +98,13 @@ pub(super) async fn whoami(
 pub(super) async fn password(
     State(t): State<Arc<Tracker>>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Auth(s): Auth,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let p: PasswordChange = json_body(&body)?;
-    t.community
-        .change_password(&s, p.old, p.new, remote.ip())
-        .await?;
+    let from = client_ip(&t, remote, &headers);
+    t.community.change_password(&s, p.old, p.new, from).await?;
     Ok(Json(json!({ "changed": true })).into_response())
 }
 
