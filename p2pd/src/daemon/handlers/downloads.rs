@@ -1,0 +1,294 @@
+//! Changing the set of downloads: add (a .torrent, a magnet link, a
+//! catalog entry), pause, resume, remove, and share a path.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::{ErrorCode, ShareInfo};
+use p2p_proto::magnet::Magnet;
+use p2p_proto::metainfo::Metainfo;
+
+use super::views::{paused_summaries, summary};
+use super::{Reply, err, json};
+use crate::daemon::{Daemon, community};
+use crate::engine::AddMagnet;
+
+/// Largest .torrent accepted through `add`.
+const MAX_TORRENT_FILE_BYTES: u64 = 80 << 20;
+/// Time allowed to fetch a magnet link's metadata.
+const MAGNET_DEADLINE: Duration = Duration::from_secs(120);
+
+pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool) -> Reply {
+    let dir = to
+        .map(PathBuf::from)
+        .unwrap_or_else(|| d.settings.downloads_dir.clone());
+    if !dir.is_absolute() {
+        return Err(err(
+            ErrorCode::BadRequest,
+            format!("download folder {} must be an absolute path", dir.display()),
+        ));
+    }
+    if source.starts_with("magnet:") {
+        let magnet =
+            Magnet::parse(source).map_err(|e| err(ErrorCode::InvalidTorrent, e.to_string()))?;
+        return add_magnet(d, magnet, dir).await;
+    }
+    let path = Path::new(source);
+    let looks_like_a_path =
+        source.contains('/') || source.to_ascii_lowercase().ends_with(".torrent");
+    if !path.is_absolute() && looks_like_a_path {
+        return Err(err(
+            ErrorCode::NotSupported,
+            format!("{source:?} is a relative path: give the .torrent's absolute path"),
+        ));
+    }
+    let bytes = if path.is_absolute() {
+        read_capped(path).map_err(|e| err(ErrorCode::Io, format!("cannot read {source}: {e}")))?
+    } else {
+        // An info-hash or a catalog name: the personalised .torrent from the tracker.
+        community::fetch_torrent(d, source.trim()).await?
+    };
+    let meta = Metainfo::from_bytes(&bytes)
+        .map_err(|e| err(ErrorCode::InvalidTorrent, format!("{source}: {e}")))?;
+    let ih = meta.info_hash;
+    if d.engine.stats(ih).is_some() || d.registry().get(ih).is_some() {
+        return Err(err(
+            ErrorCode::AlreadyExists,
+            format!(
+                "{} is already added ({})",
+                meta.info.name,
+                &ih.to_hex()[..8]
+            ),
+        ));
+    }
+    d.registry()
+        .insert(ih, &bytes, &dir, paused)
+        .map_err(|e| err(ErrorCode::Io, format!("cannot record the download: {e}")))?;
+    if paused {
+        return json(
+            paused_summaries(d)
+                .into_iter()
+                .find(|s| s.info_hash == ih.to_hex()),
+        );
+    }
+    start_and_summarize(d, meta, &dir).await
+}
+
+/// The summary of a torrent the engine is running.
+fn describe(d: &Daemon, ih: InfoHash) -> Reply {
+    let stats = d
+        .engine
+        .stats(ih)
+        .ok_or_else(|| err(ErrorCode::Internal, "torrent vanished"))?;
+    json(summary(d, &stats))
+}
+
+/// Starts a torrent in the engine and describes it.
+async fn start_and_summarize(d: &Daemon, meta: Metainfo, dir: &Path) -> Reply {
+    let ih = meta.info_hash;
+    d.start_torrent(meta, dir)
+        .await
+        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+    describe(d, ih)
+}
+
+async fn add_magnet(d: &Daemon, magnet: Magnet, dir: PathBuf) -> Reply {
+    let add = AddMagnet {
+        download_dir: dir.clone(),
+        resume_dir: d.settings.downloads_dir.join(".progress"),
+        extra_peers: Vec::new(),
+        use_trackers: true,
+    };
+    let ih = d
+        .engine
+        .add_magnet(&magnet, add, MAGNET_DEADLINE)
+        .await
+        .map_err(|e| err(ErrorCode::Tracker, e.to_string()))?;
+    if let Some(meta) = d.engine.metainfo(ih) {
+        let torrent = p2p_proto::metainfo::encode_torrent(
+            &meta.raw_info,
+            &p2p_proto::metainfo::TorrentExtras {
+                trackers: meta.trackers.clone(),
+                ..Default::default()
+            },
+        );
+        d.registry()
+            .insert(ih, &torrent, &dir, false)
+            .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+    }
+    describe(d, ih)
+}
+
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_TORRENT_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_TORRENT_FILE_BYTES {
+        return Err(std::io::Error::other("file too large to be a torrent"));
+    }
+    Ok(bytes)
+}
+
+pub(super) async fn pause(d: &Daemon, ih: InfoHash) -> Reply {
+    let Some(stats) = d.engine.stats(ih) else {
+        return Err(err(
+            ErrorCode::NotFound,
+            format!("{} is not running", &ih.to_hex()[..8]),
+        ));
+    };
+    if d.registry().get(ih).is_none() {
+        return Err(err(
+            ErrorCode::BadRequest,
+            "shared items stop when their file leaves the watched folder",
+        ));
+    }
+    d.engine.remove(ih).await;
+    d.registry()
+        .set_paused(ih, true)
+        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+    let mut s = summary(d, &stats);
+    s.state = "paused".into();
+    json(s)
+}
+
+pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply {
+    let entry = d
+        .registry()
+        .get(ih)
+        .cloned()
+        .ok_or_else(|| err(ErrorCode::NotFound, "not a paused download"))?;
+    if !entry.paused {
+        return Err(err(
+            ErrorCode::BadRequest,
+            format!("{} is not paused", &ih.to_hex()[..8]),
+        ));
+    }
+    let bytes =
+        std::fs::read(&entry.torrent_file).map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+    let meta =
+        Metainfo::from_bytes(&bytes).map_err(|e| err(ErrorCode::InvalidTorrent, e.to_string()))?;
+    d.registry()
+        .set_paused(ih, false)
+        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+    start_and_summarize(d, meta, &entry.download_dir).await
+}
+
+pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply {
+    let stats = d.engine.stats(ih);
+    let meta = d.engine.metainfo(ih);
+    let entry = d.registry().get(ih).cloned();
+    if entry.is_none() && stats.is_some() {
+        return Err(err(
+            ErrorCode::BadRequest,
+            "shared items stop when their file leaves the watched folder",
+        ));
+    }
+    let summary_before = stats.as_ref().map(|s| summary(d, s));
+    d.engine.remove(ih).await;
+    let removed = d
+        .registry()
+        .remove(ih)
+        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+    let _ = std::fs::remove_file(
+        d.settings
+            .downloads_dir
+            .join(".progress")
+            .join(format!("{}.resume", ih.to_hex())),
+    );
+    if delete_data && let (Some(meta), Some(entry)) = (meta, removed) {
+        let dir = entry.download_dir.clone();
+        tokio::task::spawn_blocking(move || delete_files(&meta, &dir))
+            .await
+            .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+            .map_err(|e| err(ErrorCode::Io, format!("cannot delete the data: {e}")))?;
+    }
+    json(summary_before)
+}
+
+/// Deletes a torrent's files and the folders they leave empty, never above `dir`.
+fn delete_files(meta: &Metainfo, dir: &Path) -> std::io::Result<()> {
+    for f in meta.info.files.iter().filter(|f| !f.pad && !f.symlink) {
+        let path: PathBuf = dir.join(f.path.iter().collect::<PathBuf>());
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let mut parent = path.parent();
+        while let Some(p) = parent {
+            if p == dir || !p.starts_with(dir) || std::fs::remove_dir(p).is_err() {
+                break;
+            }
+            parent = p.parent();
+        }
+    }
+    Ok(())
+}
+
+/// Copies into the watched folder under a hidden name, then renames it in,
+/// so the watcher only ever sees a complete item.
+pub(super) async fn share(d: &Daemon, path: &str, group: Option<&str>) -> Reply {
+    let src = PathBuf::from(path);
+    if !src.is_absolute() {
+        return Err(err(
+            ErrorCode::BadRequest,
+            format!("{path} must be an absolute path"),
+        ));
+    }
+    let mut dest_dir = d.settings.shared_dir.clone();
+    if let Some(g) = group {
+        let safe = p2p_proto::metainfo::path::sanitize_component(g.as_bytes())
+            .filter(|s| s == g)
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::BadRequest,
+                    format!("{g:?} is not a usable group name"),
+                )
+            })?;
+        dest_dir.push(safe);
+    }
+    let name = src
+        .file_name()
+        .ok_or_else(|| err(ErrorCode::BadRequest, format!("{path} has no file name")))?
+        .to_owned();
+    let dest = dest_dir.join(&name);
+    if dest.exists() {
+        return Err(err(
+            ErrorCode::AlreadyExists,
+            format!("{} is already shared", dest.display()),
+        ));
+    }
+    let tmp = dest_dir.join(format!(".{}.p2p-copy", name.to_string_lossy()));
+    let (s, t, fin) = (src.clone(), tmp.clone(), dest.clone());
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::create_dir_all(t.parent().unwrap_or(Path::new(".")))?;
+        copy_tree(&s, &t)?;
+        std::fs::rename(&t, &fin)
+    })
+    .await
+    .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+    .map_err(|e| {
+        let _ = std::fs::remove_dir_all(&tmp).or_else(|_| std::fs::remove_file(&tmp));
+        err(ErrorCode::Io, format!("cannot copy {path}: {e}"))
+    })?;
+    json(ShareInfo {
+        placed_at: dest.display().to_string(),
+    })
+}
+
+fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
+    let meta = std::fs::metadata(src)?;
+    if meta.is_dir() {
+        std::fs::create_dir_all(dest)?;
+        for entry in std::fs::read_dir(src)? {
+            let entry = entry?;
+            copy_tree(&entry.path(), &dest.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        std::fs::copy(src, dest).map(|_| ())
+    }
+}

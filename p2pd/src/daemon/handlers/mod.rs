@@ -1,0 +1,161 @@
+//! One small handler per control command. Handlers only translate between
+//! the control protocol and the engine; blocking file work goes to blocking
+//! threads. Views (list, status, progress, peers) are in `views`, changes
+//! to the set of downloads in `downloads`; accounts and groups in
+//! `session` and `community`.
+
+mod downloads;
+mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::{
+    ErrorCode, Event, EventFrame, IpcError, ReplyBody, ReplyFrame, Request, TorrentSummary,
+    encode_frame,
+};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+use super::{Daemon, community, session};
+use downloads::{add, pause, remove, resume, share};
+use views::{list, peers, progress, status};
+
+/// How often subscribers get progress.
+const PROGRESS_PERIOD: Duration = Duration::from_millis(500);
+
+type Reply = Result<Value, IpcError>;
+
+fn err(code: ErrorCode, message: impl Into<String>) -> IpcError {
+    IpcError::new(code, message)
+}
+
+fn json<T: serde::Serialize>(v: T) -> Reply {
+    serde_json::to_value(v).map_err(|e| err(ErrorCode::Internal, e.to_string()))
+}
+
+pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
+    match request {
+        Request::Status => json(status(d)),
+        Request::List => json(list(d)),
+        Request::Add { source, to, paused } => add(d, &source, to.as_deref(), paused).await,
+        Request::Progress { id } => json(progress(d, resolve(d, &id)?)?),
+        Request::Pause { id } => pause(d, resolve(d, &id)?).await,
+        Request::Resume { id } => resume(d, resolve(d, &id)?).await,
+        Request::Remove { id, delete_data } => remove(d, resolve(d, &id)?, delete_data).await,
+        Request::Peers { id } => json(peers(d, resolve(d, &id)?)?),
+        Request::Share { path, group } => share(d, &path, group.as_deref()).await,
+        Request::Subscribe { .. } => Err(err(
+            ErrorCode::Internal,
+            "subscribe is handled by the connection",
+        )),
+        Request::Register { user, password } => session::register(d, &user, &password).await,
+        Request::Login {
+            user,
+            password,
+            force,
+        } => session::login(d, &user, &password, force).await,
+        Request::Logout => session::logout(d).await,
+        Request::Whoami => Ok(session::whoami(d)),
+        r @ (Request::GroupCreate { .. }
+        | Request::GroupList
+        | Request::GroupJoin { .. }
+        | Request::GroupLeave { .. }
+        | Request::GroupRequests { .. }
+        | Request::GroupAccept { .. }
+        | Request::GroupReject { .. }
+        | Request::GroupMembers { .. }
+        | Request::GroupRemove { .. }
+        | Request::Files { .. }
+        | Request::Search { .. }
+        | Request::Events { .. }) => community::proxy(d, &r).await,
+    }
+}
+
+/// Finds a torrent by info-hash, unique prefix, or exact name.
+fn resolve(d: &Daemon, id: &str) -> Result<InfoHash, IpcError> {
+    let id = id.trim();
+    let mut known: Vec<(InfoHash, String)> = d
+        .engine
+        .all_stats()
+        .into_iter()
+        .map(|s| (s.info_hash, s.name))
+        .collect();
+    for e in d.registry().entries() {
+        if let Ok(ih) = InfoHash::parse(&e.info_hash)
+            && !known.iter().any(|(k, _)| *k == ih)
+        {
+            known.push((ih, String::new()));
+        }
+    }
+    let lower = id.to_ascii_lowercase();
+    let matches: Vec<InfoHash> = known
+        .iter()
+        .filter(|(ih, name)| (!lower.is_empty() && ih.to_hex().starts_with(&lower)) || name == id)
+        .map(|(ih, _)| *ih)
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(err(
+            ErrorCode::NotFound,
+            format!("no torrent matches {id:?}"),
+        )),
+        _ => Err(err(
+            ErrorCode::Ambiguous,
+            format!(
+                "{id:?} matches {} torrents; give more of the info-hash",
+                matches.len()
+            ),
+        )),
+    }
+}
+
+/// Answers ok, then streams progress every half second and events as they
+/// happen, until the client goes away or the daemon stops.
+pub(crate) async fn subscribe(
+    d: &Daemon,
+    req_id: u64,
+    filter: Option<&str>,
+    tx: &mut (impl AsyncWriteExt + Unpin),
+) -> anyhow::Result<()> {
+    let only = match filter {
+        Some(id) => match resolve(d, id) {
+            Ok(ih) => Some(ih),
+            Err(e) => {
+                tx.write_all(&encode_frame(&ReplyFrame {
+                    id: req_id,
+                    body: ReplyBody::Error(e),
+                }))
+                .await?;
+                return Ok(());
+            }
+        },
+        None => None,
+    };
+    let mut events = d.events.subscribe();
+    tx.write_all(&encode_frame(&ReplyFrame {
+        id: req_id,
+        body: ReplyBody::Ok(serde_json::json!({ "subscribed": true })),
+    }))
+    .await?;
+    let mut tick = tokio::time::interval(PROGRESS_PERIOD);
+    loop {
+        let event = tokio::select! {
+            _ = d.cancel.cancelled() => return Ok(()),
+            _ = tick.tick() => {
+                let torrents: Vec<TorrentSummary> = list(d)
+                    .into_iter()
+                    .filter(|t| only.is_none_or(|ih| t.info_hash == ih.to_hex()))
+                    .collect();
+                Event::Progress { torrents }
+            }
+            e = events.recv() => match e {
+                Ok(e) => e,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return Ok(()),
+            },
+        };
+        tx.write_all(&encode_frame(&EventFrame { event })).await?;
+    }
+}

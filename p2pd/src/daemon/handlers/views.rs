@@ -1,0 +1,188 @@
+//! Read-only views of the daemon's downloads: the list, status, progress
+//! of one torrent and its peers.
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::{
+    ErrorCode, FileProgress, IpcError, PeerSummary, ProgressInfo, StatusInfo, TorrentSummary,
+};
+
+use super::err;
+use crate::daemon::Daemon;
+use crate::engine::{TorrentState, TorrentStats};
+
+fn state_name(s: &TorrentState) -> (&'static str, Option<String>) {
+    match s {
+        TorrentState::Checking => ("checking", None),
+        TorrentState::Downloading => ("downloading", None),
+        TorrentState::Seeding => ("seeding", None),
+        TorrentState::Stopped => ("paused", None),
+        TorrentState::Error(e) => ("error", Some(e.clone())),
+    }
+}
+
+pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
+    let (state, error) = state_name(&s.state);
+    let (down, up) = d.rates.of(s.info_hash);
+    let shared_dir = d
+        .shared_items
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&s.info_hash).map(|i| i.data_dir.clone()));
+    let save_path = d
+        .registry()
+        .get(s.info_hash)
+        .map(|e| e.download_dir.clone())
+        .or(shared_dir)
+        .unwrap_or_else(|| d.settings.shared_dir.clone());
+    TorrentSummary {
+        info_hash: s.info_hash.to_hex(),
+        short_id: s.info_hash.to_hex()[..8].to_owned(),
+        name: s.name.clone(),
+        state: state.into(),
+        error,
+        progress: if s.total_length == 0 {
+            1.0
+        } else {
+            s.bytes_have as f64 / s.total_length as f64
+        },
+        size: s.total_length,
+        downloaded: s.downloaded,
+        uploaded: s.uploaded,
+        download_rate: down,
+        upload_rate: up,
+        peers: s.peers.len(),
+        save_path: save_path.display().to_string(),
+    }
+}
+
+/// Paused downloads are not in the engine; they are listed from the registry.
+pub(super) fn paused_summaries(d: &Daemon) -> Vec<TorrentSummary> {
+    let entries: Vec<_> = d
+        .registry()
+        .entries()
+        .filter(|e| e.paused)
+        .cloned()
+        .collect();
+    entries
+        .into_iter()
+        .map(|e| TorrentSummary {
+            info_hash: e.info_hash.clone(),
+            short_id: e.info_hash[..8].to_owned(),
+            name: e.name.clone(),
+            state: "paused".into(),
+            error: None,
+            progress: 0.0,
+            size: e.size,
+            downloaded: 0,
+            uploaded: 0,
+            download_rate: 0,
+            upload_rate: 0,
+            peers: 0,
+            save_path: e.download_dir.display().to_string(),
+        })
+        .collect()
+}
+
+pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
+    let mut all: Vec<TorrentSummary> = d.engine.all_stats().iter().map(|s| summary(d, s)).collect();
+    all.extend(paused_summaries(d));
+    all.sort_by(|a, b| a.name.cmp(&b.name).then(a.info_hash.cmp(&b.info_hash)));
+    all
+}
+
+pub(super) fn status(d: &Daemon) -> StatusInfo {
+    // One lock for both fields: a second lock() in one expression would deadlock.
+    let (logged_in_as, logged_out_because) = {
+        let s = d.session();
+        (s.user.clone(), s.ended_because.clone())
+    };
+    let all = d.engine.all_stats();
+    let count = |st: TorrentState| all.iter().filter(|s| s.state == st).count();
+    let (down, up) = all.iter().fold((0, 0), |(a, b), s| {
+        let (x, y) = d.rates.of(s.info_hash);
+        (a + x, b + y)
+    });
+    StatusInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        uptime_secs: d.started.elapsed().as_secs(),
+        logged_in_as,
+        logged_out_because,
+        tracker: d
+            .tracker
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone()),
+        listen_port: d.engine.listen_addr().port(),
+        shared_dir: d.settings.shared_dir.display().to_string(),
+        downloads_dir: d.settings.downloads_dir.display().to_string(),
+        torrents: all.len() + paused_summaries(d).len(),
+        downloading: count(TorrentState::Downloading),
+        seeding: count(TorrentState::Seeding),
+        download_rate: down,
+        upload_rate: up,
+    }
+}
+
+pub(super) fn progress(d: &Daemon, ih: InfoHash) -> Result<ProgressInfo, IpcError> {
+    let (Some(s), Some(meta), Some(have)) =
+        (d.engine.stats(ih), d.engine.metainfo(ih), d.engine.have(ih))
+    else {
+        return Err(err(
+            ErrorCode::NotFound,
+            format!(
+                "{} is paused: resume it to see its progress",
+                &ih.to_hex()[..8]
+            ),
+        ));
+    };
+    let (down, _) = d.rates.of(ih);
+    let left = s.total_length - s.bytes_have;
+    let pl = meta.info.piece_length;
+    let files = meta
+        .info
+        .files
+        .iter()
+        .filter(|f| !f.pad)
+        .map(|f| {
+            let complete = f.length == 0 || {
+                let first = f.offset / pl;
+                let last = (f.offset + f.length - 1) / pl;
+                (first..=last).all(|p| have.get(p as usize))
+            };
+            FileProgress {
+                path: f.display_path(),
+                length: f.length,
+                complete,
+            }
+        })
+        .collect();
+    Ok(ProgressInfo {
+        info_hash: ih.to_hex(),
+        name: s.name.clone(),
+        state: state_name(&s.state).0.into(),
+        pieces_total: s.piece_count,
+        pieces_have: s.pieces_have,
+        bytes_total: s.total_length,
+        bytes_have: s.bytes_have,
+        pieces_rechecked: s.pieces_rechecked,
+        eta_secs: (down > 0 && left > 0).then(|| left / down),
+        files,
+    })
+}
+
+pub(super) fn peers(d: &Daemon, ih: InfoHash) -> Result<Vec<PeerSummary>, IpcError> {
+    let s = d
+        .engine
+        .stats(ih)
+        .ok_or_else(|| err(ErrorCode::NotFound, "torrent is not running"))?;
+    Ok(s.peers
+        .iter()
+        .map(|p| PeerSummary {
+            addr: p.addr.to_string(),
+            peer_id: p.peer_id.clone(),
+            downloaded: p.downloaded,
+            uploaded: p.uploaded,
+            outgoing: p.outgoing,
+        })
+        .collect())
+}
