@@ -149,8 +149,8 @@ pub enum EngineError {
         /// The error.
         source: std::io::Error,
     },
-    /// The disk thread could not be started.
-    #[error("cannot start the disk thread: {0}")]
+    /// The disk threads could not be started.
+    #[error("cannot start the disk threads: {0}")]
     DiskThread(std::io::Error),
 }
 

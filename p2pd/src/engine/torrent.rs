@@ -175,7 +175,7 @@ pub(crate) struct Shared {
     pub listen_port: u16,
     pub config: EngineConfig,
     pub connections: Arc<Semaphore>,
-    /// The engine's disk thread: hashes and writes completed pieces.
+    /// The engine's disk threads: they hash and write completed pieces.
     pub disk: Disk,
     /// Bytes of whole pieces received and not yet verified and written;
     /// peers stop requesting above [`MAX_UNVERIFIED_BYTES`] (backpressure
@@ -425,8 +425,8 @@ impl Shared {
         self.wake.notify_one();
     }
 
-    /// A whole piece arrived: the disk thread hashes it, writes it, and
-    /// tells every peer. `contributor_keys` sent its blocks.
+    /// A whole piece arrived: the disk threads hash it, write it, and
+    /// tell every peer. `contributor_keys` sent its blocks.
     pub fn piece_complete(
         self: &Arc<Self>,
         index: u32,
@@ -452,7 +452,7 @@ impl Shared {
     }
 
     /// Pieces passed their hash check and are on disk: one lock for the
-    /// lot (the disk thread settles a run of pieces at once), their buffers
+    /// lot (the write thread settles a run of pieces at once), their buffers
     /// back to the picker, a HAVE for each to every peer.
     pub(super) fn pieces_verified(&self, pieces: Vec<(u32, PieceBuf)>) {
         let bytes: u64 = pieces.iter().map(|(_, b)| b.len() as u64).sum();
@@ -475,7 +475,7 @@ impl Shared {
         }
     }
 
-    /// A piece was dropped unchecked (the disk thread is gone): ask again.
+    /// A piece was dropped unchecked (the disk threads are gone): ask again.
     pub(super) fn piece_lost(&self, index: u32) {
         self.lock().picker.failed(index);
     }
