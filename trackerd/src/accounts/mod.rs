@@ -35,16 +35,19 @@ pub enum CredentialError {
 
 /// Checks a username and returns it lowercase (usernames are case-insensitive).
 pub fn normalize_username(name: &str) -> Result<String, CredentialError> {
+    lowercase_name(name, USERNAME_CHARS)
+        .ok_or_else(|| CredentialError::Username(name.chars().take(64).collect()))
+}
+
+/// `name` lowercased, if it is `chars` long and made of `a-z 0-9 _ -` only
+/// (the rule for user and group names).
+pub fn lowercase_name(name: &str, chars: std::ops::RangeInclusive<usize>) -> Option<String> {
     let lower = name.to_ascii_lowercase();
-    let ok = USERNAME_CHARS.contains(&lower.chars().count())
+    let ok = chars.contains(&lower.chars().count())
         && lower
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        Ok(lower)
-    } else {
-        Err(CredentialError::Username(name.chars().take(64).collect()))
-    }
+    ok.then_some(lower)
 }
 
 /// Checks a password's length.

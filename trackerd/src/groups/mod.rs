@@ -18,16 +18,8 @@ pub struct GroupNameError(pub String);
 
 /// Checks a group name and returns it lowercase.
 pub fn normalize_group_name(name: &str) -> Result<String, GroupNameError> {
-    let lower = name.to_ascii_lowercase();
-    let ok = (1..=MAX_GROUP_NAME_CHARS).contains(&lower.len())
-        && lower
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        Ok(lower)
-    } else {
-        Err(GroupNameError(name.chars().take(64).collect()))
-    }
+    crate::accounts::lowercase_name(name, 1..=MAX_GROUP_NAME_CHARS)
+        .ok_or_else(|| GroupNameError(name.chars().take(64).collect()))
 }
 
 #[cfg(test)]

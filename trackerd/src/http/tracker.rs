@@ -17,7 +17,7 @@ use p2p_proto::tracker::{AnnounceRequest, ScrapeRequest, failure_response};
 use super::{bencoded, peer_ip};
 use crate::app::Tracker;
 
-fn failure(t: &Tracker, reason: &str) -> Vec<u8> {
+pub(crate) fn failure(t: &Tracker, reason: &str) -> Vec<u8> {
     t.stats.failures.fetch_add(1, Ordering::Relaxed);
     failure_response(reason)
 }

@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
@@ -15,6 +14,7 @@ use axum::response::Response;
 use p2p_proto::tracker::{AnnounceRequest, failure_response};
 
 use crate::app::Tracker;
+use crate::http::tracker::failure;
 use crate::http::{bencoded, peer_ip};
 
 /// The bencoded reply to `/announce/<passkey>?<query>` from `remote`
@@ -28,10 +28,7 @@ pub fn passkey_announce_reply(
 ) -> Vec<u8> {
     let req = match AnnounceRequest::parse(query) {
         Ok(r) => r,
-        Err(e) => {
-            t.stats.failures.fetch_add(1, Ordering::Relaxed);
-            return failure_response(&e.to_string());
-        }
+        Err(e) => return failure(t, &e.to_string()),
     };
     let ip = peer_ip(
         &t.config.announce.trusted_proxies,
