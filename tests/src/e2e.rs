@@ -69,6 +69,20 @@ pub fn start(cmd: &mut Command, marker: &str) -> (Proc, String) {
     }
 }
 
+/// Starts trackerd on a free loopback port with its data under `data_dir`;
+/// returns the process and its base URL.
+pub fn trackerd(data_dir: &Path) -> (Proc, String) {
+    start(
+        Command::new(bin("trackerd")).args([
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ]),
+        "listening on ",
+    )
+}
+
 pub fn p2pctl(socket: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(bin("p2pctl"))
         .arg("--socket")

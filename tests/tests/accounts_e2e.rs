@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use p2p_tests::e2e::{bin, daemon, ok_json, p2pctl, start, wait_until};
+use p2p_tests::e2e::{daemon, ok_json, p2pctl, trackerd, wait_until};
 use serde_json::Value;
 
 /// GET on the tracker's HTTP API, body as JSON.
@@ -34,15 +34,7 @@ fn tracker_get(base: &str, path: &str) -> Value {
 #[test]
 fn login_shares_with_the_passkey_logout_stops_and_a_tracker_shutdown_logs_out() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut tracker, base) = start(
-        Command::new(bin("trackerd")).args([
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            tmp.path().join("tracker").to_str().unwrap(),
-        ]),
-        "listening on ",
-    );
+    let (mut tracker, base) = trackerd(&tmp.path().join("tracker"));
     let announce = format!("{base}/announce");
     let (_a, alice) = daemon(&tmp.path().join("alice"), &announce);
     let (_b, other) = daemon(&tmp.path().join("other"), &announce);

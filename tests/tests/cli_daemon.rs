@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use p2p_tests::e2e::{bin, daemon, start};
+use p2p_tests::e2e::{bin, daemon, trackerd};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
@@ -41,15 +41,7 @@ fn json_of(socket: &Path, args: &[&str]) -> Value {
 #[test]
 fn p2pctl_download_of_a_torrent_completes_from_a_seeding_daemon() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_tracker, url) = start(
-        Command::new(bin("trackerd")).args([
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            tmp.path().join("tracker").to_str().unwrap(),
-        ]),
-        "listening on ",
-    );
+    let (_tracker, url) = trackerd(&tmp.path().join("tracker"));
     let announce = format!("{url}/announce");
     let (_seed, seed_sock) = daemon(&tmp.path().join("seed"), &announce);
     let (_leech, leech_sock) = daemon(&tmp.path().join("leech"), &announce);

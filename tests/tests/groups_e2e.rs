@@ -8,12 +8,11 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Instant;
 
 use common::{sha1_file, write_random_file};
 use p2p_tests::e2e::{
-    bin, daemon, fail, ok_json, p2pctl_within, sign_up, start, start_stdout, succeed, wait_until,
+    daemon, fail, ok_json, p2pctl_within, sign_up, start_stdout, succeed, trackerd, wait_until,
 };
 use serde_json::Value;
 
@@ -29,15 +28,7 @@ fn names(v: &Value, list: &str, key: &str) -> Vec<String> {
 #[test]
 fn a_member_finds_and_downloads_a_group_file_and_a_non_member_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_tracker, base) = start(
-        Command::new(bin("trackerd")).args([
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            tmp.path().join("tracker").to_str().unwrap(),
-        ]),
-        "listening on ",
-    );
+    let (_tracker, base) = trackerd(&tmp.path().join("tracker"));
     let announce = format!("{base}/announce");
     let (_a, alice) = daemon(&tmp.path().join("alice"), &announce);
     let (_b, bob) = daemon(&tmp.path().join("bob"), &announce);

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{sha1_file, write_random_file};
 use p2p_tests::e2e::{
-    Proc, bin, fail, ok_json, p2pctl, p2pctl_within, sign_up, start, succeed, wait_until,
+    Proc, bin, fail, ok_json, p2pctl, p2pctl_within, sign_up, start, succeed, trackerd, wait_until,
 };
 use serde_json::Value;
 
@@ -66,15 +66,7 @@ fn catalog_hash(socket: &Path, name: &str) -> Option<String> {
 fn the_team_shares_downloads_survives_a_crash_and_hears_the_tracker_go() {
     let tmp = tempfile::tempdir().unwrap();
     let home = |u: &str| tmp.path().join(u);
-    let (mut tracker, base) = start(
-        Command::new(bin("trackerd")).args([
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            home("tracker").to_str().unwrap(),
-        ]),
-        "listening on ",
-    );
+    let (mut tracker, base) = trackerd(&home("tracker"));
     let announce = format!("{base}/announce");
     // alice uploads at 25 MB/s, so dave also needs bob.
     let (_a, alice) = daemon_limited(&home("alice"), &announce, Some(25_000_000));

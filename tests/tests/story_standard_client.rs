@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{aria2_common_flags, free_port, require_tool, sha1_file, write_random_file};
-use p2p_tests::e2e::{bin, daemon, ok_json, sign_up, start, succeed, wait_until};
+use p2p_tests::e2e::{daemon, ok_json, sign_up, succeed, trackerd, wait_until};
 use serde_json::{Value, json};
 
 /// One HTTP request to the tracker; (status, body).
@@ -83,15 +83,7 @@ fn api_user(base: &str, name: &str) -> String {
 fn an_aria2c_member_downloads_from_p2pd_with_its_personalised_torrent() {
     require_tool("aria2c");
     let tmp = tempfile::tempdir().unwrap();
-    let (_tracker, base) = start(
-        Command::new(bin("trackerd")).args([
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            tmp.path().join("tracker").to_str().unwrap(),
-        ]),
-        "listening on ",
-    );
+    let (_tracker, base) = trackerd(&tmp.path().join("tracker"));
     let (_alice_proc, alice) = daemon(&tmp.path().join("alice"), &format!("{base}/announce"));
     sign_up(&alice, "alice");
     succeed(&alice, &["groups", "create", "team"]);
