@@ -34,22 +34,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-command -v wrk >/dev/null || { echo "wrk is missing: run scripts/test, which installs it" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+need_tools wrk
 PY=$(command -v python3 || echo /usr/bin/python3)
-if [[ -z "${TRACKERD:-}" ]]; then
-    cargo build --release --quiet -p trackerd
-    TRACKERD="${CARGO_TARGET_DIR:-$ROOT/target}/release/trackerd"
-fi
+release_trackerd
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2; exit 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_mib() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 PORT=$(free_port)

@@ -34,23 +34,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in wrk opentracker; do
-    command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/test, which installs it" >&2; exit 1; }
-done
-if [[ -z "${TRACKERD:-}" ]]; then
-    cargo build --release --quiet -p trackerd
-    TRACKERD="${CARGO_TARGET_DIR:-$ROOT/target}/release/trackerd"
-fi
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+need_tools wrk opentracker
+release_trackerd
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2; exit 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # The same info-hashes for both: opentracker's whitelist, trackerd in open mode.
 od -An -tx1 -N $((20 * HASHES)) /dev/urandom | tr -d ' \n' | fold -w40 > "$WORK/hashes.txt"

@@ -1,0 +1,33 @@
+# Shared helpers for the bench scripts (sourced, not run). Expects ROOT (the
+# repository) to be set.
+
+# Fails with a hint unless every named command is on PATH.
+need_tools() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/test, which installs it" >&2; exit 1; }
+    done
+}
+
+# Sets TRACKERD to the release binary (built now) unless the caller gave one.
+release_trackerd() {
+    if [[ -z "${TRACKERD:-}" ]]; then
+        (cd "$ROOT" && cargo build --release --quiet -p trackerd)
+        TRACKERD="${CARGO_TARGET_DIR:-$ROOT/target}/release/trackerd"
+    fi
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Waits up to 10 s for something to listen on 127.0.0.1:$1.
+wait_port() {
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2; exit 1
+}
+
+# User + system CPU of process $1, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
