@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{Event, TrackerState};
+use p2p_proto::ipc::{Event, Reachability, TrackerState};
 
 use super::Daemon;
 use crate::engine::TorrentState;
@@ -78,7 +78,7 @@ pub(crate) async fn sample_loop(daemon: Arc<Daemon>) {
         for (ih, name) in completed {
             tracing::info!(torrent = %name, "download complete");
             let _ = daemon.events.send(Event::Completed {
-                info_hash: ih.to_hex(),
+                info_hash: ih,
                 name,
             });
         }
@@ -87,13 +87,13 @@ pub(crate) async fn sample_loop(daemon: Arc<Daemon>) {
 
 pub(crate) async fn tracker_check_loop(daemon: Arc<Daemon>) {
     let Some(url) = daemon.settings.tracker.clone() else {
-        set(&daemon, "none", "no tracker configured");
+        set(&daemon, Reachability::None, "no tracker configured");
         return;
     };
     loop {
         let (state, reason) = match check(&url).await {
-            Ok(()) => ("ok", format!("{url} answers")),
-            Err(e) => ("unreachable", format!("{url}: {e}")),
+            Ok(()) => (Reachability::Ok, format!("{url} answers")),
+            Err(e) => (Reachability::Unreachable, format!("{url}: {e}")),
         };
         set(&daemon, state, &reason);
         tokio::select! {
@@ -114,12 +114,12 @@ async fn check(url: &str) -> Result<(), HttpError> {
     }
 }
 
-fn set(daemon: &Daemon, state: &str, reason: &str) {
+fn set(daemon: &Daemon, state: Reachability, reason: &str) {
     *daemon
         .tracker
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = TrackerState {
-        state: state.into(),
+        state,
         reason: reason.into(),
     };
 }
