@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use p2p_proto::create::{Control, CreateOptions, create_torrent};
 use p2p_proto::metainfo::Metainfo;
-use p2pd::engine::{AddMagnet, AddTorrent, Engine, EngineConfig, TorrentState};
+use p2pd::engine::{AddMagnet, AddTorrent, Engine, EngineConfig, EngineEvent, TorrentState};
 use sha1::{Digest, Sha1};
 use tokio_util::sync::CancellationToken;
 
@@ -116,6 +116,14 @@ fn sha1_tree(root: &Path) -> Vec<(PathBuf, [u8; 20])> {
     out
 }
 
+/// The next engine event, within the test deadline.
+async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>) -> EngineEvent {
+    tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .expect("an engine event in time")
+        .expect("the event channel is open")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leecher_downloads_a_single_file_from_a_seeder() {
     let dir = tempfile::tempdir().unwrap();
@@ -128,6 +136,8 @@ async fn a_leecher_downloads_a_single_file_from_a_seeder() {
     let cancel = CancellationToken::new();
     let seeder = engine(&cancel, |_| {}).await;
     let leecher = engine(&cancel, |_| {}).await;
+    let mut seeder_events = seeder.subscribe();
+    let mut events = leecher.subscribe();
     seed(&seeder, &meta, &dir.path().join("seed")).await;
     let ih = leecher
         .add(add(
@@ -142,6 +152,16 @@ async fn a_leecher_downloads_a_single_file_from_a_seeder() {
         "{:?}",
         leecher.stats(ih)
     );
+    // The engine says it finished; a seeder that found its data complete
+    // at start completed nothing.
+    assert_eq!(
+        next_event(&mut events).await,
+        EngineEvent::Completed {
+            info_hash: ih,
+            name: "movie.bin".into()
+        }
+    );
+    assert!(seeder_events.try_recv().is_err());
     assert_eq!(
         fs::read(dir.path().join("leech/movie.bin")).unwrap(),
         fs::read(dir.path().join("seed/movie.bin")).unwrap()
@@ -152,6 +172,10 @@ async fn a_leecher_downloads_a_single_file_from_a_seeder() {
     cancel.cancel();
     assert!(seeder.shutdown(Duration::from_secs(10)).await);
     assert!(leecher.shutdown(Duration::from_secs(10)).await);
+    assert_eq!(
+        next_event(&mut events).await,
+        EngineEvent::Stopped { info_hash: ih }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -380,12 +404,24 @@ async fn a_magnet_link_fetches_the_metadata_from_a_peer_then_the_file() {
     let mut magnet = meta.magnet();
     magnet.peers.push(seeder.listen_addr());
     let link = p2p_proto::magnet::Magnet::parse(&magnet.to_string()).unwrap();
+    let mut events = leecher.subscribe();
     let ih = leecher
         .add_magnet(&link, magnet_add(&dir.path().join("leech")), WAIT)
         .await
         .unwrap();
     assert_eq!(ih, meta.info_hash);
+    assert_eq!(
+        next_event(&mut events).await,
+        EngineEvent::MetadataReceived {
+            info_hash: ih,
+            name: "m.bin".into()
+        }
+    );
     assert!(leecher.wait_complete(ih, WAIT).await);
+    assert!(matches!(
+        next_event(&mut events).await,
+        EngineEvent::Completed { info_hash, .. } if info_hash == ih
+    ));
     assert_eq!(
         fs::read(dir.path().join("leech/m.bin")).unwrap(),
         fs::read(dir.path().join("seed/m.bin")).unwrap()

@@ -1,6 +1,6 @@
 //! `p2pctl list`: every torrent, one row each.
 
-use p2p_proto::ipc::{Request, Response, TorrentSummary};
+use p2p_proto::ipc::{Request, Response, TorrentState, TorrentSummary};
 
 use super::{Daemon, print, print_json};
 use crate::output::{human_rate, percent, table};
@@ -24,7 +24,11 @@ fn torrent_table(torrents: &[TorrentSummary]) -> String {
             vec![
                 t.short_id.clone(),
                 t.name.clone(),
-                t.state.to_string(),
+                match (&t.state, &t.error) {
+                    // The reason is what a user needs to act on.
+                    (TorrentState::Error, Some(why)) => format!("error: {why}"),
+                    (state, _) => state.to_string(),
+                },
                 percent(t.progress),
                 human_rate(t.download_rate),
                 human_rate(t.upload_rate),
@@ -60,6 +64,14 @@ pub(crate) fn sample(name: &str, state: &str, progress: f64) -> TorrentSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_torrent_shows_why_in_its_state() {
+        let mut t = sample("movie.mkv", "error", 0.5);
+        t.error = Some("disk full".into());
+        let text = torrent_table(&[t]);
+        assert!(text.contains("error: disk full"), "{text}");
+    }
 
     #[test]
     fn the_table_has_one_row_per_torrent_with_percent_and_rates() {

@@ -4,6 +4,7 @@
 
 mod community;
 mod control;
+mod engine_events;
 mod handlers;
 mod registry;
 mod session;
@@ -162,6 +163,8 @@ pub async fn run(
     )
     .await
     .context("cannot start the peer engine")?;
+    // Before any torrent starts, so no completion goes unheard.
+    let engine_events = engine.subscribe();
     let (events, _) = broadcast::channel(256);
     let daemon = Arc::new(Daemon {
         registry: Mutex::new(registry),
@@ -191,6 +194,7 @@ pub async fn run(
     let saves_done = CancellationToken::new();
     let saver = tokio::spawn(registry::save_loop(saves, saves_done.clone()));
     let tasks = tokio_util::task::TaskTracker::new();
+    tasks.spawn(engine_events::forward(daemon.clone(), engine_events));
     tasks.spawn(stats::sample_loop(daemon.clone()));
     tasks.spawn(stats::tracker_check_loop(daemon.clone()));
     tasks.spawn(shared::run(daemon.clone()));

@@ -1,15 +1,14 @@
-//! Transfer rates sampled once a second, completion events, and whether the
-//! tracker answers. Read by the control handlers.
+//! Transfer rates sampled once a second, and whether the tracker answers.
+//! Read by the control handlers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{Event, Reachability, TrackerState};
+use p2p_proto::ipc::{Reachability, TrackerState};
 
 use super::Daemon;
-use crate::engine::TorrentState;
 use crate::engine::http::{self, HttpError, HttpUrl};
 
 /// How often the tracker is checked.
@@ -27,9 +26,6 @@ struct Sample {
     uploaded: u64,
     download_rate: u64,
     upload_rate: u64,
-    /// Missing pieces at the last sample (a check that finds everything on
-    /// disk is not a completed download).
-    downloading: bool,
 }
 
 impl Rates {
@@ -49,7 +45,6 @@ pub(crate) async fn sample_loop(daemon: Arc<Daemon>) {
             _ = tick.tick() => {}
         }
         let stats = daemon.engine.all_stats();
-        let mut completed = Vec::new();
         {
             let mut map = daemon
                 .rates
@@ -59,28 +54,15 @@ pub(crate) async fn sample_loop(daemon: Arc<Daemon>) {
             let mut next = HashMap::new();
             for s in &stats {
                 let prev = map.remove(&s.info_hash);
-                let seeding = s.state == TorrentState::Seeding;
-                let downloading = s.state == TorrentState::Downloading;
                 let sample = Sample {
                     downloaded: s.downloaded,
                     uploaded: s.uploaded,
                     download_rate: prev.map_or(0, |p| s.downloaded.saturating_sub(p.downloaded)),
                     upload_rate: prev.map_or(0, |p| s.uploaded.saturating_sub(p.uploaded)),
-                    downloading,
                 };
-                if seeding && prev.is_some_and(|p| p.downloading) {
-                    completed.push((s.info_hash, s.name.clone()));
-                }
                 next.insert(s.info_hash, sample);
             }
             *map = next;
-        }
-        for (ih, name) in completed {
-            tracing::info!(torrent = %name, "download complete");
-            let _ = daemon.events.send(Event::Completed {
-                info_hash: ih,
-                name,
-            });
         }
     }
 }

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use super::announce::{Announcer, Progress};
+use super::events::EngineEvent;
 use super::picker::Picker;
 use super::resume::{self, ResumeRecord};
 use super::torrent::{PeerCmd, Shared, TorrentState, backoff};
@@ -28,8 +29,7 @@ const FIRST_RETRY: Duration = Duration::from_secs(15);
 
 pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
     if let Err(message) = rebuild_state(&shared).await {
-        tracing::error!(torrent = %shared.meta.info.name, "{message}");
-        shared.lock().status = TorrentState::Error(message);
+        shared.fail(message);
         stopped.send_replace(true);
         return;
     }
@@ -47,6 +47,9 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
             st.status = TorrentState::Stopped;
         }
     }
+    shared.events.send(EngineEvent::Stopped {
+        info_hash: shared.meta.info_hash,
+    });
     stopped.send_replace(true);
 }
 

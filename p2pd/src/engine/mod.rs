@@ -9,6 +9,7 @@
 mod announce;
 mod choker;
 mod disk;
+mod events;
 pub(crate) mod http;
 mod listener;
 mod manager;
@@ -37,6 +38,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use events::EngineEvent;
 pub use metadata::MetadataError;
 pub use ratelimit::RateLimiter;
 pub use torrent::{PeerInfo, TorrentState, TorrentStats};
@@ -172,6 +174,7 @@ pub(crate) struct EngineInner {
     pub upload_limit: Arc<RateLimiter>,
     pub cancel: CancellationToken,
     pub tasks: TaskTracker,
+    pub events: events::Events,
 }
 
 impl Engine {
@@ -205,6 +208,7 @@ impl Engine {
             upload_limit: Arc::new(RateLimiter::new(config.upload_rate_limit)),
             cancel,
             tasks: TaskTracker::new(),
+            events: events::Events::new(),
             config,
         });
         inner
@@ -221,6 +225,12 @@ impl Engine {
     /// Our peer id.
     pub fn peer_id(&self) -> PeerId {
         self.inner.peer_id
+    }
+
+    /// What happens to torrents from now on: completed, failed, stopped,
+    /// metadata received. A receiver that falls behind misses the oldest.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
     }
 
     /// Adds a torrent: checks or resumes its files, then downloads or seeds it.
@@ -263,6 +273,10 @@ impl Engine {
             &self.inner.cancel,
         )
         .await?;
+        self.inner.events.send(EngineEvent::MetadataReceived {
+            info_hash: magnet.info_hash,
+            name: metainfo.info.name.clone(),
+        });
         metainfo.trackers = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
         metainfo.web_seeds = magnet.web_seeds.clone();
         let mut extra_peers = add.extra_peers;

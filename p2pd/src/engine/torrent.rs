@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::disk::{Disk, DiskJob};
+use super::events::EngineEvent;
 use super::picker::Picker;
 use super::piecebuf::PieceBuf;
 use super::ratelimit::RateLimiter;
@@ -193,6 +194,8 @@ pub(crate) struct Shared {
     pub add: AddTorrent,
     /// Wakes the manager to announce `completed` or dial new peers.
     pub wake: tokio::sync::Notify,
+    /// The engine's event channel.
+    pub events: super::events::Events,
 }
 
 impl std::fmt::Debug for Shared {
@@ -283,6 +286,7 @@ impl Torrent {
             meta,
             add,
             wake: tokio::sync::Notify::new(),
+            events: engine.events.clone(),
         });
         engine.tasks.spawn(manager::run(shared.clone(), stopped_tx));
         Ok(Torrent { shared, stopped })
@@ -471,6 +475,10 @@ impl Shared {
             drop(st);
             tracing::info!(torrent = %self.meta.info.name, "download complete, seeding");
             self.complete_tx.send_replace(true);
+            self.events.send(EngineEvent::Completed {
+                info_hash: self.meta.info_hash,
+                name: self.meta.info.name.clone(),
+            });
             self.wake.notify_one();
         }
     }
@@ -509,9 +517,19 @@ impl Shared {
     }
 
     pub(super) fn disk_error(&self, message: String) {
-        tracing::error!(torrent = %self.meta.info.name, "{message}");
-        self.lock().status = TorrentState::Error(message);
+        self.fail(message);
         self.cancel.cancel();
+    }
+
+    /// Puts the torrent in the error state and says so on the event channel.
+    pub(super) fn fail(&self, message: String) {
+        tracing::error!(torrent = %self.meta.info.name, "{message}");
+        self.lock().status = TorrentState::Error(message.clone());
+        self.events.send(EngineEvent::Failed {
+            info_hash: self.meta.info_hash,
+            name: self.meta.info.name.clone(),
+            message,
+        });
     }
 
     /// Unchokes a peer at once if an upload slot is free (instead of waiting

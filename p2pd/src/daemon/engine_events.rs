@@ -1,0 +1,84 @@
+//! Turns what the engine reports (completed, failed) into the control
+//! protocol's events for subscribers. The engine says what happened; the
+//! daemon does not infer it from snapshots.
+
+use std::sync::Arc;
+
+use p2p_proto::ipc::Event;
+use tokio::sync::broadcast::Receiver;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::Daemon;
+use crate::engine::EngineEvent;
+
+/// Forwards engine events until the daemon stops.
+pub(crate) async fn forward(daemon: Arc<Daemon>, mut rx: Receiver<EngineEvent>) {
+    loop {
+        let event = tokio::select! {
+            _ = daemon.cancel.cancelled() => return,
+            e = rx.recv() => match e {
+                Ok(e) => e,
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!("missed {n} engine events");
+                    continue;
+                }
+                Err(RecvError::Closed) => return,
+            },
+        };
+        if let Some(shown) = shown(event) {
+            let _ = daemon.events.send(shown);
+        }
+    }
+}
+
+/// The subscriber event for an engine event, if subscribers hear of it.
+fn shown(event: EngineEvent) -> Option<Event> {
+    match event {
+        EngineEvent::Completed { info_hash, name } => {
+            tracing::info!(torrent = %name, "download complete");
+            Some(Event::Completed { info_hash, name })
+        }
+        EngineEvent::Failed {
+            info_hash, message, ..
+        } => Some(Event::Error { info_hash, message }),
+        EngineEvent::MetadataReceived { info_hash, name } => {
+            tracing::info!(torrent = %name, %info_hash, "metadata received");
+            None
+        }
+        EngineEvent::Stopped { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use p2p_proto::infohash::InfoHash;
+
+    use super::*;
+
+    #[test]
+    fn completions_and_failures_reach_subscribers_and_stops_do_not() {
+        let ih = InfoHash([1; 20]);
+        assert_eq!(
+            shown(EngineEvent::Completed {
+                info_hash: ih,
+                name: "a".into()
+            }),
+            Some(Event::Completed {
+                info_hash: ih,
+                name: "a".into()
+            })
+        );
+        assert_eq!(
+            shown(EngineEvent::Failed {
+                info_hash: ih,
+                name: "a".into(),
+                message: "disk full".into()
+            }),
+            Some(Event::Error {
+                info_hash: ih,
+                message: "disk full".into()
+            })
+        );
+        assert_eq!(shown(EngineEvent::Stopped { info_hash: ih }), None);
+    }
+}
