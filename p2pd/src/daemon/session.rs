@@ -8,14 +8,11 @@ use std::time::Duration;
 
 use p2p_proto::ipc::{ErrorCode, Event, IpcError};
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use super::Daemon;
-use crate::engine::http::{self, HttpUrl};
+use crate::tracker_api::{TrackerApi, TrackerApiError};
 
-/// Time allowed for one account request (Argon2 on the tracker takes a while).
-const API_TIMEOUT: Duration = Duration::from_secs(20);
 /// Wait before reopening a session stream that dropped.
 const STREAM_RETRY: Duration = Duration::from_secs(3);
 
@@ -42,16 +39,29 @@ impl Session {
     }
 }
 
-fn api_url(daemon: &Daemon, path: &str) -> Result<HttpUrl, IpcError> {
+/// The configured tracker's API client.
+pub(crate) fn api(daemon: &Daemon) -> Result<TrackerApi, IpcError> {
     let tracker = daemon
         .settings
         .tracker
         .as_deref()
         .ok_or_else(|| IpcError::new(ErrorCode::Tracker, "no tracker is configured"))?;
-    let mut url =
-        HttpUrl::parse(tracker).map_err(|e| IpcError::new(ErrorCode::Tracker, e.to_string()))?;
-    url.path_and_query = path.to_owned();
-    Ok(url)
+    TrackerApi::new(daemon.http.clone(), tracker)
+        .map_err(|e| IpcError::new(ErrorCode::Tracker, e.to_string()))
+}
+
+/// What a tracker API error means to p2pctl: the one place a status
+/// becomes an IPC error code.
+pub(crate) fn ipc_error(e: TrackerApiError) -> IpcError {
+    let code = match e.status() {
+        Some(401) => ErrorCode::NotLoggedIn,
+        Some(403) => ErrorCode::Forbidden,
+        Some(409) => ErrorCode::AlreadyExists,
+        Some(400 | 422) => ErrorCode::BadRequest,
+        Some(404) => ErrorCode::NotFound,
+        _ => ErrorCode::Tracker,
+    };
+    IpcError::new(code, e.to_string())
 }
 
 /// The announce URL with the user's passkey, for torrents on our tracker.
@@ -81,27 +91,10 @@ pub(crate) async fn call_raw(
     token: Option<&str>,
     body: Option<&[u8]>,
 ) -> Result<Vec<u8>, IpcError> {
-    let url = api_url(daemon, path)?;
-    let (status, reply) = http::request(&url, method, token, body, API_TIMEOUT)
+    api(daemon)?
+        .raw(method, path, token, body)
         .await
-        .map_err(|e| IpcError::new(ErrorCode::Tracker, format!("tracker unreachable: {e}")))?;
-    if (200..300).contains(&status) {
-        return Ok(reply);
-    }
-    let v: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
-    let message = v["error"]["message"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("tracker answered {status}"));
-    let code = match status {
-        401 => ErrorCode::NotLoggedIn,
-        403 => ErrorCode::Forbidden,
-        409 => ErrorCode::AlreadyExists,
-        400 | 422 => ErrorCode::BadRequest,
-        404 => ErrorCode::NotFound,
-        _ => ErrorCode::Tracker,
-    };
-    Err(IpcError::new(code, message))
+        .map_err(ipc_error)
 }
 
 pub(crate) async fn register(
@@ -247,40 +240,24 @@ enum StreamEnd {
 }
 
 async fn follow_stream(daemon: &Daemon, token: &str) -> StreamEnd {
-    let url = match api_url(daemon, "/api/v1/session/stream") {
-        Ok(u) => u,
+    let api = match api(daemon) {
+        Ok(a) => a,
         Err(e) => return StreamEnd::Dropped(e.to_string()),
     };
-    let (mut stream, mut pending, _chunked) =
-        match http::open_stream(&url, Some(token), API_TIMEOUT).await {
-            Ok(s) => s,
-            Err(http::HttpError::Response(m)) if m.contains("401") => {
-                return StreamEnd::SessionEnded;
-            }
-            Err(e) => return StreamEnd::Dropped(e.to_string()),
-        };
-    let mut buf = vec![0u8; 8192];
+    let mut stream = match api.session_stream(token).await {
+        Ok(s) => s,
+        Err(e) if e.status() == Some(401) => return StreamEnd::SessionEnded,
+        Err(e) => return StreamEnd::Dropped(e.to_string()),
+    };
     loop {
-        // Event names arrive as `event: NAME` lines; chunk framing around
-        // them does not matter for finding those lines.
-        let text = String::from_utf8_lossy(&pending).into_owned();
-        for line in text.lines() {
-            match line.trim() {
-                "event: shutdown" => return StreamEnd::Shutdown,
-                "event: session_ended" => return StreamEnd::SessionEnded,
+        match stream.next().await {
+            None => return StreamEnd::Dropped("closed by the tracker".into()),
+            Some(Err(e)) => return StreamEnd::Dropped(e.to_string()),
+            Some(Ok(event)) => match event.name.as_str() {
+                "shutdown" => return StreamEnd::Shutdown,
+                "session_ended" => return StreamEnd::SessionEnded,
                 _ => {}
-            }
-        }
-        if let Some(last_newline) = pending.iter().rposition(|&b| b == b'\n') {
-            pending.drain(..=last_newline);
-        }
-        if pending.len() > 64 * 1024 {
-            pending.clear();
-        }
-        match stream.read(&mut buf).await {
-            Ok(0) => return StreamEnd::Dropped("closed by the tracker".into()),
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
-            Err(e) => return StreamEnd::Dropped(e.to_string()),
+            },
         }
     }
 }
