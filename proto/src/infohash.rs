@@ -74,6 +74,28 @@ impl fmt::Debug for InfoHash {
     }
 }
 
+/// On the wire of every JSON contract: 40 lowercase hex digits.
+impl serde::Serialize for InfoHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+/// Accepts what [`InfoHash::parse`] accepts (40 hex digits or 32 base32).
+impl<'de> serde::Deserialize<'de> for InfoHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        InfoHash::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl InfoHash {
+    /// The first 8 hex digits: enough to name a torrent in commands.
+    pub fn short_hex(&self) -> String {
+        hex_encode(&self.0[..4])
+    }
+}
+
 impl std::str::FromStr for InfoHash {
     type Err = InfoHashParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -124,6 +146,16 @@ mod tests {
         assert_eq!(InfoHash::parse(b32).unwrap(), a);
         assert_eq!(InfoHash::parse(&b32.to_lowercase()).unwrap(), a);
         assert_eq!(InfoHash::parse(&hex.to_uppercase()).unwrap(), a);
+    }
+
+    #[test]
+    fn json_form_is_lowercase_hex_and_reads_back() {
+        let ih = InfoHash([0xab; 20]);
+        let text = serde_json::to_string(&ih).unwrap();
+        assert_eq!(text, format!("\"{}\"", "ab".repeat(20)));
+        assert_eq!(serde_json::from_str::<InfoHash>(&text).unwrap(), ih);
+        assert!(serde_json::from_str::<InfoHash>("\"abc\"").is_err());
+        assert_eq!(ih.short_hex(), "abababab");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! in as arguments. The one contact with the filesystem is [`create`], which
 //! reads files to build a torrent so that `p2pctl create` needs no daemon.
 
+pub mod api;
 pub mod bencode;
 pub mod bitfield;
 pub mod create;
