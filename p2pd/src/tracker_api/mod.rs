@@ -5,38 +5,24 @@
 //! Knows nothing of the daemon: no login state, no IPC types, no retries.
 //! The caller holds the token and decides what an error means to its user.
 
+mod endpoints;
 mod stream;
 
 use std::time::Duration;
 
+use p2p_proto::api::ErrorBody;
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::http_client::{self, BodyError, error_chain};
 
-pub use stream::{SessionStream, SseEvent};
+pub use stream::SessionStream;
 
 /// Time allowed for one call, answer included (Argon2 on the tracker takes a while).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// Largest answer read from the tracker (a .torrent, a page of the catalog).
 pub const MAX_REPLY_BYTES: usize = 1 << 20;
-
-/// The error body of the tracker's API (`{"error": {"code", "message"}}`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct ErrorBody {
-    /// What went wrong.
-    pub error: ErrorDetail,
-}
-
-/// The inside of [`ErrorBody`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct ErrorDetail {
-    /// Machine-readable kind.
-    pub code: String,
-    /// One line for people.
-    pub message: String,
-}
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -194,7 +180,7 @@ impl TrackerApi {
             None => Body::None,
         };
         let bytes = self.send(method, path, token, body).await?;
-        serde_json::from_slice(&bytes).map_err(|e| TrackerApiError::Decode(e.to_string()))
+        decode(&bytes)
     }
 
     /// A call with raw bytes in (a .torrent) and raw bytes out.
@@ -206,21 +192,6 @@ impl TrackerApi {
         body: Option<&[u8]>,
     ) -> Result<Vec<u8>, TrackerApiError> {
         let body = body.map_or(Body::None, Body::Bytes);
-        self.send(method, path, token, body).await
-    }
-
-    /// A call by method name and path with raw bytes in and out; the body
-    /// is sent as JSON. Transitional: the typed endpoint methods replace it.
-    pub(crate) async fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&[u8]>,
-    ) -> Result<Vec<u8>, TrackerApiError> {
-        let method = Method::from_bytes(method.as_bytes())
-            .map_err(|e| TrackerApiError::Decode(e.to_string()))?;
-        let body = body.map_or(Body::None, |b| Body::Json(b.to_vec()));
         self.send(method, path, token, body).await
     }
 
@@ -243,6 +214,11 @@ impl TrackerApi {
         drop(response);
         Ok(())
     }
+}
+
+/// Reads an answer as the contract's type.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, TrackerApiError> {
+    serde_json::from_slice(bytes).map_err(|e| TrackerApiError::Decode(e.to_string()))
 }
 
 /// Percent-encodes one path segment (a group or user name), so it cannot

@@ -1,6 +1,7 @@
 //! The session stream (`GET /api/v1/session/stream`): server-sent events
-//! decoded by `eventsource-stream` (which handles any chunking), with the
-//! bytes of one event capped and a silent connection treated as dropped.
+//! decoded by `eventsource-stream` (which handles any chunking) into the
+//! contract's [`StreamEvent`]s, with the bytes of one event capped and a
+//! silent connection treated as dropped.
 //!
 //! Does not reconnect and does not act on events: the caller does.
 
@@ -9,23 +10,15 @@ use std::time::Duration;
 
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
+use p2p_proto::api::{ErrorBody, StreamEvent, StreamEventError};
 
-use super::{CALL_TIMEOUT, ErrorBody, TrackerApi, TrackerApiError};
+use super::{CALL_TIMEOUT, TrackerApi, TrackerApiError};
 
 /// Most bytes between two event boundaries (blank lines).
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 /// A stream silent this long is dead: trackerd sends a keep-alive comment
 /// every 15 seconds.
 pub const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// One server-sent event: its name (`message` when it has none) and data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SseEvent {
-    /// The `event:` field.
-    pub name: String,
-    /// The `data:` lines, joined by newlines.
-    pub data: String,
-}
 
 type EventItem = Result<eventsource_stream::Event, EventStreamError<StreamReadError>>;
 
@@ -88,20 +81,29 @@ impl TrackerApi {
 
 impl SessionStream {
     /// The next event; `None` when the tracker closed the stream. An error
-    /// means the stream is unusable (dropped, silent, or broken).
-    pub async fn next(&mut self) -> Option<Result<SseEvent, TrackerApiError>> {
-        let item = match tokio::time::timeout(STREAM_IDLE_TIMEOUT, self.events.next()).await {
-            Err(_) => return Some(Err(TrackerApiError::Timeout(STREAM_IDLE_TIMEOUT))),
-            Ok(item) => item?,
-        };
-        Some(match item {
-            Ok(e) => Ok(SseEvent {
-                name: e.event,
-                data: e.data,
-            }),
-            Err(EventStreamError::Transport(StreamReadError::Transport(e))) => Err(e.into()),
-            Err(e) => Err(TrackerApiError::Decode(e.to_string())),
-        })
+    /// means the stream is unusable (dropped, silent, or broken). Events
+    /// this build does not know (a newer tracker's) are skipped.
+    pub async fn next(&mut self) -> Option<Result<StreamEvent, TrackerApiError>> {
+        loop {
+            let item = match tokio::time::timeout(STREAM_IDLE_TIMEOUT, self.events.next()).await {
+                Err(_) => return Some(Err(TrackerApiError::Timeout(STREAM_IDLE_TIMEOUT))),
+                Ok(item) => item?,
+            };
+            let sse = match item {
+                Ok(sse) => sse,
+                Err(EventStreamError::Transport(StreamReadError::Transport(e))) => {
+                    return Some(Err(e.into()));
+                }
+                Err(e) => return Some(Err(TrackerApiError::Decode(e.to_string()))),
+            };
+            match StreamEvent::decode(&sse.event, &sse.data) {
+                Ok(event) => return Some(Ok(event)),
+                Err(StreamEventError::UnknownName(name)) => {
+                    tracing::debug!("skipping the unknown session stream event {name:?}");
+                }
+                Err(e) => return Some(Err(TrackerApiError::Decode(e.to_string()))),
+            }
+        }
     }
 }
 

@@ -130,7 +130,11 @@ impl StreamEvent {
             "session_ended" => StreamEvent::SessionEnded(de(name, data)?),
             "shutdown" => StreamEvent::Shutdown(de(name, data)?),
             "lagged" => StreamEvent::Lagged(de(name, data)?),
-            other => return Err(StreamEventError::UnknownName(other.chars().take(64).collect())),
+            other => {
+                return Err(StreamEventError::UnknownName(
+                    other.chars().take(64).collect(),
+                ));
+            }
         })
     }
 }

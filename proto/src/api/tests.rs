@@ -42,7 +42,10 @@ fn api_bodies_keep_their_wire_form() {
         detail: "from 127.0.0.1".into(),
     };
     let lines = [
-        round_trip(&ErrorBody::new(ApiErrorCode::Conflict, "alice is already logged in")),
+        round_trip(&ErrorBody::new(
+            ApiErrorCode::Conflict,
+            "alice is already logged in",
+        )),
         round_trip(&RegisterRequest {
             username: "alice".into(),
             password: "pw".into(),
