@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use p2p_proto::ipc::{
     ClientHello, ClientHelloBody, Event, EventFrame, FrameError, FrameReader, IpcError,
-    PROTOCOL_VERSION, ReplyBody, ReplyFrame, Request, RequestFrame, ServerHello, encode_frame,
+    PROTOCOL_VERSION, ReplyBody, ReplyFrame, Request, RequestFrame, Response, ServerHello,
+    encode_frame,
 };
 use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 #[cfg(unix)]
 type Stream = std::os::unix::net::UnixStream;
@@ -130,13 +129,25 @@ impl Client {
         &self.server
     }
 
-    /// Sends one request and returns the `ok` object of its reply.
-    pub fn request(&mut self, request: Request) -> Result<Value, ClientError> {
+    /// Sends one request and returns its typed reply.
+    pub fn request(&mut self, request: Request) -> Result<Response, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
-        self.send(&RequestFrame { id, request })?;
+        self.send(&RequestFrame {
+            id,
+            request: request.clone(),
+        })?;
         let line = self.read_line()?;
-        let reply: ReplyFrame = serde_json::from_str(&line).map_err(|_| self.bad_reply(&line))?;
+        let reply = match ReplyFrame::decode(&line, &request) {
+            Ok(reply) => reply,
+            Err(p2p_proto::ipc::ReplyDecodeError::Shape { command, source }) => {
+                return Err(ClientError::Shape {
+                    command: command.to_owned(),
+                    error: source.to_string(),
+                });
+            }
+            Err(_) => return Err(self.bad_reply(&line)),
+        };
         if reply.id != id {
             return Err(self.bad_reply(&format!("a reply to request {} instead of {id}", reply.id)));
         }
@@ -181,11 +192,7 @@ impl Client {
             return Ok(());
         }
         // A daemon that refuses our version answers with an error reply.
-        if let Ok(ReplyFrame {
-            body: ReplyBody::Error(error),
-            ..
-        }) = serde_json::from_str(&line)
-        {
+        if let Some((_, error)) = ReplyFrame::decode_error(&line) {
             return Err(ClientError::HelloRefused {
                 socket: self.socket.clone(),
                 error,
@@ -291,16 +298,38 @@ impl Iterator for Events {
     }
 }
 
-/// Decodes an `ok` object into the type documented for `command`.
-pub fn decode<T: DeserializeOwned>(command: &str, value: Value) -> Result<T, ClientError> {
-    serde_json::from_value(value).map_err(|e| ClientError::Shape {
+/// The error for a reply of another kind than the command answers with
+/// (a daemon bug: [`ReplyFrame::decode`] types replies by command).
+pub fn unexpected(command: &str, reply: &Response) -> ClientError {
+    ClientError::Shape {
         command: command.to_owned(),
-        error: e.to_string(),
-    })
+        error: format!("unexpected reply {reply:?}"),
+    }
 }
 
+/// Unwraps the reply variant a command answers with, e.g.
+/// `reply_as!(reply, "status", Response::Status)`.
+#[macro_export]
+macro_rules! reply_as {
+    ($reply:expr, $command:expr, $variant:path) => {
+        match $reply {
+            $variant(inner) => Ok(inner),
+            other => Err($crate::client::unexpected($command, &other)),
+        }
+    };
+}
+
+/// Whether a line is an event frame (of a type this build may not know).
 fn is_event_frame(line: &str) -> bool {
-    serde_json::from_str::<Value>(line).is_ok_and(|v| v.get("event").is_some_and(Value::is_object))
+    /// Only the key matters: any JSON object under `event`.
+    #[derive(serde::Deserialize)]
+    struct AnyEvent {
+        #[allow(dead_code)]
+        event: serde::de::IgnoredAny,
+    }
+    line.trim_start().starts_with('{')
+        && serde_json::from_str::<AnyEvent>(line).is_ok()
+        && line.contains("\"event\":{")
 }
 
 #[cfg(unix)]

@@ -108,7 +108,11 @@ fn answer_hello(conn: &UnixStream, reply: &str) -> BufReader<UnixStream> {
     let mut line = String::new();
     r.read_line(&mut line).unwrap();
     let hello: Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(hello["hello"]["version"], 1, "{line}");
+    assert_eq!(
+        hello["hello"]["version"],
+        p2p_proto::ipc::PROTOCOL_VERSION,
+        "{line}"
+    );
     (&*conn).write_all(reply.as_bytes()).unwrap();
     r
 }
@@ -127,10 +131,11 @@ fn scripted(dir: &Path, script: fn(&Value) -> (Vec<Value>, Then)) -> (PathBuf, R
     let seen: Requests = Arc::default();
     let log = Arc::clone(&seen);
     let path = listener(dir, move |conn| {
-        let mut r = answer_hello(
-            &conn,
-            "{\"hello\":{\"version\":1,\"server\":\"p2pd test\"}}\n",
+        let hello = format!(
+            "{{\"hello\":{{\"version\":{},\"server\":\"p2pd test\"}}}}\n",
+            p2p_proto::ipc::PROTOCOL_VERSION
         );
+        let mut r = answer_hello(&conn, &hello);
         let mut line = String::new();
         while r.read_line(&mut line).is_ok_and(|n| n > 0) {
             let req: Value = serde_json::from_str(&line).unwrap();
@@ -301,13 +306,16 @@ fn a_listener_that_hangs_up_at_once_is_reported_as_closed() {
 fn a_daemon_of_another_protocol_version_is_named_with_both_versions() {
     let tmp = TempDir::new().unwrap();
     let socket = listener(tmp.path(), |c| {
-        let mut r = answer_hello(&c, "{\"hello\":{\"version\":2,\"server\":\"p2pd 9.0\"}}\n");
+        let mut r = answer_hello(&c, "{\"hello\":{\"version\":99,\"server\":\"p2pd 9.0\"}}\n");
         let _ = r.read_line(&mut String::new());
     });
     let err = one_line_failure(&at(tmp.path(), &socket, &["list"]));
     assert!(err.contains("p2pd 9.0"), "{err}");
     assert!(
-        err.contains("version 2 but this p2pctl speaks version 1"),
+        err.contains(&format!(
+            "version 99 but this p2pctl speaks version {}",
+            p2p_proto::ipc::PROTOCOL_VERSION
+        )),
         "{err}"
     );
 }
@@ -374,7 +382,7 @@ fn script(req: &Value) -> (Vec<Value>, Then) {
         "share" => ok(json!({"placed_at": "/shared/f"})),
         "add" => ok(summary("downloading", 0.0)),
         "subscribe" => {
-            let mut lines = ok(Value::Null);
+            let mut lines = ok(json!({"subscribed": true}));
             lines.push(json!({"event": {"type": "some_future_event", "x": 1}}));
             lines.push(progress_event(summary("downloading", 0.5)));
             lines.push(progress_event(summary("seeding", 1.0)));
@@ -497,7 +505,7 @@ fn download_fails_when_the_torrent_stops_on_an_error() {
     let (socket, _) = scripted(tmp.path(), |req| match req["cmd"].as_str() {
         Some("subscribe") => (
             vec![
-                json!({"ok": null}),
+                json!({"ok": {"subscribed": true}}),
                 json!({"event": {"type": "error", "info_hash": HASH, "message": "disk full"}}),
             ],
             Then::Stay,
@@ -514,7 +522,7 @@ fn download_fails_when_the_daemon_goes_away() {
     let (socket, _) = scripted(tmp.path(), |req| match req["cmd"].as_str() {
         Some("subscribe") => (
             vec![
-                json!({"ok": null}),
+                json!({"ok": {"subscribed": true}}),
                 progress_event(summary("downloading", 0.25)),
             ],
             Then::HangUp,
@@ -537,7 +545,7 @@ fn downloading_what_the_daemon_already_has_follows_it() {
             Then::Stay,
         ),
         Some("list") => (ok(json!([summary("seeding", 1.0)])), Then::Stay),
-        _ => (ok(Value::Null), Then::Stay),
+        _ => (ok(json!({"subscribed": true})), Then::Stay),
     });
     let text = success(&at(tmp.path(), &socket, &["download", HASH]));
     assert!(text.starts_with("downloaded movie.mkv"), "{text}");

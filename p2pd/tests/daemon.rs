@@ -106,8 +106,9 @@ impl Client {
             writer: stream,
             next_id: 1,
         };
-        c.send_line(&json!({"hello": {"version": 1, "client": "test"}}).to_string());
-        assert_eq!(c.read_json()["hello"]["version"], 1);
+        let version = p2p_proto::ipc::PROTOCOL_VERSION;
+        c.send_line(&json!({"hello": {"version": version, "client": "test"}}).to_string());
+        assert_eq!(c.read_json()["hello"]["version"], version);
         c
     }
 

@@ -6,11 +6,10 @@ use std::fmt;
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
-use p2p_proto::ipc::{Request, SessionInfo};
+use p2p_proto::ipc::{Request, Response};
 
 use super::{Daemon, print, print_json};
 use crate::cli::{AccountArgs, LoginArgs};
-use crate::client::decode;
 
 /// Longest password accepted from stdin; more is a mistake (a file piped in).
 const MAX_PASSWORD_BYTES: u64 = 1024;
@@ -54,11 +53,11 @@ pub fn whoami(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
     session_reply("whoami", reply, json)
 }
 
-fn session_reply(command: &str, reply: serde_json::Value, json: bool) -> anyhow::Result<()> {
+fn session_reply(command: &str, reply: Response, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(&reply);
     }
-    let s: SessionInfo = decode(command, reply)?;
+    let s = crate::reply_as!(reply, command, Response::Session)?;
     print(&match s.logged_in_as {
         Some(user) => format!("logged in as {user}\n"),
         None if command == "logout" => "logged out\n".to_owned(),

@@ -4,13 +4,15 @@
 
 use std::time::Duration;
 
-use p2p_proto::ipc::Request;
-use serde_json::Value;
+use p2p_proto::api::{CatalogList, EventPage, EventRecord};
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::{Request, Response};
 
-use super::groups::{cell, time_cell};
+use super::groups::cell;
 use super::{Daemon, print, print_json};
 use crate::cli::EventsArgs;
-use crate::output::{human_size, table};
+use crate::output::{human_size, table, utc_time};
+use crate::reply_as;
 
 /// How often `events --follow` asks for new events.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
@@ -25,7 +27,8 @@ pub fn files(daemon: &Daemon, group: Option<&str>, json: bool) -> anyhow::Result
         return print_json(&reply);
     }
     let place = group.map_or("the public catalog".to_owned(), |g| format!("group {g}"));
-    print(&entries_table(&reply, &format!("nothing in {place} yet")))
+    let list = reply_as!(reply, "files", Response::Catalog)?;
+    print(&entries_table(&list, &format!("nothing in {place} yet")))
 }
 
 pub fn search(daemon: &Daemon, term: &str, json: bool) -> anyhow::Result<()> {
@@ -35,7 +38,8 @@ pub fn search(daemon: &Daemon, term: &str, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(&reply);
     }
-    print(&entries_table(&reply, &format!("nothing matches {term:?}")))
+    let list = reply_as!(reply, "search", Response::Catalog)?;
+    print(&entries_table(&list, &format!("nothing matches {term:?}")))
 }
 
 pub fn events(daemon: &Daemon, args: &EventsArgs, json: bool) -> anyhow::Result<()> {
@@ -47,10 +51,11 @@ pub fn events(daemon: &Daemon, args: &EventsArgs, json: bool) -> anyhow::Result<
         if json {
             return print_json(&reply);
         }
-        if events_of(&reply).is_empty() {
+        let page = reply_as!(reply, "events", Response::Events)?;
+        if page.events.is_empty() {
             return print("no events\n");
         }
-        return print(&events_table(&reply));
+        return print(&events_table(&page));
     }
     let mut client = daemon.connect()?;
     let mut after = args.after.unwrap_or(0);
@@ -59,124 +64,119 @@ pub fn events(daemon: &Daemon, args: &EventsArgs, json: bool) -> anyhow::Result<
             after: Some(after),
             limit: Some(EVENTS_PAGE),
         })?;
-        let page = events_of(&reply);
-        for e in page {
+        let page = reply_as!(reply, "events", Response::Events)?;
+        for e in &page.events {
             print(&if json {
-                format!("{e}\n")
+                format!("{}\n", serde_json::to_string(e)?)
             } else {
                 event_line(e)
             })?;
         }
-        after = reply["next_after"]
-            .as_u64()
-            .or_else(|| page.last().and_then(|e| e["id"].as_u64()))
-            .unwrap_or(after);
+        after = u64::try_from(page.next_after).unwrap_or(after).max(after);
         // A full page means more are waiting: ask again at once.
-        if page.len() < EVENTS_PAGE as usize {
+        if page.events.len() < EVENTS_PAGE as usize {
             std::thread::sleep(FOLLOW_INTERVAL);
         }
     }
 }
 
-fn events_of(reply: &Value) -> &[Value] {
-    reply["events"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-}
-
 /// The first 8 hex digits of an info-hash, as `list` shows them.
-fn short_hash(v: &Value) -> String {
-    match v.as_str() {
-        Some(h) if h.len() >= 8 => h[..8].to_owned(),
-        _ => cell(v),
-    }
+fn short_hash(h: Option<&InfoHash>) -> String {
+    h.map_or_else(|| "-".to_owned(), InfoHash::short_hex)
 }
 
-/// Catalog entries (`{torrents: [...]}`), one row each.
-fn entries_table(reply: &Value, when_empty: &str) -> String {
-    let entries = reply["torrents"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if entries.is_empty() {
+/// Catalog entries, one row each.
+fn entries_table(list: &CatalogList, when_empty: &str) -> String {
+    if list.torrents.is_empty() {
         return format!("{when_empty}\n");
     }
     table(
         &["ID", "NAME", "GROUP", "SIZE", "FILES", "PUBLISHER"],
-        entries.iter().map(|e| {
+        list.torrents.iter().map(|e| {
             vec![
-                short_hash(&e["info_hash"]),
-                cell(&e["name"]),
-                e["group"].as_str().unwrap_or("public").to_owned(),
-                e["total_length"]
-                    .as_u64()
-                    .map(human_size)
-                    .unwrap_or_else(|| cell(&e["total_length"])),
-                cell(&e["file_count"]),
-                cell(&e["publisher"]),
+                e.info_hash.short_hex(),
+                e.name.clone(),
+                e.group.as_deref().unwrap_or("public").to_owned(),
+                human_size(e.total_length),
+                e.file_count.to_string(),
+                e.publisher.clone(),
             ]
         }),
     )
 }
 
-fn events_table(reply: &Value) -> String {
+fn events_table(page: &EventPage) -> String {
     table(
         &["ID", "AT", "KIND", "USER", "GROUP", "TORRENT", "DETAIL"],
-        events_of(reply).iter().map(|e| {
+        page.events.iter().map(|e| {
             vec![
-                cell(&e["id"]),
-                time_cell(&e["at"]),
-                cell(&e["kind"]),
-                cell(&e["username"]),
-                cell(&e["group"]),
-                short_hash(&e["info_hash"]),
-                cell(&e["detail"]),
+                e.id.to_string(),
+                utc_time(e.at),
+                e.kind.clone(),
+                cell(e.username.as_deref()),
+                cell(e.group.as_deref()),
+                short_hash(e.info_hash.as_ref()),
+                if e.detail.is_empty() {
+                    "-".to_owned()
+                } else {
+                    e.detail.clone()
+                },
             ]
         }),
     )
 }
 
 /// One event as a line, for `--follow` (a table cannot grow).
-fn event_line(e: &Value) -> String {
-    let mut s = format!(
-        "#{} {} {}",
-        cell(&e["id"]),
-        time_cell(&e["at"]),
-        cell(&e["kind"])
-    );
-    for key in ["username", "group"] {
-        if let Some(v) = e[key].as_str() {
-            s.push_str(&format!(
-                " {}={v}",
-                if key == "username" { "user" } else { key }
-            ));
-        }
+fn event_line(e: &EventRecord) -> String {
+    let mut s = format!("#{} {} {}", e.id, utc_time(e.at), e.kind);
+    if let Some(u) = &e.username {
+        s.push_str(&format!(" user={u}"));
     }
-    if e["info_hash"].is_string() {
-        s.push_str(&format!(" torrent={}", short_hash(&e["info_hash"])));
+    if let Some(g) = &e.group {
+        s.push_str(&format!(" group={g}"));
     }
-    if let Some(d) = e["detail"].as_str().filter(|d| !d.is_empty()) {
-        s.push_str(&format!(" {d}"));
+    if let Some(h) = &e.info_hash {
+        s.push_str(&format!(" torrent={}", h.short_hex()));
+    }
+    if !e.detail.is_empty() {
+        s.push_str(&format!(" {}", e.detail));
     }
     s + "\n"
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use p2p_proto::api::CatalogEntry;
 
     use super::*;
 
-    fn entry() -> Value {
-        json!({"info_hash": "3f2a".repeat(10), "name": "a.bin", "group": "team",
-               "total_length": 1536, "piece_length": 16384, "file_count": 1,
-               "private": true, "source": "team", "publisher": "alice", "added_at": 0})
+    fn ih() -> InfoHash {
+        InfoHash::parse(&"3f2a".repeat(10)).unwrap()
+    }
+
+    fn entry() -> CatalogEntry {
+        CatalogEntry {
+            info_hash: ih(),
+            name: "a.bin".into(),
+            group: Some("team".into()),
+            total_length: 1536,
+            piece_length: 16384,
+            file_count: 1,
+            private: true,
+            source: Some("team".into()),
+            publisher: "alice".into(),
+            added_at: 0,
+        }
     }
 
     #[test]
     fn catalog_rows_show_short_id_group_size_and_publisher() {
-        let text = entries_table(&json!({"torrents": [entry()]}), "empty");
+        let text = entries_table(
+            &CatalogList {
+                torrents: vec![entry()],
+            },
+            "empty",
+        );
         let row: Vec<&str> = text
             .lines()
             .nth(1)
@@ -192,25 +192,40 @@ mod tests {
 
     #[test]
     fn public_entries_and_empty_catalogs_read_as_words() {
-        let mut e = entry();
-        e["group"] = Value::Null;
-        let text = entries_table(&json!({"torrents": [e]}), "empty");
+        let e = CatalogEntry {
+            group: None,
+            ..entry()
+        };
+        let text = entries_table(&CatalogList { torrents: vec![e] }, "empty");
         assert!(text.lines().nth(1).unwrap_or_default().contains("public"));
         assert_eq!(
-            entries_table(&json!({"torrents": []}), "nothing in group team yet"),
+            entries_table(
+                &CatalogList { torrents: vec![] },
+                "nothing in group team yet"
+            ),
             "nothing in group team yet\n"
         );
     }
 
     #[test]
     fn events_show_kind_user_group_and_torrent() {
-        let e = json!({"id": 8, "at": 0, "kind": "publish", "username": "alice",
-                       "group": "team", "info_hash": "3f2a".repeat(10), "detail": "a.bin"});
+        let e = EventRecord {
+            id: 8,
+            at: 0,
+            kind: "publish".into(),
+            username: Some("alice".into()),
+            group: Some("team".into()),
+            info_hash: Some(ih()),
+            detail: "a.bin".into(),
+        };
         assert_eq!(
             event_line(&e),
             "#8 1970-01-01 00:00:00 publish user=alice group=team torrent=3f2a3f2a a.bin\n"
         );
-        let text = events_table(&json!({"events": [e], "next_after": 8}));
+        let text = events_table(&EventPage {
+            events: vec![e],
+            next_after: 8,
+        });
         let row: Vec<&str> = text
             .lines()
             .nth(1)

@@ -8,15 +8,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
-use p2p_proto::ipc::{ErrorCode, Event, Request, TorrentSummary};
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::{Added, ErrorCode, Event, Request, Response, TorrentState, TorrentSummary};
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 
 use super::inspect::read_capped;
 use super::{Daemon, absolute_path, print, print_json};
 use crate::cli::DownloadArgs;
-use crate::client::{ClientError, decode};
+use crate::client::ClientError;
 use crate::output::{eta_secs, human_duration, human_eta, human_rate, human_size, percent};
+use crate::reply_as;
 
 /// How often a plain progress line is written when stderr is not a terminal.
 const PLAIN_LINE_INTERVAL: Duration = Duration::from_secs(10);
@@ -41,29 +43,38 @@ pub fn run(daemon: &Daemon, args: &DownloadArgs, json: bool) -> anyhow::Result<(
         to,
         paused: false,
     };
-    let (reply, added) = match daemon.connect()?.request(add) {
-        Ok(reply) => {
-            let added: TorrentSummary = decode("add", reply.clone())?;
-            (reply, added)
-        }
+    let reply = match daemon.connect()?.request(add) {
+        Ok(reply) => reply_as!(reply, "add", Response::Added)?,
         // Downloading what the daemon already has means following it.
         Err(ClientError::Daemon(e)) if e.code == ErrorCode::AlreadyExists => {
-            let Some(t) = local_info_hash(&source).and_then(|h| find(daemon, &h)) else {
+            let Some(t) = local_info_hash(&source).and_then(|h| find(daemon, h)) else {
                 return Err(ClientError::Daemon(e).into());
             };
-            (serde_json::to_value(&t)?, t)
+            Added {
+                torrent: t,
+                note: None,
+            }
         }
         Err(e) => return Err(e.into()),
     };
+    // A download that waits (for a login) would be followed forever: say
+    // why it waits and leave it to the daemon.
+    let events = events.filter(|_| reply.note.is_none());
     let Some(events) = events else {
         if json {
             return print_json(&reply);
         }
+        let added = &reply.torrent;
+        let then = match &reply.note {
+            Some(note) => format!("\n{note}"),
+            None => format!("; follow it with `p2pctl progress {}`", added.short_id),
+        };
         return print(&format!(
-            "added {} ({}); follow it with `p2pctl progress {}`\n",
-            added.name, added.short_id, added.short_id
+            "added {} ({}){then}\n",
+            added.name, added.short_id
         ));
     };
+    let added = reply.torrent;
 
     let started = Instant::now();
     let mut view = View::new(json, std::io::stdout().is_terminal());
@@ -72,10 +83,10 @@ pub fn run(daemon: &Daemon, args: &DownloadArgs, json: bool) -> anyhow::Result<(
     let done = match outcome? {
         Finish::Seeding(t) => t,
         // The last summary we saw predates completion: ask for a fresh one.
-        Finish::Completed(t) => find(daemon, &t.info_hash).unwrap_or(t),
+        Finish::Completed(t) => find(daemon, t.info_hash).unwrap_or(t),
     };
     if json {
-        return print_json(&serde_json::to_value(&done)?);
+        return print_json(&done);
     }
     print(&format!(
         "downloaded {} ({}) to {} in {}\n",
@@ -122,8 +133,8 @@ fn watch(
         return Ok(finish);
     }
     show(&last);
-    let hash = last.info_hash.clone();
-    let ours = |h: &str| h.eq_ignore_ascii_case(&hash);
+    let hash = last.info_hash;
+    let ours = |h: &InfoHash| *h == hash;
     for event in events {
         let event = match event {
             Ok(e) => e,
@@ -145,7 +156,7 @@ fn watch(
                 last = now;
             }
             Event::Completed { info_hash, .. } if ours(&info_hash) => {
-                last.state = "seeding".into();
+                last.state = TorrentState::Seeding;
                 last.progress = 1.0;
                 return Ok(Finish::Completed(last));
             }
@@ -160,9 +171,9 @@ fn watch(
 
 /// Whether a summary ends the watch: complete, or failed.
 fn settled(t: &TorrentSummary) -> anyhow::Result<Option<Finish>> {
-    match t.state.as_str() {
-        "seeding" => Ok(Some(Finish::Seeding(t.clone()))),
-        "error" => bail!(
+    match t.state {
+        TorrentState::Seeding => Ok(Some(Finish::Seeding(t.clone()))),
+        TorrentState::Error => bail!(
             "{}: {}",
             t.name,
             t.error.as_deref().unwrap_or("stopped on an error")
@@ -172,26 +183,23 @@ fn settled(t: &TorrentSummary) -> anyhow::Result<Option<Finish>> {
 }
 
 /// The daemon's current summary of a torrent, if it can be had.
-fn find(daemon: &Daemon, info_hash: &str) -> Option<TorrentSummary> {
+fn find(daemon: &Daemon, info_hash: InfoHash) -> Option<TorrentSummary> {
     let reply = daemon.connect().ok()?.request(Request::List).ok()?;
-    let all: Vec<TorrentSummary> = decode("list", reply).ok()?;
-    all.into_iter()
-        .find(|t| t.info_hash.eq_ignore_ascii_case(info_hash))
+    let all = reply_as!(reply, "list", Response::List).ok()?;
+    all.into_iter().find(|t| t.info_hash == info_hash)
 }
 
 /// The info-hash a resolved source names, when it can be known without the
 /// daemon: from a .torrent file, a magnet link, or the hash itself.
-fn local_info_hash(source: &str) -> Option<String> {
+fn local_info_hash(source: &str) -> Option<InfoHash> {
     if source.starts_with("magnet:") {
-        return Magnet::parse(source).ok().map(|m| m.info_hash.to_hex());
+        return Magnet::parse(source).ok().map(|m| m.info_hash);
     }
-    if source.len() == 40 && source.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Some(source.to_ascii_lowercase());
+    if source.len() == 40 {
+        return InfoHash::parse(source).ok();
     }
     let bytes = read_capped(source).ok()?;
-    Metainfo::from_bytes(&bytes)
-        .ok()
-        .map(|m| m.info_hash.to_hex())
+    Metainfo::from_bytes(&bytes).ok().map(|m| m.info_hash)
 }
 
 /// Where progress goes: a live bar, occasional lines, or nowhere (`--json`).
@@ -229,7 +237,7 @@ impl View {
             View::Bar(bar) => {
                 bar.set_length(t.size);
                 bar.set_position(have_bytes(t));
-                bar.set_message(if t.state == "downloading" {
+                bar.set_message(if t.state == TorrentState::Downloading {
                     t.name.clone()
                 } else {
                     format!("{} ({})", t.name, t.state)
@@ -297,7 +305,7 @@ mod tests {
     fn watching_ends_when_a_progress_event_says_seeding() {
         let start = sample("a", "downloading", 0.0);
         let mut other = sample("b", "seeding", 1.0);
-        other.info_hash = "00".repeat(20);
+        other.info_hash = InfoHash([0; 20]);
         let half = sample("a", "downloading", 0.5);
         let done = sample("a", "seeding", 1.0);
         let mut seen = Vec::new();
@@ -317,12 +325,12 @@ mod tests {
     fn a_completed_event_ends_the_watch_as_whole() {
         let start = sample("a", "downloading", 0.2);
         let completed = Ok(Event::Completed {
-            info_hash: start.info_hash.to_uppercase(),
+            info_hash: start.info_hash,
             name: "a".into(),
         });
         match watch(start, [completed], |_| {}) {
             Ok(Finish::Completed(t)) => {
-                assert_eq!((t.state.as_str(), t.progress), ("seeding", 1.0))
+                assert_eq!((t.state, t.progress), (TorrentState::Seeding, 1.0))
             }
             other => panic!("{other:?}"),
         }
@@ -332,7 +340,7 @@ mod tests {
     fn an_error_event_or_state_fails_with_the_daemons_reason() {
         let start = sample("a", "downloading", 0.2);
         let err = Ok(Event::Error {
-            info_hash: start.info_hash.clone(),
+            info_hash: start.info_hash,
             message: "disk full".into(),
         });
         let e = watch(start.clone(), [err], |_| {}).unwrap_err();
@@ -374,9 +382,10 @@ mod tests {
     #[test]
     fn the_info_hash_is_known_locally_for_hashes_magnets_and_torrent_files() {
         let h = "AB".repeat(20);
-        assert_eq!(local_info_hash(&h), Some("ab".repeat(20)));
+        let ab = InfoHash([0xab; 20]);
+        assert_eq!(local_info_hash(&h), Some(ab));
         let magnet = format!("magnet:?xt=urn:btih:{h}");
-        assert_eq!(local_info_hash(&magnet), Some("ab".repeat(20)));
+        assert_eq!(local_info_hash(&magnet), Some(ab));
         assert_eq!(local_info_hash("ubuntu-24.04"), None);
     }
 

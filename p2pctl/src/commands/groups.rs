@@ -2,12 +2,14 @@
 //! the daemon asks the tracker with the logged-in user's session and passes
 //! its answer through; `--json` prints that answer, else a table or a line.
 
-use p2p_proto::ipc::Request;
-use serde_json::Value;
+use p2p_proto::api::{GroupList, JoinRequests, Members};
+use p2p_proto::ipc::{Request, Response};
 
 use super::{Daemon, print, print_json};
 use crate::cli::GroupsCommand;
+use crate::client::ClientError;
 use crate::output::{table, utc_time};
+use crate::reply_as;
 
 pub fn run(daemon: &Daemon, cmd: &GroupsCommand, json: bool) -> anyhow::Result<()> {
     let request = request_for(cmd);
@@ -15,7 +17,7 @@ pub fn run(daemon: &Daemon, cmd: &GroupsCommand, json: bool) -> anyhow::Result<(
     if json {
         return print_json(&reply);
     }
-    print(&render(cmd, &reply))
+    print(&render(cmd, reply)?)
 }
 
 fn request_for(cmd: &GroupsCommand) -> Request {
@@ -52,111 +54,101 @@ fn request_for(cmd: &GroupsCommand) -> Request {
 }
 
 /// What people see for each reply.
-fn render(cmd: &GroupsCommand, reply: &Value) -> String {
-    match cmd {
+fn render(cmd: &GroupsCommand, reply: Response) -> Result<String, ClientError> {
+    let command = request_for(cmd).name();
+    Ok(match cmd {
         GroupsCommand::Create(g) => format!(
             "created group {}; others ask to join with `p2pctl groups join {0}`\n",
             g.name
         ),
-        GroupsCommand::List => groups_table(reply),
+        GroupsCommand::List => groups_table(&reply_as!(reply, command, Response::Groups)?),
         GroupsCommand::Join(g) => format!(
             "asked to join {}; its owner will accept or reject\n",
             g.name
         ),
         GroupsCommand::Leave(g) => {
+            let left = reply_as!(reply, command, Response::Left)?;
             let mut s = format!("left {}", g.name);
-            if reply["deleted"].as_bool() == Some(true) {
+            if left.deleted {
                 s.push_str("; it had no other member and is deleted");
-            } else if let Some(owner) = reply["new_owner"].as_str() {
+            } else if let Some(owner) = left.new_owner {
                 s.push_str(&format!("; {owner} owns it now"));
             }
             s + "\n"
         }
-        GroupsCommand::Requests(g) => requests_table(&g.name, reply),
+        GroupsCommand::Requests(g) => {
+            requests_table(&g.name, &reply_as!(reply, command, Response::JoinRequests)?)
+        }
         GroupsCommand::Accept(a) => format!("{} is now a member of {}\n", a.user, a.name),
         GroupsCommand::Reject(a) => format!("rejected {}'s request to join {}\n", a.user, a.name),
-        GroupsCommand::Members(_) => members_table(reply),
+        GroupsCommand::Members(_) => members_table(&reply_as!(reply, command, Response::Members)?),
         GroupsCommand::Remove(a) => format!("removed {} from {}\n", a.user, a.name),
-    }
+    })
 }
 
-/// A JSON value as a table cell: text as is, null as `-`.
-pub(super) fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// An optional text as a table cell: `-` when absent.
+pub(super) fn cell(v: Option<&str>) -> String {
+    v.unwrap_or("-").to_owned()
 }
 
-/// A Unix time in seconds as a cell.
-pub(super) fn time_cell(v: &Value) -> String {
-    v.as_i64().map(utc_time).unwrap_or_else(|| cell(v))
+fn yes_no(v: bool) -> String {
+    if v { "yes" } else { "no" }.into()
 }
 
-fn yes_no(v: &Value) -> String {
-    if v.as_bool() == Some(true) {
-        "yes"
-    } else {
-        "no"
-    }
-    .into()
-}
-
-fn rows<'a>(reply: &'a Value, key: &str) -> &'a [Value] {
-    reply[key].as_array().map(Vec::as_slice).unwrap_or_default()
-}
-
-fn groups_table(reply: &Value) -> String {
-    let groups = rows(reply, "groups");
-    if groups.is_empty() {
+fn groups_table(reply: &GroupList) -> String {
+    if reply.groups.is_empty() {
         return "no groups (create one with `p2pctl groups create NAME`)\n".into();
     }
     table(
         &["NAME", "OWNER", "MEMBERS", "MEMBER", "CREATED"],
-        groups.iter().map(|g| {
+        reply.groups.iter().map(|g| {
             vec![
-                cell(&g["name"]),
-                cell(&g["owner"]),
-                cell(&g["members"]),
-                yes_no(&g["member"]),
-                time_cell(&g["created_at"]),
+                g.name.clone(),
+                g.owner.clone(),
+                g.members.to_string(),
+                yes_no(g.member),
+                utc_time(g.created_at),
             ]
         }),
     )
 }
 
-fn requests_table(group: &str, reply: &Value) -> String {
-    let requests = rows(reply, "requests");
-    if requests.is_empty() {
+fn requests_table(group: &str, reply: &JoinRequests) -> String {
+    if reply.requests.is_empty() {
         return format!("no pending requests to join {group}\n");
     }
     table(
         &["USER", "SINCE"],
-        requests
+        reply
+            .requests
             .iter()
-            .map(|r| vec![cell(&r["username"]), time_cell(&r["since"])]),
+            .map(|r| vec![r.username.clone(), utc_time(r.since)]),
     )
 }
 
-fn members_table(reply: &Value) -> String {
+fn members_table(reply: &Members) -> String {
     table(
         &["USER", "SINCE", "OWNER"],
-        rows(reply, "members").iter().map(|m| {
-            vec![
-                cell(&m["username"]),
-                time_cell(&m["since"]),
-                yes_no(&m["owner"]),
-            ]
-        }),
+        reply
+            .members
+            .iter()
+            .map(|m| vec![m.username.clone(), utc_time(m.since), yes_no(m.owner)]),
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use p2p_proto::api::{Group, Left, Member};
 
     use super::*;
+
+    fn member(name: &str, since: i64, owner: bool) -> Member {
+        Member {
+            username: name.into(),
+            since,
+            owner,
+        }
+    }
 
     fn cells(line: &str) -> Vec<&str> {
         line.split_whitespace().collect()
@@ -164,9 +156,15 @@ mod tests {
 
     #[test]
     fn the_groups_table_has_one_row_per_group() {
-        let text = groups_table(&json!({"groups": [
-            {"name": "team", "owner": "alice", "members": 2, "created_at": 0, "member": true}
-        ]}));
+        let text = groups_table(&GroupList {
+            groups: vec![Group {
+                name: "team".into(),
+                owner: "alice".into(),
+                members: 2,
+                created_at: 0,
+                member: true,
+            }],
+        });
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             cells(lines[0]),
@@ -180,10 +178,9 @@ mod tests {
 
     #[test]
     fn members_show_who_owns_the_group() {
-        let text = members_table(&json!({"members": [
-            {"username": "alice", "since": 0, "owner": true},
-            {"username": "bob", "since": 60, "owner": false}
-        ]}));
+        let text = members_table(&Members {
+            members: vec![member("alice", 0, true), member("bob", 60, false)],
+        });
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
         assert_eq!(cells(lines[2]), ["bob", "1970-01-01", "00:01:00", "no"]);
@@ -192,12 +189,14 @@ mod tests {
     #[test]
     fn no_pending_requests_is_said_in_words() {
         assert_eq!(
-            requests_table("team", &json!({"requests": []})),
+            requests_table("team", &JoinRequests { requests: vec![] }),
             "no pending requests to join team\n"
         );
         let text = requests_table(
             "team",
-            &json!({"requests": [{"username": "bob", "since": 0}]}),
+            &JoinRequests {
+                requests: vec![member("bob", 0, false)],
+            },
         );
         assert!(text.lines().nth(1).unwrap_or_default().starts_with("bob"));
     }
@@ -209,8 +208,13 @@ mod tests {
         });
         let text = render(
             &cmd,
-            &json!({"group": "team", "new_owner": "bob", "deleted": false}),
-        );
+            Response::Left(Left {
+                group: "team".into(),
+                new_owner: Some("bob".into()),
+                deleted: false,
+            }),
+        )
+        .unwrap();
         assert_eq!(text, "left team; bob owns it now\n");
     }
 }

@@ -1,11 +1,10 @@
 //! `p2pctl pause`, `resume`, `remove`: one request about one torrent, whose
 //! summary comes back.
 
-use p2p_proto::ipc::{Request, TorrentSummary};
+use p2p_proto::ipc::{Request, Response, TorrentSummary};
 
 use super::{Daemon, print, print_json};
 use crate::cli::RemoveArgs;
-use crate::client::decode;
 
 pub fn pause(daemon: &Daemon, id: &str, json: bool) -> anyhow::Result<()> {
     let req = Request::Pause { id: id.to_owned() };
@@ -48,6 +47,13 @@ fn one(
     if json {
         return print_json(&reply);
     }
-    let t: TorrentSummary = decode(command, reply)?;
-    print(&format!("{}\n", say(&t)))
+    let (t, note) = match reply {
+        Response::Torrent(t) => (t, None),
+        Response::Added(a) => (a.torrent, a.note),
+        other => return Err(crate::client::unexpected(command, &other).into()),
+    };
+    match note {
+        Some(note) => print(&format!("{}\n{note}\n", say(&t))),
+        None => print(&format!("{}\n", say(&t))),
+    }
 }

@@ -1,9 +1,8 @@
 //! `p2pctl list`: every torrent, one row each.
 
-use p2p_proto::ipc::{Request, TorrentSummary};
+use p2p_proto::ipc::{Request, Response, TorrentSummary};
 
 use super::{Daemon, print, print_json};
-use crate::client::decode;
 use crate::output::{human_rate, percent, table};
 
 pub fn run(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
@@ -11,7 +10,7 @@ pub fn run(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(&reply);
     }
-    let torrents: Vec<TorrentSummary> = decode("list", reply)?;
+    let torrents = crate::reply_as!(reply, "list", Response::List)?;
     if torrents.is_empty() {
         return print("no torrents (add one with `p2pctl download SOURCE`)\n");
     }
@@ -25,7 +24,7 @@ fn torrent_table(torrents: &[TorrentSummary]) -> String {
             vec![
                 t.short_id.clone(),
                 t.name.clone(),
-                t.state.clone(),
+                t.state.to_string(),
                 percent(t.progress),
                 human_rate(t.download_rate),
                 human_rate(t.upload_rate),
@@ -37,11 +36,15 @@ fn torrent_table(torrents: &[TorrentSummary]) -> String {
 
 #[cfg(test)]
 pub(crate) fn sample(name: &str, state: &str, progress: f64) -> TorrentSummary {
+    let state = serde_json::from_value(serde_json::Value::String(state.into()))
+        .unwrap_or(p2p_proto::ipc::TorrentState::Error);
     TorrentSummary {
-        info_hash: "3f2a".repeat(10),
+        info_hash: p2p_proto::infohash::InfoHash(
+            [0x3f, 0x2a].repeat(10).try_into().unwrap_or([0; 20]),
+        ),
         short_id: "3f2a3f2a".into(),
         name: name.into(),
-        state: state.into(),
+        state,
         error: None,
         progress,
         size: 1 << 20,

@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use serde_json::Value;
 
 use crate::cli::{Cli, Command};
 use crate::client::{Client, ClientError};
@@ -90,8 +89,8 @@ fn print(text: &str) -> anyhow::Result<()> {
 }
 
 /// A reply as one JSON document on one line.
-fn print_json(value: &Value) -> anyhow::Result<()> {
-    print(&format!("{value}\n"))
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    print(&format!("{}\n", serde_json::to_string(value)?))
 }
 
 /// An absolute, UTF-8 form of a local path for the daemon, whose working

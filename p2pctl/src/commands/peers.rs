@@ -1,9 +1,8 @@
 //! `p2pctl peers`: who a torrent is connected to.
 
-use p2p_proto::ipc::{PeerSummary, Request};
+use p2p_proto::ipc::{PeerSummary, Request, Response};
 
 use super::{Daemon, print, print_json};
-use crate::client::decode;
 use crate::output::{human_size, table};
 
 pub fn run(daemon: &Daemon, id: &str, json: bool) -> anyhow::Result<()> {
@@ -13,7 +12,7 @@ pub fn run(daemon: &Daemon, id: &str, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(&reply);
     }
-    let peers: Vec<PeerSummary> = decode("peers", reply)?;
+    let peers = crate::reply_as!(reply, "peers", Response::Peers)?;
     if peers.is_empty() {
         return print(&format!("no peers connected for {id}\n"));
     }

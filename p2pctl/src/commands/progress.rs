@@ -3,12 +3,12 @@
 
 use std::fmt::Write as _;
 
-use p2p_proto::ipc::{ErrorCode, ProgressInfo, Request, TorrentSummary};
-use serde_json::Value;
+use p2p_proto::ipc::{ErrorCode, ProgressInfo, Request, Response};
 
 use super::{Daemon, print, print_json};
-use crate::client::{ClientError, decode};
+use crate::client::ClientError;
 use crate::output::{fraction, human_eta, human_size, key_values, percent};
+use crate::reply_as;
 
 pub fn run(daemon: &Daemon, id: Option<&str>, json: bool) -> anyhow::Result<()> {
     let mut client = daemon.connect()?;
@@ -17,23 +17,26 @@ pub fn run(daemon: &Daemon, id: Option<&str>, json: bool) -> anyhow::Result<()> 
         if json {
             return print_json(&reply);
         }
-        return print(&describe(&decode("progress", reply)?, true));
+        return print(&describe(
+            &reply_as!(reply, "progress", Response::Progress)?,
+            true,
+        ));
     }
     // The protocol asks one torrent at a time: list, then ask each.
-    let torrents: Vec<TorrentSummary> = decode("list", client.request(Request::List)?)?;
+    let torrents = reply_as!(client.request(Request::List)?, "list", Response::List)?;
     let mut replies = Vec::new();
     for t in torrents {
         match client.request(Request::Progress {
-            id: t.info_hash.clone(),
+            id: t.info_hash.to_hex(),
         }) {
-            Ok(v) => replies.push(v),
+            Ok(v) => replies.push(reply_as!(v, "progress", Response::Progress)?),
             // Removed since the list was taken: nothing to show.
             Err(ClientError::Daemon(e)) if e.code == ErrorCode::NotFound => {}
             Err(e) => return Err(e.into()),
         }
     }
     if json {
-        return print_json(&Value::Array(replies));
+        return print_json(&replies);
     }
     if replies.is_empty() {
         return print("no torrents (add one with `p2pctl download SOURCE`)\n");
@@ -41,7 +44,7 @@ pub fn run(daemon: &Daemon, id: Option<&str>, json: bool) -> anyhow::Result<()> 
     let mut text = Vec::new();
     for reply in replies {
         // Every file of every torrent would drown the summary; `progress ID` lists them.
-        text.push(describe(&decode("progress", reply)?, false));
+        text.push(describe(&reply, false));
     }
     print(&text.join("\n"))
 }
@@ -59,8 +62,8 @@ fn describe(p: &ProgressInfo, with_files: bool) -> String {
     };
     let mut s = key_values(&[
         ("name", p.name.clone()),
-        ("info hash", p.info_hash.clone()),
-        ("state", p.state.clone()),
+        ("info hash", p.info_hash.to_hex()),
+        ("state", p.state.to_string()),
         ("pieces", pieces),
         (
             "bytes",
@@ -94,9 +97,9 @@ mod tests {
 
     fn info() -> ProgressInfo {
         ProgressInfo {
-            info_hash: "ab".repeat(20),
+            info_hash: p2p_proto::infohash::InfoHash([0xab; 20]),
             name: "album".into(),
-            state: "downloading".into(),
+            state: p2p_proto::ipc::TorrentState::Downloading,
             pieces_total: 400,
             pieces_have: 100,
             bytes_total: 4 << 20,

@@ -1,11 +1,10 @@
 //! `p2pctl share`: ask the daemon to copy a file or folder into its watched
 //! folder, from where it is shared.
 
-use p2p_proto::ipc::{Request, ShareInfo};
+use p2p_proto::ipc::{Request, Response};
 
 use super::{Daemon, absolute_path, print, print_json};
 use crate::cli::ShareArgs;
-use crate::client::decode;
 
 pub fn run(daemon: &Daemon, args: &ShareArgs, json: bool) -> anyhow::Result<()> {
     // The daemon's working folder is not ours: send where the path really is.
@@ -17,7 +16,7 @@ pub fn run(daemon: &Daemon, args: &ShareArgs, json: bool) -> anyhow::Result<()> 
     if json {
         return print_json(&reply);
     }
-    let info: ShareInfo = decode("share", reply)?;
+    let info = crate::reply_as!(reply, "share", Response::Shared)?;
     let group = match &args.group {
         Some(g) => format!(" with group {g}"),
         None => String::new(),

@@ -1,9 +1,8 @@
 //! `p2pctl status`: the daemon's state in a few lines.
 
-use p2p_proto::ipc::{Request, StatusInfo};
+use p2p_proto::ipc::{Reachability, Request, Response, StatusInfo};
 
 use super::{Daemon, print, print_json};
-use crate::client::decode;
 use crate::output::{human_duration, human_rate, key_values};
 
 pub fn run(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
@@ -11,14 +10,27 @@ pub fn run(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(&reply);
     }
-    print(&describe(&decode("status", reply)?))
+    print(&describe(&crate::reply_as!(
+        reply,
+        "status",
+        Response::Status
+    )?))
+}
+
+fn tracker_state(r: Reachability) -> &'static str {
+    match r {
+        Reachability::Ok => "ok",
+        Reachability::Unreachable => "unreachable",
+        Reachability::None => "none",
+        Reachability::Unknown => "unknown",
+    }
 }
 
 fn describe(s: &StatusInfo) -> String {
     let tracker = if s.tracker.reason.is_empty() {
-        s.tracker.state.clone()
+        tracker_state(s.tracker.state).to_owned()
     } else {
-        format!("{} ({})", s.tracker.state, s.tracker.reason)
+        format!("{} ({})", tracker_state(s.tracker.state), s.tracker.reason)
     };
     key_values(&[
         ("daemon", format!("p2pd {}", s.version)),
@@ -61,7 +73,7 @@ mod tests {
             logged_in_as: None,
             logged_out_because: None,
             tracker: TrackerState {
-                state: "unreachable".into(),
+                state: Reachability::Unreachable,
                 reason: "connection refused".into(),
             },
             listen_port: 6881,

@@ -4,7 +4,7 @@
 //! catalog.
 //!
 //! Replies to `group_*`, `files`, `search` and `events` are the tracker's
-//! typed answers (`p2p_proto::api`) serialised for p2pctl; tracker errors
+//! typed answers (`p2p_proto::api`) in their IPC [`Response`]; tracker errors
 //! become [`IpcError`]s through [`session::ipc_error`]. Every one of them
 //! needs a login: without a session they answer `not_logged_in`.
 //! Publishing never fails anything: its failures are logged.
@@ -13,14 +13,12 @@ use std::sync::Arc;
 
 use p2p_proto::api::{CatalogEntry, EventQuery};
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{ErrorCode, IpcError, Request};
+use p2p_proto::ipc::{ErrorCode, IpcError, Request, Response};
 use p2p_proto::metainfo::{TorrentExtras, encode_torrent};
-use serde::Serialize;
-use serde_json::Value;
 
 use super::shared::SharedItem;
 use super::{Daemon, session};
-use crate::tracker_api::TrackerApi;
+use crate::tracker_api::{TrackerApi, TrackerApiError};
 
 /// Entries listed in the error for an ambiguous catalog name.
 const MAX_CANDIDATES_SHOWN: usize = 10;
@@ -33,31 +31,44 @@ fn token(d: &Daemon) -> Result<String, IpcError> {
         .ok_or_else(|| IpcError::new(ErrorCode::NotLoggedIn, "log in first (p2pctl login USER)"))
 }
 
-/// A typed answer as the IPC reply's JSON.
-fn reply<T: Serialize>(
-    answer: Result<T, crate::tracker_api::TrackerApiError>,
-) -> Result<Value, IpcError> {
-    let answer = answer.map_err(session::ipc_error)?;
-    serde_json::to_value(answer).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))
+/// A tracker answer as the IPC response it becomes.
+fn reply<T>(
+    answer: Result<T, TrackerApiError>,
+    wrap: fn(T) -> Response,
+) -> Result<Response, IpcError> {
+    answer.map(wrap).map_err(session::ipc_error)
 }
 
 /// Answers a group, catalog or events request with the tracker's reply.
-pub(crate) async fn proxy(d: &Daemon, request: &Request) -> Result<Value, IpcError> {
+pub(crate) async fn proxy(d: &Daemon, request: &Request) -> Result<Response, IpcError> {
     let token = token(d)?;
     let api = session::api(d)?;
     let t = token.as_str();
     match request {
-        Request::GroupCreate { name } => reply(api.create_group(t, name).await),
-        Request::GroupList => reply(api.groups(t).await),
-        Request::GroupJoin { name } => reply(api.join_group(t, name).await),
-        Request::GroupLeave { name } => reply(api.leave_group(t, name).await),
-        Request::GroupRequests { name } => reply(api.join_requests(t, name).await),
-        Request::GroupAccept { name, user } => reply(api.accept(t, name, user).await),
-        Request::GroupReject { name, user } => reply(api.reject(t, name, user).await),
-        Request::GroupMembers { name } => reply(api.members(t, name).await),
-        Request::GroupRemove { name, user } => reply(api.remove_member(t, name, user).await),
-        Request::Files { group } => reply(api.catalog(t, group.as_deref()).await),
-        Request::Search { term } => reply(api.search(t, term).await),
+        Request::GroupCreate { name } => reply(api.create_group(t, name).await, Response::Group),
+        Request::GroupList => reply(api.groups(t).await, Response::Groups),
+        Request::GroupJoin { name } => {
+            reply(api.join_group(t, name).await, Response::JoinRequested)
+        }
+        Request::GroupLeave { name } => reply(api.leave_group(t, name).await, Response::Left),
+        Request::GroupRequests { name } => {
+            reply(api.join_requests(t, name).await, Response::JoinRequests)
+        }
+        Request::GroupAccept { name, user } => {
+            reply(api.accept(t, name, user).await, Response::Accepted)
+        }
+        Request::GroupReject { name, user } => {
+            reply(api.reject(t, name, user).await, Response::Rejected)
+        }
+        Request::GroupMembers { name } => reply(api.members(t, name).await, Response::Members),
+        Request::GroupRemove { name, user } => reply(
+            api.remove_member(t, name, user).await,
+            Response::MemberRemoved,
+        ),
+        Request::Files { group } => {
+            reply(api.catalog(t, group.as_deref()).await, Response::Catalog)
+        }
+        Request::Search { term } => reply(api.search(t, term).await, Response::Catalog),
         Request::Events { after, limit } => reply(
             api.events(
                 t,
@@ -67,6 +78,7 @@ pub(crate) async fn proxy(d: &Daemon, request: &Request) -> Result<Value, IpcErr
                 },
             )
             .await,
+            Response::Events,
         ),
         other => Err(IpcError::new(
             ErrorCode::Internal,

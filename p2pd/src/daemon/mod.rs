@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use p2p_proto::ipc::{Event, TrackerState};
+use p2p_proto::ipc::{Event, Reachability, TrackerState};
 use p2p_proto::metainfo::Metainfo;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -94,15 +94,15 @@ impl Daemon {
         Some(meta)
     }
 
-    /// Adds a torrent to the engine, downloading into `dir` (not while
-    /// sharing is stopped by a logout: it starts at the next login).
+    /// Adds a torrent to the engine, downloading into `dir`; while sharing
+    /// is stopped by a logout it waits, and starts at the next login.
     pub async fn start_torrent(
         &self,
         meta: Metainfo,
         dir: &Path,
-    ) -> Result<(), crate::engine::EngineError> {
+    ) -> Result<Start, crate::engine::EngineError> {
         let Some(meta) = self.torrent_for_now(meta) else {
-            return Ok(());
+            return Ok(Start::AtLogin);
         };
         self.engine
             .add(AddTorrent {
@@ -116,8 +116,17 @@ impl Daemon {
                 assume_complete: false,
             })
             .await
-            .map(|_| ())
+            .map(|_| Start::Now)
     }
+}
+
+/// Whether [`Daemon::start_torrent`] started a torrent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// It runs.
+    Now,
+    /// Sharing is stopped by a logout: it starts at the next login.
+    AtLogin,
 }
 
 /// Runs the daemon until `cancel` fires; `on_ready` is called once the
@@ -140,6 +149,10 @@ pub async fn run(
     let http = tokio::task::spawn_blocking(move || crate::http_client::build(ca_file.as_deref()))
         .await
         .context("cannot set up the HTTP client")??;
+    let state_dir = settings.state_dir.clone();
+    let (registry, saves) = tokio::task::spawn_blocking(move || Registry::load(&state_dir))
+        .await
+        .context("loading the downloads list")?;
     let engine = Engine::start(
         EngineConfig {
             listen: std::net::SocketAddr::from(([0, 0, 0, 0], settings.listen_port)),
@@ -158,13 +171,13 @@ pub async fn run(
     .context("cannot start the peer engine")?;
     let (events, _) = broadcast::channel(256);
     let daemon = Arc::new(Daemon {
-        registry: Mutex::new(Registry::load(&settings.state_dir)),
+        registry: Mutex::new(registry),
         settings,
         engine,
         started: Instant::now(),
         rates: stats::Rates::default(),
         tracker: Mutex::new(TrackerState {
-            state: "unknown".into(),
+            state: Reachability::Unknown,
             reason: "not checked yet".into(),
         }),
         events,
@@ -181,6 +194,10 @@ pub async fn run(
         listen_port: daemon.engine.listen_addr().port(),
     });
 
+    // The downloads list is written until the control socket is closed,
+    // then once more: no change made by a last request is lost.
+    let saves_done = CancellationToken::new();
+    let saver = tokio::spawn(registry::save_loop(saves, saves_done.clone()));
     let tasks = tokio_util::task::TaskTracker::new();
     tasks.spawn(stats::sample_loop(daemon.clone()));
     tasks.spawn(stats::tracker_check_loop(daemon.clone()));
@@ -189,6 +206,10 @@ pub async fn run(
 
     tasks.close();
     tasks.wait().await;
+    saves_done.cancel();
+    if let Err(e) = saver.await {
+        tracing::error!("the downloads list writer failed: {e}");
+    }
     let clean = daemon.engine.shutdown(SHUTDOWN_DEADLINE).await;
     if !clean {
         tracing::warn!("some torrents did not stop within {SHUTDOWN_DEADLINE:?}");
@@ -222,20 +243,30 @@ pub(crate) async fn restart_sharing(daemon: &Daemon) {
 async fn restore_downloads(daemon: &Daemon) {
     let entries: Vec<registry::Entry> = daemon.registry().entries().cloned().collect();
     for e in entries.into_iter().filter(|e| !e.paused) {
-        let meta = std::fs::read(&e.torrent_file)
-            .map_err(|err| err.to_string())
-            .and_then(|b| Metainfo::from_bytes(&b).map_err(|err| err.to_string()));
-        match meta {
+        if daemon.engine.stats(e.info_hash).is_some() {
+            continue;
+        }
+        match read_torrent(e.torrent_file.clone()).await {
             Ok(meta) => {
                 if let Err(err) = daemon.start_torrent(meta, &e.download_dir).await {
-                    tracing::warn!(torrent = e.info_hash, "cannot restart download: {err}");
+                    tracing::warn!(torrent = %e.info_hash, "cannot restart download: {err}");
                 }
             }
             Err(err) => tracing::warn!(
-                torrent = e.info_hash,
+                torrent = %e.info_hash,
                 "cannot read {}: {err}",
                 e.torrent_file.display()
             ),
         }
     }
+}
+
+/// Reads and parses a .torrent on the blocking pool.
+pub(crate) async fn read_torrent(path: std::path::PathBuf) -> Result<Metainfo, String> {
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+        Metainfo::from_bytes(&bytes).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }

@@ -1,19 +1,30 @@
 //! The downloads the daemon was asked for, persisted so they come back after
 //! a restart: a copy of each .torrent under `state/torrents/` and a list in
 //! `state/downloads.json`, both written atomically.
+//!
+//! The list lives in memory behind the daemon's mutex; changing it never
+//! touches the disk under that lock. Each change hands the new list to
+//! [`save_loop`], a task that writes the latest one on the blocking pool
+//! (a burst of changes costs one write) and writes the last one at shutdown.
+//! The .torrent copies are written by [`store_torrent`] on the blocking pool
+//! before the entry that names them is recorded.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use p2p_proto::infohash::InfoHash;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::fsutil::write_atomically;
 
 /// One download.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
-    /// 40 hex digits.
-    pub info_hash: String,
+    /// Its info-hash (40 hex digits in the file).
+    pub info_hash: InfoHash,
     /// Our copy of the .torrent.
     pub torrent_file: PathBuf,
     /// Folder its files go into.
@@ -29,30 +40,43 @@ pub struct Entry {
     pub size: u64,
 }
 
+/// The serialised list, as handed to [`save_loop`].
+type Snapshot = Option<Arc<Vec<u8>>>;
+
 /// Every download, by info-hash.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
-    path: PathBuf,
     torrents_dir: PathBuf,
-    entries: BTreeMap<String, Entry>,
+    entries: BTreeMap<InfoHash, Entry>,
+    saves: watch::Sender<Snapshot>,
+}
+
+/// The receiving half of the registry's saves, for [`save_loop`].
+#[derive(Debug)]
+pub struct Saves {
+    path: PathBuf,
+    rx: watch::Receiver<Snapshot>,
 }
 
 impl Registry {
-    /// Loads `state_dir/downloads.json` (a missing or unreadable file is an empty list).
-    pub fn load(state_dir: &Path) -> Registry {
+    /// Loads `state_dir/downloads.json` (a missing or unreadable file is an
+    /// empty list). Blocking: call it before serving, or on the blocking pool.
+    pub fn load(state_dir: &Path) -> (Registry, Saves) {
         let path = state_dir.join("downloads.json");
-        let entries: Vec<Entry> = fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        Registry {
-            path,
+        let entries: Vec<Entry> = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!("ignoring unreadable {}: {e}", path.display());
+                Vec::new()
+            }),
+            Err(_) => Vec::new(),
+        };
+        let (saves, rx) = watch::channel(None);
+        let registry = Registry {
             torrents_dir: state_dir.join("torrents"),
-            entries: entries
-                .into_iter()
-                .map(|e| (e.info_hash.clone(), e))
-                .collect(),
-        }
+            entries: entries.into_iter().map(|e| (e.info_hash, e)).collect(),
+            saves,
+        };
+        (registry, Saves { path, rx })
     }
 
     /// Every entry.
@@ -62,81 +86,152 @@ impl Registry {
 
     /// One entry.
     pub fn get(&self, ih: InfoHash) -> Option<&Entry> {
-        self.entries.get(&ih.to_hex())
+        self.entries.get(&ih)
     }
 
-    /// Stores the .torrent and records the download.
-    pub fn insert(
-        &mut self,
-        ih: InfoHash,
-        torrent: &[u8],
-        download_dir: &Path,
-        paused: bool,
-    ) -> std::io::Result<()> {
-        let file = self.torrents_dir.join(format!("{}.torrent", ih.to_hex()));
-        let (name, size) = p2p_proto::metainfo::Metainfo::from_bytes(torrent)
-            .map(|m| (m.info.name, m.info.total_length))
-            .unwrap_or_default();
-        write_atomically(&file, torrent)?;
-        self.entries.insert(
-            ih.to_hex(),
-            Entry {
-                info_hash: ih.to_hex(),
-                torrent_file: file,
-                download_dir: download_dir.to_path_buf(),
-                paused,
-                name,
-                size,
-            },
-        );
-        self.save()
+    /// Where the copy of a torrent's .torrent goes.
+    pub fn torrent_path(&self, ih: InfoHash) -> PathBuf {
+        self.torrents_dir.join(format!("{}.torrent", ih.to_hex()))
+    }
+
+    /// Records a download whose .torrent [`store_torrent`] has written.
+    pub fn insert(&mut self, entry: Entry) {
+        self.entries.insert(entry.info_hash, entry);
+        self.save();
     }
 
     /// Marks a download paused or running.
-    pub fn set_paused(&mut self, ih: InfoHash, paused: bool) -> std::io::Result<()> {
-        if let Some(e) = self.entries.get_mut(&ih.to_hex()) {
+    pub fn set_paused(&mut self, ih: InfoHash, paused: bool) {
+        if let Some(e) = self.entries.get_mut(&ih) {
             e.paused = paused;
         }
-        self.save()
+        self.save();
     }
 
-    /// Forgets a download and its .torrent copy.
-    pub fn remove(&mut self, ih: InfoHash) -> std::io::Result<Option<Entry>> {
-        let e = self.entries.remove(&ih.to_hex());
-        if let Some(e) = &e {
-            let _ = fs::remove_file(&e.torrent_file);
-        }
-        self.save()?;
-        Ok(e)
+    /// Forgets a download; the caller deletes its .torrent copy.
+    pub fn remove(&mut self, ih: InfoHash) -> Option<Entry> {
+        let e = self.entries.remove(&ih);
+        self.save();
+        e
     }
 
-    fn save(&self) -> std::io::Result<()> {
+    fn save(&self) {
         let list: Vec<&Entry> = self.entries.values().collect();
-        let bytes = serde_json::to_vec_pretty(&list).map_err(std::io::Error::other)?;
-        write_atomically(&self.path, &bytes)
+        match serde_json::to_vec_pretty(&list) {
+            Ok(bytes) => {
+                self.saves.send_replace(Some(Arc::new(bytes)));
+            }
+            Err(e) => tracing::error!("cannot serialise the downloads list: {e}"),
+        }
     }
 }
 
-use crate::fsutil::write_atomically;
+/// Writes a .torrent copy on the blocking pool; returns the entry to record.
+pub async fn store_torrent(
+    path: PathBuf,
+    torrent: Vec<u8>,
+    info_hash: InfoHash,
+    download_dir: &Path,
+    paused: bool,
+) -> std::io::Result<Entry> {
+    let file = path.clone();
+    let (name, size) = tokio::task::spawn_blocking(move || {
+        write_atomically(&file, &torrent)?;
+        Ok::<_, std::io::Error>(
+            p2p_proto::metainfo::Metainfo::from_bytes(&torrent)
+                .map(|m| (m.info.name, m.info.total_length))
+                .unwrap_or_default(),
+        )
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    Ok(Entry {
+        info_hash,
+        torrent_file: path,
+        download_dir: download_dir.to_path_buf(),
+        paused,
+        name,
+        size,
+    })
+}
+
+/// Writes each new version of the list until `cancel`, then the last one.
+pub async fn save_loop(mut saves: Saves, cancel: CancellationToken) {
+    loop {
+        let open = tokio::select! {
+            changed = saves.rx.changed() => changed.is_ok(),
+            _ = cancel.cancelled() => false,
+        };
+        let latest = saves.rx.borrow_and_update().clone();
+        if let Some(bytes) = latest {
+            let path = saves.path.clone();
+            let written =
+                tokio::task::spawn_blocking(move || write_atomically(&path, &bytes)).await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!("cannot save {}: {e}", saves.path.display()),
+                Err(e) => tracing::error!("saving {} failed: {e}", saves.path.display()),
+            }
+        }
+        if !open {
+            return;
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn downloads_survive_a_reload() {
+    #[tokio::test]
+    async fn downloads_survive_a_reload() {
         let dir = tempfile::tempdir().unwrap();
         let ih = InfoHash([7; 20]);
-        let mut r = Registry::load(dir.path());
-        r.insert(ih, b"d4:infodee", Path::new("/dl"), false)
-            .unwrap();
-        r.set_paused(ih, true).unwrap();
-        let again = Registry::load(dir.path());
+        let (mut r, saves) = Registry::load(dir.path());
+        let cancel = CancellationToken::new();
+        let saver = tokio::spawn(save_loop(saves, cancel.clone()));
+        let entry = store_torrent(
+            r.torrent_path(ih),
+            b"d4:infodee".to_vec(),
+            ih,
+            Path::new("/dl"),
+            false,
+        )
+        .await
+        .unwrap();
+        r.insert(entry);
+        r.set_paused(ih, true);
+        cancel.cancel();
+        saver.await.unwrap();
+        let (again, _) = Registry::load(dir.path());
         let e = again.get(ih).unwrap();
         assert!(e.paused);
-        assert_eq!(fs::read(&e.torrent_file).unwrap(), b"d4:infodee");
-        let mut again = again;
-        again.remove(ih).unwrap();
-        assert!(Registry::load(dir.path()).get(ih).is_none());
+        assert_eq!(std::fs::read(&e.torrent_file).unwrap(), b"d4:infodee");
+        let text = std::fs::read_to_string(dir.path().join("downloads.json")).unwrap();
+        assert!(text.contains(&"07".repeat(20)), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_changes_ends_with_the_last_list_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut r, saves) = Registry::load(dir.path());
+        let cancel = CancellationToken::new();
+        let saver = tokio::spawn(save_loop(saves, cancel.clone()));
+        for i in 0..50u8 {
+            r.insert(Entry {
+                info_hash: InfoHash([i; 20]),
+                torrent_file: PathBuf::from("/x"),
+                download_dir: PathBuf::from("/dl"),
+                paused: false,
+                name: format!("t{i}"),
+                size: u64::from(i),
+            });
+        }
+        r.remove(InfoHash([0; 20]));
+        cancel.cancel();
+        saver.await.unwrap();
+        let (again, _) = Registry::load(dir.path());
+        assert_eq!(again.entries().count(), 49);
+        assert!(again.get(InfoHash([0; 20])).is_none());
     }
 }

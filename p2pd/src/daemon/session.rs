@@ -10,8 +10,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::api::{LoginRequest, RegisterRequest, StreamEvent};
-use p2p_proto::ipc::{ErrorCode, Event, IpcError};
-use serde_json::{Value, json};
+use p2p_proto::ipc::{ErrorCode, Event, IpcError, RegisterInfo, SessionInfo};
 use tokio_util::sync::CancellationToken;
 
 use super::Daemon;
@@ -90,13 +89,15 @@ pub(crate) async fn register(
     daemon: &Daemon,
     user: &str,
     password: &str,
-) -> Result<Value, IpcError> {
+) -> Result<RegisterInfo, IpcError> {
     let request = RegisterRequest {
         username: user.to_owned(),
         password: password.to_owned(),
     };
     let registered = api(daemon)?.register(&request).await.map_err(ipc_error)?;
-    Ok(json!({ "registered": registered.username }))
+    Ok(RegisterInfo {
+        registered: registered.username,
+    })
 }
 
 pub(crate) async fn login(
@@ -104,7 +105,7 @@ pub(crate) async fn login(
     user: &str,
     password: &str,
     force: bool,
-) -> Result<Value, IpcError> {
+) -> Result<SessionInfo, IpcError> {
     let request = LoginRequest {
         username: user.to_owned(),
         password: password.to_owned(),
@@ -132,10 +133,13 @@ pub(crate) async fn login(
     // Put every watched-folder item in the catalog (in the background: a
     // slow tracker must not hold up the login reply).
     tokio::spawn(super::community::publish_all(daemon.clone()));
-    Ok(json!({ "logged_in_as": name }))
+    Ok(SessionInfo {
+        logged_in_as: Some(name.to_owned()),
+        ended_because: None,
+    })
 }
 
-pub(crate) async fn logout(daemon: &Arc<Daemon>) -> Result<Value, IpcError> {
+pub(crate) async fn logout(daemon: &Arc<Daemon>) -> Result<SessionInfo, IpcError> {
     let token = daemon.session().token().map(str::to_owned);
     let Some(token) = token else {
         return Err(IpcError::new(ErrorCode::NotLoggedIn, "not logged in"));
@@ -149,12 +153,18 @@ pub(crate) async fn logout(daemon: &Arc<Daemon>) -> Result<Value, IpcError> {
     if let Err(e) = told {
         tracing::warn!("the tracker did not confirm the logout: {e}");
     }
-    Ok(json!({ "logged_in_as": null }))
+    Ok(SessionInfo {
+        logged_in_as: None,
+        ended_because: Some("logged out".to_owned()),
+    })
 }
 
-pub(crate) fn whoami(daemon: &Daemon) -> Value {
+pub(crate) fn whoami(daemon: &Daemon) -> SessionInfo {
     let s = daemon.session();
-    json!({ "logged_in_as": s.user, "ended_because": s.ended_because })
+    SessionInfo {
+        logged_in_as: s.user.clone(),
+        ended_because: s.ended_because.clone(),
+    }
 }
 
 /// Ends the session locally: sharing stops (stopped announces, connections

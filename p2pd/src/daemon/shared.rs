@@ -66,7 +66,7 @@ pub(crate) async fn run(daemon: Arc<Daemon>) {
                     tracing::warn!("cannot share {}: {e}", rel_path.display());
                 }
                 let _ = daemon.events.send(Event::Shared {
-                    info_hash: ih.to_hex(),
+                    info_hash: ih,
                     path: rel_path.display().to_string(),
                 });
                 // Into the catalog, in the background: the tracker may be slow.

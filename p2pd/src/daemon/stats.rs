@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{Event, TrackerState};
+use p2p_proto::ipc::{Event, Reachability, TrackerState};
 
 use super::Daemon;
 use crate::engine::TorrentState;
@@ -80,7 +80,7 @@ pub(crate) async fn sample_loop(daemon: Arc<Daemon>) {
         for (ih, name) in completed {
             tracing::info!(torrent = %name, "download complete");
             let _ = daemon.events.send(Event::Completed {
-                info_hash: ih.to_hex(),
+                info_hash: ih,
                 name,
             });
         }
@@ -89,21 +89,21 @@ pub(crate) async fn sample_loop(daemon: Arc<Daemon>) {
 
 pub(crate) async fn tracker_check_loop(daemon: Arc<Daemon>) {
     let Some(url) = daemon.settings.tracker.clone() else {
-        set(&daemon, "none", "no tracker configured");
+        set(&daemon, Reachability::None, "no tracker configured");
         return;
     };
     let api = match TrackerApi::new(daemon.http.clone(), &url) {
         Ok(api) => api,
         Err(e) => {
-            set(&daemon, "unreachable", &e.to_string());
+            set(&daemon, Reachability::Unreachable, &e.to_string());
             return;
         }
     };
     loop {
         // Any HTTP answer counts: the tracker is up, even if it refuses.
         let (state, reason) = match api.health(TRACKER_CHECK_TIMEOUT).await {
-            Ok(()) => ("ok", format!("{url} answers")),
-            Err(e) => ("unreachable", format!("{url}: {e}")),
+            Ok(()) => (Reachability::Ok, format!("{url} answers")),
+            Err(e) => (Reachability::Unreachable, format!("{url}: {e}")),
         };
         set(&daemon, state, &reason);
         tokio::select! {
@@ -113,12 +113,12 @@ pub(crate) async fn tracker_check_loop(daemon: Arc<Daemon>) {
     }
 }
 
-fn set(daemon: &Daemon, state: &str, reason: &str) {
+fn set(daemon: &Daemon, state: Reachability, reason: &str) {
     *daemon
         .tracker
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = TrackerState {
-        state: state.into(),
+        state,
         reason: reason.into(),
     };
 }

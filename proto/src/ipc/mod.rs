@@ -4,8 +4,8 @@
 //!
 //! A session opens with a version handshake:
 //! ```text
-//! -> {"hello":{"version":1,"client":"p2pctl 0.1.0"}}
-//! <- {"hello":{"version":1,"server":"p2pd 0.1.0"}}
+//! -> {"hello":{"version":2,"client":"p2pctl 0.1.0"}}
+//! <- {"hello":{"version":2,"server":"p2pd 0.1.0"}}
 //! ```
 //! then any number of requests, each answered by one reply with the same id:
 //! ```text
@@ -17,16 +17,26 @@
 //! `subscribe` is answered by `ok` and then keeps the connection open,
 //! streaming `{"event":{...}}` lines until the client hangs up.
 //!
+//! Every command has one typed reply (see [`Response`] and
+//! [`Request::decode_reply`]) and every event one typed body ([`Event`]):
+//! no untyped JSON crosses this boundary.
+//!
 //! Sans-io: types, framing and the default socket path; no sockets here.
 
 mod frame;
-mod types;
+mod reply;
+mod request;
+mod views;
 
 pub use frame::{FrameError, FrameReader, encode_frame};
-pub use types::*;
+pub use reply::*;
+pub use request::*;
+pub use views::*;
 
 /// Version of this protocol; a daemon refuses clients of another version.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: replies are typed per command; `add` and `resume` may carry a `note`;
+/// `whoami`, `login` and `logout` all answer `{logged_in_as, ended_because}`.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Longest line accepted in either direction.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 

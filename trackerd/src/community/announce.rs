@@ -48,7 +48,7 @@ impl Community {
         };
         let name = self.access.username(uid);
         let mut e = event(self.now(), kind, name.as_deref());
-        e.info_hash = Some(req.info_hash.to_hex());
+        e.info_hash = Some(req.info_hash);
         e.group = self.access.private_group_of(&req.info_hash);
         if self.announce_events.try_send(e).is_err() {
             tracing::debug!("announce event queue full; dropping a {kind} event");

@@ -1,6 +1,8 @@
 //! Why a community operation was refused, with a stable machine-readable
 //! code for each case. The HTTP layer maps each variant to a status.
 
+use p2p_proto::api::ApiErrorCode;
+
 use crate::store::StoreError;
 
 /// A refused or failed operation; the message is safe to show the user.
@@ -36,18 +38,18 @@ pub enum CommunityError {
 }
 
 impl CommunityError {
-    /// A stable code for clients: `invalid`, `unauthenticated`, ...
-    pub fn code(&self) -> &'static str {
+    /// A stable code for clients.
+    pub fn code(&self) -> ApiErrorCode {
         match self {
-            CommunityError::Invalid(_) => "invalid",
-            CommunityError::Unauthenticated => "unauthenticated",
-            CommunityError::BadCredentials => "bad_credentials",
-            CommunityError::Forbidden(_) => "forbidden",
-            CommunityError::NotFound(_) => "not_found",
-            CommunityError::Conflict(_) => "conflict",
-            CommunityError::RateLimited(_) => "rate_limited",
-            CommunityError::Store(_) => "store_unavailable",
-            CommunityError::Internal(_) => "internal",
+            CommunityError::Invalid(_) => ApiErrorCode::Invalid,
+            CommunityError::Unauthenticated => ApiErrorCode::Unauthenticated,
+            CommunityError::BadCredentials => ApiErrorCode::BadCredentials,
+            CommunityError::Forbidden(_) => ApiErrorCode::Forbidden,
+            CommunityError::NotFound(_) => ApiErrorCode::NotFound,
+            CommunityError::Conflict(_) => ApiErrorCode::Conflict,
+            CommunityError::RateLimited(_) => ApiErrorCode::RateLimited,
+            CommunityError::Store(_) => ApiErrorCode::StoreUnavailable,
+            CommunityError::Internal(_) => ApiErrorCode::Internal,
         }
     }
 }

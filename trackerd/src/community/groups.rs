@@ -3,49 +3,12 @@
 //! [`crate::groups`]. Every change rebuilds the announce index before it
 //! returns, so a removed member gets no peers at their next announce.
 
-use serde::Serialize;
+use p2p_proto::api::{Group, Left, Member};
 
 use super::{Community, CommunityError, Session};
 use crate::events::event;
 use crate::groups::normalize_group_name;
 use crate::store::community::{GroupRecord, LeaveOutcome, MemberRecord};
-
-/// A group as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct GroupView {
-    /// Name.
-    pub name: String,
-    /// Owner's name.
-    pub owner: String,
-    /// Members, owner included.
-    pub members: u64,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Whether the caller is a member.
-    pub member: bool,
-}
-
-/// A member or a request.
-#[derive(Debug, Clone, Serialize)]
-pub struct MemberView {
-    /// Name.
-    pub username: String,
-    /// Unix seconds of joining or asking.
-    pub since: i64,
-    /// Whether they own the group (members only).
-    pub owner: bool,
-}
-
-/// What leaving did, for the reply.
-#[derive(Debug, Clone, Serialize)]
-pub struct LeaveView {
-    /// The group.
-    pub group: String,
-    /// The new owner, when the owner left and someone remains.
-    pub new_owner: Option<String>,
-    /// Whether the group was deleted (last member left).
-    pub deleted: bool,
-}
 
 impl Community {
     pub(super) async fn group_record(&self, name: &str) -> Result<GroupRecord, CommunityError> {
@@ -56,8 +19,8 @@ impl Community {
             .ok_or_else(|| CommunityError::NotFound(format!("no group {name:?}")))
     }
 
-    fn view(&self, g: GroupRecord, s: &Session) -> GroupView {
-        GroupView {
+    fn view(&self, g: GroupRecord, s: &Session) -> Group {
+        Group {
             member: self.access.is_member(&g.name, s.user_id),
             name: g.name,
             owner: g.owner,
@@ -96,7 +59,7 @@ impl Community {
     }
 
     /// Creates a group owned by the caller.
-    pub async fn create_group(&self, s: &Session, name: &str) -> Result<GroupView, CommunityError> {
+    pub async fn create_group(&self, s: &Session, name: &str) -> Result<Group, CommunityError> {
         let name = normalize_group_name(name)?;
         let _w = self.writes.lock().await;
         self.store
@@ -111,7 +74,7 @@ impl Community {
     }
 
     /// Every group.
-    pub async fn groups(&self, s: &Session) -> Result<Vec<GroupView>, CommunityError> {
+    pub async fn groups(&self, s: &Session) -> Result<Vec<Group>, CommunityError> {
         Ok(self
             .store
             .groups()
@@ -142,11 +105,7 @@ impl Community {
     }
 
     /// Pending requests (owner only).
-    pub async fn requests(
-        &self,
-        s: &Session,
-        group: &str,
-    ) -> Result<Vec<MemberView>, CommunityError> {
+    pub async fn requests(&self, s: &Session, group: &str) -> Result<Vec<Member>, CommunityError> {
         let g = self.group_record(group).await?;
         Self::owner_only(&g, s, "list join requests")?;
         Ok(views(self.store.requests(g.id).await?, None))
@@ -196,11 +155,7 @@ impl Community {
     }
 
     /// Members, longest-standing first (members only).
-    pub async fn members(
-        &self,
-        s: &Session,
-        group: &str,
-    ) -> Result<Vec<MemberView>, CommunityError> {
+    pub async fn members(&self, s: &Session, group: &str) -> Result<Vec<Member>, CommunityError> {
         let g = self.group_record(group).await?;
         self.member_only(&g.name, s)?;
         Ok(views(self.store.members(g.id).await?, Some(g.owner_id)))
@@ -217,7 +172,7 @@ impl Community {
     }
 
     /// Leaves a group (see [`crate::groups`] for what happens when the owner leaves).
-    pub async fn leave(&self, s: &Session, group: &str) -> Result<LeaveView, CommunityError> {
+    pub async fn leave(&self, s: &Session, group: &str) -> Result<Left, CommunityError> {
         let g = self.group_record(group).await?;
         let view = self.remove(&g, s.user_id).await?;
         let detail = match (&view.new_owner, view.deleted) {
@@ -250,11 +205,11 @@ impl Community {
         Ok(())
     }
 
-    async fn remove(&self, g: &GroupRecord, uid: i64) -> Result<LeaveView, CommunityError> {
+    async fn remove(&self, g: &GroupRecord, uid: i64) -> Result<Left, CommunityError> {
         let _w = self.writes.lock().await;
         let outcome = self.store.leave_group(g.id, uid).await?;
         self.rebuild_index().await?;
-        let mut view = LeaveView {
+        let mut view = Left {
             group: g.name.clone(),
             new_owner: None,
             deleted: false,
@@ -274,9 +229,9 @@ impl Community {
     }
 }
 
-fn views(list: Vec<MemberRecord>, owner: Option<i64>) -> Vec<MemberView> {
+fn views(list: Vec<MemberRecord>, owner: Option<i64>) -> Vec<Member> {
     list.into_iter()
-        .map(|m| MemberView {
+        .map(|m| Member {
             owner: owner == Some(m.user_id),
             username: m.username,
             since: m.since,

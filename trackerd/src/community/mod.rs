@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use error::CommunityError;
-pub use publish::{Entry, Scope};
-pub use sessions::{LoginReply, Online, Session, UserStats};
+pub use publish::Scope;
+pub use sessions::Session;
 
 use crate::accounts::clock::{Clock, SystemClock};
 use crate::accounts::limit::FailureLimiter;

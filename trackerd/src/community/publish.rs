@@ -3,10 +3,10 @@
 //! personalised .torrent files and magnet links whose announce URL carries
 //! the caller's passkey (same info dict bytes, so the same info-hash).
 
+use p2p_proto::api::CatalogEntry;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::{Metainfo, TorrentExtras, encode_torrent};
-use serde::Serialize;
 
 use super::{Community, CommunityError, Session};
 use crate::events::event;
@@ -27,44 +27,18 @@ pub enum Scope {
 }
 
 /// A catalog entry as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Entry {
-    /// 40 hex.
-    pub info_hash: String,
-    /// Torrent name.
-    pub name: String,
-    /// Group (`null`: public).
-    pub group: Option<String>,
-    /// Bytes of content.
-    pub total_length: u64,
-    /// Bytes per piece.
-    pub piece_length: u64,
-    /// Files.
-    pub file_count: u64,
-    /// BEP 27 private flag.
-    pub private: bool,
-    /// `source` key of the info dict.
-    pub source: Option<String>,
-    /// Who published it.
-    pub publisher: String,
-    /// Unix seconds.
-    pub added_at: i64,
-}
-
-impl From<&CatalogRecord> for Entry {
-    fn from(r: &CatalogRecord) -> Entry {
-        Entry {
-            info_hash: r.info_hash.to_hex(),
-            name: r.name.clone(),
-            group: r.group_name.clone(),
-            total_length: r.total_length,
-            piece_length: r.piece_length,
-            file_count: r.file_count,
-            private: r.private,
-            source: r.source.clone(),
-            publisher: r.publisher.clone(),
-            added_at: r.added_at,
-        }
+fn entry(r: &CatalogRecord) -> CatalogEntry {
+    CatalogEntry {
+        info_hash: r.info_hash,
+        name: r.name.clone(),
+        group: r.group_name.clone(),
+        total_length: r.total_length,
+        piece_length: r.piece_length,
+        file_count: r.file_count,
+        private: r.private,
+        source: r.source.clone(),
+        publisher: r.publisher.clone(),
+        added_at: r.added_at,
     }
 }
 
@@ -102,7 +76,7 @@ impl Community {
         s: &Session,
         scope: &Scope,
         bytes: Vec<u8>,
-    ) -> Result<Entry, CommunityError> {
+    ) -> Result<CatalogEntry, CommunityError> {
         let (group_id, group_name) = self.scope_id(s, scope).await?;
         let (m, bytes) = parse(bytes).await?;
         let now = self.now();
@@ -135,26 +109,24 @@ impl Community {
         drop(w);
         let mut e = event(now, "publish", Some(&s.username));
         e.group = group_name;
-        e.info_hash = Some(m.info_hash.to_hex());
+        e.info_hash = Some(m.info_hash);
         e.detail = format!("name={:?}", m.info.name);
         self.log(e).await;
-        Ok(Entry::from(&rec))
+        Ok(entry(&rec))
     }
 
     /// A catalog's entries.
-    pub async fn list(&self, s: &Session, scope: &Scope) -> Result<Vec<Entry>, CommunityError> {
+    pub async fn list(
+        &self,
+        s: &Session,
+        scope: &Scope,
+    ) -> Result<Vec<CatalogEntry>, CommunityError> {
         let (id, _) = self.scope_id(s, scope).await?;
-        Ok(self
-            .store
-            .catalog(id)
-            .await?
-            .iter()
-            .map(Entry::from)
-            .collect())
+        Ok(self.store.catalog(id).await?.iter().map(entry).collect())
     }
 
     /// Entries whose name contains `q`, in the caller's groups and the public catalog.
-    pub async fn search(&self, s: &Session, q: &str) -> Result<Vec<Entry>, CommunityError> {
+    pub async fn search(&self, s: &Session, q: &str) -> Result<Vec<CatalogEntry>, CommunityError> {
         if q.len() > MAX_QUERY_BYTES {
             return Err(CommunityError::Invalid(format!(
                 "query longer than {MAX_QUERY_BYTES} bytes"
@@ -172,7 +144,7 @@ impl Community {
             ids.push(PUBLIC_GROUP);
         }
         let found = self.store.search(q, &ids, MAX_SEARCH_RESULTS).await?;
-        Ok(found.iter().map(Entry::from).collect())
+        Ok(found.iter().map(entry).collect())
     }
 
     /// Withdraws an entry (its publisher, or the group's owner).
@@ -209,7 +181,7 @@ impl Community {
         drop(w);
         let mut e = event(self.now(), "withdraw", Some(&s.username));
         e.group = group_name;
-        e.info_hash = Some(h.to_hex());
+        e.info_hash = Some(h);
         self.log(e).await;
         Ok(())
     }

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
+use p2p_proto::api::{LoginReply, OnlineUser, UserStats};
 
 use super::{Community, CommunityError};
 use crate::accounts::limit::address_key;
@@ -34,57 +34,6 @@ impl std::fmt::Debug for Session {
             .field("username", &self.username)
             .finish_non_exhaustive()
     }
-}
-
-/// What a successful login returns.
-#[derive(Clone, Serialize)]
-pub struct LoginReply {
-    /// Bearer token (shown once; the store keeps only its SHA-256).
-    pub token: String,
-    /// The user's passkey.
-    pub passkey: String,
-    /// The (lowercase) username.
-    pub username: String,
-    /// Seconds without a request before the session ends.
-    pub session_ttl_secs: i64,
-}
-
-impl std::fmt::Debug for LoginReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginReply")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A user with a live session.
-#[derive(Debug, Clone, Serialize)]
-pub struct Online {
-    /// Name.
-    pub username: String,
-    /// Where they logged in from.
-    pub address: String,
-    /// Unix seconds of the login.
-    pub since: i64,
-    /// Unix seconds of the last request.
-    pub last_seen: i64,
-}
-
-/// Per-user counters.
-#[derive(Debug, Clone, Serialize)]
-pub struct UserStats {
-    /// Name.
-    pub username: String,
-    /// Bytes uploaded, from their announces.
-    pub uploaded: u64,
-    /// Bytes downloaded, from their announces.
-    pub downloaded: u64,
-    /// Catalog entries they published.
-    pub torrents_shared: u64,
-    /// Whether they have a live session.
-    pub online: bool,
-    /// Unix seconds of registration.
-    pub registered_at: i64,
 }
 
 impl Community {
@@ -357,14 +306,14 @@ impl Community {
     }
 
     /// Users with a live session.
-    pub async fn online(&self) -> Result<Vec<Online>, CommunityError> {
+    pub async fn online(&self) -> Result<Vec<OnlineUser>, CommunityError> {
         let now = self.now();
         Ok(self
             .store
             .online(self.cutoff(now))
             .await?
             .into_iter()
-            .map(|s| Online {
+            .map(|s| OnlineUser {
                 username: s.username,
                 address: s.address,
                 since: s.created_at,

@@ -13,8 +13,8 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use p2p_proto::api::{Health, TorrentDetails, TorrentInfo, TorrentList, TrackerMode, TrackerStats};
 use p2p_proto::infohash::InfoHash;
-use serde_json::{Value, json};
 
 use super::json_error;
 use crate::app::{RegisterError, Tracker};
@@ -22,31 +22,37 @@ use crate::config::Mode;
 use crate::store::TorrentRecord;
 
 pub(super) async fn health() -> Response {
-    Json(json!({ "status": "ok" })).into_response()
+    Json(Health {
+        status: "ok".into(),
+    })
+    .into_response()
 }
 
-fn stats_json(t: &Tracker) -> Value {
+fn tracker_stats(t: &Tracker) -> TrackerStats {
     let totals = t.totals();
     let s = &t.stats;
-    json!({
-        "mode": match t.config.mode { Mode::Open => "open", Mode::Catalog => "catalog" },
-        "torrents": totals.torrents,
-        "registered_torrents": t.registered_count(),
-        "seeders": totals.seeders,
-        "leechers": totals.leechers,
-        "announces_per_second": s.announce_rate(),
-        "announces_total": s.announces.load(Ordering::Relaxed),
-        "scrapes_total": s.scrapes.load(Ordering::Relaxed),
-        "failures_total": s.failures.load(Ordering::Relaxed),
-        "completed_total": s.completed.load(Ordering::Relaxed),
-        "completed_pending": t.pending_completed(),
-        "connections_total": s.connections.load(Ordering::Relaxed),
-        "uptime_secs": s.started.elapsed().as_secs(),
-    })
+    TrackerStats {
+        mode: match t.config.mode {
+            Mode::Open => TrackerMode::Open,
+            Mode::Catalog => TrackerMode::Catalog,
+        },
+        torrents: totals.torrents as u64,
+        registered_torrents: t.registered_count() as u64,
+        seeders: totals.seeders as u64,
+        leechers: totals.leechers as u64,
+        announces_per_second: s.announce_rate(),
+        announces_total: s.announces.load(Ordering::Relaxed),
+        scrapes_total: s.scrapes.load(Ordering::Relaxed),
+        failures_total: s.failures.load(Ordering::Relaxed),
+        completed_total: s.completed.load(Ordering::Relaxed),
+        completed_pending: t.pending_completed(),
+        connections_total: s.connections.load(Ordering::Relaxed),
+        uptime_secs: s.started.elapsed().as_secs(),
+    }
 }
 
 pub(super) async fn stats(State(t): State<Arc<Tracker>>) -> Response {
-    Json(stats_json(&t)).into_response()
+    Json(tracker_stats(&t)).into_response()
 }
 
 pub(super) async fn metrics(State(t): State<Arc<Tracker>>) -> Response {
@@ -131,36 +137,35 @@ pub(super) async fn metrics(State(t): State<Arc<Tracker>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
-fn torrent_json(t: &Tracker, rec: Option<&TorrentRecord>, h: &InfoHash) -> Value {
+fn torrent_info(t: &Tracker, rec: Option<&TorrentRecord>, h: &InfoHash) -> TorrentInfo {
     let s = t.torrent_stats(h);
-    let mut v = json!({
-        "info_hash": h.to_hex(),
-        "registered": rec.is_some(),
-        "seeders": s.complete,
-        "leechers": s.incomplete,
-        "completed": s.downloaded,
-    });
-    if let (Some(rec), Some(obj)) = (rec, v.as_object_mut()) {
-        obj.insert("name".into(), rec.name.clone().into());
-        obj.insert("total_length".into(), rec.total_length.into());
-        obj.insert("piece_length".into(), rec.piece_length.into());
-        obj.insert("file_count".into(), rec.file_count.into());
-        obj.insert("private".into(), rec.private.into());
-        obj.insert("added_at".into(), rec.added_at.into());
+    TorrentInfo {
+        info_hash: *h,
+        registered: rec.is_some(),
+        seeders: u64::from(s.complete),
+        leechers: u64::from(s.incomplete),
+        completed: u64::from(s.downloaded),
+        details: rec.map(|rec| TorrentDetails {
+            name: rec.name.clone(),
+            total_length: rec.total_length,
+            piece_length: rec.piece_length,
+            file_count: rec.file_count,
+            private: rec.private,
+            added_at: rec.added_at,
+        }),
     }
-    v
 }
 
 pub(super) async fn list_torrents(State(t): State<Arc<Tracker>>) -> Response {
     match t.store.torrents().await {
         Ok(list) => {
             // Group torrents are only for their members (see the catalog API).
-            let items: Vec<Value> = list
+            let torrents: Vec<TorrentInfo> = list
                 .iter()
                 .filter(|r| !t.community.access.is_group_only(&r.info_hash))
-                .map(|r| torrent_json(&t, Some(r), &r.info_hash))
+                .map(|r| torrent_info(&t, Some(r), &r.info_hash))
                 .collect();
-            Json(json!({ "torrents": items })).into_response()
+            Json(TorrentList { torrents }).into_response()
         }
         Err(e) => {
             tracing::error!("listing torrents: {e}");
@@ -184,9 +189,9 @@ pub(super) async fn get_torrent(
         return json_error(StatusCode::NOT_FOUND, &format!("torrent {h} is not known"));
     }
     match t.store.torrent(h).await {
-        Ok(Some(rec)) => Json(torrent_json(&t, Some(&rec), &h)).into_response(),
+        Ok(Some(rec)) => Json(torrent_info(&t, Some(&rec), &h)).into_response(),
         Ok(None) if t.swarms.scrape(&h).is_some() => {
-            Json(torrent_json(&t, None, &h)).into_response()
+            Json(torrent_info(&t, None, &h)).into_response()
         }
         Ok(None) => json_error(StatusCode::NOT_FOUND, &format!("torrent {h} is not known")),
         Err(e) => {
@@ -255,7 +260,7 @@ pub(super) async fn register_torrent(
             if new {
                 tracing::info!(info_hash = %rec.info_hash, name = %rec.name, "torrent registered");
             }
-            (status, Json(torrent_json(&t, Some(&rec), &rec.info_hash))).into_response()
+            (status, Json(torrent_info(&t, Some(&rec), &rec.info_hash))).into_response()
         }
         Err(RegisterError::Invalid(e)) => json_error(
             StatusCode::BAD_REQUEST,

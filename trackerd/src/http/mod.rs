@@ -17,6 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use p2p_proto::api::{ApiErrorCode, ErrorBody};
 
 use crate::app::Tracker;
 
@@ -72,23 +73,6 @@ async fn json_error_bodies(response: Response) -> Response {
     json_error(status, &message)
 }
 
-/// The `code` of an error body for a status without a more specific one.
-fn code_for(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "invalid",
-        401 => "unauthenticated",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        408 => "timeout",
-        409 => "conflict",
-        413 => "too_large",
-        429 => "rate_limited",
-        s if s >= 500 => "internal",
-        _ => "invalid",
-    }
-}
-
 async fn not_found() -> Response {
     json_error(StatusCode::NOT_FOUND, "no such endpoint")
 }
@@ -101,6 +85,6 @@ pub fn bencoded(body: Vec<u8>) -> Response {
 /// A JSON `{"error": {"code", "message"}}` with a status (the shape of
 /// every error of this server).
 pub fn json_error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code_for(status), "message": message } });
+    let body = ErrorBody::new(ApiErrorCode::for_status(status.as_u16()), message);
     (status, axum::Json(body)).into_response()
 }

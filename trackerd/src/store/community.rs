@@ -153,24 +153,8 @@ pub struct CatalogRecord {
     pub metainfo: Vec<u8>,
 }
 
-/// One line of the event log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct EventRecord {
-    /// Increasing id (0 until stored).
-    pub id: i64,
-    /// Unix seconds.
-    pub at: i64,
-    /// What happened, e.g. `login`.
-    pub kind: String,
-    /// Who did it.
-    pub username: Option<String>,
-    /// The group concerned (members only may see it).
-    pub group: Option<String>,
-    /// The torrent concerned (hex).
-    pub info_hash: Option<String>,
-    /// Free text.
-    pub detail: String,
-}
+/// One line of the event log (the API's type: the store keeps what it shows).
+pub use p2p_proto::api::EventRecord;
 
 /// Persistence for accounts, groups, catalog and events.
 pub trait CommunityStore: Send + Sync + Debug {

@@ -555,7 +555,7 @@ impl CommunityStore for SqliteStore {
             .bind(&e.kind)
             .bind(&e.username)
             .bind(&e.group)
-            .bind(&e.info_hash)
+            .bind(e.info_hash.map(|h| h.to_hex()))
             .bind(&e.detail)
             .execute(&self.pool)
             .await?;

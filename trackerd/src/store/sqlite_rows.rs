@@ -94,7 +94,10 @@ pub(super) fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
         kind: row.try_get("kind")?,
         username: row.try_get("username")?,
         group: row.try_get("group_name")?,
-        info_hash: row.try_get("info_hash")?,
+        info_hash: row
+            .try_get::<Option<&str>, _>("info_hash")?
+            .map(hash_of)
+            .transpose()?,
         detail: row.try_get("detail")?,
     })
 }

@@ -5,21 +5,28 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{ErrorCode, ShareInfo};
+use p2p_proto::ipc::{Added, ErrorCode, IpcError, ShareInfo, TorrentState, TorrentSummary};
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 
-use super::views::{paused_summaries, summary};
-use super::{Reply, err, json};
-use crate::daemon::{Daemon, community};
+use super::err;
+use super::views::{idle_summaries, summary};
+use crate::daemon::registry::store_torrent;
+use crate::daemon::{Daemon, Start, community, read_torrent};
 use crate::engine::AddMagnet;
+
+type Reply<T> = Result<T, IpcError>;
+
+/// What a torrent waiting for a login is told.
+const STARTS_AT_LOGIN: &str =
+    "sharing is stopped since the logout: it starts at the next login (p2pctl login USER)";
 
 /// Largest .torrent accepted through `add`.
 const MAX_TORRENT_FILE_BYTES: u64 = 80 << 20;
 /// Time allowed to fetch a magnet link's metadata.
 const MAGNET_DEADLINE: Duration = Duration::from_secs(120);
 
-pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool) -> Reply {
+pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool) -> Reply<Added> {
     let dir = to
         .map(PathBuf::from)
         .unwrap_or_else(|| d.settings.downloads_dir.clone());
@@ -44,7 +51,11 @@ pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool
         ));
     }
     let bytes = if path.is_absolute() {
-        read_capped(path).map_err(|e| err(ErrorCode::Io, format!("cannot read {source}: {e}")))?
+        let p = path.to_path_buf();
+        tokio::task::spawn_blocking(move || read_capped(&p))
+            .await
+            .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+            .map_err(|e| err(ErrorCode::Io, format!("cannot read {source}: {e}")))?
     } else {
         // An info-hash or a catalog name: the personalised .torrent from the tracker.
         community::fetch_torrent(d, source.trim()).await?
@@ -55,45 +66,65 @@ pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool
     if d.engine.stats(ih).is_some() || d.registry().get(ih).is_some() {
         return Err(err(
             ErrorCode::AlreadyExists,
-            format!(
-                "{} is already added ({})",
-                meta.info.name,
-                &ih.to_hex()[..8]
-            ),
+            format!("{} is already added ({})", meta.info.name, ih.short_hex()),
         ));
     }
-    d.registry()
-        .insert(ih, &bytes, &dir, paused)
-        .map_err(|e| err(ErrorCode::Io, format!("cannot record the download: {e}")))?;
+    record(d, ih, bytes, &dir, paused).await?;
     if paused {
-        return json(
-            paused_summaries(d)
-                .into_iter()
-                .find(|s| s.info_hash == ih.to_hex()),
-        );
+        return Ok(Added {
+            torrent: idle_summary(d, ih)?,
+            note: None,
+        });
     }
     start_and_summarize(d, meta, &dir).await
 }
 
-/// The summary of a torrent the engine is running.
-fn describe(d: &Daemon, ih: InfoHash) -> Reply {
-    let stats = d
-        .engine
-        .stats(ih)
-        .ok_or_else(|| err(ErrorCode::Internal, "torrent vanished"))?;
-    json(summary(d, &stats))
+/// Stores the .torrent copy (on the blocking pool) and records the download.
+async fn record(d: &Daemon, ih: InfoHash, torrent: Vec<u8>, dir: &Path, paused: bool) -> Reply<()> {
+    let path = d.registry().torrent_path(ih);
+    let entry = store_torrent(path, torrent, ih, dir, paused)
+        .await
+        .map_err(|e| err(ErrorCode::Io, format!("cannot record the download: {e}")))?;
+    d.registry().insert(entry);
+    Ok(())
 }
 
-/// Starts a torrent in the engine and describes it.
-async fn start_and_summarize(d: &Daemon, meta: Metainfo, dir: &Path) -> Reply {
+/// The summary of a recorded torrent the engine is not running.
+fn idle_summary(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
+    idle_summaries(d)
+        .into_iter()
+        .find(|s| s.info_hash == ih)
+        .ok_or_else(|| {
+            err(
+                ErrorCode::NotFound,
+                format!("{} is not recorded", ih.short_hex()),
+            )
+        })
+}
+
+/// The summary of a torrent: running in the engine, or recorded idle.
+fn describe(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
+    match d.engine.stats(ih) {
+        Some(stats) => Ok(summary(d, &stats)),
+        None => idle_summary(d, ih),
+    }
+}
+
+/// Starts a torrent in the engine (or leaves it waiting for a login) and
+/// describes it.
+async fn start_and_summarize(d: &Daemon, meta: Metainfo, dir: &Path) -> Reply<Added> {
     let ih = meta.info_hash;
-    d.start_torrent(meta, dir)
+    let start = d
+        .start_torrent(meta, dir)
         .await
         .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
-    describe(d, ih)
+    Ok(Added {
+        torrent: describe(d, ih)?,
+        note: (start == Start::AtLogin).then(|| STARTS_AT_LOGIN.to_owned()),
+    })
 }
 
-async fn add_magnet(d: &Daemon, magnet: Magnet, dir: PathBuf) -> Reply {
+async fn add_magnet(d: &Daemon, magnet: Magnet, dir: PathBuf) -> Reply<Added> {
     let add = AddMagnet {
         download_dir: dir.clone(),
         resume_dir: d.settings.downloads_dir.join(".progress"),
@@ -113,11 +144,12 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: PathBuf) -> Reply {
                 ..Default::default()
             },
         );
-        d.registry()
-            .insert(ih, &torrent, &dir, false)
-            .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+        record(d, ih, torrent, &dir, false).await?;
     }
-    describe(d, ih)
+    Ok(Added {
+        torrent: describe(d, ih)?,
+        note: None,
+    })
 }
 
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -132,11 +164,11 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-pub(super) async fn pause(d: &Daemon, ih: InfoHash) -> Reply {
+pub(super) async fn pause(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     let Some(stats) = d.engine.stats(ih) else {
         return Err(err(
             ErrorCode::NotFound,
-            format!("{} is not running", &ih.to_hex()[..8]),
+            format!("{} is not running", ih.short_hex()),
         ));
     };
     if d.registry().get(ih).is_none() {
@@ -146,15 +178,13 @@ pub(super) async fn pause(d: &Daemon, ih: InfoHash) -> Reply {
         ));
     }
     d.engine.remove(ih).await;
-    d.registry()
-        .set_paused(ih, true)
-        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+    d.registry().set_paused(ih, true);
     let mut s = summary(d, &stats);
-    s.state = "paused".into();
-    json(s)
+    s.state = TorrentState::Paused;
+    Ok(s)
 }
 
-pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply {
+pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply<Added> {
     let entry = d
         .registry()
         .get(ih)
@@ -163,20 +193,17 @@ pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply {
     if !entry.paused {
         return Err(err(
             ErrorCode::BadRequest,
-            format!("{} is not paused", &ih.to_hex()[..8]),
+            format!("{} is not paused", ih.short_hex()),
         ));
     }
-    let bytes =
-        std::fs::read(&entry.torrent_file).map_err(|e| err(ErrorCode::Io, e.to_string()))?;
-    let meta =
-        Metainfo::from_bytes(&bytes).map_err(|e| err(ErrorCode::InvalidTorrent, e.to_string()))?;
-    d.registry()
-        .set_paused(ih, false)
-        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+    let meta = read_torrent(entry.torrent_file.clone())
+        .await
+        .map_err(|e| err(ErrorCode::InvalidTorrent, e))?;
+    d.registry().set_paused(ih, false);
     start_and_summarize(d, meta, &entry.download_dir).await
 }
 
-pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply {
+pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply<TorrentSummary> {
     let stats = d.engine.stats(ih);
     let meta = d.engine.metainfo(ih);
     let entry = d.registry().get(ih).cloned();
@@ -186,26 +213,43 @@ pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply
             "shared items stop when their file leaves the watched folder",
         ));
     }
-    let summary_before = stats.as_ref().map(|s| summary(d, s));
+    let summary_before = describe(d, ih)?;
     d.engine.remove(ih).await;
-    let removed = d
-        .registry()
-        .remove(ih)
-        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
-    let _ = std::fs::remove_file(
-        d.settings
-            .downloads_dir
-            .join(".progress")
-            .join(format!("{}.resume", ih.to_hex())),
-    );
-    if delete_data && let (Some(meta), Some(entry)) = (meta, removed) {
-        let dir = entry.download_dir.clone();
-        tokio::task::spawn_blocking(move || delete_files(&meta, &dir))
+    let removed = d.registry().remove(ih);
+    let resume_file = d
+        .settings
+        .downloads_dir
+        .join(".progress")
+        .join(format!("{}.resume", ih.to_hex()));
+    let meta = match (meta, &removed) {
+        (Some(meta), _) => Some(meta),
+        (None, Some(entry)) if delete_data => read_torrent(entry.torrent_file.clone())
             .await
-            .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
-            .map_err(|e| err(ErrorCode::Io, format!("cannot delete the data: {e}")))?;
+            .ok()
+            .map(std::sync::Arc::new),
+        (None, _) => None,
+    };
+    tokio::task::spawn_blocking(move || {
+        if let Some(entry) = &removed {
+            remove_if_there(&entry.torrent_file)?;
+        }
+        remove_if_there(&resume_file)?;
+        match (delete_data, meta, removed) {
+            (true, Some(meta), Some(entry)) => delete_files(&meta, &entry.download_dir),
+            _ => Ok(()),
+        }
+    })
+    .await
+    .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+    .map_err(|e| err(ErrorCode::Io, format!("cannot delete the data: {e}")))?;
+    Ok(summary_before)
+}
+
+fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
-    json(summary_before)
 }
 
 /// Deletes a torrent's files and the folders they leave empty, never above `dir`.
@@ -230,7 +274,7 @@ fn delete_files(meta: &Metainfo, dir: &Path) -> std::io::Result<()> {
 
 /// Copies into the watched folder under a hidden name, then renames it in,
 /// so the watcher only ever sees a complete item.
-pub(super) async fn share(d: &Daemon, path: &str, group: Option<&str>) -> Reply {
+pub(super) async fn share(d: &Daemon, path: &str, group: Option<&str>) -> Reply<ShareInfo> {
     let src = PathBuf::from(path);
     if !src.is_absolute() {
         return Err(err(
@@ -255,7 +299,11 @@ pub(super) async fn share(d: &Daemon, path: &str, group: Option<&str>) -> Reply 
         .ok_or_else(|| err(ErrorCode::BadRequest, format!("{path} has no file name")))?
         .to_owned();
     let dest = dest_dir.join(&name);
-    if dest.exists() {
+    let probe = dest.clone();
+    let taken = tokio::task::spawn_blocking(move || probe.exists())
+        .await
+        .unwrap_or(false);
+    if taken {
         return Err(err(
             ErrorCode::AlreadyExists,
             format!("{} is already shared", dest.display()),
@@ -274,7 +322,7 @@ pub(super) async fn share(d: &Daemon, path: &str, group: Option<&str>) -> Reply 
         let _ = std::fs::remove_dir_all(&tmp).or_else(|_| std::fs::remove_file(&tmp));
         err(ErrorCode::Io, format!("cannot copy {path}: {e}"))
     })?;
-    json(ShareInfo {
+    Ok(ShareInfo {
         placed_at: dest.display().to_string(),
     })
 }

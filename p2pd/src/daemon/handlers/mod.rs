@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    ErrorCode, Event, EventFrame, IpcError, ReplyBody, ReplyFrame, Request, TorrentSummary,
-    encode_frame,
+    ErrorCode, Event, EventFrame, IpcError, ReplyBody, ReplyFrame, Request, Response, Subscribed,
+    TorrentSummary, encode_frame,
 };
-use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 use super::{Daemon, community, session};
@@ -25,40 +24,57 @@ use views::{list, peers, progress, status};
 /// How often subscribers get progress.
 const PROGRESS_PERIOD: Duration = Duration::from_millis(500);
 
-type Reply = Result<Value, IpcError>;
+type Reply = Result<Response, IpcError>;
 
 fn err(code: ErrorCode, message: impl Into<String>) -> IpcError {
     IpcError::new(code, message)
 }
 
-fn json<T: serde::Serialize>(v: T) -> Reply {
-    serde_json::to_value(v).map_err(|e| err(ErrorCode::Internal, e.to_string()))
-}
-
 pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
     match request {
-        Request::Status => json(status(d)),
-        Request::List => json(list(d)),
-        Request::Add { source, to, paused } => add(d, &source, to.as_deref(), paused).await,
-        Request::Progress { id } => json(progress(d, resolve(d, &id)?)?),
-        Request::Pause { id } => pause(d, resolve(d, &id)?).await,
-        Request::Resume { id } => resume(d, resolve(d, &id)?).await,
-        Request::Remove { id, delete_data } => remove(d, resolve(d, &id)?, delete_data).await,
-        Request::Peers { id } => json(peers(d, resolve(d, &id)?)?),
-        Request::Share { path, group } => share(d, &path, group.as_deref()).await,
+        Request::Status => Ok(Response::Status(status(d))),
+        Request::List => Ok(Response::List(list(d))),
+        Request::Add {
+            ref source,
+            ref to,
+            paused,
+        } => add(d, source, to.as_deref(), paused)
+            .await
+            .map(Response::Added),
+        Request::Progress { ref id } => progress(d, resolve(d, id)?).map(Response::Progress),
+        Request::Pause { ref id } => pause(d, resolve(d, id)?).await.map(Response::Torrent),
+        Request::Resume { ref id } => resume(d, resolve(d, id)?).await.map(Response::Added),
+        Request::Remove {
+            ref id,
+            delete_data,
+        } => remove(d, resolve(d, id)?, delete_data)
+            .await
+            .map(Response::Torrent),
+        Request::Peers { ref id } => peers(d, resolve(d, id)?).map(Response::Peers),
+        Request::Share {
+            ref path,
+            ref group,
+        } => share(d, path, group.as_deref()).await.map(Response::Shared),
         Request::Subscribe { .. } => Err(err(
             ErrorCode::Internal,
             "subscribe is handled by the connection",
         )),
-        Request::Register { user, password } => session::register(d, &user, &password).await,
+        Request::Register {
+            ref user,
+            ref password,
+        } => session::register(d, user, password)
+            .await
+            .map(Response::Registered),
         Request::Login {
-            user,
-            password,
+            ref user,
+            ref password,
             force,
-        } => session::login(d, &user, &password, force).await,
-        Request::Logout => session::logout(d).await,
-        Request::Whoami => Ok(session::whoami(d)),
-        r @ (Request::GroupCreate { .. }
+        } => session::login(d, user, password, force)
+            .await
+            .map(Response::Session),
+        Request::Logout => session::logout(d).await.map(Response::Session),
+        Request::Whoami => Ok(Response::Session(session::whoami(d))),
+        ref r @ (Request::GroupCreate { .. }
         | Request::GroupList
         | Request::GroupJoin { .. }
         | Request::GroupLeave { .. }
@@ -69,7 +85,7 @@ pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
         | Request::GroupRemove { .. }
         | Request::Files { .. }
         | Request::Search { .. }
-        | Request::Events { .. }) => community::proxy(d, &r).await,
+        | Request::Events { .. }) => community::proxy(d, r).await,
     }
 }
 
@@ -83,10 +99,8 @@ fn resolve(d: &Daemon, id: &str) -> Result<InfoHash, IpcError> {
         .map(|s| (s.info_hash, s.name))
         .collect();
     for e in d.registry().entries() {
-        if let Ok(ih) = InfoHash::parse(&e.info_hash)
-            && !known.iter().any(|(k, _)| *k == ih)
-        {
-            known.push((ih, String::new()));
+        if !known.iter().any(|(k, _)| *k == e.info_hash) {
+            known.push((e.info_hash, e.name.clone()));
         }
     }
     let lower = id.to_ascii_lowercase();
@@ -136,7 +150,7 @@ pub(crate) async fn subscribe(
     let mut events = d.events.subscribe();
     tx.write_all(&encode_frame(&ReplyFrame {
         id: req_id,
-        body: ReplyBody::Ok(serde_json::json!({ "subscribed": true })),
+        body: ReplyBody::Ok(Response::Subscribed(Subscribed { subscribed: true })),
     }))
     .await?;
     let mut tick = tokio::time::interval(PROGRESS_PERIOD);
@@ -146,7 +160,7 @@ pub(crate) async fn subscribe(
             _ = tick.tick() => {
                 let torrents: Vec<TorrentSummary> = list(d)
                     .into_iter()
-                    .filter(|t| only.is_none_or(|ih| t.info_hash == ih.to_hex()))
+                    .filter(|t| only.is_none_or(|ih| t.info_hash == ih))
                     .collect();
                 Event::Progress { torrents }
             }

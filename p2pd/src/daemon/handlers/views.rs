@@ -3,25 +3,26 @@
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    ErrorCode, FileProgress, IpcError, PeerSummary, ProgressInfo, StatusInfo, TorrentSummary,
+    ErrorCode, FileProgress, IpcError, PeerSummary, ProgressInfo, StatusInfo, TorrentState,
+    TorrentSummary,
 };
 
 use super::err;
 use crate::daemon::Daemon;
-use crate::engine::{TorrentState, TorrentStats};
+use crate::engine::{self, TorrentStats};
 
-fn state_name(s: &TorrentState) -> (&'static str, Option<String>) {
+fn shown_state(s: &engine::TorrentState) -> (TorrentState, Option<String>) {
     match s {
-        TorrentState::Checking => ("checking", None),
-        TorrentState::Downloading => ("downloading", None),
-        TorrentState::Seeding => ("seeding", None),
-        TorrentState::Stopped => ("paused", None),
-        TorrentState::Error(e) => ("error", Some(e.clone())),
+        engine::TorrentState::Checking => (TorrentState::Checking, None),
+        engine::TorrentState::Downloading => (TorrentState::Downloading, None),
+        engine::TorrentState::Seeding => (TorrentState::Seeding, None),
+        engine::TorrentState::Stopped => (TorrentState::Paused, None),
+        engine::TorrentState::Error(e) => (TorrentState::Error, Some(e.clone())),
     }
 }
 
 pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
-    let (state, error) = state_name(&s.state);
+    let (state, error) = shown_state(&s.state);
     let (down, up) = d.rates.of(s.info_hash);
     let shared_dir = d
         .shared_items
@@ -35,10 +36,10 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
         .or(shared_dir)
         .unwrap_or_else(|| d.settings.shared_dir.clone());
     TorrentSummary {
-        info_hash: s.info_hash.to_hex(),
-        short_id: s.info_hash.to_hex()[..8].to_owned(),
+        info_hash: s.info_hash,
+        short_id: s.info_hash.short_hex(),
         name: s.name.clone(),
-        state: state.into(),
+        state,
         error,
         progress: if s.total_length == 0 {
             1.0
@@ -55,21 +56,22 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
     }
 }
 
-/// Paused downloads are not in the engine; they are listed from the registry.
-pub(super) fn paused_summaries(d: &Daemon) -> Vec<TorrentSummary> {
-    let entries: Vec<_> = d
-        .registry()
-        .entries()
-        .filter(|e| e.paused)
-        .cloned()
-        .collect();
+/// Downloads the engine is not running (paused, or waiting for a login)
+/// are listed from the registry.
+pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
+    let entries: Vec<_> = d.registry().entries().cloned().collect();
     entries
         .into_iter()
+        .filter(|e| e.paused || d.engine.stats(e.info_hash).is_none())
         .map(|e| TorrentSummary {
-            info_hash: e.info_hash.clone(),
-            short_id: e.info_hash[..8].to_owned(),
+            info_hash: e.info_hash,
+            short_id: e.info_hash.short_hex(),
             name: e.name.clone(),
-            state: "paused".into(),
+            state: if e.paused {
+                TorrentState::Paused
+            } else {
+                TorrentState::Waiting
+            },
             error: None,
             progress: 0.0,
             size: e.size,
@@ -85,7 +87,7 @@ pub(super) fn paused_summaries(d: &Daemon) -> Vec<TorrentSummary> {
 
 pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
     let mut all: Vec<TorrentSummary> = d.engine.all_stats().iter().map(|s| summary(d, s)).collect();
-    all.extend(paused_summaries(d));
+    all.extend(idle_summaries(d));
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.info_hash.cmp(&b.info_hash)));
     all
 }
@@ -97,7 +99,7 @@ pub(super) fn status(d: &Daemon) -> StatusInfo {
         (s.user.clone(), s.ended_because.clone())
     };
     let all = d.engine.all_stats();
-    let count = |st: TorrentState| all.iter().filter(|s| s.state == st).count();
+    let count = |st: engine::TorrentState| all.iter().filter(|s| s.state == st).count();
     let (down, up) = all.iter().fold((0, 0), |(a, b), s| {
         let (x, y) = d.rates.of(s.info_hash);
         (a + x, b + y)
@@ -115,9 +117,9 @@ pub(super) fn status(d: &Daemon) -> StatusInfo {
         listen_port: d.engine.listen_addr().port(),
         shared_dir: d.settings.shared_dir.display().to_string(),
         downloads_dir: d.settings.downloads_dir.display().to_string(),
-        torrents: all.len() + paused_summaries(d).len(),
-        downloading: count(TorrentState::Downloading),
-        seeding: count(TorrentState::Seeding),
+        torrents: all.len() + idle_summaries(d).len(),
+        downloading: count(engine::TorrentState::Downloading),
+        seeding: count(engine::TorrentState::Seeding),
         download_rate: down,
         upload_rate: up,
     }
@@ -130,8 +132,8 @@ pub(super) fn progress(d: &Daemon, ih: InfoHash) -> Result<ProgressInfo, IpcErro
         return Err(err(
             ErrorCode::NotFound,
             format!(
-                "{} is paused: resume it to see its progress",
-                &ih.to_hex()[..8]
+                "{} is not running (paused, or waiting for a login): resume it to see its progress",
+                ih.short_hex()
             ),
         ));
     };
@@ -157,9 +159,9 @@ pub(super) fn progress(d: &Daemon, ih: InfoHash) -> Result<ProgressInfo, IpcErro
         })
         .collect();
     Ok(ProgressInfo {
-        info_hash: ih.to_hex(),
+        info_hash: ih,
         name: s.name.clone(),
-        state: state_name(&s.state).0.into(),
+        state: shown_state(&s.state).0,
         pieces_total: s.piece_count,
         pieces_have: s.pieces_have,
         bytes_total: s.total_length,

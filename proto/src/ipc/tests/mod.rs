@@ -2,6 +2,8 @@ use serde_json::json;
 
 use super::*;
 
+mod wire;
+
 #[test]
 fn requests_have_the_documented_wire_form() {
     let r: RequestFrame = serde_json::from_str(r#"{"id":1,"cmd":"status"}"#).unwrap();
@@ -53,12 +55,17 @@ fn unknown_commands_and_missing_fields_are_errors() {
 fn replies_carry_ok_or_error() {
     let ok = ReplyFrame {
         id: 4,
-        body: ReplyBody::Ok(json!({"a":1})),
+        body: ReplyBody::Ok(Response::Shared(ShareInfo {
+            placed_at: "/s/a".into(),
+        })),
     };
-    assert_eq!(
-        serde_json::to_value(&ok).unwrap(),
-        json!({"id":4,"ok":{"a":1}})
-    );
+    let line = String::from_utf8(encode_frame(&ok)).unwrap();
+    assert_eq!(line, "{\"id\":4,\"ok\":{\"placed_at\":\"/s/a\"}}\n");
+    let share = Request::Share {
+        path: "/a".into(),
+        group: None,
+    };
+    assert_eq!(ReplyFrame::decode(line.trim(), &share).unwrap(), ok);
     let err = ReplyFrame {
         id: 5,
         body: ReplyBody::Error(IpcError::new(ErrorCode::NotFound, "no torrent matches ab")),
@@ -68,7 +75,22 @@ fn replies_carry_ok_or_error() {
         v,
         json!({"id":5,"error":{"code":"not_found","message":"no torrent matches ab"}})
     );
-    assert_eq!(serde_json::from_value::<ReplyFrame>(v).unwrap(), err);
+    assert_eq!(
+        ReplyFrame::decode(&v.to_string(), &Request::Status).unwrap(),
+        err
+    );
+}
+
+#[test]
+fn a_reply_of_the_wrong_shape_names_the_command() {
+    let e =
+        ReplyFrame::decode(r#"{"id":1,"ok":{"placed_at":"/x"}}"#, &Request::Status).unwrap_err();
+    assert!(e.to_string().contains("reply to status"), "{e}");
+    assert!(matches!(
+        ReplyFrame::decode(r#"{"id":1}"#, &Request::Status),
+        Err(ReplyDecodeError::Neither)
+    ));
+    assert!(ReplyFrame::decode("garbage", &Request::Status).is_err());
 }
 
 #[test]

@@ -9,26 +9,14 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use p2p_proto::api::{
+    LoggedOut, LoginRequest, OnlineUsers, PasswordChange, PasswordChanged, RegisterRequest,
+    Registered, Whoami,
+};
 
 use super::extract::{ApiError, Auth, base_url, json_body};
 use crate::app::Tracker;
 use crate::http::peer_ip;
-
-#[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
-    #[serde(default)]
-    takeover: bool,
-}
-
-#[derive(Deserialize)]
-struct PasswordChange {
-    old: String,
-    new: String,
-}
 
 pub(super) async fn register(
     State(t): State<Arc<Tracker>>,
@@ -36,10 +24,10 @@ pub(super) async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let c: Credentials = json_body(&body)?;
+    let c: RegisterRequest = json_body(&body)?;
     let from = client_ip(&t, remote, &headers);
     let username = t.community.register(&c.username, c.password, from).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "username": username }))).into_response())
+    Ok((StatusCode::CREATED, Json(Registered { username })).into_response())
 }
 
 /// The client's address: behind a trusted proxy, the one it forwards for.
@@ -60,7 +48,7 @@ pub(super) async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let c: Credentials = json_body(&body)?;
+    let c: LoginRequest = json_body(&body)?;
     let from = client_ip(&t, remote, &headers);
     let reply = t
         .community
@@ -74,7 +62,10 @@ pub(super) async fn logout(
     Auth(s): Auth,
 ) -> Result<Response, ApiError> {
     t.community.logout(&s).await?;
-    Ok(Json(json!({ "logged_out": s.username })).into_response())
+    Ok(Json(LoggedOut {
+        logged_out: s.username,
+    })
+    .into_response())
 }
 
 pub(super) async fn whoami(
@@ -85,13 +76,13 @@ pub(super) async fn whoami(
     let url = t
         .community
         .announce_url(&base_url(&t, &headers), &s.passkey);
-    Json(json!({
-        "username": s.username,
-        "passkey": s.passkey,
-        "since": s.since,
-        "announce_url": url,
-        "session_ttl_secs": t.community.settings.session_ttl_secs,
-    }))
+    Json(Whoami {
+        username: s.username,
+        passkey: s.passkey,
+        since: s.since,
+        announce_url: url,
+        session_ttl_secs: t.community.settings.session_ttl_secs,
+    })
     .into_response()
 }
 
@@ -105,14 +96,15 @@ pub(super) async fn password(
     let p: PasswordChange = json_body(&body)?;
     let from = client_ip(&t, remote, &headers);
     t.community.change_password(&s, p.old, p.new, from).await?;
-    Ok(Json(json!({ "changed": true })).into_response())
+    Ok(Json(PasswordChanged { changed: true }).into_response())
 }
 
 pub(super) async fn online(
     State(t): State<Arc<Tracker>>,
     Auth(_): Auth,
 ) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "users": t.community.online().await? })).into_response())
+    let users = t.community.online().await?;
+    Ok(Json(OnlineUsers { users }).into_response())
 }
 
 pub(super) async fn stats(

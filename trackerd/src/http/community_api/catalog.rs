@@ -8,8 +8,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use p2p_proto::api::{CatalogList, MagnetLink, Withdrawn};
 use p2p_proto::infohash::InfoHash;
-use serde_json::json;
 
 use super::extract::{ApiError, Auth, base_url, query_param};
 use crate::app::Tracker;
@@ -34,7 +34,8 @@ async fn list(
     s: &crate::community::Session,
     scope: Scope,
 ) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "torrents": t.community.list(s, &scope).await? })).into_response())
+    let torrents = t.community.list(s, &scope).await?;
+    Ok(Json(CatalogList { torrents }).into_response())
 }
 
 async fn withdraw(
@@ -43,8 +44,9 @@ async fn withdraw(
     scope: Scope,
     h: &str,
 ) -> Result<Response, ApiError> {
-    t.community.withdraw(s, &scope, info_hash(h)?).await?;
-    Ok(Json(json!({ "withdrawn": h.to_ascii_lowercase() })).into_response())
+    let withdrawn = info_hash(h)?;
+    t.community.withdraw(s, &scope, withdrawn).await?;
+    Ok(Json(Withdrawn { withdrawn }).into_response())
 }
 
 pub(super) async fn publish_group(
@@ -101,7 +103,8 @@ pub(super) async fn search(
     Auth(s): Auth,
 ) -> Result<Response, ApiError> {
     let q = query_param(q.as_deref(), "q").unwrap_or_default();
-    Ok(Json(json!({ "torrents": t.community.search(&s, &q).await? })).into_response())
+    let torrents = t.community.search(&s, &q).await?;
+    Ok(Json(CatalogList { torrents }).into_response())
 }
 
 pub(super) async fn torrent_file(
@@ -147,5 +150,5 @@ pub(super) async fn magnet(
         .community
         .magnet(&s, info_hash(&h)?, &base_url(&t, &headers))
         .await?;
-    Ok(Json(json!({ "magnet": link })).into_response())
+    Ok(Json(MagnetLink { magnet: link }).into_response())
 }

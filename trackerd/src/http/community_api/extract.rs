@@ -8,6 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use p2p_proto::api::ErrorBody;
 use serde::de::DeserializeOwned;
 
 use crate::app::Tracker;
@@ -43,7 +44,7 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        let body = serde_json::json!({ "error": { "code": self.0.code(), "message": self.0.to_string() } });
+        let body = ErrorBody::new(self.0.code(), self.0.to_string());
         (status, axum::Json(body)).into_response()
     }
 }

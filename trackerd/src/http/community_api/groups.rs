@@ -7,16 +7,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use p2p_proto::api::{
+    Accepted, GroupList, JoinRequested, JoinRequests, Members, NewGroup, Rejected, Removed,
+};
 
 use super::extract::{ApiError, Auth, json_body};
 use crate::app::Tracker;
-
-#[derive(Deserialize)]
-struct NewGroup {
-    name: String,
-}
 
 pub(super) async fn create(
     State(t): State<Arc<Tracker>>,
@@ -32,7 +28,8 @@ pub(super) async fn list(
     State(t): State<Arc<Tracker>>,
     Auth(s): Auth,
 ) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "groups": t.community.groups(&s).await? })).into_response())
+    let groups = t.community.groups(&s).await?;
+    Ok(Json(GroupList { groups }).into_response())
 }
 
 pub(super) async fn join(
@@ -43,7 +40,9 @@ pub(super) async fn join(
     t.community.request_join(&s, &g).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "requested": g.to_ascii_lowercase() })),
+        Json(JoinRequested {
+            requested: g.to_ascii_lowercase(),
+        }),
     )
         .into_response())
 }
@@ -53,7 +52,8 @@ pub(super) async fn requests(
     Path(g): Path<String>,
     Auth(s): Auth,
 ) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "requests": t.community.requests(&s, &g).await? })).into_response())
+    let requests = t.community.requests(&s, &g).await?;
+    Ok(Json(JoinRequests { requests }).into_response())
 }
 
 pub(super) async fn accept(
@@ -62,7 +62,10 @@ pub(super) async fn accept(
     Auth(s): Auth,
 ) -> Result<Response, ApiError> {
     t.community.answer_request(&s, &g, &user, true).await?;
-    Ok(Json(json!({ "accepted": user.to_ascii_lowercase() })).into_response())
+    Ok(Json(Accepted {
+        accepted: user.to_ascii_lowercase(),
+    })
+    .into_response())
 }
 
 pub(super) async fn reject(
@@ -71,7 +74,10 @@ pub(super) async fn reject(
     Auth(s): Auth,
 ) -> Result<Response, ApiError> {
     t.community.answer_request(&s, &g, &user, false).await?;
-    Ok(Json(json!({ "rejected": user.to_ascii_lowercase() })).into_response())
+    Ok(Json(Rejected {
+        rejected: user.to_ascii_lowercase(),
+    })
+    .into_response())
 }
 
 pub(super) async fn leave(
@@ -87,7 +93,8 @@ pub(super) async fn members(
     Path(g): Path<String>,
     Auth(s): Auth,
 ) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "members": t.community.members(&s, &g).await? })).into_response())
+    let members = t.community.members(&s, &g).await?;
+    Ok(Json(Members { members }).into_response())
 }
 
 pub(super) async fn remove(
@@ -96,5 +103,8 @@ pub(super) async fn remove(
     Auth(s): Auth,
 ) -> Result<Response, ApiError> {
     t.community.remove_member(&s, &g, &user).await?;
-    Ok(Json(json!({ "removed": user.to_ascii_lowercase() })).into_response())
+    Ok(Json(Removed {
+        removed: user.to_ascii_lowercase(),
+    })
+    .into_response())
 }

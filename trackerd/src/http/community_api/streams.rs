@@ -13,7 +13,10 @@ use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use serde_json::json;
+use p2p_proto::api::{
+    DEFAULT_EVENT_PAGE, EventPage, Lagged, MAX_EVENT_PAGE, Renewed, SessionEnded, Shutdown,
+    StreamEvent, StreamHello,
+};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::extract::{ApiError, Auth, query_param};
@@ -21,10 +24,10 @@ use crate::app::Tracker;
 use crate::community::{Community, CommunityError, Session};
 use crate::store::community::EventRecord;
 
-/// Default and largest page of `GET /api/v1/events`.
-pub const DEFAULT_PAGE: u32 = 100;
+/// Default page of `GET /api/v1/events`.
+pub const DEFAULT_PAGE: u32 = DEFAULT_EVENT_PAGE;
 /// Largest page.
-pub const MAX_PAGE: u32 = 1000;
+pub const MAX_PAGE: u32 = MAX_EVENT_PAGE;
 
 /// Whether a user may see an event: events about a group are for its
 /// members, except the creation of a group (groups are listed to all).
@@ -61,11 +64,11 @@ pub(super) async fn page(
         .await
         .map_err(CommunityError::from)?;
     let next_after = rows.last().map_or(after, |e| e.id);
-    let events: Vec<&EventRecord> = rows
-        .iter()
+    let events: Vec<EventRecord> = rows
+        .into_iter()
         .filter(|e| visible(&t.community, &s, e))
         .collect();
-    Ok(Json(json!({ "events": events, "next_after": next_after })).into_response())
+    Ok(Json(EventPage { events, next_after }).into_response())
 }
 
 /// What the stream does besides forwarding events.
@@ -84,8 +87,12 @@ struct StreamState {
     done: bool,
 }
 
-fn json_event(name: &str, value: serde_json::Value) -> Event {
-    Event::default().event(name).data(value.to_string())
+fn sse(e: &StreamEvent) -> Event {
+    let event = Event::default().event(e.name()).data(e.data());
+    match e {
+        StreamEvent::Event(record) => event.id(record.id.to_string()),
+        _ => event,
+    }
 }
 
 async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamState)> {
@@ -97,17 +104,16 @@ async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamS
             biased;
             _ = st.c.shutdown_token().cancelled() => {
                 st.done = true;
-                let e = json_event("shutdown", json!({ "reason": "trackerd is shutting down" }));
-                return Some((Ok(e), st));
+                let e = StreamEvent::Shutdown(Shutdown { reason: "trackerd is shutting down".into() });
+                return Some((Ok(sse(&e)), st));
             }
             r = st.rx.recv() => match r {
                 Ok(e) if visible(&st.c, &st.s, &e) => {
-                    let ev = Event::default().event("event").id(e.id.to_string()).data(serde_json::to_string(&*e).unwrap_or_default());
-                    return Some((Ok(ev), st));
+                    return Some((Ok(sse(&StreamEvent::Event((*e).clone()))), st));
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(n)) => {
-                    return Some((Ok(json_event("lagged", json!({ "missed": n }))), st));
+                    return Some((Ok(sse(&StreamEvent::Lagged(Lagged { missed: n }))), st));
                 }
                 Err(RecvError::Closed) => return None,
             },
@@ -116,11 +122,12 @@ async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamS
                     // Report the time the session was renewed at, not a
                     // later reading of the clock.
                     Ok(Some(at)) => {
-                        return Some((Ok(json_event("renewed", json!({ "at": at }))), st));
+                        return Some((Ok(sse(&StreamEvent::Renewed(Renewed { at }))), st));
                     }
                     Ok(None) => {
                         st.done = true;
-                        return Some((Ok(json_event("session_ended", json!({ "username": st.s.username }))), st));
+                        let e = StreamEvent::SessionEnded(SessionEnded { username: st.s.username.clone() });
+                        return Some((Ok(sse(&e)), st));
                     }
                     Err(e) => tracing::warn!("renewing a session: {e}"),
                 }
@@ -141,10 +148,10 @@ fn stream(
     );
     let mut renew = tokio::time::interval(every);
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let hello = json_event(
-        "hello",
-        json!({ "username": s.username, "session_ttl_secs": c.settings.session_ttl_secs }),
-    );
+    let hello = sse(&StreamEvent::Hello(StreamHello {
+        username: s.username.clone(),
+        session_ttl_secs: c.settings.session_ttl_secs,
+    }));
     let st = StreamState {
         rx: c.events.subscribe(),
         c,

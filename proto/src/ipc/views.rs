@@ -1,0 +1,325 @@
+//! What the daemon shows of its torrents, session and tracker: the typed
+//! bodies of replies and events.
+
+use serde::{Deserialize, Serialize};
+
+use crate::infohash::InfoHash;
+
+/// An error reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct IpcError {
+    /// Machine-readable kind.
+    pub code: ErrorCode,
+    /// One line for people.
+    pub message: String,
+}
+
+impl IpcError {
+    /// An error of a kind with a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        IpcError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Kinds of errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a request.
+    BadRequest,
+    /// A command this daemon does not know.
+    UnknownCommand,
+    /// The client speaks another protocol version.
+    VersionMismatch,
+    /// A line over the size limit.
+    FrameTooLong,
+    /// No torrent matches the id.
+    NotFound,
+    /// An id matching several torrents.
+    Ambiguous,
+    /// Already there.
+    AlreadyExists,
+    /// A .torrent or magnet that cannot be used.
+    InvalidTorrent,
+    /// A file could not be read or written.
+    Io,
+    /// Needs a login first.
+    NotLoggedIn,
+    /// The tracker refused or could not be reached.
+    Tracker,
+    /// The tracker refused: not allowed for this user (not a member of the
+    /// group, not its owner).
+    Forbidden,
+    /// Not available in this build.
+    NotSupported,
+    /// A bug.
+    Internal,
+}
+
+/// Reply to `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusInfo {
+    /// Daemon version.
+    pub version: String,
+    /// Seconds since start.
+    pub uptime_secs: u64,
+    /// User name, or null when logged out.
+    pub logged_in_as: Option<String>,
+    /// Why the last session ended (logout, tracker shutdown), if it did.
+    #[serde(default)]
+    pub logged_out_because: Option<String>,
+    /// Whether the tracker can be reached.
+    pub tracker: TrackerState,
+    /// Peer port.
+    pub listen_port: u16,
+    /// Watched folder.
+    pub shared_dir: String,
+    /// Where downloads go.
+    pub downloads_dir: String,
+    /// Number of torrents.
+    pub torrents: usize,
+    /// Torrents downloading.
+    pub downloading: usize,
+    /// Torrents seeding.
+    pub seeding: usize,
+    /// Bytes per second, all torrents.
+    pub download_rate: u64,
+    /// Bytes per second, all torrents.
+    pub upload_rate: u64,
+}
+
+/// Tracker reachability and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackerState {
+    /// Whether the tracker answers.
+    pub state: Reachability,
+    /// Why, for people.
+    pub reason: String,
+}
+
+/// Whether the tracker answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachability {
+    /// It answered the last check.
+    Ok,
+    /// It did not.
+    Unreachable,
+    /// No tracker is configured.
+    None,
+    /// Not checked yet.
+    Unknown,
+}
+
+/// What a torrent is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TorrentState {
+    /// Checking its files against the piece hashes.
+    Checking,
+    /// Fetching missing pieces.
+    Downloading,
+    /// Complete and serving.
+    Seeding,
+    /// Stopped by the user.
+    Paused,
+    /// Recorded but not started: sharing is stopped by a logout, and it
+    /// starts at the next login.
+    Waiting,
+    /// Stopped by an error (the text is beside the state).
+    Error,
+}
+
+impl TorrentState {
+    /// The wire name, e.g. `downloading`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TorrentState::Checking => "checking",
+            TorrentState::Downloading => "downloading",
+            TorrentState::Seeding => "seeding",
+            TorrentState::Paused => "paused",
+            TorrentState::Waiting => "waiting",
+            TorrentState::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for TorrentState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A torrent in `list` and in replies about one torrent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TorrentSummary {
+    /// Its info-hash.
+    pub info_hash: InfoHash,
+    /// The first 8 hex digits: enough to name it in commands.
+    pub short_id: String,
+    /// Torrent name.
+    pub name: String,
+    /// What it is doing.
+    pub state: TorrentState,
+    /// Error text when `state` is `error`.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Verified fraction, 0 to 1.
+    pub progress: f64,
+    /// Total bytes.
+    pub size: u64,
+    /// Payload bytes received this session.
+    pub downloaded: u64,
+    /// Payload bytes sent this session.
+    pub uploaded: u64,
+    /// Bytes per second.
+    pub download_rate: u64,
+    /// Bytes per second.
+    pub upload_rate: u64,
+    /// Connected peers.
+    pub peers: usize,
+    /// Where its files are.
+    pub save_path: String,
+}
+
+/// Reply to `progress`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressInfo {
+    /// Its info-hash.
+    pub info_hash: InfoHash,
+    /// Torrent name.
+    pub name: String,
+    /// What it is doing.
+    pub state: TorrentState,
+    /// Pieces in the torrent.
+    pub pieces_total: usize,
+    /// Pieces verified.
+    pub pieces_have: usize,
+    /// Total bytes.
+    pub bytes_total: u64,
+    /// Verified bytes.
+    pub bytes_have: u64,
+    /// Pieces hashed at start because the resume record did not fit.
+    pub pieces_rechecked: usize,
+    /// Seconds to completion at the current rate, if it is moving.
+    pub eta_secs: Option<u64>,
+    /// Each file and whether all its pieces are verified.
+    pub files: Vec<FileProgress>,
+}
+
+/// One file in [`ProgressInfo`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileProgress {
+    /// Path inside the download folder.
+    pub path: String,
+    /// Bytes.
+    pub length: u64,
+    /// Every piece of it is verified.
+    pub complete: bool,
+}
+
+/// A connected peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerSummary {
+    /// `IP:port`.
+    pub addr: String,
+    /// Its id as text.
+    pub peer_id: String,
+    /// Payload bytes from it.
+    pub downloaded: u64,
+    /// Payload bytes to it.
+    pub uploaded: u64,
+    /// We dialed it.
+    pub outgoing: bool,
+}
+
+/// Reply to `share`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareInfo {
+    /// Where the copy was placed in the watched folder.
+    pub placed_at: String,
+}
+
+/// Reply to `whoami`, `login`, `logout`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// User name, or null.
+    pub logged_in_as: Option<String>,
+    /// Why the last session ended, when nobody is logged in.
+    #[serde(default)]
+    pub ended_because: Option<String>,
+}
+
+/// Reply to `register`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterInfo {
+    /// The account's name as the tracker stored it.
+    pub registered: String,
+}
+
+/// First reply to `subscribe`; events follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscribed {
+    /// Always true.
+    pub subscribed: bool,
+}
+
+/// Reply to `add` and `resume`: the torrent, and a note when it waits for
+/// something before it starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Added {
+    /// The torrent.
+    #[serde(flatten)]
+    pub torrent: TorrentSummary,
+    /// Why it has not started yet (e.g. it starts at the next login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A line streamed to subscribers: `{"event": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventFrame {
+    /// The event.
+    pub event: Event,
+}
+
+/// Things that happen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Periodic progress of torrents (of the subscribed one, or all).
+    Progress {
+        /// Their state now.
+        torrents: Vec<TorrentSummary>,
+    },
+    /// A torrent verified its last piece.
+    Completed {
+        /// Its info-hash.
+        info_hash: InfoHash,
+        /// Its name.
+        name: String,
+    },
+    /// A torrent stopped on an error.
+    Error {
+        /// Its info-hash.
+        info_hash: InfoHash,
+        /// Why.
+        message: String,
+    },
+    /// A file from the watched folder is now shared.
+    Shared {
+        /// Its info-hash.
+        info_hash: InfoHash,
+        /// Its path in the watched folder.
+        path: String,
+    },
+    /// The session ended (logout, tracker shutdown).
+    LoggedOut {
+        /// Why.
+        reason: String,
+    },
+}
