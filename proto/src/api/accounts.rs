@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /api/v1/register`. `Debug` hides the password.
+/// `POST /api/v1/register`. Request bodies refuse unknown fields. `Debug`
+/// hides the password.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Wanted user name.
     pub username: String,
@@ -21,6 +23,7 @@ pub struct Registered {
 
 /// `POST /api/v1/login`. `Debug` hides the password.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// User name.
     pub username: String,
@@ -68,6 +71,7 @@ pub struct Whoami {
 
 /// `POST /api/v1/password`. `Debug` hides both passwords.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     /// Current password.
     pub old: String,
