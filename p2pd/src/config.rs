@@ -26,6 +26,9 @@ pub struct Config {
     pub listen_port: Option<u16>,
     /// Tracker announce URL put in shared torrents.
     pub tracker: Option<String>,
+    /// PEM file of extra root certificates trusted for https:// trackers
+    /// (a tracker whose certificate comes from a private CA).
+    pub tracker_ca_file: Option<PathBuf>,
     /// Most peer connections per torrent.
     pub max_peers_per_torrent: Option<usize>,
     /// Most peer connections in all.
@@ -47,7 +50,7 @@ pub struct Config {
 /// The commented default file.
 pub const DEFAULT_CONFIG: &str = r#"# p2pd configuration. Every key is optional; the values shown are the defaults.
 # Precedence: built-in defaults < this file < environment (P2PD_HOME, P2PD_SOCKET,
-# P2PD_TRACKER) < command-line flags.
+# P2PD_TRACKER, P2PD_TRACKER_CA_FILE) < command-line flags.
 
 # One folder for everything: shared/, torrents/, downloads/, state/ and p2pd.sock.
 # Unset: XDG folders ($XDG_DATA_HOME/p2p/...; the socket in $XDG_RUNTIME_DIR/p2pd/),
@@ -66,6 +69,10 @@ listen_port = 6881
 
 # Tracker announce URL written into torrents made from the watched folder.
 tracker = "http://127.0.0.1:6969/announce"
+
+# Extra root certificates (PEM, one or more) trusted for https:// trackers, on
+# top of the system's: for a tracker whose certificate comes from a private CA.
+# tracker_ca_file = "/etc/p2pd/tracker-ca.pem"
 
 # Connection limits and upload slots (plus one optimistic unchoke).
 max_peers_per_torrent = 50
@@ -96,6 +103,8 @@ pub struct Settings {
     pub socket: PathBuf,
     pub listen_port: u16,
     pub tracker: Option<String>,
+    /// Extra PEM root certificates for https:// trackers.
+    pub tracker_ca_file: Option<PathBuf>,
     pub max_peers_per_torrent: usize,
     pub max_peers_total: usize,
     pub upload_slots: usize,
@@ -151,7 +160,8 @@ impl Config {
         toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))
     }
 
-    /// Fills what is unset from the environment (`P2PD_HOME`, `P2PD_SOCKET`, `P2PD_TRACKER`).
+    /// Fills what is unset from the environment (`P2PD_HOME`, `P2PD_SOCKET`,
+    /// `P2PD_TRACKER`, `P2PD_TRACKER_CA_FILE`).
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
         if let Some(h) = env("P2PD_HOME") {
             self.home = Some(h.into());
@@ -161,6 +171,9 @@ impl Config {
         }
         if let Some(t) = env("P2PD_TRACKER") {
             self.tracker = Some(t);
+        }
+        if let Some(f) = env("P2PD_TRACKER_CA_FILE") {
+            self.tracker_ca_file = Some(f.into());
         }
     }
 
@@ -206,6 +219,10 @@ impl Config {
                 Some(t) => Some(t.clone()),
                 None => Some("http://127.0.0.1:6969/announce".into()),
             },
+            tracker_ca_file: self
+                .tracker_ca_file
+                .clone()
+                .filter(|f| !f.as_os_str().is_empty()),
             max_peers_per_torrent: self.max_peers_per_torrent.unwrap_or(50),
             max_peers_total: self.max_peers_total.unwrap_or(400),
             upload_slots: self.upload_slots.unwrap_or(4),
@@ -262,11 +279,16 @@ mod tests {
     #[test]
     fn environment_fills_in_and_an_empty_tracker_means_none() {
         let mut c = Config::from_toml("tracker = \"\"").unwrap();
-        c.apply_env(|k| (k == "P2PD_SOCKET").then(|| "/tmp/s.sock".to_string()));
+        c.apply_env(|k| match k {
+            "P2PD_SOCKET" => Some("/tmp/s.sock".to_string()),
+            "P2PD_TRACKER_CA_FILE" => Some("/etc/p2pd/ca.pem".to_string()),
+            _ => None,
+        });
         let s = c
             .resolve(false, |k| (k == "HOME").then(|| "/h".to_string()))
             .unwrap();
         assert_eq!(s.socket, PathBuf::from("/tmp/s.sock"));
+        assert_eq!(s.tracker_ca_file, Some(PathBuf::from("/etc/p2pd/ca.pem")));
         assert_eq!(s.tracker, None);
         assert_eq!(s.shared_dir, PathBuf::from("/h/.local/share/p2p/shared"));
     }

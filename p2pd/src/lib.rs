@@ -6,5 +6,9 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod fsutil;
+pub mod http_client;
 pub mod logging;
+#[cfg(test)]
+mod test_http;
+pub mod tracker_api;
 pub mod watcher;

@@ -1,3 +1,4 @@
 //! Helpers shared by the end-to-end and interop tests of the whole system.
 
 pub mod e2e;
+pub mod tls_proxy;

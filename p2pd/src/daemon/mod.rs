@@ -48,6 +48,8 @@ pub(crate) struct Daemon {
     pub tracker: Mutex<TrackerState>,
     pub events: broadcast::Sender<Event>,
     pub cancel: CancellationToken,
+    /// The HTTP client the tracker calls go through (the engine's too).
+    pub http: reqwest::Client,
     /// The user's session with the tracker.
     pub session: Mutex<session::Session>,
     /// Items of the watched folder being seeded, by info-hash.
@@ -144,6 +146,10 @@ pub async fn run(
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let listener = control::bind(&settings.socket, settings.system)?;
+    let ca_file = settings.tracker_ca_file.clone();
+    let http = tokio::task::spawn_blocking(move || crate::http_client::build(ca_file.as_deref()))
+        .await
+        .context("cannot set up the HTTP client")??;
     let state_dir = settings.state_dir.clone();
     let (registry, saves) = tokio::task::spawn_blocking(move || Registry::load(&state_dir))
         .await
@@ -157,6 +163,7 @@ pub async fn run(
             download_rate_limit: settings.download_rate_limit,
             upload_rate_limit: settings.upload_rate_limit,
             direct_writes: settings.direct_writes,
+            http: Some(http.clone()),
             ..EngineConfig::default()
         },
         cancel.child_token(),
@@ -178,6 +185,7 @@ pub async fn run(
         }),
         events,
         cancel: cancel.clone(),
+        http,
         shared_items: Mutex::new(std::collections::HashMap::new()),
         session: Mutex::new(session::Session::default()),
     });

@@ -2,25 +2,25 @@
 //! session stream that keeps the session alive and tells us when trackerd
 //! shuts down. Logging out (or trackerd going away) stops sharing; logging
 //! in starts it again, announcing with the user's passkey.
+//!
+//! Talks to trackerd only through [`crate::tracker_api`]; [`ipc_error`] is
+//! the one place a tracker refusal becomes an IPC error code.
 
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use p2p_proto::ipc::{ErrorCode, Event, IpcError};
-use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
+use p2p_proto::api::{LoginRequest, RegisterRequest, StreamEvent};
+use p2p_proto::ipc::{ErrorCode, Event, IpcError, RegisterInfo, SessionInfo};
 use tokio_util::sync::CancellationToken;
 
 use super::Daemon;
-use crate::engine::http::{self, HttpUrl};
+use crate::tracker_api::{TrackerApi, TrackerApiError};
 
-/// Time allowed for one account request (Argon2 on the tracker takes a while).
-const API_TIMEOUT: Duration = Duration::from_secs(20);
 /// Wait before reopening a session stream that dropped.
 const STREAM_RETRY: Duration = Duration::from_secs(3);
 
-/// Who is logged in, and why nobody is.
-#[derive(Debug, Default)]
+/// Who is logged in, and why nobody is. `Debug` hides the token and passkey.
+#[derive(Default)]
 pub struct Session {
     /// Logged-in user.
     pub user: Option<String>,
@@ -36,22 +36,48 @@ pub struct Session {
     stream_cancel: Option<CancellationToken>,
 }
 
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .field("token", &hidden(&self.token))
+            .field("passkey", &hidden(&self.passkey))
+            .field("ended_because", &self.ended_because)
+            .field("sharing_stopped", &self.sharing_stopped)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
     pub(crate) fn token(&self) -> Option<&str> {
         self.token.as_deref()
     }
 }
 
-fn api_url(daemon: &Daemon, path: &str) -> Result<HttpUrl, IpcError> {
+/// The configured tracker's API client.
+pub(crate) fn api(daemon: &Daemon) -> Result<TrackerApi, IpcError> {
     let tracker = daemon
         .settings
         .tracker
         .as_deref()
         .ok_or_else(|| IpcError::new(ErrorCode::Tracker, "no tracker is configured"))?;
-    let mut url =
-        HttpUrl::parse(tracker).map_err(|e| IpcError::new(ErrorCode::Tracker, e.to_string()))?;
-    url.path_and_query = path.to_owned();
-    Ok(url)
+    TrackerApi::new(daemon.http.clone(), tracker)
+        .map_err(|e| IpcError::new(ErrorCode::Tracker, e.to_string()))
+}
+
+/// What a tracker API error means to p2pctl: the one place a status
+/// becomes an IPC error code.
+pub(crate) fn ipc_error(e: TrackerApiError) -> IpcError {
+    let code = match e.status() {
+        Some(401) => ErrorCode::NotLoggedIn,
+        Some(403) => ErrorCode::Forbidden,
+        Some(409) => ErrorCode::AlreadyExists,
+        Some(400 | 422) => ErrorCode::BadRequest,
+        Some(404) => ErrorCode::NotFound,
+        _ => ErrorCode::Tracker,
+    };
+    IpcError::new(code, e.to_string())
 }
 
 /// The announce URL with the user's passkey, for torrents on our tracker.
@@ -59,65 +85,19 @@ pub fn passkey_announce(tracker: &str, passkey: &str) -> String {
     format!("{}/{passkey}", tracker.trim_end_matches('/'))
 }
 
-/// Calls the tracker's JSON API; a non-2xx answer becomes its error message.
-pub(crate) async fn call(
-    daemon: &Daemon,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Result<Value, IpcError> {
-    let bytes = body.map(|b| b.to_string().into_bytes());
-    let reply = call_raw(daemon, method, path, token, bytes.as_deref()).await?;
-    Ok(serde_json::from_slice(&reply).unwrap_or(Value::Null))
-}
-
-/// Calls the tracker's API with a raw body (e.g. .torrent bytes) and returns
-/// the raw 2xx body; a non-2xx answer becomes its error message.
-pub(crate) async fn call_raw(
-    daemon: &Daemon,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&[u8]>,
-) -> Result<Vec<u8>, IpcError> {
-    let url = api_url(daemon, path)?;
-    let (status, reply) = http::request(&url, method, token, body, API_TIMEOUT)
-        .await
-        .map_err(|e| IpcError::new(ErrorCode::Tracker, format!("tracker unreachable: {e}")))?;
-    if (200..300).contains(&status) {
-        return Ok(reply);
-    }
-    let v: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
-    let message = v["error"]["message"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("tracker answered {status}"));
-    let code = match status {
-        401 => ErrorCode::NotLoggedIn,
-        403 => ErrorCode::Forbidden,
-        409 => ErrorCode::AlreadyExists,
-        400 | 422 => ErrorCode::BadRequest,
-        404 => ErrorCode::NotFound,
-        _ => ErrorCode::Tracker,
-    };
-    Err(IpcError::new(code, message))
-}
-
 pub(crate) async fn register(
     daemon: &Daemon,
     user: &str,
     password: &str,
-) -> Result<Value, IpcError> {
-    call(
-        daemon,
-        "POST",
-        "/api/v1/register",
-        None,
-        Some(json!({"username": user, "password": password})),
-    )
-    .await?;
-    Ok(json!({ "registered": user }))
+) -> Result<RegisterInfo, IpcError> {
+    let request = RegisterRequest {
+        username: user.to_owned(),
+        password: password.to_owned(),
+    };
+    let registered = api(daemon)?.register(&request).await.map_err(ipc_error)?;
+    Ok(RegisterInfo {
+        registered: registered.username,
+    })
 }
 
 pub(crate) async fn login(
@@ -125,26 +105,21 @@ pub(crate) async fn login(
     user: &str,
     password: &str,
     force: bool,
-) -> Result<Value, IpcError> {
-    let body = json!({"username": user, "password": password, "takeover": force});
-    let v = call(daemon, "POST", "/api/v1/login", None, Some(body)).await?;
-    let (Some(token), Some(passkey), Some(name)) = (
-        v["token"].as_str(),
-        v["passkey"].as_str(),
-        v["username"].as_str(),
-    ) else {
-        return Err(IpcError::new(
-            ErrorCode::Tracker,
-            "the tracker's login reply lacks token or passkey",
-        ));
+) -> Result<SessionInfo, IpcError> {
+    let request = LoginRequest {
+        username: user.to_owned(),
+        password: password.to_owned(),
+        takeover: force,
     };
+    let reply = api(daemon)?.login(&request).await.map_err(ipc_error)?;
+    let (token, passkey, name) = (&reply.token, &reply.passkey, reply.username.as_str());
     let stream_cancel = daemon.cancel.child_token();
     let previous = {
         let mut s = daemon.session();
         let previous = s.stream_cancel.replace(stream_cancel.clone());
         s.user = Some(name.to_owned());
-        s.token = Some(token.to_owned());
-        s.passkey = Some(passkey.to_owned());
+        s.token = Some(token.clone());
+        s.passkey = Some(passkey.clone());
         s.ended_because = None;
         previous
     };
@@ -152,32 +127,44 @@ pub(crate) async fn login(
         p.cancel();
     }
     tracing::info!(user = name, "logged in");
-    tokio::spawn(stream_loop(daemon.clone(), token.to_owned(), stream_cancel));
+    tokio::spawn(stream_loop(daemon.clone(), token.clone(), stream_cancel));
     // Restart sharing with announce URLs that carry the passkey.
     super::restart_sharing(daemon).await;
     // Put every watched-folder item in the catalog (in the background: a
     // slow tracker must not hold up the login reply).
     tokio::spawn(super::community::publish_all(daemon.clone()));
-    Ok(json!({ "logged_in_as": name }))
+    Ok(SessionInfo {
+        logged_in_as: Some(name.to_owned()),
+        ended_because: None,
+    })
 }
 
-pub(crate) async fn logout(daemon: &Arc<Daemon>) -> Result<Value, IpcError> {
+pub(crate) async fn logout(daemon: &Arc<Daemon>) -> Result<SessionInfo, IpcError> {
     let token = daemon.session().token().map(str::to_owned);
     let Some(token) = token else {
         return Err(IpcError::new(ErrorCode::NotLoggedIn, "not logged in"));
     };
     // Tell the tracker, but end the session here whatever it says.
-    let told = call(daemon, "POST", "/api/v1/logout", Some(&token), None).await;
+    let told = match api(daemon) {
+        Ok(api) => api.logout(&token).await.map_err(ipc_error),
+        Err(e) => Err(e),
+    };
     end(daemon, "logged out").await;
     if let Err(e) = told {
         tracing::warn!("the tracker did not confirm the logout: {e}");
     }
-    Ok(json!({ "logged_in_as": null }))
+    Ok(SessionInfo {
+        logged_in_as: None,
+        ended_because: Some("logged out".to_owned()),
+    })
 }
 
-pub(crate) fn whoami(daemon: &Daemon) -> Value {
+pub(crate) fn whoami(daemon: &Daemon) -> SessionInfo {
     let s = daemon.session();
-    json!({ "logged_in_as": s.user, "ended_because": s.ended_because })
+    SessionInfo {
+        logged_in_as: s.user.clone(),
+        ended_because: s.ended_because.clone(),
+    }
 }
 
 /// Ends the session locally: sharing stops (stopped announces, connections
@@ -247,40 +234,26 @@ enum StreamEnd {
 }
 
 async fn follow_stream(daemon: &Daemon, token: &str) -> StreamEnd {
-    let url = match api_url(daemon, "/api/v1/session/stream") {
-        Ok(u) => u,
+    let api = match api(daemon) {
+        Ok(a) => a,
         Err(e) => return StreamEnd::Dropped(e.to_string()),
     };
-    let (mut stream, mut pending, _chunked) =
-        match http::open_stream(&url, Some(token), API_TIMEOUT).await {
-            Ok(s) => s,
-            Err(http::HttpError::Response(m)) if m.contains("401") => {
-                return StreamEnd::SessionEnded;
-            }
-            Err(e) => return StreamEnd::Dropped(e.to_string()),
-        };
-    let mut buf = vec![0u8; 8192];
+    let mut stream = match api.session_stream(token).await {
+        Ok(s) => s,
+        // The token is no longer valid: the session is over.
+        Err(e) if e.status() == Some(401) => return StreamEnd::SessionEnded,
+        Err(e) => return StreamEnd::Dropped(e.to_string()),
+    };
     loop {
-        // Event names arrive as `event: NAME` lines; chunk framing around
-        // them does not matter for finding those lines.
-        let text = String::from_utf8_lossy(&pending).into_owned();
-        for line in text.lines() {
-            match line.trim() {
-                "event: shutdown" => return StreamEnd::Shutdown,
-                "event: session_ended" => return StreamEnd::SessionEnded,
-                _ => {}
+        match stream.next().await {
+            None => return StreamEnd::Dropped("closed by the tracker".into()),
+            Some(Err(e)) => return StreamEnd::Dropped(e.to_string()),
+            Some(Ok(StreamEvent::Shutdown(_))) => return StreamEnd::Shutdown,
+            Some(Ok(StreamEvent::SessionEnded(_))) => return StreamEnd::SessionEnded,
+            Some(Ok(StreamEvent::Lagged(l))) => {
+                tracing::debug!(missed = l.missed, "the session stream lagged");
             }
-        }
-        if let Some(last_newline) = pending.iter().rposition(|&b| b == b'\n') {
-            pending.drain(..=last_newline);
-        }
-        if pending.len() > 64 * 1024 {
-            pending.clear();
-        }
-        match stream.read(&mut buf).await {
-            Ok(0) => return StreamEnd::Dropped("closed by the tracker".into()),
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
-            Err(e) => return StreamEnd::Dropped(e.to_string()),
+            Some(Ok(StreamEvent::Hello(_) | StreamEvent::Renewed(_) | StreamEvent::Event(_))) => {}
         }
     }
 }
@@ -288,5 +261,55 @@ async fn follow_stream(daemon: &Daemon, token: &str) -> StreamEnd {
 impl Daemon {
     pub(crate) fn session(&self) -> std::sync::MutexGuard<'_, Session> {
         self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use p2p_proto::api::{ApiErrorCode, ErrorBody};
+
+    use super::*;
+
+    fn refusal(status: u16, message: Option<&str>) -> TrackerApiError {
+        TrackerApiError::Status {
+            status,
+            body: message.map(|m| ErrorBody::new(ApiErrorCode::for_status(status), m)),
+        }
+    }
+
+    #[test]
+    fn tracker_refusals_become_ipc_codes_by_status_with_the_trackers_message() {
+        let cases = [
+            (401, ErrorCode::NotLoggedIn),
+            (403, ErrorCode::Forbidden),
+            (404, ErrorCode::NotFound),
+            (409, ErrorCode::AlreadyExists),
+            (400, ErrorCode::BadRequest),
+            (429, ErrorCode::Tracker),
+            (503, ErrorCode::Tracker),
+        ];
+        for (status, code) in cases {
+            let e = ipc_error(refusal(status, Some("why")));
+            assert_eq!((e.code, e.message.as_str()), (code, "why"), "{status}");
+        }
+        let e = ipc_error(refusal(500, None));
+        assert_eq!(e.message, "the tracker answered HTTP 500");
+        let e = ipc_error(TrackerApiError::Timeout(Duration::from_secs(20)));
+        assert_eq!(e.code, ErrorCode::Tracker);
+    }
+
+    #[test]
+    fn the_session_debug_hides_the_token_and_passkey() {
+        let s = Session {
+            user: Some("alice".into()),
+            token: Some("secret-token".into()),
+            passkey: Some("secret-passkey".into()),
+            ..Session::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(
+            shown.contains("alice") && !shown.contains("secret"),
+            "{shown}"
+        );
     }
 }

@@ -9,10 +9,12 @@ use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{Reachability, TrackerState};
 
 use super::Daemon;
-use crate::engine::http::{self, HttpError, HttpUrl};
+use crate::tracker_api::TrackerApi;
 
 /// How often the tracker is checked.
 const TRACKER_CHECK_PERIOD: Duration = Duration::from_secs(30);
+/// Time the tracker has to answer a check.
+const TRACKER_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Bytes per second per torrent, from the last two samples.
 #[derive(Debug, Default)]
@@ -72,8 +74,16 @@ pub(crate) async fn tracker_check_loop(daemon: Arc<Daemon>) {
         set(&daemon, Reachability::None, "no tracker configured");
         return;
     };
+    let api = match TrackerApi::new(daemon.http.clone(), &url) {
+        Ok(api) => api,
+        Err(e) => {
+            set(&daemon, Reachability::Unreachable, &e.to_string());
+            return;
+        }
+    };
     loop {
-        let (state, reason) = match check(&url).await {
+        // Any HTTP answer counts: the tracker is up, even if it refuses.
+        let (state, reason) = match api.health(TRACKER_CHECK_TIMEOUT).await {
             Ok(()) => (Reachability::Ok, format!("{url} answers")),
             Err(e) => (Reachability::Unreachable, format!("{url}: {e}")),
         };
@@ -82,17 +92,6 @@ pub(crate) async fn tracker_check_loop(daemon: Arc<Daemon>) {
             _ = daemon.cancel.cancelled() => return,
             _ = tokio::time::sleep(TRACKER_CHECK_PERIOD) => {}
         }
-    }
-}
-
-/// Any HTTP answer from the tracker's host counts: an announce URL without
-/// parameters is an error to a tracker, but a reachable one.
-async fn check(url: &str) -> Result<(), HttpError> {
-    let mut u = HttpUrl::parse(url)?;
-    u.path_and_query = "/health".into();
-    match http::get(&u, Duration::from_secs(5)).await {
-        Ok(_) | Err(HttpError::Response(_)) => Ok(()),
-        Err(e) => Err(e),
     }
 }
 

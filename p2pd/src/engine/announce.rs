@@ -1,19 +1,82 @@
-//! Tracker client (BEP 3, BEP 12 tiers, BEP 23 compact peers): tries each
-//! tier in order and each tracker of a tier in turn, moves a tracker that
-//! answered to the front of its tier, and returns the peers it got.
+//! Tracker client (BEP 3, BEP 12 tiers, BEP 23 compact peers) over http://
+//! and https:// with the shared HTTP client: tries each tier in order and
+//! each tracker of a tier in turn, moves a tracker that answered to the
+//! front of its tier, and returns the peers it got.
+//!
+//! The query string is p2p-proto's, appended to the URL text as it is:
+//! nothing here re-encodes the binary `info_hash`. Does not decide when to
+//! announce (the torrent's manager does).
 
+use std::fmt;
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::tracker::{AnnounceRequest, AnnounceResponse, Event};
+use p2p_proto::tracker::{AnnounceRequest, AnnounceResponse, Event, ResponseError};
 use p2p_proto::wire::PeerId;
 
-use super::http::{self, HttpUrl};
+use crate::http_client::{self, BodyError, error_chain};
 
-/// Time allowed for one announce.
+/// Time allowed for one announce, answer included.
 const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Largest announce answer we read.
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// Peers we ask for.
 const NUMWANT: u32 = 80;
+
+/// Why one tracker's announce failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnnounceError {
+    /// Not an `http://` or `https://` URL.
+    #[error("unsupported tracker URL (only http:// and https:// are supported)")]
+    UnsupportedUrl,
+    /// The tracker answered with a status other than 200.
+    #[error("the tracker answered HTTP {0}")]
+    Status(u16),
+    /// No whole answer within [`ANNOUNCE_TIMEOUT`].
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// Connecting, the TLS handshake, sending or receiving failed.
+    #[error("{}", error_chain(.0))]
+    Transport(reqwest::Error),
+    /// The answer is larger than [`MAX_RESPONSE_BYTES`].
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
+    /// Not an announce response, or the tracker's `failure reason`.
+    #[error(transparent)]
+    Response(#[from] ResponseError),
+}
+
+impl From<reqwest::Error> for AnnounceError {
+    fn from(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            AnnounceError::Timeout(ANNOUNCE_TIMEOUT)
+        } else {
+            // The URL carries the whole query: the caller names the tracker.
+            AnnounceError::Transport(e.without_url())
+        }
+    }
+}
+
+/// Every tracker failed; what each one said, in the order they were tried.
+#[derive(Debug)]
+pub struct AnnounceFailed(pub Vec<(String, AnnounceError)>);
+
+impl fmt::Display for AnnounceFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("no trackers");
+        }
+        for (i, (url, e)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{url}: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AnnounceFailed {}
 
 /// Progress figures sent with an announce.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +89,7 @@ pub struct Progress {
 /// One torrent's trackers.
 #[derive(Debug)]
 pub struct Announcer {
+    http: reqwest::Client,
     tiers: Vec<Vec<String>>,
     info_hash: InfoHash,
     peer_id: [u8; 20],
@@ -37,6 +101,7 @@ pub struct Announcer {
 impl Announcer {
     /// Trackers in tiers; each tier is shuffled once, as BEP 12 asks.
     pub fn new(
+        http: reqwest::Client,
         tiers: &[Vec<String>],
         info_hash: InfoHash,
         peer_id: [u8; 20],
@@ -51,6 +116,7 @@ impl Announcer {
         }
         let key = format!("{:08x}", rand::random::<u32>()).into_bytes();
         Announcer {
+            http,
             tiers,
             info_hash,
             peer_id,
@@ -70,7 +136,7 @@ impl Announcer {
         &mut self,
         event: Event,
         progress: Progress,
-    ) -> Result<AnnounceResponse, String> {
+    ) -> Result<AnnounceResponse, AnnounceFailed> {
         let request = AnnounceRequest {
             info_hash: self.info_hash,
             peer_id: PeerId(self.peer_id),
@@ -91,7 +157,7 @@ impl Announcer {
         for t in 0..self.tiers.len() {
             for u in 0..self.tiers[t].len() {
                 let url = self.tiers[t][u].clone();
-                match announce_one(&url, &query).await {
+                match announce_one(&self.http, &url, &query).await {
                     Ok(response) => {
                         // BEP 12: a tracker that answered moves to the front of its tier.
                         let tier = &mut self.tiers[t];
@@ -102,28 +168,145 @@ impl Announcer {
                         }
                         return Ok(response);
                     }
-                    Err(e) => errors.push(format!("{url}: {e}")),
+                    Err(e) => errors.push((url, e)),
                 }
             }
         }
-        Err(if errors.is_empty() {
-            "no trackers".to_owned()
-        } else {
-            errors.join("; ")
-        })
+        Err(AnnounceFailed(errors))
     }
 }
 
-async fn announce_one(url: &str, query: &str) -> Result<AnnounceResponse, String> {
-    let mut parsed = HttpUrl::parse(url).map_err(|e| e.to_string())?;
-    let sep = if parsed.path_and_query.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    parsed.path_and_query = format!("{}{sep}{query}", parsed.path_and_query);
-    let body = http::get(&parsed, ANNOUNCE_TIMEOUT)
+/// One announce to one tracker: `url` plus `query` appended as text.
+async fn announce_one(
+    http: &reqwest::Client,
+    url: &str,
+    query: &str,
+) -> Result<AnnounceResponse, AnnounceError> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(AnnounceError::UnsupportedUrl);
+    }
+    // A fragment would swallow the query; trackers never need one.
+    let base = url.split('#').next().unwrap_or(url);
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let full = format!("{base}{sep}{query}");
+    let response = http.get(full).timeout(ANNOUNCE_TIMEOUT).send().await?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(AnnounceError::Status(status));
+    }
+    let body = http_client::read_capped(response, MAX_RESPONSE_BYTES)
         .await
-        .map_err(|e| e.to_string())?;
-    AnnounceResponse::from_bytes(&body).map_err(|e| e.to_string())
+        .map_err(|e| match e {
+            BodyError::TooLarge { max } => AnnounceError::TooLarge(max),
+            BodyError::Read(e) => e.into(),
+        })?;
+    Ok(AnnounceResponse::from_bytes(&body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_http::{response, serve_once};
+    use p2p_proto::tracker::{AnnounceResponse, Peer};
+
+    fn announcer(url: &str, info_hash: [u8; 20]) -> Announcer {
+        Announcer::new(
+            crate::http_client::build(None).unwrap(),
+            &[vec![url.to_owned()]],
+            InfoHash(info_hash),
+            [b'-'; 20],
+            6881,
+        )
+    }
+
+    fn progress() -> Progress {
+        Progress {
+            uploaded: 0,
+            downloaded: 0,
+            left: 10,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_binary_info_hash_reaches_the_tracker_exactly_as_proto_encoded_it() {
+        let reply = AnnounceResponse {
+            interval: 900,
+            peers: vec![Peer {
+                id: None,
+                addr: "10.0.0.1:6881".parse().unwrap(),
+            }],
+            ..AnnounceResponse::default()
+        }
+        .encode(true, true);
+        let server = serve_once(vec![response("200 OK", "text/plain", &reply)]).await;
+        // Bytes a URL library would like to re-encode or decode.
+        let mut ih = [0u8; 20];
+        ih[..8].copy_from_slice(b"%2F+ ?#/");
+        ih[8] = 0xff;
+        let mut a = announcer(&format!("{}/announce?k=v", server.base()), ih);
+        let got = a.announce(Event::Started, progress()).await.unwrap();
+        assert_eq!(got.peers.len(), 1);
+        let request = String::from_utf8(server.request().await).unwrap();
+        let target = request.split(' ').nth(1).unwrap();
+        let query = target.strip_prefix("/announce?k=v&").unwrap();
+        let parsed = AnnounceRequest::parse(query.as_bytes()).unwrap();
+        assert_eq!(parsed.info_hash, InfoHash(ih));
+        assert_eq!(parsed.to_query_string(), query);
+        assert!(
+            query.contains("info_hash=%252F%2B%20%3F%23%2F%FF%00"),
+            "{query}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_a_status_error_with_its_code_as_a_number() {
+        let server = serve_once(vec![response("404 Not Found", "text/plain", b"no")]).await;
+        let mut a = announcer(&format!("{}/announce", server.base()), [1; 20]);
+        let err = a.announce(Event::None, progress()).await.unwrap_err();
+        assert!(
+            matches!(err.0[..], [(_, AnnounceError::Status(404))]),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_cap_is_refused_unread() {
+        let big = vec![b'x'; MAX_RESPONSE_BYTES + 1];
+        let server = serve_once(vec![response("200 OK", "text/plain", &big)]).await;
+        let mut a = announcer(&format!("{}/announce", server.base()), [1; 20]);
+        let err = a.announce(Event::None, progress()).await.unwrap_err();
+        assert!(
+            matches!(err.0[..], [(_, AnnounceError::TooLarge(_))]),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_reason_and_an_unsupported_scheme_say_what_they_are() {
+        let reply = p2p_proto::tracker::failure_response("unregistered torrent");
+        let server = serve_once(vec![response("200 OK", "text/plain", &reply)]).await;
+        let mut a = Announcer::new(
+            crate::http_client::build(None).unwrap(),
+            &[
+                vec!["udp://127.0.0.1:1/announce".to_owned()],
+                vec![format!("{}/announce", server.base())],
+            ],
+            InfoHash([1; 20]),
+            [b'-'; 20],
+            6881,
+        );
+        let err = a.announce(Event::None, progress()).await.unwrap_err();
+        assert!(
+            matches!(
+                err.0[..],
+                [
+                    (_, AnnounceError::UnsupportedUrl),
+                    (_, AnnounceError::Response(ResponseError::Failure(_)))
+                ]
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("unregistered torrent"), "{err}");
+    }
 }

@@ -153,6 +153,7 @@ async fn announce_loop(shared: &Arc<Shared>) {
         return;
     }
     let mut announcer = Announcer::new(
+        shared.http.clone(),
         &shared.meta.trackers,
         shared.meta.info_hash,
         shared.peer_id.0,

@@ -43,6 +43,7 @@ pub enum MetadataError {
 /// Fetches and verifies the metadata of `magnet`, asking `extra_peers`, the
 /// link's peers and the peers its trackers return.
 pub async fn fetch(
+    http: &reqwest::Client,
     magnet: &Magnet,
     extra_peers: &[SocketAddr],
     peer_id: PeerId,
@@ -53,7 +54,13 @@ pub async fn fetch(
     let mut peers: Vec<SocketAddr> = extra_peers.iter().chain(&magnet.peers).copied().collect();
     if !magnet.trackers.is_empty() {
         let tiers: Vec<Vec<String>> = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
-        let mut announcer = Announcer::new(&tiers, magnet.info_hash, peer_id.0, listen_port);
+        let mut announcer = Announcer::new(
+            http.clone(),
+            &tiers,
+            magnet.info_hash,
+            peer_id.0,
+            listen_port,
+        );
         let progress = Progress {
             uploaded: 0,
             downloaded: 0,

@@ -10,7 +10,6 @@ mod announce;
 mod choker;
 mod disk;
 mod events;
-pub(crate) mod http;
 mod listener;
 mod manager;
 mod metadata;
@@ -70,6 +69,10 @@ pub struct EngineConfig {
     /// (Linux): far less kernel CPU than filling the page cache, at the cost
     /// of reading from the disk when those pieces are uploaded later.
     pub direct_writes: bool,
+    /// The HTTP client announces go through (the daemon shares its own, so
+    /// both use one set of root certificates); `None` builds a default one
+    /// at [`Engine::start`].
+    pub http: Option<reqwest::Client>,
 }
 
 impl Default for EngineConfig {
@@ -86,6 +89,7 @@ impl Default for EngineConfig {
             resume_interval: Duration::from_secs(1),
             client_name: format!("p2p {}", env!("CARGO_PKG_VERSION")),
             direct_writes: true,
+            http: None,
         }
     }
 }
@@ -154,6 +158,9 @@ pub enum EngineError {
     /// The disk threads could not be started.
     #[error("cannot start the disk threads: {0}")]
     DiskThread(std::io::Error),
+    /// The HTTP client for announces could not be built.
+    #[error("cannot set up the HTTP client for announces: {0}")]
+    Http(crate::http_client::ClientError),
 }
 
 /// A running engine. Cloning gives another handle to the same engine.
@@ -167,6 +174,8 @@ pub(crate) struct EngineInner {
     pub config: EngineConfig,
     pub peer_id: PeerId,
     pub listen_addr: SocketAddr,
+    /// Announces go through it.
+    pub http: reqwest::Client,
     pub torrents: Mutex<HashMap<InfoHash, torrent::Torrent>>,
     pub connections: Arc<Semaphore>,
     pub disk: disk::Disk,
@@ -197,9 +206,17 @@ impl Engine {
                 addr: config.listen,
                 source,
             })?;
+        let http = match &config.http {
+            Some(client) => client.clone(),
+            None => tokio::task::spawn_blocking(|| crate::http_client::build(None))
+                .await
+                .unwrap_or_else(|e| Err(crate::http_client::ClientError::Build(e.to_string())))
+                .map_err(EngineError::Http)?,
+        };
         let peer_id = PeerId::generate(rand::random());
         let inner = Arc::new(EngineInner {
             peer_id,
+            http,
             listen_addr,
             torrents: Mutex::new(HashMap::new()),
             connections: Arc::new(Semaphore::new(config.max_peers_total)),
@@ -265,6 +282,7 @@ impl Engine {
             return Err(EngineError::Duplicate(magnet.info_hash));
         }
         let mut metainfo = metadata::fetch(
+            &self.inner.http,
             magnet,
             &add.extra_peers,
             self.inner.peer_id,

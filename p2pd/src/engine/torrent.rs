@@ -174,6 +174,8 @@ pub(crate) struct Shared {
     pub storage: Arc<Storage>,
     pub peer_id: PeerId,
     pub listen_port: u16,
+    /// The engine's HTTP client, for announces.
+    pub http: reqwest::Client,
     pub config: EngineConfig,
     pub connections: Arc<Semaphore>,
     /// The engine's disk threads: they hash and write completed pieces.
@@ -246,6 +248,7 @@ impl Torrent {
             storage: Arc::new(storage),
             peer_id: engine.peer_id,
             listen_port: engine.listen_addr.port(),
+            http: engine.http.clone(),
             config: engine.config.clone(),
             connections: engine.connections.clone(),
             disk: engine.disk.clone(),

@@ -31,11 +31,6 @@ fn err(code: ErrorCode, message: impl Into<String>) -> IpcError {
 }
 
 pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
-    let typed = |v: serde_json::Value| {
-        request
-            .decode_reply(&v.to_string())
-            .map_err(|e| err(ErrorCode::Tracker, e.to_string()))
-    };
     match request {
         Request::Status => Ok(Response::Status(status(d))),
         Request::List => Ok(Response::List(list(d))),
@@ -67,14 +62,18 @@ pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
         Request::Register {
             ref user,
             ref password,
-        } => typed(session::register(d, user, password).await?),
+        } => session::register(d, user, password)
+            .await
+            .map(Response::Registered),
         Request::Login {
             ref user,
             ref password,
             force,
-        } => typed(session::login(d, user, password, force).await?),
-        Request::Logout => typed(session::logout(d).await?),
-        Request::Whoami => typed(session::whoami(d)),
+        } => session::login(d, user, password, force)
+            .await
+            .map(Response::Session),
+        Request::Logout => session::logout(d).await.map(Response::Session),
+        Request::Whoami => Ok(Response::Session(session::whoami(d))),
         ref r @ (Request::GroupCreate { .. }
         | Request::GroupList
         | Request::GroupJoin { .. }
@@ -86,7 +85,7 @@ pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
         | Request::GroupRemove { .. }
         | Request::Files { .. }
         | Request::Search { .. }
-        | Request::Events { .. }) => typed(community::proxy(d, r).await?),
+        | Request::Events { .. }) => community::proxy(d, r).await,
     }
 }
 
