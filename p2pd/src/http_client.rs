@@ -28,7 +28,7 @@ pub enum ClientError {
         /// The error.
         source: std::io::Error,
     },
-    /// The CA file is larger than [`MAX_CA_FILE_BYTES`].
+    /// The CA file is larger than `MAX_CA_FILE_BYTES`.
     #[error("the tracker CA file {} is larger than {MAX_CA_FILE_BYTES} bytes", path.display())]
     CaTooLarge {
         /// The file.

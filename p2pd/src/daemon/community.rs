@@ -1,35 +1,21 @@
 //! Groups, the catalog and the tracker's events, asked of trackerd with the
-//! session's token through [`crate::tracker_api`]; downloads by info-hash
-//! or catalog name; and the publishing of watched-folder items into the
-//! catalog.
+//! session's token through [`crate::tracker_api`]; and the personalised
+//! .torrent of a catalog entry, for downloads by info-hash or name.
 //!
 //! Replies to `group_*`, `files`, `search` and `events` are the tracker's
 //! typed answers (`p2p_proto::api`) in their IPC [`Response`]; tracker errors
 //! become [`IpcError`]s through [`session::ipc_error`]. Every one of them
 //! needs a login: without a session they answer `not_logged_in`.
-//! Publishing never fails anything: its failures are logged.
-
-use std::sync::Arc;
 
 use p2p_proto::api::{CatalogEntry, EventQuery};
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{ErrorCode, IpcError, Request, Response};
-use p2p_proto::metainfo::{TorrentExtras, encode_torrent};
 
-use super::shared::SharedItem;
-use super::{Daemon, session};
+use super::session::{self, Session};
 use crate::tracker_api::{TrackerApi, TrackerApiError};
 
 /// Entries listed in the error for an ambiguous catalog name.
 const MAX_CANDIDATES_SHOWN: usize = 10;
-
-/// The session's token, or `not_logged_in`.
-fn token(d: &Daemon) -> Result<String, IpcError> {
-    d.session()
-        .token()
-        .map(str::to_owned)
-        .ok_or_else(|| IpcError::new(ErrorCode::NotLoggedIn, "log in first (p2pctl login USER)"))
-}
 
 /// A tracker answer as the IPC response it becomes.
 fn reply<T>(
@@ -40,9 +26,9 @@ fn reply<T>(
 }
 
 /// Answers a group, catalog or events request with the tracker's reply.
-pub(crate) async fn proxy(d: &Daemon, request: &Request) -> Result<Response, IpcError> {
-    let token = token(d)?;
-    let api = session::api(d)?;
+pub(crate) async fn proxy(session: &Session, request: &Request) -> Result<Response, IpcError> {
+    let token = session.token()?;
+    let api = session.api()?;
     let t = token.as_str();
     match request {
         Request::GroupCreate { name } => reply(api.create_group(t, name).await, Response::Group),
@@ -89,12 +75,12 @@ pub(crate) async fn proxy(d: &Daemon, request: &Request) -> Result<Response, Ipc
 
 /// Fetches the personalised .torrent for `source`: an info-hash (40 hex) or
 /// the exact name of one catalog entry the user can see.
-pub(crate) async fn fetch_torrent(d: &Daemon, source: &str) -> Result<Vec<u8>, IpcError> {
-    let token = token(d)?;
-    let api = session::api(d)?;
+pub(crate) async fn fetch_torrent(session: &Session, source: &str) -> Result<Vec<u8>, IpcError> {
+    let token = session.token()?;
+    let api = session.api()?;
     let ih = match InfoHash::parse(source) {
         Ok(ih) if source.len() == 40 => ih,
-        _ => find_by_name(&api, &token, source).await?,
+        _ => find_by_name(api, &token, source).await?,
     };
     api.personal_torrent(&token, ih)
         .await
@@ -154,66 +140,5 @@ async fn find_by_name(api: &TrackerApi, token: &str, name: &str) -> Result<InfoH
                 ),
             ))
         }
-    }
-}
-
-/// Publishes one watched-folder item into its group's catalog (or the public
-/// one) when logged in. Already there is fine; failures are logged.
-pub(crate) async fn publish(d: &Daemon, item: &SharedItem) {
-    let (Some(token), Some(tracker)) = (
-        d.session().token().map(str::to_owned),
-        d.settings.tracker.clone(),
-    ) else {
-        return;
-    };
-    let meta = &item.metainfo;
-    let bytes = encode_torrent(
-        &meta.raw_info,
-        &TorrentExtras {
-            trackers: vec![vec![tracker]],
-            ..Default::default()
-        },
-    );
-    let place = item.group.as_deref().unwrap_or("the public catalog");
-    let published = match session::api(d) {
-        Ok(api) => api
-            .publish(&token, item.group.as_deref(), &bytes)
-            .await
-            .map_err(session::ipc_error),
-        Err(e) => Err(e),
-    };
-    match published {
-        Ok(_) => {
-            tracing::info!(torrent = %meta.info.name, info_hash = %meta.info_hash, "published in {place}")
-        }
-        Err(e) if e.code == ErrorCode::AlreadyExists => {}
-        Err(e) => tracing::warn!(torrent = %meta.info.name, "cannot publish in {place}: {e}"),
-    }
-}
-
-/// Withdraws an item from the catalog when logged in; failures are logged.
-pub(crate) async fn withdraw(d: &Daemon, info_hash: InfoHash, group: Option<&str>) {
-    let Some(token) = d.session().token().map(str::to_owned) else {
-        return;
-    };
-    let place = group.unwrap_or("the public catalog");
-    let withdrawn = match session::api(d) {
-        Ok(api) => api
-            .withdraw(&token, group, info_hash)
-            .await
-            .map_err(session::ipc_error),
-        Err(e) => Err(e),
-    };
-    match withdrawn {
-        Ok(_) => tracing::info!(%info_hash, "withdrawn from {place}"),
-        Err(e) if e.code == ErrorCode::NotFound => {}
-        Err(e) => tracing::warn!(%info_hash, "cannot withdraw from {place}: {e}"),
-    }
-}
-
-/// Publishes every current watched-folder item (at login).
-pub(crate) async fn publish_all(d: Arc<Daemon>) {
-    for item in d.shared_snapshot() {
-        publish(&d, &item).await;
     }
 }

@@ -2,20 +2,22 @@
 //! protocol's events for subscribers. The engine says what happened; the
 //! daemon does not infer it from snapshots.
 
-use std::sync::Arc;
-
 use p2p_proto::ipc::Event;
-use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, Receiver};
+use tokio_util::sync::CancellationToken;
 
-use super::Daemon;
 use crate::engine::EngineEvent;
 
-/// Forwards engine events until the daemon stops.
-pub(crate) async fn forward(daemon: Arc<Daemon>, mut rx: Receiver<EngineEvent>) {
+/// Forwards engine events to subscribers until `cancel`.
+pub(crate) async fn forward(
+    mut rx: Receiver<EngineEvent>,
+    events: broadcast::Sender<Event>,
+    cancel: CancellationToken,
+) {
     loop {
         let event = tokio::select! {
-            _ = daemon.cancel.cancelled() => return,
+            _ = cancel.cancelled() => return,
             e = rx.recv() => match e {
                 Ok(e) => e,
                 Err(RecvError::Lagged(n)) => {
@@ -26,7 +28,7 @@ pub(crate) async fn forward(daemon: Arc<Daemon>, mut rx: Receiver<EngineEvent>) 
             },
         };
         if let Some(shown) = shown(event) {
-            let _ = daemon.events.send(shown);
+            let _ = events.send(shown);
         }
     }
 }

@@ -1,6 +1,21 @@
 //! The daemon: folders, the engine, the control socket, the downloads list,
 //! and the rates and events that p2pctl shows. Started by [`run`] with
 //! resolved settings and the root cancellation token.
+//!
+//! Its modules form layers; each imports only from layers below it (a test,
+//! `tests/module_graph.rs`, fails on an import against the arrows):
+//!
+//! ```text
+//! control  -> handlers                                  (the socket; one handler per command)
+//! handlers -> community, session, sharing, registry, stats
+//! community -> session                                  (groups, catalog: the session's token)
+//! session  -> sharing                                   (login hands credentials to sharing)
+//! sharing  -> registry                                  (watched folder, downloads, catalog entries)
+//! registry, stats, engine_events                        (leaves)
+//! ```
+//! Below them all: `crate::engine` (torrents, peers, disk; reports events),
+//! `crate::tracker_api` (typed trackerd client) and `crate::watcher`. Only
+//! `control` and `handlers` see `Daemon`, which this module builds.
 
 mod community;
 mod control;
@@ -8,22 +23,23 @@ mod engine_events;
 mod handlers;
 mod registry;
 mod session;
-mod shared;
+mod sharing;
 mod stats;
 
-use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use p2p_proto::ipc::{Event, Reachability, TrackerState};
-use p2p_proto::metainfo::Metainfo;
+use p2p_proto::ipc::Event;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::engine::{AddTorrent, Engine, EngineConfig};
+use crate::engine::{Engine, EngineConfig};
+use crate::tracker_api::TrackerApi;
 use registry::Registry;
+use session::Session;
+use sharing::{Places, Sharing, WatchedFolder};
 
 /// Time allowed for torrents to stop (announces, resume records) at shutdown.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(8);
@@ -37,97 +53,29 @@ pub struct Ready {
     pub listen_port: u16,
 }
 
-/// State shared by the control handlers.
+/// The services the control handlers use. Built and wired by [`run`];
+/// the services themselves know nothing of it.
 #[derive(Debug)]
 pub(crate) struct Daemon {
     pub settings: Settings,
     pub engine: Engine,
-    pub registry: Mutex<Registry>,
     pub started: Instant,
-    pub rates: stats::Rates,
-    pub tracker: Mutex<TrackerState>,
+    pub rates: Arc<stats::Rates>,
+    pub tracker: Arc<stats::TrackerCheck>,
     pub events: broadcast::Sender<Event>,
     pub cancel: CancellationToken,
-    /// The HTTP client the tracker calls go through (the engine's too).
-    pub http: reqwest::Client,
+    /// The watched folder's items and the downloads, and who they are
+    /// shared as.
+    pub sharing: Arc<Sharing>,
     /// The user's session with the tracker.
-    pub session: Mutex<session::Session>,
-    /// Items of the watched folder being seeded, by info-hash.
-    pub shared_items:
-        Mutex<std::collections::HashMap<p2p_proto::infohash::InfoHash, shared::SharedItem>>,
+    pub session: Arc<Session>,
 }
 
 impl Daemon {
+    /// The recorded downloads.
     pub fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+        self.sharing.registry()
     }
-
-    /// The watched-folder items being shared, copied out of the lock.
-    pub fn shared_snapshot(&self) -> Vec<shared::SharedItem> {
-        self.shared_items
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    /// What a torrent announces with right now: torrents with no tracker get
-    /// the configured one, and while logged in that one carries the user's
-    /// passkey. `None` while sharing is stopped by a logout.
-    pub fn torrent_for_now(&self, mut meta: Metainfo) -> Option<Metainfo> {
-        let session = self.session();
-        if session.sharing_stopped {
-            return None;
-        }
-        if let Some(t) = &self.settings.tracker {
-            if meta.trackers.is_empty() {
-                meta.trackers = vec![vec![t.clone()]];
-            }
-            if let Some(passkey) = &session.passkey {
-                for url in meta.trackers.iter_mut().flatten() {
-                    if url == t {
-                        *url = session::passkey_announce(t, passkey);
-                    }
-                }
-            }
-        }
-        Some(meta)
-    }
-
-    /// Adds a torrent to the engine, downloading into `dir`; while sharing
-    /// is stopped by a logout it waits, and starts at the next login.
-    pub async fn start_torrent(
-        &self,
-        meta: Metainfo,
-        dir: &Path,
-    ) -> Result<Start, crate::engine::EngineError> {
-        let Some(meta) = self.torrent_for_now(meta) else {
-            return Ok(Start::AtLogin);
-        };
-        self.engine
-            .add(AddTorrent {
-                metainfo: meta,
-                download_dir: dir.to_path_buf(),
-                resume_dir: self.settings.downloads_dir.join(".progress"),
-                download_rate_limit: None,
-                upload_rate_limit: None,
-                extra_peers: Vec::new(),
-                use_trackers: true,
-                assume_complete: false,
-            })
-            .await
-            .map(|_| Start::Now)
-    }
-}
-
-/// Whether [`Daemon::start_torrent`] started a torrent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Start {
-    /// It runs.
-    Now,
-    /// Sharing is stopped by a logout: it starts at the next login.
-    AtLogin,
 }
 
 /// Runs the daemon until `cancel` fires; `on_ready` is called once the
@@ -173,25 +121,41 @@ pub async fn run(
     // Before any torrent starts, so no completion goes unheard.
     let engine_events = engine.subscribe();
     let (events, _) = broadcast::channel(256);
+    let api = match settings.tracker.as_deref() {
+        Some(url) => TrackerApi::new(http.clone(), url).map_err(|e| e.to_string()),
+        None => Err(stats::NO_TRACKER.to_owned()),
+    };
+    let sharing = Arc::new(Sharing::new(
+        engine.clone(),
+        Places {
+            tracker: settings.tracker.clone(),
+            downloads_resume_dir: settings.downloads_dir.join(".progress"),
+            shared_resume_dir: settings.state_dir.join("shared-progress"),
+        },
+        api.as_ref().ok().cloned(),
+        Arc::new(Mutex::new(registry)),
+        events.clone(),
+    ));
+    let session = Arc::new(Session::new(
+        api.clone(),
+        sharing.clone(),
+        events.clone(),
+        cancel.clone(),
+    ));
     let daemon = Arc::new(Daemon {
-        registry: Mutex::new(registry),
-        settings,
         engine,
         started: Instant::now(),
-        rates: stats::Rates::default(),
-        tracker: Mutex::new(TrackerState {
-            state: Reachability::Unknown,
-            reason: "not checked yet".into(),
-        }),
+        rates: Arc::default(),
+        tracker: Arc::default(),
         events,
         cancel: cancel.clone(),
-        http,
-        shared_items: Mutex::new(std::collections::HashMap::new()),
-        session: Mutex::new(session::Session::default()),
+        sharing,
+        session,
+        settings,
     });
     tracing::info!("control socket at {}", daemon.settings.socket.display());
     tracing::info!("peers on port {}", daemon.engine.listen_addr().port());
-    restore_downloads(&daemon).await;
+    daemon.sharing.start_recorded().await;
     on_ready(&Ready {
         socket: daemon.settings.socket.clone(),
         listen_port: daemon.engine.listen_addr().port(),
@@ -202,10 +166,28 @@ pub async fn run(
     let saves_done = CancellationToken::new();
     let saver = tokio::spawn(registry::save_loop(saves, saves_done.clone()));
     let tasks = tokio_util::task::TaskTracker::new();
-    tasks.spawn(engine_events::forward(daemon.clone(), engine_events));
-    tasks.spawn(stats::sample_loop(daemon.clone()));
-    tasks.spawn(stats::tracker_check_loop(daemon.clone()));
-    tasks.spawn(shared::run(daemon.clone()));
+    tasks.spawn(engine_events::forward(
+        engine_events,
+        daemon.events.clone(),
+        cancel.clone(),
+    ));
+    tasks.spawn(stats::sample_loop(
+        daemon.engine.clone(),
+        daemon.rates.clone(),
+        cancel.clone(),
+    ));
+    tasks.spawn(stats::tracker_check_loop(
+        api,
+        daemon.tracker.clone(),
+        cancel.clone(),
+    ));
+    let s = &daemon.settings;
+    let folder = WatchedFolder {
+        shared_dir: s.shared_dir.clone(),
+        torrents_dir: s.torrents_dir.clone(),
+        cache_file: s.state_dir.join("watch-cache.json"),
+    };
+    tasks.spawn(daemon.sharing.clone().watch(folder, cancel.child_token()));
     control::serve(listener, daemon.clone()).await;
 
     tasks.close();
@@ -221,56 +203,4 @@ pub async fn run(
     let _ = std::fs::remove_file(&daemon.settings.socket);
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Stops every torrent (stopped announces, connections closed); they are
-/// remembered and start again at [`restart_sharing`].
-pub(crate) async fn stop_sharing(daemon: &Daemon) {
-    for s in daemon.engine.all_stats() {
-        daemon.engine.remove(s.info_hash).await;
-    }
-}
-
-/// Starts sharing again, with the current session's announce URLs.
-pub(crate) async fn restart_sharing(daemon: &Daemon) {
-    stop_sharing(daemon).await;
-    daemon.session().sharing_stopped = false;
-    restore_downloads(daemon).await;
-    for item in daemon.shared_snapshot() {
-        if let Err(e) = shared::seed(daemon, item).await {
-            tracing::warn!("cannot share again: {e}");
-        }
-    }
-}
-
-/// Starts the downloads recorded before the last stop (paused ones stay paused).
-async fn restore_downloads(daemon: &Daemon) {
-    let entries: Vec<registry::Entry> = daemon.registry().entries().cloned().collect();
-    for e in entries.into_iter().filter(|e| !e.paused) {
-        if daemon.engine.stats(e.info_hash).is_some() {
-            continue;
-        }
-        match read_torrent(e.torrent_file.clone()).await {
-            Ok(meta) => {
-                if let Err(err) = daemon.start_torrent(meta, &e.download_dir).await {
-                    tracing::warn!(torrent = %e.info_hash, "cannot restart download: {err}");
-                }
-            }
-            Err(err) => tracing::warn!(
-                torrent = %e.info_hash,
-                "cannot read {}: {err}",
-                e.torrent_file.display()
-            ),
-        }
-    }
-}
-
-/// Reads and parses a .torrent on the blocking pool.
-pub(crate) async fn read_torrent(path: std::path::PathBuf) -> Result<Metainfo, String> {
-    tokio::task::spawn_blocking(move || {
-        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-        Metainfo::from_bytes(&bytes).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
 }

@@ -1,69 +1,246 @@
 //! The user's session with trackerd: register, login, logout, and the
 //! session stream that keeps the session alive and tells us when trackerd
-//! shuts down. Logging out (or trackerd going away) stops sharing; logging
-//! in starts it again, announcing with the user's passkey.
+//! shuts down. A login hands the credentials to [`Sharing`] (which shares
+//! under them); a logout, or trackerd ending the session, stops sharing.
 //!
 //! Talks to trackerd only through [`crate::tracker_api`]; [`ipc_error`] is
 //! the one place a tracker refusal becomes an IPC error code.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::api::{LoginRequest, RegisterRequest, StreamEvent};
 use p2p_proto::ipc::{ErrorCode, Event, IpcError, RegisterInfo, SessionInfo};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::Daemon;
+use super::sharing::{Credentials, Sharing};
 use crate::tracker_api::{TrackerApi, TrackerApiError};
 
 /// Wait before reopening a session stream that dropped.
 const STREAM_RETRY: Duration = Duration::from_secs(3);
 
-/// Who is logged in, and why nobody is. `Debug` hides the token and passkey.
+/// Who is logged in, and why nobody is. `Debug` hides the token.
 #[derive(Default)]
-pub struct Session {
+struct State {
     /// Logged-in user.
-    pub user: Option<String>,
+    user: Option<String>,
     /// Bearer token (never logged).
     token: Option<String>,
-    /// The user's passkey, for announce URLs.
-    pub passkey: Option<String>,
     /// Why the last session ended.
-    pub ended_because: Option<String>,
-    /// Sharing stopped by a logout, until the next login.
-    pub sharing_stopped: bool,
+    ended_because: Option<String>,
     /// Ends the session stream task.
     stream_cancel: Option<CancellationToken>,
 }
 
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
-        f.debug_struct("Session")
+        f.debug_struct("State")
             .field("user", &self.user)
-            .field("token", &hidden(&self.token))
-            .field("passkey", &hidden(&self.passkey))
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("ended_because", &self.ended_because)
-            .field("sharing_stopped", &self.sharing_stopped)
             .finish_non_exhaustive()
     }
 }
 
-impl Session {
-    pub(crate) fn token(&self) -> Option<&str> {
-        self.token.as_deref()
-    }
+/// The session service.
+#[derive(Debug)]
+pub(crate) struct Session {
+    api: Result<TrackerApi, String>,
+    sharing: Arc<Sharing>,
+    events: broadcast::Sender<Event>,
+    cancel: CancellationToken,
+    state: Mutex<State>,
 }
 
-/// The configured tracker's API client.
-pub(crate) fn api(daemon: &Daemon) -> Result<TrackerApi, IpcError> {
-    let tracker = daemon
-        .settings
-        .tracker
-        .as_deref()
-        .ok_or_else(|| IpcError::new(ErrorCode::Tracker, "no tracker is configured"))?;
-    TrackerApi::new(daemon.http.clone(), tracker)
-        .map_err(|e| IpcError::new(ErrorCode::Tracker, e.to_string()))
+impl Session {
+    /// `api` is the configured tracker's client, or why there is none.
+    pub fn new(
+        api: Result<TrackerApi, String>,
+        sharing: Arc<Sharing>,
+        events: broadcast::Sender<Event>,
+        cancel: CancellationToken,
+    ) -> Session {
+        Session {
+            api,
+            sharing,
+            events,
+            cancel,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The configured tracker's API client.
+    pub fn api(&self) -> Result<&TrackerApi, IpcError> {
+        self.api
+            .as_ref()
+            .map_err(|why| IpcError::new(ErrorCode::Tracker, why.clone()))
+    }
+
+    /// The session's token, or `not_logged_in`.
+    pub fn token(&self) -> Result<String, IpcError> {
+        self.state().token.clone().ok_or_else(|| {
+            IpcError::new(ErrorCode::NotLoggedIn, "log in first (p2pctl login USER)")
+        })
+    }
+
+    /// Who is logged in, and why nobody is.
+    pub fn info(&self) -> SessionInfo {
+        let s = self.state();
+        SessionInfo {
+            logged_in_as: s.user.clone(),
+            ended_because: s.ended_because.clone(),
+        }
+    }
+
+    pub async fn register(&self, user: &str, password: &str) -> Result<RegisterInfo, IpcError> {
+        let request = RegisterRequest {
+            username: user.to_owned(),
+            password: password.to_owned(),
+        };
+        let registered = self.api()?.register(&request).await.map_err(ipc_error)?;
+        Ok(RegisterInfo {
+            registered: registered.username,
+        })
+    }
+
+    pub async fn login(
+        self: &Arc<Self>,
+        user: &str,
+        password: &str,
+        force: bool,
+    ) -> Result<SessionInfo, IpcError> {
+        let request = LoginRequest {
+            username: user.to_owned(),
+            password: password.to_owned(),
+            takeover: force,
+        };
+        let reply = self.api()?.login(&request).await.map_err(ipc_error)?;
+        let name = reply.username.clone();
+        let stream_cancel = self.cancel.child_token();
+        let previous = {
+            let mut s = self.state();
+            let previous = s.stream_cancel.replace(stream_cancel.clone());
+            s.user = Some(name.clone());
+            s.token = Some(reply.token.clone());
+            s.ended_because = None;
+            previous
+        };
+        if let Some(p) = previous {
+            p.cancel();
+        }
+        tracing::info!(user = name, "logged in");
+        tokio::spawn(self.clone().stream_loop(reply.token.clone(), stream_cancel));
+        self.sharing
+            .share_as(Credentials {
+                token: reply.token,
+                passkey: reply.passkey,
+            })
+            .await;
+        Ok(SessionInfo {
+            logged_in_as: Some(name),
+            ended_because: None,
+        })
+    }
+
+    pub async fn logout(&self) -> Result<SessionInfo, IpcError> {
+        let token = self
+            .token()
+            .map_err(|_| IpcError::new(ErrorCode::NotLoggedIn, "not logged in"))?;
+        // Tell the tracker, but end the session here whatever it says.
+        let told = match self.api() {
+            Ok(api) => api.logout(&token).await.map_err(ipc_error),
+            Err(e) => Err(e),
+        };
+        self.end("logged out").await;
+        if let Err(e) = told {
+            tracing::warn!("the tracker did not confirm the logout: {e}");
+        }
+        Ok(self.info())
+    }
+
+    /// Ends the session locally: sharing stops (stopped announces,
+    /// connections closed) until the next login.
+    async fn end(&self, why: &str) {
+        let cancel = {
+            let mut s = self.state();
+            let user = s.user.take();
+            s.token = None;
+            s.ended_because = Some(why.to_owned());
+            if let Some(u) = user {
+                tracing::info!(user = u, "session ended: {why}");
+            }
+            s.stream_cancel.take()
+        };
+        if let Some(c) = cancel {
+            c.cancel();
+        }
+        self.sharing.stop().await;
+        let _ = self.events.send(Event::LoggedOut {
+            reason: why.to_owned(),
+        });
+    }
+
+    /// Holds the session stream open (which renews the session) and reacts
+    /// to what the tracker says on it.
+    async fn stream_loop(self: Arc<Self>, token: String, cancel: CancellationToken) {
+        loop {
+            let outcome = tokio::select! {
+                _ = cancel.cancelled() => return,
+                o = self.follow_stream(&token) => o,
+            };
+            match outcome {
+                StreamEnd::Shutdown => {
+                    self.end("the tracker shut down; log in again when it is back")
+                        .await;
+                    return;
+                }
+                StreamEnd::SessionEnded => {
+                    self.end("the tracker ended the session (logged in elsewhere, or it expired)")
+                        .await;
+                    return;
+                }
+                StreamEnd::Dropped(why) => {
+                    tracing::warn!("session stream dropped: {why}; reconnecting");
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(STREAM_RETRY) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn follow_stream(&self, token: &str) -> StreamEnd {
+        let api = match self.api() {
+            Ok(a) => a,
+            Err(e) => return StreamEnd::Dropped(e.to_string()),
+        };
+        let mut stream = match api.session_stream(token).await {
+            Ok(s) => s,
+            // The token is no longer valid: the session is over.
+            Err(e) if e.status() == Some(401) => return StreamEnd::SessionEnded,
+            Err(e) => return StreamEnd::Dropped(e.to_string()),
+        };
+        loop {
+            match stream.next().await {
+                None => return StreamEnd::Dropped("closed by the tracker".into()),
+                Some(Err(e)) => return StreamEnd::Dropped(e.to_string()),
+                Some(Ok(StreamEvent::Shutdown(_))) => return StreamEnd::Shutdown,
+                Some(Ok(StreamEvent::SessionEnded(_))) => return StreamEnd::SessionEnded,
+                Some(Ok(StreamEvent::Lagged(l))) => {
+                    tracing::debug!(missed = l.missed, "the session stream lagged");
+                }
+                Some(Ok(
+                    StreamEvent::Hello(_) | StreamEvent::Renewed(_) | StreamEvent::Event(_),
+                )) => {}
+            }
+        }
+    }
 }
 
 /// What a tracker API error means to p2pctl: the one place a status
@@ -80,188 +257,10 @@ pub(crate) fn ipc_error(e: TrackerApiError) -> IpcError {
     IpcError::new(code, e.to_string())
 }
 
-/// The announce URL with the user's passkey, for torrents on our tracker.
-pub fn passkey_announce(tracker: &str, passkey: &str) -> String {
-    format!("{}/{passkey}", tracker.trim_end_matches('/'))
-}
-
-pub(crate) async fn register(
-    daemon: &Daemon,
-    user: &str,
-    password: &str,
-) -> Result<RegisterInfo, IpcError> {
-    let request = RegisterRequest {
-        username: user.to_owned(),
-        password: password.to_owned(),
-    };
-    let registered = api(daemon)?.register(&request).await.map_err(ipc_error)?;
-    Ok(RegisterInfo {
-        registered: registered.username,
-    })
-}
-
-pub(crate) async fn login(
-    daemon: &Arc<Daemon>,
-    user: &str,
-    password: &str,
-    force: bool,
-) -> Result<SessionInfo, IpcError> {
-    let request = LoginRequest {
-        username: user.to_owned(),
-        password: password.to_owned(),
-        takeover: force,
-    };
-    let reply = api(daemon)?.login(&request).await.map_err(ipc_error)?;
-    let (token, passkey, name) = (&reply.token, &reply.passkey, reply.username.as_str());
-    let stream_cancel = daemon.cancel.child_token();
-    let previous = {
-        let mut s = daemon.session();
-        let previous = s.stream_cancel.replace(stream_cancel.clone());
-        s.user = Some(name.to_owned());
-        s.token = Some(token.clone());
-        s.passkey = Some(passkey.clone());
-        s.ended_because = None;
-        previous
-    };
-    if let Some(p) = previous {
-        p.cancel();
-    }
-    tracing::info!(user = name, "logged in");
-    tokio::spawn(stream_loop(daemon.clone(), token.clone(), stream_cancel));
-    // Restart sharing with announce URLs that carry the passkey.
-    super::restart_sharing(daemon).await;
-    // Put every watched-folder item in the catalog (in the background: a
-    // slow tracker must not hold up the login reply).
-    tokio::spawn(super::community::publish_all(daemon.clone()));
-    Ok(SessionInfo {
-        logged_in_as: Some(name.to_owned()),
-        ended_because: None,
-    })
-}
-
-pub(crate) async fn logout(daemon: &Arc<Daemon>) -> Result<SessionInfo, IpcError> {
-    let token = daemon.session().token().map(str::to_owned);
-    let Some(token) = token else {
-        return Err(IpcError::new(ErrorCode::NotLoggedIn, "not logged in"));
-    };
-    // Tell the tracker, but end the session here whatever it says.
-    let told = match api(daemon) {
-        Ok(api) => api.logout(&token).await.map_err(ipc_error),
-        Err(e) => Err(e),
-    };
-    end(daemon, "logged out").await;
-    if let Err(e) = told {
-        tracing::warn!("the tracker did not confirm the logout: {e}");
-    }
-    Ok(SessionInfo {
-        logged_in_as: None,
-        ended_because: Some("logged out".to_owned()),
-    })
-}
-
-pub(crate) fn whoami(daemon: &Daemon) -> SessionInfo {
-    let s = daemon.session();
-    SessionInfo {
-        logged_in_as: s.user.clone(),
-        ended_because: s.ended_because.clone(),
-    }
-}
-
-/// Ends the session locally: sharing stops (stopped announces, connections
-/// closed) until the next login.
-pub(crate) async fn end(daemon: &Arc<Daemon>, why: &str) {
-    let cancel = {
-        let mut s = daemon.session();
-        let user = s.user.take();
-        s.token = None;
-        s.passkey = None;
-        s.ended_because = Some(why.to_owned());
-        s.sharing_stopped = true;
-        if let Some(u) = user {
-            tracing::info!(user = u, "session ended: {why}");
-        }
-        s.stream_cancel.take()
-    };
-    if let Some(c) = cancel {
-        c.cancel();
-    }
-    super::stop_sharing(daemon).await;
-    let _ = daemon.events.send(Event::LoggedOut {
-        reason: why.to_owned(),
-    });
-}
-
-/// Holds the session stream open (which renews the session) and reacts to
-/// what the tracker says on it.
-async fn stream_loop(daemon: Arc<Daemon>, token: String, cancel: CancellationToken) {
-    loop {
-        let outcome = tokio::select! {
-            _ = cancel.cancelled() => return,
-            o = follow_stream(&daemon, &token) => o,
-        };
-        match outcome {
-            StreamEnd::Shutdown => {
-                end(
-                    &daemon,
-                    "the tracker shut down; log in again when it is back",
-                )
-                .await;
-                return;
-            }
-            StreamEnd::SessionEnded => {
-                end(
-                    &daemon,
-                    "the tracker ended the session (logged in elsewhere, or it expired)",
-                )
-                .await;
-                return;
-            }
-            StreamEnd::Dropped(why) => {
-                tracing::warn!("session stream dropped: {why}; reconnecting");
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(STREAM_RETRY) => {}
-                }
-            }
-        }
-    }
-}
-
 enum StreamEnd {
     Shutdown,
     SessionEnded,
     Dropped(String),
-}
-
-async fn follow_stream(daemon: &Daemon, token: &str) -> StreamEnd {
-    let api = match api(daemon) {
-        Ok(a) => a,
-        Err(e) => return StreamEnd::Dropped(e.to_string()),
-    };
-    let mut stream = match api.session_stream(token).await {
-        Ok(s) => s,
-        // The token is no longer valid: the session is over.
-        Err(e) if e.status() == Some(401) => return StreamEnd::SessionEnded,
-        Err(e) => return StreamEnd::Dropped(e.to_string()),
-    };
-    loop {
-        match stream.next().await {
-            None => return StreamEnd::Dropped("closed by the tracker".into()),
-            Some(Err(e)) => return StreamEnd::Dropped(e.to_string()),
-            Some(Ok(StreamEvent::Shutdown(_))) => return StreamEnd::Shutdown,
-            Some(Ok(StreamEvent::SessionEnded(_))) => return StreamEnd::SessionEnded,
-            Some(Ok(StreamEvent::Lagged(l))) => {
-                tracing::debug!(missed = l.missed, "the session stream lagged");
-            }
-            Some(Ok(StreamEvent::Hello(_) | StreamEvent::Renewed(_) | StreamEvent::Event(_))) => {}
-        }
-    }
-}
-
-impl Daemon {
-    pub(crate) fn session(&self) -> std::sync::MutexGuard<'_, Session> {
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 #[cfg(test)]
@@ -299,12 +298,11 @@ mod tests {
     }
 
     #[test]
-    fn the_session_debug_hides_the_token_and_passkey() {
-        let s = Session {
+    fn the_session_debug_hides_the_token() {
+        let s = State {
             user: Some("alice".into()),
             token: Some("secret-token".into()),
-            passkey: Some("secret-passkey".into()),
-            ..Session::default()
+            ..State::default()
         };
         let shown = format!("{s:?}");
         assert!(

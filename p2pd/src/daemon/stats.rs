@@ -8,7 +8,9 @@ use std::time::Duration;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{Reachability, TrackerState};
 
-use super::Daemon;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
 use crate::tracker_api::TrackerApi;
 
 /// How often the tracker is checked.
@@ -39,20 +41,17 @@ impl Rates {
     }
 }
 
-pub(crate) async fn sample_loop(daemon: Arc<Daemon>) {
+/// Samples the engine's counters once a second until `cancel`.
+pub(crate) async fn sample_loop(engine: Engine, rates: Arc<Rates>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
-            _ = daemon.cancel.cancelled() => return,
+            _ = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let stats = daemon.engine.all_stats();
+        let stats = engine.all_stats();
         {
-            let mut map = daemon
-                .rates
-                .inner
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut map = rates.inner.lock().unwrap_or_else(PoisonError::into_inner);
             let mut next = HashMap::new();
             for s in &stats {
                 let prev = map.remove(&s.info_hash);
@@ -69,38 +68,68 @@ pub(crate) async fn sample_loop(daemon: Arc<Daemon>) {
     }
 }
 
-pub(crate) async fn tracker_check_loop(daemon: Arc<Daemon>) {
-    let Some(url) = daemon.settings.tracker.clone() else {
-        set(&daemon, Reachability::None, "no tracker configured");
-        return;
-    };
-    let api = match TrackerApi::new(daemon.http.clone(), &url) {
+/// Whether the tracker answers, checked every [`TRACKER_CHECK_PERIOD`].
+#[derive(Debug)]
+pub struct TrackerCheck(Mutex<TrackerState>);
+
+impl Default for TrackerCheck {
+    fn default() -> Self {
+        TrackerCheck(Mutex::new(TrackerState {
+            state: Reachability::Unknown,
+            reason: "not checked yet".into(),
+        }))
+    }
+}
+
+impl TrackerCheck {
+    /// The last finding.
+    pub fn get(&self) -> TrackerState {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, state: Reachability, reason: &str) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = TrackerState {
+            state,
+            reason: reason.into(),
+        };
+    }
+}
+
+/// Checks the tracker (`api`, or why there is none) until `cancel`.
+pub(crate) async fn tracker_check_loop(
+    api: Result<TrackerApi, String>,
+    check: Arc<TrackerCheck>,
+    cancel: CancellationToken,
+) {
+    let api = match api {
         Ok(api) => api,
-        Err(e) => {
-            set(&daemon, Reachability::Unreachable, &e.to_string());
+        Err(why) => {
+            let state = if why == NO_TRACKER {
+                Reachability::None
+            } else {
+                Reachability::Unreachable
+            };
+            check.set(state, &why);
             return;
         }
     };
+    let url = api.base().to_owned();
     loop {
         // Any HTTP answer counts: the tracker is up, even if it refuses.
         let (state, reason) = match api.health(TRACKER_CHECK_TIMEOUT).await {
             Ok(()) => (Reachability::Ok, format!("{url} answers")),
             Err(e) => (Reachability::Unreachable, format!("{url}: {e}")),
         };
-        set(&daemon, state, &reason);
+        check.set(state, &reason);
         tokio::select! {
-            _ = daemon.cancel.cancelled() => return,
+            _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(TRACKER_CHECK_PERIOD) => {}
         }
     }
 }
 
-fn set(daemon: &Daemon, state: Reachability, reason: &str) {
-    *daemon
-        .tracker
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner) = TrackerState {
-        state,
-        reason: reason.into(),
-    };
-}
+/// Why there is no tracker API client when no tracker is configured.
+pub(crate) const NO_TRACKER: &str = "no tracker configured";

@@ -11,7 +11,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
@@ -20,16 +19,42 @@ use sha1::{Digest, Sha1};
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::piecebuf::PieceBuf;
-use super::torrent::Shared;
+use super::storage::Storage;
 
 /// Verified pieces are written once this many bytes are waiting...
 const WRITE_BATCH: usize = 4 << 20;
 /// ...or when no new piece has come for this long.
 const WRITE_DELAY: Duration = Duration::from_millis(2);
 
+/// The torrent a piece belongs to, as the disk threads see it: what to
+/// check the piece against, where to write it, and whom to tell how it
+/// ended. The seam between the disk and the torrent: the disk knows
+/// nothing else of torrents.
+pub(crate) trait PieceOwner: Send + Sync {
+    /// The SHA-1 the piece must have.
+    fn expected_hash(&self, index: u32) -> [u8; 20];
+    /// Where its files are.
+    fn storage(&self) -> &Storage;
+    /// These pieces are checked and written (in order, consecutive).
+    fn pieces_written(&self, pieces: Vec<(u32, PieceBuf)>);
+    /// This piece did not make it; its buffer comes back.
+    fn piece_ended(&self, index: u32, data: PieceBuf, end: PieceEnd);
+}
+
+/// How a piece that was not written ended.
+#[derive(Debug)]
+pub(crate) enum PieceEnd {
+    /// Its hash is wrong: these peers sent its blocks.
+    BadHash(Vec<(SocketAddr, PeerId)>),
+    /// Writing it failed.
+    WriteFailed(std::io::Error),
+    /// Dropped unchecked (the disk threads are gone).
+    Lost,
+}
+
 /// A whole piece to verify and write.
 pub(crate) struct DiskJob {
-    pub shared: Arc<Shared>,
+    pub owner: Arc<dyn PieceOwner>,
     pub index: u32,
     pub data: PieceBuf,
     /// Peers that sent its blocks (to blame if it fails).
@@ -73,10 +98,16 @@ impl Disk {
     }
 }
 
+/// What went wrong with a piece, before its contributors are attached.
 enum Outcome {
     BadHash,
     WriteFailed(std::io::Error),
     Lost,
+}
+
+/// The address of a job's owner, to group and order jobs by torrent.
+fn owner_key(job: &DiskJob) -> *const () {
+    Arc::as_ptr(&job.owner).cast::<()>()
 }
 
 /// Hashes pieces as they come; hands the good ones to the writer in batches
@@ -100,7 +131,7 @@ fn hash_loop(rx: &Receiver<DiskJob>, writer: &Sender<Vec<DiskJob>>) {
         };
         match next {
             Ok(job) => {
-                let expected = job.shared.meta.info.pieces[job.index as usize];
+                let expected = job.owner.expected_hash(job.index);
                 if Sha1::digest(&job.data[..]).as_slice() != expected {
                     settle(job, Outcome::BadHash);
                     continue;
@@ -127,31 +158,31 @@ fn hash_loop(rx: &Receiver<DiskJob>, writer: &Sender<Vec<DiskJob>>) {
 /// Writes verified pieces, each run of consecutive pieces of one torrent
 /// in one call, then settles them.
 fn write_all(good: &mut Vec<DiskJob>) {
-    good.sort_by_key(|j| (Arc::as_ptr(&j.shared), j.index));
+    good.sort_by_key(|j| (owner_key(j), j.index));
     let mut jobs = std::mem::take(good).into_iter().peekable();
     while let Some(first) = jobs.next() {
         let mut run = vec![first];
         while let Some(next) = jobs.next_if(|n| {
             let last = &run[run.len() - 1];
-            Arc::ptr_eq(&n.shared, &last.shared) && n.index == last.index + 1
+            owner_key(n) == owner_key(last) && n.index == last.index + 1
         }) {
             run.push(next);
         }
-        let storage = &run[0].shared.storage;
+        let storage = run[0].owner.storage();
         let (offset, _) = storage.piece_span(run[0].index);
         let bufs: Vec<&[u8]> = run.iter().map(|j| &j.data[..]).collect();
         let result = storage.write_run(offset, &bufs);
         drop(bufs);
         match result {
             Ok(()) => {
-                let shared = run[0].shared.clone();
+                let owner = run[0].owner.clone();
                 // The jobs' tracker tokens are dropped after the torrent
                 // has taken the pieces.
                 let (pieces, _tracked): (Vec<_>, Vec<_>) = run
                     .into_iter()
                     .map(|j| ((j.index, j.data), j.tracked))
                     .unzip();
-                shared.pieces_verified(pieces);
+                owner.pieces_written(pieces);
             }
             Err(e) => {
                 for job in run {
@@ -166,18 +197,16 @@ fn write_all(good: &mut Vec<DiskJob>) {
 /// Tells the torrent how a piece ended and gives its buffer back.
 fn settle(job: DiskJob, outcome: Outcome) {
     let DiskJob {
-        shared,
+        owner,
         index,
         data,
         contributors,
         tracked: _tracked,
     } = job;
-    let len = data.len() as u64;
-    shared.lock().picker.recycle(data);
-    shared.unverified_bytes.fetch_sub(len, Ordering::Relaxed);
-    match outcome {
-        Outcome::BadHash => shared.piece_failed(index, &contributors),
-        Outcome::WriteFailed(e) => shared.disk_error(format!("cannot write piece {index}: {e}")),
-        Outcome::Lost => shared.piece_lost(index),
-    }
+    let end = match outcome {
+        Outcome::BadHash => PieceEnd::BadHash(contributors),
+        Outcome::WriteFailed(e) => PieceEnd::WriteFailed(e),
+        Outcome::Lost => PieceEnd::Lost,
+    };
+    owner.piece_ended(index, data, end);
 }

@@ -1,10 +1,26 @@
 //! The BitTorrent engine: one TCP listener for every torrent, a task per
 //! torrent (tracker, connections, choking, resume) and a task per peer.
 //! Started by [`Engine::start`] with a config and a cancellation token, so
-//! tests can run several engines in one process.
+//! tests can run several engines in one process. What happens to torrents
+//! (completed, failed, stopped, metadata received) comes out of
+//! [`Engine::subscribe`] as it happens.
 //!
 //! Not here: the watched folder, the control socket, accounts (see the rest
 //! of p2pd).
+//!
+//! The modules form a tree below this one (`tests/module_graph.rs` fails on
+//! a cycle); each imports only the modules under it:
+//!
+//! ```text
+//! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
+//!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
+//!                           ├── announce           ├── resume ── storage
+//!                           ├── choker             ├── ratelimit, events
+//!             └── metadata ─┘ (announce)           └── storage
+//! ```
+//! The disk threads see a torrent only through `disk::PieceOwner`; the
+//! engine's vocabulary (`EngineConfig`, `AddTorrent`, `EngineError`) lives
+//! in this module and is the only thing children name upwards.
 
 mod announce;
 mod choker;
@@ -256,7 +272,10 @@ impl Engine {
         if self.lock_torrents().contains_key(&info_hash) {
             return Err(EngineError::Duplicate(info_hash));
         }
-        let t = torrent::Torrent::start(self.inner.clone(), add).await?;
+        let (t, stopped) = torrent::Torrent::new(self.inner.clone(), add).await?;
+        self.inner
+            .tasks
+            .spawn(manager::run(t.shared.clone(), stopped));
         match self.lock_torrents().entry(info_hash) {
             std::collections::hash_map::Entry::Occupied(_) => {
                 t.stop();

@@ -19,13 +19,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::disk::{Disk, DiskJob};
+use super::disk::{Disk, DiskJob, PieceEnd, PieceOwner};
 use super::events::EngineEvent;
 use super::picker::Picker;
 use super::piecebuf::PieceBuf;
 use super::ratelimit::RateLimiter;
 use super::storage::Storage;
-use super::{AddTorrent, EngineConfig, EngineError, EngineInner, manager};
+use super::{AddTorrent, EngineConfig, EngineError, EngineInner};
 
 /// What a torrent is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,7 +233,12 @@ pub(crate) enum Refused {
 }
 
 impl Torrent {
-    pub async fn start(engine: Arc<EngineInner>, add: AddTorrent) -> Result<Torrent, EngineError> {
+    /// Prepares a torrent; the caller runs its manager task with the
+    /// returned sender, which says when the torrent has stopped.
+    pub async fn new(
+        engine: Arc<EngineInner>,
+        add: AddTorrent,
+    ) -> Result<(Torrent, watch::Sender<bool>), EngineError> {
         let meta = Arc::new(add.metainfo.clone());
         let storage = Storage::new(&meta, &add.download_dir, engine.config.direct_writes).map_err(
             |source| EngineError::Storage {
@@ -291,8 +296,7 @@ impl Torrent {
             wake: tokio::sync::Notify::new(),
             events: engine.events.clone(),
         });
-        engine.tasks.spawn(manager::run(shared.clone(), stopped_tx));
-        Ok(Torrent { shared, stopped })
+        Ok((Torrent { shared, stopped }, stopped_tx))
     }
 
     pub fn stop(&self) {
@@ -450,7 +454,7 @@ impl Shared {
         self.unverified_bytes
             .fetch_add(data.len() as u64, Ordering::Relaxed);
         self.disk.submit(DiskJob {
-            shared: self.clone(),
+            owner: self.clone(),
             index,
             data,
             contributors,
@@ -524,6 +528,13 @@ impl Shared {
         self.cancel.cancel();
     }
 
+    /// Takes back the buffer of a piece that left the disk threads.
+    fn piece_settled(&self, data: PieceBuf) {
+        let len = data.len() as u64;
+        self.lock().picker.recycle(data);
+        self.unverified_bytes.fetch_sub(len, Ordering::Relaxed);
+    }
+
     /// Puts the torrent in the error state and says so on the event channel.
     pub(super) fn fail(&self, message: String) {
         tracing::error!(torrent = %self.meta.info.name, "{message}");
@@ -595,4 +606,27 @@ pub(crate) fn backoff(failures: u32) -> Duration {
         5u64.saturating_mul(1 << failures.saturating_sub(1).min(7))
             .min(600),
     )
+}
+
+impl PieceOwner for Shared {
+    fn expected_hash(&self, index: u32) -> [u8; 20] {
+        self.meta.info.pieces[index as usize]
+    }
+
+    fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    fn pieces_written(&self, pieces: Vec<(u32, PieceBuf)>) {
+        self.pieces_verified(pieces);
+    }
+
+    fn piece_ended(&self, index: u32, data: PieceBuf, end: PieceEnd) {
+        self.piece_settled(data);
+        match end {
+            PieceEnd::BadHash(contributors) => self.piece_failed(index, &contributors),
+            PieceEnd::WriteFailed(e) => self.disk_error(format!("cannot write piece {index}: {e}")),
+            PieceEnd::Lost => self.piece_lost(index),
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! Accounts: username and password rules, Argon2id password hashing (on a
-//! few threads of its own, see [`hashers`]), session tokens (only their SHA-256 is ever stored) and
+//! few threads of its own, see `hashers`), session tokens (only their SHA-256 is ever stored) and
 //! passkeys. Plain functions; sessions and storage live in
 //! [`crate::community`] and [`crate::store`]. Must not log secrets.
 

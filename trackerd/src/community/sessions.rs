@@ -51,7 +51,7 @@ impl Community {
     /// refused before anything else, and a taken name (409) after one store
     /// lookup. The only failures that hash are registrations that lose a race
     /// for the same new name, and those need a place in the limit while they
-    /// run (see [`Community::reserve_registration`]), so at most `max` run at
+    /// run (see `Community::reserve_registration`), so at most `max` run at
     /// once per address.
     pub async fn register(
         &self,

@@ -12,7 +12,8 @@ use p2p_proto::metainfo::Metainfo;
 use super::err;
 use super::views::{idle_summaries, summary};
 use crate::daemon::registry::store_torrent;
-use crate::daemon::{Daemon, Start, community, read_torrent};
+use crate::daemon::sharing::{Start, read_torrent};
+use crate::daemon::{Daemon, community};
 use crate::engine::AddMagnet;
 
 type Reply<T> = Result<T, IpcError>;
@@ -58,7 +59,7 @@ pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool
             .map_err(|e| err(ErrorCode::Io, format!("cannot read {source}: {e}")))?
     } else {
         // An info-hash or a catalog name: the personalised .torrent from the tracker.
-        community::fetch_torrent(d, source.trim()).await?
+        community::fetch_torrent(&d.session, source.trim()).await?
     };
     let meta = Metainfo::from_bytes(&bytes)
         .map_err(|e| err(ErrorCode::InvalidTorrent, format!("{source}: {e}")))?;
@@ -115,7 +116,8 @@ fn describe(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
 async fn start_and_summarize(d: &Daemon, meta: Metainfo, dir: &Path) -> Reply<Added> {
     let ih = meta.info_hash;
     let start = d
-        .start_torrent(meta, dir)
+        .sharing
+        .start_download(meta, dir)
         .await
         .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
     Ok(Added {

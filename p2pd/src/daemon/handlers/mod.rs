@@ -17,7 +17,7 @@ use p2p_proto::ipc::{
 };
 use tokio::io::AsyncWriteExt;
 
-use super::{Daemon, community, session};
+use super::{Daemon, community};
 use downloads::{add, pause, remove, resume, share};
 use views::{list, peers, progress, status};
 
@@ -62,18 +62,22 @@ pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
         Request::Register {
             ref user,
             ref password,
-        } => session::register(d, user, password)
+        } => d
+            .session
+            .register(user, password)
             .await
             .map(Response::Registered),
         Request::Login {
             ref user,
             ref password,
             force,
-        } => session::login(d, user, password, force)
+        } => d
+            .session
+            .login(user, password, force)
             .await
             .map(Response::Session),
-        Request::Logout => session::logout(d).await.map(Response::Session),
-        Request::Whoami => Ok(Response::Session(session::whoami(d))),
+        Request::Logout => d.session.logout().await.map(Response::Session),
+        Request::Whoami => Ok(Response::Session(d.session.info())),
         ref r @ (Request::GroupCreate { .. }
         | Request::GroupList
         | Request::GroupJoin { .. }
@@ -85,7 +89,7 @@ pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
         | Request::GroupRemove { .. }
         | Request::Files { .. }
         | Request::Search { .. }
-        | Request::Events { .. }) => community::proxy(d, r).await,
+        | Request::Events { .. }) => community::proxy(&d.session, r).await,
     }
 }
 

@@ -24,11 +24,7 @@ fn shown_state(s: &engine::TorrentState) -> (TorrentState, Option<String>) {
 pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
     let (state, error) = shown_state(&s.state);
     let (down, up) = d.rates.of(s.info_hash);
-    let shared_dir = d
-        .shared_items
-        .lock()
-        .ok()
-        .and_then(|m| m.get(&s.info_hash).map(|i| i.data_dir.clone()));
+    let shared_dir = d.sharing.item_dir(s.info_hash);
     let save_path = d
         .registry()
         .get(s.info_hash)
@@ -94,10 +90,8 @@ pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
 
 pub(super) fn status(d: &Daemon) -> StatusInfo {
     // One lock for both fields: a second lock() in one expression would deadlock.
-    let (logged_in_as, logged_out_because) = {
-        let s = d.session();
-        (s.user.clone(), s.ended_because.clone())
-    };
+    let session = d.session.info();
+    let (logged_in_as, logged_out_because) = (session.logged_in_as, session.ended_because);
     let all = d.engine.all_stats();
     let count = |st: engine::TorrentState| all.iter().filter(|s| s.state == st).count();
     let (down, up) = all.iter().fold((0, 0), |(a, b), s| {
@@ -109,11 +103,7 @@ pub(super) fn status(d: &Daemon) -> StatusInfo {
         uptime_secs: d.started.elapsed().as_secs(),
         logged_in_as,
         logged_out_because,
-        tracker: d
-            .tracker
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_else(|p| p.into_inner().clone()),
+        tracker: d.tracker.get(),
         listen_port: d.engine.listen_addr().port(),
         shared_dir: d.settings.shared_dir.display().to_string(),
         downloads_dir: d.settings.downloads_dir.display().to_string(),

@@ -1,0 +1,293 @@
+//! What p2pd shares and under which identity: the watched folder's items
+//! and the recorded downloads, started in the engine with announce URLs
+//! that carry the user's passkey while logged in, stopped at a logout and
+//! started again at the next login; and the catalog entries of the
+//! watched-folder items (publish, withdraw).
+//!
+//! Knows nothing of the control socket or of how a login happens: the
+//! session hands it credentials ([`Sharing::share_as`]) or takes them back
+//! ([`Sharing::stop`]). Depends only on the engine, the registry, the
+//! watcher and the tracker API client.
+
+mod catalog;
+mod watched;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::Event;
+use p2p_proto::metainfo::Metainfo;
+use tokio::sync::broadcast;
+
+use super::registry::Registry;
+use crate::engine::{AddTorrent, Engine, EngineError};
+use crate::tracker_api::TrackerApi;
+
+pub(crate) use watched::WatchedFolder;
+
+/// A watched-folder item being seeded.
+#[derive(Debug, Clone)]
+pub struct SharedItem {
+    /// Its torrent (kept to share it again after a login).
+    pub metainfo: Metainfo,
+    /// Folder that contains it.
+    pub data_dir: PathBuf,
+    /// Its group (`shared/<group>/`), `None` for a public item.
+    pub group: Option<String>,
+}
+
+/// The user's credentials for announces and the catalog. `Debug` hides them.
+#[derive(Clone)]
+pub(crate) struct Credentials {
+    /// Bearer token for the catalog.
+    pub token: String,
+    /// Passkey for announce URLs.
+    pub passkey: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(<redacted>)")
+    }
+}
+
+/// Under which identity we share, if at all.
+#[derive(Debug, Default)]
+struct Identity {
+    /// Set while logged in.
+    credentials: Option<Credentials>,
+    /// Stopped by a logout (or the tracker ending the session) until the
+    /// next login. A daemon that never logged in shares anonymously.
+    stopped: bool,
+}
+
+/// Whether [`Sharing::start_download`] started a torrent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// It runs.
+    Now,
+    /// Sharing is stopped by a logout: it starts at the next login.
+    AtLogin,
+}
+
+/// Where things go, from the settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Places {
+    /// The configured tracker's announce URL.
+    pub tracker: Option<String>,
+    /// Resume records of downloads.
+    pub downloads_resume_dir: PathBuf,
+    /// Resume records of watched-folder items.
+    pub shared_resume_dir: PathBuf,
+}
+
+/// The sharing service.
+#[derive(Debug)]
+pub(crate) struct Sharing {
+    engine: Engine,
+    places: Places,
+    api: Option<TrackerApi>,
+    registry: Arc<Mutex<Registry>>,
+    items: Mutex<HashMap<InfoHash, SharedItem>>,
+    identity: Mutex<Identity>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Sharing {
+    pub fn new(
+        engine: Engine,
+        places: Places,
+        api: Option<TrackerApi>,
+        registry: Arc<Mutex<Registry>>,
+        events: broadcast::Sender<Event>,
+    ) -> Sharing {
+        Sharing {
+            engine,
+            places,
+            api,
+            registry,
+            items: Mutex::new(HashMap::new()),
+            identity: Mutex::new(Identity::default()),
+            events,
+        }
+    }
+
+    /// The recorded downloads.
+    pub fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn items(&self) -> MutexGuard<'_, HashMap<InfoHash, SharedItem>> {
+        self.items.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn identity(&self) -> MutexGuard<'_, Identity> {
+        self.identity.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The watched-folder items being shared, copied out of the lock.
+    pub fn snapshot(&self) -> Vec<SharedItem> {
+        self.items().values().cloned().collect()
+    }
+
+    /// The folder of a watched-folder item, if `ih` is one.
+    pub fn item_dir(&self, ih: InfoHash) -> Option<PathBuf> {
+        self.items().get(&ih).map(|i| i.data_dir.clone())
+    }
+
+    /// What a torrent announces with right now: torrents with no tracker get
+    /// the configured one, and while logged in that one carries the user's
+    /// passkey. `None` while sharing is stopped by a logout.
+    fn torrent_for_now(&self, mut meta: Metainfo) -> Option<Metainfo> {
+        let identity = self.identity();
+        if identity.stopped {
+            return None;
+        }
+        if let Some(t) = &self.places.tracker {
+            if meta.trackers.is_empty() {
+                meta.trackers = vec![vec![t.clone()]];
+            }
+            if let Some(c) = &identity.credentials {
+                for url in meta.trackers.iter_mut().flatten() {
+                    if url == t {
+                        *url = passkey_announce(t, &c.passkey);
+                    }
+                }
+            }
+        }
+        Some(meta)
+    }
+
+    /// Adds a download to the engine, into `dir`; while sharing is stopped
+    /// by a logout it waits, and starts at the next login.
+    pub async fn start_download(&self, meta: Metainfo, dir: &Path) -> Result<Start, EngineError> {
+        let Some(meta) = self.torrent_for_now(meta) else {
+            return Ok(Start::AtLogin);
+        };
+        self.engine
+            .add(AddTorrent {
+                metainfo: meta,
+                download_dir: dir.to_path_buf(),
+                resume_dir: self.places.downloads_resume_dir.clone(),
+                download_rate_limit: None,
+                upload_rate_limit: None,
+                extra_peers: Vec::new(),
+                use_trackers: true,
+                assume_complete: false,
+            })
+            .await
+            .map(|_| Start::Now)
+    }
+
+    /// Seeds a watched-folder item, unless sharing is stopped by a logout.
+    async fn seed(&self, item: SharedItem) -> Result<(), EngineError> {
+        let Some(metainfo) = self.torrent_for_now(item.metainfo) else {
+            return Ok(());
+        };
+        let added = self
+            .engine
+            .add(AddTorrent {
+                metainfo,
+                download_dir: item.data_dir,
+                resume_dir: self.places.shared_resume_dir.clone(),
+                download_rate_limit: None,
+                upload_rate_limit: None,
+                extra_peers: Vec::new(),
+                use_trackers: true,
+                // The watcher hashed it a moment ago.
+                assume_complete: true,
+            })
+            .await;
+        match added {
+            Ok(_) | Err(EngineError::Duplicate(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts the recorded downloads that are not paused nor running.
+    pub async fn start_recorded(&self) {
+        let entries: Vec<_> = self.registry().entries().cloned().collect();
+        for e in entries.into_iter().filter(|e| !e.paused) {
+            if self.engine.stats(e.info_hash).is_some() {
+                continue;
+            }
+            match read_torrent(e.torrent_file.clone()).await {
+                Ok(meta) => {
+                    if let Err(err) = self.start_download(meta, &e.download_dir).await {
+                        tracing::warn!(torrent = %e.info_hash, "cannot restart download: {err}");
+                    }
+                }
+                Err(err) => tracing::warn!(
+                    torrent = %e.info_hash,
+                    "cannot read {}: {err}",
+                    e.torrent_file.display()
+                ),
+            }
+        }
+    }
+
+    /// Stops every torrent (stopped announces, connections closed); they
+    /// are remembered and start again at the next [`Sharing::share_as`].
+    async fn stop_all(&self) {
+        for s in self.engine.all_stats() {
+            self.engine.remove(s.info_hash).await;
+        }
+    }
+
+    /// Shares everything again under `credentials` (a login): every torrent
+    /// restarts with announce URLs that carry the passkey, and every
+    /// watched-folder item goes into the catalog.
+    pub async fn share_as(self: &Arc<Self>, credentials: Credentials) {
+        self.stop_all().await;
+        {
+            let mut identity = self.identity();
+            identity.credentials = Some(credentials);
+            identity.stopped = false;
+        }
+        self.start_recorded().await;
+        for item in self.snapshot() {
+            if let Err(e) = self.seed(item).await {
+                tracing::warn!("cannot share again: {e}");
+            }
+        }
+        // In the background: a slow tracker must not hold up the login.
+        let me = self.clone();
+        tokio::spawn(async move { me.publish_all().await });
+    }
+
+    /// Stops sharing until the next login (a logout, or the tracker ended
+    /// the session).
+    pub async fn stop(&self) {
+        {
+            let mut identity = self.identity();
+            identity.credentials = None;
+            identity.stopped = true;
+        }
+        self.stop_all().await;
+    }
+
+    /// The catalog token, while logged in.
+    fn token(&self) -> Option<String> {
+        self.identity()
+            .credentials
+            .as_ref()
+            .map(|c| c.token.clone())
+    }
+}
+
+/// The announce URL with the user's passkey, for torrents on our tracker.
+pub fn passkey_announce(tracker: &str, passkey: &str) -> String {
+    format!("{}/{passkey}", tracker.trim_end_matches('/'))
+}
+
+/// Reads and parses a .torrent on the blocking pool.
+pub(crate) async fn read_torrent(path: PathBuf) -> Result<Metainfo, String> {
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+        Metainfo::from_bytes(&bytes).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
