@@ -99,27 +99,6 @@ pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> St
     s
 }
 
-/// Unix seconds as `2026-11-23 14:43:13` (UTC), for tables.
-pub fn utc_time(secs: i64) -> String {
-    // Days to a civil date: Howard Hinnant's `civil_from_days`.
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3_600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 /// True when the error chain ends in a closed stdout (`p2pctl ... | head`),
 /// which is not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -178,13 +157,6 @@ mod tests {
         assert_eq!(human_duration(312), "5m 12s");
         assert_eq!(human_duration(7_500), "2h 05m");
         assert_eq!(human_duration(3 * 86_400 + 4 * 3_600 + 59), "3d 04h");
-    }
-
-    #[test]
-    fn times_are_utc_dates() {
-        assert_eq!(utc_time(0), "1970-01-01 00:00:00");
-        assert_eq!(utc_time(1_795_445_593), "2026-11-23 14:53:13");
-        assert_eq!(utc_time(951_782_400), "2000-02-29 00:00:00");
     }
 
     #[test]

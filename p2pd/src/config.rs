@@ -1,10 +1,17 @@
 //! p2pd's typed configuration: defaults < TOML file < environment < flags,
 //! unknown keys rejected, every field documented, and the commented default
 //! file that `--print-config` prints. Resolves the folders it names.
+//!
+//! Holds no engine default of its own: unset engine keys take
+//! [`EngineConfig::default`]'s values, and [`Settings::engine_config`] turns
+//! the resolved settings back into an [`EngineConfig`].
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::engine::EngineConfig;
 
 /// The configuration file, every field optional.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -47,8 +54,19 @@ pub struct Config {
     pub pid_file: Option<PathBuf>,
 }
 
-/// The commented default file.
-pub const DEFAULT_CONFIG: &str = r#"# p2pd configuration. Every key is optional; the values shown are the defaults.
+/// The tracker announce URL written into shared torrents when none is set.
+pub const DEFAULT_TRACKER: &str = "http://127.0.0.1:6969/announce";
+
+/// The commented default file `--print-config` prints. The engine's values
+/// come from [`EngineConfig::default`], so the file cannot drift from it.
+pub fn default_config_toml() -> String {
+    let engine = EngineConfig::default();
+    let rate = |key: &str, value: Option<u64>, example: u64| match value {
+        Some(n) => format!("{key} = {n}"),
+        None => format!("# {key} = {example}"),
+    };
+    format!(
+        r#"# p2pd configuration. Every key is optional; the values shown are the defaults.
 # Precedence: built-in defaults < this file < environment (P2PD_HOME, P2PD_SOCKET,
 # P2PD_TRACKER, P2PD_TRACKER_CA_FILE) < command-line flags.
 
@@ -65,33 +83,46 @@ pub const DEFAULT_CONFIG: &str = r#"# p2pd configuration. Every key is optional;
 # socket = "/run/user/1000/p2pd/p2pd.sock"
 
 # Peer port; 0 picks a free port.
-listen_port = 6881
+listen_port = {listen_port}
 
 # Tracker announce URL written into torrents made from the watched folder.
-tracker = "http://127.0.0.1:6969/announce"
+tracker = "{DEFAULT_TRACKER}"
 
 # Extra root certificates (PEM, one or more) trusted for https:// trackers, on
 # top of the system's: for a tracker whose certificate comes from a private CA.
 # tracker_ca_file = "/etc/p2pd/tracker-ca.pem"
 
 # Connection limits and upload slots (plus one optimistic unchoke).
-max_peers_per_torrent = 50
-max_peers_total = 400
-upload_slots = 4
+max_peers_per_torrent = {max_peers_per_torrent}
+max_peers_total = {max_peers_total}
+upload_slots = {upload_slots}
 
 # Rate limits in bytes per second; absent means unlimited.
-# download_rate_limit = 10000000
-# upload_rate_limit = 5000000
+{download_rate_limit}
+{upload_rate_limit}
 
 # Write verified pieces straight to the disk (O_DIRECT, Linux), not through the
 # page cache: far less CPU at high rates; uploading them later reads the disk.
 # Falls back to plain writes by itself where the file system refuses.
-direct_writes = true
+direct_writes = {direct_writes}
 
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
 # pid_file = "~/.local/share/p2p/state/p2pd.pid"
-"#;
+"#,
+        listen_port = engine.listen.port(),
+        max_peers_per_torrent = engine.max_peers_per_torrent,
+        max_peers_total = engine.max_peers_total,
+        upload_slots = engine.upload_slots,
+        download_rate_limit = rate(
+            "download_rate_limit",
+            engine.download_rate_limit,
+            10_000_000
+        ),
+        upload_rate_limit = rate("upload_rate_limit", engine.upload_rate_limit, 5_000_000),
+        direct_writes = engine.direct_writes,
+    )
+}
 
 /// Everything resolved to real values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +147,25 @@ pub struct Settings {
     /// Running as the system service: the socket is also open to the
     /// daemon's group (mode 0660), so its members can use p2pctl.
     pub system: bool,
+}
+
+impl Settings {
+    /// The engine's configuration: these settings over
+    /// [`EngineConfig::default`], announcing through `http` when given.
+    pub fn engine_config(&self, http: Option<reqwest::Client>) -> EngineConfig {
+        let defaults = EngineConfig::default();
+        EngineConfig {
+            listen: SocketAddr::new(defaults.listen.ip(), self.listen_port),
+            max_peers_per_torrent: self.max_peers_per_torrent,
+            max_peers_total: self.max_peers_total,
+            upload_slots: self.upload_slots,
+            download_rate_limit: self.download_rate_limit,
+            upload_rate_limit: self.upload_rate_limit,
+            direct_writes: self.direct_writes,
+            http,
+            ..defaults
+        }
+    }
 }
 
 /// Why a configuration is unusable.
@@ -199,6 +249,7 @@ impl Config {
             (None, None) => p2p_proto::ipc::default_socket_path(system, &env),
         };
         let state_dir = self.state_dir.clone().unwrap_or_else(|| base.join("state"));
+        let engine = EngineConfig::default();
         Ok(Settings {
             shared_dir: self
                 .shared_dir
@@ -213,22 +264,24 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| base.join("downloads")),
             socket,
-            listen_port: self.listen_port.unwrap_or(6881),
+            listen_port: self.listen_port.unwrap_or(engine.listen.port()),
             tracker: match &self.tracker {
                 Some(t) if t.is_empty() => None,
                 Some(t) => Some(t.clone()),
-                None => Some("http://127.0.0.1:6969/announce".into()),
+                None => Some(DEFAULT_TRACKER.into()),
             },
             tracker_ca_file: self
                 .tracker_ca_file
                 .clone()
                 .filter(|f| !f.as_os_str().is_empty()),
-            max_peers_per_torrent: self.max_peers_per_torrent.unwrap_or(50),
-            max_peers_total: self.max_peers_total.unwrap_or(400),
-            upload_slots: self.upload_slots.unwrap_or(4),
-            download_rate_limit: self.download_rate_limit,
-            upload_rate_limit: self.upload_rate_limit,
-            direct_writes: self.direct_writes.unwrap_or(true),
+            max_peers_per_torrent: self
+                .max_peers_per_torrent
+                .unwrap_or(engine.max_peers_per_torrent),
+            max_peers_total: self.max_peers_total.unwrap_or(engine.max_peers_total),
+            upload_slots: self.upload_slots.unwrap_or(engine.upload_slots),
+            download_rate_limit: self.download_rate_limit.or(engine.download_rate_limit),
+            upload_rate_limit: self.upload_rate_limit.or(engine.upload_rate_limit),
+            direct_writes: self.direct_writes.unwrap_or(engine.direct_writes),
             log_file: self
                 .log_file
                 .clone()
@@ -247,14 +300,47 @@ impl Config {
 mod tests {
     use super::*;
 
+    fn home_env(k: &str) -> Option<String> {
+        (k == "HOME").then(|| "/home/u".to_string())
+    }
+
     #[test]
     fn the_printed_defaults_parse_back_to_the_built_in_defaults() {
-        let parsed = Config::from_toml(DEFAULT_CONFIG).unwrap();
-        let env = |k: &str| (k == "HOME").then(|| "/home/u".to_string());
+        let parsed = Config::from_toml(&default_config_toml()).unwrap();
         assert_eq!(
-            parsed.resolve(false, env).unwrap(),
-            Config::default().resolve(false, env).unwrap()
+            parsed.resolve(false, home_env).unwrap(),
+            Config::default().resolve(false, home_env).unwrap()
         );
+    }
+
+    #[test]
+    fn the_default_and_printed_configs_resolve_to_exactly_the_engine_defaults() {
+        // `EngineConfig` holds a `reqwest::Client` and so has no `PartialEq`;
+        // its `Debug` shows every field, so a new field is compared too.
+        let engine = format!("{:?}", EngineConfig::default());
+        for config in [
+            Config::default(),
+            Config::from_toml(&default_config_toml()).unwrap(),
+        ] {
+            let settings = config.resolve(false, home_env).unwrap();
+            assert_eq!(format!("{:?}", settings.engine_config(None)), engine);
+        }
+    }
+
+    #[test]
+    fn configured_values_reach_the_engine_and_the_rest_stay_default() {
+        let c = Config::from_toml(
+            "listen_port = 7000\nmax_peers_total = 9\nupload_rate_limit = 5\ndirect_writes = false",
+        )
+        .unwrap();
+        let e = c.resolve(false, home_env).unwrap().engine_config(None);
+        let d = EngineConfig::default();
+        assert_eq!(e.listen, SocketAddr::new(d.listen.ip(), 7000));
+        assert_eq!(e.max_peers_total, 9);
+        assert_eq!(e.upload_rate_limit, Some(5));
+        assert!(!e.direct_writes);
+        assert_eq!(e.max_peers_per_torrent, d.max_peers_per_torrent);
+        assert_eq!(e.resume_interval, d.resume_interval);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use p2pd::config::{Config, DEFAULT_CONFIG};
+use p2pd::config::{Config, default_config_toml};
 use tokio_util::sync::CancellationToken;
 
 /// The p2p daemon: shares what lands in its watched folder, downloads what
@@ -44,7 +44,7 @@ struct Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     if flags.print_config {
-        print!("{DEFAULT_CONFIG}");
+        print!("{}", default_config_toml());
         return ExitCode::SUCCESS;
     }
     match run(flags) {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use crate::infohash::InfoHash;
+use crate::percent::{percent_decode_plus_as_space, percent_encode};
 
 /// Longest magnet URI we parse; real ones are well under 4 KiB.
 pub const MAX_MAGNET_BYTES: usize = 64 * 1024;
@@ -84,7 +85,7 @@ impl Magnet {
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(raw).ok_or_else(|| MagnetError::BadEncoding(key.into()))?;
+            let value = decode(raw).ok_or_else(|| MagnetError::BadEncoding(key.into()))?;
             // `tr.1`, `xt.1`... are the numbered forms of the same keys.
             let base = key.split_once('.').map_or(key, |(b, n)| {
                 if n.bytes().all(|c| c.is_ascii_digit()) {
@@ -138,19 +139,19 @@ impl fmt::Display for Magnet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "magnet:?xt=urn:btih:{}", self.info_hash.to_hex())?;
         if let Some(dn) = &self.display_name {
-            write!(f, "&dn={}", percent_encode(dn))?;
+            write!(f, "&dn={}", percent_encode(dn.as_bytes()))?;
         }
         if let Some(xl) = self.exact_length {
             write!(f, "&xl={xl}")?;
         }
         for tr in &self.trackers {
-            write!(f, "&tr={}", percent_encode(tr))?;
+            write!(f, "&tr={}", percent_encode(tr.as_bytes()))?;
         }
         for ws in &self.web_seeds {
-            write!(f, "&ws={}", percent_encode(ws))?;
+            write!(f, "&ws={}", percent_encode(ws.as_bytes()))?;
         }
         for pe in &self.peers {
-            write!(f, "&x.pe={}", percent_encode(&pe.to_string()))?;
+            write!(f, "&x.pe={}", percent_encode(pe.to_string().as_bytes()))?;
         }
         Ok(())
     }
@@ -163,43 +164,10 @@ impl std::str::FromStr for Magnet {
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Decodes `%XX` escapes and `+` (as space, the form encoding many sites use);
 /// `None` on a bad escape or a result that is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+fn decode(s: &str) -> Option<String> {
+    String::from_utf8(percent_decode_plus_as_space(s.as_bytes()).ok()?).ok()
 }
 
 #[cfg(test)]
@@ -292,5 +260,16 @@ mod tests {
             "a".repeat(MAX_MAGNET_BYTES)
         );
         assert_eq!(Magnet::parse(&long), Err(MagnetError::TooLong(long.len())));
+    }
+
+    #[test]
+    fn an_escape_must_be_two_hex_digits_and_decode_to_utf8() {
+        for bad in ["%+a", "%4", "%ff"] {
+            assert_eq!(
+                Magnet::parse(&format!("magnet:?xt=urn:btih:{HEX}&dn={bad}")),
+                Err(MagnetError::BadEncoding("dn".into())),
+                "{bad}"
+            );
+        }
     }
 }

@@ -7,11 +7,12 @@ use std::time::Duration;
 use p2p_proto::api::{CatalogList, EventPage, EventRecord};
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{Request, Response};
+use p2p_proto::time::utc_date_time;
 
 use super::groups::cell;
 use super::{Daemon, print, print_json};
 use crate::cli::EventsArgs;
-use crate::output::{human_size, table, utc_time};
+use crate::output::{human_size, table};
 use crate::reply_as;
 
 /// How often `events --follow` asks for new events.
@@ -111,7 +112,7 @@ fn events_table(page: &EventPage) -> String {
         page.events.iter().map(|e| {
             vec![
                 e.id.to_string(),
-                utc_time(e.at),
+                utc_date_time(e.at),
                 e.kind.clone(),
                 cell(e.username.as_deref()),
                 cell(e.group.as_deref()),
@@ -128,7 +129,7 @@ fn events_table(page: &EventPage) -> String {
 
 /// One event as a line, for `--follow` (a table cannot grow).
 fn event_line(e: &EventRecord) -> String {
-    let mut s = format!("#{} {} {}", e.id, utc_time(e.at), e.kind);
+    let mut s = format!("#{} {} {}", e.id, utc_date_time(e.at), e.kind);
     if let Some(u) = &e.username {
         s.push_str(&format!(" user={u}"));
     }

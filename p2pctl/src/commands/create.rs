@@ -1,12 +1,11 @@
 //! `p2pctl create`: hash a file or folder into a .torrent, locally.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use p2p_proto::create::{Control, CreateOptions, create_torrent};
+use p2p_proto::fsutil::write_atomically;
 use p2p_proto::metainfo::TorrentExtras;
 
 use super::inspect::{describe_human, describe_json};
@@ -66,34 +65,4 @@ pub fn run(args: &CreateArgs, json: bool) -> anyhow::Result<()> {
         format!("wrote {}\n{}", out.display(), describe_human(meta))
     };
     super::print(&text)
-}
-
-/// Temp file in the same folder, fsync, rename: the .torrent is either the
-/// old one or the whole new one, never a torn write.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        file_name.as_deref().unwrap_or("torrent"),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = fs::File::open(dir) {
-            // Persist the rename; not supported on every platform, so best effort.
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }

@@ -4,11 +4,12 @@
 
 use p2p_proto::api::{GroupList, JoinRequests, Members};
 use p2p_proto::ipc::{Request, Response};
+use p2p_proto::time::utc_date_time;
 
 use super::{Daemon, print, print_json};
 use crate::cli::GroupsCommand;
 use crate::client::ClientError;
-use crate::output::{table, utc_time};
+use crate::output::table;
 use crate::reply_as;
 
 pub fn run(daemon: &Daemon, cmd: &GroupsCommand, json: bool) -> anyhow::Result<()> {
@@ -107,7 +108,7 @@ fn groups_table(reply: &GroupList) -> String {
                 g.owner.clone(),
                 g.members.to_string(),
                 yes_no(g.member),
-                utc_time(g.created_at),
+                utc_date_time(g.created_at),
             ]
         }),
     )
@@ -122,7 +123,7 @@ fn requests_table(group: &str, reply: &JoinRequests) -> String {
         reply
             .requests
             .iter()
-            .map(|r| vec![r.username.clone(), utc_time(r.since)]),
+            .map(|r| vec![r.username.clone(), utc_date_time(r.since)]),
     )
 }
 
@@ -132,7 +133,7 @@ fn members_table(reply: &Members) -> String {
         reply
             .members
             .iter()
-            .map(|m| vec![m.username.clone(), utc_time(m.since), yes_no(m.owner)]),
+            .map(|m| vec![m.username.clone(), utc_date_time(m.since), yes_no(m.owner)]),
     )
 }
 

@@ -81,7 +81,7 @@ pub fn save(path: &Path, record: &ResumeRecord) -> io::Result<()> {
         .with("piece-count", OwnedValue::Int(record.pieces.len() as i64))
         .with("pieces", OwnedValue::bytes(record.pieces.as_bytes()))
         .with("files", OwnedValue::List(files));
-    crate::fsutil::write_atomically(path, &bencode::encode(&doc))
+    p2p_proto::fsutil::write_atomically(path, &bencode::encode(&doc))
 }
 
 /// Decides which pieces we have, from a record if it fits, else by hashing.

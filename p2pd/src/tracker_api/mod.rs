@@ -224,7 +224,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, TrackerApiError> {
 /// Percent-encodes one path segment (a group or user name), so it cannot
 /// add segments or a query.
 fn segment(s: &str) -> String {
-    p2p_proto::tracker::percent_encode(s.as_bytes())
+    p2p_proto::percent::percent_encode(s.as_bytes())
 }
 
 #[cfg(test)]

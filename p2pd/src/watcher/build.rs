@@ -10,10 +10,11 @@ use std::sync::atomic::AtomicBool;
 
 use p2p_proto::bencode::{self, OwnedValue};
 use p2p_proto::create::{Control, CreateError, CreateOptions, create_torrent};
+use p2p_proto::fsutil::write_atomically;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::metainfo::{Metainfo, TorrentExtras, encode_torrent};
 
-use super::cache::{CacheEntry, write_atomic};
+use super::cache::CacheEntry;
 use super::names::ItemKey;
 use super::probe::{Fingerprint, Probe, probe};
 
@@ -135,7 +136,7 @@ pub(super) fn write_torrent(
         let hex = metainfo.info_hash.to_hex();
         format!("{stem}.{}.torrent", &hex[..8])
     };
-    write_atomic(&dir.join(&name), bytes)?;
+    write_atomically(&dir.join(&name), bytes)?;
     Ok(name)
 }
 
@@ -174,7 +175,7 @@ pub(super) fn reload(
         .collect();
     if metainfo.trackers != wanted {
         let bytes = encode_torrent(&metainfo.raw_info, extras);
-        write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+        write_atomically(&path, &bytes).map_err(|e| e.to_string())?;
         return Metainfo::from_bytes(&bytes).map_err(|e| e.to_string());
     }
     Ok(metainfo)

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+use p2p_proto::fsutil::write_atomically;
 use p2p_proto::infohash::InfoHash;
 use serde::{Deserialize, Serialize};
 
@@ -83,10 +84,8 @@ pub(super) fn save<'a>(
             .collect(),
     };
     let bytes = serde_json::to_vec_pretty(&file).map_err(std::io::Error::other)?;
-    write_atomic(path, &bytes)
+    write_atomically(path, &bytes)
 }
-
-pub(super) use crate::fsutil::write_atomically as write_atomic;
 
 #[cfg(test)]
 mod tests {

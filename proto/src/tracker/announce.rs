@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use super::PeerId;
-use super::percent::percent_encode;
 use super::query::{self, SplitError, printable};
 use crate::infohash::InfoHash;
+use crate::percent::percent_encode;
 
 /// Longest announce query string accepted (real clients send about 300 bytes).
 pub const MAX_ANNOUNCE_QUERY_BYTES: usize = 4096;

@@ -1,5 +1,5 @@
 //! HTTP tracker protocol (BEP 3, 7, 23, 48): announce and scrape requests and
-//! responses, with binary-safe percent coding. Sans-io.
+//! responses (percent coding from [`crate::percent`]). Sans-io.
 //!
 //! Both sides live here: the tracker parses requests from a raw query string
 //! and encodes responses; a client builds query strings and decodes
@@ -7,13 +7,13 @@
 //! to return is the tracker's business).
 
 mod announce;
-mod percent;
 mod query;
 mod response;
 mod scrape;
 
+/// The percent coding of query strings lives in [`crate::percent`].
+pub use crate::percent::{PercentDecodeError, percent_decode, percent_encode};
 pub use announce::{AnnounceError, AnnounceRequest, Event, MAX_ANNOUNCE_QUERY_BYTES};
-pub use percent::{PercentDecodeError, percent_decode, percent_encode};
 pub use response::{
     AnnounceResponse, COMPACT_V4_BYTES, COMPACT_V6_BYTES, Peer, ResponseError, failure_response,
 };

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::percent::percent_decode;
+use crate::percent::percent_decode;
 
 /// Most `key=value` pairs accepted in one query.
 pub(crate) const MAX_PAIRS: usize = 256;

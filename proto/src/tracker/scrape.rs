@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use super::percent::percent_encode;
 use super::query::{self, SplitError};
 use super::response::{ResponseError, get_u32};
 use crate::bencode::{self, OwnedValue};
 use crate::infohash::InfoHash;
+use crate::percent::percent_encode;
 
 /// Most info-hashes in one scrape.
 pub const MAX_SCRAPE_HASHES: usize = 200;

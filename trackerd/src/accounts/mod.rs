@@ -11,6 +11,7 @@ use std::cell::RefCell;
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use p2p_proto::infohash::hex_encode;
 use rand::RngExt;
 use sha2::{Digest, Sha256};
 
@@ -176,20 +177,20 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 /// A new session token (32 random bytes, hex) and its SHA-256 (hex) for the store.
 pub fn new_token() -> (String, String) {
     let bytes: [u8; 32] = rand::rng().random();
-    let token = hex::encode(bytes);
+    let token = hex_encode(&bytes);
     let hash = token_hash(&token);
     (token, hash)
 }
 
 /// The SHA-256 (hex) of a token, the only form the store keeps.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex_encode(&Sha256::digest(token.as_bytes()))
 }
 
 /// A new passkey: 16 random bytes as 32 hex characters.
 pub fn new_passkey() -> String {
     let bytes: [u8; 16] = rand::rng().random();
-    hex::encode(bytes)
+    hex_encode(&bytes)
 }
 
 #[cfg(test)]

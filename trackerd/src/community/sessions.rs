@@ -6,11 +6,12 @@
 use std::net::IpAddr;
 
 use p2p_proto::api::{LoginReply, OnlineUser, UserStats};
+use p2p_proto::time::rfc3339;
 
 use super::{Community, CommunityError};
 use crate::accounts::limit::address_key;
 use crate::accounts::{self, check_password, normalize_username};
-use crate::events::{event, rfc3339};
+use crate::events::event;
 use crate::store::community::SessionOutcome;
 
 /// An authenticated request's session.

@@ -2,15 +2,12 @@
 //! timestamped line to a text file, and broadcast to live streams. Knows
 //! nothing of HTTP or of who may see what (the caller filters).
 
-mod time;
-
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use p2p_proto::time::rfc3339;
 use tokio::sync::broadcast;
-
-pub use time::rfc3339;
 
 use crate::store::StoreError;
 use crate::store::community::{CommunityStore, EventRecord};

@@ -23,8 +23,7 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// A registered torrent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TorrentRecord {
-    /// Its info-hash.
-    #[serde(serialize_with = "hex")]
+    /// Its info-hash (40 lowercase hex digits in JSON).
     pub info_hash: InfoHash,
     /// The torrent's name.
     pub name: String,
@@ -41,10 +40,6 @@ pub struct TorrentRecord {
     /// The .torrent file as uploaded.
     #[serde(skip)]
     pub metainfo: Vec<u8>,
-}
-
-fn hex<S: serde::Serializer>(h: &InfoHash, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&h.to_hex())
 }
 
 /// Why the store failed.

@@ -13,6 +13,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use super::sqlite_rows::hash_of;
 use super::{Store, StoreError, StoreFuture, TorrentRecord};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -48,10 +49,6 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
-}
-
-fn hash_of(text: &str) -> Result<InfoHash, StoreError> {
-    InfoHash::parse(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn i64_of(v: u64) -> i64 {

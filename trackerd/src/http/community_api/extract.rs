@@ -84,8 +84,7 @@ pub fn query_param(raw: Option<&str>, key: &str) -> Option<String> {
         if k != key {
             return None;
         }
-        let v = v.replace('+', " ");
-        let bytes = p2p_proto::tracker::percent_decode(v.as_bytes()).ok()?;
+        let bytes = p2p_proto::percent::percent_decode_plus_as_space(v.as_bytes()).ok()?;
         String::from_utf8(bytes).ok()
     })
 }

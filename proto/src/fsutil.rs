@@ -1,5 +1,9 @@
-//! Crash-safe file writes shared by everything p2pd persists (resume
-//! records, the downloads list, the watcher's cache and .torrent files).
+//! Crash-safe file writes, the one implementation for everything the
+//! programs persist: p2pd's resume records, downloads list, watcher cache and
+//! .torrent copies, and the .torrent files `p2pctl create` writes.
+//!
+//! Plain blocking `std::fs`: no runtime, no clock. Async callers run it on
+//! their blocking pool. Never used by the protocol code of this crate.
 
 use std::fs;
 use std::io::Write;
@@ -8,6 +12,10 @@ use std::path::Path;
 /// Writes `bytes` to `path` through a hidden temp file in the same folder:
 /// write, fsync, rename, then fsync the folder so the rename survives a power
 /// cut. A crash leaves the old file or the new one, never a mix.
+///
+/// Missing parent folders are created. The temp file is `.NAME.tmp`, so a
+/// crash leaves at most one per file and the next write reuses it; two
+/// processes writing the same path at once are not supported.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -55,5 +63,18 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["record.json"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temp_file_and_a_nameless_path_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let taken = dir.path().join("taken");
+        fs::create_dir(&taken).unwrap();
+        fs::write(taken.join("x"), b"keep").unwrap();
+        // Renaming a file over a non-empty folder fails.
+        assert!(write_atomically(&taken, b"new").is_err());
+        assert_eq!(fs::read(taken.join("x")).unwrap(), b"keep");
+        assert!(!dir.path().join(".taken.tmp").exists());
+        assert!(write_atomically(Path::new("/"), b"x").is_err());
     }
 }
