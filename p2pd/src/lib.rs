@@ -5,9 +5,6 @@
 pub mod config;
 pub mod daemon;
 pub mod engine;
-/// The crash-safe writer lives in proto; this alias keeps `daemon::registry`'s
-/// `crate::fsutil` import working until that module names proto directly.
-pub use p2p_proto::fsutil;
 pub mod http_client;
 pub mod logging;
 #[cfg(test)]

@@ -35,7 +35,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::Engine;
 use crate::tracker_api::TrackerApi;
 use registry::Registry;
 use session::Session;
@@ -103,17 +103,7 @@ pub async fn run(
         .await
         .context("loading the downloads list")?;
     let engine = Engine::start(
-        EngineConfig {
-            listen: std::net::SocketAddr::from(([0, 0, 0, 0], settings.listen_port)),
-            max_peers_per_torrent: settings.max_peers_per_torrent,
-            max_peers_total: settings.max_peers_total,
-            upload_slots: settings.upload_slots,
-            download_rate_limit: settings.download_rate_limit,
-            upload_rate_limit: settings.upload_rate_limit,
-            direct_writes: settings.direct_writes,
-            http: Some(http.clone()),
-            ..EngineConfig::default()
-        },
+        settings.engine_config(Some(http.clone())),
         cancel.child_token(),
     )
     .await

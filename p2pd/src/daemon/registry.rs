@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::fsutil::write_atomically;
+use p2p_proto::fsutil::write_atomically;
 
 /// One download.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
