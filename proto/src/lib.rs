@@ -6,6 +6,8 @@
 //! `p2pctl create` needs no daemon, and [`fsutil`], the one crash-safe
 //! writer both p2pd and p2pctl use.
 
+#![deny(missing_docs)]
+
 pub mod api;
 pub mod bencode;
 pub mod bitfield;

@@ -1,6 +1,7 @@
 //! Sessions through the real binaries: p2pctl asks p2pd, p2pd asks trackerd.
 //! Login shares (announcing with the passkey), logout stops sharing, a second
-//! login elsewhere is refused, and a tracker shutdown logs the daemon out.
+//! login elsewhere is refused, a download asked for while logged out waits
+//! for the next login, and a tracker shutdown logs the daemon out.
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
@@ -97,7 +98,44 @@ fn login_shares_with_the_passkey_logout_stops_and_a_tracker_shutdown_logs_out() 
     wait_until("the stopped announce", 30, || seeders(&base) == 0);
     assert!(ok_json(&alice, &["status"])["logged_in_as"].is_null());
 
-    // Login resumes it.
+    // A download asked for while logged out waits for the login, and says so.
+    let album = tmp.path().join("album.bin");
+    std::fs::write(&album, vec![3u8; 100_000]).unwrap();
+    let torrent = tmp.path().join("album.torrent");
+    let made = p2pctl(
+        &alice,
+        &[
+            "create",
+            album.to_str().unwrap(),
+            "-o",
+            torrent.to_str().unwrap(),
+            "-t",
+            &announce,
+        ],
+        None,
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let waiting = p2pctl(&alice, &["download", torrent.to_str().unwrap()], None);
+    assert!(
+        waiting.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waiting.stderr)
+    );
+    let said = String::from_utf8_lossy(&waiting.stdout);
+    assert!(
+        said.contains("added album.bin") && said.contains("starts at the next login"),
+        "{said}"
+    );
+    let list = ok_json(&alice, &["list"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["name"], "album.bin");
+    assert_eq!(list[0]["state"], "waiting");
+
+    // Login resumes sharing, and starts the waiting download.
     assert!(
         p2pctl(
             &alice,
@@ -108,6 +146,12 @@ fn login_shares_with_the_passkey_logout_stops_and_a_tracker_shutdown_logs_out() 
         .success()
     );
     wait_until("sharing to resume", 30, || seeders(&base) == 1);
+    wait_until("the waiting download to start", 30, || {
+        ok_json(&alice, &["list"]).as_array().is_some_and(|l| {
+            l.iter()
+                .any(|t| t["name"] == "album.bin" && t["state"] == "downloading")
+        })
+    });
 
     // trackerd stops: the daemon says it was logged out, and why, within two seconds.
     let pid = tracker.0.id().to_string();

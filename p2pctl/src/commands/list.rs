@@ -40,8 +40,14 @@ fn torrent_table(torrents: &[TorrentSummary]) -> String {
 
 #[cfg(test)]
 pub(crate) fn sample(name: &str, state: &str, progress: f64) -> TorrentSummary {
-    let state = serde_json::from_value(serde_json::Value::String(state.into()))
-        .unwrap_or(p2p_proto::ipc::TorrentState::Error);
+    let state = match state {
+        "checking" => TorrentState::Checking,
+        "downloading" => TorrentState::Downloading,
+        "seeding" => TorrentState::Seeding,
+        "paused" => TorrentState::Paused,
+        "waiting" => TorrentState::Waiting,
+        _ => TorrentState::Error,
+    };
     TorrentSummary {
         info_hash: p2p_proto::infohash::InfoHash(
             [0x3f, 0x2a].repeat(10).try_into().unwrap_or([0; 20]),

@@ -217,12 +217,12 @@ async fn connection(stream: Stream, daemon: Arc<Daemon>) -> anyhow::Result<()> {
 
 /// A bad request line: an unknown command or malformed JSON; keeps its id when it has one.
 fn classify(line: &str, e: &serde_json::Error) -> (ErrorCode, u64) {
-    let v: Option<serde_json::Value> = serde_json::from_str(line).ok();
-    let id = v
-        .as_ref()
-        .and_then(|v| v.get("id"))
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
+    /// Just the id of a request that is otherwise unusable.
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: u64,
+    }
+    let id = serde_json::from_str::<IdOnly>(line).map_or(0, |r| r.id);
     let unknown = e.to_string().contains("unknown variant");
     (
         if unknown {
