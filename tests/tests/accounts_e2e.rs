@@ -6,31 +6,11 @@
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use p2p_tests::e2e::{daemon, ok_json, p2pctl, trackerd, wait_until};
+use p2p_tests::e2e::{daemon, get_json, ok_json, p2pctl, trackerd, wait_until};
 use serde_json::Value;
-
-/// GET on the tracker's HTTP API, body as JSON.
-fn tracker_get(base: &str, path: &str) -> Value {
-    let addr = base.trim_start_matches("http://");
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or_default();
-    serde_json::from_str(body).unwrap_or(Value::Null)
-}
 
 #[test]
 fn login_shares_with_the_passkey_logout_stops_and_a_tracker_shutdown_logs_out() {
@@ -84,7 +64,7 @@ fn login_shares_with_the_passkey_logout_stops_and_a_tracker_shutdown_logs_out() 
         .unwrap()
         .to_owned();
     let seeders = |base: &str| {
-        tracker_get(base, &format!("/api/v1/torrents/{ih}"))["seeders"]
+        get_json(base, &format!("/api/v1/torrents/{ih}"))["seeders"]
             .as_u64()
             .unwrap_or(0)
     };
