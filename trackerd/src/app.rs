@@ -64,7 +64,9 @@ pub struct Stats {
     pub announces: AtomicU64,
     /// Scrapes answered successfully.
     pub scrapes: AtomicU64,
-    /// Announces and scrapes refused with a failure reason.
+    /// Announces and scrapes answered with a failure reason (counted where
+    /// the reply is made, [`crate::http::announce_reply`] and
+    /// [`crate::http::scrape_reply`]).
     pub failures: AtomicU64,
     /// Completed downloads counted since start.
     pub completed: AtomicU64,
@@ -171,7 +173,8 @@ impl Tracker {
     }
 
     /// Handles an announce from `addr` (the peer's address, already decided
-    /// from the connection or a trusted proxy) and encodes the response.
+    /// from the connection or a trusted proxy) and encodes the response. A
+    /// refusal is returned, not counted: the caller answers and counts it.
     pub fn announce(
         &self,
         req: &AnnounceRequest,
@@ -193,15 +196,11 @@ impl Tracker {
         now: Instant,
         rng: &mut (impl Rng + ?Sized),
     ) -> Result<Vec<u8>, Refusal> {
-        let identity = match self.community.authorize_announce(&req.info_hash, passkey) {
-            Ok(id) => id,
-            Err(reason) => {
-                self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                return Err(Refusal::Private(reason));
-            }
-        };
+        let identity = self
+            .community
+            .authorize_announce(&req.info_hash, passkey)
+            .map_err(Refusal::Private)?;
         if !identity.published && !self.admitted(&req.info_hash) {
-            self.stats.failures.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::NotRegistered(req.info_hash));
         }
         let a = &self.config.announce;
@@ -214,13 +213,7 @@ impl Tracker {
             event: req.event,
             numwant: numwant as usize,
         };
-        let out = match self.swarms.announce(&input, now, rng) {
-            Ok(out) => out,
-            Err(full) => {
-                self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                return Err(full.into());
-            }
-        };
+        let out = self.swarms.announce(&input, now, rng)?;
         if out.counted_completion {
             *self.pending.lock().entry(req.info_hash).or_default() += 1;
             self.stats.completed.fetch_add(1, Ordering::Relaxed);
@@ -244,7 +237,6 @@ impl Tracker {
     pub fn scrape(&self, req: &ScrapeRequest) -> Result<Vec<u8>, Refusal> {
         let mut files = if req.info_hashes.is_empty() {
             if !self.config.announce.full_scrape {
-                self.stats.failures.fetch_add(1, Ordering::Relaxed);
                 return Err(Refusal::FullScrapeDisabled);
             }
             match self.config.mode {

@@ -97,8 +97,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let running = trackerd::server::start(config, listener, token.clone())
         .await
         .with_context(|| format!("starting the tracker with database {db}"))?;
-    // Session and event streams get a `shutdown` event when the token is cancelled.
-    running.tracker.community.shutdown_with(token.clone());
     tracing::info!("listening on http://{}", running.addr);
     running.wait().await;
     signals.abort();

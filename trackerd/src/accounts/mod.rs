@@ -19,6 +19,10 @@ use sha2::{Digest, Sha256};
 pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
 /// Shortest and longest password, in bytes.
 pub const PASSWORD_BYTES: std::ops::RangeInclusive<usize> = 8..=1024;
+/// Random bytes in a passkey.
+pub const PASSKEY_BYTES: usize = 16;
+/// Length of a passkey: [`PASSKEY_BYTES`] as lowercase hex digits.
+pub const PASSKEY_LEN: usize = 2 * PASSKEY_BYTES;
 
 /// Why a username or password is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -187,9 +191,10 @@ pub fn token_hash(token: &str) -> String {
     hex_encode(&Sha256::digest(token.as_bytes()))
 }
 
-/// A new passkey: 16 random bytes as 32 hex characters.
+/// A new passkey: [`PASSKEY_BYTES`] random bytes as [`PASSKEY_LEN`]
+/// lowercase hex digits.
 pub fn new_passkey() -> String {
-    let bytes: [u8; 16] = rand::rng().random();
+    let bytes: [u8; PASSKEY_BYTES] = rand::rng().random();
     hex_encode(&bytes)
 }
 
@@ -264,6 +269,12 @@ mod tests {
         assert_eq!(t.len(), 64);
         assert_eq!(h, token_hash(&t));
         assert_ne!(t, h);
-        assert_eq!(new_passkey().len(), 32);
+        let passkey = new_passkey();
+        assert_eq!(passkey.len(), PASSKEY_LEN);
+        assert!(
+            passkey
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! caller writes to the store. Plain Rust, no I/O.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::tracker::PeerId;
@@ -20,6 +21,7 @@ pub struct Traffic {
 
 impl Traffic {
     /// Takes one announce's cumulative counters; `stopped` forgets the peer.
+    /// One map lookup per report (announces of logged-in users call this).
     pub fn report(
         &mut self,
         user: i64,
@@ -30,23 +32,27 @@ impl Traffic {
         stopped: bool,
     ) {
         let key = (user, h, peer);
-        let (last_up, last_down) = self.last.get(&key).copied().unwrap_or((0, 0));
-        // Counters that went down mean the client restarted: count from zero.
-        let du = if up >= last_up { up - last_up } else { up };
-        let dd = if down >= last_down {
-            down - last_down
+        let last = if stopped {
+            self.last.remove(&key).unwrap_or((0, 0))
         } else {
-            down
+            let full = self.last.len() >= MAX_TRACKED_PEERS;
+            match self.last.entry(key) {
+                Entry::Occupied(mut e) => e.insert((up, down)),
+                Entry::Vacant(e) => {
+                    if !full {
+                        e.insert((up, down));
+                    }
+                    (0, 0)
+                }
+            }
         };
+        // Counters that went down mean the client restarted: count from zero.
+        let increase = |now: u64, before: u64| if now >= before { now - before } else { now };
+        let (du, dd) = (increase(up, last.0), increase(down, last.1));
         if du > 0 || dd > 0 {
             let p = self.pending.entry(user).or_default();
             p.0 = p.0.saturating_add(du);
             p.1 = p.1.saturating_add(dd);
-        }
-        if stopped {
-            self.last.remove(&key);
-        } else if self.last.len() < MAX_TRACKED_PEERS || self.last.contains_key(&key) {
-            self.last.insert(key, (up, down));
         }
     }
 

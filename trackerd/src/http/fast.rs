@@ -1,11 +1,17 @@
-//! The fast path's HTTP: recognises a complete, plain `GET /announce?...` or
-//! `GET /scrape?...` HTTP/1.1 request head at the start of a buffer, and
-//! writes the 200 response hyper would send for it. Sans-io.
+//! The fast path's HTTP: recognises a complete, plain `GET /announce?...`,
+//! `GET /announce/<passkey>?...` or `GET /scrape?...` HTTP/1.1 request head
+//! at the start of a buffer, and writes the 200 response hyper would send
+//! for it. Sans-io: no sockets, no clock, no tracker state.
 //!
 //! It only ever says "mine" or "not mine": anything unusual (another method,
-//! path or HTTP version, a body, an upgrade, a byte outside the plain URI
-//! and header alphabets, too many headers, a head not complete yet) is left
-//! to hyper, so malformed and hostile input keeps hyper's answers and limits.
+//! path or HTTP version, a passkey that is not [`PASSKEY_LEN`] lowercase hex
+//! digits, a body, an upgrade, a byte outside the plain URI and header
+//! alphabets, too many headers, a head not complete yet) is left to hyper,
+//! so malformed and hostile input keeps hyper's answers and limits. It must
+//! not decide anything about the request beyond its shape: whether a
+//! passkey is known is the tracker's question.
+
+use crate::accounts::PASSKEY_LEN;
 
 /// Longest head the fast path takes (hyper's limit is at least 8 KiB).
 pub const MAX_FAST_HEAD_BYTES: usize = 4096;
@@ -14,9 +20,13 @@ pub const MAX_FAST_HEADERS: usize = 32;
 
 /// Which tracker endpoint a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `GET /announce` (BEP 3).
-    Announce,
+pub enum Endpoint<'a> {
+    /// `GET /announce` (BEP 3), or `GET /announce/<passkey>` with the
+    /// passkey of a user (its shape checked, not whether it is known).
+    Announce {
+        /// The passkey of the URL, if it has one.
+        passkey: Option<&'a str>,
+    },
     /// `GET /scrape` (BEP 48).
     Scrape,
 }
@@ -25,7 +35,7 @@ pub enum Endpoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FastRequest<'a> {
     /// The endpoint.
-    pub endpoint: Endpoint,
+    pub endpoint: Endpoint<'a>,
     /// The raw query string, without `?` (empty when there is none).
     pub query: &'a [u8],
     /// The client asked to close the connection after the reply.
@@ -86,6 +96,17 @@ fn has_token(value: &[u8], token: &[u8]) -> bool {
         .any(|t| trim(t).eq_ignore_ascii_case(token))
 }
 
+/// The passkey of a `/announce/<passkey>` path: exactly [`PASSKEY_LEN`]
+/// lowercase hex digits, the shape every passkey is made with (anything
+/// else, percent-encoded bytes included, is hyper's to decode).
+fn passkey_of(path: &[u8]) -> Option<&str> {
+    let key = path.strip_prefix(b"/announce/")?;
+    if key.len() != PASSKEY_LEN || !key.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    std::str::from_utf8(key).ok()
+}
+
 /// The fast-path request at the start of `buf`, if there is one.
 pub fn parse(buf: &[u8]) -> Option<FastRequest<'_>> {
     let buf = &buf[..buf.len().min(MAX_FAST_HEAD_BYTES)];
@@ -98,9 +119,11 @@ pub fn parse(buf: &[u8]) -> Option<FastRequest<'_>> {
         None => (target, &target[target.len()..]),
     };
     let endpoint = match path {
-        b"/announce" => Endpoint::Announce,
+        b"/announce" => Endpoint::Announce { passkey: None },
         b"/scrape" => Endpoint::Scrape,
-        _ => return None,
+        _ => Endpoint::Announce {
+            passkey: Some(passkey_of(path)?),
+        },
     };
     if !query.iter().all(|&b| is_plain_query_byte(b)) {
         return None;
@@ -167,11 +190,18 @@ mod tests {
 
     const ANNOUNCE: &[u8] =
         b"GET /announce?info_hash=%01%02&port=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: x/1.0\r\n\r\n";
+    const PASSKEY: &str = "0123456789abcdef0123456789abcdef";
+    const PASSKEY_ANNOUNCE: &[u8] = b"GET /announce/0123456789abcdef0123456789abcdef?info_hash=%01%02&port=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: x/1.0\r\n\r\n";
+
+    #[test]
+    fn the_test_passkey_has_the_length_of_a_real_one() {
+        assert_eq!(PASSKEY.len(), PASSKEY_LEN);
+    }
 
     #[test]
     fn a_plain_announce_and_scrape_are_recognised_with_their_query_and_head_length() {
         let r = parse(ANNOUNCE).unwrap();
-        assert_eq!(r.endpoint, Endpoint::Announce);
+        assert_eq!(r.endpoint, Endpoint::Announce { passkey: None });
         assert_eq!(r.query, b"info_hash=%01%02&port=1");
         assert!(!r.close);
         assert_eq!(r.head_len, ANNOUNCE.len());
@@ -185,6 +215,76 @@ mod tests {
     }
 
     #[test]
+    fn a_passkey_announce_is_recognised_with_its_passkey_query_and_head_length() {
+        let r = parse(PASSKEY_ANNOUNCE).unwrap();
+        assert_eq!(
+            r.endpoint,
+            Endpoint::Announce {
+                passkey: Some(PASSKEY)
+            }
+        );
+        assert_eq!(r.query, b"info_hash=%01%02&port=1");
+        assert!(!r.close);
+        assert_eq!(r.head_len, PASSKEY_ANNOUNCE.len());
+        let head = format!("GET /announce/{PASSKEY} HTTP/1.1\r\nConnection: close\r\n\r\nGET /x");
+        let r = parse(head.as_bytes()).unwrap();
+        assert_eq!(r.query, b"");
+        assert!(r.close);
+        assert_eq!(r.head_len, head.len() - "GET /x".len());
+    }
+
+    #[test]
+    fn every_prefix_of_a_request_is_left_to_hyper() {
+        for request in [ANNOUNCE, PASSKEY_ANNOUNCE] {
+            for n in 0..request.len() {
+                assert_eq!(parse(&request[..n]), None, "{n} bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn a_complete_head_is_recognised_whatever_part_of_the_next_request_follows_it() {
+        for request in [ANNOUNCE, PASSKEY_ANNOUNCE] {
+            let whole = parse(request).unwrap();
+            for n in 0..=request.len() {
+                let mut two = request.to_vec();
+                two.extend_from_slice(&request[..n]);
+                assert_eq!(parse(&two), Some(whole), "{n} bytes of the next request");
+                assert_eq!(parse(&two[whole.head_len..]).is_some(), n == request.len());
+            }
+        }
+    }
+
+    #[test]
+    fn an_odd_passkey_is_left_to_hyper() {
+        let upper = PASSKEY.to_ascii_uppercase();
+        let encoded: String = PASSKEY.bytes().map(|b| format!("%{b:02x}")).collect();
+        let odd = [
+            String::new(),
+            PASSKEY[1..].to_owned(),
+            format!("{PASSKEY}0"),
+            upper,
+            format!("{}g", &PASSKEY[1..]),
+            format!("%61{}", &PASSKEY[1..]),
+            encoded,
+            format!("{PASSKEY}/"),
+            format!("/{PASSKEY}"),
+            format!("{PASSKEY}/scrape"),
+            format!("{}..", &PASSKEY[2..]),
+            format!("{}\u{e9}", &PASSKEY[2..]),
+            format!("{} ", &PASSKEY[1..]),
+        ];
+        for key in odd {
+            let head = format!("GET /announce/{key}?port=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+            assert_eq!(parse(head.as_bytes()), None, "{key:?}");
+        }
+        assert_eq!(
+            parse(format!("GET /scrape/{PASSKEY} HTTP/1.1\r\n\r\n").as_bytes()),
+            None
+        );
+    }
+
+    #[test]
     fn connection_close_is_honoured_in_any_case_and_list_position() {
         for v in ["close", "Close", " keep-alive, CLOSE "] {
             let head = format!("GET /announce HTTP/1.1\r\nConnection:{v}\r\n\r\n");
@@ -192,13 +292,6 @@ mod tests {
         }
         let head = b"GET /announce HTTP/1.1\r\nConnection: keep-alive\r\n\r\n";
         assert!(!parse(head).unwrap().close);
-    }
-
-    #[test]
-    fn every_prefix_of_a_request_is_left_to_hyper() {
-        for n in 0..ANNOUNCE.len() {
-            assert_eq!(parse(&ANNOUNCE[..n]), None, "{n} bytes");
-        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub fn router(tracker: Arc<Tracker>) -> Router {
     let body_limit = tracker.config.http.max_torrent_bytes;
     Router::new()
         .route("/announce", get(tracker::announce))
+        .route("/announce/{passkey}", get(tracker::passkey_announce))
         .route("/scrape", get(tracker::scrape))
         .route("/health", get(api::health))
         .route("/metrics", get(api::metrics))
@@ -38,7 +39,7 @@ pub fn router(tracker: Arc<Tracker>) -> Router {
             get(api::list_torrents).post(api::register_torrent),
         )
         .route("/api/v1/torrents/{info_hash}", get(api::get_torrent))
-        // Issue 5 hook (accounts): accounts, groups, catalog, events, /announce/<passkey>.
+        // Issue 5 hook (accounts): accounts, groups, catalog, events.
         .merge(community_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))

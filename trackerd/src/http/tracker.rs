@@ -1,15 +1,17 @@
-//! `/announce` and `/scrape` (BEP 3, 23, 48): read the raw query string
-//! (never the typed `Query` extractor, which mangles binary info-hashes),
-//! call the tracker, answer bencode with HTTP 200, failures included. The
-//! reply bodies are plain functions shared with the server's fast path, so
-//! both paths answer alike.
+//! `/announce`, `/announce/<passkey>` and `/scrape` (BEP 3, 23, 48): read
+//! the raw query string (never the typed `Query` extractor, which mangles
+//! binary info-hashes), call the tracker, answer bencode with HTTP 200,
+//! failures included. [`announce_reply`] and [`scrape_reply`] are the one
+//! place replies are made and failures counted: the server's fast path and
+//! these axum handlers both call them, so every path answers alike. No
+//! tracker policy here beyond choosing the peer's address.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use p2p_proto::tracker::{AnnounceRequest, ScrapeRequest, failure_response};
@@ -17,15 +19,19 @@ use p2p_proto::tracker::{AnnounceRequest, ScrapeRequest, failure_response};
 use super::{bencoded, peer_ip};
 use crate::app::Tracker;
 
-pub(crate) fn failure(t: &Tracker, reason: &str) -> Vec<u8> {
+/// A bencoded failure reason, counted in the tracker's failures.
+fn failure(t: &Tracker, reason: &str) -> Vec<u8> {
     t.stats.failures.fetch_add(1, Ordering::Relaxed);
     failure_response(reason)
 }
 
-/// The bencoded reply to an announce with this raw query, from `remote`
-/// (`headers` matter only when `remote` is a trusted proxy).
+/// The bencoded reply to an announce with this raw query from `remote`,
+/// with the passkey of an `/announce/<passkey>` URL when it has one
+/// (`headers` matter only when `remote` is a trusted proxy). Every
+/// announce, on every path, is answered here.
 pub fn announce_reply(
     t: &Tracker,
+    passkey: Option<&str>,
     query: &[u8],
     remote: SocketAddr,
     headers: &HeaderMap,
@@ -40,15 +46,10 @@ pub fn announce_reply(
         headers,
         req.ip,
     );
-    let result = t.announce(
-        &req,
-        SocketAddr::new(ip, req.port),
-        Instant::now(),
-        &mut rand::rng(),
-    );
-    match result {
+    let addr = SocketAddr::new(ip, req.port);
+    match t.announce_as(&req, passkey, addr, Instant::now(), &mut rand::rng()) {
         Ok(body) => body,
-        Err(refusal) => failure_response(&refusal.to_string()),
+        Err(refusal) => failure(t, &refusal.to_string()),
     }
 }
 
@@ -60,10 +61,11 @@ pub fn scrape_reply(t: &Tracker, query: &[u8]) -> Vec<u8> {
     };
     match t.scrape(&req) {
         Ok(body) => body,
-        Err(refusal) => failure_response(&refusal.to_string()),
+        Err(refusal) => failure(t, &refusal.to_string()),
     }
 }
 
+/// `GET /announce` that the fast path left to hyper.
 pub(super) async fn announce(
     State(t): State<Arc<Tracker>>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
@@ -75,6 +77,26 @@ pub(super) async fn announce(
     let query = query.unwrap_or_default();
     bencoded(announce_reply(
         &t,
+        None,
+        query.as_bytes(),
+        remote,
+        request.headers(),
+    ))
+}
+
+/// `GET /announce/<passkey>` that the fast path left to hyper (a passkey
+/// of another shape, percent-encoding, a trusted proxy, an unusual head).
+pub(super) async fn passkey_announce(
+    State(t): State<Arc<Tracker>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    Path(passkey): Path<String>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    let query = query.unwrap_or_default();
+    bencoded(announce_reply(
+        &t,
+        Some(&passkey),
         query.as_bytes(),
         remote,
         request.headers(),

@@ -1,5 +1,5 @@
-//! One connection. Announces and scrapes are answered straight from the
-//! socket buffer (the fast path: no hyper, no router, and no task at all
+//! One connection. Announces (plain and with a passkey) and scrapes are
+//! answered straight from the socket buffer (the fast path: no hyper, no router, and no task at all
 //! when the whole request is already there and the client closes after the
 //! reply); anything else is handed to hyper and the axum router together
 //! with the bytes read so far. Must not contain tracker policy.
@@ -101,8 +101,8 @@ impl Shared {
             };
             let body = match req.endpoint {
                 // Never a trusted proxy here, so no headers are needed.
-                Endpoint::Announce => {
-                    announce_reply(&self.tracker, req.query, remote, &HeaderMap::new())
+                Endpoint::Announce { passkey } => {
+                    announce_reply(&self.tracker, passkey, req.query, remote, &HeaderMap::new())
                 }
                 Endpoint::Scrape => scrape_reply(&self.tracker, req.query),
             };

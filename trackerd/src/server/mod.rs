@@ -2,9 +2,10 @@
 //! out. Custom accept loops (one per worker) cap connections (semaphore) and
 //! answer announces and scrapes on a fast path (`conn`); everything else goes
 //! to hyper, which caps head size and header read time, and the router,
-//! under a request timeout. Shutdown stops accepting, drains connections
-//! with a deadline, then flushes counters to the store. Must not contain
-//! tracker policy.
+//! under a request timeout. Shutdown sends the session and event streams
+//! their `shutdown` event, stops accepting, drains connections with a
+//! deadline, then flushes counters to the store. Must not contain tracker
+//! policy.
 
 mod accept;
 mod conn;
@@ -65,7 +66,8 @@ impl Running {
 }
 
 /// Opens the store, loads the tracker and serves on `listener` until `token`
-/// is cancelled.
+/// is cancelled. Cancelling `token` also tells every session and event
+/// stream that the tracker is stopping (each gets a `shutdown` event).
 pub async fn start(
     config: Config,
     listener: TcpListener,
@@ -74,6 +76,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let store = store::open(&config.database_url()).await?;
     let tracker = Arc::new(Tracker::load(config, store).await?);
+    tracker.community.shutdown_with(token.clone());
     let t = tracker.clone();
     let handle = tokio::spawn(async move {
         let housekeeping = tokio::spawn(housekeeping(t.clone(), token.child_token()));

@@ -1,10 +1,10 @@
-//! The accounts, groups, catalog and events API (`/api/v1/...`, issue 5)
-//! and the passkey announce (`/announce/<passkey>`). Handlers extract, call
+//! The accounts, groups, catalog and events API (`/api/v1/...`, issue 5).
+//! (The passkey announce, `/announce/<passkey>`, is an announce: it lives
+//! with `/announce` in `http/tracker.rs`.) Handlers extract, call
 //! [`crate::community::Community`] and encode; errors are
 //! `{"error": {"code", "message"}}` with a matching HTTP status.
 
 mod accounts;
-mod announce;
 mod catalog;
 mod extract;
 mod groups;
@@ -17,13 +17,11 @@ use axum::routing::{delete, get, post};
 
 use crate::app::Tracker;
 
-pub use announce::passkey_announce_reply;
 pub use extract::{ApiError, Auth};
 
 /// The routes, to be merged into [`super::router`] (which adds the state).
 pub fn routes() -> Router<Arc<Tracker>> {
     Router::new()
-        .route("/announce/{passkey}", get(announce::announce))
         .route("/api/v1/register", post(accounts::register))
         .route("/api/v1/login", post(accounts::login))
         .route("/api/v1/logout", post(accounts::logout))

@@ -1,13 +1,10 @@
 //! The real trackerd binary: flags, config, listening line, signals, and
 //! persistence across kill -9.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::time::Duration;
 
-use common::process::{http, spawn, spawn_with_env, trackerd, wait_until};
-use common::{hash, make_torrent, req, scrape_target};
+use crate::common::process::{http, spawn, spawn_with_env, trackerd, wait_until};
+use crate::common::{hash, make_torrent, req, scrape_target};
 use p2p_proto::tracker::{AnnounceResponse, Event, ScrapeResponse};
 use trackerd::config::Config;
 
@@ -154,7 +151,7 @@ fn the_environment_sets_what_no_flag_sets_and_flags_win() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let env = [("TRACKERD_MODE", "catalog"), ("TRACKERD_DATA_DIR", data)];
-    let mode = |d: &common::process::Daemon| {
+    let mode = |d: &crate::common::process::Daemon| {
         let (_, body) = http(d.addr, "GET", "/api/v1/stats", b"");
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         v["mode"].as_str().unwrap().to_owned()

@@ -1,10 +1,7 @@
 //! Catalog mode, torrent registration, the JSON API, health, metrics, and
 //! counters that survive a restart (in process; the binary test does kill -9).
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use p2p_proto::tracker::{Event, ScrapeResponse};
 
 #[tokio::test]
@@ -88,13 +85,11 @@ async fn registering_needs_the_admin_token_when_one_is_set() {
     let s = start(|c| c.http.admin_token = "sekrit".into()).await;
     let (bytes, _) = make_torrent(s.dir.path(), "a.bin", 1000, "http://x/announce");
     assert_eq!(post(s.addr, "/api/v1/torrents", &bytes).await.status, 403);
-    let mut req = format!(
-        "POST /api/v1/torrents HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer sekrit\r\nContent-Length: {}\r\n\r\n",
-        bytes.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(&bytes);
-    assert_eq!(raw(s.addr, &req).await.status, 201);
+    let r = Request::post("/api/v1/torrents", &bytes)
+        .bearer(Some("sekrit"))
+        .send(s.addr)
+        .await;
+    assert_eq!(r.status, 201);
 }
 
 #[tokio::test]

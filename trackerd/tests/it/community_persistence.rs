@@ -4,20 +4,17 @@
 //! once, is killed (SIGKILL, by PID) in the middle, and restarted on the same
 //! data dir. Everything that got a success reply before the kill is still
 //! there: over the API, in `GET /api/v1/events` and in the text event log.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::api::PASSWORD;
-use common::process::spawn;
+use crate::common::Request;
+use crate::common::api::PASSWORD;
+use crate::common::process::spawn;
 use serde_json::{Value, json};
 
 const WORKERS: usize = 4;
@@ -49,8 +46,8 @@ enum Op {
     },
 }
 
-/// A blocking request with `Connection: close`; `Err` when the connection
-/// fails (the server is gone), else (status, body).
+/// A blocking request; `Err` when the connection fails (the server is
+/// gone), else (status, body).
 fn call(
     addr: SocketAddr,
     method: &str,
@@ -58,22 +55,10 @@ fn call(
     token: Option<&str>,
     body: &[u8],
 ) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(body);
-    s.write_all(&req)?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf)?;
-    if !buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.len() < 12 {
-        return Err(std::io::Error::other("truncated reply"));
-    }
-    let r = common::parse_reply(&buf);
+    let r = Request::new(method, path)
+        .bearer(token)
+        .body(body)
+        .send_blocking(addr)?;
     Ok((r.status, r.body))
 }
 

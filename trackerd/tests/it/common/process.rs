@@ -2,11 +2,13 @@
 //! kill on drop (only the process we started, by its handle).
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use super::Request;
 
 /// A trackerd process; killed (SIGKILL) and reaped on drop if still running.
 pub struct Daemon {
@@ -111,20 +113,12 @@ impl Daemon {
     }
 }
 
-/// A blocking `GET` or `POST` with `Connection: close`; returns (status, body).
+/// A blocking request with `Connection: close`; returns (status, body).
 pub fn http(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut req = format!(
-        "{method} {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(body);
-    s.write_all(&req).unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let r = super::parse_reply(&buf);
+    let r = Request::new(method, target)
+        .body(body)
+        .send_blocking(addr)
+        .unwrap();
     (r.status, r.body)
 }
 

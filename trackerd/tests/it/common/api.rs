@@ -1,5 +1,5 @@
 //! Helpers for the accounts, groups, catalog and events tests: JSON requests
-//! with a bearer token and a real Host header, users, private torrents, an
+//! with a bearer token (through [`super::http`]), users, private torrents, an
 //! injected clock, and a server-sent-events reader.
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use trackerd::accounts::clock::ManualClock;
 use trackerd::community::Community;
 
-use super::{Reply, TestServer, raw};
+use super::{Reply, Request, TestServer};
 
 /// A Unix time far from the real clock, so tests never depend on it.
 pub const T0: i64 = 1_900_000_000;
@@ -30,6 +30,7 @@ pub fn manual_clock(s: &TestServer) -> Arc<ManualClock> {
     clock
 }
 
+/// `method path` with a bearer token when given, and a body.
 pub async fn request(
     addr: SocketAddr,
     method: &str,
@@ -37,14 +38,11 @@ pub async fn request(
     token: Option<&str>,
     body: &[u8],
 ) -> Reply {
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(body);
-    raw(addr, &req).await
+    Request::new(method, path)
+        .bearer(token)
+        .body(body)
+        .send(addr)
+        .await
 }
 
 pub async fn post_json(addr: SocketAddr, path: &str, token: Option<&str>, body: Value) -> Reply {
@@ -174,10 +172,11 @@ pub struct SseReader {
 impl SseReader {
     pub async fn open(addr: SocketAddr, path: &str, token: &str) -> SseReader {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
-        );
-        stream.write_all(req.as_bytes()).await.unwrap();
+        let req = Request::get(path)
+            .bearer(Some(token))
+            .header("Accept", "text/event-stream")
+            .keep_alive();
+        stream.write_all(&req.to_bytes(addr)).await.unwrap();
         let mut r = SseReader {
             stream,
             raw: Vec::new(),

@@ -2,34 +2,30 @@
 //! registration limit, login and its refusals, one live session per user
 //! with takeover, session expiry and the failed-login rate limit (limits and
 //! expiry with an injected clock), password change, online users.
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::net::SocketAddr;
 
-use common::api::*;
-use common::{Reply, raw, start};
+use crate::common::api::*;
+use crate::common::{Reply, Request, start};
 use serde_json::json;
 
-/// `POST /api/v1/register` for `name`, with extra header lines (each ending
-/// in CRLF), whatever the answer.
-async fn try_register_with(addr: SocketAddr, name: &str, headers: &str) -> Reply {
+/// `POST /api/v1/register` for `name`, with extra headers, whatever the answer.
+async fn try_register_with(addr: SocketAddr, name: &str, headers: &[(&str, &str)]) -> Reply {
     let body = json!({ "username": name, "password": PASSWORD }).to_string();
-    let req = format!(
-        "POST /api/v1/register HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    raw(addr, req.as_bytes()).await
+    let mut req = Request::post("/api/v1/register", body.as_bytes());
+    for (n, v) in headers {
+        req = req.header(n, v);
+    }
+    req.send(addr).await
 }
 
 async fn try_register(addr: SocketAddr, name: &str) -> Reply {
-    try_register_with(addr, name, "").await
+    try_register_with(addr, name, &[]).await
 }
 
 /// A registration from `ip`, as forwarded by a trusted proxy on 127.0.0.1.
 async fn try_register_from(addr: SocketAddr, name: &str, ip: &str) -> Reply {
-    try_register_with(addr, name, &format!("X-Forwarded-For: {ip}\r\n")).await
+    try_register_with(addr, name, &[("X-Forwarded-For", ip)]).await
 }
 
 fn login_body(name: &str) -> serde_json::Value {
@@ -515,12 +511,10 @@ async fn behind_a_trusted_proxy_logins_name_and_count_the_forwarded_client() {
     register(s.addr, "alice").await;
     let login_from = |ip: &'static str, password: &'static str| async move {
         let body = json!({ "username": "alice", "password": password }).to_string();
-        let req = format!(
-            "POST /api/v1/login HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nX-Forwarded-For: {ip}\r\nContent-Length: {}\r\n\r\n{body}",
-            s.addr,
-            body.len()
-        );
-        raw(s.addr, req.as_bytes()).await
+        Request::post("/api/v1/login", body.as_bytes())
+            .header("X-Forwarded-For", ip)
+            .send(s.addr)
+            .await
     };
     let r = login_from("198.51.100.7", PASSWORD).await;
     assert_eq!(r.status, 200, "{}", r.text());

@@ -4,19 +4,16 @@
 //! downloads with bob's, and the file's SHA-1 matches; carol's passkey gets
 //! a failure reason and no peers, over raw HTTP and from libtorrent. Missing
 //! tools are a failure (run scripts/test, which installs them), never a skip.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::api::{get_auth, group_with, request, user};
-use common::clients::{PYTHON, Proc, free_port, require_aria2, require_libtorrent};
-use common::process::{Daemon, spawn, wait_until};
-use common::{Reply, get, req};
+use crate::common::api::{get_auth, group_with, request, user};
+use crate::common::clients::{PYTHON, Proc, free_port, require_aria2, require_libtorrent};
+use crate::common::process::{Daemon, spawn, wait_until};
+use crate::common::{Reply, Request, get, req};
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::tracker::Event;
@@ -183,25 +180,14 @@ async fn community() -> Community {
 /// (seeders, leechers, completed) of a swarm as a member (`token`) sees
 /// them, zeros when unknown. Group torrents are hidden from anyone else.
 fn swarm_counts(tracker: SocketAddr, h: &InfoHash, token: &str) -> (u64, u64, u64) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(tracker).unwrap();
-    write!(
-        s,
-        "GET /api/v1/torrents/{} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
-        h.to_hex()
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw);
-    if !text.starts_with("HTTP/1.1 200") {
+    let r = Request::get(&format!("/api/v1/torrents/{}", h.to_hex()))
+        .bearer(Some(token))
+        .send_blocking(tracker)
+        .unwrap();
+    if r.status != 200 {
         return (0, 0, 0);
     }
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let v = r.json();
     let n = |k: &str| v[k].as_u64().unwrap_or(0);
     (n("seeders"), n("leechers"), n("completed"))
 }
@@ -344,7 +330,7 @@ async fn a_non_member_passkey_gets_a_failure_reason_and_no_peers() {
         r.text()
     );
     // Without a passkey, and with a passkey nobody has.
-    let r = common::announce(addr, &req(h, 4, 40004, 100, Event::Started)).await;
+    let r = crate::common::announce(addr, &req(h, 4, 40004, 100, Event::Started)).await;
     assert_eq!(
         r.failure(),
         "this torrent is private to a group: announce with your personal .torrent (passkey URL)"

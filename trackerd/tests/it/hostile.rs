@@ -1,13 +1,11 @@
 //! Hostile and broken input: every bad announce gets a clear failure reason
 //! (HTTP 200) or a 4xx; oversized heads, slow clients and connection floods
 //! are bounded; nothing makes the server fail.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::http::read_reply;
+use crate::common::*;
 use p2p_proto::tracker::{Event, percent_encode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -105,7 +103,7 @@ async fn non_utf8_bytes_in_values_are_data_and_raw_bytes_in_the_request_line_are
     let mut bad = b"GET /announce?info_hash=".to_vec();
     bad.extend_from_slice(&[0xff, 0xfe, 0x80]);
     bad.extend_from_slice(b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    let r = raw(s.addr, &bad).await;
+    let r = send_raw(s.addr, &bad).await;
     assert_eq!(r.status, 400);
 }
 
@@ -115,11 +113,15 @@ async fn oversized_request_lines_and_headers_get_a_4xx() {
     let long = format!("/announce?{}&pad={}", good_query(), "y".repeat(20_000));
     let r = get(s.addr, &long).await;
     assert!((400..500).contains(&r.status), "{}", r.head);
-    let header = format!("X-Big: {}\r\n", "z".repeat(20_000));
-    let r = get_with(s.addr, "/health", &header).await;
+    let r = Request::get("/health")
+        .header("X-Big", &"z".repeat(20_000))
+        .send(s.addr)
+        .await;
     assert!((400..500).contains(&r.status), "{}", r.head);
-    let many: String = (0..100).map(|i| format!("X-H{i}: v\r\n")).collect();
-    let r = get_with(s.addr, "/health", &many).await;
+    let many = (0..100).fold(Request::get("/health"), |r, i| {
+        r.header(&format!("X-H{i}"), "v")
+    });
+    let r = many.send(s.addr).await;
     assert!((400..500).contains(&r.status), "{}", r.head);
     assert_eq!(get(s.addr, "/health").await.status, 200, "still serving");
 }
@@ -180,13 +182,10 @@ async fn connections_beyond_the_limit_wait_until_one_closes() {
     let mut a = TcpStream::connect(s.addr).await.unwrap();
     let mut b = TcpStream::connect(s.addr).await.unwrap();
     // Make sure both are being served (keep-alive, still open).
+    let health = Request::get("/health").keep_alive().to_bytes(s.addr);
     for c in [&mut a, &mut b] {
-        c.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buf = [0u8; 512];
-        let n = c.read(&mut buf).await.unwrap();
-        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        c.write_all(&health).await.unwrap();
+        assert_eq!(read_reply(c).await.status, 200);
     }
     let third = tokio::spawn(async move { get(s.addr, "/health").await.status });
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -253,12 +252,11 @@ async fn a_flood_of_new_torrents_or_peers_stops_at_the_configured_caps() {
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let s = start(|c| c.http.header_read_timeout_secs = 1).await;
     let mut c = TcpStream::connect(s.addr).await.unwrap();
-    c.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+    c.write_all(&Request::get("/health").keep_alive().to_bytes(s.addr))
         .await
         .unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = c.read(&mut buf).await.unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    assert_eq!(read_reply(&mut c).await.status, 200);
+    let mut buf = Vec::new();
     let started = Instant::now();
     let rest = tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut buf)).await;
     assert!(rest.is_ok(), "the idle connection was closed");

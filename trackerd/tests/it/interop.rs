@@ -2,17 +2,16 @@
 //! python3-libtorrent seeder and leecher find each other through trackerd,
 //! and the leecher's file has the right SHA-1. Missing tools are a failure
 //! (run scripts/test, which installs them), never a skip.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::clients::{PYTHON, Proc, free_port, require_aria2, require_libtorrent, require_tool};
-use common::process::{Daemon, http, spawn, wait_until};
+use crate::common::clients::{
+    PYTHON, Proc, free_port, require_aria2, require_libtorrent, require_tool,
+};
+use crate::common::process::{Daemon, http, spawn, wait_until};
 use p2p_proto::infohash::InfoHash;
 use sha1::{Digest, Sha1};
 

@@ -1,12 +1,9 @@
 //! Groups over the real HTTP API: create, list, join requests, accept and
 //! reject by the owner only, leave (ownership passes on; the last member
 //! deletes the group), members, removal, and every refusal.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::api::*;
-use common::start;
+use crate::common::api::*;
+use crate::common::start;
 use serde_json::json;
 
 #[tokio::test]

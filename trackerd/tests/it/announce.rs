@@ -1,12 +1,9 @@
 //! Announce and scrape over real HTTP against a server on 127.0.0.1:0.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
-use common::*;
+use crate::common::*;
 use p2p_proto::tracker::{Event, ScrapeResponse, percent_encode};
 
 #[tokio::test]
@@ -165,7 +162,10 @@ async fn the_ip_parameter_and_x_forwarded_for_count_only_from_trusted_proxies() 
         "/announce?{}",
         req(hash(1), 2, 1002, 10, Event::Started).to_query_string()
     );
-    get_with(s.addr, &target, "X-Forwarded-For: 10.8.8.8\r\n").await;
+    Request::get(&target)
+        .header("X-Forwarded-For", "10.8.8.8")
+        .send(s.addr)
+        .await;
     let got = announce(s.addr, &req(hash(1), 3, 1003, 10, Event::Started))
         .await
         .announce();
@@ -174,7 +174,10 @@ async fn the_ip_parameter_and_x_forwarded_for_count_only_from_trusted_proxies() 
 
     let s = start(|c| c.announce.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     announce(s.addr, &r).await;
-    get_with(s.addr, &target, "X-Forwarded-For: 10.7.7.7, 10.8.8.8\r\n").await;
+    Request::get(&target)
+        .header("X-Forwarded-For", "10.7.7.7, 10.8.8.8")
+        .send(s.addr)
+        .await;
     let got = announce(s.addr, &req(hash(1), 3, 1003, 10, Event::Started))
         .await
         .announce();

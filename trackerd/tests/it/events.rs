@@ -2,12 +2,9 @@
 //! as timestamped lines to the text file, streamed live (server-sent
 //! events) with group events for members only, and the `shutdown` event
 //! every stream gets when the tracker stops.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::api::*;
-use common::{get, req, start};
+use crate::common::api::*;
+use crate::common::{passkey_announce, req, start};
 use p2p_proto::tracker::Event;
 use serde_json::json;
 
@@ -37,22 +34,8 @@ async fn events_are_stored_paged_and_written_to_the_text_file() {
     .await;
     assert_eq!(r.status, 201);
     let mut live = SseReader::open(s.addr, "/api/v1/events/stream", &alice).await;
-    get(
-        s.addr,
-        &format!(
-            "/announce/{pk}?{}",
-            req(h, 1, 7001, 10, Event::Started).to_query_string()
-        ),
-    )
-    .await;
-    get(
-        s.addr,
-        &format!(
-            "/announce/{pk}?{}",
-            req(h, 1, 7001, 0, Event::Completed).to_query_string()
-        ),
-    )
-    .await;
+    passkey_announce(s.addr, &pk, &req(h, 1, 7001, 10, Event::Started)).await;
+    passkey_announce(s.addr, &pk, &req(h, 1, 7001, 0, Event::Completed)).await;
     // Download events are written in the background: wait until the stream shows them.
     while live.next_named("event").await["kind"] != "download_completed" {}
     let r = request(
@@ -148,7 +131,6 @@ async fn group_events_are_shown_to_members_only() {
 #[tokio::test]
 async fn the_live_stream_receives_events_and_a_shutdown_event() {
     let s = start(|_| {}).await;
-    community(&s).shutdown_with(s.token.clone());
     let (alice, _) = user(s.addr, "alice").await;
     let mut stream = SseReader::open(s.addr, "/api/v1/events/stream", &alice).await;
     assert_eq!(stream.status, 200);
@@ -202,7 +184,7 @@ async fn the_session_stream_keeps_the_session_alive_and_reports_its_end() {
 #[tokio::test]
 async fn sigterm_sends_the_shutdown_event_to_the_binarys_session_streams_before_it_exits() {
     let dir = tempfile::tempdir().unwrap();
-    let mut d = common::process::spawn(&["--data-dir", dir.path().to_str().unwrap()]);
+    let mut d = crate::common::process::spawn(&["--data-dir", dir.path().to_str().unwrap()]);
     let (token, _) = user(d.addr, "alice").await;
     let mut session = SseReader::open(d.addr, "/api/v1/session/stream", &token).await;
     session.next_named("hello").await;

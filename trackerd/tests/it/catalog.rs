@@ -2,34 +2,19 @@
 //! (members only; a concurrent double publish gives one 201 and one 409),
 //! list, search, withdraw, personalised .torrent and magnet with the
 //! passkey URL, public torrents, and announces served only to members.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::api::*;
-use common::{Reply, announce, get, make_torrent, req, start};
+use crate::common::api::*;
+use crate::common::{Reply, announce, get, make_torrent, passkey_announce, req, start};
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::tracker::Event;
 
-async fn publish(s: &common::TestServer, group: &str, token: &str, bytes: &[u8]) -> Reply {
+async fn publish(s: &crate::common::TestServer, group: &str, token: &str, bytes: &[u8]) -> Reply {
     request(
         s.addr,
         "POST",
         &format!("/api/v1/groups/{group}/torrents"),
         Some(token),
         bytes,
-    )
-    .await
-}
-
-async fn announce_with(
-    s: &common::TestServer,
-    passkey: &str,
-    r: &p2p_proto::tracker::AnnounceRequest,
-) -> Reply {
-    get(
-        s.addr,
-        &format!("/announce/{passkey}?{}", r.to_query_string()),
     )
     .await
 }
@@ -265,16 +250,17 @@ async fn a_group_swarm_serves_members_only_and_a_removed_member_stops_getting_pe
     let (bytes, h) = private_torrent(s.dir.path(), "secret.bin", "team");
     publish(&s, "team", &alice, &bytes).await;
 
-    let seeded = announce_with(&s, &alice_pk, &req(h, 1, 7001, 0, Event::Started))
+    let seeded = passkey_announce(s.addr, &alice_pk, &req(h, 1, 7001, 0, Event::Started))
         .await
         .announce();
     assert_eq!(seeded.complete, 1);
-    let got = announce_with(&s, &bob_pk, &req(h, 2, 7002, 100, Event::Started))
+    let got = passkey_announce(s.addr, &bob_pk, &req(h, 2, 7002, 100, Event::Started))
         .await
         .announce();
     assert_eq!(got.peers.len(), 1, "a member gets the seeder");
 
-    let refused = announce_with(&s, &mallory_pk, &req(h, 3, 7003, 100, Event::Started)).await;
+    let refused =
+        passkey_announce(s.addr, &mallory_pk, &req(h, 3, 7003, 100, Event::Started)).await;
     assert_eq!(
         refused.failure(),
         "you are not a member of the group this torrent belongs to"
@@ -292,10 +278,15 @@ async fn a_group_swarm_serves_members_only_and_a_removed_member_stops_getting_pe
             .failure()
             .starts_with("this torrent is private to a group")
     );
-    let unknown = announce_with(&s, &"0".repeat(32), &req(h, 3, 7003, 100, Event::Started)).await;
+    let unknown = passkey_announce(
+        s.addr,
+        &"0".repeat(32),
+        &req(h, 3, 7003, 100, Event::Started),
+    )
+    .await;
     assert_eq!(unknown.failure(), "unknown passkey");
 
-    let sc = get(s.addr, &common::scrape_target(&[h])).await;
+    let sc = get(s.addr, &crate::common::scrape_target(&[h])).await;
     let sc = p2p_proto::tracker::ScrapeResponse::from_bytes(&sc.body).unwrap();
     assert!(sc.files.is_empty(), "scrapes do not show group swarms");
 
@@ -308,7 +299,7 @@ async fn a_group_swarm_serves_members_only_and_a_removed_member_stops_getting_pe
     )
     .await;
     assert_eq!(r.status, 200);
-    let after = announce_with(&s, &bob_pk, &req(h, 2, 7002, 100, Event::None)).await;
+    let after = passkey_announce(s.addr, &bob_pk, &req(h, 2, 7002, 100, Event::None)).await;
     assert_eq!(
         after.failure(),
         "you are not a member of the group this torrent belongs to"
@@ -319,13 +310,13 @@ async fn a_group_swarm_serves_members_only_and_a_removed_member_stops_getting_pe
 async fn announces_with_a_passkey_count_towards_the_users_stats() {
     let s = start(|_| {}).await;
     let (alice, pk) = user(s.addr, "alice").await;
-    let h = common::hash(9);
+    let h = crate::common::hash(9);
     let mut r = req(h, 1, 7001, 500, Event::Started);
-    announce_with(&s, &pk, &r).await.announce();
+    passkey_announce(s.addr, &pk, &r).await.announce();
     r.event = Event::None;
     r.uploaded = 1000;
     r.downloaded = 300;
-    announce_with(&s, &pk, &r).await.announce();
+    passkey_announce(s.addr, &pk, &r).await.announce();
     let stats = get_auth(s.addr, "/api/v1/users/alice/stats", &alice)
         .await
         .json();

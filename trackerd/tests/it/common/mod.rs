@@ -1,18 +1,20 @@
 //! Helpers for trackerd's integration tests: start a real server on port 0
-//! with a temp database, and speak raw HTTP/1.1 over TCP.
+//! with a temp database, the one HTTP client ([`http`]), announce requests
+//! and small torrents. No assertions about the server's behaviour here.
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod api;
 pub mod clients;
+pub mod http;
 pub mod process;
 
+pub use http::{Reply, Request, send_raw};
+
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::tracker::{AnnounceRequest, AnnounceResponse, Event, PeerId, percent_encode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use p2p_proto::tracker::{AnnounceRequest, Event, PeerId, percent_encode};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use trackerd::config::Config;
 use trackerd::server::{self, Running};
@@ -75,80 +77,14 @@ pub async fn start_in(
     }
 }
 
-/// A parsed HTTP response.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub head: String,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.text()))
-    }
-    pub fn announce(&self) -> AnnounceResponse {
-        assert_eq!(self.status, 200);
-        AnnounceResponse::from_bytes(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.text()))
-    }
-    /// The failure reason of a bencoded refusal.
-    pub fn failure(&self) -> String {
-        assert_eq!(self.status, 200, "failures are HTTP 200");
-        let v = p2p_proto::bencode::decode(&self.body).unwrap();
-        let r = v
-            .get("failure reason")
-            .unwrap_or_else(|| panic!("no failure: {}", self.text()));
-        String::from_utf8(r.as_bytes().unwrap().to_vec()).unwrap()
-    }
-}
-
-/// Sends raw bytes, reads until the server closes (bounded), parses.
-pub async fn raw(addr: SocketAddr, request: &[u8]) -> Reply {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(request).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
-        .await
-        .expect("server answered in time")
-        .unwrap();
-    parse_reply(&buf)
-}
-
-pub fn parse_reply(buf: &[u8]) -> Reply {
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(buf)));
-    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let status = head[9..12].parse().unwrap();
-    Reply {
-        status,
-        head,
-        body: buf[split + 4..].to_vec(),
-    }
-}
-
-/// `GET target` with `Connection: close` and extra header lines.
-pub async fn get_with(addr: SocketAddr, target: &str, headers: &str) -> Reply {
-    let req = format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{headers}\r\n");
-    raw(addr, req.as_bytes()).await
-}
-
+/// `GET target`.
 pub async fn get(addr: SocketAddr, target: &str) -> Reply {
-    get_with(addr, target, "").await
+    Request::get(target).send(addr).await
 }
 
+/// `POST target` with `body`.
 pub async fn post(addr: SocketAddr, target: &str, body: &[u8]) -> Reply {
-    let mut req = format!(
-        "POST {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(body);
-    raw(addr, &req).await
+    Request::post(target, body).send(addr).await
 }
 
 pub fn hash(n: u8) -> InfoHash {
@@ -182,6 +118,15 @@ pub fn req(h: InfoHash, n: u32, port: u16, left: u64, event: Event) -> AnnounceR
 
 pub async fn announce(addr: SocketAddr, r: &AnnounceRequest) -> Reply {
     get(addr, &format!("/announce?{}", r.to_query_string())).await
+}
+
+/// An announce with a user's passkey (`/announce/<passkey>`).
+pub async fn passkey_announce(addr: SocketAddr, passkey: &str, r: &AnnounceRequest) -> Reply {
+    get(
+        addr,
+        &format!("/announce/{passkey}?{}", r.to_query_string()),
+    )
+    .await
 }
 
 pub fn scrape_target(hashes: &[InfoHash]) -> String {

@@ -4,18 +4,10 @@
 //! path segments with `..` or percent-encoded junk, junk tokens and queries.
 //! Each gets a 4xx with `{"error": {"code", "message"}}`, and nothing is
 //! stored: the list endpoints and the event log read the same afterwards.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-mod common;
-
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use common::api::{PASSWORD, group_with, private_torrent, request, user};
-use common::{Reply, TestServer, parse_reply, start};
+use crate::common::api::{PASSWORD, group_with, private_torrent, request, user};
+use crate::common::{Reply, TestServer, start};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Largest upload in these tests (`http.max_torrent_bytes`).
 const LIMIT: usize = 64 * 1024;
@@ -173,55 +165,12 @@ fn shorten(s: &str) -> String {
     }
 }
 
-/// Sends a request whose body may be refused before it is read: the
-/// writer runs apart and a reset after the reply is tolerated.
-async fn send(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &[u8],
-) -> Reply {
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    let s = TcpStream::connect(addr).await.unwrap();
-    let (mut rd, mut wr) = s.into_split();
-    let mut req = head.into_bytes();
-    req.extend_from_slice(body);
-    let writer = tokio::spawn(async move {
-        let _ = wr.write_all(&req).await;
-        wr
-    });
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let _ = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match rd.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-    })
-    .await;
-    writer.abort();
-    assert!(
-        buf.windows(4).any(|w| w == b"\r\n\r\n"),
-        "{method} {}: no reply ({} bytes)",
-        shorten(path),
-        buf.len()
-    );
-    parse_reply(&buf)
-}
-
 /// Runs every case, then checks that nothing changed.
 async fn run(w: &World, cases: Vec<Case>) {
     let before = snapshot(w).await;
     let mut wrong = Vec::new();
     for c in &cases {
-        let r = send(w.s.addr, c.method, &c.path, c.token.as_deref(), &c.body).await;
+        let r = request(w.s.addr, c.method, &c.path, c.token.as_deref(), &c.body).await;
         if let Some(problem) = judge(c, &r) {
             wrong.push(problem);
         }

@@ -1,0 +1,21 @@
+//! trackerd's integration tests, linked into one binary so the helpers in
+//! [`common`] (the test server, the one HTTP client, the binary and client
+//! runners) compile once. Each module tests one area over real sockets or
+//! real processes; none shares state with another.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod common;
+
+mod accounts;
+mod announce;
+mod binary;
+mod catalog;
+mod catalog_api;
+mod community_hostile;
+mod community_interop;
+mod community_persistence;
+mod events;
+mod fast_path;
+mod groups;
+mod hostile;
+mod interop;
