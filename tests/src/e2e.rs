@@ -13,11 +13,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A workspace binary, built once (a no-op when `cargo test --workspace`
-/// built them already).
+/// A workspace binary, built once per test process. `scripts/test` sets
+/// `P2P_TESTS_PREBUILT` after `cargo test --workspace --no-run` has built
+/// them: a `cargo build` of three packages resolves features apart from the
+/// whole workspace's test build and would compile them again.
 pub fn bin(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
     BUILD.call_once(|| {
+        if std::env::var_os("P2P_TESTS_PREBUILT").is_some() {
+            return;
+        }
         let status = Command::new(env!("CARGO"))
             .args([
                 "build", "--quiet", "-p", "p2pd", "-p", "p2pctl", "-p", "trackerd",
@@ -28,7 +33,9 @@ pub fn bin(name: &str) -> PathBuf {
         assert!(status.success(), "building the binaries failed");
     });
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().join(name)
+    let path = exe.parent().and_then(Path::parent).unwrap().join(name);
+    assert!(path.exists(), "{} is not built", path.display());
+    path
 }
 
 /// A child process, killed by PID when dropped (also when a test fails).
@@ -43,9 +50,14 @@ impl Drop for Proc {
 }
 
 /// Starts a program; returns it and the rest of its first stderr line holding `marker`.
+/// With `P2P_TEST_LOGS` set, every line it logs is echoed to the test's
+/// stderr, at that level when it names one (e.g. `P2P_TEST_LOGS=debug`).
 pub fn start(cmd: &mut Command, marker: &str) -> (Proc, String) {
+    let logs = std::env::var("P2P_TEST_LOGS").ok();
+    let echo = logs.is_some();
+    let level = logs.filter(|l| !l.is_empty() && l != "1");
     let mut child = cmd
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", level.as_deref().unwrap_or("info"))
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
         .spawn()
@@ -55,6 +67,9 @@ pub fn start(cmd: &mut Command, marker: &str) -> (Proc, String) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if echo {
+                eprintln!("{line}");
+            }
             let _ = tx.send(line);
         }
     });
