@@ -166,16 +166,3 @@ impl Request {
         })
     }
 }
-
-/// Unwraps the one [`Response`] variant a caller expects:
-/// `expect_reply!(response, Response::Status)` gives the `StatusInfo` or
-/// the response back as an error.
-#[macro_export]
-macro_rules! expect_reply {
-    ($response:expr, $variant:path) => {
-        match $response {
-            $variant(inner) => Ok(inner),
-            other => Err(other),
-        }
-    };
-}
