@@ -6,12 +6,10 @@
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{sha1_file, write_random_file};
+use crate::common::{sha1_file, write_random_file};
 use p2p_tests::e2e::{Proc, bin, ok_json, p2pctl, p2pctl_within, sign_up, start, wait_until};
 use p2p_tests::tls_proxy::TlsProxy;
 use serde_json::Value;

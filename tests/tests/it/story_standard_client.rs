@@ -6,12 +6,10 @@
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{aria2_common_flags, free_port, require_tool, sha1_file, write_random_file};
+use crate::common::{aria2_common_flags, free_port, require_tool, sha1_file, write_random_file};
 use p2p_tests::e2e::{daemon, http, ok_json, sign_up, succeed, trackerd, wait_until};
 use serde_json::{Value, json};
 

@@ -6,11 +6,9 @@
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
 
-mod common;
-
 use std::time::Instant;
 
-use common::{sha1_file, write_random_file};
+use crate::common::{sha1_file, write_random_file};
 use p2p_tests::e2e::{
     daemon, fail, ok_json, p2pctl_within, sign_up, start_stdout, succeed, trackerd, wait_until,
 };

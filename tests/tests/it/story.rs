@@ -5,13 +5,11 @@
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{sha1_file, write_random_file};
+use crate::common::{sha1_file, write_random_file};
 use p2p_tests::e2e::{
     Proc, bin, fail, ok_json, p2pctl, p2pctl_within, sign_up, start, succeed, trackerd, wait_until,
 };

@@ -1,0 +1,14 @@
+//! The end-to-end and interop tests, linked into one binary: trackerd,
+//! several p2pd and p2pctl as real processes, and real BitTorrent clients
+//! (aria2, Transmission, libtorrent). `common` holds their shared helpers.
+
+mod common;
+
+mod accounts_e2e;
+mod cli_daemon;
+mod engine_processes;
+mod groups_e2e;
+mod https_e2e;
+mod interop_engine;
+mod story;
+mod story_standard_client;
