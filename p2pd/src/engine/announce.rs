@@ -70,10 +70,25 @@ impl fmt::Display for AnnounceFailed {
             if i > 0 {
                 f.write_str("; ")?;
             }
-            write!(f, "{url}: {e}")?;
+            write!(f, "{}: {e}", without_passkey(url))?;
         }
         Ok(())
     }
+}
+
+/// A tracker URL fit for logs: the passkey of an `/announce/<passkey>` URL
+/// (how a logged-in daemon announces) is a secret and is left out.
+pub fn without_passkey(url: &str) -> String {
+    const MARK: &str = "/announce/";
+    let Some(at) = url.find(MARK) else {
+        return url.to_owned();
+    };
+    let rest = &url[at + MARK.len()..];
+    let end = rest.find(['?', '#', '/']).unwrap_or(rest.len());
+    if end == 0 {
+        return url.to_owned();
+    }
+    format!("{}{MARK}<passkey>{}", &url[..at], &rest[end..])
 }
 
 impl std::error::Error for AnnounceFailed {}
@@ -207,6 +222,24 @@ async fn announce_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_name_the_tracker_but_never_the_passkey() {
+        assert_eq!(
+            without_passkey("https://t:6969/announce/0123abcd?x=1"),
+            "https://t:6969/announce/<passkey>?x=1"
+        );
+        assert_eq!(without_passkey("http://t/announce"), "http://t/announce");
+        let failed = AnnounceFailed(vec![(
+            "http://t/announce/s3cr3tpasskey".into(),
+            AnnounceError::Status(500),
+        )]);
+        let shown = failed.to_string();
+        assert!(
+            shown.starts_with("http://t/announce/<passkey>: ") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
+    }
     use crate::test_http::{response, serve_once};
     use p2p_proto::tracker::{AnnounceResponse, Peer};
 
