@@ -30,6 +30,9 @@ pub enum CredentialError {
     /// The username breaks the rules.
     #[error("username {0:?} must be 3-32 characters of a-z, 0-9, '_' and '-'")]
     Username(String),
+    /// The username is kept for the system or reads as an option.
+    #[error("username {0:?} is reserved: choose another")]
+    Reserved(String),
     /// The password is too short or too long.
     #[error("password must be 8-1024 bytes, got {0}")]
     Password(usize),
@@ -42,6 +45,35 @@ pub enum CredentialError {
 pub fn normalize_username(name: &str) -> Result<String, CredentialError> {
     lowercase_name(name, USERNAME_CHARS)
         .ok_or_else(|| CredentialError::Username(name.chars().take(64).collect()))
+}
+
+/// Names no one may register: they would pass for the operator or the
+/// system in the event log and the online list.
+pub const RESERVED_USERNAMES: &[&str] = &[
+    "admin",
+    "administrator",
+    "root",
+    "system",
+    "operator",
+    "moderator",
+    "support",
+    "trackerd",
+    "p2pd",
+    "p2p",
+    "nobody",
+    "anonymous",
+    "public",
+];
+
+/// Checks the name of a new account: the username rules, not reserved, and
+/// not starting with `-` (it would read as an option on a command line).
+/// Existing accounts are not checked again at login.
+pub fn new_username(name: &str) -> Result<String, CredentialError> {
+    let lower = normalize_username(name)?;
+    if lower.starts_with('-') || RESERVED_USERNAMES.contains(&lower.as_str()) {
+        return Err(CredentialError::Reserved(lower));
+    }
+    Ok(lower)
 }
 
 /// `name` lowercased, if it is `chars` long and made of `a-z 0-9 _ -` only
@@ -201,6 +233,20 @@ pub fn new_passkey() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_and_option_like_names_cannot_be_registered() {
+        for name in ["admin", "ROOT", "Administrator", "-rf", "--help", "public"] {
+            assert!(
+                matches!(new_username(name), Err(CredentialError::Reserved(_))),
+                "{name}"
+            );
+        }
+        assert_eq!(new_username("Alice").as_deref(), Ok("alice"));
+        assert_eq!(new_username("admin_2").as_deref(), Ok("admin_2"));
+        // Logging in with a name registered before the rule still works.
+        assert_eq!(normalize_username("admin").as_deref(), Ok("admin"));
+    }
 
     #[test]
     fn usernames_are_lowercased_and_checked() {

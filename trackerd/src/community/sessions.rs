@@ -60,7 +60,7 @@ impl Community {
         password: String,
         from: IpAddr,
     ) -> Result<String, CommunityError> {
-        let name = normalize_username(username)?;
+        let name = accounts::new_username(username)?;
         check_password(&password)?;
         let place = self.reserve_registration(from)?;
         let result = self.create_account(name, password).await;

@@ -544,3 +544,30 @@ async fn behind_a_trusted_proxy_logins_name_and_count_the_forwarded_client() {
         bob.text()
     );
 }
+
+#[tokio::test]
+async fn reserved_and_option_like_usernames_are_refused_and_nothing_is_stored() {
+    let s = start(|_| {}).await;
+    for name in ["admin", "Root", "-rf", "--help"] {
+        let r = post_json(
+            s.addr,
+            "/api/v1/register",
+            None,
+            json!({ "username": name, "password": "correct horse" }),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{name}: {}", r.text());
+        let (code, message) = error(&r);
+        assert_eq!(code, "invalid");
+        assert!(message.contains("is reserved"), "{message}");
+        // Nothing was created: logging in as that name fails like any stranger.
+        let r = post_json(
+            s.addr,
+            "/api/v1/login",
+            None,
+            json!({ "username": name, "password": "correct horse" }),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{name}");
+    }
+}
