@@ -16,6 +16,7 @@ use p2p_proto::tracker::{
 use parking_lot::{Mutex, RwLock};
 use rand::Rng;
 
+use crate::catalog::{Denied, UNKNOWN_PASSKEY};
 use crate::config::{Config, Mode};
 use crate::store::{Store, StoreError, TorrentRecord};
 use crate::swarm::{AnnounceInput, Full, Limits, Swarms, Totals};
@@ -35,8 +36,8 @@ pub enum Refusal {
     /// A scrape without info_hash while full scrape is off.
     #[error("full scrape is disabled; pass one or more info_hash")]
     FullScrapeDisabled,
-    /// A group torrent announced without a member's passkey, or an unknown
-    /// passkey (see [`crate::catalog`]).
+    /// An unknown passkey (see [`crate::catalog`]). A group torrent
+    /// announced by a non-member is refused as [`Refusal::NotRegistered`].
     #[error("{0}")]
     Private(&'static str),
 }
@@ -199,7 +200,11 @@ impl Tracker {
         let identity = self
             .community
             .authorize_announce(&req.info_hash, passkey)
-            .map_err(Refusal::Private)?;
+            .map_err(|denied| match denied {
+                Denied::UnknownPasskey => Refusal::Private(UNKNOWN_PASSKEY),
+                // The same words as for a torrent this tracker does not know.
+                Denied::NotForYou => Refusal::NotRegistered(req.info_hash),
+            })?;
         if !identity.published && !self.admitted(&req.info_hash) {
             return Err(Refusal::NotRegistered(req.info_hash));
         }

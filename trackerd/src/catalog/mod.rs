@@ -17,11 +17,17 @@ use crate::store::community::PUBLIC_GROUP;
 
 /// Refusal for an unknown passkey.
 pub const UNKNOWN_PASSKEY: &str = "unknown passkey";
-/// Refusal for a group torrent announced without a passkey.
-pub const PASSKEY_REQUIRED: &str =
-    "this torrent is private to a group: announce with your personal .torrent (passkey URL)";
-/// Refusal for a group torrent announced by a non-member.
-pub const NOT_A_MEMBER: &str = "you are not a member of the group this torrent belongs to";
+
+/// Why an announce is not served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// The passkey names no user.
+    UnknownPasskey,
+    /// A group torrent, and the announcer is not a member (or gave no
+    /// passkey). Answered exactly as an unknown torrent, so that a guessed
+    /// info-hash does not tell that a group torrent exists.
+    NotForYou,
+}
 
 /// Who is announcing, as far as the catalog knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,18 +111,18 @@ impl Access {
     /// Decides whether an announce for `h`, with `passkey` when the URL
     /// carried one, is served. A torrent published in groups only is served
     /// to members of one of them; a public or unpublished torrent to anyone
-    /// (a given passkey must still be valid). The `Err` is the failure reason.
+    /// (a given passkey must still be valid).
     pub fn authorize_announce(
         &self,
         h: &InfoHash,
         passkey: Option<&str>,
-    ) -> Result<AnnounceIdentity, &'static str> {
+    ) -> Result<AnnounceIdentity, Denied> {
         if passkey.is_none() && !self.any_published.load(Ordering::Acquire) {
             return Ok(AnnounceIdentity::default());
         }
         let index = self.index.read();
         let user_id = match passkey {
-            Some(pk) => Some(*index.passkeys.get(pk).ok_or(UNKNOWN_PASSKEY)?),
+            Some(pk) => Some(*index.passkeys.get(pk).ok_or(Denied::UnknownPasskey)?),
             None => None,
         };
         let Some(scopes) = index.scopes.get(h) else {
@@ -133,8 +139,8 @@ impl Access {
         };
         match user_id {
             _ if open => {}
-            None => return Err(PASSKEY_REQUIRED),
-            Some(uid) if !member(uid) => return Err(NOT_A_MEMBER),
+            None => return Err(Denied::NotForYou),
+            Some(uid) if !member(uid) => return Err(Denied::NotForYou),
             Some(_) => {}
         }
         Ok(AnnounceIdentity {
@@ -202,9 +208,15 @@ mod tests {
             a.authorize_announce(&h, Some("pk-alice")).unwrap().user_id,
             Some(1)
         );
-        assert_eq!(a.authorize_announce(&h, Some("pk-bob")), Err(NOT_A_MEMBER));
-        assert_eq!(a.authorize_announce(&h, None), Err(PASSKEY_REQUIRED));
-        assert_eq!(a.authorize_announce(&h, Some("nope")), Err(UNKNOWN_PASSKEY));
+        assert_eq!(
+            a.authorize_announce(&h, Some("pk-bob")),
+            Err(Denied::NotForYou)
+        );
+        assert_eq!(a.authorize_announce(&h, None), Err(Denied::NotForYou));
+        assert_eq!(
+            a.authorize_announce(&h, Some("nope")),
+            Err(Denied::UnknownPasskey)
+        );
     }
 
     #[test]

@@ -7,17 +7,17 @@ use p2p_proto::infohash::InfoHash;
 use p2p_proto::tracker::{AnnounceRequest, Event};
 
 use super::Community;
-use crate::catalog::AnnounceIdentity;
+use crate::catalog::{AnnounceIdentity, Denied};
 use crate::events::event;
 
 impl Community {
     /// Whether an announce for `h` (with the URL's passkey, if any) is
-    /// served; the `Err` is the bencoded failure reason. No I/O.
+    /// served, and why not. No I/O.
     pub fn authorize_announce(
         &self,
         h: &InfoHash,
         passkey: Option<&str>,
-    ) -> Result<AnnounceIdentity, &'static str> {
+    ) -> Result<AnnounceIdentity, Denied> {
         self.access.authorize_announce(h, passkey)
     }
 
