@@ -161,6 +161,32 @@ async fn the_live_stream_receives_events_and_a_shutdown_event() {
 }
 
 #[tokio::test]
+async fn an_event_stream_ends_when_its_session_is_logged_out() {
+    // A long TTL: the stream must end because of the logout, not an expiry.
+    let s = start(|c| c.accounts.session_ttl_secs = 3600).await;
+    let (alice, _) = user(s.addr, "alice").await;
+    let mut stream = SseReader::open(s.addr, "/api/v1/events/stream", &alice).await;
+    assert_eq!(stream.status, 200);
+    stream.next_named("hello").await;
+    post_json(s.addr, "/api/v1/logout", Some(&alice), json!({})).await;
+    let ended = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.next_named("session_ended"),
+    )
+    .await
+    .expect("the stream says the session ended, at once");
+    assert_eq!(ended["username"], "alice");
+    assert!(
+        stream.next().await.is_none(),
+        "nothing more is delivered on that stream"
+    );
+    // Others' events no longer reach alice's old token.
+    register(s.addr, "bob").await;
+    let again = SseReader::open(s.addr, "/api/v1/events/stream", &alice).await;
+    assert_eq!(again.status, 401);
+}
+
+#[tokio::test]
 async fn the_session_stream_keeps_the_session_alive_and_reports_its_end() {
     let s = start(|c| c.accounts.session_ttl_secs = 3).await;
     let clock = manual_clock(&s);

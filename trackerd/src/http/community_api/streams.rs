@@ -1,8 +1,9 @@
 //! The event log over HTTP: paging (`GET /api/v1/events`), the live event
 //! stream and the session stream (server-sent events). Streams send a
-//! `shutdown` event and end when the tracker stops; the session stream also
-//! renews its session while open (a `renewed` event each time) and says
-//! `session_ended` when it is over.
+//! `shutdown` event and end when the tracker stops. Both keep their session
+//! alive while open and end with it (`session_ended`: at the next check, or
+//! at once when the log shows a logout, expiry or takeover of that user);
+//! the session stream also says `renewed` at each renewal.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -95,6 +96,18 @@ fn sse(e: &StreamEvent) -> Event {
     }
 }
 
+/// Kinds of events after which a user's session may be over (a logout, an
+/// expiry, or a login elsewhere that took the session over).
+const SESSION_CHANGES: [&str; 3] = ["logout", "session_expired", "login"];
+
+/// The `session_ended` event that closes a stream.
+fn session_ended(st: &mut StreamState) -> Event {
+    st.done = true;
+    sse(&StreamEvent::SessionEnded(SessionEnded {
+        username: st.s.username.clone(),
+    }))
+}
+
 async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamState)> {
     if st.done {
         return None;
@@ -108,27 +121,35 @@ async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamS
                 return Some((Ok(sse(&e)), st));
             }
             r = st.rx.recv() => match r {
-                Ok(e) if visible(&st.c, &st.s, &e) => {
-                    return Some((Ok(sse(&StreamEvent::Event((*e).clone()))), st));
+                Ok(e) => {
+                    // Every stream ends with its session: at once when the
+                    // log says something happened to this user's session.
+                    if e.username.as_deref() == Some(st.s.username.as_str())
+                        && SESSION_CHANGES.contains(&e.kind.as_str())
+                        && matches!(st.c.renew(&st.s).await, Ok(None))
+                    {
+                        return Some((Ok(session_ended(&mut st)), st));
+                    }
+                    if visible(&st.c, &st.s, &e) {
+                        return Some((Ok(sse(&StreamEvent::Event((*e).clone()))), st));
+                    }
                 }
-                Ok(_) => {}
                 Err(RecvError::Lagged(n)) => {
                     return Some((Ok(sse(&StreamEvent::Lagged(Lagged { missed: n }))), st));
                 }
                 Err(RecvError::Closed) => return None,
             },
-            _ = st.renew.tick(), if st.kind == Kind::Session => {
+            // Both streams check their session on this tick (and so keep it
+            // alive while they are open); only the session stream says so.
+            _ = st.renew.tick() => {
                 match st.c.renew(&st.s).await {
                     // Report the time the session was renewed at, not a
                     // later reading of the clock.
-                    Ok(Some(at)) => {
+                    Ok(Some(at)) if st.kind == Kind::Session => {
                         return Some((Ok(sse(&StreamEvent::Renewed(Renewed { at }))), st));
                     }
-                    Ok(None) => {
-                        st.done = true;
-                        let e = StreamEvent::SessionEnded(SessionEnded { username: st.s.username.clone() });
-                        return Some((Ok(sse(&e)), st));
-                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Some((Ok(session_ended(&mut st)), st)),
                     Err(e) => tracing::warn!("renewing a session: {e}"),
                 }
             }
