@@ -166,6 +166,9 @@ pub struct SseReader {
     raw: Vec<u8>,
     body: Vec<u8>,
     head_done: bool,
+    /// The last (zero-size) chunk came: the response is over, even if the
+    /// server keeps the connection open.
+    ended: bool,
     pub status: u16,
 }
 
@@ -182,6 +185,7 @@ impl SseReader {
             raw: Vec::new(),
             body: Vec::new(),
             head_done: false,
+            ended: false,
             status: 0,
         };
         while !r.head_done {
@@ -222,6 +226,9 @@ impl SseReader {
             if self.raw.len() < eol + 2 + size + 2 {
                 return;
             }
+            if size == 0 {
+                self.ended = true;
+            }
             self.body
                 .extend_from_slice(&self.raw[eol + 2..eol + 2 + size]);
             self.raw.drain(..eol + 2 + size + 2);
@@ -247,7 +254,7 @@ impl SseReader {
                 }
                 return Some((name, data));
             }
-            if !self.fill().await {
+            if self.ended || !self.fill().await {
                 return None;
             }
             self.parse();
