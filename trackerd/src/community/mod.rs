@@ -108,11 +108,16 @@ impl Community {
             config.event_log.clone()
         };
         if let Some(dir) = log_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            crate::private_files::create_dir(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_owned(),
                 source,
             })?;
         }
+        // Who logged in from where is for the operator only.
+        crate::private_files::make_private(&log_path).map_err(|source| StoreError::Private {
+            path: log_path.clone(),
+            source,
+        })?;
         let (tx, rx) = mpsc::channel(MAX_QUEUED_ANNOUNCE_EVENTS);
         let c = Arc::new(Community {
             events: EventLog::new(store.clone(), log_path),

@@ -56,6 +56,14 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file holding secrets could not be made owner-only.
+    #[error("cannot create {path} readable by its owner only: {source}")]
+    Private {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),

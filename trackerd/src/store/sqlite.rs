@@ -32,13 +32,18 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5));
-        if let Some(dir) = opts
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+        let file = opts.get_filename().to_owned();
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::private_files::create_dir(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_owned(),
+                source,
+            })?;
+        }
+        // Owner-only before SQLite writes a byte (its -wal and -shm files
+        // take the database file's mode).
+        if !file.as_os_str().is_empty() && !file.to_string_lossy().starts_with(':') {
+            crate::private_files::make_private(&file).map_err(|source| StoreError::Private {
+                path: file.clone(),
                 source,
             })?;
         }

@@ -163,3 +163,39 @@ fn the_environment_sets_what_no_flag_sets_and_flags_win() {
     let d = spawn_with_env(&env, &["--mode", "open"]);
     assert_eq!(mode(&d), "open");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_event_log_are_readable_by_trackerds_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("new/data");
+    let d = spawn(&["--data-dir", data.to_str().unwrap()]);
+    let body = br#"{"username":"alice","password":"correct horse"}"#;
+    let (status, _) = http(d.addr, "POST", "/api/v1/register", body);
+    assert_eq!(status, 201);
+    assert_eq!(mode(&tmp.path().join("new")), 0o700);
+    assert_eq!(mode(&data), 0o700);
+    // Passkeys and session hashes are in the database; who logged in from
+    // where is in the event log: neither is for other local users.
+    for file in [
+        "trackerd.sqlite",
+        "trackerd.sqlite-wal",
+        "trackerd-events.log",
+    ] {
+        let path = data.join(file);
+        if file.ends_with("-wal") && !path.exists() {
+            continue;
+        }
+        assert_eq!(mode(&path), 0o600, "{file}");
+    }
+    let log = std::fs::read_to_string(data.join("trackerd-events.log")).unwrap();
+    assert!(log.contains("register"), "{log}");
+}
