@@ -319,17 +319,15 @@ macro_rules! reply_as {
     };
 }
 
-/// Whether a line is an event frame (of a type this build may not know).
+/// Whether a line is an event frame (of a type this build may not know):
+/// an object under `event`, whatever is in it.
 fn is_event_frame(line: &str) -> bool {
-    /// Only the key matters: any JSON object under `event`.
     #[derive(serde::Deserialize)]
     struct AnyEvent {
-        #[allow(dead_code)]
-        event: serde::de::IgnoredAny,
+        #[allow(dead_code)] // only its shape is checked
+        event: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
     }
-    line.trim_start().starts_with('{')
-        && serde_json::from_str::<AnyEvent>(line).is_ok()
-        && line.contains("\"event\":{")
+    serde_json::from_str::<AnyEvent>(line).is_ok()
 }
 
 #[cfg(unix)]

@@ -111,10 +111,10 @@ pub async fn run(
     // Before any torrent starts, so no completion goes unheard.
     let engine_events = engine.subscribe();
     let (events, _) = broadcast::channel(256);
-    let api = match settings.tracker.as_deref() {
-        Some(url) => TrackerApi::new(http.clone(), url).map_err(|e| e.to_string()),
-        None => Err(stats::NO_TRACKER.to_owned()),
-    };
+    let api = settings
+        .tracker
+        .as_deref()
+        .map(|url| TrackerApi::new(http.clone(), url).map_err(|e| e.to_string()));
     let sharing = Arc::new(Sharing::new(
         engine.clone(),
         Places {
@@ -122,12 +122,13 @@ pub async fn run(
             downloads_resume_dir: settings.downloads_dir.join(".progress"),
             shared_resume_dir: settings.state_dir.join("shared-progress"),
         },
-        api.as_ref().ok().cloned(),
+        api.clone().and_then(Result::ok),
         Arc::new(Mutex::new(registry)),
         events.clone(),
     ));
     let session = Arc::new(Session::new(
-        api.clone(),
+        api.clone()
+            .unwrap_or_else(|| Err(stats::NO_TRACKER.to_owned())),
         sharing.clone(),
         events.clone(),
         cancel.clone(),

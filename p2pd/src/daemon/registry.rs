@@ -126,33 +126,14 @@ impl Registry {
     }
 }
 
-/// Writes a .torrent copy on the blocking pool; returns the entry to record.
-pub async fn store_torrent(
-    path: PathBuf,
-    torrent: Vec<u8>,
-    info_hash: InfoHash,
-    download_dir: &Path,
-    paused: bool,
-) -> std::io::Result<Entry> {
-    let file = path.clone();
-    let (name, size) = tokio::task::spawn_blocking(move || {
-        write_atomically(&file, &torrent)?;
-        Ok::<_, std::io::Error>(
-            p2p_proto::metainfo::Metainfo::from_bytes(&torrent)
-                .map(|m| (m.info.name, m.info.total_length))
-                .unwrap_or_default(),
-        )
-    })
-    .await
-    .map_err(std::io::Error::other)??;
-    Ok(Entry {
-        info_hash,
-        torrent_file: path,
-        download_dir: download_dir.to_path_buf(),
-        paused,
-        name,
-        size,
-    })
+/// Writes the .torrent copy an entry names, on the blocking pool; then the
+/// entry can be recorded.
+pub async fn store_torrent(entry: Entry, torrent: Vec<u8>) -> std::io::Result<Entry> {
+    let file = entry.torrent_file.clone();
+    tokio::task::spawn_blocking(move || write_atomically(&file, &torrent))
+        .await
+        .map_err(std::io::Error::other)??;
+    Ok(entry)
 }
 
 /// Writes each new version of the list until `cancel`, then the last one.
@@ -190,15 +171,15 @@ mod tests {
         let (mut r, saves) = Registry::load(dir.path());
         let cancel = CancellationToken::new();
         let saver = tokio::spawn(save_loop(saves, cancel.clone()));
-        let entry = store_torrent(
-            r.torrent_path(ih),
-            b"d4:infodee".to_vec(),
-            ih,
-            Path::new("/dl"),
-            false,
-        )
-        .await
-        .unwrap();
+        let entry = Entry {
+            info_hash: ih,
+            torrent_file: r.torrent_path(ih),
+            download_dir: PathBuf::from("/dl"),
+            paused: false,
+            name: "t".into(),
+            size: 1,
+        };
+        let entry = store_torrent(entry, b"d4:infodee".to_vec()).await.unwrap();
         r.insert(entry);
         r.set_paused(ih, true);
         cancel.cancel();

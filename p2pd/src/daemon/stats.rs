@@ -98,23 +98,17 @@ impl TrackerCheck {
     }
 }
 
-/// Checks the tracker (`api`, or why there is none) until `cancel`.
+/// Checks the configured tracker (`None`: no tracker; `Err`: why its URL
+/// is unusable) until `cancel`.
 pub(crate) async fn tracker_check_loop(
-    api: Result<TrackerApi, String>,
+    api: Option<Result<TrackerApi, String>>,
     check: Arc<TrackerCheck>,
     cancel: CancellationToken,
 ) {
     let api = match api {
-        Ok(api) => api,
-        Err(why) => {
-            let state = if why == NO_TRACKER {
-                Reachability::None
-            } else {
-                Reachability::Unreachable
-            };
-            check.set(state, &why);
-            return;
-        }
+        Some(Ok(api)) => api,
+        Some(Err(why)) => return check.set(Reachability::Unreachable, &why),
+        None => return check.set(Reachability::None, NO_TRACKER),
     };
     let url = api.base().to_owned();
     loop {

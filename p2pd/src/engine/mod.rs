@@ -345,6 +345,11 @@ impl Engine {
         }
     }
 
+    /// Whether the engine runs this torrent (without taking a snapshot).
+    pub fn is_running(&self, info_hash: InfoHash) -> bool {
+        self.lock_torrents().contains_key(&info_hash)
+    }
+
     /// A snapshot of one torrent.
     pub fn stats(&self, info_hash: InfoHash) -> Option<TorrentStats> {
         self.lock_torrents()

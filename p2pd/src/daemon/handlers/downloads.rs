@@ -11,7 +11,7 @@ use p2p_proto::metainfo::Metainfo;
 
 use super::err;
 use super::views::{idle_summaries, summary};
-use crate::daemon::registry::store_torrent;
+use crate::daemon::registry::{Entry, store_torrent};
 use crate::daemon::sharing::{Start, read_torrent};
 use crate::daemon::{Daemon, community};
 use crate::engine::AddMagnet;
@@ -61,16 +61,19 @@ pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool
         // An info-hash or a catalog name: the personalised .torrent from the tracker.
         community::fetch_torrent(&d.session, source.trim()).await?
     };
-    let meta = Metainfo::from_bytes(&bytes)
-        .map_err(|e| err(ErrorCode::InvalidTorrent, format!("{source}: {e}")))?;
+    // Up to 80 MiB of bencode: parsed on the blocking pool.
+    let (meta, bytes) = tokio::task::spawn_blocking(move || (Metainfo::from_bytes(&bytes), bytes))
+        .await
+        .map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
+    let meta = meta.map_err(|e| err(ErrorCode::InvalidTorrent, format!("{source}: {e}")))?;
     let ih = meta.info_hash;
-    if d.engine.stats(ih).is_some() || d.registry().get(ih).is_some() {
+    if d.engine.is_running(ih) || d.registry().get(ih).is_some() {
         return Err(err(
             ErrorCode::AlreadyExists,
             format!("{} is already added ({})", meta.info.name, ih.short_hex()),
         ));
     }
-    record(d, ih, bytes, &dir, paused).await?;
+    record(d, &meta, bytes, &dir, paused).await?;
     if paused {
         return Ok(Added {
             torrent: idle_summary(d, ih)?,
@@ -81,9 +84,23 @@ pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool
 }
 
 /// Stores the .torrent copy (on the blocking pool) and records the download.
-async fn record(d: &Daemon, ih: InfoHash, torrent: Vec<u8>, dir: &Path, paused: bool) -> Reply<()> {
-    let path = d.registry().torrent_path(ih);
-    let entry = store_torrent(path, torrent, ih, dir, paused)
+async fn record(
+    d: &Daemon,
+    meta: &Metainfo,
+    torrent: Vec<u8>,
+    dir: &Path,
+    paused: bool,
+) -> Reply<()> {
+    let ih = meta.info_hash;
+    let entry = Entry {
+        info_hash: ih,
+        torrent_file: d.registry().torrent_path(ih),
+        download_dir: dir.to_path_buf(),
+        paused,
+        name: meta.info.name.clone(),
+        size: meta.info.total_length,
+    };
+    let entry = store_torrent(entry, torrent)
         .await
         .map_err(|e| err(ErrorCode::Io, format!("cannot record the download: {e}")))?;
     d.registry().insert(entry);
@@ -146,7 +163,7 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: PathBuf) -> Reply<Added> {
                 ..Default::default()
             },
         );
-        record(d, ih, torrent, &dir, false).await?;
+        record(d, &meta, torrent, &dir, false).await?;
     }
     Ok(Added {
         torrent: describe(d, ih)?,

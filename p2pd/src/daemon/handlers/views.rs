@@ -58,7 +58,7 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
     let entries: Vec<_> = d.registry().entries().cloned().collect();
     entries
         .into_iter()
-        .filter(|e| e.paused || d.engine.stats(e.info_hash).is_none())
+        .filter(|e| e.paused || !d.engine.is_running(e.info_hash))
         .map(|e| TorrentSummary {
             info_hash: e.info_hash,
             short_id: e.info_hash.short_hex(),

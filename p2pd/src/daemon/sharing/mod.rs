@@ -166,19 +166,33 @@ impl Sharing {
         let Some(meta) = self.torrent_for_now(meta) else {
             return Ok(Start::AtLogin);
         };
+        let resume_dir = self.places.downloads_resume_dir.clone();
+        self.add(meta, dir.to_path_buf(), resume_dir, false)
+            .await
+            .map(|_| Start::Now)
+    }
+
+    /// Adds a torrent that announces to its trackers, with no limits of
+    /// its own.
+    async fn add(
+        &self,
+        metainfo: Metainfo,
+        download_dir: PathBuf,
+        resume_dir: PathBuf,
+        assume_complete: bool,
+    ) -> Result<InfoHash, EngineError> {
         self.engine
             .add(AddTorrent {
-                metainfo: meta,
-                download_dir: dir.to_path_buf(),
-                resume_dir: self.places.downloads_resume_dir.clone(),
+                metainfo,
+                download_dir,
+                resume_dir,
                 download_rate_limit: None,
                 upload_rate_limit: None,
                 extra_peers: Vec::new(),
                 use_trackers: true,
-                assume_complete: false,
+                assume_complete,
             })
             .await
-            .map(|_| Start::Now)
     }
 
     /// Seeds a watched-folder item, unless sharing is stopped by a logout.
@@ -186,20 +200,9 @@ impl Sharing {
         let Some(metainfo) = self.torrent_for_now(item.metainfo) else {
             return Ok(());
         };
-        let added = self
-            .engine
-            .add(AddTorrent {
-                metainfo,
-                download_dir: item.data_dir,
-                resume_dir: self.places.shared_resume_dir.clone(),
-                download_rate_limit: None,
-                upload_rate_limit: None,
-                extra_peers: Vec::new(),
-                use_trackers: true,
-                // The watcher hashed it a moment ago.
-                assume_complete: true,
-            })
-            .await;
+        let resume_dir = self.places.shared_resume_dir.clone();
+        // The watcher hashed it a moment ago: complete without a check.
+        let added = self.add(metainfo, item.data_dir, resume_dir, true).await;
         match added {
             Ok(_) | Err(EngineError::Duplicate(_)) => Ok(()),
             Err(e) => Err(e),
@@ -210,7 +213,7 @@ impl Sharing {
     pub async fn start_recorded(&self) {
         let entries: Vec<_> = self.registry().entries().cloned().collect();
         for e in entries.into_iter().filter(|e| !e.paused) {
-            if self.engine.stats(e.info_hash).is_some() {
+            if self.engine.is_running(e.info_hash) {
                 continue;
             }
             match read_torrent(e.torrent_file.clone()).await {
