@@ -68,8 +68,27 @@ header_read_timeout_secs = 10
 request_timeout_secs = 30
 # Largest request head (request line and headers), in bytes (at least 8192).
 max_header_bytes = 16384
-# Largest .torrent accepted by POST /api/v1/torrents, in bytes.
+# Largest .torrent accepted by POST /api/v1/torrents and by publishing
+# (POST /api/v1/groups/<g>/torrents, /api/v1/public/torrents), in bytes.
 max_torrent_bytes = 10485760
+# Largest body of every other request (login, register, groups...), in bytes.
+# A larger Content-Length is refused with 413 before any of the body is read.
+max_body_bytes = 8192
+# Most bytes of request bodies held at once over all requests in flight (each
+# request reserves its Content-Length, or its route's limit when chunked). A
+# request that finds the budget spent waits a second, then gets 503.
+max_buffered_body_bytes = 67108864
+# Seconds a client gets to send a whole request body; slower ones get 408.
+body_read_timeout_secs = 10
+# Most event and session streams (GET /api/v1/events/stream and
+# /api/v1/session/stream) open at once. Streams never get more than half of
+# max_connections, so the rest always answers announces and logins.
+max_streams = 1024
+# Most streams one user may hold open; further ones get 429.
+max_streams_per_user = 8
+# Most streams one client address (IPv6: one /64) may hold open; further
+# ones get 429.
+max_streams_per_address = 64
 # Bearer token required by POST /api/v1/torrents. Empty: only loopback
 # clients may register torrents.
 admin_token = ""
@@ -203,8 +222,21 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Largest request head in bytes.
     pub max_header_bytes: usize,
-    /// Largest .torrent upload in bytes.
+    /// Largest .torrent upload (register and publish routes) in bytes.
     pub max_torrent_bytes: usize,
+    /// Largest body of every other route in bytes.
+    pub max_body_bytes: usize,
+    /// Most body bytes buffered at once over all requests in flight (at
+    /// least `max_torrent_bytes`, so one upload always fits).
+    pub max_buffered_body_bytes: usize,
+    /// Seconds to receive a whole request body.
+    pub body_read_timeout_secs: u64,
+    /// Most streams open at once (at most half of `max_connections`).
+    pub max_streams: usize,
+    /// Most streams per user.
+    pub max_streams_per_user: usize,
+    /// Most streams per client address (IPv6: per /64).
+    pub max_streams_per_address: usize,
     /// Bearer token for registering torrents; empty: loopback only.
     pub admin_token: String,
 }
@@ -258,6 +290,12 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             max_header_bytes: 16384,
             max_torrent_bytes: 10 << 20,
+            max_body_bytes: 8192,
+            max_buffered_body_bytes: 64 << 20,
+            body_read_timeout_secs: 10,
+            max_streams: 1024,
+            max_streams_per_user: 8,
+            max_streams_per_address: 64,
             admin_token: String::new(),
         }
     }

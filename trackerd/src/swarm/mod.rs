@@ -5,6 +5,7 @@
 //! Sharded by info-hash (one mutex per shard) so announces for different
 //! torrents do not contend. Must not do I/O, await, or read the clock.
 
+mod address;
 mod peers;
 mod select;
 #[cfg(test)]
@@ -94,6 +95,7 @@ pub struct Totals {
     pub leechers: usize,
 }
 
+pub use address::AddressKey;
 use peers::{PeerEntry, PeerList};
 
 /// One torrent's peers and counters.
