@@ -54,6 +54,15 @@ full_scrape = false
 max_torrents = 1000000
 # Most peers tracked at once over all torrents (about 85 bytes each).
 max_peers = 5000000
+# Most swarms one client address (IPv6: one /64) may create and have held at
+# once, counting only torrents neither registered nor published (open mode);
+# announces creating more get a failure reason. 0: no limit.
+max_torrents_per_address = 1000
+# Most peers one client address may have in one torrent (different peer_ids
+# from one address); new ones beyond get a failure reason. 0: no limit.
+max_peers_per_address_per_torrent = 16
+# Most peers one client address may have over all torrents. 0: no limit.
+max_peers_per_address = 20000
 # Proxies whose X-Forwarded-For header and "ip" parameter are trusted, e.g. ["127.0.0.1"].
 # Announces from any other address use the connection's address. The
 # registration limit also counts the forwarded address of these proxies' requests.
@@ -206,6 +215,13 @@ pub struct AnnounceConfig {
     pub max_torrents: usize,
     /// Most peers held at once, over all swarms.
     pub max_peers: usize,
+    /// Most open-mode swarms one address (IPv6: /64) created and still
+    /// held; 0: no limit.
+    pub max_torrents_per_address: usize,
+    /// Most peers one address holds in one swarm; 0: no limit.
+    pub max_peers_per_address_per_torrent: usize,
+    /// Most peers one address holds over all swarms; 0: no limit.
+    pub max_peers_per_address: usize,
     /// Proxies trusted for X-Forwarded-For and `ip`.
     pub trusted_proxies: Vec<IpAddr>,
 }
@@ -277,6 +293,9 @@ impl Default for AnnounceConfig {
             full_scrape: false,
             max_torrents: 1_000_000,
             max_peers: 5_000_000,
+            max_torrents_per_address: 1000,
+            max_peers_per_address_per_torrent: 16,
+            max_peers_per_address: 20_000,
             trusted_proxies: Vec::new(),
         }
     }

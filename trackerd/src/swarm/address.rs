@@ -1,17 +1,21 @@
-//! The key a client address is counted under by per-address caps: an IPv4
-//! address as is, an IPv6 address as the /64 it lies in (one client
-//! usually holds a whole /64, so counting single IPv6 addresses would cap
-//! nothing). IPv4-mapped IPv6 counts as IPv4. Knows nothing of what is
-//! counted.
+//! What one client address holds in the swarms, for the per-address caps:
+//! the swarms it created (in open mode, where any info-hash makes a swarm)
+//! and its peer entries over all swarms. An address is counted by its
+//! [`AddressKey`]: an IPv4 address as is, an IPv6 address as the /64 it
+//! lies in (one client usually holds a whole /64, so counting single IPv6
+//! addresses would cap nothing). Knows nothing of announces.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
+
+use parking_lot::Mutex;
 
 /// An address as per-address caps count it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AddressKey(IpAddr);
 
 impl AddressKey {
-    /// The key of `ip`.
+    /// The key of `ip` (IPv4-mapped IPv6 counts as IPv4).
     pub fn of(ip: IpAddr) -> AddressKey {
         match ip.to_canonical() {
             IpAddr::V4(v4) => AddressKey(IpAddr::V4(v4)),
@@ -19,6 +23,65 @@ impl AddressKey {
                 u128::from(v6) & !u128::from(u64::MAX),
             ))),
         }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Usage {
+    swarms_created: usize,
+    peers: usize,
+}
+
+/// Usage per address; an address holding nothing is forgotten.
+#[derive(Debug, Default)]
+pub(crate) struct ByAddress(Mutex<HashMap<AddressKey, Usage>>);
+
+impl ByAddress {
+    fn get(&self, key: AddressKey) -> Usage {
+        self.0.lock().get(&key).copied().unwrap_or_default()
+    }
+
+    fn update(&self, key: AddressKey, f: impl FnOnce(&mut Usage)) {
+        let mut map = self.0.lock();
+        let usage = map.entry(key).or_default();
+        f(usage);
+        if usage.swarms_created == 0 && usage.peers == 0 {
+            map.remove(&key);
+        }
+    }
+
+    /// Swarms created from `key` and still held.
+    pub fn swarms_created(&self, key: AddressKey) -> usize {
+        self.get(key).swarms_created
+    }
+
+    /// Peer entries of `key` over all swarms.
+    pub fn peers(&self, key: AddressKey) -> usize {
+        self.get(key).peers
+    }
+
+    pub fn add_swarm(&self, key: AddressKey) {
+        self.update(key, |u| u.swarms_created += 1);
+    }
+
+    pub fn remove_swarm(&self, key: AddressKey) {
+        self.update(key, |u| {
+            u.swarms_created = u.swarms_created.saturating_sub(1)
+        });
+    }
+
+    pub fn add_peer(&self, key: AddressKey) {
+        self.update(key, |u| u.peers += 1);
+    }
+
+    pub fn remove_peer(&self, key: AddressKey) {
+        self.update(key, |u| u.peers = u.peers.saturating_sub(1));
+    }
+
+    /// Addresses holding something (for tests: nothing is left behind).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.0.lock().len()
     }
 }
 
@@ -36,5 +99,20 @@ mod tests {
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_eq!(key("::ffff:10.0.0.1"), key("10.0.0.1"));
         assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
+    }
+
+    #[test]
+    fn an_address_is_forgotten_once_it_holds_nothing() {
+        let b = ByAddress::default();
+        let a = key("10.0.0.1");
+        b.add_swarm(a);
+        b.add_peer(a);
+        b.add_peer(a);
+        assert_eq!((b.swarms_created(a), b.peers(a)), (1, 2));
+        b.remove_peer(a);
+        b.remove_peer(a);
+        assert_eq!(b.len(), 1);
+        b.remove_swarm(a);
+        assert_eq!(b.len(), 0);
     }
 }

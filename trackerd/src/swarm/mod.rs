@@ -6,6 +6,8 @@
 //! torrents do not contend. Must not do I/O, await, or read the clock.
 
 mod address;
+#[cfg(test)]
+mod address_caps_tests;
 mod peers;
 mod select;
 #[cfg(test)]
@@ -32,6 +34,23 @@ pub struct Limits {
     pub max_torrents: usize,
     /// Most peers held at once, over all swarms.
     pub max_peers: usize,
+    /// Most swarms one address (IPv6: one /64) created and the tracker
+    /// still holds, counting only swarms of torrents neither registered nor
+    /// published ([`AnnounceInput::open_swarm`]); 0: no limit.
+    pub max_torrents_per_address: usize,
+    /// Most peer entries one address holds in one swarm; 0: no limit.
+    pub max_peers_per_address_per_torrent: usize,
+    /// Most peer entries one address holds over all swarms; 0: no limit.
+    pub max_peers_per_address: usize,
+}
+
+impl Limits {
+    /// Whether any per-address cap is set (else nothing is counted per address).
+    fn per_address(&self) -> bool {
+        self.max_torrents_per_address > 0
+            || self.max_peers_per_address_per_torrent > 0
+            || self.max_peers_per_address > 0
+    }
 }
 
 impl Default for Limits {
@@ -39,6 +58,9 @@ impl Default for Limits {
         Limits {
             max_torrents: 1_000_000,
             max_peers: 5_000_000,
+            max_torrents_per_address: 1000,
+            max_peers_per_address_per_torrent: 16,
+            max_peers_per_address: 20_000,
         }
     }
 }
@@ -52,6 +74,15 @@ pub enum Full {
     /// Too many peers.
     #[error("tracker is full: too many peers (limit {0})")]
     Peers(usize),
+    /// The address created as many swarms as it may.
+    #[error("too many torrents created from your address (limit {0})")]
+    AddressTorrents(usize),
+    /// The address holds as many peers in this swarm as it may.
+    #[error("too many peers from your address in this torrent (limit {0})")]
+    AddressPeersInTorrent(usize),
+    /// The address holds as many peers over all swarms as it may.
+    #[error("too many peers from your address (limit {0})")]
+    AddressPeers(usize),
 }
 
 /// One announce, as the swarm sees it (already validated and capped).
@@ -69,6 +100,10 @@ pub struct AnnounceInput {
     pub event: Event,
     /// Most peers to return (already capped by policy).
     pub numwant: usize,
+    /// The torrent is tracked only because the tracker is open (neither
+    /// registered nor published): creating its swarm counts against the
+    /// address's [`Limits::max_torrents_per_address`].
+    pub open_swarm: bool,
 }
 
 /// What the swarm answers.
@@ -96,6 +131,7 @@ pub struct Totals {
 }
 
 pub use address::AddressKey;
+use address::ByAddress;
 use peers::{PeerEntry, PeerList};
 
 /// One torrent's peers and counters.
@@ -104,6 +140,8 @@ pub(crate) struct Swarm {
     pub peers: PeerList,
     pub seeders: u32,
     pub downloaded: u64,
+    /// The address that created it, when that counts against its cap.
+    pub creator: Option<AddressKey>,
 }
 
 impl Swarm {
@@ -119,10 +157,12 @@ impl Swarm {
         }
     }
 
-    fn remove_at(&mut self, i: usize) {
-        if self.peers.swap_remove(i).seeder {
+    fn remove_at(&mut self, i: usize) -> PeerEntry {
+        let gone = self.peers.swap_remove(i);
+        if gone.seeder {
             self.seeders -= 1;
         }
+        gone
     }
 
     /// Applies one announce at `now` (seconds since the epoch) and picks
@@ -188,14 +228,14 @@ impl Swarm {
         }
     }
 
-    /// Drops peers last seen before `deadline` (seconds since the epoch);
-    /// returns how many.
-    fn purge(&mut self, deadline: u32) -> usize {
+    /// Drops peers last seen before `deadline` (seconds since the epoch),
+    /// telling `gone` about each; returns how many.
+    fn purge(&mut self, deadline: u32, mut gone: impl FnMut(&PeerEntry)) -> usize {
         let before = self.peers.len();
         let mut i = 0;
         while i < self.peers.len() {
             if self.peers.as_slice()[i].last_seen < deadline {
-                self.remove_at(i);
+                gone(&self.remove_at(i));
             } else {
                 i += 1;
             }
@@ -211,6 +251,9 @@ pub struct Swarms {
     limits: Limits,
     torrents: AtomicUsize,
     peers: AtomicUsize,
+    /// What each address holds, for the per-address caps (kept only when
+    /// one is set).
+    by_address: ByAddress,
     /// The first `now` seen; peers store whole seconds since it (4 bytes
     /// instead of a 16-byte `Instant`).
     epoch: OnceLock<Instant>,
@@ -230,6 +273,7 @@ impl Swarms {
             limits,
             torrents: AtomicUsize::new(0),
             peers: AtomicUsize::new(0),
+            by_address: ByAddress::default(),
             epoch: OnceLock::new(),
         }
     }
@@ -253,7 +297,8 @@ impl Swarms {
     /// Applies an announce (BEP 3) at time `now` and picks up to
     /// `numwant` random peers, never the caller (by id or by address) and
     /// no seeders for a seeder. Refuses a new swarm or a new peer past the
-    /// [`Limits`].
+    /// [`Limits`], the per-address ones included; a refused announce
+    /// changes nothing.
     pub fn announce(
         &self,
         a: &AnnounceInput,
@@ -261,24 +306,44 @@ impl Swarms {
         rng: &mut (impl Rng + ?Sized),
     ) -> Result<AnnounceOutcome, Full> {
         let now = self.seconds(now);
+        let per_address = self.limits.per_address();
+        let key = AddressKey::of(a.addr.ip());
         let mut shard = self.shard(&a.info_hash).lock();
         let stopped = a.event == Event::Stopped;
-        if !shard.contains_key(&a.info_hash) {
+        let existing = shard.get(&a.info_hash);
+        if existing.is_none() {
             if stopped {
                 return Ok(AnnounceOutcome::default());
             }
-            if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
-                return Err(Full::Torrents(self.limits.max_torrents));
-            }
-            self.torrents.fetch_add(1, Ordering::Relaxed);
+            self.check_new_swarm(a, key)?;
         }
-        let swarm = shard.entry(a.info_hash).or_default();
+        let known = existing.and_then(|s| s.peers.find(&a.peer_id));
+        let old_key = match (existing, known) {
+            (Some(s), Some(i)) => Some(AddressKey::of(s.peers.as_slice()[i].ip)),
+            _ => None,
+        };
         if !stopped
-            && swarm.peers.find(&a.peer_id).is_none()
+            && known.is_none()
             && self.peers.load(Ordering::Relaxed) >= self.limits.max_peers
         {
             return Err(Full::Peers(self.limits.max_peers));
         }
+        // A new entry for this address: a new peer, or a known one that moved.
+        let joins = !stopped && old_key != Some(key);
+        if joins && per_address {
+            self.check_new_peer(existing, key)?;
+        }
+        let swarm = shard.entry(a.info_hash).or_insert_with(|| {
+            self.torrents.fetch_add(1, Ordering::Relaxed);
+            let creator = (per_address && a.open_swarm).then_some(key);
+            if let Some(c) = creator {
+                self.by_address.add_swarm(c);
+            }
+            Swarm {
+                creator,
+                ..Swarm::default()
+            }
+        });
         let before = swarm.peers.len();
         let out = swarm.announce(a, now, rng);
         let after = swarm.peers.len();
@@ -287,7 +352,53 @@ impl Swarms {
         } else {
             self.peers.fetch_sub(before - after, Ordering::Relaxed);
         }
+        if per_address {
+            if joins {
+                self.by_address.add_peer(key);
+            }
+            if let Some(old) = old_key.filter(|_| stopped || joins) {
+                self.by_address.remove_peer(old);
+            }
+        }
         Ok(out)
+    }
+
+    /// Refuses a swarm past the tracker's cap, or an open swarm past the
+    /// creating address's.
+    fn check_new_swarm(&self, a: &AnnounceInput, key: AddressKey) -> Result<(), Full> {
+        if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
+            return Err(Full::Torrents(self.limits.max_torrents));
+        }
+        let cap = self.limits.max_torrents_per_address;
+        if a.open_swarm && cap > 0 && self.by_address.swarms_created(key) >= cap {
+            return Err(Full::AddressTorrents(cap));
+        }
+        Ok(())
+    }
+
+    /// Refuses one more peer entry for `key` past its caps, over all swarms
+    /// and in `swarm` (a scan: new peers are rare next to re-announces, and
+    /// an entry is 44 bytes, so even a large swarm is scanned in
+    /// microseconds; an index per address would cost memory in every swarm).
+    fn check_new_peer(&self, swarm: Option<&Swarm>, key: AddressKey) -> Result<(), Full> {
+        let total = self.limits.max_peers_per_address;
+        if total > 0 && self.by_address.peers(key) >= total {
+            return Err(Full::AddressPeers(total));
+        }
+        let here = self.limits.max_peers_per_address_per_torrent;
+        if here > 0 {
+            let held = swarm.map_or(0, |s| {
+                s.peers
+                    .as_slice()
+                    .iter()
+                    .filter(|p| AddressKey::of(p.ip) == key)
+                    .count()
+            });
+            if held >= here {
+                return Err(Full::AddressPeersInTorrent(here));
+            }
+        }
+        Ok(())
     }
 
     /// Counters for one torrent, if it has a swarm.
@@ -325,14 +436,23 @@ impl Swarms {
             return 0;
         };
         let deadline = self.seconds(deadline);
+        let per_address = self.limits.per_address();
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
             let swarms_before = shard.len();
             let mut peers_removed = 0;
             shard.retain(|_, s| {
-                peers_removed += s.purge(deadline);
-                !s.peers.is_empty() || s.downloaded > 0
+                peers_removed += s.purge(deadline, |p| {
+                    if per_address {
+                        self.by_address.remove_peer(AddressKey::of(p.ip));
+                    }
+                });
+                let keep = !s.peers.is_empty() || s.downloaded > 0;
+                if let (false, Some(c)) = (keep, s.creator) {
+                    self.by_address.remove_swarm(c);
+                }
+                keep
             });
             self.torrents
                 .fetch_sub(swarms_before - shard.len(), Ordering::Relaxed);

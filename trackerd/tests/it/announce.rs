@@ -96,7 +96,12 @@ async fn stopped_removes_the_peer_and_completed_is_counted_in_scrape() {
 
 #[tokio::test]
 async fn numwant_is_honoured_and_capped() {
-    let s = start(|c| c.announce.max_numwant = 20).await;
+    let s = start(|c| {
+        c.announce.max_numwant = 20;
+        // 30 peers from one address: past the default per-address cap.
+        c.announce.max_peers_per_address_per_torrent = 0;
+    })
+    .await;
     for n in 0..30u32 {
         announce(
             s.addr,

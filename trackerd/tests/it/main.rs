@@ -21,3 +21,4 @@ mod groups;
 mod hostile;
 mod interop;
 mod stream_caps;
+mod swarm_caps;

@@ -66,7 +66,8 @@ async fn streams_past_the_user_and_tracker_caps_get_429_and_announces_are_still_
     // ...and the connections left answer announces.
     let mut latencies = Vec::new();
     for n in 0..20u32 {
-        let (reply, took) = timed_announce(s.addr, &req(hash(1), n, 2000, 5, Event::Started)).await;
+        let (reply, took) =
+            timed_announce(s.addr, &req(hash(n as u8), n, 2000, 5, Event::Started)).await;
         reply.announce();
         latencies.push(took);
     }
