@@ -63,9 +63,11 @@ max_torrents_per_address = 1000
 max_peers_per_address_per_torrent = 16
 # Most peers one client address may have over all torrents. 0: no limit.
 max_peers_per_address = 20000
-# Proxies whose X-Forwarded-For header and "ip" parameter are trusted, e.g. ["127.0.0.1"].
-# Announces from any other address use the connection's address. The
-# registration limit also counts the forwarded address of these proxies' requests.
+# Proxies whose X-Forwarded-For header is trusted, e.g. ["127.0.0.1"]: their
+# requests count as coming from the last forwarded address (announces, rate
+# limits, stream caps, and the loopback-only torrent registration when
+# admin_token is empty). Requests from any other address use the
+# connection's address. The announce's "ip" parameter is never believed.
 trusted_proxies = []
 
 [http]
@@ -222,7 +224,7 @@ pub struct AnnounceConfig {
     pub max_peers_per_address_per_torrent: usize,
     /// Most peers one address holds over all swarms; 0: no limit.
     pub max_peers_per_address: usize,
-    /// Proxies trusted for X-Forwarded-For and `ip`.
+    /// Proxies trusted for X-Forwarded-For.
     pub trusted_proxies: Vec<IpAddr>,
 }
 

@@ -20,5 +20,6 @@ mod fast_path;
 mod groups;
 mod hostile;
 mod interop;
+mod proxy;
 mod stream_caps;
 mod swarm_caps;

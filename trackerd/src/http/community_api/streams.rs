@@ -203,12 +203,7 @@ fn slot(
     remote: SocketAddr,
     headers: &HeaderMap,
 ) -> Result<StreamSlot, ApiError> {
-    let ip = peer_ip(
-        &t.config.announce.trusted_proxies,
-        remote.ip(),
-        headers,
-        None,
-    );
+    let ip = peer_ip(&t.config.announce.trusted_proxies, remote.ip(), headers);
     slots
         .take(s.user_id, ip)
         .map_err(|refused| ApiError(CommunityError::RateLimited(refused.to_string())))
