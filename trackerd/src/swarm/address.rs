@@ -10,6 +10,9 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use parking_lot::Mutex;
 
+use super::Full;
+use super::peers::PeerEntry;
+
 /// An address as per-address caps count it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AddressKey(IpAddr);
@@ -32,11 +35,20 @@ struct Usage {
     peers: usize,
 }
 
+/// Entries of `peers` from `key` (a scan: new peers are rare next to
+/// re-announces, and an entry is 44 bytes, so even a large swarm is
+/// scanned in microseconds; an index per address would cost memory in
+/// every swarm).
+pub(crate) fn entries_from(peers: &[PeerEntry], key: AddressKey) -> usize {
+    peers.iter().filter(|p| AddressKey::of(p.ip) == key).count()
+}
+
 /// Usage per address; an address holding nothing is forgotten.
 #[derive(Debug, Default)]
 pub(crate) struct ByAddress(Mutex<HashMap<AddressKey, Usage>>);
 
 impl ByAddress {
+    #[cfg(test)]
     fn get(&self, key: AddressKey) -> Usage {
         self.0.lock().get(&key).copied().unwrap_or_default()
     }
@@ -51,27 +63,49 @@ impl ByAddress {
     }
 
     /// Swarms created from `key` and still held.
+    #[cfg(test)]
     pub fn swarms_created(&self, key: AddressKey) -> usize {
         self.get(key).swarms_created
     }
 
     /// Peer entries of `key` over all swarms.
+    #[cfg(test)]
     pub fn peers(&self, key: AddressKey) -> usize {
         self.get(key).peers
     }
 
-    pub fn add_swarm(&self, key: AddressKey) {
-        self.update(key, |u| u.swarms_created += 1);
+    /// Counts one more swarm created by `key`, unless it has `cap` already
+    /// (0: no limit). Checked and counted under one lock, so announces in
+    /// other shards cannot pass the cap together.
+    pub fn try_add_swarm(&self, key: AddressKey, cap: usize) -> Result<(), Full> {
+        let mut map = self.0.lock();
+        let usage = map.entry(key).or_default();
+        if cap > 0 && usage.swarms_created >= cap {
+            return Err(Full::AddressTorrents(cap));
+        }
+        usage.swarms_created += 1;
+        Ok(())
+    }
+
+    /// Counts one more peer entry of `key`, unless it has `cap` already
+    /// (0: no limit).
+    pub fn try_add_peer(&self, key: AddressKey, cap: usize) -> Result<(), Full> {
+        let mut map = self.0.lock();
+        let usage = map.entry(key).or_default();
+        if cap > 0 && usage.peers >= cap {
+            if usage.swarms_created == 0 && usage.peers == 0 {
+                map.remove(&key);
+            }
+            return Err(Full::AddressPeers(cap));
+        }
+        usage.peers += 1;
+        Ok(())
     }
 
     pub fn remove_swarm(&self, key: AddressKey) {
         self.update(key, |u| {
             u.swarms_created = u.swarms_created.saturating_sub(1)
         });
-    }
-
-    pub fn add_peer(&self, key: AddressKey) {
-        self.update(key, |u| u.peers += 1);
     }
 
     pub fn remove_peer(&self, key: AddressKey) {
@@ -105,9 +139,11 @@ mod tests {
     fn an_address_is_forgotten_once_it_holds_nothing() {
         let b = ByAddress::default();
         let a = key("10.0.0.1");
-        b.add_swarm(a);
-        b.add_peer(a);
-        b.add_peer(a);
+        b.try_add_swarm(a, 1).unwrap();
+        assert_eq!(b.try_add_swarm(a, 1), Err(Full::AddressTorrents(1)));
+        b.try_add_peer(a, 2).unwrap();
+        b.try_add_peer(a, 2).unwrap();
+        assert_eq!(b.try_add_peer(a, 2), Err(Full::AddressPeers(2)));
         assert_eq!((b.swarms_created(a), b.peers(a)), (1, 2));
         b.remove_peer(a);
         b.remove_peer(a);

@@ -8,6 +8,7 @@
 mod address;
 #[cfg(test)]
 mod address_caps_tests;
+mod limits;
 mod peers;
 mod select;
 #[cfg(test)]
@@ -26,64 +27,6 @@ use rand::Rng;
 
 /// Default number of shards (a power of two well above the core count).
 pub const DEFAULT_SHARDS: usize = 128;
-
-/// Caps that bound memory whatever clients send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Most swarms held at once.
-    pub max_torrents: usize,
-    /// Most peers held at once, over all swarms.
-    pub max_peers: usize,
-    /// Most swarms one address (IPv6: one /64) created and the tracker
-    /// still holds, counting only swarms of torrents neither registered nor
-    /// published ([`AnnounceInput::open_swarm`]); 0: no limit.
-    pub max_torrents_per_address: usize,
-    /// Most peer entries one address holds in one swarm; 0: no limit.
-    pub max_peers_per_address_per_torrent: usize,
-    /// Most peer entries one address holds over all swarms; 0: no limit.
-    pub max_peers_per_address: usize,
-}
-
-impl Limits {
-    /// Whether any per-address cap is set (else nothing is counted per address).
-    fn per_address(&self) -> bool {
-        self.max_torrents_per_address > 0
-            || self.max_peers_per_address_per_torrent > 0
-            || self.max_peers_per_address > 0
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_torrents: 1_000_000,
-            max_peers: 5_000_000,
-            max_torrents_per_address: 1000,
-            max_peers_per_address_per_torrent: 16,
-            max_peers_per_address: 20_000,
-        }
-    }
-}
-
-/// An announce that would grow the tracker past a [`Limits`] cap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Full {
-    /// Too many swarms.
-    #[error("tracker is full: too many torrents (limit {0})")]
-    Torrents(usize),
-    /// Too many peers.
-    #[error("tracker is full: too many peers (limit {0})")]
-    Peers(usize),
-    /// The address created as many swarms as it may.
-    #[error("too many torrents created from your address (limit {0})")]
-    AddressTorrents(usize),
-    /// The address holds as many peers in this swarm as it may.
-    #[error("too many peers from your address in this torrent (limit {0})")]
-    AddressPeersInTorrent(usize),
-    /// The address holds as many peers over all swarms as it may.
-    #[error("too many peers from your address (limit {0})")]
-    AddressPeers(usize),
-}
 
 /// One announce, as the swarm sees it (already validated and capped).
 #[derive(Debug, Clone, Copy)]
@@ -131,7 +74,8 @@ pub struct Totals {
 }
 
 pub use address::AddressKey;
-use address::ByAddress;
+use address::{ByAddress, entries_from};
+pub use limits::{Full, Limits};
 use peers::{PeerEntry, PeerList};
 
 /// One torrent's peers and counters.
@@ -315,7 +259,9 @@ impl Swarms {
             if stopped {
                 return Ok(AnnounceOutcome::default());
             }
-            self.check_new_swarm(a, key)?;
+            if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
+                return Err(Full::Torrents(self.limits.max_torrents));
+            }
         }
         let known = existing.and_then(|s| s.peers.find(&a.peer_id));
         let old_key = match (existing, known) {
@@ -330,15 +276,13 @@ impl Swarms {
         }
         // A new entry for this address: a new peer, or a known one that moved.
         let joins = !stopped && old_key != Some(key);
-        if joins && per_address {
-            self.check_new_peer(existing, key)?;
-        }
+        let creator = if per_address {
+            self.count_for_address(existing, a, key, joins)?
+        } else {
+            None
+        };
         let swarm = shard.entry(a.info_hash).or_insert_with(|| {
             self.torrents.fetch_add(1, Ordering::Relaxed);
-            let creator = (per_address && a.open_swarm).then_some(key);
-            if let Some(c) = creator {
-                self.by_address.add_swarm(c);
-            }
             Swarm {
                 creator,
                 ..Swarm::default()
@@ -352,53 +296,41 @@ impl Swarms {
         } else {
             self.peers.fetch_sub(before - after, Ordering::Relaxed);
         }
-        if per_address {
-            if joins {
-                self.by_address.add_peer(key);
-            }
-            if let Some(old) = old_key.filter(|_| stopped || joins) {
-                self.by_address.remove_peer(old);
-            }
+        if let Some(old) = old_key.filter(|_| per_address && (stopped || joins)) {
+            self.by_address.remove_peer(old);
         }
         Ok(out)
     }
 
-    /// Refuses a swarm past the tracker's cap, or an open swarm past the
-    /// creating address's.
-    fn check_new_swarm(&self, a: &AnnounceInput, key: AddressKey) -> Result<(), Full> {
-        if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
-            return Err(Full::Torrents(self.limits.max_torrents));
+    /// Checks the per-address caps for an announce from `key` that creates
+    /// `swarm` (when `None`) or adds an entry to it (`joins`), and counts
+    /// what it takes; nothing is counted when it is refused. Returns the
+    /// creator to record in a new open swarm.
+    fn count_for_address(
+        &self,
+        swarm: Option<&Swarm>,
+        a: &AnnounceInput,
+        key: AddressKey,
+        joins: bool,
+    ) -> Result<Option<AddressKey>, Full> {
+        let l = &self.limits;
+        let here = l.max_peers_per_address_per_torrent;
+        if joins && here > 0 && swarm.is_some_and(|s| entries_from(s.peers.as_slice(), key) >= here)
+        {
+            return Err(Full::AddressPeersInTorrent(here));
         }
-        let cap = self.limits.max_torrents_per_address;
-        if a.open_swarm && cap > 0 && self.by_address.swarms_created(key) >= cap {
-            return Err(Full::AddressTorrents(cap));
+        let creates = swarm.is_none() && a.open_swarm;
+        if creates {
+            self.by_address
+                .try_add_swarm(key, l.max_torrents_per_address)?;
         }
-        Ok(())
-    }
-
-    /// Refuses one more peer entry for `key` past its caps, over all swarms
-    /// and in `swarm` (a scan: new peers are rare next to re-announces, and
-    /// an entry is 44 bytes, so even a large swarm is scanned in
-    /// microseconds; an index per address would cost memory in every swarm).
-    fn check_new_peer(&self, swarm: Option<&Swarm>, key: AddressKey) -> Result<(), Full> {
-        let total = self.limits.max_peers_per_address;
-        if total > 0 && self.by_address.peers(key) >= total {
-            return Err(Full::AddressPeers(total));
-        }
-        let here = self.limits.max_peers_per_address_per_torrent;
-        if here > 0 {
-            let held = swarm.map_or(0, |s| {
-                s.peers
-                    .as_slice()
-                    .iter()
-                    .filter(|p| AddressKey::of(p.ip) == key)
-                    .count()
-            });
-            if held >= here {
-                return Err(Full::AddressPeersInTorrent(here));
+        if joins && let Err(e) = self.by_address.try_add_peer(key, l.max_peers_per_address) {
+            if creates {
+                self.by_address.remove_swarm(key);
             }
+            return Err(e);
         }
-        Ok(())
+        Ok(creates.then_some(key))
     }
 
     /// Counters for one torrent, if it has a swarm.
