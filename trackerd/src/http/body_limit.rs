@@ -31,7 +31,6 @@ pub struct BodyLimits {
     torrent_bytes: usize,
     other_bytes: usize,
     budget: Arc<Semaphore>,
-    budget_bytes: usize,
     read_timeout: Duration,
 }
 
@@ -54,7 +53,6 @@ impl BodyLimits {
             torrent_bytes,
             other_bytes: c.max_body_bytes.max(1),
             budget: Arc::new(Semaphore::new(budget_bytes)),
-            budget_bytes,
             read_timeout: Duration::from_secs(c.body_read_timeout_secs.max(1)),
         }
     }
@@ -68,11 +66,6 @@ impl BodyLimits {
         } else {
             self.other_bytes
         }
-    }
-
-    /// Body bytes reserved by requests in flight now.
-    pub fn buffered(&self) -> usize {
-        self.budget_bytes - self.budget.available_permits()
     }
 }
 
@@ -225,7 +218,6 @@ mod tests {
         assert_eq!(l.limit_for(&Method::POST, "/api/v1/login"), 10);
         assert_eq!(l.limit_for(&Method::POST, "/api/v1/register"), 10);
         // The budget is raised to hold one upload.
-        assert_eq!(l.budget_bytes, 1000);
-        assert_eq!(l.buffered(), 0);
+        assert_eq!(l.budget.available_permits(), 1000);
     }
 }

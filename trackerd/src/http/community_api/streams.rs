@@ -3,7 +3,9 @@
 //! `shutdown` event and end when the tracker stops. Both keep their session
 //! alive while open and end with it (`session_ended`: at the next check, or
 //! at once when the log shows a logout, expiry or takeover of that user);
-//! the session stream also says `renewed` at each renewal.
+//! the session stream also says `renewed` at each renewal. Each stream
+//! holds a place under the stream caps ([`crate::http::stream_slots`]) until
+//! it ends; past a cap it is refused with 429 before it starts.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
