@@ -17,6 +17,13 @@ release_trackerd() {
     fi
 }
 
+# The [announce] section that turns off the per-address caps: a benchmark
+# announces every peer of every swarm from 127.0.0.1, which the caps would
+# (rightly) refuse as one address diluting swarms.
+uncapped_announce_toml() {
+    printf '[announce]\nmax_torrents_per_address = 0\nmax_peers_per_address_per_torrent = 0\nmax_peers_per_address = 0\n'
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -78,7 +78,7 @@ print(post("/api/v1/login", user)["passkey"])
 EOF
 }
 
-printf '[accounts]\nmax_registrations_per_address = 0\n' > "$WORK/trackerd.toml"
+{ printf '[accounts]\nmax_registrations_per_address = 0\n'; uncapped_announce_toml; } > "$WORK/trackerd.toml"
 start_trackerd plain; PLAIN_PORT=$PORT; PLAIN_PID=$PID
 start_trackerd passkey; PK_PORT=$PORT; PK_PID=$PID
 user_passkey "$PLAIN_PORT" > /dev/null

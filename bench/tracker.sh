@@ -52,13 +52,14 @@ chmod 755 "$WORK"; chmod 644 "$WORK/whitelist"
 opentracker -i 127.0.0.1 -p "$OT_PORT" -P "$OT_PORT" -d "$WORK" -w whitelist > "$WORK/opentracker.log" 2>&1 &
 PIDS+=($!); OT_PID=$!
 
+uncapped_announce_toml > "$WORK/trackerd.toml"
 TD_PORT=$(free_port)
-RUST_LOG=warn "$TRACKERD" --listen "127.0.0.1:$TD_PORT" --data-dir "$WORK/trackerd" > "$WORK/trackerd.log" 2>&1 &
+RUST_LOG=warn "$TRACKERD" --config "$WORK/trackerd.toml" --listen "127.0.0.1:$TD_PORT" --data-dir "$WORK/trackerd" > "$WORK/trackerd.log" 2>&1 &
 PIDS+=($!); TD_PID=$!
 # The same, on one worker thread (tokio reads TOKIO_WORKER_THREADS), like
 # single-threaded opentracker.
 T1_PORT=$(free_port)
-TOKIO_WORKER_THREADS=1 RUST_LOG=warn "$TRACKERD" --listen "127.0.0.1:$T1_PORT" --data-dir "$WORK/trackerd-1" > "$WORK/trackerd-1.log" 2>&1 &
+TOKIO_WORKER_THREADS=1 RUST_LOG=warn "$TRACKERD" --config "$WORK/trackerd.toml" --listen "127.0.0.1:$T1_PORT" --data-dir "$WORK/trackerd-1" > "$WORK/trackerd-1.log" 2>&1 &
 PIDS+=($!); T1_PID=$!
 
 wait_port "$OT_PORT"; wait_port "$TD_PORT"; wait_port "$T1_PORT"

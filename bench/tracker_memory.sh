@@ -119,7 +119,8 @@ chmod 755 "$WORK"; chmod 644 "$WORK/whitelist"
 opentracker -i 127.0.0.1 -p "$OT_PORT" -P "$OT_PORT" -d "$WORK" -w whitelist > "$WORK/opentracker.log" 2>&1 &
 PIDS+=($!); OT_PID=$!
 TD_PORT=$(free_port)
-RUST_LOG=warn "$TRACKERD" --listen "127.0.0.1:$TD_PORT" --data-dir "$WORK/trackerd" > "$WORK/trackerd.log" 2>&1 &
+uncapped_announce_toml > "$WORK/trackerd.toml"
+RUST_LOG=warn "$TRACKERD" --config "$WORK/trackerd.toml" --listen "127.0.0.1:$TD_PORT" --data-dir "$WORK/trackerd" > "$WORK/trackerd.log" 2>&1 &
 PIDS+=($!); TD_PID=$!
 wait_port "$OT_PORT"; wait_port "$TD_PORT"
 

@@ -142,6 +142,9 @@ impl Tracker {
         let limits = Limits {
             max_torrents: config.announce.max_torrents,
             max_peers: config.announce.max_peers,
+            max_torrents_per_address: config.announce.max_torrents_per_address,
+            max_peers_per_address_per_torrent: config.announce.max_peers_per_address_per_torrent,
+            max_peers_per_address: config.announce.max_peers_per_address,
         };
         let swarms = Swarms::new(crate::swarm::DEFAULT_SHARDS, limits);
         for (h, n) in store.completed_counts().await? {
@@ -217,6 +220,7 @@ impl Tracker {
             left: req.left,
             event: req.event,
             numwant: numwant as usize,
+            open_swarm: !identity.published && !self.is_registered(&req.info_hash),
         };
         let out = self.swarms.announce(&input, now, rng)?;
         if out.counted_completion {

@@ -54,9 +54,20 @@ full_scrape = false
 max_torrents = 1000000
 # Most peers tracked at once over all torrents (about 85 bytes each).
 max_peers = 5000000
-# Proxies whose X-Forwarded-For header and "ip" parameter are trusted, e.g. ["127.0.0.1"].
-# Announces from any other address use the connection's address. The
-# registration limit also counts the forwarded address of these proxies' requests.
+# Most swarms one client address (IPv6: one /64) may create and have held at
+# once, counting only torrents neither registered nor published (open mode);
+# announces creating more get a failure reason. 0: no limit.
+max_torrents_per_address = 1000
+# Most peers one client address may have in one torrent (different peer_ids
+# from one address); new ones beyond get a failure reason. 0: no limit.
+max_peers_per_address_per_torrent = 16
+# Most peers one client address may have over all torrents. 0: no limit.
+max_peers_per_address = 20000
+# Proxies whose X-Forwarded-For header is trusted, e.g. ["127.0.0.1"]: their
+# requests count as coming from the last forwarded address (announces, rate
+# limits, stream caps, and the loopback-only torrent registration when
+# admin_token is empty). Requests from any other address use the
+# connection's address. The announce's "ip" parameter is never believed.
 trusted_proxies = []
 
 [http]
@@ -68,8 +79,27 @@ header_read_timeout_secs = 10
 request_timeout_secs = 30
 # Largest request head (request line and headers), in bytes (at least 8192).
 max_header_bytes = 16384
-# Largest .torrent accepted by POST /api/v1/torrents, in bytes.
+# Largest .torrent accepted by POST /api/v1/torrents and by publishing
+# (POST /api/v1/groups/<g>/torrents, /api/v1/public/torrents), in bytes.
 max_torrent_bytes = 10485760
+# Largest body of every other request (login, register, groups...), in bytes.
+# A larger Content-Length is refused with 413 before any of the body is read.
+max_body_bytes = 8192
+# Most bytes of request bodies held at once over all requests in flight (each
+# request reserves its Content-Length, or its route's limit when chunked). A
+# request that finds the budget spent waits a second, then gets 503.
+max_buffered_body_bytes = 67108864
+# Seconds a client gets to send a whole request body; slower ones get 408.
+body_read_timeout_secs = 10
+# Most event and session streams (GET /api/v1/events/stream and
+# /api/v1/session/stream) open at once. Streams never get more than half of
+# max_connections, so the rest always answers announces and logins.
+max_streams = 1024
+# Most streams one user may hold open; further ones get 429.
+max_streams_per_user = 8
+# Most streams one client address (IPv6: one /64) may hold open; further
+# ones get 429.
+max_streams_per_address = 64
 # Bearer token required by POST /api/v1/torrents. Empty: only loopback
 # clients may register torrents.
 admin_token = ""
@@ -187,7 +217,14 @@ pub struct AnnounceConfig {
     pub max_torrents: usize,
     /// Most peers held at once, over all swarms.
     pub max_peers: usize,
-    /// Proxies trusted for X-Forwarded-For and `ip`.
+    /// Most open-mode swarms one address (IPv6: /64) created and still
+    /// held; 0: no limit.
+    pub max_torrents_per_address: usize,
+    /// Most peers one address holds in one swarm; 0: no limit.
+    pub max_peers_per_address_per_torrent: usize,
+    /// Most peers one address holds over all swarms; 0: no limit.
+    pub max_peers_per_address: usize,
+    /// Proxies trusted for X-Forwarded-For.
     pub trusted_proxies: Vec<IpAddr>,
 }
 
@@ -203,8 +240,21 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Largest request head in bytes.
     pub max_header_bytes: usize,
-    /// Largest .torrent upload in bytes.
+    /// Largest .torrent upload (register and publish routes) in bytes.
     pub max_torrent_bytes: usize,
+    /// Largest body of every other route in bytes.
+    pub max_body_bytes: usize,
+    /// Most body bytes buffered at once over all requests in flight (at
+    /// least `max_torrent_bytes`, so one upload always fits).
+    pub max_buffered_body_bytes: usize,
+    /// Seconds to receive a whole request body.
+    pub body_read_timeout_secs: u64,
+    /// Most streams open at once (at most half of `max_connections`).
+    pub max_streams: usize,
+    /// Most streams per user.
+    pub max_streams_per_user: usize,
+    /// Most streams per client address (IPv6: per /64).
+    pub max_streams_per_address: usize,
     /// Bearer token for registering torrents; empty: loopback only.
     pub admin_token: String,
 }
@@ -245,6 +295,9 @@ impl Default for AnnounceConfig {
             full_scrape: false,
             max_torrents: 1_000_000,
             max_peers: 5_000_000,
+            max_torrents_per_address: 1000,
+            max_peers_per_address_per_torrent: 16,
+            max_peers_per_address: 20_000,
             trusted_proxies: Vec::new(),
         }
     }
@@ -258,6 +311,12 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             max_header_bytes: 16384,
             max_torrent_bytes: 10 << 20,
+            max_body_bytes: 8192,
+            max_buffered_body_bytes: 64 << 20,
+            body_read_timeout_secs: 10,
+            max_streams: 1024,
+            max_streams_per_user: 8,
+            max_streams_per_address: 64,
             admin_token: String::new(),
         }
     }

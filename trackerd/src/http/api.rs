@@ -1,6 +1,7 @@
 //! The JSON API (`/api/v1/...`), `/health` and `/metrics` (Prometheus text
 //! format, written by hand). Registering a torrent needs the admin token,
-//! or a loopback client when no token is configured. Handlers only read
+//! or a loopback client when no token is configured (behind a trusted
+//! proxy: a client the proxy names as loopback). Handlers only read
 //! the tracker and store; no swarm rules here.
 
 use std::fmt::Write as _;
@@ -16,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use p2p_proto::api::{Health, TorrentDetails, TorrentInfo, TorrentList, TrackerMode, TrackerStats};
 use p2p_proto::infohash::InfoHash;
 
-use super::json_error;
+use super::{is_local_client, json_error};
 use crate::app::{RegisterError, Tracker};
 use crate::config::Mode;
 use crate::store::TorrentRecord;
@@ -220,7 +221,9 @@ async fn member_sees(t: &Tracker, headers: &HeaderMap, h: InfoHash) -> bool {
 fn authorized(t: &Tracker, remote: SocketAddr, headers: &HeaderMap) -> bool {
     let token = &t.config.http.admin_token;
     if token.is_empty() {
-        return remote.ip().to_canonical().is_loopback();
+        // Behind a proxy the socket is the proxy's: judge the client it
+        // forwards for, never the proxy's own (often loopback) address.
+        return is_local_client(&t.config.announce.trusted_proxies, remote.ip(), headers);
     }
     headers
         .get(header::AUTHORIZATION)

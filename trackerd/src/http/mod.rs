@@ -3,11 +3,13 @@
 //! except deciding which address a peer announced from.
 
 mod api;
+pub mod body_limit;
 // Issue 5 hook (accounts): the community API module.
 pub mod community_api;
 pub mod date;
 pub mod fast;
 mod peer_addr;
+pub mod stream_slots;
 mod tracker;
 
 use std::sync::Arc;
@@ -21,12 +23,13 @@ use p2p_proto::api::{ApiErrorCode, ErrorBody};
 
 use crate::app::Tracker;
 
-pub use peer_addr::peer_ip;
+pub use peer_addr::{is_local_client, peer_ip};
 pub use tracker::{announce_reply, scrape_reply};
 
 /// Builds the router for a tracker.
 pub fn router(tracker: Arc<Tracker>) -> Router {
     let body_limit = tracker.config.http.max_torrent_bytes;
+    let bodies = Arc::new(body_limit::BodyLimits::new(&tracker.config.http));
     Router::new()
         .route("/announce", get(tracker::announce))
         .route("/announce/{passkey}", get(tracker::passkey_announce))
@@ -43,6 +46,13 @@ pub fn router(tracker: Arc<Tracker>) -> Router {
         .merge(community_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::Extension(stream_slots::StreamSlots::new(
+            &tracker.config.http,
+        )))
+        .layer(axum::middleware::from_fn_with_state(
+            bodies,
+            body_limit::bound_bodies,
+        ))
         .layer(axum::middleware::map_response(json_error_bodies))
         .with_state(tracker)
 }

@@ -1,26 +1,24 @@
-//! Which IP an announce came from: the connection's, unless the connection
-//! is a trusted proxy, whose `ip` parameter or X-Forwarded-For is believed.
-//! Must never trust a client that is not a configured proxy.
+//! Which address a request came from: the connection's, unless the
+//! connection is a trusted proxy, whose last `X-Forwarded-For` entry (the
+//! address the proxy itself saw) is believed. The announce's `ip` parameter
+//! is never believed: behind a proxy it is the end client's own choice, and
+//! without one it would let any client place any address in a swarm. Must
+//! never trust a client that is not a configured proxy.
 
 use std::net::IpAddr;
 
 use axum::http::HeaderMap;
 
-/// The peer's IP. `claimed` is the announce's `ip` parameter.
-pub fn peer_ip(
-    trusted_proxies: &[IpAddr],
-    remote: IpAddr,
-    headers: &HeaderMap,
-    claimed: Option<IpAddr>,
-) -> IpAddr {
-    let remote = remote.to_canonical();
-    if !trusted_proxies.contains(&remote) {
-        return remote;
-    }
-    if let Some(ip) = claimed {
-        return ip.to_canonical();
-    }
-    // The proxy appends the address it saw last: that entry is the one it vouches for.
+/// Whether `remote` (the connection's address) is a configured proxy.
+pub fn is_trusted_proxy(trusted_proxies: &[IpAddr], remote: IpAddr) -> bool {
+    trusted_proxies.contains(&remote.to_canonical())
+}
+
+/// The client a trusted proxy forwards for: the last `X-Forwarded-For`
+/// entry (the proxy appends the address it saw last: that entry is the one
+/// it vouches for; earlier ones are the client's own claims). `None` when
+/// it names none.
+pub fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
     headers
         .get_all("x-forwarded-for")
         .iter()
@@ -28,7 +26,27 @@ pub fn peer_ip(
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse::<IpAddr>().ok())
         .next_back()
-        .map_or(remote, |ip| ip.to_canonical())
+        .map(|ip| ip.to_canonical())
+}
+
+/// The client's IP: the connection's, or behind a trusted proxy the one it
+/// forwards for (the proxy's own when it names none).
+pub fn peer_ip(trusted_proxies: &[IpAddr], remote: IpAddr, headers: &HeaderMap) -> IpAddr {
+    let remote = remote.to_canonical();
+    if !is_trusted_proxy(trusted_proxies, remote) {
+        return remote;
+    }
+    forwarded_for(headers).unwrap_or(remote)
+}
+
+/// Whether the client is on this host: connected from loopback, or behind
+/// a trusted proxy that names a loopback client (a proxy that names none
+/// vouches for nobody).
+pub fn is_local_client(trusted_proxies: &[IpAddr], remote: IpAddr, headers: &HeaderMap) -> bool {
+    if is_trusted_proxy(trusted_proxies, remote) {
+        return forwarded_for(headers).is_some_and(|ip| ip.is_loopback());
+    }
+    remote.to_canonical().is_loopback()
 }
 
 #[cfg(test)]
@@ -45,36 +63,46 @@ mod tests {
 
     const PROXY: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
-    #[test]
-    fn untrusted_clients_cannot_claim_another_address() {
-        let ip = peer_ip(
-            &[],
-            PROXY,
-            &headers(&["1.2.3.4"]),
-            Some("5.6.7.8".parse().unwrap()),
-        );
-        assert_eq!(ip, PROXY);
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
     }
 
     #[test]
-    fn trusted_proxies_pass_the_ip_parameter_then_the_last_forwarded_address() {
+    fn untrusted_clients_cannot_claim_another_address() {
+        assert_eq!(peer_ip(&[], PROXY, &headers(&["1.2.3.4"])), PROXY);
+        assert!(!is_local_client(
+            &[],
+            ip("10.0.0.1"),
+            &headers(&["127.0.0.1"])
+        ));
+    }
+
+    #[test]
+    fn trusted_proxies_pass_the_last_forwarded_address() {
         let t = [PROXY];
         let h = headers(&["9.9.9.9, 1.2.3.4", "bogus"]);
-        assert_eq!(
-            peer_ip(&t, PROXY, &h, None),
-            "1.2.3.4".parse::<IpAddr>().unwrap()
-        );
-        let claimed: IpAddr = "5.6.7.8".parse().unwrap();
-        assert_eq!(peer_ip(&t, PROXY, &h, Some(claimed)), claimed);
-        assert_eq!(peer_ip(&t, PROXY, &headers(&[]), None), PROXY);
+        assert_eq!(peer_ip(&t, PROXY, &h), ip("1.2.3.4"));
+        assert_eq!(peer_ip(&t, PROXY, &headers(&[])), PROXY);
+    }
+
+    #[test]
+    fn behind_a_proxy_only_a_named_loopback_client_is_local() {
+        let t = [PROXY];
+        assert!(!is_local_client(&t, PROXY, &headers(&["203.0.113.5"])));
+        assert!(!is_local_client(&t, PROXY, &headers(&[])));
+        assert!(is_local_client(&t, PROXY, &headers(&["127.0.0.1"])));
+        // A client's own claim before the proxy's entry counts for nothing.
+        assert!(!is_local_client(
+            &t,
+            PROXY,
+            &headers(&["127.0.0.1, 203.0.113.5"])
+        ));
+        assert!(is_local_client(&[], PROXY, &headers(&[])));
     }
 
     #[test]
     fn ipv4_mapped_ipv6_connections_count_as_ipv4() {
         let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
-        assert_eq!(
-            peer_ip(&[], mapped, &headers(&[]), None),
-            "10.1.2.3".parse::<IpAddr>().unwrap()
-        );
+        assert_eq!(peer_ip(&[], mapped, &headers(&[])), ip("10.1.2.3"));
     }
 }

@@ -40,12 +40,8 @@ pub fn announce_reply(
         Ok(r) => r,
         Err(e) => return failure(t, &e.to_string()),
     };
-    let ip = peer_ip(
-        &t.config.announce.trusted_proxies,
-        remote.ip(),
-        headers,
-        req.ip,
-    );
+    // The announce's `ip` parameter is ignored (see `peer_addr`).
+    let ip = peer_ip(&t.config.announce.trusted_proxies, remote.ip(), headers);
     let addr = SocketAddr::new(ip, req.port);
     match t.announce_as(&req, passkey, addr, Instant::now(), &mut rand::rng()) {
         Ok(body) => body,

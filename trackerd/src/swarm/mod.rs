@@ -5,6 +5,10 @@
 //! Sharded by info-hash (one mutex per shard) so announces for different
 //! torrents do not contend. Must not do I/O, await, or read the clock.
 
+mod address;
+#[cfg(test)]
+mod address_caps_tests;
+mod limits;
 mod peers;
 mod select;
 #[cfg(test)]
@@ -24,35 +28,6 @@ use rand::Rng;
 /// Default number of shards (a power of two well above the core count).
 pub const DEFAULT_SHARDS: usize = 128;
 
-/// Caps that bound memory whatever clients send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Most swarms held at once.
-    pub max_torrents: usize,
-    /// Most peers held at once, over all swarms.
-    pub max_peers: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_torrents: 1_000_000,
-            max_peers: 5_000_000,
-        }
-    }
-}
-
-/// An announce that would grow the tracker past a [`Limits`] cap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Full {
-    /// Too many swarms.
-    #[error("tracker is full: too many torrents (limit {0})")]
-    Torrents(usize),
-    /// Too many peers.
-    #[error("tracker is full: too many peers (limit {0})")]
-    Peers(usize),
-}
-
 /// One announce, as the swarm sees it (already validated and capped).
 #[derive(Debug, Clone, Copy)]
 pub struct AnnounceInput {
@@ -68,6 +43,10 @@ pub struct AnnounceInput {
     pub event: Event,
     /// Most peers to return (already capped by policy).
     pub numwant: usize,
+    /// The torrent is tracked only because the tracker is open (neither
+    /// registered nor published): creating its swarm counts against the
+    /// address's [`Limits::max_torrents_per_address`].
+    pub open_swarm: bool,
 }
 
 /// What the swarm answers.
@@ -94,6 +73,9 @@ pub struct Totals {
     pub leechers: usize,
 }
 
+pub use address::AddressKey;
+use address::{ByAddress, entries_from};
+pub use limits::{Full, Limits};
 use peers::{PeerEntry, PeerList};
 
 /// One torrent's peers and counters.
@@ -102,6 +84,8 @@ pub(crate) struct Swarm {
     pub peers: PeerList,
     pub seeders: u32,
     pub downloaded: u64,
+    /// The address that created it, when that counts against its cap.
+    pub creator: Option<AddressKey>,
 }
 
 impl Swarm {
@@ -117,10 +101,12 @@ impl Swarm {
         }
     }
 
-    fn remove_at(&mut self, i: usize) {
-        if self.peers.swap_remove(i).seeder {
+    fn remove_at(&mut self, i: usize) -> PeerEntry {
+        let gone = self.peers.swap_remove(i);
+        if gone.seeder {
             self.seeders -= 1;
         }
+        gone
     }
 
     /// Applies one announce at `now` (seconds since the epoch) and picks
@@ -186,14 +172,14 @@ impl Swarm {
         }
     }
 
-    /// Drops peers last seen before `deadline` (seconds since the epoch);
-    /// returns how many.
-    fn purge(&mut self, deadline: u32) -> usize {
+    /// Drops peers last seen before `deadline` (seconds since the epoch),
+    /// telling `gone` about each; returns how many.
+    fn purge(&mut self, deadline: u32, mut gone: impl FnMut(&PeerEntry)) -> usize {
         let before = self.peers.len();
         let mut i = 0;
         while i < self.peers.len() {
             if self.peers.as_slice()[i].last_seen < deadline {
-                self.remove_at(i);
+                gone(&self.remove_at(i));
             } else {
                 i += 1;
             }
@@ -209,6 +195,9 @@ pub struct Swarms {
     limits: Limits,
     torrents: AtomicUsize,
     peers: AtomicUsize,
+    /// What each address holds, for the per-address caps (kept only when
+    /// one is set).
+    by_address: ByAddress,
     /// The first `now` seen; peers store whole seconds since it (4 bytes
     /// instead of a 16-byte `Instant`).
     epoch: OnceLock<Instant>,
@@ -228,6 +217,7 @@ impl Swarms {
             limits,
             torrents: AtomicUsize::new(0),
             peers: AtomicUsize::new(0),
+            by_address: ByAddress::default(),
             epoch: OnceLock::new(),
         }
     }
@@ -251,7 +241,8 @@ impl Swarms {
     /// Applies an announce (BEP 3) at time `now` and picks up to
     /// `numwant` random peers, never the caller (by id or by address) and
     /// no seeders for a seeder. Refuses a new swarm or a new peer past the
-    /// [`Limits`].
+    /// [`Limits`], the per-address ones included; a refused announce
+    /// changes nothing.
     pub fn announce(
         &self,
         a: &AnnounceInput,
@@ -259,24 +250,44 @@ impl Swarms {
         rng: &mut (impl Rng + ?Sized),
     ) -> Result<AnnounceOutcome, Full> {
         let now = self.seconds(now);
+        let per_address = self.limits.per_address();
+        let key = AddressKey::of(a.addr.ip());
         let mut shard = self.shard(&a.info_hash).lock();
         let stopped = a.event == Event::Stopped;
-        if !shard.contains_key(&a.info_hash) {
+        let existing = shard.get(&a.info_hash);
+        if existing.is_none() {
             if stopped {
                 return Ok(AnnounceOutcome::default());
             }
             if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
                 return Err(Full::Torrents(self.limits.max_torrents));
             }
-            self.torrents.fetch_add(1, Ordering::Relaxed);
         }
-        let swarm = shard.entry(a.info_hash).or_default();
+        let known = existing.and_then(|s| s.peers.find(&a.peer_id));
+        let old_key = match (existing, known) {
+            (Some(s), Some(i)) => Some(AddressKey::of(s.peers.as_slice()[i].ip)),
+            _ => None,
+        };
         if !stopped
-            && swarm.peers.find(&a.peer_id).is_none()
+            && known.is_none()
             && self.peers.load(Ordering::Relaxed) >= self.limits.max_peers
         {
             return Err(Full::Peers(self.limits.max_peers));
         }
+        // A new entry for this address: a new peer, or a known one that moved.
+        let joins = !stopped && old_key != Some(key);
+        let creator = if per_address {
+            self.count_for_address(existing, a, key, joins)?
+        } else {
+            None
+        };
+        let swarm = shard.entry(a.info_hash).or_insert_with(|| {
+            self.torrents.fetch_add(1, Ordering::Relaxed);
+            Swarm {
+                creator,
+                ..Swarm::default()
+            }
+        });
         let before = swarm.peers.len();
         let out = swarm.announce(a, now, rng);
         let after = swarm.peers.len();
@@ -285,7 +296,41 @@ impl Swarms {
         } else {
             self.peers.fetch_sub(before - after, Ordering::Relaxed);
         }
+        if let Some(old) = old_key.filter(|_| per_address && (stopped || joins)) {
+            self.by_address.remove_peer(old);
+        }
         Ok(out)
+    }
+
+    /// Checks the per-address caps for an announce from `key` that creates
+    /// `swarm` (when `None`) or adds an entry to it (`joins`), and counts
+    /// what it takes; nothing is counted when it is refused. Returns the
+    /// creator to record in a new open swarm.
+    fn count_for_address(
+        &self,
+        swarm: Option<&Swarm>,
+        a: &AnnounceInput,
+        key: AddressKey,
+        joins: bool,
+    ) -> Result<Option<AddressKey>, Full> {
+        let l = &self.limits;
+        let here = l.max_peers_per_address_per_torrent;
+        if joins && here > 0 && swarm.is_some_and(|s| entries_from(s.peers.as_slice(), key) >= here)
+        {
+            return Err(Full::AddressPeersInTorrent(here));
+        }
+        let creates = swarm.is_none() && a.open_swarm;
+        if creates {
+            self.by_address
+                .try_add_swarm(key, l.max_torrents_per_address)?;
+        }
+        if joins && let Err(e) = self.by_address.try_add_peer(key, l.max_peers_per_address) {
+            if creates {
+                self.by_address.remove_swarm(key);
+            }
+            return Err(e);
+        }
+        Ok(creates.then_some(key))
     }
 
     /// Counters for one torrent, if it has a swarm.
@@ -323,14 +368,23 @@ impl Swarms {
             return 0;
         };
         let deadline = self.seconds(deadline);
+        let per_address = self.limits.per_address();
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
             let swarms_before = shard.len();
             let mut peers_removed = 0;
             shard.retain(|_, s| {
-                peers_removed += s.purge(deadline);
-                !s.peers.is_empty() || s.downloaded > 0
+                peers_removed += s.purge(deadline, |p| {
+                    if per_address {
+                        self.by_address.remove_peer(AddressKey::of(p.ip));
+                    }
+                });
+                let keep = !s.peers.is_empty() || s.downloaded > 0;
+                if let (false, Some(c)) = (keep, s.creator) {
+                    self.by_address.remove_swarm(c);
+                }
+                keep
             });
             self.torrents
                 .fetch_sub(swarms_before - shard.len(), Ordering::Relaxed);

@@ -25,6 +25,7 @@ fn input(n: u32, left: u64, event: Event) -> AnnounceInput {
         left,
         event,
         numwant: 50,
+        open_swarm: true,
     }
 }
 
@@ -304,6 +305,7 @@ fn new_swarms_and_new_peers_past_the_limits_are_refused_but_known_peers_still_an
         Limits {
             max_torrents: 2,
             max_peers: 3,
+            ..Limits::default()
         },
     );
     let t0 = w.t0;

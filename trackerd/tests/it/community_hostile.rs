@@ -9,7 +9,8 @@ use crate::common::api::{PASSWORD, group_with, private_torrent, request, user};
 use crate::common::{Reply, TestServer, start};
 use serde_json::{Value, json};
 
-/// Largest upload in these tests (`http.max_torrent_bytes`).
+/// Largest body in these tests (`http.max_torrent_bytes` and
+/// `http.max_body_bytes`), so 10 KB hostile JSON reaches the parser.
 const LIMIT: usize = 64 * 1024;
 const SQL: &str = "'; DROP TABLE users; --";
 
@@ -25,6 +26,7 @@ struct World {
 async fn world() -> World {
     let s = start(|c| {
         c.http.max_torrent_bytes = LIMIT;
+        c.http.max_body_bytes = LIMIT;
         // Hostile logins are failures; keep the limiter out of the way.
         c.accounts.max_login_failures = 100_000;
     })

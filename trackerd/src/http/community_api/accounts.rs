@@ -34,12 +34,7 @@ pub(super) async fn register(
 /// Rate limits count it (counting the proxy would soon lock everyone out)
 /// and "already logged in from ADDRESS" names it.
 fn client_ip(t: &Tracker, remote: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    peer_ip(
-        &t.config.announce.trusted_proxies,
-        remote.ip(),
-        headers,
-        None,
-    )
+    peer_ip(&t.config.announce.trusted_proxies, remote.ip(), headers)
 }
 
 pub(super) async fn login(

@@ -3,14 +3,19 @@
 //! `shutdown` event and end when the tracker stops. Both keep their session
 //! alive while open and end with it (`session_ended`: at the next check, or
 //! at once when the log shows a logout, expiry or takeover of that user);
-//! the session stream also says `renewed` at each renewal.
+//! the session stream also says `renewed` at each renewal. Each stream
+//! holds a place under the stream caps ([`crate::http::stream_slots`]) until
+//! it ends; past a cap it is refused with 429 before it starts.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
@@ -23,6 +28,8 @@ use tokio::sync::broadcast::error::RecvError;
 use super::extract::{ApiError, Auth, query_param};
 use crate::app::Tracker;
 use crate::community::{Community, CommunityError, Session};
+use crate::http::peer_ip;
+use crate::http::stream_slots::{StreamSlot, StreamSlots};
 use crate::store::community::EventRecord;
 
 /// Default page of `GET /api/v1/events`.
@@ -86,6 +93,8 @@ struct StreamState {
     renew: tokio::time::Interval,
     kind: Kind,
     done: bool,
+    /// The stream's place under the stream caps, given back when it ends.
+    _slot: StreamSlot,
 }
 
 fn sse(e: &StreamEvent) -> Event {
@@ -161,6 +170,7 @@ fn stream(
     c: Arc<Community>,
     s: Session,
     kind: Kind,
+    slot: StreamSlot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let every = Duration::from_secs(
         u64::try_from(c.settings.session_ttl_secs / 3)
@@ -180,19 +190,51 @@ fn stream(
         renew,
         kind,
         done: false,
+        _slot: slot,
     };
     let first = futures_util::stream::once(async move { Ok(hello) });
     futures_util::StreamExt::chain(first, futures_util::stream::unfold(st, next))
 }
 
-pub(super) async fn events(State(t): State<Arc<Tracker>>, Auth(s): Auth) -> Response {
-    Sse::new(stream(t.community.clone(), s, Kind::Events))
-        .keep_alive(KeepAlive::default())
-        .into_response()
+/// A place for a stream of `s` from this client (behind a trusted proxy,
+/// the address it forwards for), or the 429 that refuses it.
+fn slot(
+    t: &Tracker,
+    slots: &Arc<StreamSlots>,
+    s: &Session,
+    remote: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<StreamSlot, ApiError> {
+    let ip = peer_ip(&t.config.announce.trusted_proxies, remote.ip(), headers);
+    slots
+        .take(s.user_id, ip)
+        .map_err(|refused| ApiError(CommunityError::RateLimited(refused.to_string())))
 }
 
-pub(super) async fn session(State(t): State<Arc<Tracker>>, Auth(s): Auth) -> Response {
-    Sse::new(stream(t.community.clone(), s, Kind::Session))
+pub(super) async fn events(
+    State(t): State<Arc<Tracker>>,
+    Extension(slots): Extension<Arc<StreamSlots>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Auth(s): Auth,
+) -> Result<Response, ApiError> {
+    let slot = slot(&t, &slots, &s, remote, &headers)?;
+    Ok(Sse::new(stream(t.community.clone(), s, Kind::Events, slot))
         .keep_alive(KeepAlive::default())
-        .into_response()
+        .into_response())
+}
+
+pub(super) async fn session(
+    State(t): State<Arc<Tracker>>,
+    Extension(slots): Extension<Arc<StreamSlots>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Auth(s): Auth,
+) -> Result<Response, ApiError> {
+    let slot = slot(&t, &slots, &s, remote, &headers)?;
+    Ok(
+        Sse::new(stream(t.community.clone(), s, Kind::Session, slot))
+            .keep_alive(KeepAlive::default())
+            .into_response(),
+    )
 }

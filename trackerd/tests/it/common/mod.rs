@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod api;
+pub mod attack;
 pub mod clients;
 pub mod http;
 pub mod process;
