@@ -48,6 +48,13 @@ pub struct Config {
     pub upload_rate_limit: Option<u64>,
     /// Write downloaded pieces with direct I/O where the file system allows.
     pub direct_writes: Option<bool>,
+    /// Folders any socket client may share from and download into, whatever
+    /// its own rights (other clients than the daemon's user are otherwise
+    /// held to what they could read and write themselves).
+    pub client_folders: Option<Vec<PathBuf>>,
+    /// Hold every socket client, the daemon's own user included, to
+    /// `client_folders` for `share`, `add --to` and .torrent paths.
+    pub only_client_folders: Option<bool>,
     /// Log file for `--daemon`.
     pub log_file: Option<PathBuf>,
     /// Pid file for `--daemon`.
@@ -106,6 +113,14 @@ upload_slots = {upload_slots}
 # Falls back to plain writes by itself where the file system refuses.
 direct_writes = {direct_writes}
 
+# Paths named by socket clients (p2pctl share, download --to, a .torrent file)
+# are read and written with p2pd's rights. A client running as another user
+# (a member of the socket's group, for the system service) may only name what
+# it could read (share) or write (--to) itself, or anything under these folders.
+# client_folders = ["/srv/p2p/incoming"]
+# Hold every client, p2pd's own user included, to client_folders.
+only_client_folders = false
+
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
 # pid_file = "~/.local/share/p2p/state/p2pd.pid"
@@ -142,6 +157,10 @@ pub struct Settings {
     pub download_rate_limit: Option<u64>,
     pub upload_rate_limit: Option<u64>,
     pub direct_writes: bool,
+    /// Folders any socket client may name paths in.
+    pub client_folders: Vec<PathBuf>,
+    /// Every client is held to `client_folders`.
+    pub only_client_folders: bool,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
     /// Running as the system service: the socket is also open to the
@@ -282,6 +301,8 @@ impl Config {
             download_rate_limit: self.download_rate_limit.or(engine.download_rate_limit),
             upload_rate_limit: self.upload_rate_limit.or(engine.upload_rate_limit),
             direct_writes: self.direct_writes.unwrap_or(engine.direct_writes),
+            client_folders: self.client_folders.clone().unwrap_or_default(),
+            only_client_folders: self.only_client_folders.unwrap_or(false),
             log_file: self
                 .log_file
                 .clone()

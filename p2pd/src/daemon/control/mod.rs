@@ -128,6 +128,14 @@ pub(crate) async fn serve(listener: Listener, daemon: Arc<Daemon>) {
 }
 
 async fn connection(stream: Stream, daemon: Arc<Daemon>) -> anyhow::Result<()> {
+    // Who is asking bounds the paths it may name (share, add --to).
+    let peer = match stream.peer_creds() {
+        Ok(c) => handlers::rights::peer(c.euid(), c.egid(), c.pid()),
+        Err(e) => {
+            tracing::warn!("cannot read a control client's credentials: {e}");
+            handlers::rights::peer(None, None, None)
+        }
+    };
     // &Stream reads and writes; two shared references act as the two halves.
     let (mut rx, mut tx) = (&stream, &stream);
     let mut frames = FrameReader::new();
@@ -195,7 +203,7 @@ async fn connection(stream: Stream, daemon: Arc<Daemon>) -> anyhow::Result<()> {
         if let p2p_proto::ipc::Request::Subscribe { id } = &frame.request {
             return handlers::subscribe(&daemon, frame.id, id.as_deref(), &mut tx).await;
         }
-        let body = match handlers::handle(&daemon, frame.request).await {
+        let body = match handlers::handle(&daemon, &peer, frame.request).await {
             Ok(v) => ReplyBody::Ok(v),
             Err(e) => ReplyBody::Error(e),
         };
