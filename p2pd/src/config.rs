@@ -29,6 +29,9 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// Control socket path.
     pub socket: Option<PathBuf>,
+    /// Let the daemon's group use the control socket (mode 0660, not 0600).
+    /// Default: on for the system service.
+    pub socket_group_access: Option<bool>,
     /// Peer port; 0 picks a free one.
     pub listen_port: Option<u16>,
     /// Tracker announce URL put in shared torrents.
@@ -88,6 +91,11 @@ pub fn default_config_toml() -> String {
 # downloads_dir = "~/.local/share/p2p/downloads"
 # state_dir = "~/.local/share/p2p/state"
 # socket = "/run/user/1000/p2pd/p2pd.sock"
+
+# Let the members of p2pd's group use the control socket (mode 0660, not 0600).
+# Default: on for the system service (systemd/p2pd.service passes
+# --socket-group-access), off otherwise.
+# socket_group_access = false
 
 # Peer port; 0 picks a free port.
 listen_port = {listen_port}
@@ -163,9 +171,11 @@ pub struct Settings {
     pub only_client_folders: bool,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
-    /// Running as the system service: the socket is also open to the
-    /// daemon's group (mode 0660), so its members can use p2pctl.
+    /// Running as the system service (root under systemd): system paths.
     pub system: bool,
+    /// The socket is also open to the daemon's group (mode 0660), so its
+    /// members can use p2pctl.
+    pub socket_group_access: bool,
 }
 
 impl Settings {
@@ -313,6 +323,7 @@ impl Config {
                 .unwrap_or_else(|| state_dir.join("p2pd.pid")),
             state_dir,
             system,
+            socket_group_access: self.socket_group_access.unwrap_or(system),
         })
     }
 }

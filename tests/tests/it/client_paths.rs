@@ -20,7 +20,7 @@ use p2p_tests::e2e::{Proc, bin, fail, p2pctl_within, start, succeed};
 const NOBODY: u32 = 65534;
 
 /// p2pd with `config` as its configuration file, under `home`.
-fn daemon_with(home: &Path, config: &str, env: &[(&str, &str)]) -> (Proc, std::path::PathBuf) {
+fn daemon_with(home: &Path, config: &str, args: &[&str]) -> (Proc, std::path::PathBuf) {
     std::fs::create_dir_all(home).unwrap();
     let file = home.join("p2pd.toml");
     std::fs::write(&file, config).unwrap();
@@ -29,10 +29,8 @@ fn daemon_with(home: &Path, config: &str, env: &[(&str, &str)]) -> (Proc, std::p
         .arg(&file)
         .arg("--home")
         .arg(home)
-        .args(["--listen-port", "0", "--tracker", ""]);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+        .args(["--listen-port", "0", "--tracker", ""])
+        .args(args);
     let (p, socket) = start(&mut cmd, "control socket at ");
     (p, socket.into())
 }
@@ -180,8 +178,8 @@ fn a_client_of_another_user_may_share_only_what_it_could_read_itself() {
     let home = root.join("node");
     std::fs::create_dir(&home).unwrap();
     chmod(&home, 0o755);
-    // Under systemd as root p2pd is the system service: socket mode 0660.
-    let (_d, socket) = daemon_with(&home, "", &[("INVOCATION_ID", "p2p-test")]);
+    // As the system service: the socket's group (here root's) may use it.
+    let (_d, socket) = daemon_with(&home, "", &["--socket-group-access"]);
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o660);
 
