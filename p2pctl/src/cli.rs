@@ -17,6 +17,13 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub socket: Option<PathBuf>,
 
+    /// The user the daemon runs as (a name or a uid): p2pctl talks only to a
+    /// socket that user owns, served by that user [default: $P2PD_SOCKET_OWNER,
+    /// else this user for the default socket, and this user, root or p2pd
+    /// for one named by --socket or $P2PD_SOCKET].
+    #[arg(long, global = true, value_name = "USER")]
+    pub socket_owner: Option<String>,
+
     /// Seconds to wait for each answer from the daemon (fractions allowed).
     #[arg(long, global = true, value_name = "SECS", default_value = "30",
           value_parser = parse_timeout)]

@@ -1,6 +1,9 @@
 //! A blocking client of p2pd's control socket: connect, say hello, then one
 //! request at a time, or a stream of events. Plain std I/O, no async runtime.
 //!
+//! Before anything is sent, the socket must belong to the expected user
+//! and so must the process listening on it ([`crate::owner`]).
+//!
 //! Every line from the daemon goes through [`FrameReader`], so a huge or
 //! garbage answer is an error, never a hang or an unbounded buffer; every
 //! read has a deadline except on the event stream, which is quiet by design.
@@ -17,6 +20,8 @@ use p2p_proto::ipc::{
     encode_frame,
 };
 use serde::Serialize;
+
+use crate::owner::{Owners, Untrusted};
 
 #[cfg(unix)]
 type Stream = std::os::unix::net::UnixStream;
@@ -43,6 +48,12 @@ pub enum ClientError {
         socket.display()
     )]
     PermissionDenied { socket: PathBuf },
+    /// The socket or its listener belongs to someone unexpected.
+    #[error("refusing to talk to p2pd at {}: {why}; nothing was sent", socket.display())]
+    Untrusted { socket: PathBuf, why: Untrusted },
+    /// `--socket-owner` names no user.
+    #[error("--socket-owner: {0}")]
+    SocketOwner(String),
     /// Any other failure to connect.
     #[error("cannot connect to p2pd at {}: {error}", socket.display())]
     Connect { socket: PathBuf, error: io::Error },
@@ -103,10 +114,22 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to the socket and exchanges hellos; `timeout` bounds each
-    /// read and write from here on.
-    pub fn connect(socket: &Path, timeout: Duration) -> Result<Client, ClientError> {
+    /// Connects to the socket, checks that it and its listener belong to
+    /// one of `owners`, and exchanges hellos; `timeout` bounds each read and
+    /// write from here on.
+    pub fn connect(
+        socket: &Path,
+        timeout: Duration,
+        owners: &Owners,
+    ) -> Result<Client, ClientError> {
         let stream = open(socket)?;
+        #[cfg(unix)]
+        crate::owner::check(socket, &stream, owners).map_err(|why| ClientError::Untrusted {
+            socket: socket.to_path_buf(),
+            why,
+        })?;
+        #[cfg(not(unix))]
+        let _ = owners;
         let mut client = Client {
             stream,
             frames: FrameReader::new(),

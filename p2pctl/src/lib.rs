@@ -7,6 +7,7 @@ mod cli;
 pub mod client;
 mod commands;
 mod output;
+pub mod owner;
 
 use std::process::ExitCode;
 

@@ -29,6 +29,9 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// Control socket path.
     pub socket: Option<PathBuf>,
+    /// Let the daemon's group use the control socket (mode 0660, not 0600).
+    /// Default: on for the system service.
+    pub socket_group_access: Option<bool>,
     /// Peer port; 0 picks a free one.
     pub listen_port: Option<u16>,
     /// Tracker announce URL put in shared torrents.
@@ -48,6 +51,13 @@ pub struct Config {
     pub upload_rate_limit: Option<u64>,
     /// Write downloaded pieces with direct I/O where the file system allows.
     pub direct_writes: Option<bool>,
+    /// Folders any socket client may share from and download into, whatever
+    /// its own rights (other clients than the daemon's user are otherwise
+    /// held to what they could read and write themselves).
+    pub client_folders: Option<Vec<PathBuf>>,
+    /// Hold every socket client, the daemon's own user included, to
+    /// `client_folders` for `share`, `add --to` and .torrent paths.
+    pub only_client_folders: Option<bool>,
     /// Log file for `--daemon`.
     pub log_file: Option<PathBuf>,
     /// Pid file for `--daemon`.
@@ -82,6 +92,11 @@ pub fn default_config_toml() -> String {
 # state_dir = "~/.local/share/p2p/state"
 # socket = "/run/user/1000/p2pd/p2pd.sock"
 
+# Let the members of p2pd's group use the control socket (mode 0660, not 0600).
+# Default: on for the system service (systemd/p2pd.service passes
+# --socket-group-access), off otherwise.
+# socket_group_access = false
+
 # Peer port; 0 picks a free port.
 listen_port = {listen_port}
 
@@ -105,6 +120,14 @@ upload_slots = {upload_slots}
 # page cache: far less CPU at high rates; uploading them later reads the disk.
 # Falls back to plain writes by itself where the file system refuses.
 direct_writes = {direct_writes}
+
+# Paths named by socket clients (p2pctl share, download --to, a .torrent file)
+# are read and written with p2pd's rights. A client running as another user
+# (a member of the socket's group, for the system service) may only name what
+# it could read (share) or write (--to) itself, or anything under these folders.
+# client_folders = ["/srv/p2p/incoming"]
+# Hold every client, p2pd's own user included, to client_folders.
+only_client_folders = false
 
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
@@ -142,11 +165,17 @@ pub struct Settings {
     pub download_rate_limit: Option<u64>,
     pub upload_rate_limit: Option<u64>,
     pub direct_writes: bool,
+    /// Folders any socket client may name paths in.
+    pub client_folders: Vec<PathBuf>,
+    /// Every client is held to `client_folders`.
+    pub only_client_folders: bool,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
-    /// Running as the system service: the socket is also open to the
-    /// daemon's group (mode 0660), so its members can use p2pctl.
+    /// Running as the system service (root under systemd): system paths.
     pub system: bool,
+    /// The socket is also open to the daemon's group (mode 0660), so its
+    /// members can use p2pctl.
+    pub socket_group_access: bool,
 }
 
 impl Settings {
@@ -282,6 +311,8 @@ impl Config {
             download_rate_limit: self.download_rate_limit.or(engine.download_rate_limit),
             upload_rate_limit: self.upload_rate_limit.or(engine.upload_rate_limit),
             direct_writes: self.direct_writes.unwrap_or(engine.direct_writes),
+            client_folders: self.client_folders.clone().unwrap_or_default(),
+            only_client_folders: self.only_client_folders.unwrap_or(false),
             log_file: self
                 .log_file
                 .clone()
@@ -292,6 +323,7 @@ impl Config {
                 .unwrap_or_else(|| state_dir.join("p2pd.pid")),
             state_dir,
             system,
+            socket_group_access: self.socket_group_access.unwrap_or(system),
         })
     }
 }

@@ -36,6 +36,10 @@ struct Flags {
     /// Tracker announce URL for shared torrents ("" for none).
     #[arg(long, value_name = "URL")]
     tracker: Option<String>,
+    /// Let the daemon's group use the control socket (mode 0660): for the
+    /// system service, whose group members run p2pctl.
+    #[arg(long)]
+    socket_group_access: bool,
     /// Fork into the background, write a pid file and log to a file.
     #[arg(long)]
     daemon: bool,
@@ -74,6 +78,9 @@ fn run(flags: Flags) -> anyhow::Result<()> {
     }
     if flags.listen_port.is_some() {
         config.listen_port = flags.listen_port;
+    }
+    if flags.socket_group_access {
+        config.socket_group_access = Some(true);
     }
     if flags.tracker.is_some() {
         config.tracker = flags.tracker.clone();

@@ -23,13 +23,16 @@ use anyhow::Context;
 
 use crate::cli::{Cli, Command};
 use crate::client::{Client, ClientError};
+use crate::owner::Owners;
 
 /// Runs the chosen command.
 pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     let json = cli.json;
+    let env = |k: &str| std::env::var_os(k);
     let daemon = Daemon {
-        socket: socket_path(cli.socket.as_deref(), |k| std::env::var_os(k)),
+        socket: socket_path(cli.socket.as_deref(), env),
         timeout: cli.timeout,
+        owner: socket_owner(cli, env),
     };
     let d = &daemon;
     match &cli.command {
@@ -60,12 +63,39 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
 pub struct Daemon {
     socket: PathBuf,
     timeout: Duration,
+    /// Who the socket must belong to; what `--socket-owner` said when it
+    /// names no user, reported when connecting.
+    owner: Result<Owners, String>,
 }
 
 impl Daemon {
     /// A new connection, past the hello.
     fn connect(&self) -> Result<Client, ClientError> {
-        Client::connect(&self.socket, self.timeout)
+        let owners = self
+            .owner
+            .as_ref()
+            .map_err(|e| ClientError::SocketOwner(e.clone()))?;
+        Client::connect(&self.socket, self.timeout, owners)
+    }
+}
+
+/// `--socket-owner`, else `$P2PD_SOCKET_OWNER`, else this user for the
+/// default socket and this user, root or the service user for one named.
+fn socket_owner(
+    cli: &Cli,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<Owners, String> {
+    let passwd = || std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let named = cli.socket.is_some() || env("P2PD_SOCKET").is_some_and(|p| !p.is_empty());
+    match cli
+        .socket_owner
+        .clone()
+        .or_else(|| env("P2PD_SOCKET_OWNER").and_then(|v| v.into_string().ok()))
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(spec) => Owners::named(&spec, &passwd()),
+        None if named => Ok(Owners::trusted(&passwd())),
+        None => Ok(Owners::this_user()),
     }
 }
 

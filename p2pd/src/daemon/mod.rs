@@ -93,7 +93,7 @@ pub async fn run(
     ] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let listener = control::bind(&settings.socket, settings.system)?;
+    let listener = control::bind(&settings.socket, settings.socket_group_access)?;
     let ca_file = settings.tracker_ca_file.clone();
     let http = tokio::task::spawn_blocking(move || crate::http_client::build(ca_file.as_deref()))
         .await

@@ -1,15 +1,16 @@
 //! Changing the set of downloads: add (a .torrent, a magnet link, a
-//! catalog entry), pause, resume, remove, and share a path.
+//! catalog entry), pause, resume and remove.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{Added, ErrorCode, IpcError, ShareInfo, TorrentState, TorrentSummary};
+use p2p_proto::ipc::{Added, ErrorCode, IpcError, TorrentState, TorrentSummary};
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 
 use super::err;
+use super::rights::{self, Peer, Want};
 use super::views::{idle_summaries, summary};
 use crate::daemon::registry::{Entry, store_torrent};
 use crate::daemon::sharing::{Start, read_torrent};
@@ -27,8 +28,14 @@ const MAX_TORRENT_FILE_BYTES: u64 = 80 << 20;
 /// Time allowed to fetch a magnet link's metadata.
 const MAGNET_DEADLINE: Duration = Duration::from_secs(120);
 
-pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool) -> Reply<Added> {
-    let dir = to
+pub(super) async fn add(
+    d: &Daemon,
+    peer: &Peer,
+    source: &str,
+    to: Option<&str>,
+    paused: bool,
+) -> Reply<Added> {
+    let mut dir = to
         .map(PathBuf::from)
         .unwrap_or_else(|| d.settings.downloads_dir.clone());
     if !dir.is_absolute() {
@@ -36,6 +43,10 @@ pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool
             ErrorCode::BadRequest,
             format!("download folder {} must be an absolute path", dir.display()),
         ));
+    }
+    if to.is_some() {
+        // Written with the daemon's rights: only where the client could write.
+        dir = judge(d, peer, dir, Want::Write).await?;
     }
     if source.starts_with("magnet:") {
         let magnet =
@@ -52,7 +63,7 @@ pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool
         ));
     }
     let bytes = if path.is_absolute() {
-        let p = path.to_path_buf();
+        let p = judge(d, peer, path.to_path_buf(), Want::Read).await?;
         tokio::task::spawn_blocking(move || read_capped(&p))
             .await
             .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
@@ -81,6 +92,15 @@ pub(super) async fn add(d: &Daemon, source: &str, to: Option<&str>, paused: bool
         });
     }
     start_and_summarize(d, meta, &dir).await
+}
+
+/// The path to act on for a client (see [`rights::check`]), on the blocking pool.
+pub(super) async fn judge(d: &Daemon, peer: &Peer, path: PathBuf, want: Want) -> Reply<PathBuf> {
+    let policy = rights::policy(&d.settings.client_folders, d.settings.only_client_folders);
+    let peer = peer.clone();
+    tokio::task::spawn_blocking(move || rights::check(&policy, &peer, &path, want))
+        .await
+        .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
 }
 
 /// Stores the .torrent copy (on the blocking pool) and records the download.
@@ -289,73 +309,4 @@ fn delete_files(meta: &Metainfo, dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Copies into the watched folder under a hidden name, then renames it in,
-/// so the watcher only ever sees a complete item.
-pub(super) async fn share(d: &Daemon, path: &str, group: Option<&str>) -> Reply<ShareInfo> {
-    let src = PathBuf::from(path);
-    if !src.is_absolute() {
-        return Err(err(
-            ErrorCode::BadRequest,
-            format!("{path} must be an absolute path"),
-        ));
-    }
-    let mut dest_dir = d.settings.shared_dir.clone();
-    if let Some(g) = group {
-        let safe = p2p_proto::metainfo::path::sanitize_component(g.as_bytes())
-            .filter(|s| s == g)
-            .ok_or_else(|| {
-                err(
-                    ErrorCode::BadRequest,
-                    format!("{g:?} is not a usable group name"),
-                )
-            })?;
-        dest_dir.push(safe);
-    }
-    let name = src
-        .file_name()
-        .ok_or_else(|| err(ErrorCode::BadRequest, format!("{path} has no file name")))?
-        .to_owned();
-    let dest = dest_dir.join(&name);
-    let probe = dest.clone();
-    let taken = tokio::task::spawn_blocking(move || probe.exists())
-        .await
-        .unwrap_or(false);
-    if taken {
-        return Err(err(
-            ErrorCode::AlreadyExists,
-            format!("{} is already shared", dest.display()),
-        ));
-    }
-    let tmp = dest_dir.join(format!(".{}.p2p-copy", name.to_string_lossy()));
-    let (s, t, fin) = (src.clone(), tmp.clone(), dest.clone());
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        std::fs::create_dir_all(t.parent().unwrap_or(Path::new(".")))?;
-        copy_tree(&s, &t)?;
-        std::fs::rename(&t, &fin)
-    })
-    .await
-    .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
-    .map_err(|e| {
-        let _ = std::fs::remove_dir_all(&tmp).or_else(|_| std::fs::remove_file(&tmp));
-        err(ErrorCode::Io, format!("cannot copy {path}: {e}"))
-    })?;
-    Ok(ShareInfo {
-        placed_at: dest.display().to_string(),
-    })
-}
-
-fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
-    let meta = std::fs::metadata(src)?;
-    if meta.is_dir() {
-        std::fs::create_dir_all(dest)?;
-        for entry in std::fs::read_dir(src)? {
-            let entry = entry?;
-            copy_tree(&entry.path(), &dest.join(entry.file_name()))?;
-        }
-        Ok(())
-    } else {
-        std::fs::copy(src, dest).map(|_| ())
-    }
 }

@@ -1,10 +1,13 @@
 //! One small handler per control command. Handlers only translate between
 //! the control protocol and the engine; blocking file work goes to blocking
 //! threads. Views (list, status, progress, peers) are in `views`, changes
-//! to the set of downloads in `downloads`; accounts and groups in
-//! `session` and `community`.
+//! to the set of downloads in `downloads`, `share` in `share`, and what
+//! paths a client may name in `rights`; accounts and groups in `session`
+//! and `community`.
 
 mod downloads;
+pub(super) mod rights;
+mod share;
 mod views;
 
 use std::sync::Arc;
@@ -18,7 +21,9 @@ use p2p_proto::ipc::{
 use tokio::io::AsyncWriteExt;
 
 use super::{Daemon, community};
-use downloads::{add, pause, remove, resume, share};
+use downloads::{add, pause, remove, resume};
+use rights::Peer;
+use share::share;
 use views::{list, peers, progress, status};
 
 /// How often subscribers get progress.
@@ -30,7 +35,8 @@ fn err(code: ErrorCode, message: impl Into<String>) -> IpcError {
     IpcError::new(code, message)
 }
 
-pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
+/// Answers one request from `peer` (whose rights bound the paths it names).
+pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Reply {
     match request {
         Request::Status => Ok(Response::Status(status(d))),
         Request::List => Ok(Response::List(list(d))),
@@ -38,7 +44,7 @@ pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
             ref source,
             ref to,
             paused,
-        } => add(d, source, to.as_deref(), paused)
+        } => add(d, peer, source, to.as_deref(), paused)
             .await
             .map(Response::Added),
         Request::Progress { ref id } => progress(d, resolve(d, id)?).map(Response::Progress),
@@ -54,7 +60,9 @@ pub(crate) async fn handle(d: &Arc<Daemon>, request: Request) -> Reply {
         Request::Share {
             ref path,
             ref group,
-        } => share(d, path, group.as_deref()).await.map(Response::Shared),
+        } => share(d, peer, path, group.as_deref())
+            .await
+            .map(Response::Shared),
         Request::Subscribe { .. } => Err(err(
             ErrorCode::Internal,
             "subscribe is handled by the connection",

@@ -1,7 +1,8 @@
 //! The control socket (a Unix socket through `interprocess`; a named pipe on
 //! Windows): created owner-only (0600; 0660 for the system service, whose
-//! group may use it) before it accepts anything, a stale socket
-//! replaced, another live daemon refused. Each connection is its own task:
+//! group may use it) before it accepts anything, in a folder that is ours
+//! alone (`socket_dir`), a stale socket replaced, another live daemon
+//! refused. Each connection is its own task:
 //! hello first (within a deadline), then requests, each answered by one
 //! reply; bad frames get an error reply, oversized ones close the connection.
 
@@ -21,6 +22,8 @@ use tokio::sync::Semaphore;
 
 use super::{Daemon, handlers};
 
+mod socket_dir;
+
 /// Time a client gets to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client silent for this long between requests is dropped.
@@ -31,11 +34,11 @@ const MAX_CONNECTIONS: usize = 64;
 /// Creates the socket. Fails if another daemon answers on it.
 pub(crate) fn bind(path: &Path, group_access: bool) -> anyhow::Result<Listener> {
     let mode = if group_access { 0o660 } else { 0o600 };
-    if let Some(dir) = path.parent()
-        && !dir.exists()
-    {
-        create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    socket_dir::prepare(dir)?;
     if path.exists() {
         if is_live(path) {
             bail!("another p2pd is already running on {}", path.display());
@@ -78,20 +81,6 @@ fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
 #[cfg(not(unix))]
 fn restrict(_path: &Path, _mode: u32) -> anyhow::Result<()> {
     Ok(())
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 #[cfg(unix)]
@@ -139,6 +128,14 @@ pub(crate) async fn serve(listener: Listener, daemon: Arc<Daemon>) {
 }
 
 async fn connection(stream: Stream, daemon: Arc<Daemon>) -> anyhow::Result<()> {
+    // Who is asking bounds the paths it may name (share, add --to).
+    let peer = match stream.peer_creds() {
+        Ok(c) => handlers::rights::peer(c.euid(), c.egid(), c.pid()),
+        Err(e) => {
+            tracing::warn!("cannot read a control client's credentials: {e}");
+            handlers::rights::peer(None, None, None)
+        }
+    };
     // &Stream reads and writes; two shared references act as the two halves.
     let (mut rx, mut tx) = (&stream, &stream);
     let mut frames = FrameReader::new();
@@ -206,7 +203,7 @@ async fn connection(stream: Stream, daemon: Arc<Daemon>) -> anyhow::Result<()> {
         if let p2p_proto::ipc::Request::Subscribe { id } = &frame.request {
             return handlers::subscribe(&daemon, frame.id, id.as_deref(), &mut tx).await;
         }
-        let body = match handlers::handle(&daemon, frame.request).await {
+        let body = match handlers::handle(&daemon, &peer, frame.request).await {
             Ok(v) => ReplyBody::Ok(v),
             Err(e) => ReplyBody::Error(e),
         };
