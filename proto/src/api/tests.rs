@@ -224,6 +224,18 @@ fn stream_events_read_back_from_name_and_data() {
 }
 
 #[test]
+fn the_publishing_and_quota_error_codes_have_snake_case_wire_names() {
+    for (code, wire) in [
+        (ApiErrorCode::OwnedElsewhere, "\"owned_elsewhere\""),
+        (ApiErrorCode::NotAGroupTorrent, "\"not_a_group_torrent\""),
+        (ApiErrorCode::QuotaExceeded, "\"quota_exceeded\""),
+    ] {
+        assert_eq!(serde_json::to_string(&code).unwrap(), wire);
+        assert_eq!(serde_json::from_str::<ApiErrorCode>(wire).unwrap(), code);
+    }
+}
+
+#[test]
 fn unknown_error_codes_read_as_other() {
     let body: ErrorBody =
         serde_json::from_str(r#"{"error":{"code":"brand_new","message":"m"}}"#).unwrap();

@@ -49,7 +49,7 @@ impl Community {
         let name = self.access.username(uid);
         let mut e = event(self.now(), kind, name.as_deref());
         e.info_hash = Some(req.info_hash);
-        e.group = self.access.private_group_of(&req.info_hash);
+        e.group = id.group_id.and_then(|g| self.access.group_name(g));
         if self.announce_events.try_send(e).is_err() {
             tracing::debug!("announce event queue full; dropping a {kind} event");
         }

@@ -1,7 +1,8 @@
 //! Group operations: create, list, request to join, list requests, accept,
 //! reject, leave, members, remove. Ownership rules are described in
-//! [`crate::groups`]. Every change rebuilds the announce index before it
-//! returns, so a removed member gets no peers at their next announce.
+//! [`crate::groups`]. Every change updates the announce index in place
+//! before it returns, so a removed member gets no peers at their next
+//! announce.
 
 use p2p_proto::api::{Group, Left, Member};
 
@@ -62,11 +63,12 @@ impl Community {
     pub async fn create_group(&self, s: &Session, name: &str) -> Result<Group, CommunityError> {
         let name = normalize_group_name(name)?;
         let _w = self.writes.lock().await;
-        self.store
+        let id = self
+            .store
             .create_group(&name, s.user_id, self.now())
             .await?
             .ok_or_else(|| CommunityError::Conflict(format!("group {name:?} exists")))?;
-        self.rebuild_index().await?;
+        self.access.group_created(id, &name, s.user_id);
         self.group_event("group_created", s, &name, String::new())
             .await;
         let g = self.group_record(&name).await?;
@@ -142,7 +144,9 @@ impl Community {
                 g.name
             )));
         }
-        self.rebuild_index().await?;
+        if accept {
+            self.access.member_added(g.id, uid);
+        }
         drop(_w);
         let kind = if accept {
             "join_accepted"
@@ -208,7 +212,11 @@ impl Community {
     async fn remove(&self, g: &GroupRecord, uid: i64) -> Result<Left, CommunityError> {
         let _w = self.writes.lock().await;
         let outcome = self.store.leave_group(g.id, uid).await?;
-        self.rebuild_index().await?;
+        match outcome {
+            LeaveOutcome::NotMember => {}
+            LeaveOutcome::Deleted => self.access.group_deleted(g.id),
+            _ => self.access.member_removed(g.id, uid),
+        }
         let mut view = Left {
             group: g.name.clone(),
             new_owner: None,

@@ -4,7 +4,8 @@
 //! [`crate::http`] extract, call these methods and encode. Time comes from
 //! an injectable [`Clock`]; store calls are async; no lock is held across
 //! an `.await` except the async `writes` mutex that orders catalog and
-//! membership changes with the rebuild of the announce index.
+//! membership changes with the matching change of the announce index
+//! (made in place: the index is read from the store only at start).
 
 mod announce;
 mod error;
@@ -132,7 +133,7 @@ impl Community {
             shutdown: CancellationToken::new(),
             announce_events: tx,
         });
-        c.rebuild_index().await?;
+        c.load_index().await?;
         tokio::spawn(background(c.clone(), rx));
         Ok(c)
     }
@@ -174,12 +175,13 @@ impl Community {
         &self.shutdown
     }
 
-    /// Rebuilds the announce index from the store.
-    async fn rebuild_index(&self) -> Result<(), StoreError> {
+    /// Reads the announce index from the store (at start; every change
+    /// after that updates it in place).
+    async fn load_index(&self) -> Result<(), StoreError> {
         let index = Index::build(
             self.store.passkeys().await?,
             self.store.memberships().await?,
-            self.store.scopes().await?,
+            self.store.owners().await?,
         );
         self.access.replace(index);
         Ok(())

@@ -122,6 +122,23 @@ pub enum LeaveOutcome {
     Deleted,
 }
 
+/// What publishing an info-hash into a scope did. An info-hash has one
+/// owner: the group it was first published into (for good, see
+/// [`crate::catalog`]) or the public catalog (until withdrawn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// Stored; the scope owns the info-hash.
+    Published,
+    /// Already in this scope's catalog.
+    AlreadyHere,
+    /// Another scope owns the info-hash: the public catalog (`public`) or
+    /// another group.
+    OwnedElsewhere {
+        /// The owner is the public catalog.
+        public: bool,
+    },
+}
+
 /// A published torrent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogRecord {
@@ -226,8 +243,9 @@ pub trait CommunityStore: Send + Sync + Debug {
     /// Every (group id, group name, user id) membership.
     fn memberships(&self) -> StoreFuture<'_, Vec<(i64, String, i64)>>;
 
-    /// Publishes; `false` when this info-hash is already in this group.
-    fn publish<'a>(&'a self, rec: &'a CatalogRecord) -> StoreFuture<'a, bool>;
+    /// Publishes unless another scope owns the info-hash or it is already
+    /// here; publishing into a group records the group as its owner for good.
+    fn publish<'a>(&'a self, rec: &'a CatalogRecord) -> StoreFuture<'a, PublishOutcome>;
     /// A group's (or the public) catalog, without .torrent bytes.
     fn catalog(&self, group_id: i64) -> StoreFuture<'_, Vec<CatalogRecord>>;
     /// Every entry of one info-hash, with .torrent bytes.
@@ -241,8 +259,9 @@ pub trait CommunityStore: Send + Sync + Debug {
         group_ids: &'a [i64],
         limit: u32,
     ) -> StoreFuture<'a, Vec<CatalogRecord>>;
-    /// Every (info-hash, group id) published.
-    fn scopes(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>>;
+    /// Every (info-hash, owner): the group that owns it, or [`PUBLIC_GROUP`]
+    /// for a torrent in the public catalog.
+    fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>>;
     /// How many catalog entries a user published.
     fn shared_count(&self, user_id: i64) -> StoreFuture<'_, u64>;
 

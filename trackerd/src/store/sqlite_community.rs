@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::StoreFuture;
 use super::community::{
     CatalogRecord, CommunityStore, EventRecord, GroupRecord, LeaveOutcome, MemberRecord,
-    SessionOutcome, SessionRecord, UserRecord,
+    PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, UserRecord,
 };
 use super::sqlite::SqliteStore;
 use super::sqlite_rows::{
@@ -426,15 +426,20 @@ impl CommunityStore for SqliteStore {
         })
     }
 
-    fn publish<'a>(&'a self, rec: &'a CatalogRecord) -> StoreFuture<'a, bool> {
+    fn publish<'a>(&'a self, rec: &'a CatalogRecord) -> StoreFuture<'a, PublishOutcome> {
         Box::pin(async move {
+            let hex = rec.info_hash.to_hex();
             let mut tx = self.pool.begin().await?;
+            // The insert first, so the transaction holds the write lock
+            // from its first statement (a read first could not be upgraded
+            // once another writer commits). The UNIQUE index on
+            // catalog(info_hash) refuses a second entry in any scope.
             let r = sqlx::query(
                 "INSERT INTO catalog (info_hash, group_id, name, total_length, piece_length, \
                  file_count, private, source, publisher_id, added_at, metainfo) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
-            .bind(rec.info_hash.to_hex())
+            .bind(&hex)
             .bind(rec.group_id)
             .bind(&rec.name)
             .bind(signed(rec.total_length))
@@ -449,11 +454,45 @@ impl CommunityStore for SqliteStore {
             .await;
             match r {
                 Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => return Ok(false),
+                Err(e) if is_unique_violation(&e) => {
+                    drop(tx);
+                    let listed: Option<i64> =
+                        sqlx::query_scalar("SELECT group_id FROM catalog WHERE info_hash = ?")
+                            .bind(&hex)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    return Ok(match listed {
+                        Some(g) if g != rec.group_id => PublishOutcome::OwnedElsewhere {
+                            public: g == PUBLIC_GROUP,
+                        },
+                        _ => PublishOutcome::AlreadyHere,
+                    });
+                }
                 Err(e) => return Err(e.into()),
             }
+            // A group owns its info-hashes for good, listed or not.
+            let owner: Option<i64> =
+                sqlx::query_scalar("SELECT group_id FROM torrent_owners WHERE info_hash = ?")
+                    .bind(&hex)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if owner.is_some_and(|g| g != rec.group_id) {
+                // Dropping the transaction rolls the insert back.
+                return Ok(PublishOutcome::OwnedElsewhere { public: false });
+            }
+            if rec.group_id != PUBLIC_GROUP {
+                sqlx::query(
+                    "INSERT INTO torrent_owners (info_hash, group_id, claimed_at) VALUES (?, ?, ?) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&hex)
+                .bind(rec.group_id)
+                .bind(rec.added_at)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
-            Ok(true)
+            Ok(PublishOutcome::Published)
         })
     }
 
@@ -525,11 +564,14 @@ impl CommunityStore for SqliteStore {
         })
     }
 
-    fn scopes(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>> {
+    fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT info_hash, group_id FROM catalog")
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(
+                "SELECT info_hash, group_id FROM torrent_owners \
+                 UNION ALL SELECT info_hash, group_id FROM catalog WHERE group_id = 0",
+            )
+            .fetch_all(&self.pool)
+            .await?;
             rows.iter()
                 .map(|r| Ok((hash_of(r.try_get("info_hash")?)?, r.try_get("group_id")?)))
                 .collect()

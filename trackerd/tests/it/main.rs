@@ -16,6 +16,8 @@ mod community_interop;
 mod community_persistence;
 mod events;
 mod fast_path;
+mod group_ownership;
 mod groups;
 mod hostile;
 mod interop;
+mod scale;

@@ -1,0 +1,18 @@
+-- Issue 12: a torrent published into a group stays that group's.
+--
+-- One catalog entry per info-hash. Where earlier versions let the same
+-- info-hash into several scopes, the first publication is kept: the later
+-- ones are the re-publications this forbids.
+DELETE FROM catalog WHERE id NOT IN (SELECT min(id) FROM catalog GROUP BY info_hash);
+CREATE UNIQUE INDEX catalog_one_entry_per_torrent ON catalog(info_hash);
+
+-- The group that owns each info-hash ever published into a group. Kept
+-- after a withdrawal and after the group is deleted (group ids are never
+-- reused), so the group's swarm is never reopened to anyone else.
+CREATE TABLE torrent_owners (
+    info_hash  TEXT PRIMARY KEY NOT NULL CHECK (length(info_hash) = 40),
+    group_id   INTEGER NOT NULL,
+    claimed_at INTEGER NOT NULL
+);
+INSERT INTO torrent_owners (info_hash, group_id, claimed_at)
+    SELECT info_hash, group_id, added_at FROM catalog WHERE group_id <> 0;
