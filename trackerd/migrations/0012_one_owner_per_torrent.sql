@@ -16,3 +16,12 @@ CREATE TABLE torrent_owners (
 );
 INSERT INTO torrent_owners (info_hash, group_id, claimed_at)
     SELECT info_hash, group_id, added_at FROM catalog WHERE group_id <> 0;
+
+-- Events are bound to the group's id, not its name, so a group made again
+-- under a deleted group's name does not inherit its events. Earlier events
+-- name the live group only if they happened after it was created; events
+-- of deleted groups get no id and are shown to no one but the operator.
+ALTER TABLE events ADD COLUMN group_id INTEGER;
+UPDATE events SET group_id = (
+    SELECT g.id FROM groups g WHERE g.name = events.group_name AND g.created_at <= events.at
+) WHERE group_name IS NOT NULL;

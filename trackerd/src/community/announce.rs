@@ -9,6 +9,7 @@ use p2p_proto::tracker::{AnnounceRequest, Event};
 use super::Community;
 use crate::catalog::{AnnounceIdentity, Denied};
 use crate::events::event;
+use crate::store::community::LoggedEvent;
 
 impl Community {
     /// Whether an announce for `h` (with the URL's passkey, if any) is
@@ -50,6 +51,10 @@ impl Community {
         let mut e = event(self.now(), kind, name.as_deref());
         e.info_hash = Some(req.info_hash);
         e.group = id.group_id.and_then(|g| self.access.group_name(g));
+        let e = LoggedEvent {
+            record: e,
+            group_id: id.group_id,
+        };
         if self.announce_events.try_send(e).is_err() {
             tracing::debug!("announce event queue full; dropping a {kind} event");
         }

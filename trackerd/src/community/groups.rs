@@ -52,11 +52,11 @@ impl Community {
         Ok((u.id, u.username))
     }
 
-    async fn group_event(&self, kind: &str, s: &Session, group: &str, detail: String) {
+    async fn group_event(&self, kind: &str, s: &Session, g: (i64, &str), detail: String) {
         let mut e = event(self.now(), kind, Some(&s.username));
-        e.group = Some(group.to_owned());
+        e.group = Some(g.1.to_owned());
         e.detail = detail;
-        self.log(e).await;
+        self.log_group(e, g.0).await;
     }
 
     /// Creates a group owned by the caller.
@@ -69,7 +69,7 @@ impl Community {
             .await?
             .ok_or_else(|| CommunityError::Conflict(format!("group {name:?} exists")))?;
         self.access.group_created(id, &name, s.user_id);
-        self.group_event("group_created", s, &name, String::new())
+        self.group_event("group_created", s, (id, &name), String::new())
             .await;
         let g = self.group_record(&name).await?;
         Ok(self.view(g, s))
@@ -101,7 +101,7 @@ impl Community {
                 g.name
             )));
         }
-        self.group_event("join_requested", s, &g.name, String::new())
+        self.group_event("join_requested", s, (g.id, &g.name), String::new())
             .await;
         Ok(())
     }
@@ -153,7 +153,7 @@ impl Community {
         } else {
             "join_rejected"
         };
-        self.group_event(kind, s, &g.name, format!("member={uname}"))
+        self.group_event(kind, s, (g.id, &g.name), format!("member={uname}"))
             .await;
         Ok(())
     }
@@ -184,7 +184,8 @@ impl Community {
             (None, true) => "group deleted".to_owned(),
             (None, false) => String::new(),
         };
-        self.group_event("group_left", s, &g.name, detail).await;
+        self.group_event("group_left", s, (g.id, &g.name), detail)
+            .await;
         Ok(view)
     }
 
@@ -204,8 +205,13 @@ impl Community {
             ));
         }
         self.remove(&g, uid).await?;
-        self.group_event("member_removed", s, &g.name, format!("member={uname}"))
-            .await;
+        self.group_event(
+            "member_removed",
+            s,
+            (g.id, &g.name),
+            format!("member={uname}"),
+        )
+        .await;
         Ok(())
     }
 

@@ -12,6 +12,7 @@ mod error;
 mod groups;
 mod publish;
 mod sessions;
+mod visibility;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ use crate::catalog::{Access, Index};
 use crate::config::Config;
 use crate::events::EventLog;
 use crate::store::StoreError;
-use crate::store::community::{CommunityStore, EventRecord};
+use crate::store::community::{CommunityStore, EventRecord, LoggedEvent};
 
 /// Download events from announces waiting to be written; more are dropped.
 pub const MAX_QUEUED_ANNOUNCE_EVENTS: usize = 4096;
@@ -93,7 +94,7 @@ pub struct Community {
     pub events: EventLog,
     writes: tokio::sync::Mutex<()>,
     shutdown: CancellationToken,
-    announce_events: mpsc::Sender<EventRecord>,
+    announce_events: mpsc::Sender<LoggedEvent>,
 }
 
 impl Community {
@@ -187,8 +188,26 @@ impl Community {
         Ok(())
     }
 
-    /// Records an event, logging (not failing) when the store refuses.
+    /// Records an event about no group, logging (not failing) when the
+    /// store refuses.
     async fn log(&self, e: EventRecord) {
+        self.log_event(LoggedEvent {
+            record: e,
+            group_id: None,
+        })
+        .await;
+    }
+
+    /// Records an event about the group with id `group_id`.
+    async fn log_group(&self, e: EventRecord, group_id: i64) {
+        self.log_event(LoggedEvent {
+            record: e,
+            group_id: Some(group_id),
+        })
+        .await;
+    }
+
+    async fn log_event(&self, e: LoggedEvent) {
         if let Err(err) = self.events.record(e).await {
             tracing::warn!("recording an event: {err}");
         }
@@ -209,12 +228,12 @@ impl Community {
 
 /// Writes download events and traffic counters, and expires sessions,
 /// until shutdown.
-async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<EventRecord>) {
+async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<LoggedEvent>) {
     let mut tick = tokio::time::interval(TRAFFIC_FLUSH_INTERVAL);
     loop {
         tokio::select! {
             _ = c.shutdown.cancelled() => break,
-            Some(e) = rx.recv() => c.log(e).await,
+            Some(e) = rx.recv() => c.log_event(e).await,
             _ = tick.tick() => {
                 c.flush_traffic().await;
                 if let Err(e) = c.expire_sessions().await {
@@ -227,7 +246,7 @@ async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<EventRecord>) {
         }
     }
     while let Ok(e) = rx.try_recv() {
-        c.log(e).await;
+        c.log_event(e).await;
     }
     c.flush_traffic().await;
 }

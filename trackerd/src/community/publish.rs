@@ -130,7 +130,7 @@ impl Community {
         e.group = group_name;
         e.info_hash = Some(m.info_hash);
         e.detail = format!("name={:?}", m.info.name);
-        self.log(e).await;
+        self.log_scoped(e, group_id).await;
         Ok(entry(&rec))
     }
 
@@ -203,7 +203,7 @@ impl Community {
         let mut e = event(self.now(), "withdraw", Some(&s.username));
         e.group = group_name;
         e.info_hash = Some(h);
-        self.log(e).await;
+        self.log_scoped(e, gid).await;
         Ok(())
     }
 
@@ -227,6 +227,14 @@ impl Community {
                 g => self.access.is_member_of(g, s.user_id),
             })
             .ok_or_else(none)
+    }
+
+    /// Records an event about a scope (a group id or [`PUBLIC_GROUP`]).
+    async fn log_scoped(&self, e: crate::store::community::EventRecord, scope: i64) {
+        match scope {
+            PUBLIC_GROUP => self.log(e).await,
+            g => self.log_group(e, g).await,
+        }
     }
 
     /// Refuses a public publish of a torrent made for a live group (private,

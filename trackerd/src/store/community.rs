@@ -173,6 +173,17 @@ pub struct CatalogRecord {
 /// One line of the event log (the API's type: the store keeps what it shows).
 pub use p2p_proto::api::EventRecord;
 
+/// An event as stored: the line the API shows, and the id of the group it
+/// concerns. Who may see it is decided by the id, not the name, so a group
+/// made again under a deleted group's name does not inherit its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// The line.
+    pub record: EventRecord,
+    /// The group concerned (none for events about no group).
+    pub group_id: Option<i64>,
+}
+
 /// Persistence for accounts, groups, catalog and events.
 pub trait CommunityStore: Send + Sync + Debug {
     /// Creates a user; `None` when the name is taken.
@@ -266,7 +277,7 @@ pub trait CommunityStore: Send + Sync + Debug {
     fn shared_count(&self, user_id: i64) -> StoreFuture<'_, u64>;
 
     /// Appends an event; returns its id.
-    fn add_event<'a>(&'a self, e: &'a EventRecord) -> StoreFuture<'a, i64>;
+    fn add_event<'a>(&'a self, e: &'a LoggedEvent) -> StoreFuture<'a, i64>;
     /// Events with id > `after`, oldest first.
-    fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<EventRecord>>;
+    fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>>;
 }

@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::StoreFuture;
 use super::community::{
-    CatalogRecord, CommunityStore, EventRecord, GroupRecord, LeaveOutcome, MemberRecord,
+    CatalogRecord, CommunityStore, GroupRecord, LeaveOutcome, LoggedEvent, MemberRecord,
     PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, UserRecord,
 };
 use super::sqlite::SqliteStore;
@@ -588,10 +588,12 @@ impl CommunityStore for SqliteStore {
         })
     }
 
-    fn add_event<'a>(&'a self, e: &'a EventRecord) -> StoreFuture<'a, i64> {
+    fn add_event<'a>(&'a self, logged: &'a LoggedEvent) -> StoreFuture<'a, i64> {
         Box::pin(async move {
+            let e = &logged.record;
             let done = sqlx::query(
-                "INSERT INTO events (at, kind, username, group_name, info_hash, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (at, kind, username, group_name, info_hash, detail, group_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(e.at)
             .bind(&e.kind)
@@ -599,13 +601,14 @@ impl CommunityStore for SqliteStore {
             .bind(&e.group)
             .bind(e.info_hash.map(|h| h.to_hex()))
             .bind(&e.detail)
+            .bind(logged.group_id)
             .execute(&self.pool)
             .await?;
             Ok(done.last_insert_rowid())
         })
     }
 
-    fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<EventRecord>> {
+    fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>> {
         Box::pin(async move {
             let rows = sqlx::query("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?")
                 .bind(after)

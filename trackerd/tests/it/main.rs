@@ -20,4 +20,5 @@ mod group_ownership;
 mod groups;
 mod hostile;
 mod interop;
+mod privacy;
 mod scale;
