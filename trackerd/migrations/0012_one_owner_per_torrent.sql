@@ -25,3 +25,12 @@ ALTER TABLE events ADD COLUMN group_id INTEGER;
 UPDATE events SET group_id = (
     SELECT g.id FROM groups g WHERE g.name = events.group_name AND g.created_at <= events.at
 ) WHERE group_name IS NOT NULL;
+
+-- Traffic in torrents no group owns, per user: what other users are shown
+-- of someone's traffic (their totals include private groups). Counted from
+-- this version on.
+CREATE TABLE public_traffic (
+    user_id    INTEGER PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    uploaded   INTEGER NOT NULL DEFAULT 0,
+    downloaded INTEGER NOT NULL DEFAULT 0
+);

@@ -96,6 +96,10 @@ max_registrations_per_address = 20
 registration_window_secs = 3600
 # Allow torrents to be published outside any group (public catalog).
 allow_public_torrents = true
+# Users who see what is otherwise shown to each user only about themself:
+# online users' addresses, the addresses in login events, and every user's
+# full traffic (private groups included). E.g. ["alice"].
+admins = []
 "#;
 
 /// The whole configuration.
@@ -141,6 +145,8 @@ pub struct AccountsConfig {
     pub registration_window_secs: u64,
     /// Whether torrents may be published outside groups.
     pub allow_public_torrents: bool,
+    /// Users who see others' addresses and full traffic.
+    pub admins: Vec<String>,
 }
 
 impl Default for AccountsConfig {
@@ -152,6 +158,7 @@ impl Default for AccountsConfig {
             max_registrations_per_address: 20,
             registration_window_secs: 3600,
             allow_public_torrents: true,
+            admins: Vec::new(),
         }
     }
 }

@@ -82,7 +82,7 @@ fn api_bodies_keep_their_wire_form() {
         round_trip(&OnlineUsers {
             users: vec![OnlineUser {
                 username: "alice".into(),
-                address: "127.0.0.1".into(),
+                address: Some("127.0.0.1".into()),
                 since: 1,
                 last_seen: 2,
             }],

@@ -39,6 +39,7 @@ impl Community {
             req.uploaded,
             req.downloaded,
             req.event == Event::Stopped,
+            id.group_id.is_none(),
         );
         let kind = if counted_completion {
             "download_completed"

@@ -59,6 +59,8 @@ pub struct Settings {
     /// Base URL for announce URLs in personalised torrents; empty: from the
     /// request's Host header.
     pub public_url: String,
+    /// Users who see others' addresses and full traffic (lowercase).
+    pub admins: Vec<String>,
 }
 
 impl Settings {
@@ -73,6 +75,12 @@ impl Settings {
                 .unwrap_or(i64::MAX),
             allow_public_torrents: c.accounts.allow_public_torrents,
             public_url: c.public_url.trim_end_matches('/').to_owned(),
+            admins: c
+                .accounts
+                .admins
+                .iter()
+                .map(|a| a.to_ascii_lowercase())
+                .collect(),
         }
     }
 }

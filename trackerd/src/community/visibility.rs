@@ -1,7 +1,8 @@
 //! Who sees what of others: events (a group's events are for the members
-//! of that group, by its id) and, for events, sessions and stats, what
-//! they tell about other users. Plain rules over the in-memory index; no
-//! store calls.
+//! of that group, by its id), and other users' addresses (online list,
+//! login events) and full traffic, for the user themself and admins only
+//! (`accounts.admins`). Plain rules over the in-memory index; no store
+//! calls.
 
 use super::{Community, Session};
 use crate::store::community::{EventRecord, LoggedEvent};
@@ -22,6 +23,26 @@ impl Community {
                 return None;
             }
         }
-        Some(r.clone())
+        let mut shown = r.clone();
+        // "from ADDRESS": the address is for the user and admins only.
+        if r.kind == "login"
+            && r.username.as_deref() != Some(s.username.as_str())
+            && !self.is_admin(s)
+        {
+            let takeover = r.detail.ends_with(" (takeover)");
+            shown.detail = format!("from <hidden>{}", if takeover { " (takeover)" } else { "" });
+        }
+        Some(shown)
+    }
+
+    /// Whether `s` is one of the configured admins.
+    pub fn is_admin(&self, s: &Session) -> bool {
+        self.settings.admins.contains(&s.username)
+    }
+
+    /// Whether `viewer` sees what is private about user `user_id`
+    /// (addresses, traffic in private groups): themself, or an admin.
+    pub fn sees_private_of(&self, viewer: &Session, user_id: i64) -> bool {
+        viewer.user_id == user_id || self.is_admin(viewer)
     }
 }

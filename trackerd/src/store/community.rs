@@ -8,6 +8,7 @@ use std::fmt::Debug;
 use p2p_proto::infohash::InfoHash;
 
 use super::StoreFuture;
+pub use crate::catalog::traffic::TrafficDelta;
 
 /// The group id of the public catalog (torrents in no group).
 pub const PUBLIC_GROUP: i64 = 0;
@@ -200,8 +201,13 @@ pub trait CommunityStore: Send + Sync + Debug {
     fn set_password<'a>(&'a self, user_id: i64, password_hash: &'a str) -> StoreFuture<'a, ()>;
     /// Every (passkey, user id, username).
     fn passkeys(&self) -> StoreFuture<'_, Vec<(String, i64, String)>>;
-    /// Adds (user id, uploaded, downloaded) deltas, in one transaction.
-    fn add_traffic<'a>(&'a self, deltas: &'a [(i64, u64, u64)]) -> StoreFuture<'a, ()>;
+    /// Adds traffic increases, in one transaction.
+    fn add_traffic<'a>(&'a self, deltas: &'a [TrafficDelta]) -> StoreFuture<'a, ()>;
+    /// A user's (uploaded, downloaded) in torrents no group owns.
+    fn public_traffic(&self, user_id: i64) -> StoreFuture<'_, (u64, u64)>;
+    /// How many of a user's catalog entries are in these groups
+    /// ([`PUBLIC_GROUP`] for the public catalog).
+    fn shared_count_in<'a>(&'a self, user_id: i64, group_ids: &'a [i64]) -> StoreFuture<'a, u64>;
 
     /// Creates a session unless a session with `last_seen >= cutoff` exists
     /// (then `Busy`), or replaces it when `takeover`.

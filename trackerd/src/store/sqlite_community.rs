@@ -9,12 +9,12 @@ use sqlx::Row;
 use super::StoreFuture;
 use super::community::{
     CatalogRecord, CommunityStore, GroupRecord, LeaveOutcome, LoggedEvent, MemberRecord,
-    PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, UserRecord,
+    PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, TrafficDelta, UserRecord,
 };
 use super::sqlite::SqliteStore;
 use super::sqlite_rows::{
     GROUP_SELECT, SESSION_SELECT, catalog_select, entry, event, group, hash_of,
-    is_unique_violation, member, session, signed, user,
+    is_unique_violation, member, session, signed, unsigned, user,
 };
 
 impl CommunityStore for SqliteStore {
@@ -81,19 +81,63 @@ impl CommunityStore for SqliteStore {
         })
     }
 
-    fn add_traffic<'a>(&'a self, deltas: &'a [(i64, u64, u64)]) -> StoreFuture<'a, ()> {
+    fn add_traffic<'a>(&'a self, deltas: &'a [TrafficDelta]) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            for (id, up, down) in deltas {
+            for d in deltas {
                 sqlx::query("UPDATE users SET uploaded = uploaded + ?, downloaded = downloaded + ? WHERE id = ?")
-                    .bind(signed(*up))
-                    .bind(signed(*down))
-                    .bind(id)
+                    .bind(signed(d.uploaded))
+                    .bind(signed(d.downloaded))
+                    .bind(d.user)
                     .execute(&mut *tx)
                     .await?;
+                if d.public_uploaded > 0 || d.public_downloaded > 0 {
+                    sqlx::query(
+                        "INSERT INTO public_traffic (user_id, uploaded, downloaded) VALUES (?, ?, ?) \
+                         ON CONFLICT(user_id) DO UPDATE SET uploaded = uploaded + excluded.uploaded, \
+                         downloaded = downloaded + excluded.downloaded",
+                    )
+                    .bind(d.user)
+                    .bind(signed(d.public_uploaded))
+                    .bind(signed(d.public_downloaded))
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             tx.commit().await?;
             Ok(())
+        })
+    }
+
+    fn public_traffic(&self, user_id: i64) -> StoreFuture<'_, (u64, u64)> {
+        Box::pin(async move {
+            let row =
+                sqlx::query("SELECT uploaded, downloaded FROM public_traffic WHERE user_id = ?")
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            match row {
+                Some(r) => Ok((unsigned(&r, "uploaded")?, unsigned(&r, "downloaded")?)),
+                None => Ok((0, 0)),
+            }
+        })
+    }
+
+    fn shared_count_in<'a>(&'a self, user_id: i64, group_ids: &'a [i64]) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            if group_ids.is_empty() {
+                return Ok(0);
+            }
+            let marks = vec!["?"; group_ids.len()].join(", ");
+            let sql = format!(
+                "SELECT count(*) FROM catalog WHERE publisher_id = ? AND group_id IN ({marks})"
+            );
+            let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(user_id);
+            for g in group_ids {
+                q = q.bind(g);
+            }
+            let n = q.fetch_one(&self.pool).await?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
     }
 

@@ -372,7 +372,7 @@ async fn expired_sessions_are_ended_with_a_session_expired_event() {
     }
     expired.sort();
     assert_eq!(expired, ["alice", "bob"]);
-    let online = community(&s).online().await.unwrap();
+    let online = community(&s).online_names().await.unwrap();
     assert!(online.is_empty());
 }
 

@@ -116,3 +116,100 @@ async fn a_group_made_again_under_a_deleted_groups_name_sees_none_of_its_events(
         "the new group's own events are hers"
     );
 }
+
+/// The `address` of `name` in `/api/v1/users/online` as `token` sees it.
+async fn address_of(addr: std::net::SocketAddr, token: &str, name: &str) -> Value {
+    let r = get_auth(addr, "/api/v1/users/online", token).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let users = r.json()["users"].as_array().unwrap().clone();
+    let u = users
+        .iter()
+        .find(|u| u["username"] == name)
+        .unwrap_or_else(|| panic!("{name} is online: {users:?}"));
+    u.get("address").cloned().unwrap_or(Value::Null)
+}
+
+/// The detail of `name`'s login event as `token` sees it.
+async fn login_detail(addr: std::net::SocketAddr, token: &str, name: &str) -> String {
+    let page = get_auth(addr, "/api/v1/events?limit=1000", token)
+        .await
+        .json();
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "login" && e["username"] == name)
+        .unwrap_or_else(|| panic!("{name}'s login is listed: {page}"))["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn addresses_and_private_group_traffic_are_for_the_user_themself_and_admins() {
+    let s = start(|c| c.accounts.admins = vec!["olivia".into()]).await;
+    let (alice, alice_pk) = user(s.addr, "alice").await;
+    let (bob, _) = user(s.addr, "bob").await;
+    let (olivia, _) = user(s.addr, "olivia").await;
+    group_with(s.addr, "team", &alice, &[]).await;
+    let (secret, h_secret) = private_torrent(s.dir.path(), "secret.bin", "team");
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/v1/groups/team/torrents",
+        Some(&alice),
+        &secret,
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let (public, h_public) =
+        crate::common::make_torrent(s.dir.path(), "public.bin", 1000, "http://x/a");
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/v1/public/torrents",
+        Some(&alice),
+        &public,
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let mut in_group = req(h_secret, 1, 7001, 0, Event::Started);
+    in_group.uploaded = 5_000;
+    let mut in_public = req(h_public, 1, 7001, 0, Event::Started);
+    in_public.uploaded = 70;
+    for r in [&in_group, &in_public] {
+        passkey_announce(s.addr, &alice_pk, r).await.announce();
+    }
+
+    // As a plain user: bob sees his own address, not alice's.
+    assert_eq!(address_of(s.addr, &bob, "alice").await, Value::Null);
+    assert_eq!(address_of(s.addr, &bob, "bob").await, "127.0.0.1");
+    assert_eq!(address_of(s.addr, &alice, "alice").await, "127.0.0.1");
+    assert_eq!(login_detail(s.addr, &bob, "alice").await, "from <hidden>");
+    assert_eq!(
+        login_detail(s.addr, &alice, "alice").await,
+        "from 127.0.0.1"
+    );
+    let seen_by_bob = get_auth(s.addr, "/api/v1/users/alice/stats", &bob)
+        .await
+        .json();
+    assert_eq!(
+        seen_by_bob["uploaded"], 70,
+        "public traffic only: {seen_by_bob}"
+    );
+    assert_eq!(seen_by_bob["torrents_shared"], 1, "the public entry only");
+
+    // As the user themself and as an admin: everything.
+    for (who, token) in [("alice", &alice), ("olivia", &olivia)] {
+        let full = get_auth(s.addr, "/api/v1/users/alice/stats", token)
+            .await
+            .json();
+        assert_eq!(full["uploaded"], 5_070, "{who}: {full}");
+        assert_eq!(full["torrents_shared"], 2, "{who}: {full}");
+    }
+    assert_eq!(address_of(s.addr, &olivia, "alice").await, "127.0.0.1");
+    assert_eq!(
+        login_detail(s.addr, &olivia, "alice").await,
+        "from 127.0.0.1"
+    );
+}
