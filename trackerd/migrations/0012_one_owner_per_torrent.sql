@@ -34,3 +34,7 @@ CREATE TABLE public_traffic (
     uploaded   INTEGER NOT NULL DEFAULT 0,
     downloaded INTEGER NOT NULL DEFAULT 0
 );
+
+-- Per-user quotas count a publisher's entries and bytes.
+CREATE INDEX catalog_by_publisher ON catalog(publisher_id);
+CREATE INDEX groups_by_owner ON groups(owner_id);

@@ -6,6 +6,7 @@
 
 use p2p_proto::api::{Group, Left, Member};
 
+use super::quotas::Adding;
 use super::{Community, CommunityError, Session};
 use crate::events::event;
 use crate::groups::normalize_group_name;
@@ -63,6 +64,7 @@ impl Community {
     pub async fn create_group(&self, s: &Session, name: &str) -> Result<Group, CommunityError> {
         let name = normalize_group_name(name)?;
         let _w = self.writes.lock().await;
+        self.check_quota(s, Adding::Group).await?;
         let id = self
             .store
             .create_group(&name, s.user_id, self.now())

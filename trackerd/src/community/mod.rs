@@ -11,6 +11,7 @@ mod announce;
 mod error;
 mod groups;
 mod publish;
+mod quotas;
 mod sessions;
 mod visibility;
 
@@ -92,6 +93,8 @@ pub struct Community {
     clock: RwLock<Arc<dyn Clock>>,
     /// The settings.
     pub settings: Settings,
+    /// Per-user quotas.
+    pub quotas: crate::config::QuotasConfig,
     limiter: Mutex<FailureLimiter>,
     /// Registrations (and ones in progress) per address key.
     registrations: Mutex<FailureLimiter>,
@@ -134,6 +137,7 @@ impl Community {
             store,
             clock: RwLock::new(Arc::new(SystemClock)),
             settings: Settings::from_config(config),
+            quotas: config.quotas,
             limiter: Mutex::default(),
             registrations: Mutex::default(),
             access: Access::default(),

@@ -13,6 +13,7 @@ use p2p_proto::infohash::InfoHash;
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::{Metainfo, TorrentExtras, encode_torrent};
 
+use super::quotas::Adding;
 use super::{Community, CommunityError, Session};
 use crate::events::event;
 use crate::store::community::{CatalogRecord, PUBLIC_GROUP, PublishOutcome};
@@ -110,6 +111,13 @@ impl Community {
             metainfo: bytes,
         };
         let w = self.writes.lock().await;
+        // Quotas count new entries only: publishing one already here again
+        // (a daemon does at each login) is the 409 below, not a refusal.
+        let here = self.store.entries(m.info_hash).await?;
+        if !here.iter().any(|e| e.group_id == group_id) {
+            self.check_quota(s, Adding::Entry(rec.metainfo.len() as u64))
+                .await?;
+        }
         match self.store.publish(&rec).await? {
             PublishOutcome::Published => self.access.published(m.info_hash, group_id),
             PublishOutcome::AlreadyHere => {

@@ -171,6 +171,17 @@ pub struct CatalogRecord {
     pub metainfo: Vec<u8>,
 }
 
+/// What one user holds in the store, checked against the quotas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Groups they own.
+    pub groups_owned: u64,
+    /// Catalog entries they published.
+    pub catalog_entries: u64,
+    /// Bytes of .torrent files in those entries.
+    pub torrent_bytes: u64,
+}
+
 /// One line of the event log (the API's type: the store keeps what it shows).
 pub use p2p_proto::api::EventRecord;
 
@@ -281,6 +292,8 @@ pub trait CommunityStore: Send + Sync + Debug {
     fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>>;
     /// How many catalog entries a user published.
     fn shared_count(&self, user_id: i64) -> StoreFuture<'_, u64>;
+    /// What a user holds, for the quotas.
+    fn usage(&self, user_id: i64) -> StoreFuture<'_, Usage>;
 
     /// Appends an event; returns its id.
     fn add_event<'a>(&'a self, e: &'a LoggedEvent) -> StoreFuture<'a, i64>;

@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::StoreFuture;
 use super::community::{
     CatalogRecord, CommunityStore, GroupRecord, LeaveOutcome, LoggedEvent, MemberRecord,
-    PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, TrafficDelta, UserRecord,
+    PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, TrafficDelta, Usage, UserRecord,
 };
 use super::sqlite::SqliteStore;
 use super::sqlite_rows::{
@@ -629,6 +629,27 @@ impl CommunityStore for SqliteStore {
                 .fetch_one(&self.pool)
                 .await?;
             Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn usage(&self, user_id: i64) -> StoreFuture<'_, Usage> {
+        Box::pin(async move {
+            let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM groups WHERE owner_id = ?")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+            let row = sqlx::query(
+                "SELECT count(*) AS n, COALESCE(sum(length(metainfo)), 0) AS bytes \
+                 FROM catalog WHERE publisher_id = ?",
+            )
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(Usage {
+                groups_owned: u64::try_from(groups).unwrap_or(0),
+                catalog_entries: unsigned(&row, "n")?,
+                torrent_bytes: unsigned(&row, "bytes")?,
+            })
         })
     }
 

@@ -21,4 +21,5 @@ mod groups;
 mod hostile;
 mod interop;
 mod privacy;
+mod quotas;
 mod scale;

@@ -28,7 +28,7 @@ async fn mean_change(c: &Community, s: &Session, prefix: &str) -> Duration {
 
 #[tokio::test]
 async fn the_group_change_time_with_2500_groups_is_printed() {
-    let s = start(|_| {}).await;
+    let s = start(|c| c.quotas.max_groups_owned = 0).await;
     let (token, _) = user(s.addr, "alice").await;
     let c = community(&s);
     let session = c.authenticate(&token).await.unwrap();
