@@ -272,8 +272,19 @@ impl Tracker {
                 .map(|h| (*h, self.swarms.scrape(h).unwrap_or_default()))
                 .collect()
         };
-        // Group swarms are private: a scrape does not show them.
-        files.retain(|(h, _)| !self.community.access.is_group_only(h));
+        // Group swarms are private: a full scrape leaves them out, and one
+        // asked for by info-hash reads as a torrent with no peers, as an
+        // unknown one does in open mode (scrapes carry no passkey).
+        let access = &self.community.access;
+        if req.info_hashes.is_empty() {
+            files.retain(|(h, _)| !access.is_group_only(h));
+        } else {
+            for (h, stats) in &mut files {
+                if access.is_group_only(h) {
+                    *stats = ScrapeStats::default();
+                }
+            }
+        }
         self.stats.scrapes.fetch_add(1, Ordering::Relaxed);
         Ok(ScrapeResponse { files }.encode())
     }

@@ -126,6 +126,21 @@ max_registrations_per_address = 20
 registration_window_secs = 3600
 # Allow torrents to be published outside any group (public catalog).
 allow_public_torrents = true
+# Users who see what is otherwise shown to each user only about themself:
+# online users' addresses, the addresses in login events, and every user's
+# full traffic (private groups included). E.g. ["alice"].
+admins = []
+
+[quotas]
+# Per-user limits, so one account cannot grow the database or the announce
+# index without bound; beyond one, the request is refused with 403 and the
+# code "quota_exceeded" naming the limit. 0: no limit.
+# Groups one user may own at once (created by them or passed to them).
+max_groups_owned = 20
+# Catalog entries one user may have published at once (all scopes).
+max_catalog_entries = 1000
+# Bytes of .torrent files one user's catalog entries may hold in total (256 MiB).
+max_torrent_bytes_stored = 268435456
 "#;
 
 /// The whole configuration.
@@ -152,6 +167,30 @@ pub struct Config {
     pub event_log: PathBuf,
     /// Accounts, sessions and the catalog.
     pub accounts: AccountsConfig,
+    /// Per-user quotas.
+    pub quotas: QuotasConfig,
+}
+
+/// Per-user quotas; 0 means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotasConfig {
+    /// Groups one user may own at once.
+    pub max_groups_owned: u64,
+    /// Catalog entries one user may have published at once.
+    pub max_catalog_entries: u64,
+    /// Bytes of .torrent files one user's catalog entries may hold.
+    pub max_torrent_bytes_stored: u64,
+}
+
+impl Default for QuotasConfig {
+    fn default() -> Self {
+        QuotasConfig {
+            max_groups_owned: 20,
+            max_catalog_entries: 1000,
+            max_torrent_bytes_stored: 256 << 20,
+        }
+    }
 }
 
 /// Accounts, sessions and the catalog.
@@ -171,6 +210,8 @@ pub struct AccountsConfig {
     pub registration_window_secs: u64,
     /// Whether torrents may be published outside groups.
     pub allow_public_torrents: bool,
+    /// Users who see others' addresses and full traffic.
+    pub admins: Vec<String>,
 }
 
 impl Default for AccountsConfig {
@@ -182,6 +223,7 @@ impl Default for AccountsConfig {
             max_registrations_per_address: 20,
             registration_window_secs: 3600,
             allow_public_torrents: true,
+            admins: Vec::new(),
         }
     }
 }
@@ -280,6 +322,7 @@ impl Default for Config {
             public_url: String::new(),
             event_log: PathBuf::new(),
             accounts: AccountsConfig::default(),
+            quotas: QuotasConfig::default(),
         }
     }
 }

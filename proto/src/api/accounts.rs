@@ -98,15 +98,20 @@ pub struct OnlineUsers {
 pub struct OnlineUser {
     /// Name.
     pub username: String,
-    /// Where they logged in from.
-    pub address: String,
+    /// Where they logged in from: shown to the user themself and to the
+    /// tracker's admins only (absent for anyone else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// Unix seconds of the login.
     pub since: i64,
     /// Unix seconds of the last request.
     pub last_seen: i64,
 }
 
-/// Answer to `GET /api/v1/users/{name}/stats`.
+/// Answer to `GET /api/v1/users/{name}/stats`. The user themself and
+/// admins see every figure; anyone else sees them without private-group
+/// detail: traffic of public (and unpublished) torrents only, and only the
+/// entries they could list themselves (public, or in a group they share).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserStats {
     /// Name.
@@ -115,7 +120,7 @@ pub struct UserStats {
     pub uploaded: u64,
     /// Bytes downloaded, from their announces.
     pub downloaded: u64,
-    /// Catalog entries they published.
+    /// Catalog entries they published (that the viewer may see).
     pub torrents_shared: u64,
     /// Whether they have a live session.
     pub online: bool,

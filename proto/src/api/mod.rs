@@ -79,6 +79,15 @@ pub enum ApiErrorCode {
     StoreUnavailable,
     /// A bug on the tracker (500).
     Internal,
+    /// The info-hash belongs to another scope: a group that published it
+    /// first (for good), or the public catalog (403).
+    OwnedElsewhere,
+    /// A torrent published into a group lacks the private flag or the
+    /// group's name as `source`; the message names what is missing (400).
+    NotAGroupTorrent,
+    /// A per-user quota (groups owned, catalog entries, bytes of .torrent
+    /// stored) is used up; the message names it and its limit (403).
+    QuotaExceeded,
     /// A code this build does not know.
     #[serde(other)]
     Other,

@@ -82,7 +82,7 @@ fn api_bodies_keep_their_wire_form() {
         round_trip(&OnlineUsers {
             users: vec![OnlineUser {
                 username: "alice".into(),
-                address: "127.0.0.1".into(),
+                address: Some("127.0.0.1".into()),
                 since: 1,
                 last_seen: 2,
             }],
@@ -221,6 +221,18 @@ fn stream_events_read_back_from_name_and_data() {
         StreamEvent::decode("renewed", "{\"at\":\"soon\"}"),
         Err(StreamEventError::BadData { .. })
     ));
+}
+
+#[test]
+fn the_publishing_and_quota_error_codes_have_snake_case_wire_names() {
+    for (code, wire) in [
+        (ApiErrorCode::OwnedElsewhere, "\"owned_elsewhere\""),
+        (ApiErrorCode::NotAGroupTorrent, "\"not_a_group_torrent\""),
+        (ApiErrorCode::QuotaExceeded, "\"quota_exceeded\""),
+    ] {
+        assert_eq!(serde_json::to_string(&code).unwrap(), wire);
+        assert_eq!(serde_json::from_str::<ApiErrorCode>(wire).unwrap(), code);
+    }
 }
 
 #[test]

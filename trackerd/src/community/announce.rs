@@ -9,6 +9,7 @@ use p2p_proto::tracker::{AnnounceRequest, Event};
 use super::Community;
 use crate::catalog::{AnnounceIdentity, Denied};
 use crate::events::event;
+use crate::store::community::LoggedEvent;
 
 impl Community {
     /// Whether an announce for `h` (with the URL's passkey, if any) is
@@ -38,6 +39,7 @@ impl Community {
             req.uploaded,
             req.downloaded,
             req.event == Event::Stopped,
+            id.group_id.is_none(),
         );
         let kind = if counted_completion {
             "download_completed"
@@ -49,7 +51,11 @@ impl Community {
         let name = self.access.username(uid);
         let mut e = event(self.now(), kind, name.as_deref());
         e.info_hash = Some(req.info_hash);
-        e.group = self.access.private_group_of(&req.info_hash);
+        e.group = id.group_id.and_then(|g| self.access.group_name(g));
+        let e = LoggedEvent {
+            record: e,
+            group_id: id.group_id,
+        };
         if self.announce_events.try_send(e).is_err() {
             tracing::debug!("announce event queue full; dropping a {kind} event");
         }

@@ -26,6 +26,15 @@ pub enum CommunityError {
     /// Clashes with the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// Another scope owns the info-hash (403).
+    #[error("{0}")]
+    OwnedElsewhere(String),
+    /// A group torrent without the private flag or the group's source (400).
+    #[error("{0}")]
+    NotAGroupTorrent(String),
+    /// A per-user quota is used up (403).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// Too many failed attempts (429).
     #[error("{0}")]
     RateLimited(String),
@@ -47,6 +56,9 @@ impl CommunityError {
             CommunityError::Forbidden(_) => ApiErrorCode::Forbidden,
             CommunityError::NotFound(_) => ApiErrorCode::NotFound,
             CommunityError::Conflict(_) => ApiErrorCode::Conflict,
+            CommunityError::OwnedElsewhere(_) => ApiErrorCode::OwnedElsewhere,
+            CommunityError::NotAGroupTorrent(_) => ApiErrorCode::NotAGroupTorrent,
+            CommunityError::QuotaExceeded(_) => ApiErrorCode::QuotaExceeded,
             CommunityError::RateLimited(_) => ApiErrorCode::RateLimited,
             CommunityError::Store(_) => ApiErrorCode::StoreUnavailable,
             CommunityError::Internal(_) => ApiErrorCode::Internal,

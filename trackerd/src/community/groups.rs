@@ -1,10 +1,12 @@
 //! Group operations: create, list, request to join, list requests, accept,
 //! reject, leave, members, remove. Ownership rules are described in
-//! [`crate::groups`]. Every change rebuilds the announce index before it
-//! returns, so a removed member gets no peers at their next announce.
+//! [`crate::groups`]. Every change updates the announce index in place
+//! before it returns, so a removed member gets no peers at their next
+//! announce.
 
 use p2p_proto::api::{Group, Left, Member};
 
+use super::quotas::Adding;
 use super::{Community, CommunityError, Session};
 use crate::events::event;
 use crate::groups::normalize_group_name;
@@ -51,23 +53,25 @@ impl Community {
         Ok((u.id, u.username))
     }
 
-    async fn group_event(&self, kind: &str, s: &Session, group: &str, detail: String) {
+    async fn group_event(&self, kind: &str, s: &Session, g: (i64, &str), detail: String) {
         let mut e = event(self.now(), kind, Some(&s.username));
-        e.group = Some(group.to_owned());
+        e.group = Some(g.1.to_owned());
         e.detail = detail;
-        self.log(e).await;
+        self.log_group(e, g.0).await;
     }
 
     /// Creates a group owned by the caller.
     pub async fn create_group(&self, s: &Session, name: &str) -> Result<Group, CommunityError> {
         let name = normalize_group_name(name)?;
         let _w = self.writes.lock().await;
-        self.store
+        self.check_quota(s, Adding::Group).await?;
+        let id = self
+            .store
             .create_group(&name, s.user_id, self.now())
             .await?
             .ok_or_else(|| CommunityError::Conflict(format!("group {name:?} exists")))?;
-        self.rebuild_index().await?;
-        self.group_event("group_created", s, &name, String::new())
+        self.access.group_created(id, &name, s.user_id);
+        self.group_event("group_created", s, (id, &name), String::new())
             .await;
         let g = self.group_record(&name).await?;
         Ok(self.view(g, s))
@@ -99,7 +103,7 @@ impl Community {
                 g.name
             )));
         }
-        self.group_event("join_requested", s, &g.name, String::new())
+        self.group_event("join_requested", s, (g.id, &g.name), String::new())
             .await;
         Ok(())
     }
@@ -142,14 +146,16 @@ impl Community {
                 g.name
             )));
         }
-        self.rebuild_index().await?;
+        if accept {
+            self.access.member_added(g.id, uid);
+        }
         drop(_w);
         let kind = if accept {
             "join_accepted"
         } else {
             "join_rejected"
         };
-        self.group_event(kind, s, &g.name, format!("member={uname}"))
+        self.group_event(kind, s, (g.id, &g.name), format!("member={uname}"))
             .await;
         Ok(())
     }
@@ -180,7 +186,8 @@ impl Community {
             (None, true) => "group deleted".to_owned(),
             (None, false) => String::new(),
         };
-        self.group_event("group_left", s, &g.name, detail).await;
+        self.group_event("group_left", s, (g.id, &g.name), detail)
+            .await;
         Ok(view)
     }
 
@@ -200,15 +207,24 @@ impl Community {
             ));
         }
         self.remove(&g, uid).await?;
-        self.group_event("member_removed", s, &g.name, format!("member={uname}"))
-            .await;
+        self.group_event(
+            "member_removed",
+            s,
+            (g.id, &g.name),
+            format!("member={uname}"),
+        )
+        .await;
         Ok(())
     }
 
     async fn remove(&self, g: &GroupRecord, uid: i64) -> Result<Left, CommunityError> {
         let _w = self.writes.lock().await;
         let outcome = self.store.leave_group(g.id, uid).await?;
-        self.rebuild_index().await?;
+        match outcome {
+            LeaveOutcome::NotMember => {}
+            LeaveOutcome::Deleted => self.access.group_deleted(g.id),
+            _ => self.access.member_removed(g.id, uid),
+        }
         let mut view = Left {
             group: g.name.clone(),
             new_owner: None,

@@ -4,13 +4,16 @@
 //! [`crate::http`] extract, call these methods and encode. Time comes from
 //! an injectable [`Clock`]; store calls are async; no lock is held across
 //! an `.await` except the async `writes` mutex that orders catalog and
-//! membership changes with the rebuild of the announce index.
+//! membership changes with the matching change of the announce index
+//! (made in place: the index is read from the store only at start).
 
 mod announce;
 mod error;
 mod groups;
 mod publish;
+mod quotas;
 mod sessions;
+mod visibility;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,7 +34,7 @@ use crate::catalog::{Access, Index};
 use crate::config::Config;
 use crate::events::EventLog;
 use crate::store::StoreError;
-use crate::store::community::{CommunityStore, EventRecord};
+use crate::store::community::{CommunityStore, EventRecord, LoggedEvent};
 
 /// Download events from announces waiting to be written; more are dropped.
 pub const MAX_QUEUED_ANNOUNCE_EVENTS: usize = 4096;
@@ -57,6 +60,8 @@ pub struct Settings {
     /// Base URL for announce URLs in personalised torrents; empty: from the
     /// request's Host header.
     pub public_url: String,
+    /// Users who see others' addresses and full traffic (lowercase).
+    pub admins: Vec<String>,
 }
 
 impl Settings {
@@ -71,6 +76,12 @@ impl Settings {
                 .unwrap_or(i64::MAX),
             allow_public_torrents: c.accounts.allow_public_torrents,
             public_url: c.public_url.trim_end_matches('/').to_owned(),
+            admins: c
+                .accounts
+                .admins
+                .iter()
+                .map(|a| a.to_ascii_lowercase())
+                .collect(),
         }
     }
 }
@@ -82,6 +93,8 @@ pub struct Community {
     clock: RwLock<Arc<dyn Clock>>,
     /// The settings.
     pub settings: Settings,
+    /// Per-user quotas.
+    pub quotas: crate::config::QuotasConfig,
     limiter: Mutex<FailureLimiter>,
     /// Registrations (and ones in progress) per address key.
     registrations: Mutex<FailureLimiter>,
@@ -92,7 +105,7 @@ pub struct Community {
     pub events: EventLog,
     writes: tokio::sync::Mutex<()>,
     shutdown: CancellationToken,
-    announce_events: mpsc::Sender<EventRecord>,
+    announce_events: mpsc::Sender<LoggedEvent>,
 }
 
 impl Community {
@@ -124,6 +137,7 @@ impl Community {
             store,
             clock: RwLock::new(Arc::new(SystemClock)),
             settings: Settings::from_config(config),
+            quotas: config.quotas,
             limiter: Mutex::default(),
             registrations: Mutex::default(),
             access: Access::default(),
@@ -132,7 +146,7 @@ impl Community {
             shutdown: CancellationToken::new(),
             announce_events: tx,
         });
-        c.rebuild_index().await?;
+        c.load_index().await?;
         tokio::spawn(background(c.clone(), rx));
         Ok(c)
     }
@@ -174,19 +188,38 @@ impl Community {
         &self.shutdown
     }
 
-    /// Rebuilds the announce index from the store.
-    async fn rebuild_index(&self) -> Result<(), StoreError> {
+    /// Reads the announce index from the store (at start; every change
+    /// after that updates it in place).
+    async fn load_index(&self) -> Result<(), StoreError> {
         let index = Index::build(
             self.store.passkeys().await?,
             self.store.memberships().await?,
-            self.store.scopes().await?,
+            self.store.owners().await?,
         );
         self.access.replace(index);
         Ok(())
     }
 
-    /// Records an event, logging (not failing) when the store refuses.
+    /// Records an event about no group, logging (not failing) when the
+    /// store refuses.
     async fn log(&self, e: EventRecord) {
+        self.log_event(LoggedEvent {
+            record: e,
+            group_id: None,
+        })
+        .await;
+    }
+
+    /// Records an event about the group with id `group_id`.
+    async fn log_group(&self, e: EventRecord, group_id: i64) {
+        self.log_event(LoggedEvent {
+            record: e,
+            group_id: Some(group_id),
+        })
+        .await;
+    }
+
+    async fn log_event(&self, e: LoggedEvent) {
         if let Err(err) = self.events.record(e).await {
             tracing::warn!("recording an event: {err}");
         }
@@ -207,12 +240,12 @@ impl Community {
 
 /// Writes download events and traffic counters, and expires sessions,
 /// until shutdown.
-async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<EventRecord>) {
+async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<LoggedEvent>) {
     let mut tick = tokio::time::interval(TRAFFIC_FLUSH_INTERVAL);
     loop {
         tokio::select! {
             _ = c.shutdown.cancelled() => break,
-            Some(e) = rx.recv() => c.log(e).await,
+            Some(e) = rx.recv() => c.log_event(e).await,
             _ = tick.tick() => {
                 c.flush_traffic().await;
                 if let Err(e) = c.expire_sessions().await {
@@ -225,7 +258,7 @@ async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<EventRecord>) {
         }
     }
     while let Ok(e) = rx.try_recv() {
-        c.log(e).await;
+        c.log_event(e).await;
     }
     c.flush_traffic().await;
 }

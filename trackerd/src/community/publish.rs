@@ -2,15 +2,21 @@
 //! catalog), list, search the groups one belongs to, withdraw, and hand out
 //! personalised .torrent files and magnet links whose announce URL carries
 //! the caller's passkey (same info dict bytes, so the same info-hash).
+//!
+//! An info-hash has one owner (see [`crate::catalog`]): publishing it
+//! anywhere else is refused ([`CommunityError::OwnedElsewhere`]), and a
+//! group torrent must be private with the group's name as `source`
+//! ([`CommunityError::NotAGroupTorrent`]), as p2pd makes them.
 
 use p2p_proto::api::CatalogEntry;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::{Metainfo, TorrentExtras, encode_torrent};
 
+use super::quotas::Adding;
 use super::{Community, CommunityError, Session};
 use crate::events::event;
-use crate::store::community::{CatalogRecord, PUBLIC_GROUP};
+use crate::store::community::{CatalogRecord, PUBLIC_GROUP, PublishOutcome};
 
 /// Most search results.
 pub const MAX_SEARCH_RESULTS: u32 = 200;
@@ -79,6 +85,15 @@ impl Community {
     ) -> Result<CatalogEntry, CommunityError> {
         let (group_id, group_name) = self.scope_id(s, scope).await?;
         let (m, bytes) = parse(bytes).await?;
+        // Ownership first: it is the reason that no edit of the torrent's
+        // marks can lift. (The store checks again under its transaction.)
+        if let Some(owner) = self.access.owner(&m.info_hash).filter(|&o| o != group_id) {
+            return Err(owned_elsewhere(&m.info_hash, owner == PUBLIC_GROUP));
+        }
+        match &group_name {
+            Some(g) => group_torrent_marks(g, m.info.private, m.info.source.as_deref())?,
+            None => self.not_made_for_a_group(m.info.private, m.info.source.as_deref())?,
+        }
         let now = self.now();
         let rec = CatalogRecord {
             info_hash: m.info_hash,
@@ -96,22 +111,34 @@ impl Community {
             metainfo: bytes,
         };
         let w = self.writes.lock().await;
-        if !self.store.publish(&rec).await? {
-            let place = group_name
-                .as_deref()
-                .map_or("the public catalog".to_owned(), |g| format!("group {g:?}"));
-            return Err(CommunityError::Conflict(format!(
-                "{} is already published in {place}",
-                m.info_hash
-            )));
+        // Quotas count new entries only: publishing one already here again
+        // (a daemon does at each login) is the 409 below, not a refusal.
+        let here = self.store.entries(m.info_hash).await?;
+        if !here.iter().any(|e| e.group_id == group_id) {
+            self.check_quota(s, Adding::Entry(rec.metainfo.len() as u64))
+                .await?;
         }
-        self.rebuild_index().await?;
+        match self.store.publish(&rec).await? {
+            PublishOutcome::Published => self.access.published(m.info_hash, group_id),
+            PublishOutcome::AlreadyHere => {
+                let place = group_name
+                    .as_deref()
+                    .map_or("the public catalog".to_owned(), |g| format!("group {g:?}"));
+                return Err(CommunityError::Conflict(format!(
+                    "{} is already published in {place}",
+                    m.info_hash
+                )));
+            }
+            PublishOutcome::OwnedElsewhere { public } => {
+                return Err(owned_elsewhere(&m.info_hash, public));
+            }
+        }
         drop(w);
         let mut e = event(now, "publish", Some(&s.username));
         e.group = group_name;
         e.info_hash = Some(m.info_hash);
         e.detail = format!("name={:?}", m.info.name);
-        self.log(e).await;
+        self.log_scoped(e, group_id).await;
         Ok(entry(&rec))
     }
 
@@ -177,12 +204,14 @@ impl Community {
                 "{h} is not published there"
             )));
         }
-        self.rebuild_index().await?;
+        if gid == PUBLIC_GROUP {
+            self.access.public_withdrawn(&h);
+        }
         drop(w);
         let mut e = event(self.now(), "withdraw", Some(&s.username));
         e.group = group_name;
         e.info_hash = Some(h);
-        self.log(e).await;
+        self.log_scoped(e, gid).await;
         Ok(())
     }
 
@@ -192,16 +221,47 @@ impl Community {
         s: &Session,
         h: InfoHash,
     ) -> Result<CatalogRecord, CommunityError> {
-        let entries = self.store.entries(h).await?;
         let none =
             || CommunityError::NotFound(format!("torrent {h} is not in any catalog you can see"));
+        // Decided by the one owner, before reading any entry.
+        if !self.access.may_see(&h, Some(s.user_id)) {
+            return Err(none());
+        }
+        let entries = self.store.entries(h).await?;
         entries
             .into_iter()
-            .find(|e| match &e.group_name {
-                None => e.group_id == PUBLIC_GROUP && self.settings.allow_public_torrents,
-                Some(g) => self.access.is_member(g, s.user_id),
+            .find(|e| match e.group_id {
+                PUBLIC_GROUP => self.settings.allow_public_torrents,
+                g => self.access.is_member_of(g, s.user_id),
             })
             .ok_or_else(none)
+    }
+
+    /// Records an event about a scope (a group id or [`PUBLIC_GROUP`]).
+    async fn log_scoped(&self, e: crate::store::community::EventRecord, scope: i64) {
+        match scope {
+            PUBLIC_GROUP => self.log(e).await,
+            g => self.log_group(e, g).await,
+        }
+    }
+
+    /// Refuses a public publish of a torrent made for a live group (private,
+    /// with the group's name as `source`): it belongs in that group.
+    fn not_made_for_a_group(
+        &self,
+        private: bool,
+        source: Option<&str>,
+    ) -> Result<(), CommunityError> {
+        let Some(source) = source.filter(|_| private) else {
+            return Ok(());
+        };
+        match self.access.group_id(&source.to_ascii_lowercase()) {
+            Some(_) => Err(CommunityError::OwnedElsewhere(format!(
+                "this private torrent is made for group {:?} (its source); it is not published publicly",
+                source.chars().take(64).collect::<String>()
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The announce URL for a user.
@@ -251,5 +311,77 @@ impl Community {
             web_seeds: Vec::new(),
         };
         Ok(magnet.to_string())
+    }
+}
+
+/// The refusal of an info-hash another scope owns. It does not say which
+/// group: the publisher may not be in it.
+fn owned_elsewhere(h: &InfoHash, public: bool) -> CommunityError {
+    CommunityError::OwnedElsewhere(format!(
+        "{h} belongs to {}; a torrent is published in one place only, and a group's \
+         torrent stays the group's",
+        if public {
+            "the public catalog"
+        } else {
+            "a group"
+        }
+    ))
+}
+
+/// Checks that a torrent published into `group` is marked as that group's:
+/// the BEP 27 private flag (so clients use no DHT, PEX or LSD and ask only
+/// the tracker for peers) and `source` equal to the group's name, any
+/// case (p2pd sets the group folder's name). The refusal names what is
+/// missing.
+fn group_torrent_marks(
+    group: &str,
+    private: bool,
+    source: Option<&str>,
+) -> Result<(), CommunityError> {
+    let mut missing = Vec::new();
+    if !private {
+        missing.push("the private flag (\"private\": 1 in the info dictionary)".to_owned());
+    }
+    match source {
+        Some(s) if s.eq_ignore_ascii_case(group) => {}
+        Some(s) => missing.push(format!(
+            "source {group:?} (it has source {:?})",
+            s.chars().take(64).collect::<String>()
+        )),
+        None => missing.push(format!("source {group:?}")),
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(CommunityError::NotAGroupTorrent(format!(
+        "a torrent published into group {group:?} must be private and carry source {group:?}; \
+         this one lacks {} (p2pd makes group torrents so; by hand: p2pctl create --private \
+         --source {group})",
+        missing.join(" and ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_torrent_needs_the_private_flag_and_the_group_as_source() {
+        assert!(group_torrent_marks("team", true, Some("team")).is_ok());
+        assert!(group_torrent_marks("team", true, Some("Team")).is_ok());
+        let both = group_torrent_marks("team", false, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            both.contains("lacks the private flag") && both.contains("and source \"team\""),
+            "{both}"
+        );
+        let wrong = group_torrent_marks("team", true, Some("other"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            wrong.contains("lacks source \"team\" (it has source \"other\")"),
+            "{wrong}"
+        );
     }
 }

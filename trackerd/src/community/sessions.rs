@@ -306,8 +306,16 @@ impl Community {
         Ok(())
     }
 
-    /// Users with a live session.
-    pub async fn online(&self) -> Result<Vec<OnlineUser>, CommunityError> {
+    /// The names of the users with a live session.
+    pub async fn online_names(&self) -> Result<Vec<String>, CommunityError> {
+        let cutoff = self.cutoff(self.now());
+        let live = self.store.online(cutoff).await?;
+        Ok(live.into_iter().map(|s| s.username).collect())
+    }
+
+    /// Users with a live session, as `viewer` may see them: addresses only
+    /// of themself, or of everyone for an admin.
+    pub async fn online(&self, viewer: &Session) -> Result<Vec<OnlineUser>, CommunityError> {
         let now = self.now();
         Ok(self
             .store
@@ -315,16 +323,22 @@ impl Community {
             .await?
             .into_iter()
             .map(|s| OnlineUser {
+                address: self.sees_private_of(viewer, s.user_id).then_some(s.address),
                 username: s.username,
-                address: s.address,
                 since: s.created_at,
                 last_seen: s.last_seen,
             })
             .collect())
     }
 
-    /// One user's counters (pending announce traffic included).
-    pub async fn user_stats(&self, username: &str) -> Result<UserStats, CommunityError> {
+    /// One user's counters (pending announce traffic included), as
+    /// `viewer` may see them: in full for themself or an admin, else
+    /// without private-group detail (see [`UserStats`]).
+    pub async fn user_stats(
+        &self,
+        viewer: &Session,
+        username: &str,
+    ) -> Result<UserStats, CommunityError> {
         let name: String = username
             .chars()
             .take(64)
@@ -336,13 +350,35 @@ impl Community {
                 name.chars().take(64).collect::<String>()
             ))
         })?;
-        let shared = self.store.shared_count(user.id).await?;
-        let online = self.online().await?.iter().any(|o| o.username == name);
-        let (up, down) = self.traffic.lock().pending(user.id);
+        let online = self
+            .store
+            .online(self.cutoff(self.now()))
+            .await?
+            .iter()
+            .any(|o| o.user_id == user.id);
+        let pending = self.traffic.lock().pending(user.id);
+        let (shared, up, down) = if self.sees_private_of(viewer, user.id) {
+            (
+                self.store.shared_count(user.id).await?,
+                user.uploaded.saturating_add(pending.uploaded),
+                user.downloaded.saturating_add(pending.downloaded),
+            )
+        } else {
+            let mut scopes = self.access.groups_of(viewer.user_id);
+            if self.settings.allow_public_torrents {
+                scopes.push(crate::store::community::PUBLIC_GROUP);
+            }
+            let (up, down) = self.store.public_traffic(user.id).await?;
+            (
+                self.store.shared_count_in(user.id, &scopes).await?,
+                up.saturating_add(pending.public_uploaded),
+                down.saturating_add(pending.public_downloaded),
+            )
+        };
         Ok(UserStats {
             username: user.username,
-            uploaded: user.uploaded.saturating_add(up),
-            downloaded: user.downloaded.saturating_add(down),
+            uploaded: up,
+            downloaded: down,
             torrents_shared: shared,
             online,
             registered_at: user.created_at,

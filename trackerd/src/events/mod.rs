@@ -10,7 +10,7 @@ use p2p_proto::time::rfc3339;
 use tokio::sync::broadcast;
 
 use crate::store::StoreError;
-use crate::store::community::{CommunityStore, EventRecord};
+use crate::store::community::{CommunityStore, EventRecord, LoggedEvent};
 
 /// Events buffered per live stream before a slow reader misses some.
 pub const STREAM_BUFFER_EVENTS: usize = 1024;
@@ -23,7 +23,7 @@ pub struct EventLog {
     /// Serialises store insert, file append and broadcast, so the file and
     /// the streams see events in id order.
     order: tokio::sync::Mutex<()>,
-    live: broadcast::Sender<Arc<EventRecord>>,
+    live: broadcast::Sender<Arc<LoggedEvent>>,
 }
 
 impl EventLog {
@@ -44,11 +44,11 @@ impl EventLog {
     }
 
     /// Stores, appends and broadcasts an event; returns it with its id.
-    pub async fn record(&self, mut e: EventRecord) -> Result<Arc<EventRecord>, StoreError> {
+    pub async fn record(&self, mut e: LoggedEvent) -> Result<Arc<LoggedEvent>, StoreError> {
         let _order = self.order.lock().await;
-        e.id = self.store.add_event(&e).await?;
+        e.record.id = self.store.add_event(&e).await?;
         let e = Arc::new(e);
-        let line = line(&e);
+        let line = line(&e.record);
         let path = self.path.clone();
         let write = tokio::task::spawn_blocking(move || {
             std::fs::OpenOptions::new()
@@ -70,12 +70,12 @@ impl EventLog {
     }
 
     /// A receiver of events recorded from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventRecord>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LoggedEvent>> {
         self.live.subscribe()
     }
 
     /// Stored events after `after`.
-    pub async fn page(&self, after: i64, limit: u32) -> Result<Vec<EventRecord>, StoreError> {
+    pub async fn page(&self, after: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
         self.store.events_after(after, limit).await
     }
 }

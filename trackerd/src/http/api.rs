@@ -184,9 +184,9 @@ pub(super) async fn get_torrent(
         Ok(h) => h,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    // A group torrent is shown only to its members, not even its existence
-    // to anyone else.
-    if t.community.access.is_group_only(&h) && !member_sees(&t, &headers, h).await {
+    // A group torrent is shown only to the members of the group that owns
+    // it, not even its existence to anyone else.
+    if t.community.access.is_group_only(&h) && !member_sees(&t, &headers, &h).await {
         return json_error(StatusCode::NOT_FOUND, &format!("torrent {h} is not known"));
     }
     match t.store.torrent(h).await {
@@ -202,9 +202,9 @@ pub(super) async fn get_torrent(
     }
 }
 
-/// Whether the request carries the session token of a member of a group
-/// that holds `h`.
-async fn member_sees(t: &Tracker, headers: &HeaderMap, h: InfoHash) -> bool {
+/// Whether the request carries the session token of a member of the group
+/// that owns `h`.
+async fn member_sees(t: &Tracker, headers: &HeaderMap, h: &InfoHash) -> bool {
     let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -213,7 +213,7 @@ async fn member_sees(t: &Tracker, headers: &HeaderMap, h: InfoHash) -> bool {
         return false;
     };
     match t.community.authenticate(token.trim()).await {
-        Ok(session) => t.community.visible_entry(&session, h).await.is_ok(),
+        Ok(session) => t.community.access.may_see(h, Some(session.user_id)),
         Err(_) => false,
     }
 }

@@ -8,6 +8,7 @@ use std::fmt::Debug;
 use p2p_proto::infohash::InfoHash;
 
 use super::StoreFuture;
+pub use crate::catalog::traffic::TrafficDelta;
 
 /// The group id of the public catalog (torrents in no group).
 pub const PUBLIC_GROUP: i64 = 0;
@@ -122,6 +123,23 @@ pub enum LeaveOutcome {
     Deleted,
 }
 
+/// What publishing an info-hash into a scope did. An info-hash has one
+/// owner: the group it was first published into (for good, see
+/// [`crate::catalog`]) or the public catalog (until withdrawn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// Stored; the scope owns the info-hash.
+    Published,
+    /// Already in this scope's catalog.
+    AlreadyHere,
+    /// Another scope owns the info-hash: the public catalog (`public`) or
+    /// another group.
+    OwnedElsewhere {
+        /// The owner is the public catalog.
+        public: bool,
+    },
+}
+
 /// A published torrent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogRecord {
@@ -153,8 +171,30 @@ pub struct CatalogRecord {
     pub metainfo: Vec<u8>,
 }
 
+/// What one user holds in the store, checked against the quotas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Groups they own.
+    pub groups_owned: u64,
+    /// Catalog entries they published.
+    pub catalog_entries: u64,
+    /// Bytes of .torrent files in those entries.
+    pub torrent_bytes: u64,
+}
+
 /// One line of the event log (the API's type: the store keeps what it shows).
 pub use p2p_proto::api::EventRecord;
+
+/// An event as stored: the line the API shows, and the id of the group it
+/// concerns. Who may see it is decided by the id, not the name, so a group
+/// made again under a deleted group's name does not inherit its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// The line.
+    pub record: EventRecord,
+    /// The group concerned (none for events about no group).
+    pub group_id: Option<i64>,
+}
 
 /// Persistence for accounts, groups, catalog and events.
 pub trait CommunityStore: Send + Sync + Debug {
@@ -172,8 +212,13 @@ pub trait CommunityStore: Send + Sync + Debug {
     fn set_password<'a>(&'a self, user_id: i64, password_hash: &'a str) -> StoreFuture<'a, ()>;
     /// Every (passkey, user id, username).
     fn passkeys(&self) -> StoreFuture<'_, Vec<(String, i64, String)>>;
-    /// Adds (user id, uploaded, downloaded) deltas, in one transaction.
-    fn add_traffic<'a>(&'a self, deltas: &'a [(i64, u64, u64)]) -> StoreFuture<'a, ()>;
+    /// Adds traffic increases, in one transaction.
+    fn add_traffic<'a>(&'a self, deltas: &'a [TrafficDelta]) -> StoreFuture<'a, ()>;
+    /// A user's (uploaded, downloaded) in torrents no group owns.
+    fn public_traffic(&self, user_id: i64) -> StoreFuture<'_, (u64, u64)>;
+    /// How many of a user's catalog entries are in these groups
+    /// ([`PUBLIC_GROUP`] for the public catalog).
+    fn shared_count_in<'a>(&'a self, user_id: i64, group_ids: &'a [i64]) -> StoreFuture<'a, u64>;
 
     /// Creates a session unless a session with `last_seen >= cutoff` exists
     /// (then `Busy`), or replaces it when `takeover`.
@@ -226,8 +271,9 @@ pub trait CommunityStore: Send + Sync + Debug {
     /// Every (group id, group name, user id) membership.
     fn memberships(&self) -> StoreFuture<'_, Vec<(i64, String, i64)>>;
 
-    /// Publishes; `false` when this info-hash is already in this group.
-    fn publish<'a>(&'a self, rec: &'a CatalogRecord) -> StoreFuture<'a, bool>;
+    /// Publishes unless another scope owns the info-hash or it is already
+    /// here; publishing into a group records the group as its owner for good.
+    fn publish<'a>(&'a self, rec: &'a CatalogRecord) -> StoreFuture<'a, PublishOutcome>;
     /// A group's (or the public) catalog, without .torrent bytes.
     fn catalog(&self, group_id: i64) -> StoreFuture<'_, Vec<CatalogRecord>>;
     /// Every entry of one info-hash, with .torrent bytes.
@@ -241,13 +287,16 @@ pub trait CommunityStore: Send + Sync + Debug {
         group_ids: &'a [i64],
         limit: u32,
     ) -> StoreFuture<'a, Vec<CatalogRecord>>;
-    /// Every (info-hash, group id) published.
-    fn scopes(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>>;
+    /// Every (info-hash, owner): the group that owns it, or [`PUBLIC_GROUP`]
+    /// for a torrent in the public catalog.
+    fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>>;
     /// How many catalog entries a user published.
     fn shared_count(&self, user_id: i64) -> StoreFuture<'_, u64>;
+    /// What a user holds, for the quotas.
+    fn usage(&self, user_id: i64) -> StoreFuture<'_, Usage>;
 
     /// Appends an event; returns its id.
-    fn add_event<'a>(&'a self, e: &'a EventRecord) -> StoreFuture<'a, i64>;
+    fn add_event<'a>(&'a self, e: &'a LoggedEvent) -> StoreFuture<'a, i64>;
     /// Events with id > `after`, oldest first.
-    fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<EventRecord>>;
+    fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>>;
 }

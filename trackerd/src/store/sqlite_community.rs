@@ -8,13 +8,13 @@ use sqlx::Row;
 
 use super::StoreFuture;
 use super::community::{
-    CatalogRecord, CommunityStore, EventRecord, GroupRecord, LeaveOutcome, MemberRecord,
-    SessionOutcome, SessionRecord, UserRecord,
+    CatalogRecord, CommunityStore, GroupRecord, LeaveOutcome, LoggedEvent, MemberRecord,
+    PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, TrafficDelta, Usage, UserRecord,
 };
 use super::sqlite::SqliteStore;
 use super::sqlite_rows::{
     GROUP_SELECT, SESSION_SELECT, catalog_select, entry, event, group, hash_of,
-    is_unique_violation, member, session, signed, user,
+    is_unique_violation, member, session, signed, unsigned, user,
 };
 
 impl CommunityStore for SqliteStore {
@@ -81,19 +81,63 @@ impl CommunityStore for SqliteStore {
         })
     }
 
-    fn add_traffic<'a>(&'a self, deltas: &'a [(i64, u64, u64)]) -> StoreFuture<'a, ()> {
+    fn add_traffic<'a>(&'a self, deltas: &'a [TrafficDelta]) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            for (id, up, down) in deltas {
+            for d in deltas {
                 sqlx::query("UPDATE users SET uploaded = uploaded + ?, downloaded = downloaded + ? WHERE id = ?")
-                    .bind(signed(*up))
-                    .bind(signed(*down))
-                    .bind(id)
+                    .bind(signed(d.uploaded))
+                    .bind(signed(d.downloaded))
+                    .bind(d.user)
                     .execute(&mut *tx)
                     .await?;
+                if d.public_uploaded > 0 || d.public_downloaded > 0 {
+                    sqlx::query(
+                        "INSERT INTO public_traffic (user_id, uploaded, downloaded) VALUES (?, ?, ?) \
+                         ON CONFLICT(user_id) DO UPDATE SET uploaded = uploaded + excluded.uploaded, \
+                         downloaded = downloaded + excluded.downloaded",
+                    )
+                    .bind(d.user)
+                    .bind(signed(d.public_uploaded))
+                    .bind(signed(d.public_downloaded))
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             tx.commit().await?;
             Ok(())
+        })
+    }
+
+    fn public_traffic(&self, user_id: i64) -> StoreFuture<'_, (u64, u64)> {
+        Box::pin(async move {
+            let row =
+                sqlx::query("SELECT uploaded, downloaded FROM public_traffic WHERE user_id = ?")
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            match row {
+                Some(r) => Ok((unsigned(&r, "uploaded")?, unsigned(&r, "downloaded")?)),
+                None => Ok((0, 0)),
+            }
+        })
+    }
+
+    fn shared_count_in<'a>(&'a self, user_id: i64, group_ids: &'a [i64]) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            if group_ids.is_empty() {
+                return Ok(0);
+            }
+            let marks = vec!["?"; group_ids.len()].join(", ");
+            let sql = format!(
+                "SELECT count(*) FROM catalog WHERE publisher_id = ? AND group_id IN ({marks})"
+            );
+            let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(user_id);
+            for g in group_ids {
+                q = q.bind(g);
+            }
+            let n = q.fetch_one(&self.pool).await?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
     }
 
@@ -426,15 +470,20 @@ impl CommunityStore for SqliteStore {
         })
     }
 
-    fn publish<'a>(&'a self, rec: &'a CatalogRecord) -> StoreFuture<'a, bool> {
+    fn publish<'a>(&'a self, rec: &'a CatalogRecord) -> StoreFuture<'a, PublishOutcome> {
         Box::pin(async move {
+            let hex = rec.info_hash.to_hex();
             let mut tx = self.pool.begin().await?;
+            // The insert first, so the transaction holds the write lock
+            // from its first statement (a read first could not be upgraded
+            // once another writer commits). The UNIQUE index on
+            // catalog(info_hash) refuses a second entry in any scope.
             let r = sqlx::query(
                 "INSERT INTO catalog (info_hash, group_id, name, total_length, piece_length, \
                  file_count, private, source, publisher_id, added_at, metainfo) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
-            .bind(rec.info_hash.to_hex())
+            .bind(&hex)
             .bind(rec.group_id)
             .bind(&rec.name)
             .bind(signed(rec.total_length))
@@ -449,11 +498,45 @@ impl CommunityStore for SqliteStore {
             .await;
             match r {
                 Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => return Ok(false),
+                Err(e) if is_unique_violation(&e) => {
+                    drop(tx);
+                    let listed: Option<i64> =
+                        sqlx::query_scalar("SELECT group_id FROM catalog WHERE info_hash = ?")
+                            .bind(&hex)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    return Ok(match listed {
+                        Some(g) if g != rec.group_id => PublishOutcome::OwnedElsewhere {
+                            public: g == PUBLIC_GROUP,
+                        },
+                        _ => PublishOutcome::AlreadyHere,
+                    });
+                }
                 Err(e) => return Err(e.into()),
             }
+            // A group owns its info-hashes for good, listed or not.
+            let owner: Option<i64> =
+                sqlx::query_scalar("SELECT group_id FROM torrent_owners WHERE info_hash = ?")
+                    .bind(&hex)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if owner.is_some_and(|g| g != rec.group_id) {
+                // Dropping the transaction rolls the insert back.
+                return Ok(PublishOutcome::OwnedElsewhere { public: false });
+            }
+            if rec.group_id != PUBLIC_GROUP {
+                sqlx::query(
+                    "INSERT INTO torrent_owners (info_hash, group_id, claimed_at) VALUES (?, ?, ?) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&hex)
+                .bind(rec.group_id)
+                .bind(rec.added_at)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
-            Ok(true)
+            Ok(PublishOutcome::Published)
         })
     }
 
@@ -525,11 +608,14 @@ impl CommunityStore for SqliteStore {
         })
     }
 
-    fn scopes(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>> {
+    fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT info_hash, group_id FROM catalog")
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(
+                "SELECT info_hash, group_id FROM torrent_owners \
+                 UNION ALL SELECT info_hash, group_id FROM catalog WHERE group_id = 0",
+            )
+            .fetch_all(&self.pool)
+            .await?;
             rows.iter()
                 .map(|r| Ok((hash_of(r.try_get("info_hash")?)?, r.try_get("group_id")?)))
                 .collect()
@@ -546,10 +632,33 @@ impl CommunityStore for SqliteStore {
         })
     }
 
-    fn add_event<'a>(&'a self, e: &'a EventRecord) -> StoreFuture<'a, i64> {
+    fn usage(&self, user_id: i64) -> StoreFuture<'_, Usage> {
         Box::pin(async move {
+            let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM groups WHERE owner_id = ?")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+            let row = sqlx::query(
+                "SELECT count(*) AS n, COALESCE(sum(length(metainfo)), 0) AS bytes \
+                 FROM catalog WHERE publisher_id = ?",
+            )
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(Usage {
+                groups_owned: u64::try_from(groups).unwrap_or(0),
+                catalog_entries: unsigned(&row, "n")?,
+                torrent_bytes: unsigned(&row, "bytes")?,
+            })
+        })
+    }
+
+    fn add_event<'a>(&'a self, logged: &'a LoggedEvent) -> StoreFuture<'a, i64> {
+        Box::pin(async move {
+            let e = &logged.record;
             let done = sqlx::query(
-                "INSERT INTO events (at, kind, username, group_name, info_hash, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (at, kind, username, group_name, info_hash, detail, group_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(e.at)
             .bind(&e.kind)
@@ -557,13 +666,14 @@ impl CommunityStore for SqliteStore {
             .bind(&e.group)
             .bind(e.info_hash.map(|h| h.to_hex()))
             .bind(&e.detail)
+            .bind(logged.group_id)
             .execute(&self.pool)
             .await?;
             Ok(done.last_insert_rowid())
         })
     }
 
-    fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<EventRecord>> {
+    fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>> {
         Box::pin(async move {
             let rows = sqlx::query("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?")
                 .bind(after)

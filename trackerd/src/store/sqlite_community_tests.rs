@@ -3,7 +3,9 @@
 
 use p2p_proto::infohash::InfoHash;
 
-use super::community::{CatalogRecord, CommunityStore, LeaveOutcome, PUBLIC_GROUP, SessionOutcome};
+use super::community::{
+    CatalogRecord, CommunityStore, LeaveOutcome, PUBLIC_GROUP, PublishOutcome, SessionOutcome,
+};
 use super::sqlite::SqliteStore;
 
 async fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -99,7 +101,7 @@ async fn ownership_passes_to_the_longest_standing_member_and_the_last_one_delete
 }
 
 #[tokio::test]
-async fn an_info_hash_is_published_once_per_group() {
+async fn an_info_hash_has_one_owner_and_a_group_keeps_its_own() {
     let (_d, s) = store().await;
     let ids = users(&s, &["alice"]).await;
     let rec = CatalogRecord {
@@ -117,8 +119,8 @@ async fn an_info_hash_is_published_once_per_group() {
         added_at: 5,
         metainfo: vec![1, 2, 3],
     };
-    assert!(s.publish(&rec).await.unwrap());
-    assert!(!s.publish(&rec).await.unwrap());
+    assert_eq!(s.publish(&rec).await.unwrap(), PublishOutcome::Published);
+    assert_eq!(s.publish(&rec).await.unwrap(), PublishOutcome::AlreadyHere);
     let found = s.search("some", &[PUBLIC_GROUP], 10).await.unwrap();
     assert_eq!(found[0].publisher, "alice");
     assert!(found[0].metainfo.is_empty(), "listings leave the bytes out");
@@ -127,6 +129,30 @@ async fn an_info_hash_is_published_once_per_group() {
         vec![1, 2, 3]
     );
     assert_eq!(s.shared_count(ids[0]).await.unwrap(), 1);
+    let g = s.create_group("team", ids[0], 1).await.unwrap().unwrap();
+    let in_group = CatalogRecord {
+        group_id: g,
+        ..rec.clone()
+    };
+    assert_eq!(
+        s.publish(&in_group).await.unwrap(),
+        PublishOutcome::OwnedElsewhere { public: true }
+    );
     assert!(s.withdraw(rec.info_hash, PUBLIC_GROUP).await.unwrap());
-    assert!(s.scopes().await.unwrap().is_empty());
+    assert!(s.owners().await.unwrap().is_empty());
+    assert_eq!(
+        s.publish(&in_group).await.unwrap(),
+        PublishOutcome::Published
+    );
+    assert!(s.withdraw(rec.info_hash, g).await.unwrap());
+    // Withdrawn, and still the group's: not public, not another group's.
+    assert_eq!(s.owners().await.unwrap(), vec![(rec.info_hash, g)]);
+    assert_eq!(
+        s.publish(&rec).await.unwrap(),
+        PublishOutcome::OwnedElsewhere { public: false }
+    );
+    assert_eq!(
+        s.publish(&in_group).await.unwrap(),
+        PublishOutcome::Published
+    );
 }

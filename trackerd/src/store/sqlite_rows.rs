@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::StoreError;
 use super::community::{
-    CatalogRecord, EventRecord, GroupRecord, MemberRecord, SessionRecord, UserRecord,
+    CatalogRecord, EventRecord, GroupRecord, LoggedEvent, MemberRecord, SessionRecord, UserRecord,
 };
 
 pub(super) fn unsigned(row: &SqliteRow, name: &str) -> Result<u64, StoreError> {
@@ -87,8 +87,8 @@ pub(super) fn entry(row: &SqliteRow) -> Result<CatalogRecord, StoreError> {
     })
 }
 
-pub(super) fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
-    Ok(EventRecord {
+pub(super) fn event(row: &SqliteRow) -> Result<LoggedEvent, StoreError> {
+    let record = EventRecord {
         id: row.try_get("id")?,
         at: row.try_get("at")?,
         kind: row.try_get("kind")?,
@@ -99,6 +99,10 @@ pub(super) fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
             .map(hash_of)
             .transpose()?,
         detail: row.try_get("detail")?,
+    };
+    Ok(LoggedEvent {
+        record,
+        group_id: row.try_get("group_id")?,
     })
 }
 

@@ -362,8 +362,8 @@ async fn expired_sessions_are_ended_with_a_session_expired_event() {
         let page = community(&s).events.page(0, 100).await.unwrap();
         expired = page
             .iter()
-            .filter(|e| e.kind == "session_expired")
-            .filter_map(|e| e.username.clone())
+            .filter(|e| e.record.kind == "session_expired")
+            .filter_map(|e| e.record.username.clone())
             .collect();
         if expired.len() == 2 {
             break;
@@ -372,7 +372,7 @@ async fn expired_sessions_are_ended_with_a_session_expired_event() {
     }
     expired.sort();
     assert_eq!(expired, ["alice", "bob"]);
-    let online = community(&s).online().await.unwrap();
+    let online = community(&s).online_names().await.unwrap();
     assert!(online.is_empty());
 }
 

@@ -285,7 +285,11 @@ async fn a_group_swarm_serves_members_only_and_a_removed_member_stops_getting_pe
 
     let sc = get(s.addr, &crate::common::scrape_target(&[h])).await;
     let sc = p2p_proto::tracker::ScrapeResponse::from_bytes(&sc.body).unwrap();
-    assert!(sc.files.is_empty(), "scrapes do not show group swarms");
+    assert_eq!(
+        sc.files,
+        vec![(h, p2p_proto::tracker::ScrapeStats::default())],
+        "a scrape shows a group swarm as an unknown torrent: no peers"
+    );
 
     let r = request(
         s.addr,

@@ -788,7 +788,7 @@ async fn publish_bodies_that_are_not_torrents_are_refused() {
     let mut evil =
         b"d4:infod6:lengthi1e4:name16:../../etc/passwd12:piece lengthi16384e6:pieces20:".to_vec();
     evil.extend_from_slice(&[7u8; 20]);
-    evil.extend_from_slice(b"ee");
+    evil.extend_from_slice(b"7:privatei1e6:source4:teamee");
     let r = request(
         w.s.addr,
         "POST",

@@ -96,16 +96,16 @@ pub(super) async fn password(
 
 pub(super) async fn online(
     State(t): State<Arc<Tracker>>,
-    Auth(_): Auth,
+    Auth(s): Auth,
 ) -> Result<Response, ApiError> {
-    let users = t.community.online().await?;
+    let users = t.community.online(&s).await?;
     Ok(Json(OnlineUsers { users }).into_response())
 }
 
 pub(super) async fn stats(
     State(t): State<Arc<Tracker>>,
     Path(name): Path<String>,
-    Auth(_): Auth,
+    Auth(s): Auth,
 ) -> Result<Response, ApiError> {
-    Ok(Json(t.community.user_stats(&name).await?).into_response())
+    Ok(Json(t.community.user_stats(&s, &name).await?).into_response())
 }

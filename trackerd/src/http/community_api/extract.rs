@@ -27,7 +27,12 @@ impl From<CommunityError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self.0 {
-            CommunityError::Invalid(_) => StatusCode::BAD_REQUEST,
+            CommunityError::Invalid(_) | CommunityError::NotAGroupTorrent(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            CommunityError::OwnedElsewhere(_) | CommunityError::QuotaExceeded(_) => {
+                StatusCode::FORBIDDEN
+            }
             CommunityError::Unauthenticated | CommunityError::BadCredentials => {
                 StatusCode::UNAUTHORIZED
             }

@@ -30,21 +30,12 @@ use crate::app::Tracker;
 use crate::community::{Community, CommunityError, Session};
 use crate::http::peer_ip;
 use crate::http::stream_slots::{StreamSlot, StreamSlots};
-use crate::store::community::EventRecord;
+use crate::store::community::{EventRecord, LoggedEvent};
 
 /// Default page of `GET /api/v1/events`.
 pub const DEFAULT_PAGE: u32 = DEFAULT_EVENT_PAGE;
 /// Largest page.
 pub const MAX_PAGE: u32 = MAX_EVENT_PAGE;
-
-/// Whether a user may see an event: events about a group are for its
-/// members, except the creation of a group (groups are listed to all).
-fn visible(c: &Community, s: &Session, e: &EventRecord) -> bool {
-    match &e.group {
-        Some(g) if e.kind != "group_created" => c.access.is_member(g, s.user_id),
-        _ => true,
-    }
-}
 
 pub(super) async fn page(
     State(t): State<Arc<Tracker>>,
@@ -71,10 +62,10 @@ pub(super) async fn page(
         .page(after, limit)
         .await
         .map_err(CommunityError::from)?;
-    let next_after = rows.last().map_or(after, |e| e.id);
+    let next_after = rows.last().map_or(after, |e| e.record.id);
     let events: Vec<EventRecord> = rows
-        .into_iter()
-        .filter(|e| visible(&t.community, &s, e))
+        .iter()
+        .filter_map(|e| t.community.event_for(&s, e))
         .collect();
     Ok(Json(EventPage { events, next_after }).into_response())
 }
@@ -89,7 +80,7 @@ enum Kind {
 struct StreamState {
     c: Arc<Community>,
     s: Session,
-    rx: tokio::sync::broadcast::Receiver<Arc<EventRecord>>,
+    rx: tokio::sync::broadcast::Receiver<Arc<LoggedEvent>>,
     renew: tokio::time::Interval,
     kind: Kind,
     done: bool,
@@ -133,14 +124,15 @@ async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamS
                 Ok(e) => {
                     // Every stream ends with its session: at once when the
                     // log says something happened to this user's session.
-                    if e.username.as_deref() == Some(st.s.username.as_str())
-                        && SESSION_CHANGES.contains(&e.kind.as_str())
+                    let r = &e.record;
+                    if r.username.as_deref() == Some(st.s.username.as_str())
+                        && SESSION_CHANGES.contains(&r.kind.as_str())
                         && matches!(st.c.renew(&st.s).await, Ok(None))
                     {
                         return Some((Ok(session_ended(&mut st)), st));
                     }
-                    if visible(&st.c, &st.s, &e) {
-                        return Some((Ok(sse(&StreamEvent::Event((*e).clone()))), st));
+                    if let Some(shown) = st.c.event_for(&st.s, &e) {
+                        return Some((Ok(sse(&StreamEvent::Event(shown))), st));
                     }
                 }
                 Err(RecvError::Lagged(n)) => {

@@ -1,0 +1,206 @@
+//! A torrent published into a group stays that group's (issue 12 item 1),
+//! tried the way a removed member would: keep the group torrent's .torrent,
+//! then publish the same bytes into a group of one's own, into the public
+//! catalog, and into a group re-created under the old name; announce with
+//! one's passkey and without; ask the API about the info-hash. Every try
+//! is refused, and no one outside the group gets a member's address.
+
+use crate::common::api::*;
+use crate::common::{Reply, TestServer, announce, get, passkey_announce, req, start};
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::tracker::Event;
+use serde_json::json;
+
+async fn publish_into(s: &TestServer, place: &str, token: &str, bytes: &[u8]) -> Reply {
+    request(s.addr, "POST", place, Some(token), bytes).await
+}
+
+fn unknown_torrent(h: &InfoHash) -> String {
+    format!("torrent {} is not registered with this tracker", h.to_hex())
+}
+
+/// The outsider's view: no member address by passkey or anonymously, and
+/// nothing of the torrent through the API.
+async fn outsider_sees_nothing(s: &TestServer, h: InfoHash, token: &str, passkey: &str) {
+    let by_passkey = passkey_announce(s.addr, passkey, &req(h, 9, 7009, 100, Event::Started)).await;
+    assert_eq!(by_passkey.failure(), unknown_torrent(&h));
+    let anonymous = announce(s.addr, &req(h, 8, 7008, 100, Event::Started)).await;
+    assert_eq!(anonymous.failure(), unknown_torrent(&h));
+    let ih = h.to_hex();
+    for path in [
+        format!("/api/v1/torrents/{ih}/torrent"),
+        format!("/api/v1/torrents/{ih}/magnet"),
+        format!("/api/v1/torrents/{ih}"),
+    ] {
+        assert_eq!(get_auth(s.addr, &path, token).await.status, 404, "{path}");
+    }
+    assert_eq!(
+        get(s.addr, &format!("/api/v1/torrents/{ih}")).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_removed_member_cannot_reopen_a_group_swarm_by_publishing_its_torrent_again() {
+    let s = start(|_| {}).await;
+    let (alice, alice_pk) = user(s.addr, "alice").await;
+    let (bob, bob_pk) = user(s.addr, "bob").await;
+    group_with(s.addr, "team", &alice, &[&bob]).await;
+    let (bytes, h) = private_torrent(s.dir.path(), "secret.bin", "team");
+    let r = publish_into(&s, "/api/v1/groups/team/torrents", &alice, &bytes).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let seeded = passkey_announce(s.addr, &alice_pk, &req(h, 1, 7001, 0, Event::Started)).await;
+    assert_eq!(seeded.announce().complete, 1);
+
+    // Bob keeps the .torrent while a member, then is removed.
+    let saved = get_auth(
+        s.addr,
+        &format!("/api/v1/torrents/{}/torrent", h.to_hex()),
+        &bob,
+    )
+    .await;
+    assert_eq!(saved.status, 200);
+    let saved = saved.body;
+    let r = request(
+        s.addr,
+        "DELETE",
+        "/api/v1/groups/team/members/bob",
+        Some(&alice),
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    // Into a group of his own, and into the public catalog: both refused.
+    let r = post_json(
+        s.addr,
+        "/api/v1/groups",
+        Some(&bob),
+        json!({ "name": "mine" }),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    for (place, bytes) in [
+        ("/api/v1/groups/mine/torrents", &saved),
+        ("/api/v1/public/torrents", &saved),
+        ("/api/v1/groups/mine/torrents", &bytes),
+        ("/api/v1/public/torrents", &bytes),
+    ] {
+        let r = publish_into(&s, place, &bob, bytes).await;
+        assert_eq!(r.status, 403, "{place}: {}", r.text());
+        let (code, message) = error(&r);
+        assert_eq!(code, "owned_elsewhere", "{place}");
+        assert!(message.contains("belongs to a group"), "{message}");
+        assert!(
+            !message.contains("team"),
+            "the owner is not named: {message}"
+        );
+    }
+    outsider_sees_nothing(&s, h, &bob, &bob_pk).await;
+
+    // Withdrawn, the info-hash is still the group's: never an open swarm.
+    let r = request(
+        s.addr,
+        "DELETE",
+        &format!("/api/v1/groups/team/torrents/{}", h.to_hex()),
+        Some(&alice),
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = publish_into(&s, "/api/v1/public/torrents", &bob, &saved).await;
+    assert_eq!(error(&r).0, "owned_elsewhere");
+    outsider_sees_nothing(&s, h, &bob, &bob_pk).await;
+    let member = passkey_announce(s.addr, &alice_pk, &req(h, 1, 7001, 0, Event::None)).await;
+    assert_eq!(
+        member.announce().complete,
+        1,
+        "the group's members keep their swarm"
+    );
+
+    // The group deleted and its name taken by bob: still not his.
+    let r = post_json(s.addr, "/api/v1/groups/team/leave", Some(&alice), json!({})).await;
+    assert_eq!(r.json()["deleted"], true, "{}", r.text());
+    let r = post_json(
+        s.addr,
+        "/api/v1/groups",
+        Some(&bob),
+        json!({ "name": "team" }),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let r = publish_into(&s, "/api/v1/groups/team/torrents", &bob, &saved).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(error(&r).0, "owned_elsewhere");
+    outsider_sees_nothing(&s, h, &bob, &bob_pk).await;
+    let scrape = get(s.addr, &crate::common::scrape_target(&[h])).await;
+    let scrape = p2p_proto::tracker::ScrapeResponse::from_bytes(&scrape.body).unwrap();
+    assert_eq!(
+        scrape.files,
+        vec![(h, Default::default())],
+        "no peers shown"
+    );
+}
+
+#[tokio::test]
+async fn a_public_torrent_cannot_be_taken_into_a_group_nor_published_twice() {
+    let s = start(|_| {}).await;
+    let (alice, _) = user(s.addr, "alice").await;
+    let (bob, _) = user(s.addr, "bob").await;
+    group_with(s.addr, "team", &alice, &[]).await;
+    group_with(s.addr, "other", &bob, &[]).await;
+    // Made for "other" (private, source other) but published publicly
+    // first by someone outside it: refused, it belongs in "other".
+    let (made_for_other, _) = private_torrent(s.dir.path(), "o.bin", "other");
+    let r = publish_into(&s, "/api/v1/public/torrents", &alice, &made_for_other).await;
+    assert_eq!((r.status, error(&r).0.as_str()), (403, "owned_elsewhere"));
+
+    let (public, h) = crate::common::make_torrent(s.dir.path(), "p.bin", 1000, "http://x/a");
+    let r = publish_into(&s, "/api/v1/public/torrents", &alice, &public).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = publish_into(&s, "/api/v1/groups/other/torrents", &bob, &public).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let (code, message) = error(&r);
+    assert_eq!(code, "owned_elsewhere");
+    assert!(
+        message.contains("belongs to the public catalog"),
+        "{message}"
+    );
+    assert_eq!(
+        publish_into(&s, "/api/v1/public/torrents", &bob, &public)
+            .await
+            .status,
+        409,
+        "already public"
+    );
+    let anyone = announce(s.addr, &req(h, 1, 7001, 0, Event::Started)).await;
+    assert_eq!(anyone.announce().complete, 1, "a public torrent is open");
+}
+
+#[tokio::test]
+async fn a_group_torrent_without_the_private_flag_or_the_group_source_is_refused_by_name() {
+    let s = start(|_| {}).await;
+    let (alice, _) = user(s.addr, "alice").await;
+    group_with(s.addr, "team", &alice, &[]).await;
+    let (plain, _) = crate::common::make_torrent(s.dir.path(), "p.bin", 1000, "http://x/a");
+    let r = publish_into(&s, "/api/v1/groups/team/torrents", &alice, &plain).await;
+    assert_eq!(r.status, 400);
+    let (code, message) = error(&r);
+    assert_eq!(code, "not_a_group_torrent");
+    assert!(
+        message.contains("lacks the private flag") && message.contains("and source \"team\""),
+        "{message}"
+    );
+    let (elsewhere, _) = private_torrent(s.dir.path(), "e.bin", "elsewhere");
+    let r = publish_into(&s, "/api/v1/groups/team/torrents", &alice, &elsewhere).await;
+    let (code, message) = error(&r);
+    assert_eq!(code, "not_a_group_torrent");
+    assert!(
+        message.contains("lacks source \"team\" (it has source \"elsewhere\")"),
+        "{message}"
+    );
+    // As p2pd makes them (source = the group folder's name, any case).
+    let (upper, _) = private_torrent(s.dir.path(), "u.bin", "Team");
+    let r = publish_into(&s, "/api/v1/groups/team/torrents", &alice, &upper).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+}
