@@ -490,11 +490,6 @@ impl Shared {
         }
     }
 
-    /// A piece was dropped unchecked (the disk threads are gone): ask again.
-    pub(super) fn piece_lost(&self, index: u32) {
-        self.lock().picker.failed(index);
-    }
-
     pub(super) fn piece_failed(&self, index: u32, contributors: &[(SocketAddr, PeerId)]) {
         let mut st = self.lock();
         st.picker.failed(index);
@@ -626,7 +621,15 @@ impl PieceOwner for Shared {
         match end {
             PieceEnd::BadHash(contributors) => self.piece_failed(index, &contributors),
             PieceEnd::WriteFailed(e) => self.disk_error(format!("cannot write piece {index}: {e}")),
-            PieceEnd::Lost => self.piece_lost(index),
+            PieceEnd::Lost => {
+                self.disk_error(format!(
+                    "piece {index} was dropped: the disk threads have stopped"
+                ));
+            }
         }
+    }
+
+    fn disk_failed(&self, reason: String) {
+        self.disk_error(reason);
     }
 }

@@ -16,6 +16,7 @@ mod community_interop;
 mod community_persistence;
 mod events;
 mod fast_path;
+mod full_stderr;
 mod groups;
 mod hostile;
 mod interop;
