@@ -48,6 +48,9 @@ pub struct Config {
     pub upload_rate_limit: Option<u64>,
     /// Write downloaded pieces with direct I/O where the file system allows.
     pub direct_writes: Option<bool>,
+    /// Most data files kept open at once, for all torrents (lowered to a
+    /// quarter of the descriptor limit when that is smaller).
+    pub max_open_files: Option<usize>,
     /// Log file for `--daemon`.
     pub log_file: Option<PathBuf>,
     /// Pid file for `--daemon`.
@@ -106,6 +109,10 @@ upload_slots = {upload_slots}
 # Falls back to plain writes by itself where the file system refuses.
 direct_writes = {direct_writes}
 
+# Most data files kept open at once, for all torrents; others are opened when
+# needed. Lowered by itself to a quarter of the descriptor limit (ulimit -n).
+max_open_files = {max_open_files}
+
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
 # pid_file = "~/.local/share/p2p/state/p2pd.pid"
@@ -121,6 +128,7 @@ direct_writes = {direct_writes}
         ),
         upload_rate_limit = rate("upload_rate_limit", engine.upload_rate_limit, 5_000_000),
         direct_writes = engine.direct_writes,
+        max_open_files = engine.max_open_files,
     )
 }
 
@@ -142,6 +150,7 @@ pub struct Settings {
     pub download_rate_limit: Option<u64>,
     pub upload_rate_limit: Option<u64>,
     pub direct_writes: bool,
+    pub max_open_files: usize,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
     /// Running as the system service: the socket is also open to the
@@ -162,6 +171,7 @@ impl Settings {
             download_rate_limit: self.download_rate_limit,
             upload_rate_limit: self.upload_rate_limit,
             direct_writes: self.direct_writes,
+            max_open_files: self.max_open_files,
             http,
             ..defaults
         }
@@ -282,6 +292,7 @@ impl Config {
             download_rate_limit: self.download_rate_limit.or(engine.download_rate_limit),
             upload_rate_limit: self.upload_rate_limit.or(engine.upload_rate_limit),
             direct_writes: self.direct_writes.unwrap_or(engine.direct_writes),
+            max_open_files: self.max_open_files.unwrap_or(engine.max_open_files),
             log_file: self
                 .log_file
                 .clone()

@@ -275,6 +275,7 @@ mod tests {
     use tokio_util::task::TaskTracker;
 
     use super::*;
+    use crate::engine::handles::FileHandles;
 
     /// What an owner was told.
     #[derive(Debug, PartialEq)]
@@ -352,7 +353,10 @@ mod tests {
             })
         };
         let dl = dir.path().join("dl");
-        let healthy = owner(Some(Storage::new(&meta, &dl, false).unwrap()), false);
+        let healthy = owner(
+            Some(Storage::new(&meta, &dl, false, Arc::new(FileHandles::new(4))).unwrap()),
+            false,
+        );
         let broken_writer = owner(None, false);
         let broken_hasher = owner(None, true);
         let tracker = TaskTracker::new();

@@ -13,6 +13,7 @@
 //!
 //! ```text
 //! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
+//!                                    │             │   (storage ── handles, nofollow)
 //!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
 //!                           ├── announce           ├── resume ── storage
 //!                           ├── choker             ├── ratelimit, events
@@ -26,9 +27,11 @@ mod announce;
 mod choker;
 mod disk;
 mod events;
+mod handles;
 mod listener;
 mod manager;
 mod metadata;
+mod nofollow;
 mod peer;
 mod picker;
 mod piecebuf;
@@ -85,6 +88,10 @@ pub struct EngineConfig {
     /// (Linux): far less kernel CPU than filling the page cache, at the cost
     /// of reading from the disk when those pieces are uploaded later.
     pub direct_writes: bool,
+    /// Most data files kept open at once, for all torrents (the least
+    /// recently used is closed first). Lowered at start to a quarter of
+    /// the process's descriptor limit, so sockets always have room.
+    pub max_open_files: usize,
     /// The HTTP client announces go through (the daemon shares its own, so
     /// both use one set of root certificates); `None` builds a default one
     /// at [`Engine::start`].
@@ -105,6 +112,7 @@ impl Default for EngineConfig {
             resume_interval: Duration::from_secs(1),
             client_name: format!("p2p {}", env!("CARGO_PKG_VERSION")),
             direct_writes: true,
+            max_open_files: 256,
             http: None,
         }
     }
@@ -195,6 +203,8 @@ pub(crate) struct EngineInner {
     pub torrents: Mutex<HashMap<InfoHash, torrent::Torrent>>,
     pub connections: Arc<Semaphore>,
     pub disk: disk::Disk,
+    /// Open data files of every torrent.
+    pub handles: Arc<handles::FileHandles>,
     pub download_limit: Arc<RateLimiter>,
     pub upload_limit: Arc<RateLimiter>,
     pub cancel: CancellationToken,
@@ -237,6 +247,9 @@ impl Engine {
             torrents: Mutex::new(HashMap::new()),
             connections: Arc::new(Semaphore::new(config.max_peers_total)),
             disk: disk::Disk::start().map_err(EngineError::DiskThread)?,
+            handles: Arc::new(handles::FileHandles::new(handles::capacity_within_limit(
+                config.max_open_files,
+            ))),
             download_limit: Arc::new(RateLimiter::new(config.download_rate_limit)),
             upload_limit: Arc::new(RateLimiter::new(config.upload_rate_limit)),
             cancel,

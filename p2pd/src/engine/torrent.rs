@@ -240,12 +240,16 @@ impl Torrent {
         add: AddTorrent,
     ) -> Result<(Torrent, watch::Sender<bool>), EngineError> {
         let meta = Arc::new(add.metainfo.clone());
-        let storage = Storage::new(&meta, &add.download_dir, engine.config.direct_writes).map_err(
-            |source| EngineError::Storage {
-                name: meta.info.name.clone(),
-                source,
-            },
-        )?;
+        let storage = Storage::new(
+            &meta,
+            &add.download_dir,
+            engine.config.direct_writes,
+            engine.handles.clone(),
+        )
+        .map_err(|source| EngineError::Storage {
+            name: meta.info.name.clone(),
+            source,
+        })?;
         let n = meta.piece_count();
         let (complete_tx, _) = watch::channel(false);
         let (stopped_tx, stopped) = watch::channel(false);

@@ -154,3 +154,51 @@ fn daemons_whose_stderr_is_full_still_download_every_byte() {
         assert!(c.call("status", json!(null))["ok"].is_object());
     }
 }
+
+#[test]
+fn a_torrent_with_more_files_than_the_descriptor_limit_downloads_and_the_socket_still_answers() {
+    // 64 descriptors for the whole process; the torrent has 150 files.
+    let limited = || Launch {
+        wrapper: &["prlimit", "--nofile=64:64", "--"],
+        ..Launch::default()
+    };
+    let (seed_home, leech_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let seeder = spawn(seed_home.path(), limited());
+    let leecher = spawn(leech_home.path(), limited());
+    let files: Vec<(String, Vec<u8>)> = (0..150)
+        .map(|i| {
+            (
+                format!("d{}/f{i:03}.bin", i % 7),
+                bytes(2_000 + i * 37, i as u32),
+            )
+        })
+        .collect();
+    let (_, magnet) = seed(&seeder, "many", &files);
+    let mut lc = Client::connect(&leecher.socket);
+    let added = lc.call("add", json!({ "source": magnet }));
+    assert!(added["ok"].is_object(), "{added}");
+    wait_for(&mut lc, "seeding");
+    assert_same(&leecher.home.join("downloads"), "many", &files);
+    for d in [&seeder, &leecher] {
+        let mut c = Client::connect(&d.socket);
+        assert_eq!(c.call("status", json!(null))["ok"]["torrents"], 1);
+    }
+    let open = std::fs::read_dir(format!("/proc/{}/fd", leecher.child.id()))
+        .unwrap()
+        .count();
+    println!("leecher holds {open} descriptors of 64 after the download");
+    assert!(open < 64, "{open} descriptors open");
+
+    // Restarted under the same limit, both check their 150 files again and
+    // seed; their sockets answer.
+    drop(lc);
+    crate::daemon::stop(leecher);
+    crate::daemon::stop(seeder);
+    for home in [seed_home.path(), leech_home.path()] {
+        let d = spawn(home, limited());
+        let mut c = Client::connect(&d.socket);
+        wait_for(&mut c, "seeding");
+        assert_eq!(c.call("status", json!(null))["ok"]["seeding"], 1);
+        assert_same(&home.join("downloads"), "many", &files);
+    }
+}
