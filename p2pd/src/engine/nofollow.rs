@@ -25,21 +25,37 @@ pub enum Access {
     Direct,
 }
 
+/// A file of a torrent that is not ours to open: a link, or not a file.
+#[derive(Debug, thiserror::Error)]
+#[error("refusing {path}: {why}")]
+pub struct Refused {
+    path: std::path::PathBuf,
+    why: &'static str,
+}
+
+/// Whether `e` is a [`Refused`] (as opposed to the file system failing).
+pub fn is_refusal(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Refused>())
+}
+
 /// The error for a link found where a file or folder of ours should be.
 fn link_refused(root: &Path, rel: &Path) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!(
-            "refusing {}: it is (or lies under) a symbolic link, which p2pd never follows inside a download folder",
-            root.join(rel).display()
-        ),
+        Refused {
+            path: root.join(rel),
+            why: "it is (or lies under) a symbolic link, which p2pd never follows inside a download folder",
+        },
     )
 }
 
 fn not_regular(root: &Path, rel: &Path) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!("refusing {}: not a regular file", root.join(rel).display()),
+        Refused {
+            path: root.join(rel),
+            why: "not a regular file",
+        },
     )
 }
 
@@ -234,6 +250,7 @@ mod tests {
             for access in [Access::Read, Access::Write] {
                 let e = open(&root, Path::new(rel), access).unwrap_err();
                 assert!(e.to_string().contains("symbolic link"), "{rel}: {e}");
+                assert!(is_refusal(&e));
             }
         }
         assert!(stat(&root, Path::new("a/file.bin")).is_err());

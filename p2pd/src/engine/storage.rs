@@ -16,8 +16,8 @@
 use std::fs::File;
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use p2p_proto::metainfo::Metainfo;
 use sha1::{Digest, Sha1};
@@ -37,6 +37,9 @@ pub struct Storage {
     total_length: u64,
     /// Cleared for good the first time the file system refuses direct I/O.
     direct_writes: AtomicBool,
+    /// The first file refused since the last look (a link planted or
+    /// swapped in): the torrent fails with it.
+    refused: Mutex<Option<String>>,
 }
 
 #[derive(Debug)]
@@ -98,6 +101,7 @@ impl Storage {
             piece_length: meta.info.piece_length,
             total_length: meta.info.total_length,
             direct_writes: AtomicBool::new(direct_writes && direct::SUPPORTED),
+            refused: Mutex::new(None),
         })
     }
 
@@ -208,6 +212,10 @@ impl Storage {
             Ok(f) => Ok(Some(
                 self.handles.insert((self.id, i, Kind::Direct), Arc::new(f)),
             )),
+            Err(e) if nofollow::is_refusal(&e) => {
+                self.note_refusal(&e);
+                Err(e)
+            }
             Err(e) if direct::refused(&e) => {
                 self.direct_refused(&e);
                 Ok(None)
@@ -363,8 +371,26 @@ impl Storage {
             Kind::Write => Access::Write,
             Kind::Direct => Access::Direct,
         };
-        let file = nofollow::open(&self.root, &self.files[i].rel, access)?;
+        let file = nofollow::open(&self.root, &self.files[i].rel, access)
+            .inspect_err(|e| self.note_refusal(e))?;
         Ok(self.handles.insert((self.id, i, kind), Arc::new(file)))
+    }
+
+    fn note_refusal(&self, e: &io::Error) {
+        if nofollow::is_refusal(e) {
+            let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+            refused.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    /// The file refused since the last call, if any: a link where a file of
+    /// the torrent should be. Reads that hit it failed (a peer asking for
+    /// its pieces got nothing); the torrent should stop and say why.
+    pub fn take_refusal(&self) -> Option<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 }
 
