@@ -38,6 +38,7 @@ mod piecebuf;
 mod ratelimit;
 mod resume;
 mod sockopt;
+mod space;
 mod storage;
 mod torrent;
 
@@ -59,6 +60,7 @@ use tokio_util::task::TaskTracker;
 pub use events::EngineEvent;
 pub use metadata::MetadataError;
 pub use ratelimit::RateLimiter;
+pub use space::{NoSpace, check as check_space};
 pub use torrent::{PeerInfo, TorrentState, TorrentStats};
 
 /// Engine settings. Every limit is per engine unless it says otherwise.
@@ -182,6 +184,9 @@ pub enum EngineError {
     /// The disk threads could not be started.
     #[error("cannot start the disk threads: {0}")]
     DiskThread(std::io::Error),
+    /// The download does not fit in its folder's free space.
+    #[error(transparent)]
+    NoSpace(#[from] NoSpace),
     /// The HTTP client for announces could not be built.
     #[error("cannot set up the HTTP client for announces: {0}")]
     Http(crate::http_client::ClientError),
@@ -313,7 +318,7 @@ impl Engine {
         if self.lock_torrents().contains_key(&magnet.info_hash) {
             return Err(EngineError::Duplicate(magnet.info_hash));
         }
-        let mut metainfo = metadata::fetch(
+        let metainfo = metadata::fetch(
             &self.inner.http,
             magnet,
             &add.extra_peers,
@@ -327,6 +332,15 @@ impl Engine {
             info_hash: magnet.info_hash,
             name: metainfo.info.name.clone(),
         });
+        // Refused before a byte is written, as a .torrent's add is.
+        let (meta, dir) = (metainfo, add.download_dir.clone());
+        let (mut metainfo, fits) = tokio::task::spawn_blocking(move || {
+            let fits = space::check(&meta, &dir);
+            (meta, fits)
+        })
+        .await
+        .map_err(|e| EngineError::DiskThread(std::io::Error::other(e)))?;
+        fits?;
         metainfo.trackers = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
         metainfo.web_seeds = magnet.web_seeds.clone();
         let mut extra_peers = add.extra_peers;

@@ -7,7 +7,7 @@
 #![cfg(target_os = "linux")]
 
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use crate::daemon::{BIN, Client, Daemon, wait_for};
 /// How p2pd is started: what runs it (`prlimit ...`), where stderr goes.
 pub(crate) struct Launch<'a> {
     pub(crate) wrapper: &'a [&'a str],
+    pub(crate) args: &'a [&'a str],
     pub(crate) stderr: Stdio,
     pub(crate) log: &'a str,
 }
@@ -28,6 +29,7 @@ impl Default for Launch<'_> {
     fn default() -> Self {
         Launch {
             wrapper: &[],
+            args: &[],
             stderr: Stdio::null(),
             log: "info",
         }
@@ -47,6 +49,7 @@ pub(crate) fn spawn(home: &Path, launch: Launch<'_>) -> Daemon {
     let child = cmd
         .args(["--home", home.to_str().unwrap()])
         .args(["--listen-port", "0", "--tracker", ""])
+        .args(launch.args)
         .env("RUST_LOG", launch.log)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -201,4 +204,118 @@ fn a_torrent_with_more_files_than_the_descriptor_limit_downloads_and_the_socket_
         assert_eq!(c.call("status", json!(null))["ok"]["seeding"], 1);
         assert_same(&home.join("downloads"), "many", &files);
     }
+}
+
+/// Whether this machine lets us mount a tmpfs in a user and mount
+/// namespace of our own (`unshare -rm`).
+fn can_mount_a_tmpfs() -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new("unshare")
+        .args(["-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs \"$0\""])
+        .arg(dir.path())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The leecher's list entry for its one torrent.
+fn only_torrent(c: &mut Client) -> serde_json::Value {
+    let list = c.call("list", json!(null));
+    assert_eq!(list["ok"].as_array().map(Vec::len), Some(1), "{list}");
+    list["ok"][0].clone()
+}
+
+#[test]
+fn a_full_disk_pauses_a_download_that_resumes_by_itself_and_one_too_big_is_refused() {
+    if !can_mount_a_tmpfs() {
+        eprintln!("SKIPPED: this machine refuses `unshare -rm` + mount -t tmpfs");
+        return;
+    }
+    let (seed_home, leech_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // The seeder sends 400 kB/s: the test fills the disk well before the end.
+    let config = seed_home.path().join("p2pd.toml");
+    std::fs::write(&config, "upload_rate_limit = 400000\n").unwrap();
+    let seeder = spawn(
+        seed_home.path(),
+        Launch {
+            args: &["--config", config.to_str().unwrap()],
+            ..Launch::default()
+        },
+    );
+    let film = vec![("film.bin".to_owned(), bytes(4 << 20, 5))];
+    let huge = vec![("huge.bin".to_owned(), bytes(8 << 20, 6))];
+    let (_, film_magnet) = seed(&seeder, "film", &film);
+    seed(&seeder, "huge", &huge);
+
+    // The leecher's downloads/ is a 6 MiB tmpfs, in a mount namespace of
+    // its own; the test reaches it through /proc/PID/root.
+    std::fs::create_dir_all(leech_home.path().join("downloads")).unwrap();
+    let leecher = spawn(
+        leech_home.path(),
+        Launch {
+            wrapper: &[
+                "unshare",
+                "-rm",
+                "sh",
+                "-c",
+                "mount -t tmpfs -o size=6m tmpfs \"$0/downloads\" && exec \"$@\"",
+                leech_home.path().to_str().unwrap(),
+            ],
+            ..Launch::default()
+        },
+    );
+    let disk = PathBuf::from(format!("/proc/{}/root", leecher.child.id()))
+        .join(leech_home.path().strip_prefix("/").unwrap())
+        .join("downloads");
+    let mut lc = Client::connect(&leecher.socket);
+
+    // 8 MiB cannot fit in 6: refused, with both sizes.
+    let refused = lc.call("add", json!({ "source": seeder.home.join("huge.torrent") }));
+    assert_eq!(refused["error"]["code"], "io", "{refused}");
+    let why = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("needs 8.0 MiB more") && why.contains("is free") && why.contains("huge"),
+        "{why}"
+    );
+    assert_eq!(lc.call("list", json!(null))["ok"], json!([]));
+
+    // 4 MiB fits; then 3 MiB of something else lands on the disk.
+    let added = lc.call("add", json!({ "source": film_magnet }));
+    assert!(added["ok"].is_object(), "{added}");
+    std::fs::write(disk.join("filler"), vec![7u8; 3 << 20]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let full = loop {
+        let t = only_torrent(&mut lc);
+        if t["state"] == "disk_full" {
+            break t;
+        }
+        assert!(
+            t["state"] != "seeding",
+            "finished before the disk filled: {t}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "never paused for the full disk: {t}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let reason = full["error"].as_str().unwrap();
+    assert!(
+        reason.contains("free") && reason.contains("space"),
+        "{reason}"
+    );
+    println!("paused: {reason}");
+
+    // Room again: it goes on by itself and completes, fetched about once.
+    std::fs::remove_file(disk.join("filler")).unwrap();
+    wait_for(&mut lc, "seeding");
+    let done = only_torrent(&mut lc);
+    assert_eq!(done["error"], serde_json::Value::Null);
+    assert_eq!(
+        std::fs::read(disk.join("film/film.bin")).unwrap(),
+        film[0].1
+    );
+    let fetched = done["downloaded"].as_u64().unwrap();
+    println!("fetched {fetched} bytes for a {} byte file", 4 << 20);
+    assert!(fetched <= 2 * (4 << 20), "{fetched} bytes fetched");
 }
