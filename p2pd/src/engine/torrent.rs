@@ -625,9 +625,17 @@ impl Shared {
     }
 
     /// Puts the torrent in the error state and says so on the event channel.
+    /// The first failure is the one shown: pieces still in the disk
+    /// threads may fail after it, for the same cause.
     pub(super) fn fail(&self, message: String) {
+        {
+            let mut st = self.lock();
+            if matches!(st.status, TorrentState::Error(_)) {
+                return;
+            }
+            st.status = TorrentState::Error(message.clone());
+        }
         tracing::error!(torrent = %self.meta.info.name, "{message}");
-        self.lock().status = TorrentState::Error(message.clone());
         self.events.send(EngineEvent::Failed {
             info_hash: self.meta.info_hash,
             name: self.meta.info.name.clone(),

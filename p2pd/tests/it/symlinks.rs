@@ -133,3 +133,58 @@ async fn a_seeded_file_swapped_for_a_link_is_not_served_and_the_torrent_says_why
     }
     cancel.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_swapped_for_a_link_during_a_download_fails_the_torrent_without_refetching() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed_dir = dir.path().join("seed");
+    let size = 1 << 20;
+    let meta = make_torrent(
+        &seed_dir,
+        "pack",
+        &[("a.bin", size), ("b.bin", size)],
+        16384,
+    );
+    let outside = dir.path().join("victim");
+    fs::write(&outside, b"precious").unwrap();
+
+    let cancel = CancellationToken::new();
+    // A slow seeder, and a leecher that keeps one file open at a time.
+    let seeder = engine(&cancel, |c| c.upload_rate_limit = Some(400_000)).await;
+    let leecher = engine(&cancel, |c| c.max_open_files = 1).await;
+    seed(&seeder, &meta, &seed_dir).await;
+    let mut events = leecher.subscribe();
+    let leech_dir = dir.path().join("leech");
+    let ih = leecher
+        .add(add(&meta, &leech_dir, vec![seeder.listen_addr()]))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while leecher.stats(ih).unwrap().state != TorrentState::Downloading {
+        assert!(tokio::time::Instant::now() < deadline, "never started");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Its files are allocated; b.bin becomes a link to a file outside.
+    let swap = leech_dir.join("pack/.swap");
+    symlink(&outside, &swap).unwrap();
+    fs::rename(&swap, leech_dir.join("pack/b.bin")).unwrap();
+
+    let why = failure(&mut events).await;
+    assert!(
+        why.contains("b.bin") && why.contains("symbolic link"),
+        "{why}"
+    );
+    let stats = leecher.stats(ih).unwrap();
+    assert_eq!(stats.state, TorrentState::Error(why));
+    assert_eq!(fs::read(&outside).unwrap(), b"precious");
+    // Stopped, not fetching the same pieces again: at most the torrent
+    // once, plus the pieces in flight.
+    leecher.remove(ih).await;
+    println!(
+        "fetched {} of {} bytes before stopping",
+        stats.downloaded,
+        2 * size
+    );
+    assert!(stats.downloaded <= 2 * size as u64 + (4 << 20), "{stats:?}");
+    cancel.cancel();
+}
