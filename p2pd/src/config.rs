@@ -58,6 +58,9 @@ pub struct Config {
     /// Hold every socket client, the daemon's own user included, to
     /// `client_folders` for `share`, `add --to` and .torrent paths.
     pub only_client_folders: Option<bool>,
+    /// Most data files kept open at once, for all torrents (lowered to a
+    /// quarter of the descriptor limit when that is smaller).
+    pub max_open_files: Option<usize>,
     /// Log file for `--daemon`.
     pub log_file: Option<PathBuf>,
     /// Pid file for `--daemon`.
@@ -128,6 +131,9 @@ direct_writes = {direct_writes}
 # client_folders = ["/srv/p2p/incoming"]
 # Hold every client, p2pd's own user included, to client_folders.
 only_client_folders = false
+# Most data files kept open at once, for all torrents; others are opened when
+# needed. Lowered by itself to a quarter of the descriptor limit (ulimit -n).
+max_open_files = {max_open_files}
 
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
@@ -144,6 +150,7 @@ only_client_folders = false
         ),
         upload_rate_limit = rate("upload_rate_limit", engine.upload_rate_limit, 5_000_000),
         direct_writes = engine.direct_writes,
+        max_open_files = engine.max_open_files,
     )
 }
 
@@ -169,6 +176,7 @@ pub struct Settings {
     pub client_folders: Vec<PathBuf>,
     /// Every client is held to `client_folders`.
     pub only_client_folders: bool,
+    pub max_open_files: usize,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
     /// Running as the system service (root under systemd): system paths.
@@ -191,6 +199,7 @@ impl Settings {
             download_rate_limit: self.download_rate_limit,
             upload_rate_limit: self.upload_rate_limit,
             direct_writes: self.direct_writes,
+            max_open_files: self.max_open_files,
             http,
             ..defaults
         }
@@ -313,6 +322,7 @@ impl Config {
             direct_writes: self.direct_writes.unwrap_or(engine.direct_writes),
             client_folders: self.client_folders.clone().unwrap_or_default(),
             only_client_folders: self.only_client_folders.unwrap_or(false),
+            max_open_files: self.max_open_files.unwrap_or(engine.max_open_files),
             log_file: self
                 .log_file
                 .clone()

@@ -48,13 +48,14 @@ struct Flags {
 fn main() -> ExitCode {
     let flags = Flags::parse();
     if flags.print_config {
-        print!("{}", default_config_toml());
+        // A closed stdout (`p2pd --print-config | head -1`) is not an error.
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), default_config_toml().as_bytes());
         return ExitCode::SUCCESS;
     }
     match run(flags) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("p2pd: {e:#}");
+            p2pd::logging::report(&format!("p2pd: {e:#}"));
             ExitCode::FAILURE
         }
     }

@@ -10,6 +10,8 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use trackerd::config::{Config, DEFAULT_CONFIG_TOML, Mode};
 
+mod logging;
+
 /// A BitTorrent tracker: HTTP announce and scrape, a torrent catalog, stats.
 #[derive(Debug, Parser)]
 #[command(version)]
@@ -37,13 +39,14 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.print_config {
-        print!("{DEFAULT_CONFIG_TOML}");
+        // A closed stdout (`trackerd --print-config | head -1`) is not an error.
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), DEFAULT_CONFIG_TOML.as_bytes());
         return ExitCode::SUCCESS;
     }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("trackerd: {e:#}");
+            logging::report(&format!("trackerd: {e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -73,14 +76,7 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let config = load_config(&args)?;
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    logging::init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(serve(config))
 }

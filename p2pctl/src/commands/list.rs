@@ -27,6 +27,7 @@ fn torrent_table(torrents: &[TorrentSummary]) -> String {
                 match (&t.state, &t.error) {
                     // The reason is what a user needs to act on.
                     (TorrentState::Error, Some(why)) => format!("error: {why}"),
+                    (TorrentState::DiskFull, Some(why)) => format!("disk full: {why}"),
                     (state, _) => state.to_string(),
                 },
                 percent(t.progress),

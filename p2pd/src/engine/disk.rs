@@ -8,8 +8,16 @@
 //! are much cheaper), and hashing goes on while a write waits for the disk.
 //! SHA-1 runs at about 1.9 GB/s per core here, above what one machine's
 //! peers deliver, so one hashing thread does not hold a download back.
+//!
+//! The threads are supervised: a panic while handling a piece is caught,
+//! the torrents whose pieces were in hand are failed with the reason, and
+//! the thread goes on with the next piece. A piece the threads cannot take
+//! fails its torrent too: dropping it silently would have the torrent
+//! download it again, for ever.
 
+use std::any::Any;
 use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
@@ -39,6 +47,9 @@ pub(crate) trait PieceOwner: Send + Sync {
     fn pieces_written(&self, pieces: Vec<(u32, PieceBuf)>);
     /// This piece did not make it; its buffer comes back.
     fn piece_ended(&self, index: u32, data: PieceBuf, end: PieceEnd);
+    /// A disk thread failed while it held pieces of this torrent (their
+    /// buffers are gone): stop the torrent and show `reason`.
+    fn disk_failed(&self, reason: String);
 }
 
 /// How a piece that was not written ended.
@@ -48,7 +59,8 @@ pub(crate) enum PieceEnd {
     BadHash(Vec<(SocketAddr, PeerId)>),
     /// Writing it failed.
     WriteFailed(std::io::Error),
-    /// Dropped unchecked (the disk threads are gone).
+    /// Dropped unchecked: the disk threads are gone (the torrent cannot
+    /// go on; asking for the piece again would loop).
     Lost,
 }
 
@@ -74,12 +86,15 @@ pub(crate) struct Disk {
 impl Disk {
     pub fn start() -> std::io::Result<Disk> {
         let (tx, rx) = mpsc::channel();
-        let (batches_tx, batches_rx) = mpsc::channel();
+        let (batches_tx, batches_rx) = mpsc::channel::<Vec<DiskJob>>();
         std::thread::Builder::new()
             .name("p2p-write".into())
             .spawn(move || {
                 while let Ok(mut batch) = batches_rx.recv() {
-                    write_all(&mut batch);
+                    let owners = owners_of(&batch);
+                    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| write_all(&mut batch))) {
+                        fail_all(&owners, "the disk writer", &*panic);
+                    }
                 }
             })?;
         std::thread::Builder::new()
@@ -89,8 +104,7 @@ impl Disk {
     }
 
     /// Queues a piece. If the threads are gone (they never exit while a
-    /// handle lives, unless one panicked), the piece is dropped and will be
-    /// downloaded again.
+    /// handle lives), the piece is dropped and its torrent fails.
     pub fn submit(&self, job: DiskJob) {
         if let Err(mpsc::SendError(job)) = self.tx.send(job) {
             settle(job, Outcome::Lost);
@@ -131,10 +145,22 @@ fn hash_loop(rx: &Receiver<DiskJob>, writer: &Sender<Vec<DiskJob>>) {
         };
         match next {
             Ok(job) => {
-                let expected = job.owner.expected_hash(job.index);
-                if Sha1::digest(&job.data[..]).as_slice() != expected {
-                    settle(job, Outcome::BadHash);
-                    continue;
+                let owner = job.owner.clone();
+                let checked = catch_unwind(AssertUnwindSafe(|| {
+                    let expected = job.owner.expected_hash(job.index);
+                    Sha1::digest(&job.data[..]).as_slice() == expected
+                }));
+                match checked {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        settle(job, Outcome::BadHash);
+                        continue;
+                    }
+                    Err(panic) => {
+                        drop(job);
+                        fail_all(&[owner], "the disk hasher", &*panic);
+                        continue;
+                    }
                 }
                 good_bytes += job.data.len();
                 good.push(job);
@@ -194,6 +220,35 @@ fn write_all(good: &mut Vec<DiskJob>) {
     }
 }
 
+/// The torrents of a batch, each once.
+fn owners_of(batch: &[DiskJob]) -> Vec<Arc<dyn PieceOwner>> {
+    let mut owners: Vec<Arc<dyn PieceOwner>> = Vec::new();
+    for job in batch {
+        if !owners
+            .iter()
+            .any(|o| std::ptr::addr_eq(Arc::as_ptr(o), Arc::as_ptr(&job.owner)))
+        {
+            owners.push(job.owner.clone());
+        }
+    }
+    owners
+}
+
+/// A disk thread panicked while it held pieces of `owners`: each fails with
+/// the panic's message (a second panic there is caught too: the thread
+/// must live on for the other torrents).
+fn fail_all(owners: &[Arc<dyn PieceOwner>], thread: &str, panic: &(dyn Any + Send)) {
+    let what = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    let reason = format!("{thread} failed: {what}");
+    for owner in owners {
+        let _ = catch_unwind(AssertUnwindSafe(|| owner.disk_failed(reason.clone())));
+    }
+}
+
 /// Tells the torrent how a piece ended and gives its buffer back.
 fn settle(job: DiskJob, outcome: Outcome) {
     let DiskJob {
@@ -209,4 +264,122 @@ fn settle(job: DiskJob, outcome: Outcome) {
         Outcome::Lost => PieceEnd::Lost,
     };
     owner.piece_ended(index, data, end);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use p2p_proto::create::{Control, CreateOptions, create_torrent};
+    use p2p_proto::metainfo::Metainfo;
+    use tokio_util::task::TaskTracker;
+
+    use super::*;
+    use crate::engine::handles::FileHandles;
+
+    /// What an owner was told.
+    #[derive(Debug, PartialEq)]
+    enum Told {
+        Written(Vec<u32>),
+        Failed(String),
+        Ended(u32),
+    }
+
+    /// A torrent as the disk sees it; `storage: None` panics when asked
+    /// (an injected fault in the writer), `hash_panics` in the hasher.
+    struct Owner {
+        meta: Metainfo,
+        storage: Option<Storage>,
+        hash_panics: bool,
+        told: Mutex<mpsc::Sender<Told>>,
+    }
+
+    impl PieceOwner for Owner {
+        fn expected_hash(&self, index: u32) -> [u8; 20] {
+            assert!(!self.hash_panics, "injected fault in the hasher");
+            self.meta.info.pieces[index as usize]
+        }
+        fn storage(&self) -> &Storage {
+            self.storage.as_ref().expect("injected fault in the writer")
+        }
+        fn pieces_written(&self, pieces: Vec<(u32, PieceBuf)>) {
+            let indices = pieces.iter().map(|(i, _)| *i).collect();
+            let _ = self.told.lock().unwrap().send(Told::Written(indices));
+        }
+        fn piece_ended(&self, index: u32, _: PieceBuf, _: PieceEnd) {
+            let _ = self.told.lock().unwrap().send(Told::Ended(index));
+        }
+        fn disk_failed(&self, reason: String) {
+            let _ = self.told.lock().unwrap().send(Told::Failed(reason));
+        }
+    }
+
+    fn torrent(dir: &std::path::Path) -> (Metainfo, Vec<u8>) {
+        let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.join("one.bin"), &data).unwrap();
+        let opts = CreateOptions {
+            piece_length: Some(16384),
+            ..CreateOptions::default()
+        };
+        let c = create_torrent(&dir.join("one.bin"), &opts, &Control::default()).unwrap();
+        (c.metainfo, data)
+    }
+
+    fn job(owner: &Arc<Owner>, data: &[u8], index: u32, tracker: &TaskTracker) -> DiskJob {
+        let start = index as usize * 16384;
+        let piece = &data[start..(start + 16384).min(data.len())];
+        let mut buf = PieceBuf::zeroed(piece.len());
+        buf.copy_from_slice(piece);
+        DiskJob {
+            owner: owner.clone(),
+            index,
+            data: buf,
+            contributors: Vec::new(),
+            tracked: tracker.token(),
+        }
+    }
+
+    #[test]
+    fn a_panic_in_a_disk_thread_fails_its_torrent_and_the_thread_serves_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let (meta, data) = torrent(dir.path());
+        let (tx, told) = mpsc::channel();
+        let owner = |storage: Option<Storage>, hash_panics: bool| {
+            Arc::new(Owner {
+                meta: meta.clone(),
+                storage,
+                hash_panics,
+                told: Mutex::new(tx.clone()),
+            })
+        };
+        let dl = dir.path().join("dl");
+        let healthy = owner(
+            Some(Storage::new(&meta, &dl, false, Arc::new(FileHandles::new(4))).unwrap()),
+            false,
+        );
+        let broken_writer = owner(None, false);
+        let broken_hasher = owner(None, true);
+        let tracker = TaskTracker::new();
+        let disk = Disk::start().unwrap();
+        let next = || told.recv_timeout(Duration::from_secs(10)).unwrap();
+
+        disk.submit(job(&broken_writer, &data, 0, &tracker));
+        assert_eq!(
+            next(),
+            Told::Failed("the disk writer failed: injected fault in the writer".into())
+        );
+        disk.submit(job(&broken_hasher, &data, 1, &tracker));
+        assert_eq!(
+            next(),
+            Told::Failed("the disk hasher failed: injected fault in the hasher".into())
+        );
+        // Both threads live on: the next torrent's piece is checked and written.
+        disk.submit(job(&healthy, &data, 2, &tracker));
+        assert_eq!(next(), Told::Written(vec![2]));
+        assert_eq!(
+            std::fs::read(dl.join("one.bin")).unwrap()[32768..],
+            data[32768..]
+        );
+        assert!(told.try_recv().is_err(), "nothing else was said");
+    }
 }

@@ -244,6 +244,13 @@ async fn connection_loop(shared: &Arc<Shared>) {
                 rounds += 1;
             }
             _ = save.tick() => {
+                let s = shared.clone();
+                let _ = tokio::task::spawn_blocking(move || s.retry_when_space()).await;
+                if let Some(reason) = shared.storage.take_refusal() {
+                    // A link where a file of ours was: serve nothing more.
+                    shared.disk_error(reason);
+                    break;
+                }
                 if let Err(e) = flush_resume(shared, false).await {
                     tracing::warn!(torrent = %shared.meta.info.name, "cannot write resume record: {e}");
                 }

@@ -13,6 +13,7 @@
 //!
 //! ```text
 //! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
+//!                                    │             │   (storage ── handles, nofollow)
 //!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
 //!                           ├── announce           ├── resume ── storage
 //!                           ├── choker             ├── ratelimit, events
@@ -26,15 +27,18 @@ mod announce;
 mod choker;
 mod disk;
 mod events;
+mod handles;
 mod listener;
 mod manager;
 mod metadata;
+mod nofollow;
 mod peer;
 mod picker;
 mod piecebuf;
 mod ratelimit;
 mod resume;
 mod sockopt;
+mod space;
 mod storage;
 mod torrent;
 
@@ -56,6 +60,7 @@ use tokio_util::task::TaskTracker;
 pub use events::EngineEvent;
 pub use metadata::MetadataError;
 pub use ratelimit::RateLimiter;
+pub use space::{NoSpace, check as check_space};
 pub use torrent::{PeerInfo, TorrentState, TorrentStats};
 
 /// Engine settings. Every limit is per engine unless it says otherwise.
@@ -85,6 +90,10 @@ pub struct EngineConfig {
     /// (Linux): far less kernel CPU than filling the page cache, at the cost
     /// of reading from the disk when those pieces are uploaded later.
     pub direct_writes: bool,
+    /// Most data files kept open at once, for all torrents (the least
+    /// recently used is closed first). Lowered at start to a quarter of
+    /// the process's descriptor limit, so sockets always have room.
+    pub max_open_files: usize,
     /// The HTTP client announces go through (the daemon shares its own, so
     /// both use one set of root certificates); `None` builds a default one
     /// at [`Engine::start`].
@@ -105,6 +114,7 @@ impl Default for EngineConfig {
             resume_interval: Duration::from_secs(1),
             client_name: format!("p2p {}", env!("CARGO_PKG_VERSION")),
             direct_writes: true,
+            max_open_files: 256,
             http: None,
         }
     }
@@ -174,6 +184,9 @@ pub enum EngineError {
     /// The disk threads could not be started.
     #[error("cannot start the disk threads: {0}")]
     DiskThread(std::io::Error),
+    /// The download does not fit in its folder's free space.
+    #[error(transparent)]
+    NoSpace(#[from] NoSpace),
     /// The HTTP client for announces could not be built.
     #[error("cannot set up the HTTP client for announces: {0}")]
     Http(crate::http_client::ClientError),
@@ -195,6 +208,8 @@ pub(crate) struct EngineInner {
     pub torrents: Mutex<HashMap<InfoHash, torrent::Torrent>>,
     pub connections: Arc<Semaphore>,
     pub disk: disk::Disk,
+    /// Open data files of every torrent.
+    pub handles: Arc<handles::FileHandles>,
     pub download_limit: Arc<RateLimiter>,
     pub upload_limit: Arc<RateLimiter>,
     pub cancel: CancellationToken,
@@ -237,6 +252,9 @@ impl Engine {
             torrents: Mutex::new(HashMap::new()),
             connections: Arc::new(Semaphore::new(config.max_peers_total)),
             disk: disk::Disk::start().map_err(EngineError::DiskThread)?,
+            handles: Arc::new(handles::FileHandles::new(handles::capacity_within_limit(
+                config.max_open_files,
+            ))),
             download_limit: Arc::new(RateLimiter::new(config.download_rate_limit)),
             upload_limit: Arc::new(RateLimiter::new(config.upload_rate_limit)),
             cancel,
@@ -300,7 +318,7 @@ impl Engine {
         if self.lock_torrents().contains_key(&magnet.info_hash) {
             return Err(EngineError::Duplicate(magnet.info_hash));
         }
-        let mut metainfo = metadata::fetch(
+        let metainfo = metadata::fetch(
             &self.inner.http,
             magnet,
             &add.extra_peers,
@@ -314,6 +332,15 @@ impl Engine {
             info_hash: magnet.info_hash,
             name: metainfo.info.name.clone(),
         });
+        // Refused before a byte is written, as a .torrent's add is.
+        let (meta, dir) = (metainfo, add.download_dir.clone());
+        let (mut metainfo, fits) = tokio::task::spawn_blocking(move || {
+            let fits = space::check(&meta, &dir);
+            (meta, fits)
+        })
+        .await
+        .map_err(|e| EngineError::DiskThread(std::io::Error::other(e)))?;
+        fits?;
         metainfo.trackers = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
         metainfo.web_seeds = magnet.web_seeds.clone();
         let mut extra_peers = add.extra_peers;

@@ -43,6 +43,8 @@ pub struct Picker {
     /// first piece from here on, so pieces come in runs that are written
     /// to disk in large sequential writes.
     cursor: usize,
+    /// Picks nothing (the torrent waits for disk space).
+    paused: bool,
 }
 
 #[derive(Debug)]
@@ -102,7 +104,13 @@ impl Picker {
             spare: Vec::new(),
             rng: seed | 1,
             cursor: 0,
+            paused: false,
         }
+    }
+
+    /// While paused (the disk is full), [`Picker::pick`] picks nothing.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
     }
 
     /// Verified pieces.
@@ -199,6 +207,9 @@ impl Picker {
         max: usize,
         out: &mut Vec<BlockRef>,
     ) {
+        if self.paused {
+            return;
+        }
         let start_len = out.len();
         // 1. Finish pieces already started by this peer or left by one that went away.
         let started: Vec<u32> = self

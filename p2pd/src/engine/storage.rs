@@ -1,7 +1,11 @@
 //! Maps a torrent's byte stream onto its files under the download folder,
 //! with positioned reads and writes. Blocking I/O: call it from blocking
 //! threads. Never writes outside the download folder: every path is checked
-//! to be made of plain components before it is joined.
+//! to be made of plain components, and files are opened without following
+//! a symbolic link below the folder (see nofollow). Files are opened when
+//! first read or written and their handles kept in the engine's bounded
+//! cache (see handles), so a torrent may have more files than the process
+//! may hold descriptors.
 //!
 //! Verified pieces are written with direct I/O (`O_DIRECT`) where the file
 //! system takes it and the span is block-aligned: putting a downloaded
@@ -9,42 +13,45 @@
 //! hashing it (see bench/README.md). Unaligned spans (file boundaries, the
 //! short last piece) and file systems without direct I/O use plain writes.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::SystemTime;
 
 use p2p_proto::metainfo::Metainfo;
 use sha1::{Digest, Sha1};
 
+use super::handles::{FileHandles, Kind};
+use super::nofollow::{self, Access};
+
 /// The files of one torrent on disk.
 #[derive(Debug)]
 pub struct Storage {
+    root: PathBuf,
     files: Vec<StoredFile>,
+    /// The engine's open files; this storage's handles are keyed by `id`.
+    handles: Arc<FileHandles>,
+    id: u64,
     piece_length: u64,
     total_length: u64,
     /// Cleared for good the first time the file system refuses direct I/O.
     direct_writes: AtomicBool,
+    /// The first file refused since the last look (a link planted or
+    /// swapped in): the torrent fails with it.
+    refused: Mutex<Option<String>>,
 }
 
 #[derive(Debug)]
 struct StoredFile {
-    path: PathBuf,
+    /// Below the root, plain components only.
+    rel: PathBuf,
     offset: u64,
     length: u64,
     /// Pad files and symlinks hold no data of ours on disk.
     virtual_only: bool,
-    handle: Mutex<Option<OpenFile>>,
-    /// A second handle opened for direct I/O, used for aligned writes.
-    direct: Mutex<Option<Arc<File>>>,
-}
-
-#[derive(Debug, Clone)]
-struct OpenFile {
-    file: Arc<File>,
-    writable: bool,
+    /// Written since the last [`Storage::sync_all`].
+    unsynced: AtomicBool,
 }
 
 /// Size and modification time of one file, as recorded for resume.
@@ -59,8 +66,14 @@ pub struct FileState {
 impl Storage {
     /// Lays the torrent out under `root`. Fails if a path is not a plain
     /// relative path (metainfo already sanitises; this is the second lock).
-    /// `direct_writes` allows direct I/O for aligned writes.
-    pub fn new(meta: &Metainfo, root: &Path, direct_writes: bool) -> io::Result<Storage> {
+    /// `direct_writes` allows direct I/O for aligned writes; `handles` is
+    /// the engine's cache of open files.
+    pub fn new(
+        meta: &Metainfo,
+        root: &Path,
+        direct_writes: bool,
+        handles: Arc<FileHandles>,
+    ) -> io::Result<Storage> {
         let mut files = Vec::with_capacity(meta.info.files.len());
         for f in &meta.info.files {
             let rel: PathBuf = f.path.iter().collect();
@@ -73,19 +86,22 @@ impl Storage {
                 ));
             }
             files.push(StoredFile {
-                path: root.join(rel),
+                rel,
                 offset: f.offset,
                 length: f.length,
                 virtual_only: f.pad || f.symlink,
-                handle: Mutex::new(None),
-                direct: Mutex::new(None),
+                unsynced: AtomicBool::new(false),
             });
         }
         Ok(Storage {
+            root: root.to_path_buf(),
             files,
+            id: handles.new_owner(),
+            handles,
             piece_length: meta.info.piece_length,
             total_length: meta.info.total_length,
             direct_writes: AtomicBool::new(direct_writes && direct::SUPPORTED),
+            refused: Mutex::new(None),
         })
     }
 
@@ -105,7 +121,7 @@ impl Storage {
             if f.virtual_only {
                 continue;
             }
-            let file = self.open(i, true)?;
+            let file = self.open(i, Kind::Write)?;
             if file.metadata()?.len() != f.length {
                 file.set_len(f.length)?;
             }
@@ -121,7 +137,7 @@ impl Storage {
                 dst.fill(0);
                 return Ok(());
             }
-            read_exact_at(&*self.open(i, false)?, dst, within)
+            read_exact_at(&*self.open(i, Kind::Read)?, dst, within)
         })
     }
 
@@ -137,7 +153,8 @@ impl Storage {
             if direct::aligned(within, chunk) && self.write_direct(i, within, chunk)? {
                 return Ok(());
             }
-            write_all_at(&*self.open(i, true)?, chunk, within)
+            self.files[i].unsynced.store(true, Ordering::Relaxed);
+            write_all_at(&*self.open(i, Kind::Write)?, chunk, within)
         })
     }
 
@@ -162,6 +179,7 @@ impl Storage {
             if bufs.iter().all(|b| direct::aligned(within, b))
                 && let Some(file) = self.direct_handle(i)?
             {
+                self.files[i].unsynced.store(true, Ordering::Relaxed);
                 match direct::write_vectored_at(&file, bufs, within) {
                     Ok(()) => return Ok(()),
                     Err(e) if direct::refused(&e) => {
@@ -185,17 +203,19 @@ impl Storage {
         if !self.direct_writes.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let mut slot = self.files[i]
-            .direct
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(f) = slot.as_ref() {
-            return Ok(Some(f.clone()));
+        if let Some(f) = self.handles.get((self.id, i, Kind::Direct)) {
+            return Ok(Some(f));
         }
         // The plain handle creates the folders and the file.
-        self.open(i, true)?;
-        match direct::open(&self.files[i].path) {
-            Ok(f) => Ok(Some(slot.insert(Arc::new(f)).clone())),
+        self.open(i, Kind::Write)?;
+        match nofollow::open(&self.root, &self.files[i].rel, Access::Direct) {
+            Ok(f) => Ok(Some(
+                self.handles.insert((self.id, i, Kind::Direct), Arc::new(f)),
+            )),
+            Err(e) if nofollow::is_refusal(&e) => {
+                self.note_refusal(&e);
+                Err(e)
+            }
             Err(e) if direct::refused(&e) => {
                 self.direct_refused(&e);
                 Ok(None)
@@ -211,6 +231,7 @@ impl Storage {
         let Some(file) = self.direct_handle(i)? else {
             return Ok(false);
         };
+        self.files[i].unsynced.store(true, Ordering::Relaxed);
         match write_all_at(&file, chunk, within) {
             Ok(()) => Ok(true),
             Err(e) if direct::refused(&e) => Ok(self.direct_refused(&e)),
@@ -249,23 +270,19 @@ impl Storage {
         }
     }
 
-    /// Size and mtime of every file (virtual files report zeros).
+    /// Size and mtime of every file (virtual files report zeros, and so
+    /// do missing files and links, which then never match a resume record).
     pub fn file_states(&self) -> Vec<FileState> {
         self.files
             .iter()
             .map(|f| {
-                let meta = if f.virtual_only {
+                let (length, mtime_ns) = if f.virtual_only {
                     None
                 } else {
-                    fs::metadata(&f.path).ok()
-                };
-                FileState {
-                    length: meta.as_ref().map_or(0, fs::Metadata::len),
-                    mtime_ns: meta
-                        .and_then(|m| m.modified().ok())
-                        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-                        .map_or(0, |d| d.as_nanos()),
+                    nofollow::stat(&self.root, &f.rel).ok().flatten()
                 }
+                .unwrap_or((0, 0));
+                FileState { length, mtime_ns }
             })
             .collect()
     }
@@ -286,27 +303,18 @@ impl Storage {
         self.files.len()
     }
 
-    /// Flushes written data of every file open for writing to the disk
-    /// (direct writes skip the page cache, but the disk may still cache them).
+    /// Flushes the data of every file written since the last call to the
+    /// disk (direct writes skip the page cache, but the disk may still cache
+    /// them). A handle closed since is opened again: a sync flushes the
+    /// file, whichever handle wrote it.
     pub fn sync_all(&self) -> io::Result<()> {
-        for f in &self.files {
-            let direct = f
-                .direct
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            if let Some(direct) = direct {
-                direct.sync_data()?;
+        for (i, f) in self.files.iter().enumerate() {
+            if !f.unsynced.swap(false, Ordering::Relaxed) {
+                continue;
             }
-            let open = f
-                .handle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            if let Some(open) = open
-                && open.writable
-            {
-                open.file.sync_data()?;
+            if let Err(e) = self.open(i, Kind::Write).and_then(|h| h.sync_data()) {
+                f.unsynced.store(true, Ordering::Relaxed);
+                return Err(e);
             }
         }
         Ok(())
@@ -347,33 +355,48 @@ impl Storage {
         Ok(())
     }
 
-    fn open(&self, i: usize, write: bool) -> io::Result<Arc<File>> {
-        let f = &self.files[i];
-        let mut slot = f.handle.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(open) = slot.as_ref()
-            && (open.writable || !write)
-        {
-            return Ok(open.file.clone());
+    /// The handle of file `i`: from the cache, else opened (without
+    /// following links) and cached. A read may use a read-write handle.
+    fn open(&self, i: usize, kind: Kind) -> io::Result<Arc<File>> {
+        if let Some(f) = self.handles.get((self.id, i, kind)) {
+            return Ok(f);
         }
-        let file = if write {
-            if let Some(parent) = f.path.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&f.path)?
-        } else {
-            File::open(&f.path)?
+        if kind == Kind::Read
+            && let Some(f) = self.handles.get((self.id, i, Kind::Write))
+        {
+            return Ok(f);
+        }
+        let access = match kind {
+            Kind::Read => Access::Read,
+            Kind::Write => Access::Write,
+            Kind::Direct => Access::Direct,
         };
-        let file = Arc::new(file);
-        *slot = Some(OpenFile {
-            file: file.clone(),
-            writable: write,
-        });
-        Ok(file)
+        let file = nofollow::open(&self.root, &self.files[i].rel, access)
+            .inspect_err(|e| self.note_refusal(e))?;
+        Ok(self.handles.insert((self.id, i, kind), Arc::new(file)))
+    }
+
+    fn note_refusal(&self, e: &io::Error) {
+        if nofollow::is_refusal(e) {
+            let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+            refused.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    /// The file refused since the last call, if any: a link where a file of
+    /// the torrent should be. Reads that hit it failed (a peer asking for
+    /// its pieces got nothing); the torrent should stop and say why.
+    pub fn take_refusal(&self) -> Option<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        self.handles.forget(self.id);
     }
 }
 
@@ -381,7 +404,6 @@ impl Storage {
 mod direct {
     use std::fs::File;
     use std::io;
-    use std::path::Path;
 
     use crate::engine::piecebuf::ALIGN;
 
@@ -394,20 +416,6 @@ mod direct {
             && chunk.len().is_multiple_of(ALIGN)
             && !chunk.is_empty()
             && chunk.as_ptr().addr().is_multiple_of(ALIGN)
-    }
-
-    #[cfg(target_os = "linux")]
-    pub fn open(path: &Path) -> io::Result<File> {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_DIRECT)
-            .open(path)
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub fn open(_path: &Path) -> io::Result<File> {
-        Err(io::ErrorKind::Unsupported.into())
     }
 
     /// Writes every buffer, in order, from `offset` on.
@@ -486,6 +494,12 @@ fn write_all_at(f: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::engine::piecebuf::PieceBuf;
+    use std::fs;
+
+    /// One handle at a time: every switch of file closes and reopens.
+    fn handles() -> Arc<FileHandles> {
+        Arc::new(FileHandles::new(1))
+    }
     use p2p_proto::create::{Control, CreateOptions, create_torrent};
 
     /// A two-file torrent (unicode, nested) and its byte stream.
@@ -509,7 +523,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (meta, stream) = make(dir.path());
         let dl = dir.path().join("downloads");
-        let s = Storage::new(&meta, &dl, true).unwrap();
+        let s = Storage::new(&meta, &dl, true, handles()).unwrap();
         s.allocate().unwrap();
         assert_eq!(fs::metadata(dl.join("pack/a.bin")).unwrap().len(), 40_000);
         let mut buf = Vec::new();
@@ -565,7 +579,7 @@ mod tests {
         for direct in [true, false] {
             let dir = tempfile::tempdir().unwrap();
             let (meta, stream) = single_file(dir.path());
-            let s = Storage::new(&meta, &dir.path().join("dl"), direct).unwrap();
+            let s = Storage::new(&meta, &dir.path().join("dl"), direct, handles()).unwrap();
             s.allocate().unwrap();
             let bufs = piece_bufs(&s, &stream, 0..6);
             let slices: Vec<&[u8]> = bufs.iter().map(|b| &b[..]).collect();
@@ -591,7 +605,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (meta, stream) = make(dir.path());
         let dl = dir.path().join("downloads");
-        let s = Storage::new(&meta, &dl, true).unwrap();
+        let s = Storage::new(&meta, &dl, true, handles()).unwrap();
         s.allocate().unwrap();
         let n = meta.piece_count() as u32;
         let bufs = piece_bufs(&s, &stream, 0..n);
@@ -608,7 +622,7 @@ mod tests {
     fn reads_past_the_end_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let (meta, _) = make(dir.path());
-        let s = Storage::new(&meta, &dir.path().join("dl"), true).unwrap();
+        let s = Storage::new(&meta, &dir.path().join("dl"), true, handles()).unwrap();
         let mut buf = [0u8; 10];
         assert!(s.read(meta.info.total_length - 5, &mut buf).is_err());
     }

@@ -24,6 +24,7 @@ use super::events::EngineEvent;
 use super::picker::Picker;
 use super::piecebuf::PieceBuf;
 use super::ratelimit::RateLimiter;
+use super::space;
 use super::storage::Storage;
 use super::{AddTorrent, EngineConfig, EngineError, EngineInner};
 
@@ -40,6 +41,10 @@ pub enum TorrentState {
     Stopped,
     /// A disk error stopped it.
     Error(String),
+    /// Missing pieces, but the disk is full: it requests nothing and looks
+    /// at the free space now and then, going on by itself when there is
+    /// room (the text says so, with the sizes).
+    DiskFull(String),
 }
 
 /// A snapshot of a torrent for display.
@@ -166,6 +171,9 @@ pub(crate) struct State {
     pub pieces_rechecked: usize,
     pub hash_failures: u64,
     pub tracker_status: String,
+    /// While the disk is full: when to look at the free space next, and
+    /// the wait after that (doubling up to a minute).
+    pub space_retry: Option<(Instant, Duration)>,
 }
 
 /// Everything peers and the manager share.
@@ -240,12 +248,16 @@ impl Torrent {
         add: AddTorrent,
     ) -> Result<(Torrent, watch::Sender<bool>), EngineError> {
         let meta = Arc::new(add.metainfo.clone());
-        let storage = Storage::new(&meta, &add.download_dir, engine.config.direct_writes).map_err(
-            |source| EngineError::Storage {
-                name: meta.info.name.clone(),
-                source,
-            },
-        )?;
+        let storage = Storage::new(
+            &meta,
+            &add.download_dir,
+            engine.config.direct_writes,
+            engine.handles.clone(),
+        )
+        .map_err(|source| EngineError::Storage {
+            name: meta.info.name.clone(),
+            source,
+        })?;
         let n = meta.piece_count();
         let (complete_tx, _) = watch::channel(false);
         let (stopped_tx, stopped) = watch::channel(false);
@@ -286,6 +298,7 @@ impl Torrent {
                 pieces_rechecked: 0,
                 hash_failures: 0,
                 tracker_status: "not announced yet".into(),
+                space_retry: None,
             }),
             complete_tx,
             downloaded: AtomicU64::new(0),
@@ -477,7 +490,13 @@ impl Shared {
             }
         }
         st.resume_dirty = true;
-        if st.picker.is_complete() && st.status == TorrentState::Downloading {
+        let fetching = matches!(
+            st.status,
+            TorrentState::Downloading | TorrentState::DiskFull(_)
+        );
+        if st.picker.is_complete() && fetching {
+            st.picker.set_paused(false);
+            st.space_retry = None;
             st.status = TorrentState::Seeding;
             drop(st);
             tracing::info!(torrent = %self.meta.info.name, "download complete, seeding");
@@ -488,11 +507,6 @@ impl Shared {
             });
             self.wake.notify_one();
         }
-    }
-
-    /// A piece was dropped unchecked (the disk threads are gone): ask again.
-    pub(super) fn piece_lost(&self, index: u32) {
-        self.lock().picker.failed(index);
     }
 
     pub(super) fn piece_failed(&self, index: u32, contributors: &[(SocketAddr, PeerId)]) {
@@ -523,6 +537,81 @@ impl Shared {
         }
     }
 
+    /// A piece could not be written for want of space: it will be fetched
+    /// again, once the disk has room; until then nothing is requested.
+    fn out_of_space(&self, index: u32, e: &std::io::Error) {
+        let mut st = self.lock();
+        st.picker.failed(index);
+        if !matches!(
+            st.status,
+            TorrentState::Downloading | TorrentState::DiskFull(_)
+        ) {
+            return;
+        }
+        st.picker.set_paused(true);
+        let first = st.space_retry.is_none();
+        let (next, delay) = st
+            .space_retry
+            .unwrap_or((Instant::now(), space::FIRST_RETRY));
+        st.space_retry = Some((next.max(Instant::now() + delay), delay));
+        let free = space::available(&self.add.download_dir).unwrap_or(0);
+        st.status = TorrentState::DiskFull(format!(
+            "{e}: {} free in {}; waiting for space, it goes on by itself",
+            space::human(free),
+            self.add.download_dir.display()
+        ));
+        drop(st);
+        if first {
+            tracing::warn!(torrent = %self.meta.info.name, "disk full: waiting for free space ({e})");
+        }
+    }
+
+    /// While the disk is full, looks at the free space when due: with room
+    /// for what is missing (or for a few pieces), the download goes on;
+    /// else the next look is later (the wait doubles up to a minute).
+    /// Blocking: a statvfs.
+    pub(super) fn retry_when_space(&self) {
+        let missing = {
+            let st = self.lock();
+            match st.space_retry {
+                Some((next, _)) if next <= Instant::now() => {}
+                _ => return,
+            }
+            let have = st.picker.have();
+            (have.len() - have.count_ones()) as u64 * self.meta.info.piece_length
+        };
+        let free = space::available(&self.add.download_dir).unwrap_or(u64::MAX);
+        let want = space::enough_to_resume(
+            missing.min(self.meta.info.total_length),
+            self.meta.info.piece_length,
+        );
+        let mut st = self.lock();
+        let Some((_, delay)) = st.space_retry else {
+            return;
+        };
+        if free >= want {
+            st.space_retry = None;
+            st.picker.set_paused(false);
+            if matches!(st.status, TorrentState::DiskFull(_)) {
+                st.status = TorrentState::Downloading;
+            }
+            drop(st);
+            tracing::info!(torrent = %self.meta.info.name, "disk space is back ({}): downloading again", space::human(free));
+            return;
+        }
+        let delay = (delay * 2).min(space::LONGEST_RETRY);
+        st.space_retry = Some((Instant::now() + delay, delay));
+        if let TorrentState::DiskFull(why) = &mut st.status {
+            *why = format!(
+                "no space left on the device: {} free in {}, {} needed to go on; next look in {} s",
+                space::human(free),
+                self.add.download_dir.display(),
+                space::human(want),
+                delay.as_secs()
+            );
+        }
+    }
+
     pub(super) fn disk_error(&self, message: String) {
         self.fail(message);
         self.cancel.cancel();
@@ -536,9 +625,17 @@ impl Shared {
     }
 
     /// Puts the torrent in the error state and says so on the event channel.
+    /// The first failure is the one shown: pieces still in the disk
+    /// threads may fail after it, for the same cause.
     pub(super) fn fail(&self, message: String) {
+        {
+            let mut st = self.lock();
+            if matches!(st.status, TorrentState::Error(_)) {
+                return;
+            }
+            st.status = TorrentState::Error(message.clone());
+        }
         tracing::error!(torrent = %self.meta.info.name, "{message}");
-        self.lock().status = TorrentState::Error(message.clone());
         self.events.send(EngineEvent::Failed {
             info_hash: self.meta.info_hash,
             name: self.meta.info.name.clone(),
@@ -625,8 +722,17 @@ impl PieceOwner for Shared {
         self.piece_settled(data);
         match end {
             PieceEnd::BadHash(contributors) => self.piece_failed(index, &contributors),
+            PieceEnd::WriteFailed(e) if space::is_no_space(&e) => self.out_of_space(index, &e),
             PieceEnd::WriteFailed(e) => self.disk_error(format!("cannot write piece {index}: {e}")),
-            PieceEnd::Lost => self.piece_lost(index),
+            PieceEnd::Lost => {
+                self.disk_error(format!(
+                    "piece {index} was dropped: the disk threads have stopped"
+                ));
+            }
         }
+    }
+
+    fn disk_failed(&self, reason: String) {
+        self.disk_error(reason);
     }
 }

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_p2pd");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_p2pd");
 
 /// A running p2pd, killed (by PID) when dropped.
-struct Daemon {
-    child: Child,
-    home: PathBuf,
-    socket: PathBuf,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
+    pub(crate) home: PathBuf,
+    pub(crate) socket: PathBuf,
 }
 
 impl Drop for Daemon {
@@ -89,14 +89,14 @@ fn strip_ansi(s: &str) -> String {
 }
 
 /// A control connection that has said hello.
-struct Client {
+pub(crate) struct Client {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
     next_id: u64,
 }
 
 impl Client {
-    fn connect(socket: &Path) -> Client {
+    pub(crate) fn connect(socket: &Path) -> Client {
         let stream = UnixStream::connect(socket).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -123,7 +123,7 @@ impl Client {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad reply {line:?}: {e}"))
     }
 
-    fn call(&mut self, cmd: &str, args: Value) -> Value {
+    pub(crate) fn call(&mut self, cmd: &str, args: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
         self.send_line(&json!({"id": id, "cmd": cmd, "args": args}).to_string());
@@ -324,7 +324,7 @@ fn a_download_added_through_the_socket_completes_from_a_seeding_daemon() {
     assert_eq!(progress["ok"]["files"][0]["complete"], true);
 }
 
-fn wait_for(c: &mut Client, state: &str) {
+pub(crate) fn wait_for(c: &mut Client, state: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let list = c.call("list", json!(null));
@@ -402,7 +402,7 @@ fn start_logged(home: &Path) -> (Daemon, std::sync::mpsc::Receiver<String>) {
     (d, rx)
 }
 
-fn stop(mut d: Daemon) {
+pub(crate) fn stop(mut d: Daemon) {
     let pid = d.child.id().to_string();
     assert!(
         Command::new("kill")

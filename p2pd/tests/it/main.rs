@@ -1,10 +1,14 @@
 //! p2pd's integration tests, linked into one binary: the real p2pd binary
 //! (`daemon`), engines in one process (`engine`), the watched folder
-//! (`watcher`), the control socket's folder under attack (`socket_folder`)
-//! and the import graph of the source (`module_graph`).
+//! (`watcher`), the control socket's folder under attack (`socket_folder`),
+//! the daemon on a hostile machine (`disk_faults`), links planted among a
+//! torrent's files (`symlinks`) and the import graph of the source
+//! (`module_graph`).
 
 mod daemon;
+mod disk_faults;
 mod engine;
 mod module_graph;
 mod socket_folder;
+mod symlinks;
 mod watcher;

@@ -132,6 +132,9 @@ pub enum TorrentState {
     Waiting,
     /// Stopped by an error (the text is beside the state).
     Error,
+    /// Waiting for free disk space, requesting nothing; goes on by itself
+    /// when there is room (why, with the sizes, is beside the state).
+    DiskFull,
 }
 
 impl TorrentState {
@@ -144,6 +147,7 @@ impl TorrentState {
             TorrentState::Paused => "paused",
             TorrentState::Waiting => "waiting",
             TorrentState::Error => "error",
+            TorrentState::DiskFull => "disk_full",
         }
     }
 }
@@ -165,7 +169,7 @@ pub struct TorrentSummary {
     pub name: String,
     /// What it is doing.
     pub state: TorrentState,
-    /// Error text when `state` is `error`.
+    /// Error text when `state` is `error`; why it waits when `disk_full`.
     #[serde(default)]
     pub error: Option<String>,
     /// Verified fraction, 0 to 1.

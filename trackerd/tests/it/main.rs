@@ -17,6 +17,7 @@ mod community_interop;
 mod community_persistence;
 mod events;
 mod fast_path;
+mod full_stderr;
 mod group_ownership;
 mod groups;
 mod hostile;

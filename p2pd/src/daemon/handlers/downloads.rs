@@ -15,7 +15,7 @@ use super::views::{idle_summaries, summary};
 use crate::daemon::registry::{Entry, store_torrent};
 use crate::daemon::sharing::{Start, read_torrent};
 use crate::daemon::{Daemon, community};
-use crate::engine::AddMagnet;
+use crate::engine::{AddMagnet, EngineError};
 
 type Reply<T> = Result<T, IpcError>;
 
@@ -84,6 +84,8 @@ pub(super) async fn add(
             format!("{} is already added ({})", meta.info.name, ih.short_hex()),
         ));
     }
+    // Refused before anything is recorded: it could not be downloaded.
+    fits(&meta, &dir).await?;
     record(d, &meta, bytes, &dir, paused).await?;
     if paused {
         return Ok(Added {
@@ -101,6 +103,16 @@ pub(super) async fn judge(d: &Daemon, peer: &Peer, path: PathBuf, want: Want) ->
     tokio::task::spawn_blocking(move || rights::check(&policy, &peer, &path, want))
         .await
         .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+}
+
+/// Whether the torrent's files fit in the free space of `dir` (a stat per
+/// file, on the blocking pool).
+async fn fits(meta: &Metainfo, dir: &Path) -> Reply<()> {
+    let (meta, dir) = (meta.clone(), dir.to_path_buf());
+    tokio::task::spawn_blocking(move || crate::engine::check_space(&meta, &dir))
+        .await
+        .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+        .map_err(|e| err(ErrorCode::Io, e.to_string()))
 }
 
 /// Stores the .torrent copy (on the blocking pool) and records the download.
@@ -174,7 +186,13 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: PathBuf) -> Reply<Added> {
         .engine
         .add_magnet(&magnet, add, MAGNET_DEADLINE)
         .await
-        .map_err(|e| err(ErrorCode::Tracker, e.to_string()))?;
+        .map_err(|e| {
+            let code = match e {
+                EngineError::NoSpace(_) => ErrorCode::Io,
+                _ => ErrorCode::Tracker,
+            };
+            err(code, e.to_string())
+        })?;
     if let Some(meta) = d.engine.metainfo(ih) {
         let torrent = p2p_proto::metainfo::encode_torrent(
             &meta.raw_info,

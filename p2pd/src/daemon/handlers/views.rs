@@ -18,6 +18,7 @@ fn shown_state(s: &engine::TorrentState) -> (TorrentState, Option<String>) {
         engine::TorrentState::Seeding => (TorrentState::Seeding, None),
         engine::TorrentState::Stopped => (TorrentState::Paused, None),
         engine::TorrentState::Error(e) => (TorrentState::Error, Some(e.clone())),
+        engine::TorrentState::DiskFull(why) => (TorrentState::DiskFull, Some(why.clone())),
     }
 }
 
