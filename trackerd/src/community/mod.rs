@@ -25,7 +25,9 @@ pub use publish::Scope;
 pub use sessions::Session;
 
 use crate::accounts::clock::{Clock, SystemClock};
+use crate::accounts::hash_queue::HashQueue;
 use crate::accounts::limit::FailureLimiter;
+use crate::accounts::login_limit::{LoginLimits, LoginPolicy};
 use crate::catalog::traffic::Traffic;
 use crate::catalog::{Access, Index};
 use crate::config::Config;
@@ -43,10 +45,15 @@ pub const TRAFFIC_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Settings {
     /// A session not renewed for this long is over.
     pub session_ttl_secs: i64,
-    /// Failed logins allowed per user and per address within the window.
+    /// Failed logins allowed per address (and per user and address) within the window.
     pub max_login_failures: u32,
     /// The window, in seconds.
     pub login_failure_window_secs: i64,
+    /// Failed logins allowed per user from addresses it never logged in
+    /// from, within the user window.
+    pub max_login_failures_per_user: u32,
+    /// The user window, in seconds.
+    pub user_login_failure_window_secs: i64,
     /// Successful registrations allowed per address (IPv6: per /64) within
     /// the window; 0: no limit.
     pub max_registrations_per_address: u32,
@@ -66,11 +73,26 @@ impl Settings {
             max_login_failures: c.accounts.max_login_failures.max(1),
             login_failure_window_secs: i64::try_from(c.accounts.login_failure_window_secs.max(1))
                 .unwrap_or(i64::MAX),
+            max_login_failures_per_user: c.accounts.max_login_failures_per_user.max(1),
+            user_login_failure_window_secs: i64::try_from(
+                c.accounts.user_login_failure_window_secs.max(1),
+            )
+            .unwrap_or(i64::MAX),
             max_registrations_per_address: c.accounts.max_registrations_per_address,
             registration_window_secs: i64::try_from(c.accounts.registration_window_secs.max(1))
                 .unwrap_or(i64::MAX),
             allow_public_torrents: c.accounts.allow_public_torrents,
             public_url: c.public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The failed-login policy these settings describe.
+    pub fn login_policy(&self) -> LoginPolicy {
+        LoginPolicy {
+            max: self.max_login_failures,
+            window_secs: self.login_failure_window_secs,
+            max_per_user: self.max_login_failures_per_user,
+            user_window_secs: self.user_login_failure_window_secs,
         }
     }
 }
@@ -82,7 +104,9 @@ pub struct Community {
     clock: RwLock<Arc<dyn Clock>>,
     /// The settings.
     pub settings: Settings,
-    limiter: Mutex<FailureLimiter>,
+    logins: Mutex<LoginLimits>,
+    /// Admission to Argon2 work (logins, registrations, password changes).
+    hashes: HashQueue,
     /// Registrations (and ones in progress) per address key.
     registrations: Mutex<FailureLimiter>,
     /// The announce index (passkeys, memberships, published torrents).
@@ -124,7 +148,8 @@ impl Community {
             store,
             clock: RwLock::new(Arc::new(SystemClock)),
             settings: Settings::from_config(config),
-            limiter: Mutex::default(),
+            logins: Mutex::default(),
+            hashes: HashQueue::new(config.accounts.max_password_checks_per_address),
             registrations: Mutex::default(),
             access: Access::default(),
             traffic: Mutex::default(),
@@ -219,7 +244,7 @@ async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<EventRecord>) {
                     tracing::warn!("expiring sessions: {e}");
                 }
                 let now = c.now();
-                c.limiter.lock().prune(now, c.settings.login_failure_window_secs);
+                c.logins.lock().prune(now, &c.settings.login_policy());
                 c.registrations.lock().prune(now, c.settings.registration_window_secs);
             }
         }

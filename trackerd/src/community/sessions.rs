@@ -1,6 +1,7 @@
 //! Accounts and sessions: register (rate-limited per address), login (one
-//! live session per user, takeover on request, failed attempts rate-limited
-//! per user and per address), logout, authentication with renewal, password
+//! live session per user, takeover on request, failed attempts limited as
+//! [`crate::accounts::login_limit`] says, password checks admitted to the
+//! Argon2 queue per address), logout, authentication with renewal, password
 //! change, online users and per-user stats.
 
 use std::net::IpAddr;
@@ -9,7 +10,9 @@ use p2p_proto::api::{LoginReply, OnlineUser, UserStats};
 use p2p_proto::time::rfc3339;
 
 use super::{Community, CommunityError};
+use crate::accounts::hash_queue::{Busy, HashTicket};
 use crate::accounts::limit::address_key;
+use crate::accounts::login_limit::Reservation;
 use crate::accounts::{self, check_password, normalize_username};
 use crate::events::event;
 use crate::store::community::SessionOutcome;
@@ -34,6 +37,14 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("username", &self.username)
             .finish_non_exhaustive()
+    }
+}
+
+/// The 429 for a full Argon2 queue.
+fn busy_error(busy: Busy) -> CommunityError {
+    CommunityError::Throttled {
+        message: busy.to_string(),
+        retry_after_secs: 1,
     }
 }
 
@@ -63,7 +74,17 @@ impl Community {
         let name = accounts::new_username(username)?;
         check_password(&password)?;
         let place = self.reserve_registration(from)?;
+        let ticket = match self.hashes.admit(&address_key(from)) {
+            Ok(t) => t,
+            Err(busy) => {
+                if let Some((key, at)) = place {
+                    self.registrations.lock().forget(&key, at);
+                }
+                return Err(busy_error(busy));
+            }
+        };
         let result = self.create_account(name, password).await;
+        drop(ticket);
         if result.is_err()
             && let Some((key, at)) = place
         {
@@ -130,21 +151,37 @@ impl Community {
         Ok(name)
     }
 
-    fn check_rate(&self, keys: &[String], now: i64) -> Result<(), CommunityError> {
-        let s = &self.settings;
-        let mut limiter = self.limiter.lock();
-        for key in keys {
-            if let Some(wait) =
-                limiter.blocked_for(key, now, s.max_login_failures, s.login_failure_window_secs)
-            {
-                let who = key.split_once(':').map_or(key.as_str(), |(_, w)| w);
-                return Err(CommunityError::RateLimited(format!(
-                    "too many failed logins for {who} ({} within {} s); try again in {wait} s",
-                    s.max_login_failures, s.login_failure_window_secs
-                )));
+    /// Takes a place for one password check by `name` from `from` in the
+    /// failed-login counts (see [`crate::accounts::login_limit`]), then a
+    /// place in the Argon2 queue; refuses at once with 429 and
+    /// `Retry-After` when either is full. Both are taken before anything is
+    /// hashed, so simultaneous attempts cannot get past the limit.
+    fn admit_login(
+        &self,
+        name: &str,
+        from: IpAddr,
+    ) -> Result<(Reservation, HashTicket), CommunityError> {
+        let address = address_key(from);
+        let now = self.now();
+        let reservation = self
+            .logins
+            .lock()
+            .reserve(&self.settings.login_policy(), name, &address, now)
+            .map_err(|b| CommunityError::Throttled {
+                message: format!(
+                    "too many failed logins for {} ({} within {} s); try again in {} s",
+                    b.who, b.max, b.window_secs, b.wait_secs
+                ),
+                retry_after_secs: u64::try_from(b.wait_secs).unwrap_or(1),
+            })?;
+        match self.hashes.admit(&address) {
+            Ok(ticket) => Ok((reservation, ticket)),
+            Err(busy) => {
+                // The attempt never ran: it is no failure.
+                self.logins.lock().release(&reservation);
+                Err(busy_error(busy))
             }
         }
-        Ok(())
     }
 
     /// Logs in from `from`. A second login while a session is live is
@@ -163,8 +200,7 @@ impl Community {
             .collect::<String>()
             .to_ascii_lowercase();
         let from = from.to_canonical();
-        let keys = [format!("user:{name}"), format!("address:{from}")];
-        self.check_rate(&keys, self.now())?;
+        let (reservation, ticket) = self.admit_login(&name, from)?;
         let user = match normalize_username(&name) {
             Ok(valid) => self.store.user_by_name(&valid).await?,
             Err(_) => None,
@@ -172,17 +208,14 @@ impl Community {
         let ok =
             accounts::verify_password(password, user.as_ref().map(|u| u.password_hash.clone()))
                 .await;
+        drop(ticket);
         let now = self.now();
         let user = match user {
             Some(u) if ok => u,
-            _ => {
-                let mut limiter = self.limiter.lock();
-                for k in &keys {
-                    limiter.record(k, now, self.settings.login_failure_window_secs);
-                }
-                return Err(CommunityError::BadCredentials);
-            }
+            // The reservation stays: it counts as a failure.
+            _ => return Err(CommunityError::BadCredentials),
         };
+        self.logins.lock().succeeded(reservation, now);
         let (token, token_hash) = accounts::new_token();
         let address = from.to_string();
         match self
@@ -271,25 +304,19 @@ impl Community {
         from: IpAddr,
     ) -> Result<(), CommunityError> {
         check_password(&new)?;
-        let keys = [
-            format!("user:{}", s.username),
-            format!("address:{}", from.to_canonical()),
-        ];
-        self.check_rate(&keys, self.now())?;
+        let from = from.to_canonical();
+        let (reservation, ticket) = self.admit_login(&s.username, from)?;
         let user = self
             .store
             .user_by_name(&s.username)
             .await?
             .ok_or(CommunityError::Unauthenticated)?;
         if !accounts::verify_password(old, Some(user.password_hash)).await {
-            let now = self.now();
-            let mut limiter = self.limiter.lock();
-            for k in &keys {
-                limiter.record(k, now, self.settings.login_failure_window_secs);
-            }
             return Err(CommunityError::BadCredentials);
         }
+        self.logins.lock().succeeded(reservation, self.now());
         let hash = accounts::hash_password(new).await?;
+        drop(ticket);
         self.store.set_password(s.user_id, &hash).await?;
         self.log(event(self.now(), "password_changed", Some(&s.username)))
             .await;

@@ -173,7 +173,12 @@ async fn failed_registrations_do_not_use_up_the_allowance() {
 
 #[tokio::test]
 async fn concurrent_registrations_cannot_pass_the_limit_and_lost_races_give_their_place_back() {
-    let s = start(|c| c.accounts.max_registrations_per_address = 5).await;
+    let s = start(|c| {
+        c.accounts.max_registrations_per_address = 5;
+        // Room for every registration at once (the default queues two).
+        c.accounts.max_password_checks_per_address = 8;
+    })
+    .await;
     manual_clock(&s);
     // Five at once for one new name: one wins, four get 409 and give their place back.
     let same = register_at_once(s.addr, vec!["popular".to_owned(); 5]).await;

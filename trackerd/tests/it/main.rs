@@ -19,3 +19,4 @@ mod fast_path;
 mod groups;
 mod hostile;
 mod interop;
+mod login_attacks;
