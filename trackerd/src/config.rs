@@ -37,6 +37,12 @@ public_url = ""
 # Empty: "trackerd-events.log" in data_dir.
 event_log = ""
 
+# File holding the key that seals passkeys in the database (made 0600 at
+# the first start; keep it with, but apart from, the database backups: a
+# database without it cannot give users their passkeys back).
+# Empty: the database file's path with ".passkey-key" added.
+passkey_key_file = ""
+
 [announce]
 # Seconds a client should wait between announces.
 interval_secs = 1800
@@ -130,6 +136,8 @@ pub struct Config {
     pub public_url: String,
     /// Event log text file; empty: `trackerd-events.log` in the data dir.
     pub event_log: PathBuf,
+    /// Key that seals passkeys at rest; empty: beside the database file.
+    pub passkey_key_file: PathBuf,
     /// Accounts, sessions and the catalog.
     pub accounts: AccountsConfig,
 }
@@ -250,6 +258,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             public_url: String::new(),
             event_log: PathBuf::new(),
+            passkey_key_file: PathBuf::new(),
             accounts: AccountsConfig::default(),
         }
     }

@@ -8,6 +8,7 @@ pub mod hash_queue;
 mod hashers;
 pub mod limit;
 pub mod login_limit;
+pub mod passkeys;
 
 use std::cell::RefCell;
 

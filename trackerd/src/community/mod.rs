@@ -28,12 +28,13 @@ use crate::accounts::clock::{Clock, SystemClock};
 use crate::accounts::hash_queue::HashQueue;
 use crate::accounts::limit::FailureLimiter;
 use crate::accounts::login_limit::{LoginLimits, LoginPolicy};
+use crate::accounts::passkeys::{PasskeyKey, PasskeyKeyError};
 use crate::catalog::traffic::Traffic;
 use crate::catalog::{Access, Index};
 use crate::config::Config;
 use crate::events::EventLog;
 use crate::store::StoreError;
-use crate::store::community::{CommunityStore, EventRecord};
+use crate::store::community::{CommunityStore, EventRecord, StoredPasskey};
 
 /// Download events from announces waiting to be written; more are dropped.
 pub const MAX_QUEUED_ANNOUNCE_EVENTS: usize = 4096;
@@ -111,6 +112,8 @@ pub struct Community {
     registrations: Mutex<FailureLimiter>,
     /// The announce index (passkeys, memberships, published torrents).
     pub access: Access,
+    /// Seals and opens passkeys at rest.
+    passkey_key: PasskeyKey,
     traffic: Mutex<Traffic>,
     /// The event log.
     pub events: EventLog,
@@ -142,8 +145,10 @@ impl Community {
             path: log_path.clone(),
             source,
         })?;
+        let passkey_key = passkey_key(config)?;
         let (tx, rx) = mpsc::channel(MAX_QUEUED_ANNOUNCE_EVENTS);
         let c = Arc::new(Community {
+            passkey_key,
             events: EventLog::new(store.clone(), log_path),
             store,
             clock: RwLock::new(Arc::new(SystemClock)),
@@ -157,6 +162,7 @@ impl Community {
             shutdown: CancellationToken::new(),
             announce_events: tx,
         });
+        c.seal_legacy_passkeys().await?;
         c.rebuild_index().await?;
         tokio::spawn(background(c.clone(), rx));
         Ok(c)
@@ -199,10 +205,44 @@ impl Community {
         &self.shutdown
     }
 
+    /// Seals the clear passkeys a database from before migration 0003
+    /// holds (they keep working) and erases them.
+    async fn seal_legacy_passkeys(&self) -> Result<(), StoreError> {
+        let legacy = self.store.legacy_passkeys().await?;
+        for (user_id, passkey) in &legacy {
+            let sealed = self.passkey_key.seal(passkey);
+            self.store.set_passkey(*user_id, &sealed).await?;
+        }
+        if !legacy.is_empty() {
+            self.store.scrub().await?;
+            tracing::info!(
+                "sealed {} passkeys kept in clear by an older version",
+                legacy.len()
+            );
+        }
+        Ok(())
+    }
+
+    /// The passkey of a stored form.
+    fn open_passkey(
+        &self,
+        user_id: i64,
+        stored: &StoredPasskey,
+    ) -> Result<String, PasskeyKeyError> {
+        self.passkey_key.open(user_id, stored)
+    }
+
     /// Rebuilds the announce index from the store.
     async fn rebuild_index(&self) -> Result<(), StoreError> {
+        let passkeys = self
+            .store
+            .passkeys()
+            .await?
+            .into_iter()
+            .map(|(stored, id, name)| Ok((self.open_passkey(id, &stored)?, id, name)))
+            .collect::<Result<Vec<_>, PasskeyKeyError>>()?;
         let index = Index::build(
-            self.store.passkeys().await?,
+            passkeys,
             self.store.memberships().await?,
             self.store.scopes().await?,
         );
@@ -228,6 +268,24 @@ impl Community {
             self.traffic.lock().restore(&batch);
         }
     }
+}
+
+/// The key that seals passkeys: `passkey_key_file`, else beside the
+/// database file; a key of the moment for an in-memory database.
+fn passkey_key(config: &Config) -> Result<PasskeyKey, StoreError> {
+    let path = if config.passkey_key_file.as_os_str().is_empty() {
+        crate::store::sqlite::database_file(&config.database_url()).map(|db| {
+            let mut name = db.into_os_string();
+            name.push(".passkey-key");
+            PathBuf::from(name)
+        })
+    } else {
+        Some(config.passkey_key_file.clone())
+    };
+    Ok(match path {
+        Some(p) => PasskeyKey::load_or_create(&p)?,
+        None => PasskeyKey::ephemeral(),
+    })
 }
 
 /// Writes download events and traffic counters, and expires sessions,

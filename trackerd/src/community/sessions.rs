@@ -15,7 +15,7 @@ use crate::accounts::limit::address_key;
 use crate::accounts::login_limit::Reservation;
 use crate::accounts::{self, check_password, normalize_username};
 use crate::events::event;
-use crate::store::community::SessionOutcome;
+use crate::store::community::{SessionOutcome, StoredPasskey};
 
 /// An authenticated request's session.
 #[derive(Clone, PartialEq, Eq)]
@@ -49,6 +49,13 @@ fn busy_error(busy: Busy) -> CommunityError {
 }
 
 impl Community {
+    /// A user's passkey from its stored form; a key that does not open it
+    /// is the operator's mistake (500), never the user's.
+    fn passkey_of(&self, user_id: i64, stored: &StoredPasskey) -> Result<String, CommunityError> {
+        self.open_passkey(user_id, stored)
+            .map_err(|e| CommunityError::Internal(e.to_string()))
+    }
+
     fn cutoff(&self, now: i64) -> i64 {
         now - self.settings.session_ttl_secs
     }
@@ -142,7 +149,7 @@ impl Community {
         let w = self.writes.lock().await;
         let id = self
             .store
-            .create_user(&name, &hash, &passkey, now)
+            .create_user(&name, &hash, &self.passkey_key.seal(&passkey), now)
             .await?
             .ok_or_else(|| taken(&name))?;
         self.access.add_passkey(passkey, id, name.clone());
@@ -247,7 +254,7 @@ impl Community {
         self.log(e).await;
         Ok(LoginReply {
             token,
-            passkey: user.passkey,
+            passkey: self.passkey_of(user.id, &user.passkey)?,
             username: user.username,
             session_ttl_secs: self.settings.session_ttl_secs,
         })
@@ -268,8 +275,8 @@ impl Community {
             .ok_or(CommunityError::Unauthenticated)?;
         Ok(Session {
             user_id: s.user_id,
+            passkey: self.passkey_of(s.user_id, &s.passkey)?,
             username: s.username,
-            passkey: s.passkey,
             token_hash: hash,
             since: s.created_at,
         })

@@ -20,3 +20,4 @@ mod groups;
 mod hostile;
 mod interop;
 mod login_attacks;
+mod passkeys_at_rest;
