@@ -302,14 +302,19 @@ impl Community {
     }
 
     /// Changes the password after checking the old one (failures count
-    /// towards the login rate limit).
+    /// towards the login limits). Every session of the user ends, the
+    /// asking one included: a token stolen with (or instead of) the old
+    /// password must not outlive it. The caller gets a new session, from
+    /// the same address; its token is returned. The passkey is left alone:
+    /// rotating it restarts the user's torrents, so it is its own request
+    /// ([`Community::rotate_passkey`]).
     pub async fn change_password(
         &self,
         s: &Session,
         old: String,
         new: String,
         from: IpAddr,
-    ) -> Result<(), CommunityError> {
+    ) -> Result<String, CommunityError> {
         check_password(&new)?;
         let from = from.to_canonical();
         let (reservation, ticket) = self.admit_login(&s.username, from)?;
@@ -325,9 +330,41 @@ impl Community {
         let hash = accounts::hash_password(new).await?;
         drop(ticket);
         self.store.set_password(s.user_id, &hash).await?;
-        self.log(event(self.now(), "password_changed", Some(&s.username)))
+        // One session per user: taking it over replaces the old token.
+        let (token, token_hash) = accounts::new_token();
+        let now = self.now();
+        self.store
+            .open_session(
+                s.user_id,
+                &token_hash,
+                &from.to_string(),
+                now,
+                self.cutoff(now),
+                true,
+            )
+            .await?;
+        // Streams of the old session end on this event (see http::community_api::streams).
+        self.log(event(now, "password_changed", Some(&s.username)))
             .await;
-        Ok(())
+        Ok(token)
+    }
+
+    /// Gives the user a new passkey; the old one is refused from the next
+    /// announce on (the index is updated before this returns). Returns it.
+    pub async fn rotate_passkey(&self, s: &Session) -> Result<String, CommunityError> {
+        let passkey = accounts::new_passkey();
+        let sealed = self.passkey_key.seal(&passkey);
+        // Under the index lock, so a concurrent rebuild cannot bring back the old one.
+        let w = self.writes.lock().await;
+        if !self.store.set_passkey(s.user_id, &sealed).await? {
+            return Err(CommunityError::Unauthenticated);
+        }
+        self.access
+            .replace_passkey(&s.passkey, passkey.clone(), s.user_id);
+        drop(w);
+        self.log(event(self.now(), "passkey_rotated", Some(&s.username)))
+            .await;
+        Ok(passkey)
     }
 
     /// Ends sessions nobody renewed within the TTL, with a `session_expired`

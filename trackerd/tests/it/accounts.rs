@@ -472,7 +472,10 @@ async fn a_password_change_needs_the_old_password() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    post_json(s.addr, "/api/v1/logout", Some(&token), json!({})).await;
+    // The change replaced the session: log out with the new token.
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    let out = post_json(s.addr, "/api/v1/logout", Some(&token), json!({})).await;
+    assert_eq!(out.status, 200);
     let old = post_json(
         s.addr,
         "/api/v1/login",

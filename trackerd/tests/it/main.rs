@@ -14,6 +14,7 @@ mod catalog_api;
 mod community_hostile;
 mod community_interop;
 mod community_persistence;
+mod credential_rotation;
 mod events;
 mod fast_path;
 mod groups;
