@@ -69,12 +69,23 @@ pub enum Command {
     /// Create, join, leave and manage groups.
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Manage the passkey your torrents announce with.
+    #[command(subcommand)]
+    Passkey(PasskeyCommand),
     /// List a group's catalog, or the public catalog.
     Files(FilesArgs),
     /// Find catalog entries (in your groups and the public catalog) by name.
     Search(SearchArgs),
     /// Show the tracker's events (logins, groups, publishes, downloads).
     Events(EventsArgs),
+}
+
+/// `p2pctl passkey ...`.
+#[derive(Debug, Subcommand)]
+pub enum PasskeyCommand {
+    /// Get a new passkey (the old one is refused at once); the daemon's
+    /// torrents restart with it. Fetch personalised .torrent files again.
+    Rotate,
 }
 
 /// `p2pctl groups ...`.

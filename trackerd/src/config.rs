@@ -37,6 +37,12 @@ public_url = ""
 # Empty: "trackerd-events.log" in data_dir.
 event_log = ""
 
+# File holding the key that seals passkeys in the database (made 0600 at
+# the first start; keep it with, but apart from, the database backups: a
+# database without it cannot give users their passkeys back).
+# Empty: the database file's path with ".passkey-key" added.
+passkey_key_file = ""
+
 [announce]
 # Seconds a client should wait between announces.
 interval_secs = 1800
@@ -112,11 +118,21 @@ flush_interval_ms = 1000
 # Seconds after its last request (or session-stream renewal) when a login
 # session ends. Daemons keep theirs alive by holding the session stream.
 session_ttl_secs = 120
-# Failed logins allowed per username and per address within the window;
-# further attempts get 429 until the oldest failure leaves the window.
+# Failed logins allowed per client address within the window; further
+# attempts from it get 429 until the oldest failure leaves the window. One
+# address failing for one username gets 4x this per 60 windows, then waits.
 max_login_failures = 5
 # The window for failed logins, in seconds.
 login_failure_window_secs = 60
+# Failed logins allowed per username from addresses it never logged in from
+# (in the last 30 days) within the user window: a ceiling on guesses spread
+# over many addresses. The owner's known addresses are not blocked by it.
+max_login_failures_per_user = 100
+# The user window, in seconds.
+user_login_failure_window_secs = 3600
+# Password checks (login, registration, password change) one client address
+# may have running or waiting at once; more get 429 with Retry-After at once.
+max_password_checks_per_address = 2
 # Accounts one client address (IPv6: one /64) may create within the window;
 # further registrations get 429 until the oldest leaves the window. Only
 # successful registrations count (20 leaves room for an office behind one NAT
@@ -165,6 +181,8 @@ pub struct Config {
     pub public_url: String,
     /// Event log text file; empty: `trackerd-events.log` in the data dir.
     pub event_log: PathBuf,
+    /// Key that seals passkeys at rest; empty: beside the database file.
+    pub passkey_key_file: PathBuf,
     /// Accounts, sessions and the catalog.
     pub accounts: AccountsConfig,
     /// Per-user quotas.
@@ -199,10 +217,18 @@ impl Default for QuotasConfig {
 pub struct AccountsConfig {
     /// Seconds without renewal after which a session ends.
     pub session_ttl_secs: u64,
-    /// Failed logins allowed per username and per address within the window.
+    /// Failed logins allowed per client address within the window (and,
+    /// times 4 per 60 windows, per username and address).
     pub max_login_failures: u32,
     /// The failed-login window in seconds.
     pub login_failure_window_secs: u64,
+    /// Failed logins allowed per username from addresses it never logged
+    /// in from, within the user window.
+    pub max_login_failures_per_user: u32,
+    /// The user window in seconds.
+    pub user_login_failure_window_secs: u64,
+    /// Password checks one client address may have running or waiting.
+    pub max_password_checks_per_address: usize,
     /// Successful registrations allowed per address (IPv6: per /64) within
     /// the window; 0 means no limit.
     pub max_registrations_per_address: u32,
@@ -220,6 +246,9 @@ impl Default for AccountsConfig {
             session_ttl_secs: 120,
             max_login_failures: 5,
             login_failure_window_secs: 60,
+            max_login_failures_per_user: 100,
+            user_login_failure_window_secs: 3600,
+            max_password_checks_per_address: crate::accounts::hash_queue::MAX_HASHES_PER_ADDRESS,
             max_registrations_per_address: 20,
             registration_window_secs: 3600,
             allow_public_torrents: true,
@@ -321,6 +350,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             public_url: String::new(),
             event_log: PathBuf::new(),
+            passkey_key_file: PathBuf::new(),
             accounts: AccountsConfig::default(),
             quotas: QuotasConfig::default(),
         }

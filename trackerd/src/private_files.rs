@@ -1,4 +1,4 @@
-//! Files only trackerd's user may read: the database holds passkeys and
+//! Files only trackerd's user may read: the database holds sealed passkeys and
 //! session hashes, the event log who logged in from where. Folders trackerd
 //! creates are 0700, these files 0600 (tightened if they exist looser).
 //! Elsewhere than Unix, plain creation.

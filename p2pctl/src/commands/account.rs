@@ -1,4 +1,4 @@
-//! `p2pctl register`, `login`, `logout`, `whoami`: the tracker account the
+//! `p2pctl register`, `login`, `logout`, `whoami`, `passkey rotate`: the tracker account the
 //! daemon shares under. A password is read without echo, or from stdin with
 //! `--password-stdin`, and is never printed.
 
@@ -51,6 +51,18 @@ pub fn logout(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
 pub fn whoami(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
     let reply = daemon.connect()?.request(Request::Whoami)?;
     session_reply("whoami", reply, json)
+}
+
+pub fn rotate_passkey(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
+    let reply = daemon.connect()?.request(Request::PasskeyRotate)?;
+    if json {
+        return print_json(&reply);
+    }
+    let r = crate::reply_as!(reply, "passkey rotate", Response::PasskeyRotated)?;
+    print(&format!(
+        "new passkey for {}; the old one is refused from now on; {} torrents announce with the new one\n",
+        r.user, r.torrents
+    ))
 }
 
 fn session_reply(command: &str, reply: Response, json: bool) -> anyhow::Result<()> {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, PasskeyCommand};
 use crate::client::{Client, ClientError};
 use crate::owner::Owners;
 
@@ -52,6 +52,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Logout => account::logout(d, json),
         Command::Whoami => account::whoami(d, json),
         Command::Groups(cmd) => groups::run(d, cmd, json),
+        Command::Passkey(PasskeyCommand::Rotate) => account::rotate_passkey(d, json),
         Command::Files(args) => catalog::files(d, args.group.as_deref(), json),
         Command::Search(args) => catalog::search(d, &args.term, json),
         Command::Events(args) => catalog::events(d, args, json),

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::api::{LoginRequest, RegisterRequest, StreamEvent};
-use p2p_proto::ipc::{ErrorCode, Event, IpcError, RegisterInfo, SessionInfo};
+use p2p_proto::ipc::{ErrorCode, Event, IpcError, PasskeyRotatedInfo, RegisterInfo, SessionInfo};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -145,6 +145,37 @@ impl Session {
             logged_in_as: Some(name),
             ended_because: None,
         })
+    }
+
+    /// Replaces the user's passkey on the tracker (a leaked one stops
+    /// working at once) and restarts every torrent with announce URLs that
+    /// carry the new one. The torrents stop first, announcing `stopped`
+    /// with the old passkey while it is still valid; if the tracker refuses
+    /// the rotation they start again with the old one.
+    pub async fn rotate_passkey(self: &Arc<Self>) -> Result<PasskeyRotatedInfo, IpcError> {
+        self.token()?;
+        let api = self.api()?;
+        let user = self.state().user.clone().unwrap_or_default();
+        let old = self.sharing.credentials().ok_or_else(|| {
+            IpcError::new(ErrorCode::NotLoggedIn, "log in first (p2pctl login USER)")
+        })?;
+        self.sharing.stop_for_rekey().await;
+        let rotated = match api.rotate_passkey(&old.token).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.sharing.share_as(old).await;
+                return Err(ipc_error(e));
+            }
+        };
+        let torrents = self
+            .sharing
+            .rekey(Credentials {
+                token: old.token,
+                passkey: rotated.passkey,
+            })
+            .await;
+        tracing::info!(user, torrents, "passkey rotated");
+        Ok(PasskeyRotatedInfo { user, torrents })
     }
 
     pub async fn logout(&self) -> Result<SessionInfo, IpcError> {

@@ -58,8 +58,14 @@ impl From<reqwest::Error> for AnnounceError {
 }
 
 /// Every tracker failed; what each one said, in the order they were tried.
-#[derive(Debug)]
+/// `Debug` shows what `Display` does: the URLs without their passkeys.
 pub struct AnnounceFailed(pub Vec<(String, AnnounceError)>);
+
+impl fmt::Debug for AnnounceFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AnnounceFailed({self})")
+    }
+}
 
 impl fmt::Display for AnnounceFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -239,6 +245,8 @@ mod tests {
             shown.starts_with("http://t/announce/<passkey>: ") && !shown.contains("s3cr3t"),
             "{shown}"
         );
+        let debug = format!("{failed:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
     }
     use crate::test_http::{response, serve_once};
     use p2p_proto::tracker::{AnnounceResponse, Peer};

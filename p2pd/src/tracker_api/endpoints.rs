@@ -7,8 +7,8 @@
 
 use p2p_proto::api::{
     Accepted, CatalogEntry, CatalogList, EventPage, EventQuery, Group, GroupList, JoinRequested,
-    JoinRequests, Left, LoggedOut, LoginReply, LoginRequest, Members, NewGroup, RegisterRequest,
-    Registered, Rejected, Removed, Whoami, Withdrawn,
+    JoinRequests, Left, LoggedOut, LoginReply, LoginRequest, Members, NewGroup, PasskeyRotated,
+    RegisterRequest, Registered, Rejected, Removed, Whoami, Withdrawn,
 };
 use p2p_proto::infohash::InfoHash;
 use reqwest::Method;
@@ -65,6 +65,12 @@ impl TrackerApi {
     /// `POST /api/v1/logout`.
     pub async fn logout(&self, token: &str) -> Result<LoggedOut> {
         self.call(Method::POST, "/api/v1/logout", Some(token), NO_BODY)
+            .await
+    }
+
+    /// `POST /api/v1/passkey`: a new passkey; the old one is refused from now on.
+    pub async fn rotate_passkey(&self, token: &str) -> Result<PasskeyRotated> {
+        self.call(Method::POST, "/api/v1/passkey", Some(token), NO_BODY)
             .await
     }
 

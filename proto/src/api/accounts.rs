@@ -79,11 +79,25 @@ pub struct PasswordChange {
     pub new: String,
 }
 
-/// Answer to [`PasswordChange`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Answer to [`PasswordChange`]. The change ended every session of the
+/// user, the asking one included (a stolen token dies with the old
+/// password); `token` is the caller's new session. `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChanged {
     /// Always true.
     pub changed: bool,
+    /// Bearer token of the caller's new session.
+    pub token: String,
+}
+
+/// Answer to `POST /api/v1/passkey`: the user's new passkey; the old one is
+/// refused from now on. `Debug` hides both fields.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRotated {
+    /// The new passkey.
+    pub passkey: String,
+    /// The announce URL that carries it.
+    pub announce_url: String,
 }
 
 /// Answer to `GET /api/v1/users/online`.
@@ -147,3 +161,5 @@ redacted_debug!(LoginRequest { username, takeover } hides { password });
 redacted_debug!(LoginReply { username, session_ttl_secs } hides { token, passkey });
 redacted_debug!(Whoami { username, since, session_ttl_secs } hides { passkey, announce_url });
 redacted_debug!(PasswordChange {} hides { old, new });
+redacted_debug!(PasswordChanged { changed } hides { token });
+redacted_debug!(PasskeyRotated {} hides { passkey, announce_url });

@@ -78,7 +78,14 @@ fn api_bodies_keep_their_wire_form() {
             old: "a".into(),
             new: "b".into(),
         }),
-        round_trip(&PasswordChanged { changed: true }),
+        round_trip(&PasswordChanged {
+            changed: true,
+            token: "n3w".into(),
+        }),
+        round_trip(&PasskeyRotated {
+            passkey: "pk2".into(),
+            announce_url: "http://t/announce/pk2".into(),
+        }),
         round_trip(&OnlineUsers {
             users: vec![OnlineUser {
                 username: "alice".into(),

@@ -77,6 +77,8 @@ pub enum Response {
     Catalog(api::CatalogList),
     /// `events`.
     Events(api::EventPage),
+    /// `passkey_rotate`.
+    PasskeyRotated(PasskeyRotatedInfo),
 }
 
 /// Why a reply line cannot be read.
@@ -163,6 +165,7 @@ impl Request {
             Request::GroupRemove { .. } => Response::MemberRemoved(de(c, json)?),
             Request::Files { .. } | Request::Search { .. } => Response::Catalog(de(c, json)?),
             Request::Events { .. } => Response::Events(de(c, json)?),
+            Request::PasskeyRotate => Response::PasskeyRotated(de(c, json)?),
         })
     }
 }

@@ -196,6 +196,10 @@ pub enum Request {
         #[serde(default)]
         limit: Option<u32>,
     },
+    /// Replaces the logged-in user's passkey on the tracker (the old one is
+    /// refused at once) and restarts sharing with the new one
+    /// ([`super::PasskeyRotatedInfo`]).
+    PasskeyRotate,
 }
 
 impl std::fmt::Debug for Request {
@@ -246,6 +250,7 @@ impl Request {
             Request::Files { .. } => "files",
             Request::Search { .. } => "search",
             Request::Events { .. } => "events",
+            Request::PasskeyRotate => "passkey_rotate",
         }
     }
 }

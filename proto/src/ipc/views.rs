@@ -258,6 +258,16 @@ pub struct SessionInfo {
     pub ended_because: Option<String>,
 }
 
+/// Reply to `passkey_rotate`. The new passkey stays between the daemon and
+/// the tracker (`whoami` on the tracker shows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRotatedInfo {
+    /// Whose passkey it was.
+    pub user: String,
+    /// Torrents restarted to announce with the new passkey.
+    pub torrents: u64,
+}
+
 /// Reply to `register`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisterInfo {

@@ -11,5 +11,6 @@ mod engine_processes;
 mod groups_e2e;
 mod https_e2e;
 mod interop_engine;
+mod passkey_rotation_e2e;
 mod story;
 mod story_standard_client;

@@ -4,8 +4,11 @@
 //! [`crate::community`] and [`crate::store`]. Must not log secrets.
 
 pub mod clock;
+pub mod hash_queue;
 mod hashers;
 pub mod limit;
+pub mod login_limit;
+pub mod passkeys;
 
 use std::cell::RefCell;
 

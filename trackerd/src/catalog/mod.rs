@@ -161,6 +161,15 @@ impl Access {
         }
     }
 
+    /// Swaps a user's passkey (rotation): the old one names nobody from now on.
+    pub fn replace_passkey(&self, old: &str, new: String, user_id: i64) {
+        let mut index = self.index.write();
+        if index.passkeys.get(old) == Some(&user_id) {
+            index.passkeys.remove(old);
+        }
+        index.passkeys.insert(new, user_id);
+    }
+
     /// A user's name.
     pub fn username(&self, user_id: i64) -> Option<String> {
         self.index.read().usernames.get(&user_id).cloned()

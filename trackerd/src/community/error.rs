@@ -38,6 +38,14 @@ pub enum CommunityError {
     /// Too many failed attempts (429).
     #[error("{0}")]
     RateLimited(String),
+    /// Too many attempts, or too much work queued (429 with `Retry-After`).
+    #[error("{message}")]
+    Throttled {
+        /// What is limited and when to try again.
+        message: String,
+        /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
     /// The store failed (503).
     #[error("store unavailable: {0}")]
     Store(#[from] StoreError),
@@ -59,7 +67,9 @@ impl CommunityError {
             CommunityError::OwnedElsewhere(_) => ApiErrorCode::OwnedElsewhere,
             CommunityError::NotAGroupTorrent(_) => ApiErrorCode::NotAGroupTorrent,
             CommunityError::QuotaExceeded(_) => ApiErrorCode::QuotaExceeded,
-            CommunityError::RateLimited(_) => ApiErrorCode::RateLimited,
+            CommunityError::RateLimited(_) | CommunityError::Throttled { .. } => {
+                ApiErrorCode::RateLimited
+            }
             CommunityError::Store(_) => ApiErrorCode::StoreUnavailable,
             CommunityError::Internal(_) => ApiErrorCode::Internal,
         }

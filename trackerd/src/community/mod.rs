@@ -28,13 +28,16 @@ pub use publish::Scope;
 pub use sessions::Session;
 
 use crate::accounts::clock::{Clock, SystemClock};
+use crate::accounts::hash_queue::HashQueue;
 use crate::accounts::limit::FailureLimiter;
+use crate::accounts::login_limit::{LoginLimits, LoginPolicy};
+use crate::accounts::passkeys::{PasskeyKey, PasskeyKeyError};
 use crate::catalog::traffic::Traffic;
 use crate::catalog::{Access, Index};
 use crate::config::Config;
 use crate::events::EventLog;
 use crate::store::StoreError;
-use crate::store::community::{CommunityStore, EventRecord, LoggedEvent};
+use crate::store::community::{CommunityStore, EventRecord, LoggedEvent, StoredPasskey};
 
 /// Download events from announces waiting to be written; more are dropped.
 pub const MAX_QUEUED_ANNOUNCE_EVENTS: usize = 4096;
@@ -46,10 +49,15 @@ pub const TRAFFIC_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Settings {
     /// A session not renewed for this long is over.
     pub session_ttl_secs: i64,
-    /// Failed logins allowed per user and per address within the window.
+    /// Failed logins allowed per address (and per user and address) within the window.
     pub max_login_failures: u32,
     /// The window, in seconds.
     pub login_failure_window_secs: i64,
+    /// Failed logins allowed per user from addresses it never logged in
+    /// from, within the user window.
+    pub max_login_failures_per_user: u32,
+    /// The user window, in seconds.
+    pub user_login_failure_window_secs: i64,
     /// Successful registrations allowed per address (IPv6: per /64) within
     /// the window; 0: no limit.
     pub max_registrations_per_address: u32,
@@ -71,6 +79,11 @@ impl Settings {
             max_login_failures: c.accounts.max_login_failures.max(1),
             login_failure_window_secs: i64::try_from(c.accounts.login_failure_window_secs.max(1))
                 .unwrap_or(i64::MAX),
+            max_login_failures_per_user: c.accounts.max_login_failures_per_user.max(1),
+            user_login_failure_window_secs: i64::try_from(
+                c.accounts.user_login_failure_window_secs.max(1),
+            )
+            .unwrap_or(i64::MAX),
             max_registrations_per_address: c.accounts.max_registrations_per_address,
             registration_window_secs: i64::try_from(c.accounts.registration_window_secs.max(1))
                 .unwrap_or(i64::MAX),
@@ -84,6 +97,16 @@ impl Settings {
                 .collect(),
         }
     }
+
+    /// The failed-login policy these settings describe.
+    pub fn login_policy(&self) -> LoginPolicy {
+        LoginPolicy {
+            max: self.max_login_failures,
+            window_secs: self.login_failure_window_secs,
+            max_per_user: self.max_login_failures_per_user,
+            user_window_secs: self.user_login_failure_window_secs,
+        }
+    }
 }
 
 /// Accounts, groups, catalog and events, shared by every request.
@@ -95,11 +118,15 @@ pub struct Community {
     pub settings: Settings,
     /// Per-user quotas.
     pub quotas: crate::config::QuotasConfig,
-    limiter: Mutex<FailureLimiter>,
+    logins: Mutex<LoginLimits>,
+    /// Admission to Argon2 work (logins, registrations, password changes).
+    hashes: HashQueue,
     /// Registrations (and ones in progress) per address key.
     registrations: Mutex<FailureLimiter>,
     /// The announce index (passkeys, memberships, published torrents).
     pub access: Access,
+    /// Seals and opens passkeys at rest.
+    passkey_key: PasskeyKey,
     traffic: Mutex<Traffic>,
     /// The event log.
     pub events: EventLog,
@@ -131,14 +158,17 @@ impl Community {
             path: log_path.clone(),
             source,
         })?;
+        let passkey_key = passkey_key(config)?;
         let (tx, rx) = mpsc::channel(MAX_QUEUED_ANNOUNCE_EVENTS);
         let c = Arc::new(Community {
+            passkey_key,
             events: EventLog::new(store.clone(), log_path),
             store,
             clock: RwLock::new(Arc::new(SystemClock)),
             settings: Settings::from_config(config),
             quotas: config.quotas,
-            limiter: Mutex::default(),
+            logins: Mutex::default(),
+            hashes: HashQueue::new(config.accounts.max_password_checks_per_address),
             registrations: Mutex::default(),
             access: Access::default(),
             traffic: Mutex::default(),
@@ -146,6 +176,7 @@ impl Community {
             shutdown: CancellationToken::new(),
             announce_events: tx,
         });
+        c.seal_legacy_passkeys().await?;
         c.load_index().await?;
         tokio::spawn(background(c.clone(), rx));
         Ok(c)
@@ -188,11 +219,45 @@ impl Community {
         &self.shutdown
     }
 
+    /// Seals the clear passkeys a database from before migration 0003
+    /// holds (they keep working) and erases them.
+    async fn seal_legacy_passkeys(&self) -> Result<(), StoreError> {
+        let legacy = self.store.legacy_passkeys().await?;
+        for (user_id, passkey) in &legacy {
+            let sealed = self.passkey_key.seal(passkey);
+            self.store.set_passkey(*user_id, &sealed).await?;
+        }
+        if !legacy.is_empty() {
+            self.store.scrub().await?;
+            tracing::info!(
+                "sealed {} passkeys kept in clear by an older version",
+                legacy.len()
+            );
+        }
+        Ok(())
+    }
+
+    /// The passkey of a stored form.
+    fn open_passkey(
+        &self,
+        user_id: i64,
+        stored: &StoredPasskey,
+    ) -> Result<String, PasskeyKeyError> {
+        self.passkey_key.open(user_id, stored)
+    }
+
     /// Reads the announce index from the store (at start; every change
     /// after that updates it in place).
     async fn load_index(&self) -> Result<(), StoreError> {
+        let passkeys = self
+            .store
+            .passkeys()
+            .await?
+            .into_iter()
+            .map(|(stored, id, name)| Ok((self.open_passkey(id, &stored)?, id, name)))
+            .collect::<Result<Vec<_>, PasskeyKeyError>>()?;
         let index = Index::build(
-            self.store.passkeys().await?,
+            passkeys,
             self.store.memberships().await?,
             self.store.owners().await?,
         );
@@ -238,6 +303,24 @@ impl Community {
     }
 }
 
+/// The key that seals passkeys: `passkey_key_file`, else beside the
+/// database file; a key of the moment for an in-memory database.
+fn passkey_key(config: &Config) -> Result<PasskeyKey, StoreError> {
+    let path = if config.passkey_key_file.as_os_str().is_empty() {
+        crate::store::sqlite::database_file(&config.database_url()).map(|db| {
+            let mut name = db.into_os_string();
+            name.push(".passkey-key");
+            PathBuf::from(name)
+        })
+    } else {
+        Some(config.passkey_key_file.clone())
+    };
+    Ok(match path {
+        Some(p) => PasskeyKey::load_or_create(&p)?,
+        None => PasskeyKey::ephemeral(),
+    })
+}
+
 /// Writes download events and traffic counters, and expires sessions,
 /// until shutdown.
 async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<LoggedEvent>) {
@@ -252,7 +335,7 @@ async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<LoggedEvent>) {
                     tracing::warn!("expiring sessions: {e}");
                 }
                 let now = c.now();
-                c.limiter.lock().prune(now, c.settings.login_failure_window_secs);
+                c.logins.lock().prune(now, &c.settings.login_policy());
                 c.registrations.lock().prune(now, c.settings.registration_window_secs);
             }
         }

@@ -1,6 +1,7 @@
 //! Accounts and sessions: register (rate-limited per address), login (one
-//! live session per user, takeover on request, failed attempts rate-limited
-//! per user and per address), logout, authentication with renewal, password
+//! live session per user, takeover on request, failed attempts limited as
+//! [`crate::accounts::login_limit`] says, password checks admitted to the
+//! Argon2 queue per address), logout, authentication with renewal, password
 //! change, online users and per-user stats.
 
 use std::net::IpAddr;
@@ -9,10 +10,12 @@ use p2p_proto::api::{LoginReply, OnlineUser, UserStats};
 use p2p_proto::time::rfc3339;
 
 use super::{Community, CommunityError};
+use crate::accounts::hash_queue::{Busy, HashTicket};
 use crate::accounts::limit::address_key;
+use crate::accounts::login_limit::Reservation;
 use crate::accounts::{self, check_password, normalize_username};
 use crate::events::event;
-use crate::store::community::SessionOutcome;
+use crate::store::community::{SessionOutcome, StoredPasskey};
 
 /// An authenticated request's session.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,7 +40,22 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// The 429 for a full Argon2 queue.
+fn busy_error(busy: Busy) -> CommunityError {
+    CommunityError::Throttled {
+        message: busy.to_string(),
+        retry_after_secs: 1,
+    }
+}
+
 impl Community {
+    /// A user's passkey from its stored form; a key that does not open it
+    /// is the operator's mistake (500), never the user's.
+    fn passkey_of(&self, user_id: i64, stored: &StoredPasskey) -> Result<String, CommunityError> {
+        self.open_passkey(user_id, stored)
+            .map_err(|e| CommunityError::Internal(e.to_string()))
+    }
+
     fn cutoff(&self, now: i64) -> i64 {
         now - self.settings.session_ttl_secs
     }
@@ -63,7 +81,17 @@ impl Community {
         let name = accounts::new_username(username)?;
         check_password(&password)?;
         let place = self.reserve_registration(from)?;
+        let ticket = match self.hashes.admit(&address_key(from)) {
+            Ok(t) => t,
+            Err(busy) => {
+                if let Some((key, at)) = place {
+                    self.registrations.lock().forget(&key, at);
+                }
+                return Err(busy_error(busy));
+            }
+        };
         let result = self.create_account(name, password).await;
+        drop(ticket);
         if result.is_err()
             && let Some((key, at)) = place
         {
@@ -121,7 +149,7 @@ impl Community {
         let w = self.writes.lock().await;
         let id = self
             .store
-            .create_user(&name, &hash, &passkey, now)
+            .create_user(&name, &hash, &self.passkey_key.seal(&passkey), now)
             .await?
             .ok_or_else(|| taken(&name))?;
         self.access.add_passkey(passkey, id, name.clone());
@@ -130,21 +158,37 @@ impl Community {
         Ok(name)
     }
 
-    fn check_rate(&self, keys: &[String], now: i64) -> Result<(), CommunityError> {
-        let s = &self.settings;
-        let mut limiter = self.limiter.lock();
-        for key in keys {
-            if let Some(wait) =
-                limiter.blocked_for(key, now, s.max_login_failures, s.login_failure_window_secs)
-            {
-                let who = key.split_once(':').map_or(key.as_str(), |(_, w)| w);
-                return Err(CommunityError::RateLimited(format!(
-                    "too many failed logins for {who} ({} within {} s); try again in {wait} s",
-                    s.max_login_failures, s.login_failure_window_secs
-                )));
+    /// Takes a place for one password check by `name` from `from` in the
+    /// failed-login counts (see [`crate::accounts::login_limit`]), then a
+    /// place in the Argon2 queue; refuses at once with 429 and
+    /// `Retry-After` when either is full. Both are taken before anything is
+    /// hashed, so simultaneous attempts cannot get past the limit.
+    fn admit_login(
+        &self,
+        name: &str,
+        from: IpAddr,
+    ) -> Result<(Reservation, HashTicket), CommunityError> {
+        let address = address_key(from);
+        let now = self.now();
+        let reservation = self
+            .logins
+            .lock()
+            .reserve(&self.settings.login_policy(), name, &address, now)
+            .map_err(|b| CommunityError::Throttled {
+                message: format!(
+                    "too many failed logins for {} ({} within {} s); try again in {} s",
+                    b.who, b.max, b.window_secs, b.wait_secs
+                ),
+                retry_after_secs: u64::try_from(b.wait_secs).unwrap_or(1),
+            })?;
+        match self.hashes.admit(&address) {
+            Ok(ticket) => Ok((reservation, ticket)),
+            Err(busy) => {
+                // The attempt never ran: it is no failure.
+                self.logins.lock().release(&reservation);
+                Err(busy_error(busy))
             }
         }
-        Ok(())
     }
 
     /// Logs in from `from`. A second login while a session is live is
@@ -163,8 +207,7 @@ impl Community {
             .collect::<String>()
             .to_ascii_lowercase();
         let from = from.to_canonical();
-        let keys = [format!("user:{name}"), format!("address:{from}")];
-        self.check_rate(&keys, self.now())?;
+        let (reservation, ticket) = self.admit_login(&name, from)?;
         let user = match normalize_username(&name) {
             Ok(valid) => self.store.user_by_name(&valid).await?,
             Err(_) => None,
@@ -172,17 +215,14 @@ impl Community {
         let ok =
             accounts::verify_password(password, user.as_ref().map(|u| u.password_hash.clone()))
                 .await;
+        drop(ticket);
         let now = self.now();
         let user = match user {
             Some(u) if ok => u,
-            _ => {
-                let mut limiter = self.limiter.lock();
-                for k in &keys {
-                    limiter.record(k, now, self.settings.login_failure_window_secs);
-                }
-                return Err(CommunityError::BadCredentials);
-            }
+            // The reservation stays: it counts as a failure.
+            _ => return Err(CommunityError::BadCredentials),
         };
+        self.logins.lock().succeeded(reservation, now);
         let (token, token_hash) = accounts::new_token();
         let address = from.to_string();
         match self
@@ -214,7 +254,7 @@ impl Community {
         self.log(e).await;
         Ok(LoginReply {
             token,
-            passkey: user.passkey,
+            passkey: self.passkey_of(user.id, &user.passkey)?,
             username: user.username,
             session_ttl_secs: self.settings.session_ttl_secs,
         })
@@ -235,8 +275,8 @@ impl Community {
             .ok_or(CommunityError::Unauthenticated)?;
         Ok(Session {
             user_id: s.user_id,
+            passkey: self.passkey_of(s.user_id, &s.passkey)?,
             username: s.username,
-            passkey: s.passkey,
             token_hash: hash,
             since: s.created_at,
         })
@@ -262,38 +302,69 @@ impl Community {
     }
 
     /// Changes the password after checking the old one (failures count
-    /// towards the login rate limit).
+    /// towards the login limits). Every session of the user ends, the
+    /// asking one included: a token stolen with (or instead of) the old
+    /// password must not outlive it. The caller gets a new session, from
+    /// the same address; its token is returned. The passkey is left alone:
+    /// rotating it restarts the user's torrents, so it is its own request
+    /// ([`Community::rotate_passkey`]).
     pub async fn change_password(
         &self,
         s: &Session,
         old: String,
         new: String,
         from: IpAddr,
-    ) -> Result<(), CommunityError> {
+    ) -> Result<String, CommunityError> {
         check_password(&new)?;
-        let keys = [
-            format!("user:{}", s.username),
-            format!("address:{}", from.to_canonical()),
-        ];
-        self.check_rate(&keys, self.now())?;
+        let from = from.to_canonical();
+        let (reservation, ticket) = self.admit_login(&s.username, from)?;
         let user = self
             .store
             .user_by_name(&s.username)
             .await?
             .ok_or(CommunityError::Unauthenticated)?;
         if !accounts::verify_password(old, Some(user.password_hash)).await {
-            let now = self.now();
-            let mut limiter = self.limiter.lock();
-            for k in &keys {
-                limiter.record(k, now, self.settings.login_failure_window_secs);
-            }
             return Err(CommunityError::BadCredentials);
         }
+        self.logins.lock().succeeded(reservation, self.now());
         let hash = accounts::hash_password(new).await?;
+        drop(ticket);
         self.store.set_password(s.user_id, &hash).await?;
-        self.log(event(self.now(), "password_changed", Some(&s.username)))
+        // One session per user: taking it over replaces the old token.
+        let (token, token_hash) = accounts::new_token();
+        let now = self.now();
+        self.store
+            .open_session(
+                s.user_id,
+                &token_hash,
+                &from.to_string(),
+                now,
+                self.cutoff(now),
+                true,
+            )
+            .await?;
+        // Streams of the old session end on this event (see http::community_api::streams).
+        self.log(event(now, "password_changed", Some(&s.username)))
             .await;
-        Ok(())
+        Ok(token)
+    }
+
+    /// Gives the user a new passkey; the old one is refused from the next
+    /// announce on (the index is updated before this returns). Returns it.
+    pub async fn rotate_passkey(&self, s: &Session) -> Result<String, CommunityError> {
+        let passkey = accounts::new_passkey();
+        let sealed = self.passkey_key.seal(&passkey);
+        // Under the index lock, so a concurrent rebuild cannot bring back the old one.
+        let w = self.writes.lock().await;
+        if !self.store.set_passkey(s.user_id, &sealed).await? {
+            return Err(CommunityError::Unauthenticated);
+        }
+        self.access
+            .replace_passkey(&s.passkey, passkey.clone(), s.user_id);
+        drop(w);
+        self.log(event(self.now(), "passkey_rotated", Some(&s.username)))
+            .await;
+        Ok(passkey)
     }
 
     /// Ends sessions nobody renewed within the TTL, with a `session_expired`

@@ -13,6 +13,18 @@ pub use crate::catalog::traffic::TrafficDelta;
 /// The group id of the public catalog (torrents in no group).
 pub const PUBLIC_GROUP: i64 = 0;
 
+/// A passkey as stored: its SHA-256 and a copy sealed with the server key
+/// (see [`crate::accounts::passkeys`]); never the passkey itself. All hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasskey {
+    /// SHA-256 of the passkey (64 hex), unique.
+    pub hash: String,
+    /// The random nonce its pad was made from (32 hex).
+    pub nonce: String,
+    /// The passkey XOR its pad (32 hex).
+    pub sealed: String,
+}
+
 /// A user account.
 #[derive(Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -22,8 +34,8 @@ pub struct UserRecord {
     pub username: String,
     /// Argon2 PHC string.
     pub password_hash: String,
-    /// Secret announce key (32 hex).
-    pub passkey: String,
+    /// Secret announce key, as stored.
+    pub passkey: StoredPasskey,
     /// Unix seconds.
     pub created_at: i64,
     /// Bytes uploaded, from announces.
@@ -48,8 +60,8 @@ pub struct SessionRecord {
     pub user_id: i64,
     /// The user's name.
     pub username: String,
-    /// The user's passkey.
-    pub passkey: String,
+    /// The user's passkey, as stored.
+    pub passkey: StoredPasskey,
     /// Where the session logged in from.
     pub address: String,
     /// Unix seconds of the login.
@@ -203,15 +215,27 @@ pub trait CommunityStore: Send + Sync + Debug {
         &'a self,
         username: &'a str,
         password_hash: &'a str,
-        passkey: &'a str,
+        passkey: &'a StoredPasskey,
         now: i64,
     ) -> StoreFuture<'a, Option<i64>>;
     /// A user by (lowercase) name.
     fn user_by_name<'a>(&'a self, username: &'a str) -> StoreFuture<'a, Option<UserRecord>>;
     /// Replaces a password hash.
     fn set_password<'a>(&'a self, user_id: i64, password_hash: &'a str) -> StoreFuture<'a, ()>;
-    /// Every (passkey, user id, username).
-    fn passkeys(&self) -> StoreFuture<'_, Vec<(String, i64, String)>>;
+    /// Every (stored passkey, user id, username), users with a clear
+    /// passkey not sealed yet left out (see [`CommunityStore::legacy_passkeys`]).
+    fn passkeys(&self) -> StoreFuture<'_, Vec<(StoredPasskey, i64, String)>>;
+    /// Replaces a user's passkey (rotation, or sealing a clear one, which
+    /// is then erased); `false` when there is no such user.
+    fn set_passkey<'a>(&'a self, user_id: i64, passkey: &'a StoredPasskey)
+    -> StoreFuture<'a, bool>;
+    /// The (user id, passkey) of users whose passkey a database from before
+    /// migration 0003 kept in clear, until [`CommunityStore::set_passkey`] seals it.
+    fn legacy_passkeys(&self) -> StoreFuture<'_, Vec<(i64, String)>>;
+    /// Makes what was erased unrecoverable from the files (after sealing
+    /// clear passkeys): the write-ahead log is folded into the database,
+    /// overwriting the old pages, and emptied.
+    fn scrub(&self) -> StoreFuture<'_, ()>;
     /// Adds traffic increases, in one transaction.
     fn add_traffic<'a>(&'a self, deltas: &'a [TrafficDelta]) -> StoreFuture<'a, ()>;
     /// A user's (uploaded, downloaded) in torrents no group owns.

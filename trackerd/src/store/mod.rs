@@ -70,6 +70,9 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The passkey key could not be read, or does not open the stored passkeys.
+    #[error(transparent)]
+    PasskeyKey(#[from] crate::accounts::passkeys::PasskeyKeyError),
     /// A row holds something we never write.
     #[error("corrupt row: {0}")]
     Corrupt(String),

@@ -24,6 +24,15 @@ pub struct SqliteStore {
     pub(super) pool: SqlitePool,
 }
 
+/// The file a SQLite URL names; `None` for an in-memory database.
+pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
+    let opts = SqliteConnectOptions::from_str(url).ok()?;
+    let file = opts.get_filename();
+    let name = file.to_string_lossy();
+    let in_memory = name.is_empty() || name.starts_with(':') || name.starts_with("file:");
+    (!in_memory).then(|| file.to_owned())
+}
+
 impl SqliteStore {
     /// Opens (creating if missing, with its folder) and migrates.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
@@ -31,7 +40,10 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // Deleted and overwritten rows are zeroed, not left in free
+            // pages: the clear passkeys of old databases must not linger.
+            .pragma("secure_delete", "on");
         let file = opts.get_filename().to_owned();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::private_files::create_dir(dir).map_err(|source| StoreError::CreateDir {
@@ -47,13 +59,34 @@ impl SqliteStore {
                 source,
             })?;
         }
+        migrate(&opts).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
+}
+
+/// Applies the migrations on a connection of their own with foreign keys
+/// off: a migration that rebuilds a table (0003) drops the old one, which
+/// would otherwise cascade into every row that references it. The
+/// references are checked once all have run.
+async fn migrate(opts: &SqliteConnectOptions) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = opts.clone().foreign_keys(false).connect().await?;
+    MIGRATOR.run(&mut conn).await?;
+    let broken = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut conn)
+        .await?;
+    conn.close().await?;
+    if !broken.is_empty() {
+        return Err(StoreError::Corrupt(format!(
+            "{} rows reference missing rows after the migrations",
+            broken.len()
+        )));
+    }
+    Ok(())
 }
 
 fn i64_of(v: u64) -> i64 {

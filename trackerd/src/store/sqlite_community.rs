@@ -9,12 +9,13 @@ use sqlx::Row;
 use super::StoreFuture;
 use super::community::{
     CatalogRecord, CommunityStore, GroupRecord, LeaveOutcome, LoggedEvent, MemberRecord,
-    PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, TrafficDelta, Usage, UserRecord,
+    PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, StoredPasskey, TrafficDelta,
+    Usage, UserRecord,
 };
 use super::sqlite::SqliteStore;
 use super::sqlite_rows::{
     GROUP_SELECT, SESSION_SELECT, catalog_select, entry, event, group, hash_of,
-    is_unique_violation, member, session, signed, unsigned, user,
+    is_unique_violation, member, session, signed, stored_passkey, unsigned, user,
 };
 
 impl CommunityStore for SqliteStore {
@@ -22,16 +23,19 @@ impl CommunityStore for SqliteStore {
         &'a self,
         username: &'a str,
         password_hash: &'a str,
-        passkey: &'a str,
+        passkey: &'a StoredPasskey,
         now: i64,
     ) -> StoreFuture<'a, Option<i64>> {
         Box::pin(async move {
             let r = sqlx::query(
-                "INSERT INTO users (username, password_hash, passkey, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO users (username, password_hash, passkey_hash, passkey_nonce, \
+                 passkey_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             )
             .bind(username)
             .bind(password_hash)
-            .bind(passkey)
+            .bind(&passkey.hash)
+            .bind(&passkey.nonce)
+            .bind(&passkey.sealed)
             .bind(now)
             .execute(&self.pool)
             .await;
@@ -64,19 +68,60 @@ impl CommunityStore for SqliteStore {
         })
     }
 
-    fn passkeys(&self) -> StoreFuture<'_, Vec<(String, i64, String)>> {
+    fn passkeys(&self) -> StoreFuture<'_, Vec<(StoredPasskey, i64, String)>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT passkey, id, username FROM users")
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(
+                "SELECT passkey_hash, passkey_nonce, passkey_sealed, id, username FROM users \
+                 WHERE passkey_hash IS NOT NULL",
+            )
+            .fetch_all(&self.pool)
+            .await?;
             rows.iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get("passkey")?,
-                        r.try_get("id")?,
-                        r.try_get("username")?,
-                    ))
-                })
+                .map(|r| Ok((stored_passkey(r)?, r.try_get("id")?, r.try_get("username")?)))
+                .collect()
+        })
+    }
+
+    fn set_passkey<'a>(
+        &'a self,
+        user_id: i64,
+        passkey: &'a StoredPasskey,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE users SET passkey_hash = ?, passkey_nonce = ?, passkey_sealed = ?, \
+                 legacy_passkey = NULL WHERE id = ?",
+            )
+            .bind(&passkey.hash)
+            .bind(&passkey.nonce)
+            .bind(&passkey.sealed)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    fn scrub(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            // secure_delete (see SqliteStore::open) zeroed the old cells and
+            // pages in the log; the checkpoint writes them over the old ones.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn legacy_passkeys(&self) -> StoreFuture<'_, Vec<(i64, String)>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT id, legacy_passkey FROM users WHERE legacy_passkey IS NOT NULL",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("id")?, r.try_get("legacy_passkey")?)))
                 .collect()
         })
     }

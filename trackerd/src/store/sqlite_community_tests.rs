@@ -7,6 +7,7 @@ use super::community::{
     CatalogRecord, CommunityStore, LeaveOutcome, PUBLIC_GROUP, PublishOutcome, SessionOutcome,
 };
 use super::sqlite::SqliteStore;
+use crate::accounts::passkeys::PasskeyKey;
 
 async fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -18,7 +19,7 @@ async fn store() -> (tempfile::TempDir, SqliteStore) {
 async fn users(s: &SqliteStore, names: &[&str]) -> Vec<i64> {
     let mut ids = Vec::new();
     for (i, n) in names.iter().enumerate() {
-        let pk = format!("{i:032}");
+        let pk = PasskeyKey::ephemeral().seal(&format!("{i:032}"));
         ids.push(s.create_user(n, "hash", &pk, 1).await.unwrap().unwrap());
     }
     ids
@@ -29,9 +30,14 @@ async fn one_session_per_user_with_takeover_and_expiry() {
     let (_d, s) = store().await;
     let ids = users(&s, &["alice"]).await;
     assert_eq!(
-        s.create_user("alice", "h", &"f".repeat(32), 1)
-            .await
-            .unwrap(),
+        s.create_user(
+            "alice",
+            "h",
+            &PasskeyKey::ephemeral().seal(&"f".repeat(32)),
+            1
+        )
+        .await
+        .unwrap(),
         None
     );
     let a = "a".repeat(64);

@@ -7,7 +7,8 @@ use sqlx::sqlite::SqliteRow;
 
 use super::StoreError;
 use super::community::{
-    CatalogRecord, EventRecord, GroupRecord, LoggedEvent, MemberRecord, SessionRecord, UserRecord,
+    CatalogRecord, EventRecord, GroupRecord, LoggedEvent, MemberRecord, SessionRecord,
+    StoredPasskey, UserRecord,
 };
 
 pub(super) fn unsigned(row: &SqliteRow, name: &str) -> Result<u64, StoreError> {
@@ -23,12 +24,26 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// The passkey columns of a `users` row; a row whose passkey is not sealed
+/// yet (see [`super::community::CommunityStore::legacy_passkeys`]) has none.
+pub(super) fn stored_passkey(row: &SqliteRow) -> Result<StoredPasskey, StoreError> {
+    let column = |name: &str| -> Result<String, StoreError> {
+        let v: Option<String> = row.try_get(name)?;
+        v.ok_or_else(|| StoreError::Corrupt(format!("user without {name}")))
+    };
+    Ok(StoredPasskey {
+        hash: column("passkey_hash")?,
+        nonce: column("passkey_nonce")?,
+        sealed: column("passkey_sealed")?,
+    })
+}
+
 pub(super) fn user(row: &SqliteRow) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
-        passkey: row.try_get("passkey")?,
+        passkey: stored_passkey(row)?,
         created_at: row.try_get("created_at")?,
         uploaded: unsigned(row, "uploaded")?,
         downloaded: unsigned(row, "downloaded")?,
@@ -39,7 +54,7 @@ pub(super) fn session(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
     Ok(SessionRecord {
         user_id: row.try_get("user_id")?,
         username: row.try_get("username")?,
-        passkey: row.try_get("passkey")?,
+        passkey: stored_passkey(row)?,
         address: row.try_get("address")?,
         created_at: row.try_get("created_at")?,
         last_seen: row.try_get("last_seen")?,
@@ -106,7 +121,7 @@ pub(super) fn event(row: &SqliteRow) -> Result<LoggedEvent, StoreError> {
     })
 }
 
-pub(super) const SESSION_SELECT: &str = "SELECT s.user_id, u.username, u.passkey, s.address, s.created_at, \
+pub(super) const SESSION_SELECT: &str = "SELECT s.user_id, u.username, u.passkey_hash, u.passkey_nonce, u.passkey_sealed, s.address, s.created_at, \
      s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id";
 pub(super) const GROUP_SELECT: &str = "SELECT g.id, g.name, g.owner_id, u.username AS owner, g.created_at, \
      (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS members \

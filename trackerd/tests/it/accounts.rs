@@ -173,7 +173,12 @@ async fn failed_registrations_do_not_use_up_the_allowance() {
 
 #[tokio::test]
 async fn concurrent_registrations_cannot_pass_the_limit_and_lost_races_give_their_place_back() {
-    let s = start(|c| c.accounts.max_registrations_per_address = 5).await;
+    let s = start(|c| {
+        c.accounts.max_registrations_per_address = 5;
+        // Room for every registration at once (the default queues two).
+        c.accounts.max_password_checks_per_address = 8;
+    })
+    .await;
     manual_clock(&s);
     // Five at once for one new name: one wins, four get 409 and give their place back.
     let same = register_at_once(s.addr, vec!["popular".to_owned(); 5]).await;
@@ -467,7 +472,10 @@ async fn a_password_change_needs_the_old_password() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    post_json(s.addr, "/api/v1/logout", Some(&token), json!({})).await;
+    // The change replaced the session: log out with the new token.
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    let out = post_json(s.addr, "/api/v1/logout", Some(&token), json!({})).await;
+    assert_eq!(out.status, 200);
     let old = post_json(
         s.addr,
         "/api/v1/login",

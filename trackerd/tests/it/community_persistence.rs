@@ -270,10 +270,15 @@ fn has_event(
 /// Runs the stream and kills trackerd (SIGKILL) mid-way; returns the
 /// operations acknowledged before it died.
 fn stream_then_kill(data: &Path, files: &Path) -> Vec<Op> {
-    // The workers register dozens of users from 127.0.0.1: no registration limit.
+    // The workers register dozens of users from 127.0.0.1, four at a time:
+    // no registration limit, and room for their password checks.
     let config = files.join("trackerd.toml");
     std::fs::create_dir_all(files).unwrap();
-    std::fs::write(&config, "[accounts]\nmax_registrations_per_address = 0\n").unwrap();
+    std::fs::write(
+        &config,
+        "[accounts]\nmax_registrations_per_address = 0\nmax_password_checks_per_address = 8\n",
+    )
+    .unwrap();
     let mut d = spawn(&[
         "--config",
         config.to_str().unwrap(),

@@ -86,6 +86,11 @@ pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Re
             .map(Response::Session),
         Request::Logout => d.session.logout().await.map(Response::Session),
         Request::Whoami => Ok(Response::Session(d.session.info())),
+        Request::PasskeyRotate => d
+            .session
+            .rotate_passkey()
+            .await
+            .map(Response::PasskeyRotated),
         ref r @ (Request::GroupCreate { .. }
         | Request::GroupList
         | Request::GroupJoin { .. }

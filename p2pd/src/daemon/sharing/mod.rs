@@ -260,6 +260,26 @@ impl Sharing {
         tokio::spawn(async move { me.publish_all().await });
     }
 
+    /// The credentials we share under, while logged in.
+    pub fn credentials(&self) -> Option<Credentials> {
+        self.identity().credentials.clone()
+    }
+
+    /// Stops every torrent before a passkey rotation: their stopped
+    /// announces still carry the old passkey while the tracker takes it, so
+    /// the swarms drop our entries instead of keeping them until they time
+    /// out. [`Sharing::rekey`] (or [`Sharing::share_as`]) starts them again.
+    pub async fn stop_for_rekey(&self) {
+        self.stop_all().await;
+    }
+
+    /// Shares again under a new passkey (a rotation): every torrent
+    /// restarts with announce URLs that carry it. Returns how many run.
+    pub async fn rekey(self: &Arc<Self>, credentials: Credentials) -> u64 {
+        self.share_as(credentials).await;
+        self.engine.all_stats().len() as u64
+    }
+
     /// Stops sharing until the next login (a logout, or the tracker ended
     /// the session).
     pub async fn stop(&self) {

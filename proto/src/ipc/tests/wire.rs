@@ -314,6 +314,13 @@ fn exchanges() -> Vec<(Request, Response)> {
                 next_after: 7,
             }),
         ),
+        (
+            Request::PasskeyRotate,
+            Response::PasskeyRotated(PasskeyRotatedInfo {
+                user: "alice".into(),
+                torrents: 3,
+            }),
+        ),
     ]
 }
 
@@ -347,6 +354,7 @@ fn command_index(r: &Request) -> usize {
         Request::Files { .. } => 23,
         Request::Search { .. } => 24,
         Request::Events { .. } => 25,
+        Request::PasskeyRotate => 26,
     }
 }
 
@@ -355,7 +363,7 @@ fn every_command_has_a_snapshotted_exchange() {
     let mut seen: Vec<usize> = exchanges().iter().map(|(r, _)| command_index(r)).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (0..=25).collect::<Vec<_>>());
+    assert_eq!(seen, (0..=26).collect::<Vec<_>>());
 }
 
 #[test]

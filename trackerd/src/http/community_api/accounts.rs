@@ -10,8 +10,8 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use p2p_proto::api::{
-    LoggedOut, LoginRequest, OnlineUsers, PasswordChange, PasswordChanged, RegisterRequest,
-    Registered, Whoami,
+    LoggedOut, LoginRequest, OnlineUsers, PasskeyRotated, PasswordChange, PasswordChanged,
+    RegisterRequest, Registered, Whoami,
 };
 
 use super::extract::{ApiError, Auth, base_url, json_body};
@@ -90,8 +90,26 @@ pub(super) async fn password(
 ) -> Result<Response, ApiError> {
     let p: PasswordChange = json_body(&body)?;
     let from = client_ip(&t, remote, &headers);
-    t.community.change_password(&s, p.old, p.new, from).await?;
-    Ok(Json(PasswordChanged { changed: true }).into_response())
+    let token = t.community.change_password(&s, p.old, p.new, from).await?;
+    Ok(Json(PasswordChanged {
+        changed: true,
+        token,
+    })
+    .into_response())
+}
+
+pub(super) async fn rotate_passkey(
+    State(t): State<Arc<Tracker>>,
+    headers: HeaderMap,
+    Auth(s): Auth,
+) -> Result<Response, ApiError> {
+    let passkey = t.community.rotate_passkey(&s).await?;
+    let announce_url = t.community.announce_url(&base_url(&t, &headers), &passkey);
+    Ok(Json(PasskeyRotated {
+        passkey,
+        announce_url,
+    })
+    .into_response())
 }
 
 pub(super) async fn online(

@@ -39,7 +39,9 @@ impl IntoResponse for ApiError {
             CommunityError::Forbidden(_) => StatusCode::FORBIDDEN,
             CommunityError::NotFound(_) => StatusCode::NOT_FOUND,
             CommunityError::Conflict(_) => StatusCode::CONFLICT,
-            CommunityError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            CommunityError::RateLimited(_) | CommunityError::Throttled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             CommunityError::Store(e) => {
                 tracing::error!("community store: {e}");
                 StatusCode::SERVICE_UNAVAILABLE
@@ -50,7 +52,17 @@ impl IntoResponse for ApiError {
             }
         };
         let body = ErrorBody::new(self.0.code(), self.0.to_string());
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let CommunityError::Throttled {
+            retry_after_secs, ..
+        } = &self.0
+        {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        response
     }
 }
 

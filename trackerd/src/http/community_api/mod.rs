@@ -27,6 +27,7 @@ pub fn routes() -> Router<Arc<Tracker>> {
         .route("/api/v1/logout", post(accounts::logout))
         .route("/api/v1/whoami", get(accounts::whoami))
         .route("/api/v1/password", post(accounts::password))
+        .route("/api/v1/passkey", post(accounts::rotate_passkey))
         .route("/api/v1/users/online", get(accounts::online))
         .route("/api/v1/users/{name}/stats", get(accounts::stats))
         .route("/api/v1/groups", get(groups::list).post(groups::create))

@@ -97,8 +97,9 @@ fn sse(e: &StreamEvent) -> Event {
 }
 
 /// Kinds of events after which a user's session may be over (a logout, an
-/// expiry, or a login elsewhere that took the session over).
-const SESSION_CHANGES: [&str; 3] = ["logout", "session_expired", "login"];
+/// expiry, a login elsewhere that took the session over, or a password
+/// change, which replaces every session).
+const SESSION_CHANGES: [&str; 4] = ["logout", "session_expired", "login", "password_changed"];
 
 /// The `session_ended` event that closes a stream.
 fn session_ended(st: &mut StreamState) -> Event {

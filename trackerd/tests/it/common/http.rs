@@ -119,6 +119,21 @@ impl Request {
         parse_reply(&reply)
     }
 
+    /// [`Request::send`] from the loopback address `local` (any of
+    /// 127.0.0.0/8 on Linux), so the server sees another client address.
+    pub async fn send_from(&self, addr: SocketAddr, local: std::net::IpAddr) -> Reply {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let reply = exchange_on(stream, &self.to_bytes(addr)).await;
+        assert!(
+            has_head(&reply),
+            "no reply from {local} ({} bytes)",
+            reply.len()
+        );
+        parse_reply(&reply)
+    }
+
     /// [`Request::send`] from a plain thread; `Err` when the connection
     /// fails or the reply is cut short (the server is gone).
     pub fn send_blocking(&self, addr: SocketAddr) -> std::io::Result<Reply> {
@@ -184,7 +199,11 @@ fn has_head(buf: &[u8]) -> bool {
 /// the bytes read. The writer runs apart, so a server that answers before
 /// reading a whole body (413, 401) and closes is read, not a write error.
 pub async fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
-    let s = TcpStream::connect(addr).await.unwrap();
+    exchange_on(TcpStream::connect(addr).await.unwrap(), request).await
+}
+
+/// [`exchange`] on a connected stream.
+async fn exchange_on(s: TcpStream, request: &[u8]) -> Vec<u8> {
     let (mut rd, mut wr) = s.into_split();
     let request = request.to_vec();
     let writer = tokio::spawn(async move {
