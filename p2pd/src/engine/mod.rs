@@ -13,15 +13,18 @@
 //!
 //! ```text
 //! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
-//!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
-//!                           ├── announce           ├── resume ── storage
-//!                           ├── choker             ├── ratelimit, events
+//!             │   (admission)        │             ├── picker ── piecebuf
+//!             └── manager ──┬── peer ┘             ├── resume ── storage
+//!                           ├── announce           ├── ratelimit, events
+//!                           ├── choker             ├── admission (per-address caps)
+//!                           ├── vouch              ├── vouch (who may connect)
 //!             └── metadata ─┘ (announce)           └── storage
 //! ```
 //! The disk threads see a torrent only through `disk::PieceOwner`; the
 //! engine's vocabulary (`EngineConfig`, `AddTorrent`, `EngineError`) lives
 //! in this module and is the only thing children name upwards.
 
+mod admission;
 mod announce;
 mod choker;
 mod disk;
@@ -37,6 +40,7 @@ mod resume;
 mod sockopt;
 mod storage;
 mod torrent;
+mod vouch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -194,6 +198,8 @@ pub(crate) struct EngineInner {
     pub http: reqwest::Client,
     pub torrents: Mutex<HashMap<InfoHash, torrent::Torrent>>,
     pub connections: Arc<Semaphore>,
+    /// Incoming connections per address, and the half-open budget.
+    pub admission: admission::Admission,
     pub disk: disk::Disk,
     pub download_limit: Arc<RateLimiter>,
     pub upload_limit: Arc<RateLimiter>,
@@ -236,6 +242,7 @@ impl Engine {
             listen_addr,
             torrents: Mutex::new(HashMap::new()),
             connections: Arc::new(Semaphore::new(config.max_peers_total)),
+            admission: admission::Admission::default(),
             disk: disk::Disk::start().map_err(EngineError::DiskThread)?,
             download_limit: Arc::new(RateLimiter::new(config.download_rate_limit)),
             upload_limit: Arc::new(RateLimiter::new(config.upload_rate_limit)),

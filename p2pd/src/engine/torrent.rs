@@ -19,12 +19,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::admission::MAX_INCOMING_PER_IP_PER_TORRENT;
 use super::disk::{Disk, DiskJob, PieceEnd, PieceOwner};
 use super::events::EngineEvent;
 use super::picker::Picker;
 use super::piecebuf::PieceBuf;
 use super::ratelimit::RateLimiter;
 use super::storage::Storage;
+use super::vouch::Vouch;
 use super::{AddTorrent, EngineConfig, EngineError, EngineInner};
 
 /// What a torrent is doing.
@@ -198,6 +200,8 @@ pub(crate) struct Shared {
     pub wake: tokio::sync::Notify,
     /// The engine's event channel.
     pub events: super::events::Events,
+    /// Who may connect to us for this torrent (everyone unless it is private).
+    pub vouch: Vouch,
 }
 
 impl std::fmt::Debug for Shared {
@@ -230,6 +234,8 @@ pub(crate) enum Refused {
     Stopping,
     #[error("torrent is still checking its files")]
     Checking,
+    #[error("too many peers from this address")]
+    TooManyFromAddress,
 }
 
 impl Torrent {
@@ -291,6 +297,11 @@ impl Torrent {
             downloaded: AtomicU64::new(0),
             uploaded: AtomicU64::new(0),
             resume_path: super::resume::record_path(&add.resume_dir, meta.info_hash),
+            vouch: Vouch::new(
+                meta.info.private,
+                add.use_trackers && meta.trackers.iter().any(|tier| !tier.is_empty()),
+                &add.extra_peers,
+            ),
             meta,
             add,
             wake: tokio::sync::Notify::new(),
@@ -383,6 +394,14 @@ impl Shared {
         }
         if st.peers.len() >= self.config.max_peers_per_torrent {
             return Err(Refused::Full);
+        }
+        let same_address = st
+            .peers
+            .values()
+            .filter(|p| !p.outgoing && p.addr.ip() == addr.ip())
+            .count();
+        if !outgoing && same_address >= MAX_INCOMING_PER_IP_PER_TORRENT {
+            return Err(Refused::TooManyFromAddress);
         }
         let key = st.next_peer_key;
         st.next_peer_key += 1;

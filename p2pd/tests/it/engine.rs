@@ -14,9 +14,9 @@ use p2pd::engine::{AddMagnet, AddTorrent, Engine, EngineConfig, EngineEvent, Tor
 use sha1::{Digest, Sha1};
 use tokio_util::sync::CancellationToken;
 
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
-fn data(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn data(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {
@@ -29,7 +29,12 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// Writes files under `root/name` and makes a torrent of them.
-fn make_torrent(root: &Path, name: &str, files: &[(&str, usize)], piece_length: u64) -> Metainfo {
+pub(crate) fn make_torrent(
+    root: &Path,
+    name: &str,
+    files: &[(&str, usize)],
+    piece_length: u64,
+) -> Metainfo {
     let base = root.join(name);
     for (i, (rel, len)) in files.iter().enumerate() {
         let p = if rel.is_empty() {
@@ -50,7 +55,7 @@ fn make_torrent(root: &Path, name: &str, files: &[(&str, usize)], piece_length: 
 }
 
 /// Adds a torrent whose data is in place and waits until it seeds.
-async fn seed(e: &Engine, meta: &Metainfo, dir: &Path) {
+pub(crate) async fn seed(e: &Engine, meta: &Metainfo, dir: &Path) {
     let ih = e.add(add(meta, dir, vec![])).await.unwrap();
     assert!(
         e.wait_complete(ih, WAIT).await,
@@ -58,7 +63,10 @@ async fn seed(e: &Engine, meta: &Metainfo, dir: &Path) {
     );
 }
 
-async fn engine(cancel: &CancellationToken, tweak: impl FnOnce(&mut EngineConfig)) -> Engine {
+pub(crate) async fn engine(
+    cancel: &CancellationToken,
+    tweak: impl FnOnce(&mut EngineConfig),
+) -> Engine {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -71,7 +79,7 @@ async fn engine(cancel: &CancellationToken, tweak: impl FnOnce(&mut EngineConfig
     Engine::start(config, cancel.child_token()).await.unwrap()
 }
 
-fn add(meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> AddTorrent {
+pub(crate) fn add(meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> AddTorrent {
     AddTorrent {
         metainfo: meta.clone(),
         download_dir: dir.to_path_buf(),
@@ -93,7 +101,7 @@ fn magnet_add(dir: &Path) -> AddMagnet {
     }
 }
 
-fn sha1_tree(root: &Path) -> Vec<(PathBuf, [u8; 20])> {
+pub(crate) fn sha1_tree(root: &Path) -> Vec<(PathBuf, [u8; 20])> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

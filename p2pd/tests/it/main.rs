@@ -5,4 +5,5 @@
 mod daemon;
 mod engine;
 mod module_graph;
+mod peer_limits;
 mod watcher;

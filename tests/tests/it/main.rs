@@ -10,5 +10,6 @@ mod engine_processes;
 mod groups_e2e;
 mod https_e2e;
 mod interop_engine;
+mod private_swarm_e2e;
 mod story;
 mod story_standard_client;
