@@ -200,6 +200,8 @@ pub(crate) struct EngineInner {
     pub connections: Arc<Semaphore>,
     /// Incoming connections per address, and the half-open budget.
     pub admission: admission::Admission,
+    /// Bytes all peers hold read from disk to upload.
+    pub upload_cache_bytes: Arc<std::sync::atomic::AtomicU64>,
     pub disk: disk::Disk,
     pub download_limit: Arc<RateLimiter>,
     pub upload_limit: Arc<RateLimiter>,
@@ -243,6 +245,7 @@ impl Engine {
             torrents: Mutex::new(HashMap::new()),
             connections: Arc::new(Semaphore::new(config.max_peers_total)),
             admission: admission::Admission::default(),
+            upload_cache_bytes: Arc::default(),
             disk: disk::Disk::start().map_err(EngineError::DiskThread)?,
             download_limit: Arc::new(RateLimiter::new(config.download_rate_limit)),
             upload_limit: Arc::new(RateLimiter::new(config.upload_rate_limit)),

@@ -180,6 +180,8 @@ pub(crate) struct Shared {
     pub http: reqwest::Client,
     pub config: EngineConfig,
     pub connections: Arc<Semaphore>,
+    /// Bytes every peer of the engine holds read for uploads (bounded in peer/upload.rs).
+    pub upload_cache_bytes: Arc<AtomicU64>,
     /// The engine's disk threads: they hash and write completed pieces.
     pub disk: Disk,
     /// Bytes of whole pieces received and not yet verified and written;
@@ -262,6 +264,7 @@ impl Torrent {
             http: engine.http.clone(),
             config: engine.config.clone(),
             connections: engine.connections.clone(),
+            upload_cache_bytes: engine.upload_cache_bytes.clone(),
             disk: engine.disk.clone(),
             unverified_bytes: AtomicU64::new(0),
             download_limits: [

@@ -6,4 +6,5 @@ mod daemon;
 mod engine;
 mod module_graph;
 mod peer_limits;
+mod upload_memory;
 mod watcher;

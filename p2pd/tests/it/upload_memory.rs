@@ -104,7 +104,7 @@ async fn spread_requests_in_huge_pieces_cost_memory_in_proportion_to_the_blocks(
     for i in 0..REQUESTS {
         let index = i % PIECES as u32;
         // Spread over each piece: a different 2 MiB stretch every time.
-        let begin = (i * 2 << 20) % PIECE as u32 + (i % 3) * BLOCK;
+        let begin = ((i * 2) << 20) % PIECE as u32 + (i % 3) * BLOCK;
         Message::Request(BlockRef {
             index,
             begin,
