@@ -1,4 +1,5 @@
 //! Helpers shared by the end-to-end and interop tests of the whole system.
 
 pub mod e2e;
+pub mod raw_peer;
 pub mod tls_proxy;

@@ -1,6 +1,10 @@
 //! The one TCP listener for every torrent: reads the first 48 bytes of a
-//! handshake (protocol, reserved bits, info-hash) under a timeout, finds the
-//! torrent and hands the connection to it. Unknown info-hashes are dropped.
+//! handshake (protocol, reserved bits, info-hash) under a short timeout,
+//! finds the torrent, asks it whether the address may connect (a private
+//! torrent serves only addresses its tracker vouches for) and hands the
+//! connection to it. Unknown info-hashes and refused addresses are closed
+//! before we send a byte. Until then a connection holds a half-open place
+//! (see admission.rs), not one of the peer slots outgoing dials need.
 
 use std::sync::{PoisonError, Weak};
 use std::time::Duration;
@@ -13,8 +17,9 @@ use tokio::net::{TcpListener, TcpStream};
 use super::EngineInner;
 use super::peer;
 
-/// Time a new connection gets to say which torrent it wants.
-const HANDSHAKE_PREFIX_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a new connection gets to say which torrent it wants (one round
+/// trip for an honest peer).
+const HANDSHAKE_PREFIX_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bytes of the handshake before the peer id.
 const PREFIX_LEN: usize = 48;
 
@@ -39,8 +44,8 @@ pub(crate) async fn accept_loop(listener: TcpListener, engine: Weak<EngineInner>
         let Some(engine) = engine.upgrade() else {
             return;
         };
-        let Ok(permit) = engine.connections.clone().try_acquire_owned() else {
-            continue; // over the global connection limit: drop it
+        let Some(half_open) = engine.admission.half_open(addr.ip()) else {
+            continue; // this address, or everyone, has too many half-open: drop it
         };
         let weak = std::sync::Arc::downgrade(&engine);
         engine.tasks.spawn(async move {
@@ -58,13 +63,27 @@ pub(crate) async fn accept_loop(listener: TcpListener, engine: Weak<EngineInner>
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&info_hash)
                 .map(|t| t.shared.clone());
-            drop(engine);
-            if let Some(shared) = torrent {
-                shared
-                    .peer_tasks
-                    .clone()
-                    .spawn(peer::accept(shared, stream, addr, reserved, permit));
+            let Some(shared) = torrent else {
+                return;
+            };
+            let vouched =
+                tokio::time::timeout(HANDSHAKE_PREFIX_TIMEOUT, shared.vouch.admit(addr.ip())).await;
+            if !matches!(vouched, Ok(true)) {
+                tracing::debug!(%addr, torrent = %shared.meta.info.name, "not listed by the tracker of a private torrent: closed");
+                return;
             }
+            let Some(place) = engine.admission.incoming(addr.ip()) else {
+                return;
+            };
+            let Ok(permit) = engine.connections.clone().try_acquire_owned() else {
+                return; // over the global connection limit
+            };
+            drop(half_open);
+            drop(engine);
+            shared.peer_tasks.clone().spawn(async move {
+                peer::accept(shared, stream, addr, reserved, permit).await;
+                drop(place);
+            });
         });
     }
 }

@@ -15,6 +15,7 @@ use super::events::EngineEvent;
 use super::picker::Picker;
 use super::resume::{self, ResumeRecord};
 use super::torrent::{PeerCmd, Shared, TorrentState, backoff};
+use super::vouch::REFRESH_GAP;
 use super::{choker, peer};
 
 /// Rechoke period (BEP 3 suggests 10 s).
@@ -170,9 +171,20 @@ async fn announce_loop(shared: &Arc<Shared>) {
     let mut next = Instant::now();
     let mut retry = FIRST_RETRY;
     let mut started = false;
+    let mut last_early: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = shared.cancel.cancelled() => break,
+            // A stranger connected to a private torrent: ask who is in the
+            // swarm now, but never more often than once per gap.
+            () = shared.vouch.refresh_wanted() => {
+                let now = Instant::now();
+                let at = last_early.map_or(now, |t: Instant| (t + REFRESH_GAP).max(now));
+                if at < next {
+                    next = at;
+                    last_early = Some(at);
+                }
+            }
             changed = complete_rx.changed(), if !completed_pending && started => {
                 if changed.is_err() { break; }
                 if *complete_rx.borrow() && event != Event::Started {
@@ -201,10 +213,12 @@ async fn announce_loop(shared: &Arc<Shared>) {
                             "ok: {} peers, {} seeders, {} leechers",
                             resp.peers.len(), resp.complete, resp.incomplete
                         );
+                        shared.vouch.listed(resp.peers.iter().map(|p| p.addr), Instant::now());
                         shared.add_candidates(resp.peers.iter().map(|p| p.addr));
                     }
                     Err(e) => {
                         tracing::warn!(torrent = %shared.meta.info.name, "announce failed: {e}");
+                        shared.vouch.unanswered();
                         shared.lock().tracker_status = format!("error: {e}");
                         next = Instant::now() + retry;
                         retry = (retry * 2).min(DEFAULT_INTERVAL);

@@ -13,16 +13,19 @@
 //!
 //! ```text
 //! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
-//!                                    │             │   (storage ── handles, nofollow)
+//!             │   (admission)        │             │   (storage ── handles, nofollow)
 //!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
 //!                           ├── announce           ├── resume ── storage
 //!                           ├── choker             ├── ratelimit, events
+//!                           ├── vouch              ├── admission (per-address caps)
+//!                           │                      ├── vouch (who may connect)
 //!             └── metadata ─┘ (announce)           └── storage
 //! ```
 //! The disk threads see a torrent only through `disk::PieceOwner`; the
 //! engine's vocabulary (`EngineConfig`, `AddTorrent`, `EngineError`) lives
 //! in this module and is the only thing children name upwards.
 
+mod admission;
 mod announce;
 mod choker;
 mod disk;
@@ -41,6 +44,7 @@ mod sockopt;
 mod space;
 mod storage;
 mod torrent;
+mod vouch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -207,6 +211,10 @@ pub(crate) struct EngineInner {
     pub http: reqwest::Client,
     pub torrents: Mutex<HashMap<InfoHash, torrent::Torrent>>,
     pub connections: Arc<Semaphore>,
+    /// Incoming connections per address, and the half-open budget.
+    pub admission: admission::Admission,
+    /// Bytes all peers hold read from disk to upload.
+    pub upload_cache_bytes: Arc<std::sync::atomic::AtomicU64>,
     pub disk: disk::Disk,
     /// Open data files of every torrent.
     pub handles: Arc<handles::FileHandles>,
@@ -251,6 +259,8 @@ impl Engine {
             listen_addr,
             torrents: Mutex::new(HashMap::new()),
             connections: Arc::new(Semaphore::new(config.max_peers_total)),
+            admission: admission::Admission::default(),
+            upload_cache_bytes: Arc::default(),
             disk: disk::Disk::start().map_err(EngineError::DiskThread)?,
             handles: Arc::new(handles::FileHandles::new(handles::capacity_within_limit(
                 config.max_open_files,

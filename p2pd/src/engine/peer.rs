@@ -232,7 +232,7 @@ async fn run(
         last_block_at: now,
         last_recv_at: now,
         last_send_at: now,
-        upload: upload::Uploader::default(),
+        upload: upload::Uploader::new(shared.upload_cache_bytes.clone()),
         sample: (0, 0),
         recent_rate: 0,
         recent_window: (now, 0),
@@ -306,7 +306,7 @@ impl Conn {
                     self.last_send_at = Instant::now();
                 }
                 loaded = self.upload.loaded(), if self.upload.is_loading() => {
-                    self.upload.finish_load(loaded, self.shared.meta.info.piece_length)?;
+                    self.upload.finish_load(loaded)?;
                 }
                 _ = tick.tick() => self.on_tick()?,
             }

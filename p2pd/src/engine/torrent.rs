@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::admission::MAX_INCOMING_PER_IP_PER_TORRENT;
 use super::disk::{Disk, DiskJob, PieceEnd, PieceOwner};
 use super::events::EngineEvent;
 use super::picker::Picker;
@@ -26,6 +27,7 @@ use super::piecebuf::PieceBuf;
 use super::ratelimit::RateLimiter;
 use super::space;
 use super::storage::Storage;
+use super::vouch::Vouch;
 use super::{AddTorrent, EngineConfig, EngineError, EngineInner};
 
 /// What a torrent is doing.
@@ -186,6 +188,8 @@ pub(crate) struct Shared {
     pub http: reqwest::Client,
     pub config: EngineConfig,
     pub connections: Arc<Semaphore>,
+    /// Bytes every peer of the engine holds read for uploads (bounded in peer/upload.rs).
+    pub upload_cache_bytes: Arc<AtomicU64>,
     /// The engine's disk threads: they hash and write completed pieces.
     pub disk: Disk,
     /// Bytes of whole pieces received and not yet verified and written;
@@ -206,6 +210,8 @@ pub(crate) struct Shared {
     pub wake: tokio::sync::Notify,
     /// The engine's event channel.
     pub events: super::events::Events,
+    /// Who may connect to us for this torrent (everyone unless it is private).
+    pub vouch: Vouch,
 }
 
 impl std::fmt::Debug for Shared {
@@ -238,6 +244,8 @@ pub(crate) enum Refused {
     Stopping,
     #[error("torrent is still checking its files")]
     Checking,
+    #[error("too many peers from this address")]
+    TooManyFromAddress,
 }
 
 impl Torrent {
@@ -268,6 +276,7 @@ impl Torrent {
             http: engine.http.clone(),
             config: engine.config.clone(),
             connections: engine.connections.clone(),
+            upload_cache_bytes: engine.upload_cache_bytes.clone(),
             disk: engine.disk.clone(),
             unverified_bytes: AtomicU64::new(0),
             download_limits: [
@@ -304,6 +313,11 @@ impl Torrent {
             downloaded: AtomicU64::new(0),
             uploaded: AtomicU64::new(0),
             resume_path: super::resume::record_path(&add.resume_dir, meta.info_hash),
+            vouch: Vouch::new(
+                meta.info.private,
+                add.use_trackers && meta.trackers.iter().any(|tier| !tier.is_empty()),
+                &add.extra_peers,
+            ),
             meta,
             add,
             wake: tokio::sync::Notify::new(),
@@ -396,6 +410,14 @@ impl Shared {
         }
         if st.peers.len() >= self.config.max_peers_per_torrent {
             return Err(Refused::Full);
+        }
+        let same_address = st
+            .peers
+            .values()
+            .filter(|p| !p.outgoing && p.addr.ip() == addr.ip())
+            .count();
+        if !outgoing && same_address >= MAX_INCOMING_PER_IP_PER_TORRENT {
+            return Err(Refused::TooManyFromAddress);
         }
         let key = st.next_peer_key;
         st.next_peer_key += 1;

@@ -14,7 +14,7 @@ use p2pd::engine::{AddMagnet, AddTorrent, Engine, EngineConfig, EngineEvent, Tor
 use sha1::{Digest, Sha1};
 use tokio_util::sync::CancellationToken;
 
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 pub(crate) fn data(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -101,7 +101,7 @@ fn magnet_add(dir: &Path) -> AddMagnet {
     }
 }
 
-fn sha1_tree(root: &Path) -> Vec<(PathBuf, [u8; 20])> {
+pub(crate) fn sha1_tree(root: &Path) -> Vec<(PathBuf, [u8; 20])> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -9,6 +9,8 @@ mod daemon;
 mod disk_faults;
 mod engine;
 mod module_graph;
+mod peer_limits;
 mod socket_folder;
 mod symlinks;
+mod upload_memory;
 mod watcher;

@@ -12,5 +12,6 @@ mod groups_e2e;
 mod https_e2e;
 mod interop_engine;
 mod passkey_rotation_e2e;
+mod private_swarm_e2e;
 mod story;
 mod story_standard_client;

@@ -1,45 +1,90 @@
 //! Serving a peer's requests: a queue of requested blocks and a small cache
-//! of whole pieces, filled by blocking reads off the async workers, so one
-//! disk read serves every block of a piece. The next pieces the queue needs
-//! (up to [`READ_AHEAD`] bytes, in one blocking task) are read while the
-//! current ones are being sent, so the socket never waits for the disk
-//! between pieces and a fast peer costs one thread hand-off per batch.
+//! of spans read for them, filled by blocking reads off the async workers.
+//! A span is the [`SPAN`]-aligned window of a piece around a requested
+//! block, never a whole piece, so what is read and kept is in proportion to
+//! what was asked (a 16 KiB request costs at most one window, whatever the
+//! piece length). The next spans the queue needs (up to [`READ_AHEAD`]
+//! bytes, in one blocking task) are read while the current ones are being
+//! sent, so the socket never waits for the disk between spans.
+//!
+//! Memory: per peer at most [`CACHE_BYTES`] of spans plus one read-ahead;
+//! across peers every span held counts against [`ALL_PEERS_CACHE_BYTES`],
+//! past which a peer reads just the blocks it serves next.
 
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use p2p_proto::wire::{BlockRef, Message, encode_piece_header};
 use tokio::task::{JoinError, JoinHandle};
 
 use super::{Conn, MAX_QUEUED_REQUESTS, PeerError, WRITE_HIGH_WATER};
 
-type Loaded = io::Result<Vec<(u32, Vec<u8>)>>;
+/// One read: (piece, offset in the piece, bytes).
+type Span = (u32, u32, Vec<u8>);
+type Loaded = io::Result<Vec<Span>>;
 type Load = JoinHandle<Loaded>;
 
-/// Most bytes of requested pieces read in one go (at least one piece).
+/// Read unit: the aligned window of a piece that holds a requested block.
+const SPAN: u32 = 256 * 1024;
+/// Most bytes read in one go (at least one span).
 const READ_AHEAD: u64 = 1 << 20;
-/// Most bytes of pieces kept in memory per peer (at least two pieces).
+/// Most bytes of spans kept in memory per peer (at least two spans).
 const CACHE_BYTES: u64 = 2 << 20;
+/// Most bytes of spans held by all peers of the engine together.
+pub(crate) const ALL_PEERS_CACHE_BYTES: u64 = 128 << 20;
+/// Spare buffers kept for reuse per peer.
+const SPARES: usize = 4;
 
-/// Requests to serve and the pieces read for them.
-#[derive(Debug, Default)]
+/// Requests to serve and the spans read for them.
+#[derive(Debug)]
 pub(crate) struct Uploader {
     queue: VecDeque<BlockRef>,
-    cache: VecDeque<(u32, Arc<Vec<u8>>)>,
+    cache: VecDeque<(u32, u32, Arc<Vec<u8>>)>,
     loading: Option<Load>,
-    /// Evicted cache buffers, reused so a new piece is read into memory
-    /// that is already allocated and initialised (no zero-fill per piece).
+    /// Evicted buffers, reused so a new span is read into memory that is
+    /// already allocated and initialised (no zero-fill per span).
     spare: Vec<Vec<u8>>,
+    /// Bytes of the engine's upload memory this peer holds (cache, the
+    /// read in progress, spares), counted in `all_peers`.
+    charged: u64,
+    all_peers: Arc<AtomicU64>,
+}
+
+impl Drop for Uploader {
+    fn drop(&mut self) {
+        self.all_peers.fetch_sub(self.charged, Ordering::Relaxed);
+    }
+}
+
+/// The span to read for block `b` of a piece of `piece_size` bytes: the
+/// aligned window around its start, stretched to its end.
+fn span_of(b: BlockRef, piece_size: u64) -> (u32, usize) {
+    let start = b.begin - b.begin % SPAN;
+    let end = (u64::from(start) + u64::from(SPAN))
+        .max(u64::from(b.begin) + u64::from(b.length))
+        .min(piece_size);
+    (start, (end - u64::from(start)) as usize)
 }
 
 impl Uploader {
+    pub fn new(all_peers: Arc<AtomicU64>) -> Uploader {
+        Uploader {
+            queue: VecDeque::new(),
+            cache: VecDeque::new(),
+            loading: None,
+            spare: Vec::new(),
+            charged: 0,
+            all_peers,
+        }
+    }
+
     pub fn is_loading(&self) -> bool {
         self.loading.is_some()
     }
 
-    /// Resolves when the pieces being read are in memory (cancel-safe).
+    /// Resolves when the spans being read are in memory (cancel-safe).
     pub async fn loaded(&mut self) -> Result<Loaded, JoinError> {
         match self.loading.as_mut() {
             Some(handle) => handle.await,
@@ -47,46 +92,88 @@ impl Uploader {
         }
     }
 
-    pub fn finish_load(
-        &mut self,
-        r: Result<Loaded, JoinError>,
-        piece_length: u64,
-    ) -> Result<(), PeerError> {
+    fn charge(&mut self, bytes: u64) {
+        self.charged += bytes;
+        self.all_peers.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn release(&mut self, bytes: u64) {
+        let bytes = bytes.min(self.charged);
+        self.charged -= bytes;
+        self.all_peers.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    fn held(&self) -> u64 {
+        self.cache
+            .iter()
+            .map(|(_, _, d)| d.len() as u64)
+            .sum::<u64>()
+            + self.spare.iter().map(|s| s.capacity() as u64).sum::<u64>()
+    }
+
+    pub fn finish_load(&mut self, r: Result<Loaded, JoinError>) -> Result<(), PeerError> {
         self.loading = None;
-        let pieces = r.map_err(io::Error::other)??;
-        let keep = (CACHE_BYTES / piece_length.max(1)).max(2) as usize;
-        for (index, data) in pieces {
-            self.cache.push_back((index, Arc::new(data)));
+        let spans = match r.map_err(io::Error::other).and_then(|r| r) {
+            Ok(spans) => spans,
+            Err(e) => {
+                self.settle_charge();
+                return Err(e.into());
+            }
+        };
+        for (index, start, data) in spans {
+            self.cache.push_back((index, start, Arc::new(data)));
         }
-        while self.cache.len() > keep {
-            if let Some((_, old)) = self.cache.pop_front()
-                && let Ok(buf) = Arc::try_unwrap(old)
-                && self.spare.len() < keep
-            {
-                self.spare.push(buf);
+        let mut cached: u64 = self.cache.iter().map(|(_, _, d)| d.len() as u64).sum();
+        while cached > CACHE_BYTES && self.cache.len() > 2 {
+            if let Some((_, _, old)) = self.cache.pop_front() {
+                cached -= old.len() as u64;
+                if let Ok(buf) = Arc::try_unwrap(old)
+                    && self.spare.len() < SPARES
+                {
+                    self.spare.push(buf);
+                }
             }
         }
+        self.settle_charge();
         Ok(())
     }
 
-    fn cached(&self, index: u32) -> Option<Arc<Vec<u8>>> {
-        self.cache
-            .iter()
-            .find(|(i, _)| *i == index)
-            .map(|(_, d)| d.clone())
+    /// Makes the charge match what is held now (nothing is being read).
+    fn settle_charge(&mut self) {
+        let held = self.held();
+        if held > self.charged {
+            self.charge(held - self.charged);
+        } else {
+            self.release(self.charged - held);
+        }
     }
 
-    /// The next queued pieces that are neither cached nor being read, in
-    /// queue order, at most `max`.
-    fn next_to_load(&self, max: usize) -> Vec<u32> {
-        let mut out: Vec<u32> = Vec::new();
-        for i in self.queue.iter().map(|b| b.index) {
-            if out.len() == max {
+    /// The cached span holding block `b`, and where the block starts in it.
+    fn cached(&self, b: BlockRef) -> Option<(Arc<Vec<u8>>, usize)> {
+        self.cache.iter().find_map(|(i, start, d)| {
+            let at = b.begin.checked_sub(*start)? as usize;
+            (*i == b.index && at + b.length as usize <= d.len()).then(|| (d.clone(), at))
+        })
+    }
+
+    /// The spans the queue needs next that are neither cached nor among
+    /// themselves, in queue order, up to `budget` bytes (at least one).
+    fn next_to_load(&self, piece_size: impl Fn(u32) -> u64, budget: u64) -> Vec<(u32, u32, usize)> {
+        let mut out: Vec<(u32, u32, usize)> = Vec::new();
+        let mut bytes = 0u64;
+        for b in &self.queue {
+            let covered = |(i, s, len): &(u32, u32, usize)| {
+                *i == b.index && *s <= b.begin && (b.begin + b.length) as usize <= *s as usize + len
+            };
+            if self.cached(*b).is_some() || out.iter().any(covered) {
+                continue;
+            }
+            let (start, len) = span_of(*b, piece_size(b.index));
+            if !out.is_empty() && bytes + len as u64 > budget {
                 break;
             }
-            if !out.contains(&i) && !self.cache.iter().any(|(c, _)| *c == i) {
-                out.push(i);
-            }
+            bytes += len as u64;
+            out.push((b.index, start, len));
         }
         out
     }
@@ -119,15 +206,12 @@ impl Conn {
             let Some(&b) = self.upload.queue.front() else {
                 return;
             };
-            let Some(data) = self.upload.cached(b.index) else {
+            let Some((data, at)) = self.upload.cached(b) else {
                 self.prefetch();
                 return;
             };
             self.upload.queue.pop_front();
-            let range = b.begin as usize..b.begin as usize + b.length as usize;
-            if data.get(range.clone()).is_none() {
-                continue;
-            }
+            let range = at..at + b.length as usize;
             self.shared.throttle_upload(u64::from(b.length)).await;
             self.outbox.push_shared(
                 |buf| encode_piece_header(b.index, b.begin, b.length, buf),
@@ -142,33 +226,43 @@ impl Conn {
         self.prefetch();
     }
 
-    /// Starts reading the next pieces the queue will need, if none are being read.
+    /// Starts reading the next spans the queue will need, if none are being read.
     fn prefetch(&mut self) {
         if self.upload.is_loading() {
             return;
         }
-        let piece_length = self.shared.meta.info.piece_length.max(1);
-        let indexes = self
-            .upload
-            .next_to_load((READ_AHEAD / piece_length).max(1) as usize);
-        if indexes.is_empty() {
+        let meta = self.shared.meta.clone();
+        let piece_size = |i: u32| meta.piece_size(i as usize).unwrap_or(0);
+        let all = self.upload.all_peers.load(Ordering::Relaxed);
+        let spans = if all + READ_AHEAD <= ALL_PEERS_CACHE_BYTES {
+            self.upload.next_to_load(piece_size, READ_AHEAD)
+        } else {
+            // Every peer's cache together is at its bound: read just the
+            // next block, and give back the spare buffers.
+            for s in std::mem::take(&mut self.upload.spare) {
+                self.upload.release(s.capacity() as u64);
+            }
+            let next = self.upload.queue.front().copied();
+            next.filter(|b| self.upload.cached(*b).is_none())
+                .map(|b| vec![(b.index, b.begin, b.length as usize)])
+                .unwrap_or_default()
+        };
+        if spans.is_empty() {
             return;
         }
+        let bytes: u64 = spans.iter().map(|s| s.2 as u64).sum();
+        self.upload.charge(bytes);
         let storage = self.shared.storage.clone();
-        let spare_count = self.upload.spare.len();
-        let mut spare = self
-            .upload
-            .spare
-            .split_off(spare_count.saturating_sub(indexes.len()));
+        let mut spare = std::mem::take(&mut self.upload.spare);
         let load = tokio::task::spawn_blocking(move || {
-            indexes
+            spans
                 .into_iter()
-                .map(|index| {
-                    let (offset, len) = storage.piece_span(index);
+                .map(|(index, start, len)| {
+                    let (offset, _) = storage.piece_span(index);
                     let mut buf = spare.pop().unwrap_or_default();
                     buf.resize(len, 0);
-                    storage.read(offset, &mut buf)?;
-                    Ok((index, buf))
+                    storage.read(offset + u64::from(start), &mut buf)?;
+                    Ok((index, start, buf))
                 })
                 .collect()
         });
@@ -191,5 +285,50 @@ impl Conn {
             self.send(&Message::Reject(b));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(index: u32, begin: u32) -> BlockRef {
+        BlockRef {
+            index,
+            begin,
+            length: 16 * 1024,
+        }
+    }
+
+    #[test]
+    fn a_block_in_a_huge_piece_reads_one_window_not_the_piece() {
+        assert_eq!(
+            span_of(block(0, 40 << 20), 64 << 20),
+            (40 << 20, SPAN as usize)
+        );
+        // A block across a window boundary stretches the window to its end.
+        let b = BlockRef {
+            index: 0,
+            begin: SPAN - 1024,
+            length: 128 * 1024,
+        };
+        assert_eq!(span_of(b, 64 << 20), (0, (SPAN + 127 * 1024) as usize));
+        // A short piece is read no further than its end.
+        assert_eq!(span_of(block(3, 0), 20_000), (0, 20_000));
+    }
+
+    #[test]
+    fn spread_requests_plan_one_window_each_up_to_the_read_ahead() {
+        let mut u = Uploader::new(Arc::default());
+        for i in 0..30 {
+            assert!(u.push(block(i, (i % 4) * (16 << 20))));
+        }
+        // Two blocks of one window need one read.
+        assert!(u.push(block(0, 16 * 1024)));
+        let plan = u.next_to_load(|_| 64 << 20, READ_AHEAD);
+        assert_eq!(plan.len(), (READ_AHEAD / u64::from(SPAN)) as usize);
+        assert!(plan.iter().all(|&(_, _, len)| len == SPAN as usize));
+        assert_eq!(plan[0], (0, 0, SPAN as usize));
+        assert_eq!(plan[1], (1, 16 << 20, SPAN as usize));
     }
 }
