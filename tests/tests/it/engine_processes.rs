@@ -153,7 +153,11 @@ fn a_leecher_killed_three_times_resumes_from_its_pieces_on_disk_and_finishes_the
     assert_eq!(counter(&last, "hash_failures"), 0, "{last}");
     assert_same_file(&setup.original(), &setup.path("leech").join(&setup.name));
     let again = downloaded_sum.saturating_sub(FILE_BYTES);
-    let bound = 3 * SLACK_PIECES * PIECE_BYTES;
+    // What a kill -9 may cost: the bytes received but not yet verified
+    // (lost by definition; many when the machine is loaded and hashing lags
+    // behind the network), plus a few pieces per kill that were verified
+    // after the last status line. A verified piece fetched again is a bug.
+    let bound = unverified_at_kill.iter().sum::<u64>() + 3 * SLACK_PIECES * PIECE_BYTES;
     assert!(
         again <= bound,
         "{again} bytes were downloaded twice over 3 kills; at most {bound} expected \
