@@ -16,8 +16,9 @@ use p2p_proto::tracker::{
 use parking_lot::{Mutex, RwLock};
 use rand::Rng;
 
-use crate::catalog::{Denied, UNKNOWN_PASSKEY};
+use crate::catalog::{AnnounceIdentity, Denied, UNKNOWN_PASSKEY};
 use crate::config::{Config, Mode};
+use crate::outsiders::Outsiders;
 use crate::store::{Store, StoreError, TorrentRecord};
 use crate::swarm::{AnnounceInput, Full, Limits, Swarms, Totals};
 
@@ -37,7 +38,9 @@ pub enum Refusal {
     #[error("full scrape is disabled; pass one or more info_hash")]
     FullScrapeDisabled,
     /// An unknown passkey (see [`crate::catalog`]). A group torrent
-    /// announced by a non-member is refused as [`Refusal::NotRegistered`].
+    /// announced by a non-member is refused as [`Refusal::NotRegistered`]
+    /// in catalog mode, and answered from an outsiders' swarm in open mode
+    /// (see [`crate::outsiders`]), as an unknown torrent would be.
     #[error("{0}")]
     Private(&'static str),
 }
@@ -128,6 +131,8 @@ pub struct Tracker {
     pub stats: Stats,
     /// Accounts, groups, the group catalog and events (issue 5).
     pub community: std::sync::Arc<crate::community::Community>,
+    /// Keys of the swarms where non-members of a group swarm go (open mode).
+    outsiders: Outsiders,
 }
 
 impl Tracker {
@@ -159,6 +164,7 @@ impl Tracker {
             pending: Mutex::default(),
             store,
             stats: Stats::new(Instant::now()),
+            outsiders: Outsiders::default(),
         })
     }
 
@@ -200,30 +206,38 @@ impl Tracker {
         now: Instant,
         rng: &mut (impl Rng + ?Sized),
     ) -> Result<Vec<u8>, Refusal> {
-        let identity = self
-            .community
-            .authorize_announce(&req.info_hash, passkey)
-            .map_err(|denied| match denied {
-                Denied::UnknownPasskey => Refusal::Private(UNKNOWN_PASSKEY),
-                // The same words as for a torrent this tracker does not know.
-                Denied::NotForYou => Refusal::NotRegistered(req.info_hash),
-            })?;
-        if !identity.published && !self.admitted(&req.info_hash) {
+        // The swarm the announcer joins: the torrent's own, or for a
+        // non-member of a group swarm in open mode, the outsiders' one.
+        let (identity, swarm) = match self.community.authorize_announce(&req.info_hash, passkey) {
+            Ok(identity) => (identity, req.info_hash),
+            Err(Denied::UnknownPasskey) => return Err(Refusal::Private(UNKNOWN_PASSKEY)),
+            // What a torrent this tracker does not know gets: an open
+            // swarm in open mode, a refusal in the same words in catalog mode.
+            Err(Denied::NotForYou) if self.config.mode == Mode::Open => (
+                AnnounceIdentity::default(),
+                self.outsiders.key(&req.info_hash),
+            ),
+            Err(Denied::NotForYou) => return Err(Refusal::NotRegistered(req.info_hash)),
+        };
+        let outsider = swarm != req.info_hash;
+        if !outsider && !identity.published && !self.admitted(&req.info_hash) {
             return Err(Refusal::NotRegistered(req.info_hash));
         }
         let a = &self.config.announce;
         let numwant = req.numwant.unwrap_or(a.default_numwant).min(a.max_numwant);
         let input = AnnounceInput {
-            info_hash: req.info_hash,
+            info_hash: swarm,
             peer_id: req.peer_id,
             addr,
             left: req.left,
             event: req.event,
             numwant: numwant as usize,
-            open_swarm: !identity.published && !self.is_registered(&req.info_hash),
+            open_swarm: outsider || (!identity.published && !self.is_registered(&req.info_hash)),
         };
         let out = self.swarms.announce(&input, now, rng)?;
-        if out.counted_completion {
+        // An outsiders' swarm lives in memory only: its completions are
+        // counted there, not stored under its key.
+        if out.counted_completion && !outsider {
             *self.pending.lock().entry(req.info_hash).or_default() += 1;
             self.stats.completed.fetch_add(1, Ordering::Relaxed);
         }
@@ -272,21 +286,31 @@ impl Tracker {
                 .map(|h| (*h, self.swarms.scrape(h).unwrap_or_default()))
                 .collect()
         };
-        // Group swarms are private: a full scrape leaves them out, and one
-        // asked for by info-hash reads as a torrent with no peers, as an
-        // unknown one does in open mode (scrapes carry no passkey).
+        // Group swarms are private (scrapes carry no passkey): a full
+        // scrape leaves them and the outsiders' swarms out, and one asked
+        // for by info-hash reads as an unknown torrent would: its
+        // outsiders' swarm in open mode, no peers in catalog mode.
         let access = &self.community.access;
         if req.info_hashes.is_empty() {
-            files.retain(|(h, _)| !access.is_group_only(h));
+            files.retain(|(h, _)| !access.is_group_only(h) && !self.outsiders.is_key(h));
         } else {
             for (h, stats) in &mut files {
                 if access.is_group_only(h) {
-                    *stats = ScrapeStats::default();
+                    *stats = self.outsiders_stats(h).unwrap_or_default();
                 }
             }
         }
         self.stats.scrapes.fetch_add(1, Ordering::Relaxed);
         Ok(ScrapeResponse { files }.encode())
+    }
+
+    /// In open mode, the counters of the outsiders' swarm of the group
+    /// torrent `h` (what a non-member is shown), when it has one.
+    pub fn outsiders_stats(&self, h: &InfoHash) -> Option<ScrapeStats> {
+        if self.config.mode != Mode::Open {
+            return None;
+        }
+        self.swarms.scrape(&self.outsiders.key(h))
     }
 
     /// Counters of one torrent (zeros when it has no swarm).

@@ -11,6 +11,7 @@ pub mod config;
 pub mod events;
 pub mod groups;
 pub mod http;
+pub mod outsiders;
 pub mod private_files;
 pub mod server;
 pub mod store;

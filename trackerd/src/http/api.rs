@@ -185,9 +185,21 @@ pub(super) async fn get_torrent(
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     // A group torrent is shown only to the members of the group that owns
-    // it, not even its existence to anyone else.
+    // it, not even its existence to anyone else: they see what an unknown
+    // torrent shows, its outsiders' swarm in open mode (see crate::outsiders).
     if t.community.access.is_group_only(&h) && !member_sees(&t, &headers, &h).await {
-        return json_error(StatusCode::NOT_FOUND, &format!("torrent {h} is not known"));
+        return match t.outsiders_stats(&h) {
+            Some(s) => Json(TorrentInfo {
+                info_hash: h,
+                registered: false,
+                seeders: u64::from(s.complete),
+                leechers: u64::from(s.incomplete),
+                completed: u64::from(s.downloaded),
+                details: None,
+            })
+            .into_response(),
+            None => json_error(StatusCode::NOT_FOUND, &format!("torrent {h} is not known")),
+        };
     }
     match t.store.torrent(h).await {
         Ok(Some(rec)) => Json(torrent_info(&t, Some(&rec), &h)).into_response(),

@@ -259,22 +259,26 @@ async fn a_group_swarm_serves_members_only_and_a_removed_member_stops_getting_pe
         .announce();
     assert_eq!(got.peers.len(), 1, "a member gets the seeder");
 
-    let refused =
-        passkey_announce(s.addr, &mallory_pk, &req(h, 3, 7003, 100, Event::Started)).await;
-    // "Not for you" reads exactly as "unknown" (what a catalog-mode tracker
-    // answers for a torrent it does not know, see catalog_api.rs): the
-    // failure reason does not tell that a group torrent exists.
-    let unknown_torrent = format!("torrent {} is not registered with this tracker", h.to_hex());
-    assert_eq!(refused.failure(), unknown_torrent);
-    assert!(
-        p2p_proto::bencode::decode(&refused.body)
-            .unwrap()
-            .get("peers")
-            .is_none(),
-        "no peers"
-    );
-    let plain = announce(s.addr, &req(h, 3, 7003, 100, Event::Started)).await;
-    assert_eq!(plain.failure(), unknown_torrent);
+    // A non-member, with a passkey or none, is answered exactly as for a
+    // torrent the tracker does not know (open mode: a swarm of outsiders),
+    // never with the members: the same announces for an unknown info-hash
+    // give the same answers and the same scrape.
+    let u = crate::common::hash(77);
+    let view = |r: p2p_proto::tracker::AnnounceResponse| (r.complete, r.incomplete, r.peers);
+    for hash in [h, u] {
+        let with_passkey = passkey_announce(
+            s.addr,
+            &mallory_pk,
+            &req(hash, 3, 7003, 100, Event::Started),
+        )
+        .await;
+        assert_eq!(view(with_passkey.announce()), (0, 1, vec![]), "{hash:?}");
+        let plain = announce(s.addr, &req(hash, 4, 7004, 100, Event::Started)).await;
+        let (complete, incomplete, peers) = view(plain.announce());
+        assert_eq!((complete, incomplete), (0, 2), "{hash:?}");
+        let ports: Vec<u16> = peers.iter().map(|p| p.addr.port()).collect();
+        assert_eq!(ports, [7003], "only the other outsider, never a member");
+    }
     let unknown = passkey_announce(
         s.addr,
         &"0".repeat(32),
@@ -283,13 +287,22 @@ async fn a_group_swarm_serves_members_only_and_a_removed_member_stops_getting_pe
     .await;
     assert_eq!(unknown.failure(), "unknown passkey");
 
-    let sc = get(s.addr, &crate::common::scrape_target(&[h])).await;
+    let sc = get(s.addr, &crate::common::scrape_target(&[h, u])).await;
     let sc = p2p_proto::tracker::ScrapeResponse::from_bytes(&sc.body).unwrap();
+    assert_eq!(sc.files.len(), 2);
     assert_eq!(
-        sc.files,
-        vec![(h, p2p_proto::tracker::ScrapeStats::default())],
-        "a scrape shows a group swarm as an unknown torrent: no peers"
+        sc.files[0].1, sc.files[1].1,
+        "a scrape shows a group swarm as it shows an unknown torrent"
     );
+    assert_eq!(
+        sc.files[0].1.incomplete, 2,
+        "the outsiders, not the members"
+    );
+    // The members' swarm did not take the outsiders in.
+    let member = passkey_announce(s.addr, &bob_pk, &req(h, 2, 7002, 100, Event::None))
+        .await
+        .announce();
+    assert_eq!((member.complete, member.incomplete), (1, 1));
 
     let r = request(
         s.addr,
@@ -300,8 +313,16 @@ async fn a_group_swarm_serves_members_only_and_a_removed_member_stops_getting_pe
     )
     .await;
     assert_eq!(r.status, 200);
-    let after = passkey_announce(s.addr, &bob_pk, &req(h, 2, 7002, 100, Event::None)).await;
-    assert_eq!(after.failure(), unknown_torrent);
+    // Removed, bob is an outsider: he is shown the outsiders, not alice.
+    let after = passkey_announce(s.addr, &bob_pk, &req(h, 2, 7002, 100, Event::None))
+        .await
+        .announce();
+    let ports: Vec<u16> = after.peers.iter().map(|p| p.addr.port()).collect();
+    assert!(
+        !ports.contains(&7001),
+        "the seeder is not listed: {ports:?}"
+    );
+    assert_eq!(after.complete, 0, "{after:?}");
 }
 
 #[tokio::test]

@@ -22,8 +22,8 @@ use sha1::{Digest, Sha1};
 const FILE_BYTES: usize = 4 << 20;
 
 /// A python3-libtorrent client: `seed`, `leech` (exit 0 once complete) or
-/// `refused` (exit 0 at the first tracker error, printing it and the peer
-/// count). DHT, LSD, UPnP, NAT-PMP and uTP off; several connections per IP
+/// `outsider` (exit 0 at the first tracker reply, printing the peers it
+/// gave and the peer count; exit 1 at a tracker error). DHT, LSD, UPnP, NAT-PMP and uTP off; several connections per IP
 /// allowed (everything is on 127.0.0.1: INTEROP.md).
 const LT_SCRIPT: &str = r#"
 import sys, time
@@ -48,10 +48,13 @@ last = None
 while time.monotonic() < deadline:
     for a in ses.pop_alerts():
         print(f"alert {type(a).__name__}: {a.message()}", flush=True)
-        if mode == "refused" and isinstance(a, lt.tracker_error_alert):
+        if mode == "outsider" and isinstance(a, lt.tracker_reply_alert):
             st = h.status()
-            print(f"REFUSED peers={st.num_peers} list_peers={st.list_peers} reason={a.failure_reason()}", flush=True)
+            print(f"REPLY given={a.num_peers} peers={st.num_peers} list_peers={st.list_peers}", flush=True)
             sys.exit(0)
+        if mode == "outsider" and isinstance(a, lt.tracker_error_alert):
+            print(f"REFUSED reason={a.failure_reason()}", flush=True)
+            sys.exit(1)
     st = h.status()
     line = f"state={st.state} progress={st.progress:.3f} peers={st.num_peers} seeding={st.is_seeding}"
     if line != last:
@@ -308,7 +311,7 @@ async fn passkey_announce(
 }
 
 #[tokio::test]
-async fn a_non_member_passkey_gets_a_failure_reason_and_no_peers() {
+async fn a_non_member_gets_no_member_peers_as_for_an_unknown_torrent() {
     require_libtorrent();
     let c = community().await;
     let addr = c.tracker.addr;
@@ -319,19 +322,14 @@ async fn a_non_member_passkey_gets_a_failure_reason_and_no_peers() {
     let bob = passkey_announce(addr, &c.bob.1, &req(h, 2, 40002, 100, Event::Started)).await;
     assert_eq!(bob.announce().peers.len(), 1, "bob, a member, sees alice");
 
-    // Carol, with her own valid passkey, raw HTTP.
+    // Carol, with her own valid passkey, raw HTTP, and anyone without a
+    // passkey: answered as for a torrent the tracker does not know (open
+    // mode: an open swarm of outsiders), never with alice or bob.
     let r = passkey_announce(addr, &c.carol.1, &req(h, 3, 40003, 100, Event::Started)).await;
-    let not_registered = format!("torrent {} is not registered with this tracker", h.to_hex());
-    assert_eq!(r.failure(), not_registered);
-    let v = p2p_proto::bencode::decode(&r.body).unwrap();
-    assert!(
-        v.get("peers").is_none() && v.get("peers6").is_none(),
-        "no peers in a refusal: {}",
-        r.text()
-    );
-    // Without a passkey, and with a passkey nobody has.
+    assert_eq!(r.announce().peers, vec![], "no member for carol");
     let r = crate::common::announce(addr, &req(h, 4, 40004, 100, Event::Started)).await;
-    assert_eq!(r.failure(), not_registered);
+    let ports: Vec<u16> = r.announce().peers.iter().map(|p| p.addr.port()).collect();
+    assert_eq!(ports, [40003], "only the other outsider");
     let r = passkey_announce(
         addr,
         &"0".repeat(32),
@@ -343,11 +341,16 @@ async fn a_non_member_passkey_gets_a_failure_reason_and_no_peers() {
     assert_eq!(
         (seeders, leechers),
         (1, 1),
-        "carol was not added to the swarm"
+        "the outsiders were not added to the members' swarm"
     );
-    // Nor can she, or anyone without a member's token, see the swarm at all.
-    assert_eq!(swarm_counts(addr, &h, &c.carol.0), (0, 0, 0));
-    assert_eq!(swarm_counts(addr, &h, "not-a-token"), (0, 0, 0));
+    // Carol sees the outsiders' swarm only, as for an unknown torrent.
+    assert_eq!(swarm_counts(addr, &h, &c.carol.0), (0, 2, 0));
+    assert_eq!(swarm_counts(addr, &h, "not-a-token"), (0, 2, 0));
+    for (id, port) in [(3, 40003), (4, 40004)] {
+        crate::common::announce(addr, &req(h, id, port, 100, Event::Stopped))
+            .await
+            .announce();
+    }
 
     // A standard client given a .torrent with carol's passkey: bob's file
     // with the passkey swapped (same length, so the bencode stays valid).
@@ -365,20 +368,16 @@ async fn a_non_member_passkey_gets_a_failure_reason_and_no_peers() {
     let mut p = Proc::start(
         "libtorrent (carol)",
         c.path("carol.log"),
-        &mut lt("refused", &path, &carol_dir, 30),
+        &mut lt("outsider", &path, &carol_dir, 30),
     );
     p.wait_success(Duration::from_secs(40));
     let out = p.output();
     let line = out
         .lines()
-        .find(|l| l.starts_with("REFUSED"))
-        .unwrap_or_else(|| panic!("libtorrent saw no tracker error:\n{out}"));
+        .find(|l| l.starts_with("REPLY"))
+        .unwrap_or_else(|| panic!("libtorrent saw no tracker reply:\n{out}"));
     eprintln!("{line}");
-    assert!(
-        line.contains("is not registered with this tracker"),
-        "{line}"
-    );
-    assert!(line.contains("peers=0 list_peers=0"), "{line}");
+    assert!(line.contains("given=0 peers=0 list_peers=0"), "{line}");
     let (seeders, leechers, _) = swarm_counts(addr, &h, &c.alice.0);
     assert_eq!((seeders, leechers), (1, 1), "carol's client was not added");
 }

@@ -15,29 +15,50 @@ async fn publish_into(s: &TestServer, place: &str, token: &str, bytes: &[u8]) ->
     request(s.addr, "POST", place, Some(token), bytes).await
 }
 
-fn unknown_torrent(h: &InfoHash) -> String {
-    format!("torrent {} is not registered with this tracker", h.to_hex())
+/// An info-hash the tracker has never seen, next to `h`.
+fn unknown_beside(h: &InfoHash) -> InfoHash {
+    let mut u = *h;
+    u.0[19] ^= 0x55;
+    u
 }
 
-/// The outsider's view: no member address by passkey or anonymously, and
-/// nothing of the torrent through the API.
-async fn outsider_sees_nothing(s: &TestServer, h: InfoHash, token: &str, passkey: &str) {
+/// What announcing `h` by passkey and anonymously shows: the counts, the
+/// peers' ports and the torrent's API view without its info-hash.
+async fn seen_by_outsider(s: &TestServer, h: InfoHash, passkey: &str) -> (Vec<u16>, String) {
     let by_passkey = passkey_announce(s.addr, passkey, &req(h, 9, 7009, 100, Event::Started)).await;
-    assert_eq!(by_passkey.failure(), unknown_torrent(&h));
     let anonymous = announce(s.addr, &req(h, 8, 7008, 100, Event::Started)).await;
-    assert_eq!(anonymous.failure(), unknown_torrent(&h));
+    let mut ports: Vec<u16> = [by_passkey.announce(), anonymous.announce()]
+        .iter()
+        .flat_map(|r| r.peers.iter().map(|p| p.addr.port()))
+        .collect();
+    ports.sort_unstable();
+    let api = get(s.addr, &format!("/api/v1/torrents/{}", h.to_hex())).await;
+    let view = format!("{} {}", api.status, api.text().replace(&h.to_hex(), "IH"));
+    (ports, view)
+}
+
+/// The outsider's view: by passkey or anonymously, what an unknown
+/// torrent shows (open mode: a swarm of outsiders only, never a member's
+/// address), and no .torrent or magnet through the API.
+async fn outsider_sees_nothing(s: &TestServer, h: InfoHash, token: &str, passkey: &str) {
+    let (ports, view) = seen_by_outsider(s, h, passkey).await;
+    assert!(
+        ports.iter().all(|p| [7008, 7009].contains(p)),
+        "only outsiders are listed: {ports:?}"
+    );
+    let unknown = seen_by_outsider(s, unknown_beside(&h), passkey).await;
+    assert_eq!(
+        (ports, view),
+        unknown,
+        "the group torrent reads as an unknown one"
+    );
     let ih = h.to_hex();
     for path in [
         format!("/api/v1/torrents/{ih}/torrent"),
         format!("/api/v1/torrents/{ih}/magnet"),
-        format!("/api/v1/torrents/{ih}"),
     ] {
         assert_eq!(get_auth(s.addr, &path, token).await.status, 404, "{path}");
     }
-    assert_eq!(
-        get(s.addr, &format!("/api/v1/torrents/{ih}")).await.status,
-        404
-    );
 }
 
 #[tokio::test]
@@ -133,12 +154,13 @@ async fn a_removed_member_cannot_reopen_a_group_swarm_by_publishing_its_torrent_
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(error(&r).0, "owned_elsewhere");
     outsider_sees_nothing(&s, h, &bob, &bob_pk).await;
-    let scrape = get(s.addr, &crate::common::scrape_target(&[h])).await;
+    let unknown = unknown_beside(&h);
+    let scrape = get(s.addr, &crate::common::scrape_target(&[h, unknown])).await;
     let scrape = p2p_proto::tracker::ScrapeResponse::from_bytes(&scrape.body).unwrap();
+    assert_eq!(scrape.files.len(), 2);
     assert_eq!(
-        scrape.files,
-        vec![(h, Default::default())],
-        "no peers shown"
+        scrape.files[0].1, scrape.files[1].1,
+        "the scrape reads as an unknown torrent's (its outsiders only)"
     );
 }
 
