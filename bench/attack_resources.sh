@@ -14,19 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BENCH_DIR=${BENCH_DIR:-$ROOT/bench/out}
-mkdir -p "$BENCH_DIR"
-WORK=$(mktemp -d "$BENCH_DIR/attack_resources.XXXXXX")
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+bench_workdir attack_resources
 release_trackerd
 
 # 4160 stream attempts need as many descriptors on the client side.

@@ -1,6 +1,24 @@
 # Shared helpers for the bench scripts (sourced, not run). Expects ROOT (the
 # repository) to be set.
 
+# Sets BENCH_DIR (default bench/out) and WORK, a fresh folder in it named
+# after the bench; on exit, stops the processes whose PIDs the bench added
+# to PIDS (only those) and removes WORK.
+bench_workdir() {
+    BENCH_DIR=${BENCH_DIR:-$ROOT/bench/out}
+    mkdir -p "$BENCH_DIR"
+    WORK=$(mktemp -d "$BENCH_DIR/$1.XXXXXX")
+    PIDS=()
+    trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+
 # Fails with a hint unless every named command is on PATH.
 need_tools() {
     local tool

@@ -30,19 +30,9 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
 THREADS=${THREADS:-2}
 HASHES=${HASHES:-10000}
-BENCH_DIR=${BENCH_DIR:-$ROOT/bench/out}
-mkdir -p "$BENCH_DIR"
-WORK=$(mktemp -d "$BENCH_DIR/passkey.XXXXXX")
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+bench_workdir passkey
 need_tools wrk
 release_trackerd
 

@@ -16,19 +16,9 @@ ROOT=$PWD
 SWARMS=${SWARMS:-10000}
 PEERS_PER_SWARM=${PEERS_PER_SWARM:-10}
 CLIENTS=${CLIENTS:-4}
-BENCH_DIR=${BENCH_DIR:-$ROOT/bench/out}
-mkdir -p "$BENCH_DIR"
-WORK=$(mktemp -d "$BENCH_DIR/tracker_memory.XXXXXX")
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+bench_workdir tracker_memory
 need_tools opentracker
 PY=/usr/bin/python3
 release_trackerd
