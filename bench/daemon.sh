@@ -138,7 +138,10 @@ log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- trackerd ----------------------------------------------------------------
 TD_PORT=$(free_port)
-RUST_LOG=warn "$TRACKERD" --listen "127.0.0.1:$TD_PORT" --data-dir "$WORK/trackerd" > "$LOGS/trackerd.log" 2>&1 &
+# Every torrent announces from 127.0.0.1: the per-address caps would stop
+# step 3 at the 1,001st swarm.
+uncapped_announce_toml > "$WORK/trackerd.toml"
+RUST_LOG=warn "$TRACKERD" --config "$WORK/trackerd.toml" --listen "127.0.0.1:$TD_PORT" --data-dir "$WORK/trackerd" > "$LOGS/trackerd.log" 2>&1 &
 TD_PID=$!
 PIDS+=("$TD_PID")
 TRACKER="http://127.0.0.1:$TD_PORT"

@@ -101,10 +101,12 @@ body_read_timeout_secs = 10
 # /api/v1/session/stream) open at once. Streams never get more than half of
 # max_connections, so the rest always answers announces and logins.
 max_streams = 1024
-# Most streams one user may hold open; further ones get 429.
+# Most streams one user may hold open; further ones get 429. 0: no limit.
 max_streams_per_user = 8
 # Most streams one client address (IPv6: one /64) may hold open; further
-# ones get 429.
+# ones get 429. 0: no limit. Each logged-in p2pd holds one session stream:
+# raise this when more daemons share one address (a NAT, or a proxy missing
+# from trusted_proxies), or their sessions lapse and they stop sharing.
 max_streams_per_address = 64
 # Bearer token required by POST /api/v1/torrents. Empty: only loopback
 # clients may register torrents.
@@ -322,9 +324,9 @@ pub struct HttpConfig {
     pub body_read_timeout_secs: u64,
     /// Most streams open at once (at most half of `max_connections`).
     pub max_streams: usize,
-    /// Most streams per user.
+    /// Most streams per user (0: no limit).
     pub max_streams_per_user: usize,
-    /// Most streams per client address (IPv6: per /64).
+    /// Most streams per client address, IPv6 per /64 (0: no limit).
     pub max_streams_per_address: usize,
     /// Bearer token for registering torrents; empty: loopback only.
     pub admin_token: String,

@@ -1,7 +1,7 @@
 //! Passkey rotation through the real binaries (issue 12, item 9):
 //! `p2pctl passkey rotate` asks p2pd, p2pd asks trackerd; the old passkey is
 //! refused at once, and the daemon keeps seeding under the new one (another
-//! daemon downloads the file from it afterwards).
+//! daemon downloads the file from it afterwards), its catalog downloads too.
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
@@ -94,4 +94,18 @@ fn a_rotated_passkey_is_refused_and_the_daemon_keeps_seeding_with_the_new_one() 
             .as_array()
             .is_some_and(|l| l.iter().any(|t| t["state"] == "seeding"))
     });
+
+    // Bob's download came from the catalog: its personalised .torrent
+    // carries his passkey. After he rotates it, the download restarts with
+    // the new one (the tracker counts him again), not the refused old one.
+    wait_until("the tracker to count bob as a seeder", 30, || {
+        seeders() == 2
+    });
+    let rotated = ok_json(&bob, &["passkey", "rotate"]);
+    assert_eq!(rotated["torrents"], 1);
+    wait_until(
+        "bob to announce his download with the new passkey",
+        30,
+        || seeders() == 2,
+    );
 }

@@ -162,11 +162,12 @@ impl Access {
     }
 
     /// Swaps a user's passkey (rotation): the old one names nobody from now on.
-    pub fn replace_passkey(&self, old: &str, new: String, user_id: i64) {
+    pub fn replace_passkey(&self, new: String, user_id: i64) {
         let mut index = self.index.write();
-        if index.passkeys.get(old) == Some(&user_id) {
-            index.passkeys.remove(old);
-        }
+        // A user has one passkey: drop `old` and any other of theirs (one a
+        // concurrent rotation installed after `old` was read). One scan;
+        // rotations are rare.
+        index.passkeys.retain(|_, u| *u != user_id);
         index.passkeys.insert(new, user_id);
     }
 

@@ -359,8 +359,7 @@ impl Community {
         if !self.store.set_passkey(s.user_id, &sealed).await? {
             return Err(CommunityError::Unauthenticated);
         }
-        self.access
-            .replace_passkey(&s.passkey, passkey.clone(), s.user_id);
+        self.access.replace_passkey(passkey.clone(), s.user_id);
         drop(w);
         self.log(event(self.now(), "passkey_rotated", Some(&s.username)))
             .await;

@@ -61,10 +61,12 @@ impl StreamSlots {
     pub fn take(self: &Arc<Self>, user: i64, ip: IpAddr) -> Result<StreamSlot, StreamRefused> {
         let address = AddressKey::of(ip);
         let mut open = self.open.lock();
-        if open.per_user.get(&user).copied().unwrap_or(0) >= self.per_user {
+        // 0: no cap, as for the tracker's other per-address limits.
+        let full = |n: Option<&usize>, cap: usize| cap != 0 && n.copied().unwrap_or(0) >= cap;
+        if full(open.per_user.get(&user), self.per_user) {
             return Err(StreamRefused::User(self.per_user));
         }
-        if open.per_address.get(&address).copied().unwrap_or(0) >= self.per_address {
+        if full(open.per_address.get(&address), self.per_address) {
             return Err(StreamRefused::Address(self.per_address));
         }
         if open.total >= self.total {

@@ -150,8 +150,11 @@ impl Sharing {
                 meta.trackers = vec![vec![t.clone()]];
             }
             if let Some(c) = &identity.credentials {
+                // The configured tracker, bare or with a passkey (a group
+                // download's personalised .torrent, which may carry one
+                // rotated since): announced with the passkey of now.
                 for url in meta.trackers.iter_mut().flatten() {
-                    if url == t {
+                    if url == t || is_passkey_announce(t, url) {
                         *url = passkey_announce(t, &c.passkey);
                     }
                 }
@@ -305,6 +308,13 @@ pub fn passkey_announce(tracker: &str, passkey: &str) -> String {
     format!("{}/{passkey}", tracker.trim_end_matches('/'))
 }
 
+/// Whether `url` is `tracker`'s announce URL with a passkey (32 hex).
+fn is_passkey_announce(tracker: &str, url: &str) -> bool {
+    url.strip_prefix(tracker.trim_end_matches('/'))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|pk| pk.len() == 32 && pk.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Reads and parses a .torrent on the blocking pool.
 pub(crate) async fn read_torrent(path: PathBuf) -> Result<Metainfo, String> {
     tokio::task::spawn_blocking(move || {
@@ -313,4 +323,23 @@ pub(crate) async fn read_torrent(path: PathBuf) -> Result<Metainfo, String> {
     })
     .await
     .map_err(|e| e.to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_trackers_own_passkey_urls_count_as_passkey_announces() {
+        let t = "http://127.0.0.1:6969/announce";
+        let pk = "0123456789abcdef0123456789abcdef";
+        assert!(is_passkey_announce(t, &passkey_announce(t, pk)));
+        assert!(!is_passkey_announce(t, t));
+        assert!(!is_passkey_announce(t, &format!("{t}/{pk}/x")));
+        assert!(!is_passkey_announce(t, &format!("{t}/short")));
+        assert!(!is_passkey_announce(
+            t,
+            &format!("http://other/announce/{pk}")
+        ));
+    }
 }
