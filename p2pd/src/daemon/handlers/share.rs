@@ -118,8 +118,10 @@ fn copy_tree(src: &Path, dest: &Path, guard: Option<&(Policy, Peer)>) -> Result<
         return Ok(());
     };
     let mut from = open_no_follow(&src)?;
-    // The path may have been swapped since it was judged: judge what opened.
-    if !rights::allows_opened(peer, &from.metadata()?) {
+    // The path may have been swapped since it was judged: judge what opened,
+    // and where it really is (a folder above swapped for a link would lead
+    // the open elsewhere, e.g. into a folder the client may not enter).
+    if !rights::allows_opened(peer, &from.metadata()?) || !opened_at(&from, &src) {
         return Err(CopyError::Denied(err(
             ErrorCode::Forbidden,
             format!(
@@ -131,6 +133,19 @@ fn copy_tree(src: &Path, dest: &Path, guard: Option<&(Policy, Peer)>) -> Result<
     }
     io::copy(&mut from, &mut std::fs::File::create(dest)?)?;
     Ok(())
+}
+
+/// Whether the open file `f` is the one at `path` (a resolved path), as
+/// the kernel names it.
+#[cfg(target_os = "linux")]
+fn opened_at(f: &std::fs::File, path: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).is_ok_and(|real| real == path)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn opened_at(_: &std::fs::File, _: &Path) -> bool {
+    true
 }
 
 #[cfg(target_os = "linux")]
