@@ -4,7 +4,7 @@
 //! argument; the caller owns the lock. Must not do I/O.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// Most keys remembered; beyond this, the oldest windows are dropped first.
 pub const MAX_TRACKED_KEYS: usize = 100_000;
@@ -82,13 +82,7 @@ impl FailureLimiter {
 /// address as the /64 it lies in (`2001:db8:1:2::/64`), since one client
 /// usually holds a whole /64. IPv4-mapped IPv6 counts as IPv4.
 pub fn address_key(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let prefix = Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX));
-            format!("{prefix}/64")
-        }
-    }
+    crate::swarm::AddressKey::of(ip).to_string()
 }
 
 #[cfg(test)]

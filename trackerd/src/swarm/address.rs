@@ -29,6 +29,16 @@ impl AddressKey {
     }
 }
 
+/// An IPv4 address as is, an IPv6 one as its /64 (`2001:db8:1:2::/64`).
+impl std::fmt::Display for AddressKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Usage {
     swarms_created: usize,
