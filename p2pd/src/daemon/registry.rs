@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 use p2p_proto::fsutil::write_atomically;
 
+use crate::engine::FolderId;
+
 /// One download.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -38,6 +40,10 @@ pub struct Entry {
     /// Total bytes.
     #[serde(default)]
     pub size: u64,
+    /// Set when a client of another user chose `download_dir`: the torrent
+    /// writes only into that very folder, across restarts too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_pin: Option<FolderId>,
 }
 
 /// The serialised list, as handed to [`save_loop`].
@@ -175,6 +181,7 @@ mod tests {
             info_hash: ih,
             torrent_file: r.torrent_path(ih),
             download_dir: PathBuf::from("/dl"),
+            folder_pin: None,
             paused: false,
             name: "t".into(),
             size: 1,
@@ -203,6 +210,7 @@ mod tests {
                 info_hash: InfoHash([i; 20]),
                 torrent_file: PathBuf::from("/x"),
                 download_dir: PathBuf::from("/dl"),
+            folder_pin: None,
                 paused: false,
                 name: format!("t{i}"),
                 size: u64::from(i),

@@ -63,9 +63,32 @@ use tokio_util::task::TaskTracker;
 
 pub use events::EngineEvent;
 pub use metadata::MetadataError;
+pub use nofollow::FolderId;
 pub use ratelimit::RateLimiter;
 pub use space::{NoSpace, check as check_space};
 pub use torrent::{PeerInfo, TorrentState, TorrentStats};
+
+/// Deletes a torrent's files under `dir` (pinned to `pin`, see
+/// [`AddTorrent::folder_pin`]) and the folders they leave empty, never
+/// following a link below `dir`. Blocking.
+pub fn delete_files(meta: &Metainfo, dir: &std::path::Path, pin: Option<FolderId>) -> std::io::Result<()> {
+    let handles = Arc::new(handles::FileHandles::new(1));
+    storage::Storage::new(meta, dir, false, handles)?
+        .pinned(pin)
+        .delete_files()
+}
+
+/// Creates the folders `rest` below `dir` (which must still be the folder
+/// `pin` names) without following a link, and returns the pin of the
+/// folder made: for a download folder a client chose that did not exist
+/// yet. Blocking.
+pub fn create_pinned_folder(
+    dir: &std::path::Path,
+    pin: FolderId,
+    rest: &std::path::Path,
+) -> std::io::Result<FolderId> {
+    nofollow::create_below(&nofollow::Root::new(dir, Some(pin)), rest)
+}
 
 /// Engine settings. Every limit is per engine unless it says otherwise.
 #[derive(Debug, Clone)]
@@ -145,6 +168,9 @@ pub struct AddTorrent {
     /// with no resume record, trust that every piece is there instead of
     /// hashing it all again.
     pub assume_complete: bool,
+    /// The download folder's identity when a client of another user chose
+    /// it: files are then opened only while it is still that folder.
+    pub folder_pin: Option<FolderId>,
 }
 
 /// How a magnet link is added.
@@ -158,6 +184,8 @@ pub struct AddMagnet {
     pub extra_peers: Vec<SocketAddr>,
     /// Announce to the link's trackers.
     pub use_trackers: bool,
+    /// As [`AddTorrent::folder_pin`].
+    pub folder_pin: Option<FolderId>,
 }
 
 /// Why the engine could not do something.
@@ -364,6 +392,7 @@ impl Engine {
             extra_peers,
             use_trackers: add.use_trackers,
             assume_complete: false,
+            folder_pin: add.folder_pin,
         })
         .await
     }

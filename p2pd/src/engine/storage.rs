@@ -23,12 +23,12 @@ use p2p_proto::metainfo::Metainfo;
 use sha1::{Digest, Sha1};
 
 use super::handles::{FileHandles, Kind};
-use super::nofollow::{self, Access};
+use super::nofollow::{self, Access, FolderId, Root};
 
 /// The files of one torrent on disk.
 #[derive(Debug)]
 pub struct Storage {
-    root: PathBuf,
+    root: Root,
     files: Vec<StoredFile>,
     /// The engine's open files; this storage's handles are keyed by `id`.
     handles: Arc<FileHandles>,
@@ -94,7 +94,7 @@ impl Storage {
             });
         }
         Ok(Storage {
-            root: root.to_path_buf(),
+            root: Root::new(root, None),
             files,
             id: handles.new_owner(),
             handles,
@@ -103,6 +103,22 @@ impl Storage {
             direct_writes: AtomicBool::new(direct_writes && direct::SUPPORTED),
             refused: Mutex::new(None),
         })
+    }
+
+    /// Opens files only while the download folder is still the folder
+    /// `pin` names (see [`nofollow`]); `None` leaves it unpinned.
+    pub fn pinned(mut self, pin: Option<FolderId>) -> Storage {
+        self.root = Root::new(self.root.path(), pin);
+        self
+    }
+
+    /// Deletes the torrent's files and the folders they leave empty,
+    /// without following a link below the download folder.
+    pub fn delete_files(&self) -> io::Result<()> {
+        for f in self.files.iter().filter(|f| !f.virtual_only) {
+            nofollow::remove(&self.root, &f.rel)?;
+        }
+        Ok(())
     }
 
     /// Byte offset and length of a piece.

@@ -262,6 +262,7 @@ impl Torrent {
             engine.config.direct_writes,
             engine.handles.clone(),
         )
+        .map(|s| s.pinned(add.folder_pin))
         .map_err(|source| EngineError::Storage {
             name: meta.info.name.clone(),
             source,

@@ -89,6 +89,7 @@ pub(crate) fn add(meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> AddTor
         extra_peers: peers,
         use_trackers: false,
         assume_complete: false,
+        folder_pin: None,
     }
 }
 
@@ -98,6 +99,7 @@ fn magnet_add(dir: &Path) -> AddMagnet {
         resume_dir: dir.join(".progress"),
         extra_peers: Vec::new(),
         use_trackers: false,
+        folder_pin: None,
     }
 }
 

@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
             extra_peers: peers,
             use_trackers,
             assume_complete: false,
+            folder_pin: None,
         })
         .await?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));

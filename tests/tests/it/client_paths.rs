@@ -270,3 +270,114 @@ fn running_as_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
+
+/// The attack on a download folder a client named: after the check, the
+/// client swaps its folder (its own to rename) for a link to a folder only
+/// root may use. p2pd, restarted in between so the pin must come from its
+/// records, refuses to read or write through the swap, and deleting the
+/// data deletes nothing in the victim folder.
+#[test]
+fn a_download_folder_swapped_for_a_link_after_the_check_is_refused() {
+    if !running_as_root() {
+        eprintln!("not root: cannot run p2pctl as another user; nofollow's unit tests cover this");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    chmod(&root, 0o755);
+    // The client's own folder, and in it the download folder it names.
+    let theirs = root.join("theirs");
+    let to = theirs.join("dl");
+    for d in [&theirs, &to] {
+        std::fs::create_dir(d).unwrap();
+        std::os::unix::fs::chown(d, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    // Root's folder, with a file the torrent names.
+    let victim = root.join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    chmod(&victim, 0o700);
+    std::fs::write(victim.join("notes.txt"), b"root's own notes").unwrap();
+    // The torrent: a file of that name (other bytes), readable by anyone.
+    let made = root.join("made");
+    std::fs::create_dir(&made).unwrap();
+    chmod(&made, 0o755);
+    std::fs::write(made.join("notes.txt"), b"the torrent's bytes").unwrap();
+    let torrent = made.join("notes.torrent");
+    p2pctl_create(&made.join("notes.txt"), &torrent);
+    chmod(&torrent, 0o644);
+    let home = root.join("node");
+    std::fs::create_dir(&home).unwrap();
+    chmod(&home, 0o755);
+
+    let (daemon, socket) = daemon_with(&home, "", &["--socket-group-access"]);
+    let nobody = |args: &[&str]| {
+        let out = as_nobody(&socket, &root, args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), err)
+    };
+    let (code, err) = nobody(&[
+        "download",
+        torrent.to_str().unwrap(),
+        "--to",
+        to.to_str().unwrap(),
+        "--detach",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(nobody(&["pause", "notes.txt"]).0, Some(0));
+
+    // The swap, as the client: its folder away, a link to root's in its place.
+    let swapped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "mv {0}/dl {0}/old && ln -s {1} {0}/dl",
+            theirs.display(),
+            victim.display()
+        ))
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .status()
+        .unwrap();
+    assert!(swapped.success());
+    assert!(to.join("notes.txt").exists(), "the link leads to root's file");
+
+    // A restart: what pins the folder is read back from the daemon's records.
+    stop(daemon);
+    let (_daemon, socket) = daemon_with(&home, "", &["--socket-group-access"]);
+    let nobody = |args: &[&str]| {
+        let out = as_nobody(&socket, &root, args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), err, text)
+    };
+    let (code, err, _) = nobody(&["resume", "notes.txt"]);
+    assert_eq!(code, Some(0), "{err}");
+    let mut listed = String::new();
+    p2p_tests::e2e::wait_until("the torrent fails on the swapped folder", 30, || {
+        listed = nobody(&["list", "--json"]).2;
+        listed.contains("no longer the folder it was added with")
+    });
+    assert!(listed.contains("\"state\":\"error\""), "{listed}");
+
+    let (code, err, _) = nobody(&["remove", "notes.txt", "--delete-data"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot delete the data: refusing {}: it is no longer the folder it was added with",
+            to.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(victim.join("notes.txt")).unwrap(),
+        b"root's own notes"
+    );
+    assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 1);
+}
+
+/// Stops a daemon with SIGTERM (its records written) and waits for it.
+fn stop(mut daemon: Proc) {
+    let pid = daemon.0.id().to_string();
+    assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+    let status = daemon.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

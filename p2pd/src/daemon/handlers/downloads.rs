@@ -15,7 +15,7 @@ use super::views::{idle_summaries, summary};
 use crate::daemon::registry::{Entry, store_torrent};
 use crate::daemon::sharing::{Start, read_torrent};
 use crate::daemon::{Daemon, community};
-use crate::engine::{AddMagnet, EngineError};
+use crate::engine::{AddMagnet, EngineError, FolderId};
 
 type Reply<T> = Result<T, IpcError>;
 
@@ -35,7 +35,7 @@ pub(super) async fn add(
     to: Option<&str>,
     paused: bool,
 ) -> Reply<Added> {
-    let mut dir = to
+    let dir = to
         .map(PathBuf::from)
         .unwrap_or_else(|| d.settings.downloads_dir.clone());
     if !dir.is_absolute() {
@@ -44,10 +44,13 @@ pub(super) async fn add(
             format!("download folder {} must be an absolute path", dir.display()),
         ));
     }
-    if to.is_some() {
-        // Written with the daemon's rights: only where the client could write.
-        dir = judge(d, peer, dir, Want::Write).await?;
-    }
+    let dir = if to.is_some() {
+        // Written with the daemon's rights: only where the client could
+        // write, and only into the very folder judged.
+        judge_folder(d, peer, dir).await?
+    } else {
+        (dir, None)
+    };
     if source.starts_with("magnet:") {
         let magnet =
             Magnet::parse(source).map_err(|e| err(ErrorCode::InvalidTorrent, e.to_string()))?;
@@ -85,7 +88,7 @@ pub(super) async fn add(
         ));
     }
     // Refused before anything is recorded: it could not be downloaded.
-    fits(&meta, &dir).await?;
+    fits(&meta, &dir.0).await?;
     record(d, &meta, bytes, &dir, paused).await?;
     if paused {
         return Ok(Added {
@@ -93,7 +96,7 @@ pub(super) async fn add(
             note: None,
         });
     }
-    start_and_summarize(d, meta, &dir).await
+    start_and_summarize(d, meta, &dir.0, dir.1).await
 }
 
 /// The path to act on for a client (see [`rights::check`]), on the blocking pool.
@@ -104,6 +107,18 @@ pub(super) async fn judge(d: &Daemon, peer: &Peer, path: PathBuf, want: Want) ->
         .await
         .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
 }
+
+/// A download folder for a client (see [`rights::check_folder`]), on the blocking pool.
+async fn judge_folder(d: &Daemon, peer: &Peer, path: PathBuf) -> Reply<Folder> {
+    let policy = rights::policy(&d.settings.client_folders, d.settings.only_client_folders);
+    let peer = peer.clone();
+    tokio::task::spawn_blocking(move || rights::check_folder(&policy, &peer, &path))
+        .await
+        .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+}
+
+/// A download folder and its pin (see [`crate::engine::AddTorrent::folder_pin`]).
+type Folder = (PathBuf, Option<FolderId>);
 
 /// Whether the torrent's files fit in the free space of `dir` (a stat per
 /// file, on the blocking pool).
@@ -120,17 +135,18 @@ async fn record(
     d: &Daemon,
     meta: &Metainfo,
     torrent: Vec<u8>,
-    dir: &Path,
+    (dir, pin): &Folder,
     paused: bool,
 ) -> Reply<()> {
     let ih = meta.info_hash;
     let entry = Entry {
         info_hash: ih,
         torrent_file: d.registry().torrent_path(ih),
-        download_dir: dir.to_path_buf(),
+        download_dir: dir.clone(),
         paused,
         name: meta.info.name.clone(),
         size: meta.info.total_length,
+        folder_pin: *pin,
     };
     let entry = store_torrent(entry, torrent)
         .await
@@ -162,11 +178,16 @@ fn describe(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
 
 /// Starts a torrent in the engine (or leaves it waiting for a login) and
 /// describes it.
-async fn start_and_summarize(d: &Daemon, meta: Metainfo, dir: &Path) -> Reply<Added> {
+async fn start_and_summarize(
+    d: &Daemon,
+    meta: Metainfo,
+    dir: &Path,
+    pin: Option<FolderId>,
+) -> Reply<Added> {
     let ih = meta.info_hash;
     let start = d
         .sharing
-        .start_download(meta, dir)
+        .start_download(meta, dir, pin)
         .await
         .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
     Ok(Added {
@@ -175,12 +196,13 @@ async fn start_and_summarize(d: &Daemon, meta: Metainfo, dir: &Path) -> Reply<Ad
     })
 }
 
-async fn add_magnet(d: &Daemon, magnet: Magnet, dir: PathBuf) -> Reply<Added> {
+async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
     let add = AddMagnet {
-        download_dir: dir.clone(),
+        download_dir: dir.0.clone(),
         resume_dir: d.settings.downloads_dir.join(".progress"),
         extra_peers: Vec::new(),
         use_trackers: true,
+        folder_pin: dir.1,
     };
     let ih = d
         .engine
@@ -257,7 +279,7 @@ pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply<Added> {
         .await
         .map_err(|e| err(ErrorCode::InvalidTorrent, e))?;
     d.registry().set_paused(ih, false);
-    start_and_summarize(d, meta, &entry.download_dir).await
+    start_and_summarize(d, meta, &entry.download_dir, entry.folder_pin).await
 }
 
 pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply<TorrentSummary> {
@@ -292,7 +314,9 @@ pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply
         }
         remove_if_there(&resume_file)?;
         match (delete_data, meta, removed) {
-            (true, Some(meta), Some(entry)) => delete_files(&meta, &entry.download_dir),
+            (true, Some(meta), Some(entry)) => {
+                crate::engine::delete_files(&meta, &entry.download_dir, entry.folder_pin)
+            }
             _ => Ok(()),
         }
     })
@@ -309,22 +333,3 @@ fn remove_if_there(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Deletes a torrent's files and the folders they leave empty, never above `dir`.
-fn delete_files(meta: &Metainfo, dir: &Path) -> std::io::Result<()> {
-    for f in meta.info.files.iter().filter(|f| !f.pad && !f.symlink) {
-        let path: PathBuf = dir.join(f.path.iter().collect::<PathBuf>());
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        let mut parent = path.parent();
-        while let Some(p) = parent {
-            if p == dir || !p.starts_with(dir) || std::fs::remove_dir(p).is_err() {
-                break;
-            }
-            parent = p.parent();
-        }
-    }
-    Ok(())
-}

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 use p2p_proto::ipc::{ErrorCode, IpcError};
 
+use crate::engine::FolderId;
+
 /// Who is asking, from the socket's peer credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Peer {
@@ -229,8 +231,66 @@ pub(crate) fn check(
     path: &Path,
     want: Want,
 ) -> Result<PathBuf, IpcError> {
+    Ok(match judge(policy, peer, path, want)? {
+        None => path.to_path_buf(),
+        Some(j) => j.path(),
+    })
+}
+
+/// A folder to download into, for a client: the path, and for a judged
+/// client the pin of the very folder judged (see `engine::FolderId`), so
+/// that swapping it or a folder above it later redirects nothing. Missing
+/// folders below the one judged are created here, without following links.
+pub(crate) fn check_folder(
+    policy: &Policy,
+    peer: &Peer,
+    path: &Path,
+) -> Result<(PathBuf, Option<FolderId>), IpcError> {
+    let Some(j) = judge(policy, peer, path, Want::Write)? else {
+        return Ok((path.to_path_buf(), None));
+    };
+    let Some(id) = j.id else {
+        return Ok((j.path(), None));
+    };
+    let pin = crate::engine::create_pinned_folder(&j.real, id, &j.rest).map_err(|e| {
+        IpcError::new(
+            ErrorCode::Forbidden,
+            format!("cannot use {}: {e}", j.path().display()),
+        )
+    })?;
+    Ok((j.path(), Some(pin)))
+}
+
+/// What a judged client's path resolved to.
+struct Judged {
+    /// The nearest existing path, links resolved.
+    real: PathBuf,
+    /// Its identity, from the `stat` that was judged (none without inodes).
+    id: Option<FolderId>,
+    /// The part below it that does not exist yet.
+    rest: PathBuf,
+}
+
+impl Judged {
+    fn path(&self) -> PathBuf {
+        // Joining an empty rest would add a trailing slash.
+        if self.rest.as_os_str().is_empty() {
+            self.real.clone()
+        } else {
+            self.real.join(&self.rest)
+        }
+    }
+}
+
+/// `None` when the client has full rights; else the resolved path it may use.
+fn judge(
+    policy: &Policy,
+    peer: &Peer,
+    path: &Path,
+    want: Want,
+) -> Result<Option<Judged>, IpcError> {
     if !policy.only_folders && (peer.uid == policy.daemon_uid || peer.uid == 0) {
-        return Ok(path.to_path_buf());
+        return Ok(None);
     }
     let io = |p: &Path, e: std::io::Error| {
         IpcError::new(ErrorCode::Io, format!("cannot use {}: {e}", p.display()))
@@ -257,15 +317,14 @@ pub(crate) fn check(
         above.push((dir.to_path_buf(), stat(dir).map_err(|e| io(dir, e))?));
     }
     above.reverse();
-    let target = stat(&real).map_err(|e| io(path, e))?;
-    // Joining an empty rest would add a trailing slash.
-    let shown = if rest.as_os_str().is_empty() {
-        real
-    } else {
-        real.join(&rest)
+    let meta = std::fs::metadata(&real).map_err(|e| io(path, e))?;
+    let judged = Judged {
+        id: identity(&meta),
+        real,
+        rest,
     };
-    decide(policy, peer, &shown, &above, target, want)?;
-    Ok(shown)
+    decide(policy, peer, &judged.path(), &above, node(&meta), want)?;
+    Ok(Some(judged))
 }
 
 /// The rule for a file already opened: its owner and mode now, after any
@@ -286,6 +345,20 @@ fn node(m: &std::fs::Metadata) -> Node {
         gid: m.gid(),
         mode: m.mode(),
     }
+}
+
+#[cfg(unix)]
+fn identity(m: &std::fs::Metadata) -> Option<FolderId> {
+    use std::os::unix::fs::MetadataExt;
+    Some(FolderId {
+        dev: m.dev(),
+        ino: m.ino(),
+    })
+}
+
+#[cfg(not(unix))]
+fn identity(_m: &std::fs::Metadata) -> Option<FolderId> {
+    None
 }
 
 #[cfg(not(unix))]

@@ -22,7 +22,7 @@ use p2p_proto::metainfo::Metainfo;
 use tokio::sync::broadcast;
 
 use super::registry::Registry;
-use crate::engine::{AddTorrent, Engine, EngineError};
+use crate::engine::{AddTorrent, Engine, EngineError, FolderId};
 use crate::tracker_api::TrackerApi;
 
 pub(crate) use watched::WatchedFolder;
@@ -163,14 +163,20 @@ impl Sharing {
         Some(meta)
     }
 
-    /// Adds a download to the engine, into `dir`; while sharing is stopped
-    /// by a logout it waits, and starts at the next login.
-    pub async fn start_download(&self, meta: Metainfo, dir: &Path) -> Result<Start, EngineError> {
+    /// Adds a download to the engine, into `dir` (pinned to `pin`, see
+    /// [`AddTorrent::folder_pin`]); while sharing is stopped by a logout it
+    /// waits, and starts at the next login.
+    pub async fn start_download(
+        &self,
+        meta: Metainfo,
+        dir: &Path,
+        pin: Option<FolderId>,
+    ) -> Result<Start, EngineError> {
         let Some(meta) = self.torrent_for_now(meta) else {
             return Ok(Start::AtLogin);
         };
         let resume_dir = self.places.downloads_resume_dir.clone();
-        self.add(meta, dir.to_path_buf(), resume_dir, false)
+        self.add(meta, (dir.to_path_buf(), pin), resume_dir, false)
             .await
             .map(|_| Start::Now)
     }
@@ -180,7 +186,7 @@ impl Sharing {
     async fn add(
         &self,
         metainfo: Metainfo,
-        download_dir: PathBuf,
+        (download_dir, folder_pin): (PathBuf, Option<FolderId>),
         resume_dir: PathBuf,
         assume_complete: bool,
     ) -> Result<InfoHash, EngineError> {
@@ -194,6 +200,7 @@ impl Sharing {
                 extra_peers: Vec::new(),
                 use_trackers: true,
                 assume_complete,
+                folder_pin,
             })
             .await
     }
@@ -205,7 +212,9 @@ impl Sharing {
         };
         let resume_dir = self.places.shared_resume_dir.clone();
         // The watcher hashed it a moment ago: complete without a check.
-        let added = self.add(metainfo, item.data_dir, resume_dir, true).await;
+        let added = self
+            .add(metainfo, (item.data_dir, None), resume_dir, true)
+            .await;
         match added {
             Ok(_) | Err(EngineError::Duplicate(_)) => Ok(()),
             Err(e) => Err(e),
@@ -221,7 +230,9 @@ impl Sharing {
             }
             match read_torrent(e.torrent_file.clone()).await {
                 Ok(meta) => {
-                    if let Err(err) = self.start_download(meta, &e.download_dir).await {
+                    if let Err(err) = self
+                        .start_download(meta, &e.download_dir, e.folder_pin)
+                        .await {
                         tracing::warn!(torrent = %e.info_hash, "cannot restart download: {err}");
                     }
                 }
