@@ -210,7 +210,7 @@ mod tests {
                 info_hash: InfoHash([i; 20]),
                 torrent_file: PathBuf::from("/x"),
                 download_dir: PathBuf::from("/dl"),
-            folder_pin: None,
+                folder_pin: None,
                 paused: false,
                 name: format!("t{i}"),
                 size: u64::from(i),

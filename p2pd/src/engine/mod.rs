@@ -71,7 +71,11 @@ pub use torrent::{PeerInfo, TorrentState, TorrentStats};
 /// Deletes a torrent's files under `dir` (pinned to `pin`, see
 /// [`AddTorrent::folder_pin`]) and the folders they leave empty, never
 /// following a link below `dir`. Blocking.
-pub fn delete_files(meta: &Metainfo, dir: &std::path::Path, pin: Option<FolderId>) -> std::io::Result<()> {
+pub fn delete_files(
+    meta: &Metainfo,
+    dir: &std::path::Path,
+    pin: Option<FolderId>,
+) -> std::io::Result<()> {
     let handles = Arc::new(handles::FileHandles::new(1));
     storage::Storage::new(meta, dir, false, handles)?
         .pinned(pin)

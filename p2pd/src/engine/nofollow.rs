@@ -251,7 +251,9 @@ mod imp {
     pub fn remove(root: &Root, rel: &Path) -> io::Result<()> {
         let unlink = |rel: &Path, flags: AtFlags| -> io::Result<()> {
             let dir = open_parent(root, rel, false)?;
-            let name = rel.file_name().ok_or_else(|| not_regular(&root.path, rel))?;
+            let name = rel
+                .file_name()
+                .ok_or_else(|| not_regular(&root.path, rel))?;
             rustix::fs::unlinkat(&dir, name, flags).map_err(io::Error::from)
         };
         match unlink(rel, AtFlags::empty()) {

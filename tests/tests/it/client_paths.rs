@@ -338,7 +338,10 @@ fn a_download_folder_swapped_for_a_link_after_the_check_is_refused() {
         .status()
         .unwrap();
     assert!(swapped.success());
-    assert!(to.join("notes.txt").exists(), "the link leads to root's file");
+    assert!(
+        to.join("notes.txt").exists(),
+        "the link leads to root's file"
+    );
 
     // A restart: what pins the folder is read back from the daemon's records.
     stop(daemon);

@@ -226,3 +226,78 @@ async fn a_group_torrent_without_the_private_flag_or_the_group_source_is_refused
     let r = publish_into(&s, "/api/v1/groups/team/torrents", &alice, &upper).await;
     assert_eq!(r.status, 201, "{}", r.text());
 }
+
+/// A database from before one owner per info-hash, where the attack had
+/// already happened: a group's torrent re-published publicly and into
+/// another group after it, and a public torrent taken into a group later.
+/// The upgrade keeps the first publication of each (the group's, then the
+/// public one), so the group's swarm is closed again and the public
+/// torrent stays public.
+#[tokio::test]
+async fn an_upgraded_database_keeps_the_first_publication_of_each_torrent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (group_bytes, group_ih) = private_torrent(dir.path(), "g.bin", "team");
+    let (public_bytes, public_ih) =
+        crate::common::make_torrent(dir.path(), "p.bin", 1000, "http://x/a");
+    let blob = |b: &[u8]| -> String { b.iter().map(|x| format!("{x:02x}")).collect() };
+    let entry = |id: u32, ih: &InfoHash, group: u32, bytes: &[u8]| {
+        format!(
+            "INSERT INTO catalog (id, info_hash, group_id, name, total_length, piece_length, \
+             file_count, private, source, publisher_id, added_at, metainfo) VALUES \
+             ({id}, '{}', {group}, 'n', 1, 16384, 1, 1, 'team', 7, {id}, X'{}');",
+            ih.to_hex(),
+            blob(bytes)
+        )
+    };
+    let rows = [
+        format!(
+            "INSERT INTO users (id, username, password_hash, legacy_passkey, created_at) VALUES \
+             (7, 'alice', 'x', '{}', 1), (8, 'mallory', 'x', '{}', 1);
+             INSERT INTO groups (id, name, owner_id, created_at) VALUES (3, 'team', 7, 1), (4, 'mine', 8, 1);
+             INSERT INTO group_members (group_id, user_id, joined_at, seq) VALUES (3, 7, 1, 1), (4, 8, 1, 1);",
+            "a".repeat(32),
+            "b".repeat(32)
+        ),
+        entry(1, &group_ih, 3, &group_bytes),
+        entry(2, &group_ih, 0, &group_bytes),
+        entry(3, &group_ih, 4, &group_bytes),
+        entry(4, &public_ih, 0, &public_bytes),
+        entry(5, &public_ih, 4, &public_bytes),
+    ]
+    .concat();
+    crate::common::old_db::database_before(dir.path(), 4, &rows).await;
+
+    let s = crate::common::start_in(dir, "127.0.0.1:0", |_| {}).await;
+    // A newcomer, in no group, gets the public torrent and not the group's.
+    let (carol, _) = user(s.addr, "carol").await;
+    let magnet = |ih: InfoHash| format!("/api/v1/torrents/{}/magnet", ih.to_hex());
+    assert_eq!(
+        get_auth(s.addr, &magnet(group_ih), &carol).await.status,
+        404
+    );
+    assert_eq!(
+        get_auth(s.addr, &magnet(public_ih), &carol).await.status,
+        200
+    );
+
+    let dir = s.stop().await;
+    let url = format!("sqlite://{}/trackerd.sqlite", dir.path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let catalog: Vec<(String, i64)> =
+        sqlx::query_as("SELECT info_hash, group_id FROM catalog ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        catalog,
+        [(group_ih.to_hex(), 3), (public_ih.to_hex(), 0)],
+        "the first publication of each"
+    );
+    let owners: Vec<(String, i64)> =
+        sqlx::query_as("SELECT info_hash, group_id FROM torrent_owners")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(owners, [(group_ih.to_hex(), 3)]);
+    pool.close().await;
+}

@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use p2p_proto::tracker::Event;
-use sha2::{Digest, Sha384};
 use sqlx::Row;
 
 use crate::common::api::*;
+use crate::common::old_db::database_before;
 use crate::common::{hash, passkey_announce, req, start, start_in};
 
 /// Every byte of the database and its WAL and shared-memory files.
@@ -103,46 +103,10 @@ async fn without_its_key_file_the_database_is_refused_rather_than_passkeys_chang
 
 const OLD_PASSKEY: &str = "00112233445566778899aabbccddeeff";
 
-/// A database as trackerd wrote it before migration 0003: the first two
-/// migrations, recorded as sqlx records them, a user with a clear passkey,
-/// a group with that user in it and a live session.
+/// A database as trackerd wrote it before migration 0003: a user with a
+/// clear passkey, a group with that user in it and a live session.
 async fn old_database(dir: &Path) {
-    let url = format!("sqlite://{}/trackerd.sqlite?mode=rwc", dir.display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::raw_sql(
-        "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
-         installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, \
-         checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    let migrations = [
-        (
-            1,
-            "torrents and counters",
-            include_str!("../../migrations/0001_torrents_and_counters.sql"),
-        ),
-        (
-            2,
-            "accounts groups catalog events",
-            include_str!("../../migrations/0002_accounts_groups_catalog_events.sql"),
-        ),
-    ];
-    for (version, description, sql) in migrations {
-        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
-        sqlx::query(
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES (?, ?, 1, ?, 0)",
-        )
-        .bind(version)
-        .bind(description)
-        .bind(Sha384::digest(sql.as_bytes()).to_vec())
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
-    sqlx::raw_sql(&format!(
+    let rows = format!(
         "INSERT INTO users (id, username, password_hash, passkey, created_at) \
              VALUES (7, 'olduser', 'x', '{OLD_PASSKEY}', 1);
          INSERT INTO groups (id, name, owner_id, created_at) VALUES (3, 'oldgroup', 7, 1);
@@ -150,11 +114,8 @@ async fn old_database(dir: &Path) {
          INSERT INTO sessions (user_id, token_hash, address, created_at, last_seen) \
              VALUES (7, '{}', '127.0.0.1', 1, 4000000000);",
         "a".repeat(64)
-    ))
-    .execute(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
+    );
+    database_before(dir, 3, &rows).await;
 }
 
 #[tokio::test]

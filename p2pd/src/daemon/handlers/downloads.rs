@@ -332,4 +332,3 @@ fn remove_if_there(path: &Path) -> std::io::Result<()> {
         _ => Ok(()),
     }
 }
-

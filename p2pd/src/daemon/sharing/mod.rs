@@ -232,7 +232,8 @@ impl Sharing {
                 Ok(meta) => {
                     if let Err(err) = self
                         .start_download(meta, &e.download_dir, e.folder_pin)
-                        .await {
+                        .await
+                    {
                         tracing::warn!(torrent = %e.info_hash, "cannot restart download: {err}");
                     }
                 }

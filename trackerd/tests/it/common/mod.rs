@@ -7,6 +7,7 @@ pub mod api;
 pub mod attack;
 pub mod clients;
 pub mod http;
+pub mod old_db;
 pub mod process;
 
 pub use http::{Reply, Request, send_raw};
