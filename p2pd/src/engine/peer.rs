@@ -31,19 +31,30 @@ use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use super::torrent::{PeerCmd, PeerStats, Refused, Shared, backoff};
 
-/// Fewest and most block requests kept in flight to one peer.
+/// Fewest block requests kept in flight to one peer (a new or slow one).
 const MIN_PIPELINE: usize = 16;
-const MAX_PIPELINE: usize = 64;
-/// Seconds of data at the peer's rate kept in flight.
-const PIPELINE_SECONDS: f64 = 0.5;
+/// Most bytes asked of one peer and not yet received. It bounds the partial
+/// pieces one peer can make us hold, and covers 160 MB/s at a 100 ms round
+/// trip.
+const MAX_IN_FLIGHT_BYTES: usize = 16 << 20;
+/// Seconds of data at the peer's rate kept in flight. More than a round
+/// trip, with room: a seeder that answers in bursts (Transmission sends
+/// what it was asked for on a 500 ms pulse) is then asked for more than it
+/// sent in the last burst, so its rate, and the pipeline with it, grow
+/// until the link is full. libtorrent keeps 3 s.
+const PIPELINE_SECONDS: f64 = 2.0;
+/// Most requests sent in one go: one write wakes the peer for many blocks.
+const MAX_REQUEST_BATCH: usize = 64;
 /// A peer that sends nothing we asked for in this long is snubbed.
 const SNUB_AFTER: Duration = Duration::from_secs(30);
 /// Keep-alive when we have sent nothing for this long.
 const KEEPALIVE_AFTER: Duration = Duration::from_secs(90);
 /// A peer that sends nothing at all for this long is dropped.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
-/// Most requests we queue for a peer; more are ignored.
-const MAX_QUEUED_REQUESTS: usize = 500;
+/// Most requests we queue for a peer (advertised as `reqq`); more are
+/// refused. A queued request is 12 bytes: blocks are read when they are
+/// sent (upload.rs), so a full queue holds no data.
+const MAX_QUEUED_REQUESTS: usize = 2048;
 /// Write buffer level above which we stop serving requests until it drains.
 const WRITE_HIGH_WATER: usize = 1 << 20;
 /// Read buffer growth step.
@@ -444,14 +455,10 @@ impl Conn {
         {
             return;
         }
-        let rate = self.recent_rate as f64;
-        let depth = ((rate * PIPELINE_SECONDS) / f64::from(p2p_proto::wire::BLOCK_LEN)) as usize;
-        let depth = depth
-            .clamp(MIN_PIPELINE, MAX_PIPELINE)
-            .min(self.peer_reqq.max(1));
+        let depth = self.pipeline_depth();
         // Ask in batches of a quarter pipeline: one request write wakes the
         // peer for many blocks instead of one or two.
-        let batch = (depth / 4).max(1);
+        let batch = (depth / 4).clamp(1, MAX_REQUEST_BATCH);
         if self.in_flight.len() + batch > depth {
             return;
         }
@@ -475,6 +482,21 @@ impl Conn {
             self.outbox.push(&Message::Request(*b));
         }
         self.picked = picked;
+    }
+
+    /// Blocks to keep in flight: [`PIPELINE_SECONDS`] at the peer's rate,
+    /// bounded by its `reqq` and [`MAX_IN_FLIGHT_BYTES`]. The rate is the
+    /// higher of the last 100 ms (a transfer's start) and the last second
+    /// (a bursty seeder's quiet moments). A slow or snubbing peer's rate,
+    /// and so its pipeline, falls to the minimum.
+    fn pipeline_depth(&self) -> usize {
+        let second = self.stats.download_rate.load(Ordering::Relaxed);
+        let rate = self.recent_rate.max(second) as f64;
+        let block = p2p_proto::wire::BLOCK_LEN as usize;
+        let depth = (rate * PIPELINE_SECONDS / block as f64) as usize;
+        depth
+            .clamp(MIN_PIPELINE, MAX_IN_FLIGHT_BYTES / block)
+            .min(self.peer_reqq.max(1))
     }
 
     fn on_tick(&mut self) -> Result<(), PeerError> {

@@ -70,8 +70,12 @@ impl Watcher {
     /// Starts, then waits until a marker file is shared: the watch is up and
     /// the first scan is done.
     async fn start_ready(dirs: &Dirs) -> Self {
+        Self::start_ready_with(dirs, dirs.config()).await
+    }
+
+    async fn start_ready_with(dirs: &Dirs, config: WatcherConfig) -> Self {
         fs::write(dirs.shared.join("ready.marker"), b"ready").unwrap();
-        let mut w = Self::start(dirs.config());
+        let mut w = Self::start(config);
         w.shared("ready.marker").await;
         w
     }
@@ -188,7 +192,12 @@ async fn a_writer_that_pauses_for_many_polls_without_closing_is_waited_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_reopened_for_every_chunk_is_published_only_after_the_last_one() {
     let dirs = Dirs::new();
-    let mut w = Watcher::start_ready(&dirs).await;
+    // Stable for two polls of 500 ms: far longer than the 50 ms between
+    // writes even on a loaded machine, where a sleep can take a few times
+    // as long as asked.
+    let mut config = dirs.config();
+    config.poll_interval = Duration::from_millis(500);
+    let mut w = Watcher::start_ready_with(&dirs, config).await;
     let path = dirs.shared.join("appended.bin");
     for i in 0..20u8 {
         let mut file = fs::OpenOptions::new()

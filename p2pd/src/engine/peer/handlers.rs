@@ -144,7 +144,7 @@ impl Conn {
         if id == 0 {
             let h = ExtHandshake::decode(payload)?;
             if let Some(q) = h.reqq {
-                self.peer_reqq = (q as usize).clamp(1, 2000);
+                self.peer_reqq = (q as usize).clamp(1, super::MAX_QUEUED_REQUESTS);
             }
             self.peer_metadata_id = h.m.get(UT_METADATA).copied();
             return Ok(());

@@ -11,7 +11,7 @@
 //! across peers every span held counts against [`ALL_PEERS_CACHE_BYTES`],
 //! past which a peer reads just the blocks it serves next.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,11 +36,17 @@ const CACHE_BYTES: u64 = 2 << 20;
 pub(crate) const ALL_PEERS_CACHE_BYTES: u64 = 128 << 20;
 /// Spare buffers kept for reuse per peer.
 const SPARES: usize = 4;
+/// Queued requests looked at for the next spans to read: well past
+/// [`READ_AHEAD`], and a deep queue costs no more per look than a short one.
+const LOOKAHEAD_REQUESTS: usize = 256;
 
 /// Requests to serve and the spans read for them.
 #[derive(Debug)]
 pub(crate) struct Uploader {
     queue: VecDeque<BlockRef>,
+    /// The blocks in `queue`: a request asked twice is queued once, in
+    /// constant time however deep the peer's queue.
+    queued: HashSet<BlockRef>,
     cache: VecDeque<(u32, u32, Arc<Vec<u8>>)>,
     loading: Option<Load>,
     /// Evicted buffers, reused so a new span is read into memory that is
@@ -72,6 +78,7 @@ impl Uploader {
     pub fn new(all_peers: Arc<AtomicU64>) -> Uploader {
         Uploader {
             queue: VecDeque::new(),
+            queued: HashSet::new(),
             cache: VecDeque::new(),
             loading: None,
             spare: Vec::new(),
@@ -161,7 +168,7 @@ impl Uploader {
     fn next_to_load(&self, piece_size: impl Fn(u32) -> u64, budget: u64) -> Vec<(u32, u32, usize)> {
         let mut out: Vec<(u32, u32, usize)> = Vec::new();
         let mut bytes = 0u64;
-        for b in &self.queue {
+        for b in self.queue.iter().take(LOOKAHEAD_REQUESTS) {
             let covered = |(i, s, len): &(u32, u32, usize)| {
                 *i == b.index && *s <= b.begin && (b.begin + b.length) as usize <= *s as usize + len
             };
@@ -183,18 +190,28 @@ impl Uploader {
         if self.queue.len() >= MAX_QUEUED_REQUESTS {
             return false;
         }
-        if !self.queue.contains(&b) {
+        if self.queued.insert(b) {
             self.queue.push_back(b);
         }
         true
     }
 
     pub fn remove(&mut self, b: BlockRef) {
-        self.queue.retain(|q| *q != b);
+        if self.queued.remove(&b) {
+            self.queue.retain(|q| *q != b);
+        }
+    }
+
+    /// The next block to serve, taken off the queue.
+    fn pop(&mut self) -> Option<BlockRef> {
+        let b = self.queue.pop_front()?;
+        self.queued.remove(&b);
+        Some(b)
     }
 
     /// Drops every queued request (we choked the peer); returns them.
     pub fn clear_queue(&mut self) -> Vec<BlockRef> {
+        self.queued.clear();
         self.queue.drain(..).collect()
     }
 }
@@ -210,7 +227,7 @@ impl Conn {
                 self.prefetch();
                 return;
             };
-            self.upload.queue.pop_front();
+            self.upload.pop();
             let range = at..at + b.length as usize;
             self.shared.throttle_upload(u64::from(b.length)).await;
             self.outbox.push_shared(
