@@ -7,7 +7,9 @@
 //! bytes, in one blocking task) are read while the current ones are being
 //! sent, so the socket never waits for the disk between spans.
 //!
-//! Memory: per peer at most [`CACHE_BYTES`] of spans plus one read-ahead;
+//! Memory: per peer at most [`CACHE_BYTES`] of spans plus one read-ahead
+//! (a block waiting in the write buffer holds its span only while the
+//! next request reads the same span; else it is copied);
 //! across peers every span held counts against [`ALL_PEERS_CACHE_BYTES`],
 //! past which a peer reads just the blocks it serves next.
 
@@ -230,11 +232,29 @@ impl Conn {
             self.upload.pop();
             let range = at..at + b.length as usize;
             self.shared.throttle_upload(u64::from(b.length)).await;
-            self.outbox.push_shared(
-                |buf| encode_piece_header(b.index, b.begin, b.length, buf),
-                data,
-                range,
-            );
+            // A block queued by reference keeps its whole span alive until
+            // it is written: only while the next request reads the same
+            // span. Otherwise it is copied, so blocks spread over many
+            // spans cost the write buffer their own bytes, not a span each.
+            let next = self.upload.queue.front().copied();
+            let span_goes_on = next.is_some_and(|n| {
+                self.upload
+                    .cached(n)
+                    .is_some_and(|(d, _)| Arc::ptr_eq(&d, &data))
+            });
+            if span_goes_on {
+                self.outbox.push_shared(
+                    |buf| encode_piece_header(b.index, b.begin, b.length, buf),
+                    data,
+                    range,
+                );
+            } else {
+                self.outbox.push(&Message::Piece {
+                    index: b.index,
+                    begin: b.begin,
+                    data: &data[range],
+                });
+            }
             self.stats
                 .uploaded
                 .fetch_add(u64::from(b.length), Ordering::Relaxed);
