@@ -361,6 +361,8 @@ impl Default for Config {
 
 impl Default for AnnounceConfig {
     fn default() -> Self {
+        // The swarm caps have one home: the swarms' own defaults.
+        let caps = crate::swarm::Limits::default();
         AnnounceConfig {
             interval_secs: 1800,
             min_interval_secs: 60,
@@ -368,11 +370,11 @@ impl Default for AnnounceConfig {
             default_numwant: 50,
             max_numwant: 200,
             full_scrape: false,
-            max_torrents: 1_000_000,
-            max_peers: 5_000_000,
-            max_torrents_per_address: 1000,
-            max_peers_per_address_per_torrent: 16,
-            max_peers_per_address: 20_000,
+            max_torrents: caps.max_torrents,
+            max_peers: caps.max_peers,
+            max_torrents_per_address: caps.max_torrents_per_address,
+            max_peers_per_address_per_torrent: caps.max_peers_per_address_per_torrent,
+            max_peers_per_address: caps.max_peers_per_address,
             trusted_proxies: Vec::new(),
         }
     }
