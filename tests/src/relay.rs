@@ -33,8 +33,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Largest chunk read from a socket at once.
 const READ_CHUNK_BYTES: usize = 64 << 10;
-/// Token bucket depth of a capped direction, and the slice written at once.
-pub const BURST_BYTES: usize = 16 << 10;
+/// Token bucket depth of a capped direction: what it may send at once
+/// after being idle.
+pub const BURST_BYTES: usize = 64 << 10;
+/// What a capped direction writes at once.
+const SLICE_BYTES: usize = 16 << 10;
 /// Queue room beyond the bandwidth-delay product of a capped direction.
 const ROOM_BYTES: u64 = 1 << 20;
 /// Queue bound of an uncapped direction: 32 MiB over 50 ms is 670 MB/s.
@@ -115,7 +118,8 @@ async fn pipe(
     let permits = u32::try_from(budget).unwrap_or(u32::MAX) as usize;
     let room = Arc::new(Semaphore::new(permits));
     // Unbounded in count, bounded in bytes by `room`.
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Option<Vec<u8>>, OwnedSemaphorePermit)>();
+    let (tx, mut rx) =
+        mpsc::unbounded_channel::<(Instant, Option<Vec<u8>>, OwnedSemaphorePermit)>();
     let delay = config.delay;
     let reader = async move {
         loop {
@@ -149,7 +153,7 @@ async fn pipe(
             match &mut bucket {
                 None => to.write_all(&chunk).await?,
                 Some(bucket) => {
-                    for slice in chunk.chunks(BURST_BYTES) {
+                    for slice in chunk.chunks(SLICE_BYTES) {
                         bucket.take(slice.len() as u64).await;
                         to.write_all(slice).await?;
                     }
@@ -185,20 +189,16 @@ impl TokenBucket {
         }
     }
 
-    /// Waits until `n` (at most [`BURST_BYTES`]) tokens are there, takes them.
+    /// Takes `n` tokens (at most [`SLICE_BYTES`]), waiting while the bucket
+    /// is in debt. Time overslept is credited (up to [`BURST_BYTES`]), so
+    /// timer granularity does not slow the rate.
     async fn take(&mut self, n: u64) {
-        let n = n as f64;
-        loop {
-            let now = Instant::now();
-            let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
-            self.tokens = (self.tokens + refill).min(BURST_BYTES as f64);
-            self.last = now;
-            if self.tokens >= n {
-                self.tokens -= n;
-                return;
-            }
-            let wait = (n - self.tokens) / self.rate;
-            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(BURST_BYTES as f64) - n as f64;
+        self.last = now;
+        if self.tokens < 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(-self.tokens / self.rate)).await;
         }
     }
 }

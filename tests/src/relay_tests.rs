@@ -137,7 +137,10 @@ async fn a_capped_direction_is_never_faster_than_its_cap() {
     eprintln!("{n} bytes in {elapsed:?}: {rate:.0} B/s through a {RATE} B/s cap");
     assert_eq!(n, TOTAL);
     let floor = Duration::from_secs_f64((TOTAL - BURST_BYTES) as f64 / RATE as f64) + delay;
-    assert!(elapsed >= floor, "{elapsed:?} is faster than the cap allows ({floor:?})");
+    assert!(
+        elapsed >= floor,
+        "{elapsed:?} is faster than the cap allows ({floor:?})"
+    );
 }
 
 #[test]

@@ -61,5 +61,7 @@ async fn main() -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         stop.cancel();
     });
-    serve(listener, config, cancel).await.context("relay failed")
+    serve(listener, config, cancel)
+        .await
+        .context("relay failed")
 }
