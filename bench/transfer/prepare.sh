@@ -72,4 +72,5 @@ with open(sys.argv[1], "rb") as f:
 print(h.hexdigest())' "$DATA")
 
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-keep=(); [ "${KEEP:-0}" = 1 ] && keep=(--keep)
+keep=()
+if [ "${KEEP:-0}" = 1 ]; then keep=(--keep); fi
