@@ -10,7 +10,7 @@ leecher is being timed, like p2pd and `aria2c -V`).
 Seed:  /usr/bin/python3 lt_peer.py seed  TORRENT SAVE_DIR --port P [--seed-mode]
        prints {"event": "ready", ...} once the data is checked and the torrent is seeding.
 Leech: /usr/bin/python3 lt_peer.py leech TORRENT SAVE_DIR --port P --peer 127.0.0.1:PORT [...]
-       prints {"event": "first_byte"} and then {"event": "done", ...} as soon as every piece
+       prints {"event": "unchoked"} when a peer first unchokes it, {"event": "first_byte"} and then {"event": "done", ...} as soon as every piece
        is downloaded and hash-checked by libtorrent (torrent is seeding), then keeps running
        until SIGINT / SIGTERM (the caller samples its CPU time at "done").
 Must run with Debian's /usr/bin/python3 (the only interpreter with the libtorrent module).
@@ -44,6 +44,8 @@ def main():
                     help="seed: torrent_flags.seed_mode (no check at start; pieces hashed when first sent)")
     ap.add_argument("--utp", action="store_true", help="allow uTP (libtorrent's default; off here)")
     ap.add_argument("--max-seconds", type=float, default=3600)
+    ap.add_argument("--use-trackers", action="store_true",
+                    help="keep the torrent's trackers (bench/transmission.sh); default: peers given only")
     args = ap.parse_args()
     for p in args.peer:
         if not p.startswith("127.0.0.1:"):
@@ -66,8 +68,9 @@ def main():
     atp.ti = ti
     atp.save_path = args.save_dir
     # No tracker: peers are given directly (opentracker would hand libtorrent its own address).
-    atp.trackers = []
-    atp.flags |= lt.torrent_flags.override_trackers
+    if not args.use_trackers:
+        atp.trackers = []
+        atp.flags |= lt.torrent_flags.override_trackers
     if args.mode == "seed" and args.seed_mode:
         atp.flags |= lt.torrent_flags.seed_mode
     h = ses.add_torrent(atp)
@@ -81,6 +84,7 @@ def main():
     deadline = time.monotonic() + args.max_seconds
     announced = False
     first = False
+    unchoked = False
     while not stop["flag"] and time.monotonic() < deadline:
         ses.wait_for_alert(20)
         for a in ses.pop_alerts():
@@ -89,6 +93,11 @@ def main():
         if announced:
             continue
         st = h.status()
+        if args.mode == "leech" and not unchoked:
+            # The first peer that unchokes us (polled at every alert wait, <= 20 ms).
+            if any(not (p.flags & lt.peer_info.remote_choked) for p in h.get_peer_info()):
+                unchoked = True
+                emit({"event": "unchoked"})
         if args.mode == "leech" and not first and st.total_payload_download > 0:
             first = True
             emit({"event": "first_byte"})

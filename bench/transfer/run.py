@@ -348,6 +348,17 @@ class Bench:
             return p, lambda: port_open(port) and self.scrape()[0] >= 1, lambda: port
         raise ValueError(client)
 
+    # ---------- latency relay (bench/latency.sh) ------------------------------------------
+    def start_relay(self, port, tag, i):
+        cmd = [self.a.relay, "--to", f"127.0.0.1:{port}", "--delay-ms", str(self.a.relay_delay_ms)]
+        if self.a.relay_rate_mbps:
+            cmd += ["--rate-mbps", str(self.a.relay_rate_mbps)]
+        p = self.proc(f"relay{i}", cmd, tag)
+        w = p.watch(lambda l: l.strip().isdigit())
+        if not w["ev"].wait(10):
+            raise RuntimeError(f"relay did not print its port: {p.tail()}")
+        return p, int(w["line"])
+
     # ---------- one timed run ----------------------------------------------------------------
     def run_case(self, case, run):
         client, nseed = CASES[case]
@@ -357,6 +368,7 @@ class Bench:
         os.makedirs(leech_dir)  # a fresh, empty download folder for every run
         row = {"case": case, "client": client, "seeders": nseed, "run": run, "ok": False}
         seeders = []
+        relays = []
         leecher = None
         try:
             if client == "aria2":
@@ -372,6 +384,9 @@ class Bench:
                     raise RuntimeError(f"{case} seeders not ready after {READY_TIMEOUT}s")
                 time.sleep(0.05)
             ports = [port() for _, _, port in seeders]
+            if self.a.relay:  # the leecher's only way to the seeders: through a relay each
+                relays = [self.start_relay(port, tag, i) for i, port in enumerate(ports)]
+                ports = [port for _, port in relays]
             if client == "aria2":  # the tracker must know the seeder and nobody else
                 end = time.monotonic() + 20
                 while self.scrape() != (1, 0) and time.monotonic() < end:
@@ -471,6 +486,8 @@ class Bench:
                 leecher.stop(signal.SIGINT)
             for p, _, _ in seeders:
                 p.stop(signal.SIGINT)
+            for p, _ in relays:
+                p.stop(signal.SIGINT)
             if client == "aria2":
                 self.ot_stop()
             if not self.a.keep:
@@ -491,7 +508,7 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
-def summarize(rows, cases, size):
+def summarize(rows, cases, size, cap_mbps=None):
     res = {}
     for c in cases:
         good = [r for r in rows if r["case"] == c and r.get("ok")]
@@ -511,6 +528,8 @@ def summarize(rows, cases, size):
             "median_leecher_peak_rss_mib": median([r["leecher_peak_rss_mib"] for r in good]),
             "median_other_cpu_s": median([r.get("other_cpu_s") for r in good]),
         }
+        if cap_mbps:
+            res[c]["pct_of_cap"] = round(100 * res[c]["median_MB_s"] / cap_mbps, 1)
     for c, r in res.items():
         if not r.get("ok_runs"):
             continue
@@ -537,10 +556,11 @@ def table(res, cases):
         fb = f"{r['median_first_byte_s']:.2f}" if r.get("median_first_byte_s") is not None else "-"
         after = (f"{r['median_MB_s_after_first_byte']:.1f}" if r.get("median_MB_s_after_first_byte")
                  is not None else "-")
+        cap = f"  {r['pct_of_cap']}% of cap" if r.get("pct_of_cap") is not None else ""
         out.append(f"{name:<28} {r['ok_runs']:>2}/{r['runs']:<1} {r['median_MB_s']:>7.1f} "
                    f"{str(r['min_MB_s']) + '-' + str(r['max_MB_s']):>14} {r['median_seconds']:>7.2f} {fb:>10} {after:>10} "
                    f"{r['median_seeder_cpu_s']:>10.2f} {r['median_leecher_cpu_s']:>11.2f} "
-                   f"{r['median_leecher_peak_rss_mib']:>13.1f} {vs:>6}")
+                   f"{r['median_leecher_peak_rss_mib']:>13.1f} {vs:>6}{cap}")
     return "\n".join(out)
 
 
@@ -560,6 +580,9 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the downloaded folders")
     ap.add_argument("--out", required=True)
     ap.add_argument("--size-mib", type=int, required=True)
+    ap.add_argument("--relay", help="latency-relay binary: the leecher reaches each seeder through one")
+    ap.add_argument("--relay-delay-ms", type=int, default=50, help="one-way delay of the relay")
+    ap.add_argument("--relay-rate-mbps", type=float, help="relay cap per direction, 10^6 bytes/s")
     a = ap.parse_args()
     cases = [c for c in a.cases.split(",") if c]
     for c in cases:
@@ -586,9 +609,12 @@ def main():
     finally:
         b.cleanup()
     load_after = loadavg()
-    res = summarize(rows, cases, b.size)
+    res = summarize(rows, cases, b.size, a.relay_rate_mbps)
     cpus = os.cpu_count()
     print(table(res, cases))
+    if a.relay:
+        cap = f", capped at {a.relay_rate_mbps} MB/s per direction" if a.relay_rate_mbps else ""
+        print(f"\nthrough latency-relay: {a.relay_delay_ms} ms each way ({2 * a.relay_delay_ms} ms round trip){cap}")
     print(f"\n{a.size_mib} MiB file, 256 KiB pieces, 127.0.0.1, {a.runs} interleaved run(s), medians; "
           f"MB/s = 10^6 bytes/s from leecher start to verified completion; fresh download folder every run; "
           f"seeder page cache warm; {cpus} CPUs; load average before {load_before}, after {load_after}")
@@ -598,6 +624,7 @@ def main():
         "load_average_before": load_before, "load_average_after": load_after,
         "started_unix": int(t_begin), "page_cache": "warm (seeder file read before every run)",
         "download_folders": "fresh and empty for every run, deleted after the SHA-1 check",
+        "relay": {"delay_ms": a.relay_delay_ms, "rate_mbps": a.relay_rate_mbps} if a.relay else None,
         "results": res, "rows": rows,
     }
     with open(a.out, "w") as f:

@@ -2,4 +2,5 @@
 
 pub mod e2e;
 pub mod raw_peer;
+pub mod relay;
 pub mod tls_proxy;

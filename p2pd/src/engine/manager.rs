@@ -39,8 +39,12 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
 
     shared.peer_tasks.close();
     let _ = tokio::time::timeout(STOP_DEADLINE, shared.peer_tasks.wait()).await;
-    if let Err(e) = flush_resume(&shared, true).await {
-        tracing::warn!(torrent = %shared.meta.info.name, "cannot write resume record: {e}");
+    match flush_resume(&shared, true).await {
+        // The last record is down: the next start needs not doubt it.
+        Ok(()) => remove_run_marker(&shared).await,
+        Err(e) => {
+            tracing::warn!(torrent = %shared.meta.info.name, "cannot write resume record: {e}")
+        }
     }
     {
         let mut st = shared.lock();
@@ -59,6 +63,7 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     let s = shared.clone();
     let result = tokio::task::spawn_blocking(move || {
         let n = s.meta.piece_count();
+        let after_crash = resume::marker_path(&s.resume_path).exists();
         let mut record = resume::load(&s.resume_path, n, s.storage.file_count());
         if record.is_none() && s.add.assume_complete {
             record = Some(resume::ResumeRecord {
@@ -66,16 +71,17 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
                 files: s.storage.file_states(),
             });
         }
-        let (have, checked) = resume::initial_pieces(&s.storage, &s.meta.info.pieces, record)?;
+        let (have, checked) =
+            resume::initial_pieces(&s.storage, &s.meta.info.pieces, record, after_crash)?;
         if !have.all() {
             s.storage.allocate()?;
         }
-        Ok::<_, std::io::Error>((have, checked))
+        Ok::<_, std::io::Error>((have, checked, after_crash))
     })
     .await
     .map_err(|e| format!("checking files failed: {e}"))?
     .map_err(|e| format!("cannot check files of {}: {e}", shared.meta.info.name))?;
-    let (have, checked) = result;
+    let (have, checked, after_crash) = result;
     let complete = have.all();
     {
         let mut st = shared.lock();
@@ -96,6 +102,7 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     tracing::info!(
         torrent = %shared.meta.info.name,
         rechecked = checked,
+        after_crash,
         complete,
         "torrent ready"
     );
@@ -104,7 +111,26 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     }
     flush_resume(shared, false)
         .await
-        .map_err(|e| format!("cannot write resume record: {e}"))
+        .map_err(|e| format!("cannot write resume record: {e}"))?;
+    // From here on our writes move the files' mtime past the record's.
+    let marker = resume::marker_path(&shared.resume_path);
+    tokio::task::spawn_blocking(move || std::fs::write(&marker, b""))
+        .await
+        .map_err(|e| format!("cannot write the run marker: {e}"))?
+        .map_err(|e| format!("cannot write the run marker: {e}"))
+}
+
+/// Removes the run marker after a clean stop (see `resume`).
+async fn remove_run_marker(shared: &Arc<Shared>) {
+    let marker = resume::marker_path(&shared.resume_path);
+    let removed = tokio::task::spawn_blocking(move || match std::fs::remove_file(&marker) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    })
+    .await;
+    if let Ok(Err(e)) = removed {
+        tracing::warn!(torrent = %shared.meta.info.name, "cannot remove the run marker: {e}");
+    }
 }
 
 /// Writes the resume record if pieces were verified since the last one.

@@ -2,6 +2,15 @@
 //! of its files, written atomically (temp file, fsync, rename, fsync of the
 //! folder) under `downloads/.progress/`. On start a record whose files still
 //! match is trusted; files that changed get their pieces checked again.
+//!
+//! A run marker (`HASH.running` beside the record) exists while a torrent
+//! runs and is removed after the last record of a clean stop. Found at
+//! start, it means we crashed: the record's pieces were fsynced before it
+//! was written, so they are trusted even though our own later writes moved
+//! the files' mtime; only the pieces the record lacks are hashed (to pick
+//! up what was written after it). A file whose size changed, or whose
+//! mtime went back, is still checked in full. An edit that keeps the size
+//! made between a crash and the next start is not seen.
 
 use std::fs;
 use std::io;
@@ -30,6 +39,11 @@ pub struct ResumeRecord {
 /// The record file of a torrent.
 pub fn record_path(resume_dir: &Path, info_hash: InfoHash) -> PathBuf {
     resume_dir.join(format!("{}.resume", info_hash.to_hex()))
+}
+
+/// The run marker of the torrent whose record is `record_path`.
+pub fn marker_path(record_path: &Path) -> PathBuf {
+    record_path.with_extension("running")
 }
 
 /// Reads a record; `None` when missing, unreadable or for another shape of torrent.
@@ -85,11 +99,13 @@ pub fn save(path: &Path, record: &ResumeRecord) -> io::Result<()> {
 }
 
 /// Decides which pieces we have, from a record if it fits, else by hashing.
+/// `after_crash`: the run marker was there (see the module doc).
 /// Returns the bitfield and how many pieces were hashed to get it.
 pub fn initial_pieces(
     storage: &Storage,
     hashes: &[[u8; 20]],
     record: Option<ResumeRecord>,
+    after_crash: bool,
 ) -> io::Result<(Bitfield, usize)> {
     let n = hashes.len();
     let now = storage.file_states();
@@ -101,14 +117,20 @@ pub fn initial_pieces(
             // touches a file whose size or mtime moved.
             let mut dirty = vec![false; n];
             for (i, (then, current)) in rec.files.iter().zip(&now).enumerate() {
-                if then != current {
+                let changed = if after_crash {
+                    // Our writes after the record move the mtime forward only.
+                    then.length != current.length || current.mtime_ns < then.mtime_ns
+                } else {
+                    then != current
+                };
+                if changed {
                     for p in storage.pieces_of_file(i) {
                         dirty[p as usize] = true;
                     }
                 }
             }
             for (p, &is_dirty) in dirty.iter().enumerate() {
-                if is_dirty {
+                if is_dirty || (after_crash && !rec.pieces.get(p)) {
                     to_check.push(p as u32);
                 } else if rec.pieces.get(p) {
                     have.set(p, true);
@@ -152,5 +174,88 @@ mod tests {
         let bytes = fs::read(&path).unwrap();
         fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert_eq!(load(&path, 10, 1), None);
+    }
+
+    /// A 10-piece, one-file torrent with all its data in `dl/`.
+    fn complete_download(dir: &Path) -> (p2p_proto::metainfo::Metainfo, Storage, PathBuf) {
+        use p2p_proto::create::{Control, CreateOptions, create_torrent};
+        let src = dir.join("src/data.bin");
+        fs::create_dir_all(src.parent().unwrap()).unwrap();
+        let bytes: Vec<u8> = (0..10 * 16_384u32).map(|i| (i % 251) as u8).collect();
+        fs::write(&src, &bytes).unwrap();
+        let opts = CreateOptions {
+            piece_length: Some(16_384),
+            ..CreateOptions::default()
+        };
+        let meta = create_torrent(&src, &opts, &Control::default())
+            .unwrap()
+            .metainfo;
+        let dl = dir.join("dl");
+        fs::create_dir_all(&dl).unwrap();
+        fs::copy(&src, dl.join("data.bin")).unwrap();
+        let handles = std::sync::Arc::new(super::super::handles::FileHandles::new(2));
+        let storage = Storage::new(&meta, &dl, false, handles).unwrap();
+        (meta, storage, dl.join("data.bin"))
+    }
+
+    /// A record of pieces 0-3 and the file as it is now; then the file's
+    /// mtime moves on, as our own writes after the record would move it.
+    fn record_then_later_writes(storage: &Storage, file: &Path) -> ResumeRecord {
+        let mut pieces = Bitfield::new(10);
+        for p in 0..4 {
+            pieces.set(p, true);
+        }
+        let record = ResumeRecord {
+            pieces,
+            files: storage.file_states(),
+        };
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        fs::File::options()
+            .write(true)
+            .open(file)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        record
+    }
+
+    #[test]
+    fn after_a_crash_only_the_pieces_the_record_lacks_are_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (meta, storage, file) = complete_download(dir.path());
+        let record = record_then_later_writes(&storage, &file);
+        let (have, checked) =
+            initial_pieces(&storage, &meta.info.pieces, Some(record), true).unwrap();
+        assert_eq!(checked, 6);
+        assert!(have.all(), "the 6 hashed pieces were on disk and good");
+    }
+
+    #[test]
+    fn after_a_clean_stop_a_file_whose_mtime_moved_is_hashed_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let (meta, storage, file) = complete_download(dir.path());
+        let record = record_then_later_writes(&storage, &file);
+        let (have, checked) =
+            initial_pieces(&storage, &meta.info.pieces, Some(record), false).unwrap();
+        assert_eq!(checked, 10);
+        assert!(have.all());
+    }
+
+    #[test]
+    fn after_a_crash_a_file_whose_size_changed_is_hashed_in_full_and_bad_pieces_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (meta, storage, file) = complete_download(dir.path());
+        let record = record_then_later_writes(&storage, &file);
+        // Cut inside piece 2: a piece the record claims.
+        fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(2 * 16_384 + 100)
+            .unwrap();
+        let (have, checked) =
+            initial_pieces(&storage, &meta.info.pieces, Some(record), true).unwrap();
+        assert_eq!(checked, 10);
+        assert_eq!(have.count_ones(), 2, "pieces 0 and 1 only");
     }
 }

@@ -1,5 +1,7 @@
 //! The p2pd engine as separate processes (`engine-harness`): a leecher
-//! killed with SIGKILL three times resumes from what it had on disk, and a
+//! killed with SIGKILL three times resumes from what it had on disk; after
+//! a kill it hashes only the pieces its last resume record lacks, and after
+//! a clean stop a file edited behind its back is checked and repaired; a
 //! leecher draws from several rate-limited seeders of mixed kinds while a
 //! second leecher joining halfway draws from the first. Every download is
 //! checked by the SHA-1 of the whole file.
@@ -24,6 +26,7 @@ struct Setup {
     name: String,
     torrent: PathBuf,
     piece_count: u64,
+    info_hash: String,
 }
 
 impl Setup {
@@ -39,6 +42,7 @@ impl Setup {
             name: name.to_owned(),
             torrent,
             piece_count: meta.piece_count() as u64,
+            info_hash: meta.info_hash.to_hex(),
         }
     }
     fn path(&self, rel: &str) -> PathBuf {
@@ -76,6 +80,28 @@ impl Setup {
         args.extend(extra.iter().map(|s| s.to_string()));
         Harness::start(name, &self.torrent, &self.path(dir), &args, &self.logs())
     }
+}
+
+/// Pieces the engine's resume record under `DIR/.progress/` holds.
+fn pieces_in_record(setup: &Setup, dir: &str) -> u64 {
+    let path = setup
+        .path(dir)
+        .join(".progress")
+        .join(format!("{}.resume", setup.info_hash));
+    let bytes = fs::read(&path).unwrap();
+    let record = p2p_proto::bencode::decode(&bytes).unwrap();
+    let bits = record.get("pieces").unwrap().as_bytes().unwrap();
+    bits.iter().map(|b| u64::from(b.count_ones())).sum()
+}
+
+/// Whether the run marker (there while the engine runs, removed by a clean
+/// stop) is in `DIR/.progress/`.
+fn run_marker_exists(setup: &Setup, dir: &str) -> bool {
+    setup
+        .path(dir)
+        .join(".progress")
+        .join(format!("{}.running", setup.info_hash))
+        .exists()
 }
 
 fn counter(v: &serde_json::Value, key: &str) -> u64 {
@@ -163,6 +189,98 @@ fn a_leecher_killed_three_times_resumes_from_its_pieces_on_disk_and_finishes_the
         "{again} bytes were downloaded twice over 3 kills; at most {bound} expected \
          (bytes received but not yet verified at each kill: {unverified_at_kill:?})"
     );
+}
+
+#[test]
+fn a_leecher_killed_at_40_percent_hashes_at_restart_only_the_pieces_its_last_record_lacks() {
+    const FILE_BYTES: u64 = 256 << 20;
+    let setup = Setup::new("crash at 40.bin", FILE_BYTES);
+    let mut seeder = setup.engine_seeder("seeder", None);
+    seeder.wait_seeding(Duration::from_secs(120));
+    let peers = [seeder.addr()];
+    // 20 MB/s: the kill lands mid-download (see the test above).
+    let limit = ["--download-limit", "20000000"];
+    let n = setup.piece_count;
+    let mut leecher = setup.engine_leecher("leecher-run1", "leech", &peers, &limit);
+    leecher.wait_until("40% of the pieces", Duration::from_secs(120), |v| {
+        pieces_have(v) >= n * 40 / 100
+    });
+    let before = leecher.kill();
+    let had = pieces_have(before.last().unwrap());
+    assert!(had < n, "the download finished before the kill");
+    assert!(
+        run_marker_exists(&setup, "leech"),
+        "a kill leaves the run marker"
+    );
+    let in_record = pieces_in_record(&setup, "leech");
+    assert!(
+        in_record > 0,
+        "no record was written in the 40% before the kill"
+    );
+
+    let mut leecher = setup.engine_leecher("leecher-run2", "leech", &peers, &limit);
+    let after = leecher.wait_until(
+        "the first status line after checking",
+        Duration::from_secs(120),
+        |v| v["state"] != "Checking",
+    );
+    let rechecked = counter(&after, "pieces_rechecked");
+    eprintln!(
+        "killed with {had}/{n} pieces, {in_record} in the last record; \
+         restarted with {} pieces after hashing {rechecked}",
+        pieces_have(&after)
+    );
+    assert!(
+        rechecked <= n - in_record,
+        "{rechecked} pieces hashed at start; the record lacked only {}",
+        n - in_record
+    );
+    assert!(pieces_have(&after) >= in_record, "{after}");
+    let last = leecher.wait_seeding(Duration::from_secs(120));
+    assert_eq!(counter(&last, "hash_failures"), 0, "{last}");
+    assert_same_file(&setup.original(), &setup.path("leech").join(&setup.name));
+}
+
+#[test]
+fn a_file_edited_while_the_engine_was_stopped_is_checked_again_and_repaired() {
+    const FILE_BYTES: u64 = 16 << 20;
+    let setup = Setup::new("edited while stopped.bin", FILE_BYTES);
+    let mut seeder = setup.engine_seeder("seeder", None);
+    seeder.wait_seeding(Duration::from_secs(60));
+    let peers = [seeder.addr()];
+    let n = setup.piece_count;
+    let mut leecher = setup.engine_leecher("leecher-run1", "leech", &peers, &[]);
+    leecher.wait_seeding(Duration::from_secs(60));
+    leecher.stop();
+    assert!(
+        !run_marker_exists(&setup, "leech"),
+        "a clean stop removes the run marker"
+    );
+    assert_eq!(pieces_in_record(&setup, "leech"), n);
+
+    // Someone else changes 1,000 bytes inside piece 20; the size stays.
+    let file = setup.path("leech").join(&setup.name);
+    let mut bytes = fs::read(&file).unwrap();
+    let at = 20 * PIECE_BYTES as usize + 123;
+    for b in &mut bytes[at..at + 1000] {
+        *b ^= 0xff;
+    }
+    fs::write(&file, &bytes).unwrap();
+
+    let mut leecher = setup.engine_leecher("leecher-run2", "leech", &peers, &[]);
+    let after = leecher.wait_until(
+        "the first status line after checking",
+        Duration::from_secs(60),
+        |v| v["state"] != "Checking",
+    );
+    assert_eq!(counter(&after, "pieces_rechecked"), n, "{after}");
+    let last = leecher.wait_seeding(Duration::from_secs(60));
+    assert_eq!(counter(&last, "hash_failures"), 0, "{last}");
+    assert!(
+        counter(&last, "downloaded") >= PIECE_BYTES,
+        "the edited piece was not fetched again: {last}"
+    );
+    assert_same_file(&setup.original(), &file);
 }
 
 /// Two engine seeders and one aria2c seeder, each capped at

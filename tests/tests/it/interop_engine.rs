@@ -144,73 +144,16 @@ fn p2pd_downloads_a_file_from_a_libtorrent_seeder() {
 #[test]
 fn p2pd_downloads_a_file_from_a_transmission_seeder_it_dials() {
     let swarm = Swarm::new("from transmission.bin", None);
-    let remote = require_tool("transmission-remote");
-    let config = swarm.path("transmission");
-    fs::create_dir(&config).unwrap();
-    let peer_port = free_port();
-    let rpc_port = free_port();
-    let settings = serde_json::json!({
-        "peer-port": peer_port,
-        "peer-port-random-on-start": false,
-        "bind-address-ipv4": "127.0.0.1",
-        "rpc-port": rpc_port,
-        "rpc-bind-address": "127.0.0.1",
-        "rpc-authentication-required": false,
-        "rpc-whitelist-enabled": false,
-        "rpc-host-whitelist-enabled": false,
-        "dht-enabled": false,
-        "lpd-enabled": false,
-        "pex-enabled": false,
-        "utp-enabled": false,
-        "port-forwarding-enabled": false,
-        "ratio-limit-enabled": false,
-        "idle-seeding-limit-enabled": false,
-        "incomplete-dir-enabled": false,
-        "download-dir": swarm.seed_dir(),
-        "message-level": 2,
-    });
-    fs::write(config.join("settings.json"), settings.to_string()).unwrap();
-    let mut cmd = Command::new(require_tool("transmission-daemon"));
-    cmd.args(["-f", "-g"]).arg(&config);
-    let mut daemon = Proc::spawn("transmission-daemon", cmd, &swarm.logs(), false);
-    wait_for_port(
-        "transmission RPC",
-        rpc_port,
-        Duration::from_secs(20),
-        &mut daemon,
+    let mut transmission = Transmission::start(
+        "transmission-daemon",
+        &swarm.path("transmission"),
+        &swarm.seed_dir(),
+        &swarm.logs(),
     );
-    let rpc = format!("127.0.0.1:{rpc_port}");
-    let added = Command::new(&remote)
-        .arg(&rpc)
-        .arg("-a")
-        .arg(&swarm.torrent)
-        .arg("-w")
-        .arg(swarm.seed_dir())
-        .output()
-        .unwrap();
-    assert!(
-        added.status.success(),
-        "transmission-remote -a failed: {}{}",
-        String::from_utf8_lossy(&added.stdout),
-        String::from_utf8_lossy(&added.stderr)
-    );
-    wait_for("Transmission to seed", Duration::from_secs(30), || {
-        daemon.assert_running();
-        let info = Command::new(&remote)
-            .args([rpc.as_str(), "-t", "all", "-i"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&info.stdout);
-        // With no peer, a seeding torrent shows as "Idle".
-        let seeding = text.contains("State: Seeding") || text.contains("State: Idle");
-        (seeding && text.contains("Percent Done: 100%")).then_some(())
-    });
-    wait_for_port(
-        "transmission peer port",
-        peer_port,
-        Duration::from_secs(10),
-        &mut daemon,
-    );
+    transmission.add(&swarm.torrent, &swarm.seed_dir());
+    transmission.wait_complete("Transmission to seed", Duration::from_secs(30));
+    transmission.wait_peer_port();
+    let peer_port = transmission.peer_port;
     let mut leecher = swarm.engine_leecher(peer_port);
     // Transmission unchokes every 10 s and caps one peer's rate: allow time.
     swarm.assert_engine_downloaded(&mut leecher, Duration::from_secs(90));

@@ -19,6 +19,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod transmission;
+pub use transmission::Transmission;
+
 use p2p_proto::metainfo::Metainfo;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
@@ -362,6 +365,27 @@ impl Harness {
     /// Kills the process (SIGKILL) and returns every line it printed.
     pub fn kill(mut self) -> Vec<Value> {
         self.proc.kill();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        self.lines()
+    }
+
+    /// Stops the process with SIGINT (a clean stop: last resume record
+    /// written), waits for it to exit successfully, returns every line.
+    pub fn stop(mut self) -> Vec<Value> {
+        self.proc.interrupt();
+        let name = self.proc.name.clone();
+        let status = wait_for(
+            &format!("{name} to exit after SIGINT"),
+            Duration::from_secs(30),
+            || self.proc.try_wait(),
+        );
+        assert!(
+            status.success(),
+            "{name} exited with {status}; log:\n{}",
+            log_tail(&self.proc.log)
+        );
         if let Some(r) = self.reader.take() {
             let _ = r.join();
         }
