@@ -33,10 +33,11 @@ use super::torrent::{PeerCmd, PeerStats, Refused, Shared, backoff};
 
 /// Fewest block requests kept in flight to one peer (a new or slow one).
 const MIN_PIPELINE: usize = 16;
-/// Most bytes asked of one peer and not yet received. It bounds the partial
-/// pieces one peer can make us hold, and covers 160 MB/s at a 100 ms round
-/// trip.
-const MAX_IN_FLIGHT_BYTES: usize = 16 << 20;
+/// Most bytes asked of one peer and not yet received: 320 MB/s at a 100 ms
+/// round trip. Asking costs no memory (a piece's buffer is made when its
+/// first block arrives, and blocks arrive about in the order asked), and
+/// it is the `reqq` we advertise, as deep as a peer of ours may go.
+const MAX_IN_FLIGHT_BYTES: usize = MAX_QUEUED_REQUESTS * p2p_proto::wire::BLOCK_LEN as usize;
 /// Seconds of data at the peer's rate kept in flight. More than a round
 /// trip, with room: a seeder that answers in bursts (Transmission sends
 /// what it was asked for on a 500 ms pulse) is then asked for more than it
@@ -450,12 +451,16 @@ impl Conn {
             return;
         }
         // The disk is behind: wait for verified pieces (their HAVE wakes us).
-        if self.shared.unverified_bytes.load(Ordering::Relaxed)
-            >= super::torrent::MAX_UNVERIFIED_BYTES
-        {
+        let unverified = self.shared.unverified_bytes.load(Ordering::Relaxed);
+        if unverified >= super::torrent::MAX_UNVERIFIED_BYTES {
             return;
         }
-        let depth = self.pipeline_depth();
+        // What is asked for lands in memory until the disk has it: ask for
+        // no more than the room left under the unverified bound, so a fast
+        // link in front of a slow disk does not pile up data.
+        let room = (super::torrent::MAX_UNVERIFIED_BYTES - unverified) as usize;
+        let block = p2p_proto::wire::BLOCK_LEN as usize;
+        let depth = self.pipeline_depth().min((room / block).max(MIN_PIPELINE));
         // Ask in batches of a quarter pipeline: one request write wakes the
         // peer for many blocks instead of one or two.
         let batch = (depth / 4).clamp(1, MAX_REQUEST_BATCH);

@@ -132,19 +132,52 @@ impl Uploader {
         for (index, start, data) in spans {
             self.cache.push_back((index, start, Arc::new(data)));
         }
+        // Spans no coming request reads go first, then the oldest.
+        let needed: Vec<bool> = (0..self.cache.len()).map(|i| self.needed(i)).collect();
+        let mut keep = needed.iter();
+        let mut dead = Vec::new();
+        self.cache.retain(|entry| {
+            let live = keep.next().copied().unwrap_or(true);
+            if !live {
+                dead.push(entry.2.clone());
+            }
+            live
+        });
         let mut cached: u64 = self.cache.iter().map(|(_, _, d)| d.len() as u64).sum();
         while cached > CACHE_BYTES && self.cache.len() > 2 {
             if let Some((_, _, old)) = self.cache.pop_front() {
                 cached -= old.len() as u64;
-                if let Ok(buf) = Arc::try_unwrap(old)
-                    && self.spare.len() < SPARES
-                {
-                    self.spare.push(buf);
-                }
+                dead.push(old);
+            }
+        }
+        for old in dead {
+            if let Ok(buf) = Arc::try_unwrap(old)
+                && self.spare.len() < SPARES
+            {
+                self.spare.push(buf);
             }
         }
         self.settle_charge();
         Ok(())
+    }
+
+    /// Whether one of the next queued requests reads cached span `i`.
+    fn needed(&self, i: usize) -> bool {
+        let (index, start, ref d) = self.cache[i];
+        let end = start as usize + d.len();
+        self.queue
+            .iter()
+            .take(LOOKAHEAD_REQUESTS)
+            .any(|b| b.index == index && start <= b.begin && (b.begin + b.length) as usize <= end)
+    }
+
+    /// Room for more spans without evicting one a coming request reads.
+    fn room(&self) -> u64 {
+        let needed: u64 = (0..self.cache.len())
+            .filter(|&i| self.needed(i))
+            .map(|i| self.cache[i].2.len() as u64)
+            .sum();
+        CACHE_BYTES.saturating_sub(needed)
     }
 
     /// Makes the charge match what is held now (nothing is being read).
@@ -263,16 +296,28 @@ impl Conn {
         self.prefetch();
     }
 
-    /// Starts reading the next spans the queue will need, if none are being read.
+    /// Starts reading the next spans the queue will need, if none are
+    /// being read and there is room for them: a peer that reads slower than
+    /// we read (its socket full) must not make us read, evict and read
+    /// again the spans it has yet to get.
     fn prefetch(&mut self) {
         if self.upload.is_loading() {
+            return;
+        }
+        let front_ready = self
+            .upload
+            .queue
+            .front()
+            .is_some_and(|b| self.upload.cached(*b).is_some());
+        let room = self.upload.room();
+        if front_ready && room < u64::from(SPAN) {
             return;
         }
         let meta = self.shared.meta.clone();
         let piece_size = |i: u32| meta.piece_size(i as usize).unwrap_or(0);
         let all = self.upload.all_peers.load(Ordering::Relaxed);
         let spans = if all + READ_AHEAD <= ALL_PEERS_CACHE_BYTES {
-            self.upload.next_to_load(piece_size, READ_AHEAD)
+            self.upload.next_to_load(piece_size, READ_AHEAD.min(room))
         } else {
             // Every peer's cache together is at its bound: read just the
             // next block, and give back the spare buffers.
