@@ -22,6 +22,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,10 +69,46 @@ impl RelayConfig {
     }
 }
 
+/// Bytes read and not yet delivered, over every direction of every
+/// connection of one relay: what it holds in memory.
+#[derive(Debug, Default)]
+pub struct RelayStats {
+    queued: AtomicU64,
+    peak_queued: AtomicU64,
+}
+
+impl RelayStats {
+    /// Bytes held now.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+    /// The most bytes held at any time.
+    pub fn peak_queued(&self) -> u64 {
+        self.peak_queued.load(Ordering::Relaxed)
+    }
+    fn add(&self, n: u64) {
+        let now = self.queued.fetch_add(n, Ordering::Relaxed) + n;
+        self.peak_queued.fetch_max(now, Ordering::Relaxed);
+    }
+    fn sub(&self, n: u64) {
+        self.queued.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
 /// Accepts connections on `listener` and relays each until `cancel` fires.
 pub async fn serve(
     listener: TcpListener,
     config: RelayConfig,
+    cancel: CancellationToken,
+) -> io::Result<()> {
+    serve_counted(listener, config, Arc::default(), cancel).await
+}
+
+/// [`serve`], counting what it holds in `stats`.
+pub async fn serve_counted(
+    listener: TcpListener,
+    config: RelayConfig,
+    stats: Arc<RelayStats>,
     cancel: CancellationToken,
 ) -> io::Result<()> {
     loop {
@@ -80,8 +117,9 @@ pub async fn serve(
             accepted = listener.accept() => accepted?,
         };
         let conn_cancel = cancel.child_token();
+        let stats = stats.clone();
         tokio::spawn(async move {
-            if let Err(e) = relay_connection(inbound, config, conn_cancel).await {
+            if let Err(e) = relay_connection(inbound, config, stats, conn_cancel).await {
                 eprintln!("relay: connection to {} ended: {e}", config.target);
             }
         });
@@ -91,6 +129,7 @@ pub async fn serve(
 async fn relay_connection(
     inbound: TcpStream,
     config: RelayConfig,
+    stats: Arc<RelayStats>,
     cancel: CancellationToken,
 ) -> io::Result<()> {
     let outbound = tokio::select! {
@@ -101,8 +140,8 @@ async fn relay_connection(
     outbound.set_nodelay(true)?;
     let (in_r, in_w) = inbound.into_split();
     let (out_r, out_w) = outbound.into_split();
-    let there = pipe(in_r, out_w, config, cancel.clone());
-    let back = pipe(out_r, in_w, config, cancel.clone());
+    let there = pipe(in_r, out_w, config, stats.clone(), cancel.clone());
+    let back = pipe(out_r, in_w, config, stats, cancel.clone());
     let (a, b) = tokio::join!(there, back);
     a.and(b)
 }
@@ -112,6 +151,7 @@ async fn pipe(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     config: RelayConfig,
+    stats: Arc<RelayStats>,
     cancel: CancellationToken,
 ) -> io::Result<()> {
     let budget = config.buffer_bytes();
@@ -121,6 +161,7 @@ async fn pipe(
     let (tx, mut rx) =
         mpsc::unbounded_channel::<(Instant, Option<Vec<u8>>, OwnedSemaphorePermit)>();
     let delay = config.delay;
+    let counted = stats.clone();
     let reader = async move {
         loop {
             let mut buf = vec![0u8; READ_CHUNK_BYTES];
@@ -138,6 +179,7 @@ async fn pipe(
                 return Ok::<_, io::Error>(());
             }
             buf.truncate(n);
+            counted.add(n as u64);
             if tx.send((due, Some(buf), permit)).is_err() {
                 return Ok(());
             }
@@ -159,6 +201,7 @@ async fn pipe(
                     }
                 }
             }
+            stats.sub(chunk.len() as u64);
         }
         Ok(())
     };

@@ -152,3 +152,58 @@ fn a_capped_direction_queues_its_bandwidth_delay_product_and_a_little_room() {
     };
     assert_eq!(config.buffer_bytes(), 1_000_000 + ROOM_BYTES);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direction_whose_receiver_does_not_read_holds_at_most_its_buffer() {
+    const TOTAL: usize = 32 << 20;
+    let config = RelayConfig {
+        target: "127.0.0.1:1".parse().unwrap(),
+        delay: Duration::from_millis(10),
+        rate_bytes_per_sec: Some(100_000_000),
+    };
+    let budget = config.buffer_bytes();
+    let sink = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = RelayConfig {
+        target: sink.local_addr().unwrap(),
+        ..config
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay = listener.local_addr().unwrap();
+    let stats = Arc::new(RelayStats::default());
+    tokio::spawn(serve_counted(
+        listener,
+        config,
+        stats.clone(),
+        CancellationToken::new(),
+    ));
+    let sender = tokio::spawn(async move {
+        let mut s = TcpStream::connect(relay).await.unwrap();
+        s.write_all(&vec![1u8; TOTAL]).await.unwrap();
+        s.shutdown().await.unwrap();
+    });
+    let (mut receiver, _) = sink.accept().await.unwrap();
+    // The sender floods 32 MiB while nobody reads: the relay fills its
+    // queue (all but the chunk waiting for room) and must then stop reading.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stats.queued() + (READ_CHUNK_BYTES as u64) < budget {
+        assert!(Instant::now() < deadline, "the queue never filled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = receiver.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    sender.await.unwrap();
+    assert_eq!(got, TOTAL);
+    let peak = stats.peak_queued();
+    eprintln!("peak queued {peak} bytes, bound {budget} + one read");
+    assert!(
+        peak <= budget + READ_CHUNK_BYTES as u64,
+        "{peak} bytes held, more than {budget} + one read"
+    );
+}
