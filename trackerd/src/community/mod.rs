@@ -8,6 +8,7 @@
 //! (made in place: the index is read from the store only at start).
 
 mod announce;
+mod browse;
 mod error;
 mod groups;
 mod publish;

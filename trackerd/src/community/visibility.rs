@@ -35,6 +35,24 @@ impl Community {
         Some(shown)
     }
 
+    /// The event as the web dashboard shows it: an admin sees every event
+    /// as it is; anyone else as [`Community::event_for`] says, without even
+    /// the creation of a group they are not in (the dashboard never names
+    /// a group to a non-member).
+    pub fn dashboard_event_for(&self, s: &Session, e: &LoggedEvent) -> Option<EventRecord> {
+        if self.is_admin(s) {
+            return Some(e.record.clone());
+        }
+        if e.record.group.is_some()
+            && !e
+                .group_id
+                .is_some_and(|g| self.access.is_member_of(g, s.user_id))
+        {
+            return None;
+        }
+        self.event_for(s, e)
+    }
+
     /// Whether `s` is one of the configured admins.
     pub fn is_admin(&self, s: &Session) -> bool {
         self.settings.admins.contains(&s.username)

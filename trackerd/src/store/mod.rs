@@ -2,6 +2,7 @@
 //! completed-download counters. SQLite now ([`sqlite`]); PostgreSQL can
 //! implement the same trait later. Must not hold swarm state or know HTTP.
 
+pub mod browse;
 pub mod community;
 pub mod sqlite;
 mod sqlite_community;

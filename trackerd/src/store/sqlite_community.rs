@@ -280,6 +280,16 @@ impl CommunityStore for SqliteStore {
         })
     }
 
+    fn close_user_session(&self, user_id: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
     fn online(&self, cutoff: i64) -> StoreFuture<'_, Vec<SessionRecord>> {
         Box::pin(async move {
             let rows = sqlx::query(&format!(
@@ -653,6 +663,21 @@ impl CommunityStore for SqliteStore {
         })
     }
 
+    fn browse<'a>(
+        &'a self,
+        q: &'a super::browse::BrowseQuery,
+    ) -> StoreFuture<'a, super::browse::BrowsePage> {
+        Box::pin(super::browse::page(&self.pool, q))
+    }
+
+    fn browse_hashes<'a>(
+        &'a self,
+        scopes: Option<&'a [i64]>,
+        q: &'a str,
+    ) -> StoreFuture<'a, Vec<InfoHash>> {
+        Box::pin(super::browse::hashes(&self.pool, scopes, q))
+    }
+
     fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>> {
         Box::pin(async move {
             let rows = sqlx::query(
@@ -722,6 +747,16 @@ impl CommunityStore for SqliteStore {
         Box::pin(async move {
             let rows = sqlx::query("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?")
                 .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(event).collect()
+        })
+    }
+
+    fn latest_events(&self, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT * FROM events ORDER BY id DESC LIMIT ?")
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;

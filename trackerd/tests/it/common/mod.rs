@@ -8,6 +8,7 @@ pub mod attack;
 pub mod clients;
 pub mod http;
 pub mod process;
+pub mod web;
 
 pub use http::{Reply, Request, send_raw};
 
