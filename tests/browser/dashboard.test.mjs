@@ -223,16 +223,20 @@ async function axeCheck(page, label) {
   );
 }
 
-/** Requests and bytes (compressed, as sent) up to the load event. */
-async function firstPaintBudget(page) {
-  return page.evaluate(() => {
-    const nav = performance.getEntriesByType("navigation")[0];
-    const res = performance.getEntriesByType("resource").filter((r) => r.startTime < nav.loadEventStart);
-    return {
-      requests: 1 + res.length,
-      bytes: nav.transferSize + res.reduce((n, r) => n + r.transferSize, 0),
-    };
-  });
+/** Loads `route` with the cache off; the requests finished and the bytes
+ *  they took on the wire (headers included, compressed as sent) up to the
+ *  load event, which comes after the first paint. */
+async function coldLoad(page, route) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  const seen = { requests: 0, bytes: 0 };
+  cdp.on("Network.loadingFinished", (e) => { seen.requests += 1; seen.bytes += e.encodedDataLength; });
+  const status = await go(page, route);
+  await page.waitForLoadState("load");
+  const measured = { ...seen, status };
+  await cdp.detach();
+  return measured;
 }
 
 function p95(values) {
@@ -425,17 +429,30 @@ const PAGES = () => [
 
 test("every page passes axe, keeps to the first-paint budget, and is screenshot at both widths in both schemes", async () => {
   const budgets = [];
+  // A group of olivia's with a member and a pending request, so the groups
+  // page shows its controls.
+  const o = await api("POST", "/api/v1/login", { body: { username: "olivia", password: PASSWORD, takeover: true } });
+  assert.equal(o.status, 200, o.text);
+  const olivia = o.json().token;
+  assert.equal((await api("POST", "/api/v1/groups", { token: olivia, body: { name: "ops" } })).status, 201);
+  for (const name of ["frank", "grace"]) {
+    const token = await apiUser(name);
+    assert.equal((await api("POST", "/api/v1/groups/ops/join", { token })).status, 202);
+  }
+  assert.equal((await api("POST", "/api/v1/groups/ops/requests/frank/accept", { token: olivia })).status, 200);
   for (const [scheme, width, height] of [["light", 1280, 800], ["dark", 1280, 800], ["light", 390, 844], ["dark", 390, 844]]) {
     const page = await newPage({ width, height, scheme });
     await logIn(page, "olivia"); // the admin: every control shows
     for (const [name, route] of PAGES()) {
-      assert.equal(await go(page, route), 200, route);
-      await page.waitForLoadState("load");
       if (scheme === "light" && width > 1000) {
-        const b = await firstPaintBudget(page);
+        const b = await coldLoad(page, route);
+        assert.equal(b.status, 200, route);
         budgets.push(`${name} ${b.requests} requests ${b.bytes} B`);
         assert.ok(b.requests <= 4, `${name}: ${b.requests} requests before first paint`);
         assert.ok(b.bytes <= 60_000, `${name}: ${b.bytes} bytes before first paint`);
+      } else {
+        assert.equal(await go(page, route), 200, route);
+        await page.waitForLoadState("load");
       }
       await axeCheck(page, `${name} (${scheme}, ${width}px)`);
       await page.screenshot({ path: path.join(SHOTS, `${name}-${width}-${scheme}.png`), fullPage: true });

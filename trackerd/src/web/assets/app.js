@@ -17,9 +17,12 @@
   let retry = 1000;
   let ended = false;
 
+  const labels = log ? Array.from(log.tHead.rows[0].cells, (th) => th.textContent) : [];
+
   function cell(tr, text, cls) {
     const td = document.createElement("td");
     if (cls) td.className = cls;
+    td.dataset.label = labels[tr.cells.length] || "";
     td.textContent = text;
     tr.appendChild(td);
     return td;

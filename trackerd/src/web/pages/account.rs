@@ -35,7 +35,7 @@ fn render(
             dl.facts {
                 div { dt { "User" } dd { (s.username) } }
                 div { dt { "Logged in since" } dd { (time(s.since)) } }
-                div { dt { "Announce URL" } dd { code.wrap { (t.community.announce_url(&base_url(t, headers), &s.passkey)) } } }
+                div.wide { dt { "Announce URL" } dd { code.wrap { (t.community.announce_url(&base_url(t, headers), &s.passkey)) } } }
             }
             div.columns {
                 form.stack.card method="post" action="/password" {

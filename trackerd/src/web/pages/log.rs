@@ -45,12 +45,12 @@ const KINDS: [&str; 16] = [
 fn row(e: &EventRecord) -> Markup {
     html! {
         tr data-id=(e.id) data-kind=(e.kind) {
-            td.num { (e.id) }
-            td { (time(e.at)) }
-            td { (e.kind) }
-            td { (e.username.as_deref().unwrap_or("")) }
-            td { (e.group.as_deref().unwrap_or("")) }
-            td { (e.detail)
+            td.num data-label="#" { (e.id) }
+            td data-label="Time" { (time(e.at)) }
+            td data-label="Kind" { (e.kind) }
+            td data-label="User" { (e.username.as_deref().unwrap_or("")) }
+            td data-label="Group" { (e.group.as_deref().unwrap_or("")) }
+            td data-label="Detail" { (e.detail)
                 @if let Some(h) = &e.info_hash { " " a href={ "/t/" (h) } { "torrent" } } }
         }
     }
@@ -89,7 +89,7 @@ pub async fn show(
         }
         p #live.muted role="status" aria-live="polite" { "Connecting to live updates…" }
         div.scroll {
-            table #log data-stream="/log/stream" data-after=(after) data-kind=[kind.as_deref()] {
+            table.cards #log data-stream="/log/stream" data-after=(after) data-kind=[kind.as_deref()] {
                 caption.sr-only { "Events, newest first" }
                 thead { tr {
                     th.num scope="col" { "#" }

@@ -29,7 +29,7 @@ pub async fn show(
         (done_notice(done.as_deref()))
         p.muted { (users.len()) " online" }
         div.scroll {
-            table {
+            table.cards {
                 thead { tr {
                     th scope="col" { "User" }
                     th scope="col" { "Since" }
@@ -40,12 +40,12 @@ pub async fn show(
                 tbody {
                     @for u in &users {
                         tr {
-                            td { (u.username) }
-                            td { (time(u.since)) }
-                            td { (time(u.last_seen)) }
-                            td { @match &u.address { Some(a) => (a), None => span.muted { "hidden" } } }
+                            td data-label="User" { (u.username) }
+                            td data-label="Since" { (time(u.since)) }
+                            td data-label="Last seen" { (time(u.last_seen)) }
+                            td data-label="Address" { @match &u.address { Some(a) => (a), None => span.muted { "hidden" } } }
                             @if v.admin {
-                                td { (button_form(&v, &format!("/online/{}/end", percent_encode(u.username.as_bytes())), &format!("End {}'s session", u.username), "danger")) }
+                                td data-label="Session" { (button_form(&v, &format!("/online/{}/end", percent_encode(u.username.as_bytes())), &format!("End {}'s session", u.username), "danger")) }
                             }
                         }
                     }

@@ -170,7 +170,7 @@ fn table(q: &Query, total: u64, rows: &[Row]) -> Markup {
                 " · page " (q.page) " of " (pages)
             }
             div.scroll {
-                table {
+                table.cards {
                     caption.sr-only { "Torrents, sorted by " (q.sort) }
                     thead { tr {
                         @for (key, label, _) in COLUMNS {
@@ -188,14 +188,14 @@ fn table(q: &Query, total: u64, rows: &[Row]) -> Markup {
                     tbody {
                         @for (r, s) in rows {
                             tr {
-                                td { a href={ "/t/" (r.info_hash) } { (r.name) } }
-                                td.num { (size(r.total_length)) }
-                                td { @match &r.group_name { Some(g) => (g), None => span.muted { "public" } } }
-                                td.num { (s.complete) }
-                                td.num { (s.incomplete) }
-                                td.num { (s.downloaded) }
-                                td { (time(r.added_at)) }
-                                td { (r.publisher) }
+                                td data-label="Name" { a href={ "/t/" (r.info_hash) } { (r.name) } }
+                                td.num data-label="Size" { (size(r.total_length)) }
+                                td data-label="Group" { @match &r.group_name { Some(g) => (g), None => span.muted { "public" } } }
+                                td.num data-label="Seeders" { (s.complete) }
+                                td.num data-label="Leechers" { (s.incomplete) }
+                                td.num data-label="Completed" { (s.downloaded) }
+                                td data-label="Added" { (time(r.added_at)) }
+                                td data-label="Publisher" { (r.publisher) }
                             }
                         }
                         @if rows.is_empty() {
