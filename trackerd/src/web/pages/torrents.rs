@@ -2,11 +2,15 @@
 //! [`crate::store::browse`]); sorting by swarm counts, which live in
 //! memory, reads the matching info-hashes and sorts them here. With
 //! `fragment=1` only the table is sent: the page's script fetches it when
-//! the event stream says a torrent was published or withdrawn.
+//! the event stream says a torrent was published or withdrawn. The reply
+//! says how long the server took (`Server-Timing: page;dur=MS`), which
+//! bench/dashboard.sh reads.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{RawQuery, State};
+use axum::http::HeaderValue;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use p2p_proto::tracker::ScrapeStats;
@@ -221,11 +225,13 @@ pub async fn show(
     RawQuery(raw): RawQuery,
     v: Viewer,
 ) -> Result<Response, WebError> {
+    let started = Instant::now();
     let q = Query::parse(raw.as_deref());
     let (total, rows) = rows(&t, &v, &q).await?;
     let table = table(&q, total, &rows);
     if query_param(raw.as_deref(), "fragment").as_deref() == Some("1") {
-        return Ok(v.finish(Html(table.into_string()).into_response()));
+        let r = Html(table.into_string()).into_response();
+        return Ok(v.finish(timed(r, started)));
     }
     let body = html! {
         h1 { "Torrents" }
@@ -241,5 +247,15 @@ pub async fn show(
         }
         (table)
     };
-    Ok(v.finish(page(Some(&v), "Torrents", Nav::Torrents, body).into_response()))
+    let r = page(Some(&v), "Torrents", Nav::Torrents, body).into_response();
+    Ok(v.finish(timed(r, started)))
+}
+
+/// Adds how long the page took to make.
+fn timed(mut r: Response, started: Instant) -> Response {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("page;dur={ms:.2}")) {
+        r.headers_mut().insert("server-timing", v);
+    }
+    r
 }
