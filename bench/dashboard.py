@@ -51,7 +51,7 @@ def bstr(s):
 
 def torrent(i):
     name = f"dataset-{i:05d}-{hashlib.sha1(str(i).encode()).hexdigest()[:8]}.tar"
-    info = (b"d6:lengthi" + str(1_000_000 + i * 4096).encode() + b"e4:name" + bstr(name)
+    info = (b"d6:lengthi" + str(100_000 + (i * 7919) % 150_000).encode() + b"e4:name" + bstr(name)
             + b"12:piece lengthi262144e6:pieces20:" + hashlib.sha1(b"p%d" % i).digest() + b"e")
     return b"d8:announce" + bstr("http://bench.invalid/announce") + b"4:info" + info + b"e"
 
@@ -100,9 +100,11 @@ def events(url, seconds):
     c = conn(url)
     token = user(c, "eventmaker")
     end = time.time() + seconds
+    # Torrents no earlier run published.
+    base = 1_000_000 + int(time.time() * 1000) % 1_000_000_000
     i = 0
     while time.time() < end:
-        status, text, _ = call(c, "POST", "/api/v1/public/torrents", torrent(1_000_000 + i), token,
+        status, text, _ = call(c, "POST", "/api/v1/public/torrents", torrent(base + i), token,
                                "application/x-bittorrent")
         if status != 201:
             sys.exit(f"event publish: {status} {text!r}")
