@@ -50,6 +50,21 @@ impl Community {
         Ok(self.store.browse_hashes(scopes.as_deref(), q).await?)
     }
 
+    /// The entries of `hashes` (a page found by
+    /// [`Community::browse_hashes`]) that `viewer` may still see, in the
+    /// order of `hashes`.
+    pub async fn browse_entries(
+        &self,
+        viewer: Option<&Session>,
+        hashes: &[InfoHash],
+    ) -> Result<Vec<CatalogRecord>, CommunityError> {
+        let scopes = self.visible_scopes(viewer);
+        let mut found = self.store.browse_entries(hashes).await?;
+        found.retain(|e| scopes.as_ref().is_none_or(|s| s.contains(&e.group_id)));
+        found.sort_by_key(|e| hashes.iter().position(|h| *h == e.info_hash));
+        Ok(found)
+    }
+
     /// The entry of `h` for its share page (with its .torrent bytes): a
     /// public torrent for anyone, a group's for its members and admins;
     /// to anyone else, the same `NotFound` as an unknown torrent.

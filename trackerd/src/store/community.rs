@@ -325,6 +325,8 @@ pub trait CommunityStore: Send + Sync + Debug {
         scopes: Option<&'a [i64]>,
         q: &'a str,
     ) -> StoreFuture<'a, Vec<InfoHash>>;
+    /// The entries of these info-hashes (at most a page), without .torrent bytes.
+    fn browse_entries<'a>(&'a self, hashes: &'a [InfoHash]) -> StoreFuture<'a, Vec<CatalogRecord>>;
     /// Every (info-hash, owner): the group that owns it, or [`PUBLIC_GROUP`]
     /// for a torrent in the public catalog.
     fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>>;

@@ -678,6 +678,10 @@ impl CommunityStore for SqliteStore {
         Box::pin(super::browse::hashes(&self.pool, scopes, q))
     }
 
+    fn browse_entries<'a>(&'a self, hashes: &'a [InfoHash]) -> StoreFuture<'a, Vec<CatalogRecord>> {
+        Box::pin(super::browse::entries(&self.pool, hashes))
+    }
+
     fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>> {
         Box::pin(async move {
             let rows = sqlx::query(

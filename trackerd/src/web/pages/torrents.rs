@@ -16,7 +16,6 @@ use maud::{Markup, html};
 use p2p_proto::tracker::ScrapeStats;
 
 use crate::app::Tracker;
-use crate::community::CommunityError;
 use crate::http::community_api::query_param;
 use crate::store::browse::{BrowseQuery, SortColumn};
 use crate::store::community::CatalogRecord;
@@ -145,22 +144,25 @@ async fn rows(t: &Tracker, v: &Viewer, q: &Query) -> Result<(u64, Vec<Row>), Web
         hashes.reverse();
     }
     let total = hashes.len() as u64;
-    let mut rows = Vec::new();
-    for (stats, h) in hashes
+    let page: Vec<_> = hashes
         .into_iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
         .take(PAGE_ROWS as usize)
-    {
-        match c.share_entry(v.session.as_ref(), h).await {
-            Ok(mut r) => {
-                r.metainfo = Vec::new();
-                rows.push((r, stats));
-            }
-            // Withdrawn since it was listed.
-            Err(CommunityError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+        .collect();
+    let wanted: Vec<_> = page.iter().map(|(_, h)| *h).collect();
+    // Entries withdrawn since they were listed are left out.
+    let rows = c
+        .browse_entries(v.session.as_ref(), &wanted)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let stats = page
+                .iter()
+                .find(|(_, h)| *h == r.info_hash)
+                .map_or_else(|| t.torrent_stats(&r.info_hash), |(s, _)| *s);
+            (r, stats)
+        })
+        .collect();
     Ok((total, rows))
 }
 
