@@ -3,7 +3,7 @@
 //! JSON. Handlers extract, call [`crate::community`] (the same rules as the
 //! API: publishing, rate limits, who sees which group) and render with
 //! maud, which escapes every value. One small stylesheet and one small
-//! script are compiled in ([`assets`]); no inline script or style, so the
+//! script are compiled in (`web/assets/`); no inline script or style, so the
 //! Content-Security-Policy allows scripts from this origin only.
 //!
 //! Must not hold business rules: what a viewer may see or do is decided by
