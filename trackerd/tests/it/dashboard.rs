@@ -400,3 +400,23 @@ async fn the_torrents_table_pages_sorts_and_searches_on_the_server() {
         "{fragment}"
     );
 }
+
+#[tokio::test]
+async fn the_publish_form_takes_a_torrent_sized_body_and_no_more() {
+    let s = start(|c| c.http.max_torrent_bytes = 100_000).await;
+    let limit = 100_000 + trackerd::http::body_limit::MULTIPART_FRAMING_BYTES;
+    let head = |declared: usize| {
+        format!(
+            "POST /publish HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\
+             Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {declared}\r\n\r\n"
+        )
+    };
+    // Past the limit: 413 before a byte of the body is read.
+    let r = crate::common::send_raw(s.addr, head(limit + 1).as_bytes()).await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    // At the limit the body is read (and refused as no form: 400, not 413).
+    let mut raw = head(limit).into_bytes();
+    raw.extend(std::iter::repeat_n(b'-', limit));
+    let r = crate::common::send_raw(s.addr, &raw).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+}
