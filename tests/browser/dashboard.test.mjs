@@ -204,8 +204,6 @@ async function logIn(page, name) {
   await go(page, "/account");
   await page.fill("#login-user", name);
   await page.fill("#login-password", PASSWORD);
-  // One session per user: a new login takes the old one over.
-  await page.check("input[name='takeover']");
   await Promise.all([page.waitForURL(tracker.base + "/"), page.click("form[action='/login'] button")]);
   assert.match(await page.textContent(".who"), new RegExp(`Logged in as ${name}`));
 }

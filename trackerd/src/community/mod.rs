@@ -15,6 +15,7 @@ mod publish;
 mod quotas;
 mod sessions;
 mod visibility;
+mod web_sessions;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -29,8 +29,9 @@ impl Community {
             && r.username.as_deref() != Some(s.username.as_str())
             && !self.is_admin(s)
         {
-            let takeover = r.detail.ends_with(" (takeover)");
-            shown.detail = format!("from <hidden>{}", if takeover { " (takeover)" } else { "" });
+            // What follows the address (" (takeover)", " (web)") stays.
+            let rest = r.detail.find(" (").map_or("", |i| &r.detail[i..]);
+            shown.detail = format!("from <hidden>{rest}");
         }
         Some(shown)
     }

@@ -264,7 +264,17 @@ pub trait CommunityStore: Send + Sync + Debug {
     ) -> StoreFuture<'a, Option<SessionRecord>>;
     /// Ends a session; `false` when there was none.
     fn close_session<'a>(&'a self, token_hash: &'a str) -> StoreFuture<'a, bool>;
-    /// Ends a user's session (an admin's order); `false` when there was none.
+    /// Opens a browser session (apart from the user's one daemon session).
+    fn open_web_session<'a>(
+        &'a self,
+        user_id: i64,
+        token_hash: &'a str,
+        address: &'a str,
+        now: i64,
+        cutoff: i64,
+    ) -> StoreFuture<'a, ()>;
+    /// Ends a user's sessions, daemon and browser (an admin's order);
+    /// `false` when there was none.
     fn close_user_session(&self, user_id: i64) -> StoreFuture<'_, bool>;
     /// Live sessions.
     fn online(&self, cutoff: i64) -> StoreFuture<'_, Vec<SessionRecord>>;

@@ -9,6 +9,7 @@ mod sqlite_community;
 #[cfg(test)]
 mod sqlite_community_tests;
 mod sqlite_rows;
+mod web_sessions;
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -420,3 +420,48 @@ async fn the_publish_form_takes_a_torrent_sized_body_and_no_more() {
     let r = crate::common::send_raw(s.addr, &raw).await;
     assert_eq!(r.status, 400, "{}", r.text());
 }
+
+#[tokio::test]
+async fn a_browser_logs_in_beside_the_daemon_and_logging_out_ends_only_its_own_session() {
+    let s = start(|_| {}).await;
+    let (daemon, _) = user(s.addr, "alice").await;
+    let mut b = Browser::logged_in(s.addr, "alice").await;
+    assert_eq!(
+        get_auth(s.addr, "/api/v1/whoami", &daemon).await.status,
+        200
+    );
+    let online = get_auth(s.addr, "/api/v1/users/online", &daemon)
+        .await
+        .json();
+    assert_eq!(online["users"].as_array().unwrap().len(), 1, "{online}");
+    // The login event says it came from a browser.
+    let events = get_auth(s.addr, "/api/v1/events", &daemon).await.json();
+    let logins: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "login")
+        .map(|e| e["detail"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(logins, ["from 127.0.0.1", "from 127.0.0.1 (web)"]);
+    b.get(s.addr, "/account").await;
+    assert_eq!(b.post(s.addr, "/logout", &[]).await.status, 303);
+    assert_eq!(b.get(s.addr, "/groups").await.status, 401);
+    assert_eq!(
+        get_auth(s.addr, "/api/v1/whoami", &daemon).await.status,
+        200
+    );
+
+    // A password change (here through the API) ends every session, the
+    // browser's included.
+    let mut b = Browser::logged_in(s.addr, "alice").await;
+    let r = post_json(
+        s.addr,
+        "/api/v1/password",
+        Some(&daemon),
+        json!({"old": crate::common::api::PASSWORD, "new": "another horse battery"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(b.get(s.addr, "/groups").await.status, 401);
+}

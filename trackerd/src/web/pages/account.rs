@@ -1,6 +1,7 @@
-//! Account: register, log in (the API's login, with its rate limits and
-//! its one session per user: taking over ends a daemon's session), log
-//! out, change password. The session token goes into an HttpOnly cookie.
+//! Account: register, log in (the API's login checks and rate limits, a
+//! browser session of its own: a daemon logged in as the same user goes
+//! on), log out, change password. The session token goes into an HttpOnly
+//! cookie.
 
 use std::sync::Arc;
 
@@ -50,7 +51,7 @@ fn render(
                 form.stack.card method="post" action="/logout" {
                     h2 { "Log out" }
                     (csrf(v))
-                    p.muted { "Ends this session (and a daemon logged in as you)." }
+                    p.muted { "Ends this browser's session (a daemon logged in as you goes on)." }
                     button #logout type="submit" { "Log out" }
                 }
             }
@@ -63,7 +64,6 @@ fn render(
                     input #login-user name="username" autocomplete="username" required maxlength="64";
                     label for="login-password" { "Password" }
                     input #login-password type="password" name="password" autocomplete="current-password" required;
-                    label.check { input type="checkbox" name="takeover" value="1"; " End my other session (a daemon logged in as me)" }
                     button type="submit" { "Log in" }
                 }
                 form.stack.card method="post" action="/register" {
@@ -123,19 +123,13 @@ pub async fn login(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let form = checked(&v, &body)?;
-    let takeover = form.get("takeover").is_some();
     match t
         .community
-        .login(
-            &form.text("username"),
-            form.text("password"),
-            takeover,
-            v.ip,
-        )
+        .web_login(&form.text("username"), form.text("password"), v.ip)
         .await
     {
-        Ok(reply) => {
-            v.log_in(&reply.token);
+        Ok(token) => {
+            v.log_in(&token);
             Ok(v.finish(see_other("/")))
         }
         Err(e) => refused(&t, &v, &headers, e),

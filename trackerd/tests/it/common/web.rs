@@ -99,8 +99,7 @@ impl Browser {
         r
     }
 
-    /// A browser logged in as `name` (registered already) through the
-    /// forms, taking over any other session of the user (one per user).
+    /// A browser logged in as `name` (registered already) through the forms.
     pub async fn logged_in(addr: SocketAddr, name: &str) -> Browser {
         let mut b = Browser::default();
         b.get(addr, "/account").await;
@@ -108,11 +107,7 @@ impl Browser {
             .post(
                 addr,
                 "/login",
-                &[
-                    ("username", name),
-                    ("password", PASSWORD),
-                    ("takeover", "1"),
-                ],
+                &[("username", name), ("password", PASSWORD)],
             )
             .await;
         assert_eq!(r.status, 303, "{}", r.text());
