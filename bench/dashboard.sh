@@ -101,10 +101,14 @@ awk -F'\t' -v d="$DASHBOARDS" '
         for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
         return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
     }
-    NR > 1 && $2 == 0 { none[++n0] = $3 }
-    NR > 1 && $2 > 0 { with[++n1] = $3 }
+    NR > 1 && $2 == 0 { none[++n0] = $3; r0[$1] = $3 }
+    NR > 1 && $2 > 0 { with[++n1] = $3; r1[$1] = $3 }
     END {
         a = median(none, n0); b = median(with, n1)
         printf "announces/s: %.0f with no dashboard, %.0f with %d dashboards streaming: ratio %.3f\n", a, b, d, b / a
+        # Each round runs both cases back to back: its ratio cancels most of
+        # the drift in the machine'"'"'s load between rounds.
+        for (r in r0) if (r in r1) paired[++np] = r1[r] / r0[r]
+        printf "median of the per-round ratios (with / without, %d rounds): %.3f\n", np, median(paired, np)
     }' "$RUNS"
 echo "(medians of $ROUNDS interleaved rounds, ${DURATION}s each, wrk -t$THREADS -c$CONNECTIONS keep-alive; events_seen: events the dashboards received)"
