@@ -133,6 +133,8 @@ pub struct Tracker {
     pub community: std::sync::Arc<crate::community::Community>,
     /// Keys of the swarms where non-members of a group swarm go (open mode).
     outsiders: Outsiders,
+    /// The last hour of the dashboard's charts (issue 14).
+    pub samples: crate::web::samples::Samples,
 }
 
 impl Tracker {
@@ -165,6 +167,7 @@ impl Tracker {
             store,
             stats: Stats::new(Instant::now()),
             outsiders: Outsiders::default(),
+            samples: crate::web::samples::Samples::default(),
         })
     }
 

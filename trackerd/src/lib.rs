@@ -16,3 +16,4 @@ pub mod private_files;
 pub mod server;
 pub mod store;
 pub mod swarm;
+pub mod web;

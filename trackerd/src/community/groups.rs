@@ -42,7 +42,7 @@ impl Community {
         }
     }
 
-    async fn user_id(&self, username: &str) -> Result<(i64, String), CommunityError> {
+    pub(super) async fn user_id(&self, username: &str) -> Result<(i64, String), CommunityError> {
         let name = username.to_ascii_lowercase();
         let u = self.store.user_by_name(&name).await?.ok_or_else(|| {
             CommunityError::NotFound(format!(

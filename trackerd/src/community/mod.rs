@@ -8,12 +8,14 @@
 //! (made in place: the index is read from the store only at start).
 
 mod announce;
+mod browse;
 mod error;
 mod groups;
 mod publish;
 mod quotas;
 mod sessions;
 mod visibility;
+mod web_sessions;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -238,7 +238,7 @@ impl Community {
     }
 
     /// Records an event about a scope (a group id or [`PUBLIC_GROUP`]).
-    async fn log_scoped(&self, e: crate::store::community::EventRecord, scope: i64) {
+    pub(super) async fn log_scoped(&self, e: crate::store::community::EventRecord, scope: i64) {
         match scope {
             PUBLIC_GROUP => self.log(e).await,
             g => self.log_group(e, g).await,

@@ -15,7 +15,7 @@ use crate::accounts::limit::address_key;
 use crate::accounts::login_limit::Reservation;
 use crate::accounts::{self, check_password, normalize_username};
 use crate::events::event;
-use crate::store::community::{SessionOutcome, StoredPasskey};
+use crate::store::community::{SessionOutcome, StoredPasskey, UserRecord};
 
 /// An authenticated request's session.
 #[derive(Clone, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Community {
             .map_err(|e| CommunityError::Internal(e.to_string()))
     }
 
-    fn cutoff(&self, now: i64) -> i64 {
+    pub(super) fn cutoff(&self, now: i64) -> i64 {
         now - self.settings.session_ttl_secs
     }
 
@@ -200,29 +200,9 @@ impl Community {
         takeover: bool,
         from: IpAddr,
     ) -> Result<LoginReply, CommunityError> {
-        // Capped: the limiter keeps one key per name tried, whatever its size.
-        let name: String = username
-            .chars()
-            .take(64)
-            .collect::<String>()
-            .to_ascii_lowercase();
         let from = from.to_canonical();
-        let (reservation, ticket) = self.admit_login(&name, from)?;
-        let user = match normalize_username(&name) {
-            Ok(valid) => self.store.user_by_name(&valid).await?,
-            Err(_) => None,
-        };
-        let ok =
-            accounts::verify_password(password, user.as_ref().map(|u| u.password_hash.clone()))
-                .await;
-        drop(ticket);
+        let user = self.check_login(username, password, from).await?;
         let now = self.now();
-        let user = match user {
-            Some(u) if ok => u,
-            // The reservation stays: it counts as a failure.
-            _ => return Err(CommunityError::BadCredentials),
-        };
-        self.logins.lock().succeeded(reservation, now);
         let (token, token_hash) = accounts::new_token();
         let address = from.to_string();
         match self
@@ -258,6 +238,40 @@ impl Community {
             username: user.username,
             session_ttl_secs: self.settings.session_ttl_secs,
         })
+    }
+
+    /// Checks a login's name and password under the failed-login limits
+    /// and the Argon2 queue (the API's login and the dashboard's); the user
+    /// on success.
+    pub(super) async fn check_login(
+        &self,
+        username: &str,
+        password: String,
+        from: IpAddr,
+    ) -> Result<UserRecord, CommunityError> {
+        // Capped: the limiter keeps one key per name tried, whatever its size.
+        let name: String = username
+            .chars()
+            .take(64)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let (reservation, ticket) = self.admit_login(&name, from)?;
+        let user = match normalize_username(&name) {
+            Ok(valid) => self.store.user_by_name(&valid).await?,
+            Err(_) => None,
+        };
+        let ok =
+            accounts::verify_password(password, user.as_ref().map(|u| u.password_hash.clone()))
+                .await;
+        drop(ticket);
+        match user {
+            Some(u) if ok => {
+                self.logins.lock().succeeded(reservation, self.now());
+                Ok(u)
+            }
+            // The reservation stays: it counts as a failure.
+            _ => Err(CommunityError::BadCredentials),
+        }
     }
 
     /// The session a bearer token names, renewed; `Unauthenticated` when

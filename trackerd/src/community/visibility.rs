@@ -29,10 +29,29 @@ impl Community {
             && r.username.as_deref() != Some(s.username.as_str())
             && !self.is_admin(s)
         {
-            let takeover = r.detail.ends_with(" (takeover)");
-            shown.detail = format!("from <hidden>{}", if takeover { " (takeover)" } else { "" });
+            // What follows the address (" (takeover)", " (web)") stays.
+            let rest = r.detail.find(" (").map_or("", |i| &r.detail[i..]);
+            shown.detail = format!("from <hidden>{rest}");
         }
         Some(shown)
+    }
+
+    /// The event as the web dashboard shows it: an admin sees every event
+    /// as it is; anyone else as [`Community::event_for`] says, without even
+    /// the creation of a group they are not in (the dashboard never names
+    /// a group to a non-member).
+    pub fn dashboard_event_for(&self, s: &Session, e: &LoggedEvent) -> Option<EventRecord> {
+        if self.is_admin(s) {
+            return Some(e.record.clone());
+        }
+        if e.record.group.is_some()
+            && !e
+                .group_id
+                .is_some_and(|g| self.access.is_member_of(g, s.user_id))
+        {
+            return None;
+        }
+        self.event_for(s, e)
     }
 
     /// Whether `s` is one of the configured admins.

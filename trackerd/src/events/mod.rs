@@ -74,6 +74,11 @@ impl EventLog {
         self.live.subscribe()
     }
 
+    /// The last `limit` stored events, newest first.
+    pub async fn latest(&self, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.store.latest_events(limit).await
+    }
+
     /// Stored events after `after`.
     pub async fn page(&self, after: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
         self.store.events_after(after, limit).await

@@ -22,6 +22,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::json_error;
 use crate::config::HttpConfig;
 
+/// Room for the multipart framing and small fields of the dashboard's
+/// publish form, on top of the .torrent itself.
+pub const MULTIPART_FRAMING_BYTES: usize = 16 * 1024;
+
 /// How long a request waits for the budget before it is refused.
 const BUDGET_WAIT: Duration = Duration::from_secs(1);
 
@@ -63,6 +67,9 @@ impl BodyLimits {
     pub fn limit_for(&self, method: &Method, path: &str) -> usize {
         if method == Method::POST && path.starts_with("/api/v1/") && path.ends_with("/torrents") {
             self.torrent_bytes
+        } else if method == Method::POST && path == crate::web::PUBLISH_PATH {
+            // The dashboard's form: the .torrent and a little multipart framing.
+            self.torrent_bytes.saturating_add(MULTIPART_FRAMING_BYTES)
         } else {
             self.other_bytes
         }

@@ -23,7 +23,7 @@ use p2p_proto::api::{ApiErrorCode, ErrorBody};
 
 use crate::app::Tracker;
 
-pub use peer_addr::{is_local_client, peer_ip};
+pub use peer_addr::{is_local_client, is_trusted_proxy, peer_ip};
 pub use tracker::{announce_reply, scrape_reply};
 
 /// Builds the router for a tracker.
@@ -44,6 +44,8 @@ pub fn router(tracker: Arc<Tracker>) -> Router {
         .route("/api/v1/torrents/{info_hash}", get(api::get_torrent))
         // Issue 5 hook (accounts): accounts, groups, catalog, events.
         .merge(community_api::routes())
+        // Issue 14: the web dashboard.
+        .merge(crate::web::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(stream_slots::StreamSlots::new(
@@ -65,11 +67,14 @@ const MAX_ERROR_TEXT: usize = 200;
 /// this server answers with the same JSON shape instead.
 async fn json_error_bodies(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
+    // JSON errors, and the dashboard's HTML error pages, are already in shape.
+    let shaped = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || shaped {
         return response;
     }
     let text = axum::body::to_bytes(response.into_body(), 64 * 1024)

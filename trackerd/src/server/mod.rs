@@ -107,6 +107,7 @@ async fn housekeeping(t: Arc<Tracker>, token: CancellationToken) {
     let mut flush = tokio::time::interval(flush_every);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut purge = tokio::time::interval(purge_every);
+    let mut sample = tokio::time::interval(crate::web::samples::SAMPLE_EVERY);
     loop {
         tokio::select! {
             _ = token.cancelled() => break,
@@ -116,6 +117,7 @@ async fn housekeeping(t: Arc<Tracker>, token: CancellationToken) {
                 }
             }
             _ = tick.tick() => t.stats.tick(Instant::now()),
+            _ = sample.tick() => take_sample(&t).await,
             _ = purge.tick() => {
                 let t = t.clone();
                 match tokio::task::spawn_blocking(move || t.purge(Instant::now())).await {
@@ -126,6 +128,25 @@ async fn housekeeping(t: Arc<Tracker>, token: CancellationToken) {
             }
         }
     }
+}
+
+/// Adds a reading to the dashboard's charts of the last hour.
+async fn take_sample(t: &Tracker) {
+    let totals = t.totals();
+    let online = match t.community.online_names().await {
+        Ok(names) => names.len() as u64,
+        Err(e) => {
+            tracing::warn!("counting online users: {e}");
+            return;
+        }
+    };
+    t.samples.push(crate::web::samples::Sample {
+        at: t.community.now(),
+        announces_per_second: t.stats.announce_rate(),
+        seeders: totals.seeders as u64,
+        leechers: totals.leechers as u64,
+        online,
+    });
 }
 
 /// The accept loop. Returns after `token` is cancelled and open connections

@@ -264,6 +264,18 @@ pub trait CommunityStore: Send + Sync + Debug {
     ) -> StoreFuture<'a, Option<SessionRecord>>;
     /// Ends a session; `false` when there was none.
     fn close_session<'a>(&'a self, token_hash: &'a str) -> StoreFuture<'a, bool>;
+    /// Opens a browser session (apart from the user's one daemon session).
+    fn open_web_session<'a>(
+        &'a self,
+        user_id: i64,
+        token_hash: &'a str,
+        address: &'a str,
+        now: i64,
+        cutoff: i64,
+    ) -> StoreFuture<'a, ()>;
+    /// Ends a user's sessions, daemon and browser (an admin's order);
+    /// `false` when there was none.
+    fn close_user_session(&self, user_id: i64) -> StoreFuture<'_, bool>;
     /// Live sessions.
     fn online(&self, cutoff: i64) -> StoreFuture<'_, Vec<SessionRecord>>;
     /// Deletes sessions not renewed since `cutoff`; returns their usernames.
@@ -311,6 +323,20 @@ pub trait CommunityStore: Send + Sync + Debug {
         group_ids: &'a [i64],
         limit: u32,
     ) -> StoreFuture<'a, Vec<CatalogRecord>>;
+    /// A page of the catalog (the dashboard's torrents table).
+    fn browse<'a>(
+        &'a self,
+        q: &'a super::browse::BrowseQuery,
+    ) -> StoreFuture<'a, super::browse::BrowsePage>;
+    /// The info-hashes of the entries in these scopes (`None`: all) whose
+    /// name contains `q`.
+    fn browse_hashes<'a>(
+        &'a self,
+        scopes: Option<&'a [i64]>,
+        q: &'a str,
+    ) -> StoreFuture<'a, Vec<InfoHash>>;
+    /// The entries of these info-hashes (at most a page), without .torrent bytes.
+    fn browse_entries<'a>(&'a self, hashes: &'a [InfoHash]) -> StoreFuture<'a, Vec<CatalogRecord>>;
     /// Every (info-hash, owner): the group that owns it, or [`PUBLIC_GROUP`]
     /// for a torrent in the public catalog.
     fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>>;
@@ -321,6 +347,8 @@ pub trait CommunityStore: Send + Sync + Debug {
 
     /// Appends an event; returns its id.
     fn add_event<'a>(&'a self, e: &'a LoggedEvent) -> StoreFuture<'a, i64>;
+    /// The last `limit` events, newest first.
+    fn latest_events(&self, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>>;
     /// Events with id > `after`, oldest first.
     fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>>;
 }

@@ -2,12 +2,14 @@
 //! completed-download counters. SQLite now ([`sqlite`]); PostgreSQL can
 //! implement the same trait later. Must not hold swarm state or know HTTP.
 
+pub mod browse;
 pub mod community;
 pub mod sqlite;
 mod sqlite_community;
 #[cfg(test)]
 mod sqlite_community_tests;
 mod sqlite_rows;
+mod web_sessions;
 
 use std::fmt::Debug;
 use std::future::Future;

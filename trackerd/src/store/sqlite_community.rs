@@ -17,6 +17,7 @@ use super::sqlite_rows::{
     GROUP_SELECT, SESSION_SELECT, catalog_select, entry, event, group, hash_of,
     is_unique_violation, member, session, signed, stored_passkey, unsigned, user,
 };
+use super::web_sessions;
 
 impl CommunityStore for SqliteStore {
     fn create_user<'a>(
@@ -64,6 +65,8 @@ impl CommunityStore for SqliteStore {
                 .bind(user_id)
                 .execute(&self.pool)
                 .await?;
+            // A new password ends every browser session too.
+            web_sessions::end_user(&self.pool, user_id).await?;
             Ok(())
         })
     }
@@ -260,7 +263,8 @@ impl CommunityStore for SqliteStore {
             .execute(&self.pool)
             .await?;
             if done.rows_affected() == 0 {
-                return Ok(None);
+                // Not a daemon's session: perhaps a browser's.
+                return web_sessions::touch(&self.pool, token_hash, now, cutoff).await;
             }
             let row = sqlx::query(&format!("{SESSION_SELECT} WHERE s.token_hash = ?"))
                 .bind(token_hash)
@@ -276,7 +280,19 @@ impl CommunityStore for SqliteStore {
                 .bind(token_hash)
                 .execute(&self.pool)
                 .await?;
-            Ok(done.rows_affected() > 0)
+            let web = web_sessions::end_token(&self.pool, token_hash).await?;
+            Ok(done.rows_affected() + web > 0)
+        })
+    }
+
+    fn close_user_session(&self, user_id: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+            let web = web_sessions::end_user(&self.pool, user_id).await?;
+            Ok(done.rows_affected() + web > 0)
         })
     }
 
@@ -288,12 +304,37 @@ impl CommunityStore for SqliteStore {
             .bind(cutoff)
             .fetch_all(&self.pool)
             .await?;
-            rows.iter().map(session).collect()
+            let mut live = rows.iter().map(session).collect::<Result<Vec<_>, _>>()?;
+            // A user online only in a browser is online too (once, by the
+            // session seen last).
+            for web in web_sessions::online(&self.pool, cutoff).await? {
+                if !live.iter().any(|s| s.user_id == web.user_id) {
+                    live.push(web);
+                }
+            }
+            live.sort_by(|a, b| a.username.cmp(&b.username));
+            Ok(live)
         })
+    }
+
+    fn open_web_session<'a>(
+        &'a self,
+        user_id: i64,
+        token_hash: &'a str,
+        address: &'a str,
+        now: i64,
+        cutoff: i64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(web_sessions::open(
+            &self.pool, user_id, token_hash, address, now, cutoff,
+        ))
     }
 
     fn expire_sessions(&self, cutoff: i64) -> StoreFuture<'_, Vec<String>> {
         Box::pin(async move {
+            // Browser sessions end without an event: they were never a
+            // daemon's presence.
+            web_sessions::expire(&self.pool, cutoff).await?;
             let mut tx = self.pool.begin().await?;
             let names: Vec<String> = sqlx::query_scalar(
                 "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -653,6 +694,25 @@ impl CommunityStore for SqliteStore {
         })
     }
 
+    fn browse<'a>(
+        &'a self,
+        q: &'a super::browse::BrowseQuery,
+    ) -> StoreFuture<'a, super::browse::BrowsePage> {
+        Box::pin(super::browse::page(&self.pool, q))
+    }
+
+    fn browse_hashes<'a>(
+        &'a self,
+        scopes: Option<&'a [i64]>,
+        q: &'a str,
+    ) -> StoreFuture<'a, Vec<InfoHash>> {
+        Box::pin(super::browse::hashes(&self.pool, scopes, q))
+    }
+
+    fn browse_entries<'a>(&'a self, hashes: &'a [InfoHash]) -> StoreFuture<'a, Vec<CatalogRecord>> {
+        Box::pin(super::browse::entries(&self.pool, hashes))
+    }
+
     fn owners(&self) -> StoreFuture<'_, Vec<(InfoHash, i64)>> {
         Box::pin(async move {
             let rows = sqlx::query(
@@ -722,6 +782,16 @@ impl CommunityStore for SqliteStore {
         Box::pin(async move {
             let rows = sqlx::query("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?")
                 .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(event).collect()
+        })
+    }
+
+    fn latest_events(&self, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT * FROM events ORDER BY id DESC LIMIT ?")
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;

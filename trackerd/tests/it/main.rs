@@ -16,6 +16,7 @@ mod community_hostile;
 mod community_interop;
 mod community_persistence;
 mod credential_rotation;
+mod dashboard;
 mod events;
 mod fast_path;
 mod full_stderr;

@@ -117,6 +117,11 @@ pub(super) async fn torrent_file(
         .community
         .personal_torrent(&s, info_hash(&h)?, &base_url(&t, &headers))
         .await?;
+    Ok(torrent_download(&name, bytes))
+}
+
+/// A .torrent as a download named after the torrent (only safe characters).
+pub fn torrent_download(name: &str, bytes: Vec<u8>) -> Response {
     let file: String = name
         .chars()
         .map(|c| {
@@ -127,7 +132,7 @@ pub(super) async fn torrent_file(
             }
         })
         .collect();
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "application/x-bittorrent".to_owned()),
             (
@@ -137,7 +142,7 @@ pub(super) async fn torrent_file(
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 pub(super) async fn magnet(

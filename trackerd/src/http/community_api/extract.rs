@@ -24,33 +24,36 @@ impl From<CommunityError> for ApiError {
     }
 }
 
+/// The HTTP status of a community error (logging the server's own faults).
+pub fn status_of(e: &CommunityError) -> StatusCode {
+    match e {
+        CommunityError::Invalid(_) | CommunityError::NotAGroupTorrent(_) => StatusCode::BAD_REQUEST,
+        CommunityError::OwnedElsewhere(_) | CommunityError::QuotaExceeded(_) => {
+            StatusCode::FORBIDDEN
+        }
+        CommunityError::Unauthenticated | CommunityError::BadCredentials => {
+            StatusCode::UNAUTHORIZED
+        }
+        CommunityError::Forbidden(_) => StatusCode::FORBIDDEN,
+        CommunityError::NotFound(_) => StatusCode::NOT_FOUND,
+        CommunityError::Conflict(_) => StatusCode::CONFLICT,
+        CommunityError::RateLimited(_) | CommunityError::Throttled { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        CommunityError::Store(e) => {
+            tracing::error!("community store: {e}");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        CommunityError::Internal(e) => {
+            tracing::error!("community: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match &self.0 {
-            CommunityError::Invalid(_) | CommunityError::NotAGroupTorrent(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            CommunityError::OwnedElsewhere(_) | CommunityError::QuotaExceeded(_) => {
-                StatusCode::FORBIDDEN
-            }
-            CommunityError::Unauthenticated | CommunityError::BadCredentials => {
-                StatusCode::UNAUTHORIZED
-            }
-            CommunityError::Forbidden(_) => StatusCode::FORBIDDEN,
-            CommunityError::NotFound(_) => StatusCode::NOT_FOUND,
-            CommunityError::Conflict(_) => StatusCode::CONFLICT,
-            CommunityError::RateLimited(_) | CommunityError::Throttled { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
-            CommunityError::Store(e) => {
-                tracing::error!("community store: {e}");
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            CommunityError::Internal(e) => {
-                tracing::error!("community: {e}");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
+        let status = status_of(&self.0);
         let body = ErrorBody::new(self.0.code(), self.0.to_string());
         let mut response = (status, axum::Json(body)).into_response();
         if let CommunityError::Throttled {

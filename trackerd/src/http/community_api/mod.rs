@@ -8,7 +8,7 @@ mod accounts;
 mod catalog;
 mod extract;
 mod groups;
-mod streams;
+pub(crate) mod streams;
 
 use std::sync::Arc;
 
@@ -17,7 +17,8 @@ use axum::routing::{delete, get, post};
 
 use crate::app::Tracker;
 
-pub use extract::{ApiError, Auth};
+pub use catalog::torrent_download;
+pub use extract::{ApiError, Auth, base_url, query_param, status_of};
 
 /// The routes, to be merged into [`super::router`] (which adds the state).
 pub fn routes() -> Router<Arc<Tracker>> {

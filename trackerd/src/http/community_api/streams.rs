@@ -5,8 +5,12 @@
 //! at once when the log shows a logout, expiry or takeover of that user);
 //! the session stream also says `renewed` at each renewal. Each stream
 //! holds a place under the stream caps ([`crate::http::stream_slots`]) until
-//! it ends; past a cap it is refused with 429 before it starts.
+//! it ends; past a cap it is refused with 429 before it starts. A stream
+//! that names the last event it saw (`Last-Event-ID`, as browsers send on
+//! reconnecting) first gets the stored events after it, then live ones,
+//! with none missed and none twice.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,9 +76,14 @@ pub(super) async fn page(
 
 /// What the stream does besides forwarding events.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
+    /// The event stream of the API.
     Events,
+    /// The session stream of the API.
     Session,
+    /// The web dashboard's event stream (what the dashboard shows:
+    /// [`Community::dashboard_event_for`]).
+    Dashboard,
 }
 
 struct StreamState {
@@ -84,6 +93,14 @@ struct StreamState {
     renew: tokio::time::Interval,
     kind: Kind,
     done: bool,
+    /// Stored events still to send before live ones (a resumed stream).
+    backlog: VecDeque<LoggedEvent>,
+    /// Stored events after this id are still to be read (a resumed stream
+    /// not caught up yet).
+    resume_after: Option<i64>,
+    /// The highest event id sent (or passed over): a live event at or
+    /// below it already came from the store.
+    last_id: i64,
     /// The stream's place under the stream caps, given back when it ends.
     _slot: StreamSlot,
 }
@@ -109,9 +126,49 @@ fn session_ended(st: &mut StreamState) -> Event {
     }))
 }
 
+impl StreamState {
+    /// The event as this stream's viewer may see it.
+    fn shown(&mut self, e: &LoggedEvent) -> Option<Event> {
+        self.last_id = self.last_id.max(e.record.id);
+        let shown = match self.kind {
+            Kind::Dashboard => self.c.dashboard_event_for(&self.s, e),
+            Kind::Events | Kind::Session => self.c.event_for(&self.s, e),
+        }?;
+        Some(sse(&StreamEvent::Event(shown)))
+    }
+
+    /// The next stored event of a resumed stream, reading a page at a
+    /// time; `None` once caught up with the store.
+    async fn stored(&mut self) -> Option<Event> {
+        loop {
+            if let Some(e) = self.backlog.pop_front() {
+                match self.shown(&e) {
+                    Some(event) => return Some(event),
+                    None => continue,
+                }
+            }
+            let after = self.resume_after?;
+            match self.c.events.page(after, MAX_PAGE).await {
+                Ok(rows) => {
+                    let full = rows.len() >= MAX_PAGE as usize;
+                    self.resume_after = rows.last().filter(|_| full).map(|e| e.record.id);
+                    self.backlog = rows.into();
+                }
+                Err(e) => {
+                    tracing::warn!("reading stored events for a resumed stream: {e}");
+                    self.resume_after = None;
+                }
+            }
+        }
+    }
+}
+
 async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamState)> {
     if st.done {
         return None;
+    }
+    if let Some(event) = st.stored().await {
+        return Some((Ok(event), st));
     }
     loop {
         tokio::select! {
@@ -132,8 +189,11 @@ async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamS
                     {
                         return Some((Ok(session_ended(&mut st)), st));
                     }
-                    if let Some(shown) = st.c.event_for(&st.s, &e) {
-                        return Some((Ok(sse(&StreamEvent::Event(shown))), st));
+                    if e.record.id <= st.last_id {
+                        continue;
+                    }
+                    if let Some(event) = st.shown(&e) {
+                        return Some((Ok(event), st));
                     }
                 }
                 Err(RecvError::Lagged(n)) => {
@@ -159,11 +219,14 @@ async fn next(mut st: StreamState) -> Option<(Result<Event, Infallible>, StreamS
     }
 }
 
-fn stream(
+/// A stream of `kind` for `s`; with `after`, the stored events after that
+/// id come first.
+pub(crate) fn stream(
     c: Arc<Community>,
     s: Session,
     kind: Kind,
     slot: StreamSlot,
+    after: Option<i64>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let every = Duration::from_secs(
         u64::try_from(c.settings.session_ttl_secs / 3)
@@ -183,6 +246,9 @@ fn stream(
         renew,
         kind,
         done: false,
+        backlog: VecDeque::new(),
+        resume_after: after,
+        last_id: after.unwrap_or(0),
         _slot: slot,
     };
     let first = futures_util::stream::once(async move { Ok(hello) });
@@ -191,7 +257,7 @@ fn stream(
 
 /// A place for a stream of `s` from this client (behind a trusted proxy,
 /// the address it forwards for), or the 429 that refuses it.
-fn slot(
+pub(crate) fn slot(
     t: &Tracker,
     slots: &Arc<StreamSlots>,
     s: &Session,
@@ -212,9 +278,12 @@ pub(super) async fn events(
     Auth(s): Auth,
 ) -> Result<Response, ApiError> {
     let slot = slot(&t, &slots, &s, remote, &headers)?;
-    Ok(Sse::new(stream(t.community.clone(), s, Kind::Events, slot))
-        .keep_alive(KeepAlive::default())
-        .into_response())
+    let after = last_event_id(&headers);
+    Ok(
+        Sse::new(stream(t.community.clone(), s, Kind::Events, slot, after))
+            .keep_alive(KeepAlive::default())
+            .into_response(),
+    )
 }
 
 pub(super) async fn session(
@@ -226,8 +295,21 @@ pub(super) async fn session(
 ) -> Result<Response, ApiError> {
     let slot = slot(&t, &slots, &s, remote, &headers)?;
     Ok(
-        Sse::new(stream(t.community.clone(), s, Kind::Session, slot))
+        Sse::new(stream(t.community.clone(), s, Kind::Session, slot, None))
             .keep_alive(KeepAlive::default())
             .into_response(),
     )
+}
+
+/// The id in a `Last-Event-ID` header (the last event a reconnecting
+/// client saw).
+pub(crate) fn last_event_id(headers: &HeaderMap) -> Option<i64> {
+    headers
+        .get("last-event-id")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|id| *id >= 0)
 }

@@ -174,11 +174,14 @@ pub struct SseReader {
 
 impl SseReader {
     pub async fn open(addr: SocketAddr, path: &str, token: &str) -> SseReader {
+        let req = Request::get(path).bearer(Some(token));
+        SseReader::open_request(addr, req).await
+    }
+
+    /// Opens a stream with a request of the caller's (cookies, `Last-Event-ID`).
+    pub async fn open_request(addr: SocketAddr, req: Request) -> SseReader {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        let req = Request::get(path)
-            .bearer(Some(token))
-            .header("Accept", "text/event-stream")
-            .keep_alive();
+        let req = req.header("Accept", "text/event-stream").keep_alive();
         stream.write_all(&req.to_bytes(addr)).await.unwrap();
         let mut r = SseReader {
             stream,

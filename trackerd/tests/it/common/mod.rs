@@ -9,6 +9,7 @@ pub mod clients;
 pub mod http;
 pub mod old_db;
 pub mod process;
+pub mod web;
 
 pub use http::{Reply, Request, send_raw};
 
