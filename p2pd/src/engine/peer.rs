@@ -467,7 +467,12 @@ impl Conn {
         if self.in_flight.len() + batch > depth {
             return;
         }
-        tracing::trace!(depth, in_flight = self.in_flight.len(), rate = self.recent_rate, "asking");
+        tracing::trace!(
+            depth,
+            in_flight = self.in_flight.len(),
+            rate = self.recent_rate,
+            "asking"
+        );
         let mut picked = std::mem::take(&mut self.picked);
         picked.clear();
         {
