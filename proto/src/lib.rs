@@ -20,4 +20,5 @@ pub mod metainfo;
 pub mod percent;
 pub mod time;
 pub mod tracker;
+pub mod units;
 pub mod wire;

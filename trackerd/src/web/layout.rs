@@ -99,18 +99,7 @@ pub fn button_form(v: &Viewer, action: &str, label: &str, class: &str) -> Markup
 
 /// A size in bytes as people read it (binary units).
 pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    p2p_proto::units::size(bytes, 1)
 }
 
 /// A time as a `<time>` element (UTC, to the minute).
