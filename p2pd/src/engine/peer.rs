@@ -499,10 +499,10 @@ impl Conn {
     /// bounded by [`MAX_IN_FLIGHT_BYTES`] and an eighth below its `reqq`:
     /// Transmission drops, without a reject, a request that finds its queue
     /// full by its own count, and one such lost block held up the end of a
-    /// download for 4 to 6 s. The rate is the
-    /// higher of the last 100 ms (a transfer's start) and the last second
-    /// (a bursty seeder's quiet moments). A slow or snubbing peer's rate,
-    /// and so its pipeline, falls to the minimum.
+    /// download for 4 to 6 s. The rate is the higher of the last 100 ms (a
+    /// transfer's start) and the last second (a bursty seeder's quiet
+    /// moments). A slow or snubbing peer's rate, and so its pipeline, falls
+    /// to the minimum.
     fn pipeline_depth(&self) -> usize {
         let second = self.stats.download_rate.load(Ordering::Relaxed);
         let rate = self.recent_rate.max(second) as f64;
