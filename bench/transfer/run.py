@@ -119,6 +119,25 @@ def warm(path):
             pass
 
 
+def scrape(port, info_hash):
+    """(complete, incomplete) of one torrent on the tracker at 127.0.0.1:port; (-1, -1)
+    when it does not answer."""
+    q = "info_hash=" + urllib.parse.quote(bytes.fromhex(info_hash), safe="")
+    try:
+        raw = urllib.request.urlopen(f"http://127.0.0.1:{port}/scrape?{q}", timeout=2).read()
+    except OSError:
+        return (-1, -1)
+
+    # tiny bencode scan: ...8:completei<N>e...10:incompletei<N>e
+    def num(key):
+        k = f"{len(key)}:{key}i".encode()
+        i = raw.find(k)
+        if i < 0:
+            return 0
+        return int(raw[i + len(k):raw.index(b"e", i + len(k))])
+    return (num("complete"), num("incomplete"))
+
+
 class Proc:
     """A started process whose stdout lines are read by a thread (so a chatty child never blocks
     on a full pipe). `watch(pred)` returns an Event set by the first line matching pred; at that
@@ -310,20 +329,7 @@ class Bench:
             self.ot = None
 
     def scrape(self):
-        q = "info_hash=" + urllib.parse.quote(bytes.fromhex(self.a.info_hash), safe="")
-        try:
-            raw = urllib.request.urlopen(f"http://127.0.0.1:{self.a.tracker_port}/scrape?{q}", timeout=2).read()
-        except OSError:
-            return (-1, -1)
-        # tiny bencode scan: ...8:completei<N>e...10:incompletei<N>e
-        def num(key):
-            k = f"{len(key)}:{key}i".encode()
-            i = raw.find(k)
-            if i < 0:
-                return 0
-            j = raw.index(b"e", i + len(k))
-            return int(raw[i + len(k):j])
-        return (num("complete"), num("incomplete"))
+        return scrape(self.a.tracker_port, self.a.info_hash)
 
     # ---------- seeders ------------------------------------------------------------------
     def start_seeder(self, client, i, tag):

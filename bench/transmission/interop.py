@@ -19,12 +19,11 @@ import statistics
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "transfer"))
-from run import Proc, cpu_s, free_port, jline, loadavg, log, port_open, sha1_file, warm  # noqa: E402
+from run import Proc, cpu_s, free_port, jline, loadavg, log, port_open, scrape, sha1_file, warm  # noqa: E402
 
 LT_PEER = os.path.join(HERE, "..", "transfer", "lt_peer.py")
 READY_TIMEOUT = 120
@@ -110,19 +109,7 @@ class Bench:
 
     def scrape(self):
         """(complete, incomplete) of our torrent on trackerd."""
-        q = "info_hash=" + urllib.parse.quote(bytes.fromhex(self.a.info_hash), safe="")
-        try:
-            raw = urllib.request.urlopen(f"http://127.0.0.1:{self.a.tracker_port}/scrape?{q}", timeout=2).read()
-        except OSError:
-            return (-1, -1)
-
-        def num(key):
-            k = f"{len(key)}:{key}i".encode()
-            i = raw.find(k)
-            if i < 0:
-                return 0
-            return int(raw[i + len(k):raw.index(b"e", i + len(k))])
-        return (num("complete"), num("incomplete"))
+        return scrape(self.a.tracker_port, self.a.info_hash)
 
     def wait(self, what, pred, *procs, timeout=READY_TIMEOUT, step=0.05):
         end = time.monotonic() + timeout
