@@ -101,18 +101,29 @@ pub(super) async fn add(
 
 /// The path to act on for a client (see [`rights::check`]), on the blocking pool.
 pub(super) async fn judge(d: &Daemon, peer: &Peer, path: PathBuf, want: Want) -> Reply<PathBuf> {
-    let policy = rights::policy(&d.settings.client_folders, d.settings.only_client_folders);
-    let peer = peer.clone();
-    tokio::task::spawn_blocking(move || rights::check(&policy, &peer, &path, want))
-        .await
-        .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+    with_rights(d, peer, move |policy, peer| {
+        rights::check(policy, peer, &path, want)
+    })
+    .await
 }
 
 /// A download folder for a client (see [`rights::check_folder`]), on the blocking pool.
 async fn judge_folder(d: &Daemon, peer: &Peer, path: PathBuf) -> Reply<Folder> {
+    with_rights(d, peer, move |policy, peer| {
+        rights::check_folder(policy, peer, &path)
+    })
+    .await
+}
+
+/// Runs a rights check (it walks the file system) on the blocking pool.
+async fn with_rights<T: Send + 'static>(
+    d: &Daemon,
+    peer: &Peer,
+    check: impl FnOnce(&rights::Policy, &Peer) -> Reply<T> + Send + 'static,
+) -> Reply<T> {
     let policy = rights::policy(&d.settings.client_folders, d.settings.only_client_folders);
     let peer = peer.clone();
-    tokio::task::spawn_blocking(move || rights::check_folder(&policy, &peer, &path))
+    tokio::task::spawn_blocking(move || check(&policy, &peer))
         .await
         .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
 }
