@@ -4,10 +4,8 @@
 //! Depends on `p2p-proto` only: never on p2pd, never on an async runtime.
 
 mod cli;
-pub mod client;
 mod commands;
 mod output;
-pub mod owner;
 
 use std::process::ExitCode;
 

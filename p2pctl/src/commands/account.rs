@@ -8,13 +8,14 @@ use std::io::BufRead;
 use anyhow::{Context, bail};
 use p2p_proto::ipc::{Request, Response};
 
-use super::{Daemon, print, print_json};
+use super::{print, print_json};
 use crate::cli::{AccountArgs, LoginArgs};
+use p2p_client::Target;
 
 /// Longest password accepted from stdin; more is a mistake (a file piped in).
 const MAX_PASSWORD_BYTES: u64 = 1024;
 
-pub fn register(daemon: &Daemon, args: &AccountArgs, json: bool) -> anyhow::Result<()> {
+pub fn register(daemon: &Target, args: &AccountArgs, json: bool) -> anyhow::Result<()> {
     // Find out that no daemon runs before the user types a password for nothing.
     drop(daemon.connect()?);
     let password = read_password(&args.user, args.password_stdin, true)?;
@@ -31,7 +32,7 @@ pub fn register(daemon: &Daemon, args: &AccountArgs, json: bool) -> anyhow::Resu
     ))
 }
 
-pub fn login(daemon: &Daemon, args: &LoginArgs, json: bool) -> anyhow::Result<()> {
+pub fn login(daemon: &Target, args: &LoginArgs, json: bool) -> anyhow::Result<()> {
     let user = &args.account.user;
     drop(daemon.connect()?);
     let password = read_password(user, args.account.password_stdin, false)?;
@@ -43,22 +44,22 @@ pub fn login(daemon: &Daemon, args: &LoginArgs, json: bool) -> anyhow::Result<()
     session_reply("login", reply, json)
 }
 
-pub fn logout(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
+pub fn logout(daemon: &Target, json: bool) -> anyhow::Result<()> {
     let reply = daemon.connect()?.request(Request::Logout)?;
     session_reply("logout", reply, json)
 }
 
-pub fn whoami(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
+pub fn whoami(daemon: &Target, json: bool) -> anyhow::Result<()> {
     let reply = daemon.connect()?.request(Request::Whoami)?;
     session_reply("whoami", reply, json)
 }
 
-pub fn rotate_passkey(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
+pub fn rotate_passkey(daemon: &Target, json: bool) -> anyhow::Result<()> {
     let reply = daemon.connect()?.request(Request::PasskeyRotate)?;
     if json {
         return print_json(&reply);
     }
-    let r = crate::reply_as!(reply, "passkey rotate", Response::PasskeyRotated)?;
+    let r = p2p_client::reply_as!(reply, "passkey rotate", Response::PasskeyRotated)?;
     print(&format!(
         "new passkey for {}; the old one is refused from now on; {} torrents announce with the new one\n",
         r.user, r.torrents
@@ -69,7 +70,7 @@ fn session_reply(command: &str, reply: Response, json: bool) -> anyhow::Result<(
     if json {
         return print_json(&reply);
     }
-    let s = crate::reply_as!(reply, command, Response::Session)?;
+    let s = p2p_client::reply_as!(reply, command, Response::Session)?;
     print(&match s.logged_in_as {
         Some(user) => format!("logged in as {user}\n"),
         None if command == "logout" => "logged out\n".to_owned(),

@@ -10,17 +10,18 @@ use p2p_proto::ipc::{Request, Response};
 use p2p_proto::time::utc_date_time;
 
 use super::groups::cell;
-use super::{Daemon, print, print_json};
+use super::{print, print_json};
 use crate::cli::EventsArgs;
 use crate::output::{human_size, table};
-use crate::reply_as;
+use p2p_client::Target;
+use p2p_client::reply_as;
 
 /// How often `events --follow` asks for new events.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 /// Events asked for per page.
 const EVENTS_PAGE: u32 = 500;
 
-pub fn files(daemon: &Daemon, group: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub fn files(daemon: &Target, group: Option<&str>, json: bool) -> anyhow::Result<()> {
     let reply = daemon.connect()?.request(Request::Files {
         group: group.map(str::to_owned),
     })?;
@@ -32,7 +33,7 @@ pub fn files(daemon: &Daemon, group: Option<&str>, json: bool) -> anyhow::Result
     print(&entries_table(&list, &format!("nothing in {place} yet")))
 }
 
-pub fn search(daemon: &Daemon, term: &str, json: bool) -> anyhow::Result<()> {
+pub fn search(daemon: &Target, term: &str, json: bool) -> anyhow::Result<()> {
     let reply = daemon.connect()?.request(Request::Search {
         term: term.to_owned(),
     })?;
@@ -43,7 +44,7 @@ pub fn search(daemon: &Daemon, term: &str, json: bool) -> anyhow::Result<()> {
     print(&entries_table(&list, &format!("nothing matches {term:?}")))
 }
 
-pub fn events(daemon: &Daemon, args: &EventsArgs, json: bool) -> anyhow::Result<()> {
+pub fn events(daemon: &Target, args: &EventsArgs, json: bool) -> anyhow::Result<()> {
     if !args.follow {
         let reply = daemon.connect()?.request(Request::Events {
             after: args.after,

@@ -14,18 +14,19 @@ use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 
 use super::inspect::read_capped;
-use super::{Daemon, absolute_path, print, print_json};
+use super::{absolute_path, print, print_json};
 use crate::cli::DownloadArgs;
-use crate::client::ClientError;
 use crate::output::{eta_secs, human_duration, human_eta, human_rate, human_size, percent};
-use crate::reply_as;
+use p2p_client::ClientError;
+use p2p_client::Target;
+use p2p_client::reply_as;
 
 /// How often a plain progress line is written when stderr is not a terminal.
 const PLAIN_LINE_INTERVAL: Duration = Duration::from_secs(10);
 /// Redraws of the spinner between events.
 const BAR_TICK: Duration = Duration::from_millis(200);
 
-pub fn run(daemon: &Daemon, args: &DownloadArgs, json: bool) -> anyhow::Result<()> {
+pub fn run(daemon: &Target, args: &DownloadArgs, json: bool) -> anyhow::Result<()> {
     let source = resolve_source(&args.source)?;
     let to = args
         .to
@@ -183,7 +184,7 @@ fn settled(t: &TorrentSummary) -> anyhow::Result<Option<Finish>> {
 }
 
 /// The daemon's current summary of a torrent, if it can be had.
-fn find(daemon: &Daemon, info_hash: InfoHash) -> Option<TorrentSummary> {
+fn find(daemon: &Target, info_hash: InfoHash) -> Option<TorrentSummary> {
     let reply = daemon.connect().ok()?.request(Request::List).ok()?;
     let all = reply_as!(reply, "list", Response::List).ok()?;
     all.into_iter().find(|t| t.info_hash == info_hash)

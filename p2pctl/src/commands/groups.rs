@@ -6,13 +6,14 @@ use p2p_proto::api::{GroupList, JoinRequests, Members};
 use p2p_proto::ipc::{Request, Response};
 use p2p_proto::time::utc_date_time;
 
-use super::{Daemon, print, print_json};
+use super::{print, print_json};
 use crate::cli::GroupsCommand;
-use crate::client::ClientError;
 use crate::output::table;
-use crate::reply_as;
+use p2p_client::ClientError;
+use p2p_client::Target;
+use p2p_client::reply_as;
 
-pub fn run(daemon: &Daemon, cmd: &GroupsCommand, json: bool) -> anyhow::Result<()> {
+pub fn run(daemon: &Target, cmd: &GroupsCommand, json: bool) -> anyhow::Result<()> {
     let request = request_for(cmd);
     let reply = daemon.connect()?.request(request)?;
     if json {

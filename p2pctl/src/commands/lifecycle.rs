@@ -3,24 +3,25 @@
 
 use p2p_proto::ipc::{Request, Response, TorrentSummary};
 
-use super::{Daemon, print, print_json};
+use super::{print, print_json};
 use crate::cli::RemoveArgs;
+use p2p_client::Target;
 
-pub fn pause(daemon: &Daemon, id: &str, json: bool) -> anyhow::Result<()> {
+pub fn pause(daemon: &Target, id: &str, json: bool) -> anyhow::Result<()> {
     let req = Request::Pause { id: id.to_owned() };
     one(daemon, req, json, |t| {
         format!("paused {} ({})", t.name, t.short_id)
     })
 }
 
-pub fn resume(daemon: &Daemon, id: &str, json: bool) -> anyhow::Result<()> {
+pub fn resume(daemon: &Target, id: &str, json: bool) -> anyhow::Result<()> {
     let req = Request::Resume { id: id.to_owned() };
     one(daemon, req, json, |t| {
         format!("resumed {} ({}), now {}", t.name, t.short_id, t.state)
     })
 }
 
-pub fn remove(daemon: &Daemon, args: &RemoveArgs, json: bool) -> anyhow::Result<()> {
+pub fn remove(daemon: &Target, args: &RemoveArgs, json: bool) -> anyhow::Result<()> {
     let req = Request::Remove {
         id: args.id.clone(),
         delete_data: args.delete_data,
@@ -37,7 +38,7 @@ pub fn remove(daemon: &Daemon, args: &RemoveArgs, json: bool) -> anyhow::Result<
 }
 
 fn one(
-    daemon: &Daemon,
+    daemon: &Target,
     request: Request,
     json: bool,
     say: impl FnOnce(&TorrentSummary) -> String,
@@ -50,7 +51,7 @@ fn one(
     let (t, note) = match reply {
         Response::Torrent(t) => (t, None),
         Response::Added(a) => (a.torrent, a.note),
-        other => return Err(crate::client::unexpected(command, &other).into()),
+        other => return Err(p2p_client::unexpected(command, &other).into()),
     };
     match note {
         Some(note) => print(&format!("{}\n{note}\n", say(&t))),

@@ -2,15 +2,16 @@
 
 use p2p_proto::ipc::{Request, Response, TorrentState, TorrentSummary};
 
-use super::{Daemon, print, print_json};
+use super::{print, print_json};
 use crate::output::{human_rate, percent, table};
+use p2p_client::Target;
 
-pub fn run(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
+pub fn run(daemon: &Target, json: bool) -> anyhow::Result<()> {
     let reply = daemon.connect()?.request(Request::List)?;
     if json {
         return print_json(&reply);
     }
-    let torrents = crate::reply_as!(reply, "list", Response::List)?;
+    let torrents = p2p_client::reply_as!(reply, "list", Response::List)?;
     if torrents.is_empty() {
         return print("no torrents (add one with `p2pctl download SOURCE`)\n");
     }

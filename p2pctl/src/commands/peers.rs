@@ -2,17 +2,18 @@
 
 use p2p_proto::ipc::{PeerSummary, Request, Response};
 
-use super::{Daemon, print, print_json};
+use super::{print, print_json};
 use crate::output::{human_size, table};
+use p2p_client::Target;
 
-pub fn run(daemon: &Daemon, id: &str, json: bool) -> anyhow::Result<()> {
+pub fn run(daemon: &Target, id: &str, json: bool) -> anyhow::Result<()> {
     let reply = daemon
         .connect()?
         .request(Request::Peers { id: id.to_owned() })?;
     if json {
         return print_json(&reply);
     }
-    let peers = crate::reply_as!(reply, "peers", Response::Peers)?;
+    let peers = p2p_client::reply_as!(reply, "peers", Response::Peers)?;
     if peers.is_empty() {
         return print(&format!("no peers connected for {id}\n"));
     }

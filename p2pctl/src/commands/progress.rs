@@ -5,12 +5,13 @@ use std::fmt::Write as _;
 
 use p2p_proto::ipc::{ErrorCode, ProgressInfo, Request, Response};
 
-use super::{Daemon, print, print_json};
-use crate::client::ClientError;
+use super::{print, print_json};
 use crate::output::{fraction, human_eta, human_size, key_values, percent};
-use crate::reply_as;
+use p2p_client::ClientError;
+use p2p_client::Target;
+use p2p_client::reply_as;
 
-pub fn run(daemon: &Daemon, id: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub fn run(daemon: &Target, id: Option<&str>, json: bool) -> anyhow::Result<()> {
     let mut client = daemon.connect()?;
     if let Some(id) = id {
         let reply = client.request(Request::Progress { id: id.to_owned() })?;

@@ -3,10 +3,11 @@
 
 use p2p_proto::ipc::{Request, Response};
 
-use super::{Daemon, absolute_path, print, print_json};
+use super::{absolute_path, print, print_json};
 use crate::cli::ShareArgs;
+use p2p_client::Target;
 
-pub fn run(daemon: &Daemon, args: &ShareArgs, json: bool) -> anyhow::Result<()> {
+pub fn run(daemon: &Target, args: &ShareArgs, json: bool) -> anyhow::Result<()> {
     // The daemon's working folder is not ours: send where the path really is.
     let path = absolute_path(&args.path, true)?;
     let reply = daemon.connect()?.request(Request::Share {
@@ -16,7 +17,7 @@ pub fn run(daemon: &Daemon, args: &ShareArgs, json: bool) -> anyhow::Result<()> 
     if json {
         return print_json(&reply);
     }
-    let info = crate::reply_as!(reply, "share", Response::Shared)?;
+    let info = p2p_client::reply_as!(reply, "share", Response::Shared)?;
     let group = match &args.group {
         Some(g) => format!(" with group {g}"),
         None => String::new(),

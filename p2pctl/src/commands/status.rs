@@ -2,15 +2,16 @@
 
 use p2p_proto::ipc::{Reachability, Request, Response, StatusInfo};
 
-use super::{Daemon, print, print_json};
+use super::{print, print_json};
 use crate::output::{human_duration, human_rate, key_values};
+use p2p_client::Target;
 
-pub fn run(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
+pub fn run(daemon: &Target, json: bool) -> anyhow::Result<()> {
     let reply = daemon.connect()?.request(Request::Status)?;
     if json {
         return print_json(&reply);
     }
-    print(&describe(&crate::reply_as!(
+    print(&describe(&p2p_client::reply_as!(
         reply,
         "status",
         Response::Status

@@ -76,7 +76,7 @@ pub enum ClientError {
     )]
     NotP2pd { socket: PathBuf, excerpt: String },
     /// A later answer was not a reply or event of the protocol.
-    #[error("p2pd at {} sent an answer this p2pctl cannot read: {excerpt}", socket.display())]
+    #[error("p2pd at {} sent an answer this client cannot read: {excerpt}", socket.display())]
     BadReply { socket: PathBuf, excerpt: String },
     /// The daemon speaks another protocol version.
     #[error(
@@ -337,7 +337,7 @@ macro_rules! reply_as {
     ($reply:expr, $command:expr, $variant:path) => {
         match $reply {
             $variant(inner) => Ok(inner),
-            other => Err($crate::client::unexpected($command, &other)),
+            other => Err($crate::unexpected($command, &other)),
         }
     };
 }
