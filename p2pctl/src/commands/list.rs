@@ -66,6 +66,8 @@ pub(crate) fn sample(name: &str, state: &str, progress: f64) -> TorrentSummary {
         upload_rate: 0,
         peers: 4,
         save_path: "/d".into(),
+        download_rate_limit: None,
+        upload_rate_limit: None,
     }
 }
 

@@ -26,11 +26,13 @@
 mod frame;
 mod reply;
 mod request;
+mod settings;
 mod views;
 
 pub use frame::{FrameError, FrameReader, encode_frame};
 pub use reply::*;
 pub use request::*;
+pub use settings::*;
 pub use views::*;
 
 /// Version of this protocol; a daemon refuses clients of another version.

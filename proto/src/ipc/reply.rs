@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::request::Request;
+use super::settings::RuntimeSettings;
 use super::views::*;
 use crate::api;
 
@@ -79,6 +80,8 @@ pub enum Response {
     Events(api::EventPage),
     /// `passkey_rotate`.
     PasskeyRotated(PasskeyRotatedInfo),
+    /// `config_get`, `config_set`.
+    Config(RuntimeSettings),
 }
 
 /// Why a reply line cannot be read.
@@ -145,7 +148,9 @@ impl Request {
             Request::Status => Response::Status(de(c, json)?),
             Request::List => Response::List(de(c, json)?),
             Request::Add { .. } | Request::Resume { .. } => Response::Added(de(c, json)?),
-            Request::Pause { .. } | Request::Remove { .. } => Response::Torrent(de(c, json)?),
+            Request::Pause { .. } | Request::Remove { .. } | Request::TorrentLimits { .. } => {
+                Response::Torrent(de(c, json)?)
+            }
             Request::Progress { .. } => Response::Progress(de(c, json)?),
             Request::Peers { .. } => Response::Peers(de(c, json)?),
             Request::Share { .. } => Response::Shared(de(c, json)?),
@@ -166,6 +171,7 @@ impl Request {
             Request::Files { .. } | Request::Search { .. } => Response::Catalog(de(c, json)?),
             Request::Events { .. } => Response::Events(de(c, json)?),
             Request::PasskeyRotate => Response::PasskeyRotated(de(c, json)?),
+            Request::ConfigGet | Request::ConfigSet { .. } => Response::Config(de(c, json)?),
         })
     }
 }

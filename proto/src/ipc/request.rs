@@ -200,6 +200,30 @@ pub enum Request {
     /// refused at once) and restarts sharing with the new one
     /// ([`super::PasskeyRotatedInfo`]).
     PasskeyRotate,
+    /// The daemon's run-time settings ([`super::RuntimeSettings`]).
+    ConfigGet,
+    /// Changes one run-time setting at once and keeps it across restarts
+    /// (in the state folder, over the config file, which is never
+    /// rewritten); answers the settings after the change
+    /// ([`super::RuntimeSettings`]). A bad key or value changes nothing.
+    ConfigSet {
+        /// One of [`super::SettingKey::ALL`] by name.
+        key: String,
+        /// The value as typed, checked by [`super::RuntimeSettings::set`].
+        value: String,
+    },
+    /// Sets one torrent's own rate limits, under the global ones, kept in
+    /// its registry entry ([`super::TorrentSummary`] after the change).
+    TorrentLimits {
+        /// Torrent id.
+        id: String,
+        /// Bytes per second; none: only the global limit applies.
+        #[serde(default)]
+        download_rate_limit: Option<u64>,
+        /// Bytes per second; none: only the global limit applies.
+        #[serde(default)]
+        upload_rate_limit: Option<u64>,
+    },
 }
 
 impl std::fmt::Debug for Request {
@@ -251,6 +275,9 @@ impl Request {
             Request::Search { .. } => "search",
             Request::Events { .. } => "events",
             Request::PasskeyRotate => "passkey_rotate",
+            Request::ConfigGet => "config_get",
+            Request::ConfigSet { .. } => "config_set",
+            Request::TorrentLimits { .. } => "torrent_limits",
         }
     }
 }

@@ -54,6 +54,8 @@ pub enum ErrorCode {
     /// The tracker refused: not allowed for this user (not a member of the
     /// group, not its owner).
     Forbidden,
+    /// A run-time setting key or value that cannot be used (nothing changed).
+    InvalidSetting,
     /// Not available in this build.
     NotSupported,
     /// A bug.
@@ -188,6 +190,12 @@ pub struct TorrentSummary {
     pub peers: usize,
     /// Where its files are.
     pub save_path: String,
+    /// Its own download limit in bytes per second, under the global one.
+    #[serde(default)]
+    pub download_rate_limit: Option<u64>,
+    /// Its own upload limit in bytes per second, under the global one.
+    #[serde(default)]
+    pub upload_rate_limit: Option<u64>,
 }
 
 /// Reply to `progress`.

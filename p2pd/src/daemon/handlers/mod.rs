@@ -38,6 +38,11 @@ fn err(code: ErrorCode, message: impl Into<String>) -> IpcError {
 /// Answers one request from `peer` (whose rights bound the paths it names).
 pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Reply {
     match request {
+        // Issue 15: the run-time settings are being built on a branch.
+        Request::ConfigGet | Request::ConfigSet { .. } | Request::TorrentLimits { .. } => Err(err(
+            ErrorCode::NotSupported,
+            "run-time settings are not available in this build yet",
+        )),
         Request::Status => Ok(Response::Status(status(d))),
         Request::List => Ok(Response::List(list(d))),
         Request::Add {

@@ -50,6 +50,8 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
         upload_rate: up,
         peers: s.peers.len(),
         save_path: save_path.display().to_string(),
+        download_rate_limit: None,
+        upload_rate_limit: None,
     }
 }
 
@@ -78,6 +80,8 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
             upload_rate: 0,
             peers: 0,
             save_path: e.download_dir.display().to_string(),
+            download_rate_limit: None,
+            upload_rate_limit: None,
         })
         .collect()
 }

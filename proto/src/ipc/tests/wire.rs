@@ -25,6 +25,8 @@ fn summary(state: TorrentState) -> TorrentSummary {
         upload_rate: 0,
         peers: 2,
         save_path: "/home/al/downloads".into(),
+        download_rate_limit: None,
+        upload_rate_limit: Some(1_000_000),
     }
 }
 
@@ -321,7 +323,46 @@ fn exchanges() -> Vec<(Request, Response)> {
                 torrents: 3,
             }),
         ),
+        (Request::ConfigGet, Response::Config(settings())),
+        (
+            Request::ConfigSet {
+                key: "alt_speed_schedule".into(),
+                value: "22:00-07:00".into(),
+            },
+            Response::Config(RuntimeSettings {
+                alt_speed_schedule: Some(Schedule {
+                    from_minute: 22 * 60,
+                    to_minute: 7 * 60,
+                }),
+                alt_speed_active: true,
+                ..settings()
+            }),
+        ),
+        (
+            Request::TorrentLimits {
+                id: id(),
+                download_rate_limit: None,
+                upload_rate_limit: Some(1_000_000),
+            },
+            Response::Torrent(summary(TorrentState::Seeding)),
+        ),
     ]
+}
+
+fn settings() -> RuntimeSettings {
+    RuntimeSettings {
+        download_rate_limit: None,
+        upload_rate_limit: Some(5_000_000),
+        alt_download_rate_limit: Some(1 << 20),
+        alt_upload_rate_limit: Some(256 << 10),
+        alt_speed: false,
+        alt_speed_schedule: None,
+        alt_speed_active: false,
+        max_peers_per_torrent: 50,
+        max_peers_total: 500,
+        upload_slots: 8,
+        tracker: "http://127.0.0.1:6969/announce".into(),
+    }
 }
 
 /// Fails to compile when a command is added without a place in
@@ -355,6 +396,9 @@ fn command_index(r: &Request) -> usize {
         Request::Search { .. } => 24,
         Request::Events { .. } => 25,
         Request::PasskeyRotate => 26,
+        Request::ConfigGet => 27,
+        Request::ConfigSet { .. } => 28,
+        Request::TorrentLimits { .. } => 29,
     }
 }
 
@@ -363,7 +407,7 @@ fn every_command_has_a_snapshotted_exchange() {
     let mut seen: Vec<usize> = exchanges().iter().map(|(r, _)| command_index(r)).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (0..=26).collect::<Vec<_>>());
+    assert_eq!(seen, (0..=29).collect::<Vec<_>>());
 }
 
 #[test]
