@@ -30,12 +30,14 @@ pub fn line(title: &str, samples: &[(i64, f64)], now: i64, latest: &str) -> Mark
             figcaption { (title) " " strong { (latest) } }
             svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } preserveAspectRatio="none"
                 role="img" aria-label=(label) {
+                line.base x1="0" y1=(HEIGHT - 2.0) x2=(WIDTH) y2=(HEIGHT - 2.0) {}
                 @if window.len() < 2 {
                     text x="4" y="34" class="muted" { "collecting data" }
                 } @else {
                     polyline points=(points) class="line" {}
                 }
             }
+            div.axis aria-hidden="true" { span { "an hour ago" } span { "now" } }
         }
     }
 }
