@@ -7,6 +7,7 @@
 
 mod daemon;
 mod disk_faults;
+mod dropped_requests;
 mod engine;
 mod module_graph;
 mod peer_limits;
