@@ -21,7 +21,7 @@ use p2p_proto::ipc::{
 use tokio::io::AsyncWriteExt;
 
 use super::{Daemon, community};
-use downloads::{add, pause, remove, resume};
+use downloads::{add, limits, pause, remove, resume};
 use rights::Peer;
 use share::share;
 use views::{list, peers, progress, status};
@@ -38,11 +38,16 @@ fn err(code: ErrorCode, message: impl Into<String>) -> IpcError {
 /// Answers one request from `peer` (whose rights bound the paths it names).
 pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Reply {
     match request {
-        // Issue 15: the run-time settings are being built on a branch.
-        Request::ConfigGet | Request::ConfigSet { .. } | Request::TorrentLimits { .. } => Err(err(
-            ErrorCode::NotSupported,
-            "run-time settings are not available in this build yet",
-        )),
+        Request::ConfigGet => Ok(Response::Config(d.runtime.get())),
+        Request::ConfigSet { ref key, ref value } => {
+            d.runtime.set(key, value).await.map(Response::Config)
+        }
+        Request::TorrentLimits {
+            ref id,
+            download_rate_limit,
+            upload_rate_limit,
+        } => limits(d, resolve(d, id)?, download_rate_limit, upload_rate_limit)
+            .map(Response::Torrent),
         Request::Status => Ok(Response::Status(status(d))),
         Request::List => Ok(Response::List(list(d))),
         Request::Add {
