@@ -104,6 +104,8 @@ pub enum ConfigCommand {
         /// Rates: bytes per second with K, M, G (binary) or `unlimited`;
         /// alt_speed: on or off; alt_speed_schedule: HH:MM-HH:MM (local
         /// time) or off; counts: whole numbers; tracker: an http(s) URL.
+        // Taken as typed (`-3` too): the daemon says what is wrong with it.
+        #[arg(allow_hyphen_values = true)]
         value: String,
     },
 }
@@ -114,10 +116,10 @@ pub struct LimitArgs {
     /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
     pub id: String,
     /// Download limit: bytes per second with K, M, G (binary), or `unlimited`.
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true)]
     pub download: Option<String>,
     /// Upload limit: bytes per second with K, M, G (binary), or `unlimited`.
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true)]
     pub upload: Option<String>,
 }
 
