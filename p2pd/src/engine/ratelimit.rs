@@ -15,6 +15,9 @@ pub struct RateLimiter {
     /// Bytes per second; 0 is unlimited.
     rate: AtomicU64,
     bucket: Mutex<Bucket>,
+    /// Wakes the callers waiting in [`RateLimiter::acquire`] when the rate
+    /// changes.
+    changed: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -32,6 +35,7 @@ impl RateLimiter {
                 tokens: rate.unwrap_or(0) as f64,
                 last: None,
             }),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -47,13 +51,17 @@ impl RateLimiter {
 
     /// Changes the limit for every reservation from now on. The bucket keeps
     /// at most one second of the new rate and forgets its debt, so a lower
-    /// limit holds at once and a higher one is not held back by the old.
-    /// Callers already waiting finish the wait they were given.
+    /// limit holds at once and a higher one is not held back by the old;
+    /// callers waiting under the old rate go on at once (each with the
+    /// bytes it had reserved, at most one block per peer).
     pub fn set_rate(&self, rate: Option<u64>) {
         let rate = rate.unwrap_or(0);
-        let mut b = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
-        b.tokens = b.tokens.clamp(0.0, rate as f64);
-        self.rate.store(rate, Ordering::Relaxed);
+        {
+            let mut b = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+            b.tokens = b.tokens.clamp(0.0, rate as f64);
+            self.rate.store(rate, Ordering::Relaxed);
+        }
+        self.changed.notify_waiters();
     }
 
     /// Takes `bytes` tokens at `now` and returns how long to wait before using them.
@@ -76,11 +84,17 @@ impl RateLimiter {
         }
     }
 
-    /// Waits until `bytes` may pass.
+    /// Waits until `bytes` may pass, or until the rate changes (the debt
+    /// the wait was paying is forgiven then).
     pub async fn acquire(&self, bytes: u64) {
+        // Registered before reserving, so a change in between still wakes us.
+        let changed = self.changed.notified();
         let wait = self.reserve(bytes, Instant::now());
         if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = changed => {}
+            }
         }
     }
 }
@@ -127,5 +141,29 @@ mod tests {
         r.set_rate(None);
         assert!(r.is_unlimited());
         assert_eq!(r.reserve(u64::MAX, t0), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_caller_waiting_under_the_old_rate_goes_on_when_it_changes() {
+        let r = std::sync::Arc::new(RateLimiter::new(Some(1)));
+        // A block at one byte per second: a wait of hours.
+        let waiter = tokio::spawn({
+            let r = r.clone();
+            async move { r.acquire(16_384).await }
+        });
+        // Until it has reserved (a debt makes even zero bytes wait).
+        let reserved = async {
+            while r.reserve(0, Instant::now()).is_zero() {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), reserved)
+            .await
+            .expect("the waiter never reserved");
+        r.set_rate(None);
+        tokio::time::timeout(Duration::from_secs(20), waiter)
+            .await
+            .expect("the waiter was not woken")
+            .unwrap();
     }
 }
