@@ -53,9 +53,13 @@ impl RateLimiter {
     /// at most one second of the new rate and forgets its debt, so a lower
     /// limit holds at once and a higher one is not held back by the old;
     /// callers waiting under the old rate go on at once (each with the
-    /// bytes it had reserved, at most one block per peer).
+    /// bytes it had reserved, at most one block per peer). Setting the rate
+    /// it has changes nothing, so re-applying settings keeps the limit exact.
     pub fn set_rate(&self, rate: Option<u64>) {
         let rate = rate.unwrap_or(0);
+        if self.rate.load(Ordering::Relaxed) == rate {
+            return;
+        }
         {
             let mut b = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
             b.tokens = b.tokens.clamp(0.0, rate as f64);
@@ -135,6 +139,9 @@ mod tests {
         assert_eq!(r.rate(), Some(1000));
         // An empty bucket at the new rate: 500 bytes wait half a second.
         assert_eq!(r.reserve(500, t0), Duration::from_millis(500));
+        // The same rate again keeps the debt.
+        r.set_rate(Some(1000));
+        assert_eq!(r.reserve(0, t0), Duration::from_millis(500));
         // Raised: the debt of the old rate is forgotten.
         r.set_rate(Some(4000));
         assert_eq!(r.reserve(2000, t0), Duration::from_millis(500));

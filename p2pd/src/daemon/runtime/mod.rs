@@ -141,7 +141,11 @@ impl Runtime {
             .await
             .map_err(|e| IpcError::new(ErrorCode::Io, format!("{e:#}")))?;
         *overrides = kept;
-        tracing::info!("setting {} = {}", key.name(), next.get(key));
+        match key {
+            // An announce URL may carry a passkey, which is never logged.
+            SettingKey::Tracker => tracing::info!("setting tracker changed"),
+            _ => tracing::info!("setting {} = {}", key.name(), next.get(key)),
+        }
         Ok(self.apply(next))
     }
 
