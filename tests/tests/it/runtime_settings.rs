@@ -2,8 +2,9 @@
 //! key is changed and read back, bad values are refused with the daemon's
 //! message and change nothing (neither the settings nor the state file),
 //! changes survive a restart while the config file stays byte for byte,
-//! per-torrent limits show in `list --json` across a restart, and a corrupt
-//! or out-of-range settings file is ignored with a warning.
+//! per-torrent limits show in `list --json` across a restart, a new tracker
+//! goes into the next torrent the watched folder makes, and a corrupt or
+//! out-of-range settings file is ignored with a warning.
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
@@ -336,4 +337,18 @@ fn a_corrupt_or_out_of_range_settings_file_is_ignored_with_a_warning() {
     let s = settings(&socket);
     assert_eq!((s.upload_slots, s.max_peers_total), (4, 42));
     stop(p);
+}
+
+#[test]
+fn a_new_tracker_goes_into_what_the_watched_folder_shares_next() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("d");
+    let (_p, socket) = daemon(&home);
+    let url = "http://127.0.0.1:9/new/announce";
+    succeed(&socket, &["config", "set", "tracker", url]);
+    std::fs::write(home.join("shared/later.bin"), vec![5u8; 50_000]).unwrap();
+    let torrent = home.join("torrents/later.bin.torrent");
+    wait_until("the watched folder's torrent", 30, || torrent.exists());
+    let shown = ok_json(&socket, &["inspect", torrent.to_str().unwrap()]);
+    assert_eq!(shown["trackers"], serde_json::json!([url]), "{shown}");
 }
