@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    ErrorCode, Event, EventFrame, IpcError, ReplyBody, ReplyFrame, Request, Response, Subscribed,
-    TorrentSummary, encode_frame,
+    ErrorCode, Event, EventFrame, IpcError, ReplyBody, ReplyFrame, Request, Response, SettingKey,
+    Subscribed, TorrentSummary, encode_frame,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -40,6 +40,12 @@ pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Re
     match request {
         Request::ConfigGet => Ok(Response::Config(d.runtime.get())),
         Request::ConfigSet { ref key, ref value } => {
+            if key.trim() == SettingKey::Tracker.name() && !rights::is_daemon_user(peer) {
+                return Err(err(
+                    ErrorCode::Forbidden,
+                    "only p2pd's own user or root may change the tracker (announces to it carry the logged-in user's passkey)",
+                ));
+            }
             d.runtime.set(key, value).await.map(Response::Config)
         }
         Request::TorrentLimits {
