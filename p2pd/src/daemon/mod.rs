@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! control  -> handlers                                  (the socket; one handler per command)
-//! handlers -> community, session, sharing, registry, stats
+//! handlers -> community, runtime, session, sharing, registry, stats
+//! runtime  -> sharing, registry                         (run-time settings: the tracker of new shares)
 //! community -> session                                  (groups, catalog: the session's token)
 //! session  -> sharing                                   (login hands credentials to sharing)
 //! sharing  -> registry                                  (watched folder, downloads, catalog entries)
@@ -22,6 +23,7 @@ mod control;
 mod engine_events;
 mod handlers;
 mod registry;
+mod runtime;
 mod session;
 mod sharing;
 mod stats;
@@ -69,6 +71,8 @@ pub(crate) struct Daemon {
     pub sharing: Arc<Sharing>,
     /// The user's session with the tracker.
     pub session: Arc<Session>,
+    /// The run-time settings (`config get`, `config set`).
+    pub runtime: Arc<runtime::Runtime>,
 }
 
 impl Daemon {
@@ -85,6 +89,7 @@ pub async fn run(
     cancel: CancellationToken,
     on_ready: impl FnOnce(&Ready),
 ) -> anyhow::Result<()> {
+    let clock = runtime::system_clock();
     for dir in [
         &settings.shared_dir,
         &settings.torrents_dir,
@@ -93,6 +98,14 @@ pub async fn run(
     ] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    // The run-time settings kept in the state folder go over the config
+    // file's before anything starts with them.
+    let settings_file = settings.state_dir.join("settings.json");
+    let (path, base) = (settings_file.clone(), runtime::from_config(&settings));
+    let runtime_settings = tokio::task::spawn_blocking(move || runtime::load(&path, base))
+        .await
+        .context("loading the run-time settings")?;
+    let settings = runtime::over_config(settings, &runtime_settings.0, clock());
     let listener = control::bind(&settings.socket, settings.socket_group_access)?;
     let ca_file = settings.tracker_ca_file.clone();
     let http = tokio::task::spawn_blocking(move || crate::http_client::build(ca_file.as_deref()))
@@ -133,7 +146,15 @@ pub async fn run(
         events.clone(),
         cancel.clone(),
     ));
+    let runtime = Arc::new(runtime::Runtime::new(
+        engine.clone(),
+        sharing.clone(),
+        runtime_settings,
+        settings_file,
+        clock,
+    ));
     let daemon = Arc::new(Daemon {
+        runtime,
         engine,
         started: Instant::now(),
         rates: Arc::default(),
@@ -165,6 +186,10 @@ pub async fn run(
     tasks.spawn(stats::sample_loop(
         daemon.engine.clone(),
         daemon.rates.clone(),
+        cancel.clone(),
+    ));
+    tasks.spawn(runtime::schedule_loop(
+        daemon.runtime.clone(),
         cancel.clone(),
     ));
     tasks.spawn(stats::tracker_check_loop(

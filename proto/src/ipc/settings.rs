@@ -278,7 +278,11 @@ fn parse_count(text: &str, max: u32) -> Option<u32> {
     text.parse().ok().filter(|n| (1..=max).contains(n))
 }
 
-fn parse_schedule(text: &str) -> Option<Option<Schedule>> {
+/// `HH:MM-HH:MM` (a daily local-time window, not empty) is
+/// `Some(Some(window))`; `off` or `none` is `Some(None)`; anything else
+/// is `None`.
+pub fn parse_schedule(text: &str) -> Option<Option<Schedule>> {
+    let text = text.trim();
     if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
         return Some(None);
     }
