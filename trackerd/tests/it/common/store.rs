@@ -1,7 +1,11 @@
 //! Which store the tests run trackerd on (issue 16): SQLite in the data
 //! folder (the default), or PostgreSQL when `P2P_TEST_STORE=postgres`, with
-//! one fresh database per data folder in the cluster `P2P_TEST_PG_URL`
-//! names (scripts/with-postgres starts a throwaway one and sets both).
+//! one fresh schema per data folder in the database `P2P_TEST_PG_URL`
+//! names (scripts/with-postgres starts a throwaway cluster and sets both).
+//! A schema, not a database: it costs a few catalog rows where a database
+//! copies 7 MB of template, so a suite leaves megabytes, not a gigabyte,
+//! to delete. trackerd reaches it through `search_path` in the URL's
+//! `options`, as an operator may.
 //! The same folder gets the same database again, so a test that restarts
 //! trackerd on its folder finds its data, as it does with SQLite.
 #![allow(dead_code, clippy::unwrap_used)]
@@ -78,7 +82,7 @@ pub fn database_url(dir: &Path) -> Option<String> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let url = create_database(&admin, &name);
+    let url = create_schema(&admin, &name);
     map.insert(dir.to_owned(), url.clone());
     Some(url)
 }
@@ -108,20 +112,16 @@ async fn connect(url: &str) -> sqlx::PgConnection {
         .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL: {e}"))
 }
 
-/// Creates a database (from template1: empty, fast) and returns its URL.
-fn create_database(admin: &str, name: &str) -> String {
+/// Creates a schema and returns the URL that makes it trackerd's.
+fn create_schema(admin: &str, name: &str) -> String {
     let admin_url = admin.to_owned();
-    let sql = format!("CREATE DATABASE \"{name}\"");
+    let sql = format!("CREATE SCHEMA \"{name}\"");
     on_own_runtime(move || async move {
         let mut conn = connect(&admin_url).await;
         sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
     });
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin, String::new()),
-    };
-    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
-    format!("{server}/{name}{query}")
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    format!("{admin}{sep}options=-c%20search_path%3D{name}")
 }
 
 /// Everything the database of a data folder holds, as bytes to search:
@@ -139,11 +139,12 @@ pub fn database_contents(dir: &Path) -> Vec<u8> {
     };
     on_own_runtime(move || async move {
         let mut conn = connect(&url).await;
-        let tables: Vec<String> =
-            sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
-                .fetch_all(&mut conn)
-                .await
-                .unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
         let mut all = Vec::new();
         for t in tables {
             let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM \"{t}\" t"))
@@ -160,7 +161,7 @@ pub fn database_contents(dir: &Path) -> Vec<u8> {
 }
 
 /// Bytes the database of a data folder takes: the SQLite file and its
-/// WAL, or PostgreSQL's pg_database_size.
+/// WAL, or its PostgreSQL tables with their indexes and TOAST.
 pub fn database_size(dir: &Path) -> u64 {
     let Some(url) = database_url(dir) else {
         return ["trackerd.sqlite", "trackerd.sqlite-wal"]
@@ -171,10 +172,14 @@ pub fn database_size(dir: &Path) -> u64 {
     };
     on_own_runtime(move || async move {
         let mut conn = connect(&url).await;
-        let n: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
         u64::try_from(n).unwrap()
     })
 }
