@@ -131,7 +131,7 @@ pub struct Community {
     passkey_key: PasskeyKey,
     traffic: Mutex<Traffic>,
     /// The event log.
-    pub events: EventLog,
+    pub events: Arc<EventLog>,
     writes: tokio::sync::Mutex<()>,
     shutdown: CancellationToken,
     announce_events: mpsc::Sender<LoggedEvent>,
@@ -164,7 +164,7 @@ impl Community {
         let (tx, rx) = mpsc::channel(MAX_QUEUED_ANNOUNCE_EVENTS);
         let c = Arc::new(Community {
             passkey_key,
-            events: EventLog::new(store.clone(), log_path),
+            events: Arc::new(EventLog::new(store.clone(), log_path)),
             store,
             clock: RwLock::new(Arc::new(SystemClock)),
             settings: Settings::from_config(config),
@@ -180,6 +180,8 @@ impl Community {
         });
         c.seal_legacy_passkeys().await?;
         c.load_index().await?;
+        // Other instances' events reach this one's streams (shared database).
+        c.events.follow(c.shutdown.clone()).await?;
         tokio::spawn(background(c.clone(), rx));
         Ok(c)
     }

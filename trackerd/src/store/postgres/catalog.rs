@@ -1,7 +1,8 @@
 //! The catalog and the event log on PostgreSQL. One entry per info-hash is
 //! the UNIQUE constraint on `catalog(info_hash)`: of two publications of
 //! one torrent at once, the second waits for the first and is refused when
-//! it commits. Events get ids in the order they commit.
+//! it commits. Events get ids in the order they commit, and each commit
+//! is announced to the other instances ([`super::listen`]).
 
 use p2p_proto::infohash::InfoHash;
 use sqlx::Row;
@@ -214,6 +215,13 @@ impl PgStore {
         .bind(logged.group_id)
         .fetch_one(&mut *tx)
         .await?;
+        // Delivered at commit, to every instance listening (the id only:
+        // they read the row).
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(super::listen::EVENTS_CHANNEL)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }

@@ -222,4 +222,8 @@ impl CommunityStore for PgStore {
     fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>> {
         Box::pin(self.events_after(after, limit))
     }
+
+    fn event_wakeups(&self) -> StoreFuture<'_, Option<tokio::sync::mpsc::Receiver<()>>> {
+        Box::pin(async { super::listen::event_wakeups(&self.pool).await.map(Some) })
+    }
 }
