@@ -25,7 +25,8 @@ struct Args {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, env = "TRACKERD_LISTEN")]
     listen: Option<SocketAddr>,
-    /// Store URL, e.g. sqlite:///var/lib/trackerd/trackerd.sqlite.
+    /// Store URL: sqlite:///var/lib/trackerd/trackerd.sqlite or
+    /// postgres://user:password@host/dbname.
     #[arg(long, env = "TRACKERD_DATABASE")]
     database: Option<String>,
     /// Folder for the default SQLite database.
@@ -89,7 +90,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Install the handlers before announcing readiness, so a signal sent
     // right after the listening line is never lost.
     let signals = tokio::spawn(cancel_on_signal(shutdown_signals()?, token.clone()));
-    let db = config.database_url();
+    let db = trackerd::store::redacted_url(&config.database_url());
     let running = trackerd::server::start(config, listener, token.clone())
         .await
         .with_context(|| format!("starting the tracker with database {db}"))?;

@@ -30,5 +30,7 @@ mod privacy;
 mod proxy;
 mod quotas;
 mod scale;
+mod shared_database;
+mod store_races;
 mod stream_caps;
 mod swarm_caps;
