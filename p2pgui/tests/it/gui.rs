@@ -58,7 +58,7 @@ pub fn until_shown(gui: &mut Gui, label: &str, secs: u64) {
 /// Runs frames until some widget's label contains `text`.
 pub fn until_text(gui: &mut Gui, text: &str, secs: u64) {
     until(gui, &format!("a label with {text:?}"), secs, |g| {
-        g.query_by_label_contains(text).is_some()
+        g.query_all_by_label_contains(text).next().is_some()
     });
 }
 
@@ -75,6 +75,16 @@ pub fn type_into(gui: &mut Gui, label: &str, text: &str) {
     gui.get_by_label(label).type_text(text);
     gui.step();
     assert_eq!(gui.get_by_label(label).value().as_deref(), Some(text));
+}
+
+/// Types into a password field, which shows (and tells screen readers) only bullets.
+pub fn type_secret(gui: &mut Gui, label: &str, text: &str) {
+    gui.get_by_label(label).focus();
+    gui.step();
+    gui.get_by_label(label).type_text(text);
+    gui.step();
+    let bullets = "•".repeat(text.chars().count());
+    assert_eq!(gui.get_by_label(label).value(), Some(bullets));
 }
 
 pub fn connected(gui: &mut Gui) {

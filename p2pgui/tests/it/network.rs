@@ -9,7 +9,7 @@ use egui_kittest::kittest::Queryable;
 use p2p_proto::ipc::TorrentState;
 use p2p_tests::e2e::{daemon, ok_json, sign_up, succeed, trackerd, wait_until};
 
-use crate::gui::{self, click, screenshot, type_into, until, until_shown, until_text};
+use crate::gui::{self, click, screenshot, type_into, type_secret, until, until_shown, until_text};
 
 fn names(v: &serde_json::Value, list: &str, key: &str) -> Vec<String> {
     v[list]
@@ -94,7 +94,7 @@ fn logging_in_joining_a_group_and_accepting_a_request_work_from_the_network_tab(
     click(&mut gui, "Network");
     until_shown(&mut gui, "User name", 10);
     type_into(&mut gui, "User name", "alice");
-    type_into(&mut gui, "Password", "correct horse");
+    type_secret(&mut gui, "Password", "correct horse");
     click(&mut gui, "Register");
     until_shown(&mut gui, "Logged in as alice", 20);
     assert_eq!(ok_json(&alice, &["whoami"])["logged_in_as"], "alice");
