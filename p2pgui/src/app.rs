@@ -111,6 +111,8 @@ pub struct App {
     pub(crate) starting_daemon: Option<Result<(), String>>,
     pub(crate) torrents: Vec<TorrentSummary>,
     pub(crate) status: Option<StatusInfo>,
+    /// When `status` arrived.
+    pub(crate) status_at: Option<std::time::Instant>,
     /// The last outcome of an action, shown under the tabs.
     pub(crate) message: Option<Result<String, String>>,
     pub(crate) log: Vec<String>,
@@ -142,6 +144,7 @@ impl App {
             starting_daemon: None,
             torrents: Vec::new(),
             status: None,
+            status_at: None,
             message: None,
             log: Vec::new(),
             t: tabs::torrents::State::default(),
@@ -220,6 +223,7 @@ impl App {
             Update::Status(status) => {
                 self.net.user.clone_from(&status.logged_in_as);
                 self.status = Some(*status);
+                self.status_at = Some(std::time::Instant::now());
             }
             Update::Reply { command, result } => self.reply(command, result),
             Update::Event(event) => self.event(event),
@@ -234,8 +238,10 @@ impl App {
         let response = match result {
             Ok(r) => r,
             Err(e) => {
-                if command.starts_with("config_") {
+                if command == "config_get" {
+                    // The settings panel says why; no second line above.
                     self.settings.error = Some(settings_error(&e));
+                    return;
                 }
                 self.message = Some(Err(format!("{command}: {}", e.message)));
                 return;
@@ -404,10 +410,10 @@ impl App {
         ui.vertical_centered(|ui| {
             ui.add_space(60.0);
             ui.heading("No p2pd daemon is running");
-            ui.label(why);
+            ui.weak(why);
             ui.add_space(12.0);
             ui.label(format!(
-                "p2pgui can start one for you: {} {}",
+                "p2pgui can start one for you, in the background: {} {}",
                 self.options.launcher.program.display(),
                 self.options
                     .launcher
@@ -428,7 +434,13 @@ impl App {
                 }
                 None => {}
             }
-            if !matches!(self.starting_daemon, Some(Ok(()))) && ui.button("Start p2pd").clicked() {
+            if !matches!(self.starting_daemon, Some(Ok(())))
+                && ui
+                    .add(egui::Button::new(
+                        egui::RichText::new("Start p2pd").size(18.0),
+                    ))
+                    .clicked()
+            {
                 self.starting_daemon = Some(self.options.launcher.start());
             }
         });

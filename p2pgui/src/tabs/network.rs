@@ -101,7 +101,8 @@ fn groups(app: &mut App, ui: &mut egui::Ui) {
             } else {
                 "not a member"
             };
-            let text = format!("{} ({role}, {} members)", g.name, g.members);
+            let members = if g.members == 1 { "member" } else { "members" };
+            let text = format!("{} ({role}, {} {members})", g.name, g.members);
             if ui.selectable_label(app.net.group == g.name, text).clicked() {
                 app.net.group.clone_from(&g.name);
                 app.net.requests = None;

@@ -54,7 +54,8 @@ pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
             .group
             .clone()
             .unwrap_or_else(|| "Public".to_owned());
-        egui::ComboBox::from_label("Share into")
+        ui.label("Share into");
+        egui::ComboBox::from_id_salt("share-into")
             .selected_text(group)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut app.share.group, None, "Public");
@@ -75,9 +76,39 @@ pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
         app.dropped(vec![PathBuf::from(path)]);
         app.share.path.clear();
     }
+    shared_now(app, ui);
     ui.add_space(16.0);
     ui.separator();
     create_form(app, ui);
+}
+
+/// What the daemon shares from its watched folder, so a drop shows its effect here.
+fn shared_now(app: &App, ui: &mut egui::Ui) {
+    let Some(dir) = app.status.as_ref().map(|s| s.shared_dir.as_str()) else {
+        return;
+    };
+    let shared: Vec<_> = app
+        .torrents
+        .iter()
+        .filter(|t| std::path::Path::new(&t.save_path).starts_with(dir))
+        .collect();
+    ui.add_space(8.0);
+    if shared.is_empty() {
+        ui.weak(format!("Nothing shared from {dir} yet."));
+        return;
+    }
+    ui.strong(format!("Shared from {dir}"));
+    egui::Grid::new("shared-now")
+        .striped(true)
+        .num_columns(3)
+        .show(ui, |ui| {
+            for t in shared {
+                ui.label(&t.name);
+                ui.label(crate::format::bytes(t.size));
+                ui.label(t.state.as_str());
+                ui.end_row();
+            }
+        });
 }
 
 fn create_form(app: &mut App, ui: &mut egui::Ui) {

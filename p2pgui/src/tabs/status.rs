@@ -69,7 +69,10 @@ fn status(app: &App, ui: &mut egui::Ui) {
                 ui.end_row();
             };
             row("Version", s.version.clone());
-            row("Running for", format::duration(s.uptime_secs));
+            // Counted on from the last status, so an idle window need not
+            // repaint every second to keep it right when it is drawn.
+            let since = app.status_at.map_or(0, |at| at.elapsed().as_secs());
+            row("Running for", format::duration(s.uptime_secs + since));
             row(
                 "Account",
                 s.logged_in_as
@@ -94,9 +97,9 @@ fn status(app: &App, ui: &mut egui::Ui) {
             row(
                 "Transfer",
                 format!(
-                    "↓ {}  ↑ {}",
-                    format::bytes(s.download_rate) + "/s",
-                    format::bytes(s.upload_rate) + "/s"
+                    "{}/s down, {}/s up",
+                    format::bytes(s.download_rate),
+                    format::bytes(s.upload_rate)
                 ),
             );
             row("Watched folder", s.shared_dir.clone());

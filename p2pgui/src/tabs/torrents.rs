@@ -4,7 +4,7 @@
 
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
-use p2p_proto::ipc::{Request, TorrentSummary};
+use p2p_proto::ipc::{Request, TorrentState, TorrentSummary};
 
 use crate::App;
 use crate::format;
@@ -190,14 +190,14 @@ fn table(app: &mut App, ui: &mut egui::Ui) {
         .striped(true)
         .resizable(true)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::remainder().at_least(200.0).clip(true))
+        .column(Column::initial(360.0).at_least(160.0).clip(true))
         .column(Column::auto().at_least(70.0))
         .column(Column::exact(130.0))
         .column(Column::auto().at_least(80.0))
         .column(Column::auto().at_least(80.0))
         .column(Column::auto().at_least(80.0))
         .column(Column::auto().at_least(45.0))
-        .column(Column::auto().at_least(60.0))
+        .column(Column::remainder().at_least(60.0))
         .header(22.0, |mut h| {
             h.col(|ui| header(ui, &mut app.t, "Name", SortBy::Name));
             h.col(|ui| header(ui, &mut app.t, "Size", SortBy::Size));
@@ -228,6 +228,7 @@ fn table(app: &mut App, ui: &mut egui::Ui) {
                     ui.add(
                         egui::ProgressBar::new(t.progress as f32)
                             .desired_height(row_height - 6.0)
+                            .fill(state_colour(t.state))
                             .text(format!("{:.1}%", t.progress * 100.0)),
                     );
                 });
@@ -253,6 +254,17 @@ fn table(app: &mut App, ui: &mut egui::Ui) {
         });
     if let Some(id) = clicked {
         select(app, id);
+    }
+}
+
+/// The progress bar's colour: a state reads at a glance, and a selected
+/// row (drawn in the selection colour) keeps its bar visible.
+fn state_colour(state: TorrentState) -> egui::Color32 {
+    match state {
+        TorrentState::Seeding => egui::Color32::from_rgb(46, 125, 50),
+        TorrentState::Downloading | TorrentState::Checking => egui::Color32::from_rgb(25, 118, 160),
+        TorrentState::Error | TorrentState::DiskFull => egui::Color32::from_rgb(183, 28, 28),
+        TorrentState::Paused | TorrentState::Waiting => egui::Color32::from_gray(100),
     }
 }
 
@@ -304,9 +316,9 @@ fn detail(app: &mut App, ui: &mut egui::Ui) {
             .id_salt("peers")
             .show(&mut cols[1], |ui| {
                 for p in peers {
-                    let dir = if p.outgoing { "→" } else { "←" };
+                    let dir = if p.outgoing { "we dialed" } else { "dialed us" };
                     ui.label(format!(
-                        "{dir} {} ↓{} ↑{}",
+                        "{} ({dir}): {} down, {} up",
                         p.addr,
                         format::bytes(p.downloaded),
                         format::bytes(p.uploaded)

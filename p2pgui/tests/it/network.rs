@@ -7,6 +7,7 @@ use std::path::Path;
 
 use egui_kittest::kittest::Queryable;
 use p2p_proto::ipc::TorrentState;
+use p2p_proto::metainfo::Metainfo;
 use p2p_tests::e2e::{daemon, ok_json, sign_up, succeed, trackerd, wait_until};
 
 use crate::gui::{self, click, screenshot, type_into, type_secret, until, until_shown, until_text};
@@ -77,6 +78,20 @@ fn a_file_dropped_on_the_share_tab_is_seeded_and_reaches_another_users_catalog()
         names(&ok_json(&bob, &["files"]), "torrents", "name"),
         ["report.bin"]
     );
+
+    // The same tab creates a .torrent with the options chosen.
+    let out = tmp.path().join("made.torrent");
+    type_into(&mut gui, "Create from", file.to_str().unwrap());
+    type_into(&mut gui, "Save .torrent as", out.to_str().unwrap());
+    type_into(&mut gui, "Trackers, one per line", &announce);
+    click(&mut gui, "Private (no DHT or peer exchange)");
+    click(&mut gui, "Create .torrent");
+    until_text(&mut gui, "wrote ", 30);
+    let meta = Metainfo::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(meta.info.name, "report.bin");
+    assert!(meta.info.private);
+    assert_eq!(meta.trackers, [[announce.clone()]]);
+    screenshot(&mut gui, "share");
 }
 
 #[test]
