@@ -135,6 +135,10 @@ impl App {
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
+        // A blinking cursor repaints twice a second for as long as a field
+        // has focus: an idle window should draw nothing.
+        cc.egui_ctx
+            .style_mut(|style| style.visuals.text_cursor.blink = false);
         let worker = worker::spawn(options.target.clone(), cc.egui_ctx.clone());
         App {
             worker,
@@ -206,6 +210,8 @@ impl App {
                 self.connection = Connection::Connected(server);
                 self.starting_daemon = None;
                 self.send(Request::Whoami);
+                // A daemon restarted under an open tab: fetch what it shows again.
+                self.opened(self.tab);
             }
             Update::NoDaemon(why) => {
                 self.connection = Connection::NoDaemon(why);
