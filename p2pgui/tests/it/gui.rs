@@ -77,6 +77,17 @@ pub fn type_into(gui: &mut Gui, label: &str, text: &str) {
     assert_eq!(gui.get_by_label(label).value().as_deref(), Some(text));
 }
 
+/// Replaces the whole text of the field labelled `label`.
+pub fn replace_text(gui: &mut Gui, label: &str, text: &str) {
+    gui.get_by_label(label).focus();
+    gui.step();
+    gui.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    gui.step();
+    gui.get_by_label(label).type_text(text);
+    gui.step();
+    assert_eq!(gui.get_by_label(label).value().as_deref(), Some(text));
+}
+
 /// Types into a password field, which shows (and tells screen readers) only bullets.
 pub fn type_secret(gui: &mut Gui, label: &str, text: &str) {
     gui.get_by_label(label).focus();

@@ -8,4 +8,5 @@
 mod gui;
 mod network;
 mod no_daemon;
+mod settings;
 mod torrents;
