@@ -8,7 +8,6 @@ use p2p_tests::e2e::{daemon, succeed, trackerd};
 use crate::gui::{self, click, replace_text, screenshot, until, until_shown, until_text};
 
 #[test]
-#[ignore = "needs the daemon's run-time settings (issue 15, branch i15cfg)"]
 fn a_download_limit_set_in_the_settings_tab_is_reported_by_p2pctl_and_survives_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let (_tracker, url) = trackerd(&tmp.path().join("tracker"));
