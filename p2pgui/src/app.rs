@@ -1,6 +1,6 @@
 //! The window: its state, what each worker update changes in it, the tab
 //! bar, and the offer to start a daemon when none answers. Each tab draws
-//! itself in [`crate::tabs`].
+//! itself in the `tabs` module.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
