@@ -108,8 +108,8 @@ awk -F'\t' -v d="$DASHBOARDS" '
         for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
         return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
     }
-    NR > 1 && $2 == 0 { none[++n0] = $3; r0[$1] = $3 }
-    NR > 1 && $2 > 0 { with[++n1] = $3; r1[$1] = $3 }
+    NR > 1 && $2 == 0 { none[++n0] = $3; r0[$1] = $3; c0[n0] = $6 }
+    NR > 1 && $2 > 0 { with[++n1] = $3; r1[$1] = $3; c1[n1] = $6 }
     END {
         a = median(none, n0); b = median(with, n1)
         printf "announces/s: %.0f with no dashboard, %.0f with %d dashboards streaming: ratio %.3f\n", a, b, d, b / a
@@ -117,15 +117,6 @@ awk -F'\t' -v d="$DASHBOARDS" '
         # the drift in the machine'"'"'s load between rounds.
         for (r in r0) if (r in r1) paired[++np] = r1[r] / r0[r]
         printf "median of the per-round ratios (with / without, %d rounds): %.3f\n", np, median(paired, np)
-    }' "$RUNS"
-awk -F'\t' '
-    function median(arr, n,   i, j, t) {
-        for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
-        return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
-    }
-    NR > 1 && $2 == 0 { c0[++n0] = $6 }
-    NR > 1 && $2 > 0 { c1[++n1] = $6 }
-    END {
         a = median(c0, n0); b = median(c1, n1)
         printf "trackerd CPU per 1000 announces: %.2f ms with no dashboard, %.2f ms with dashboards (%.3fx)\n", a, b, b / a
     }' "$RUNS"
