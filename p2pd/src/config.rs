@@ -37,6 +37,13 @@ pub struct Config {
     pub listen_port: Option<u16>,
     /// Tracker announce URL put in shared torrents.
     pub tracker: Option<String>,
+    /// Announce URLs of the other instances of `tracker`'s deployment
+    /// (trackerd instances sharing one PostgreSQL), in the order they are
+    /// tried when `tracker` does not answer or shuts down.
+    pub tracker_instances: Option<Vec<String>>,
+    /// Put `tracker_instances` in the announce list of torrents made from
+    /// the watched folder (one BEP 12 tier with `tracker`).
+    pub list_tracker_instances: Option<bool>,
     /// PEM file of extra root certificates trusted for https:// trackers
     /// (a tracker whose certificate comes from a private CA).
     pub tracker_ca_file: Option<PathBuf>,
@@ -116,6 +123,15 @@ listen_port = {listen_port}
 # Tracker announce URL written into torrents made from the watched folder.
 tracker = "{DEFAULT_TRACKER}"
 
+# Other instances of the same tracker (trackerd instances sharing one PostgreSQL),
+# as announce URLs, in the order they are tried. When `tracker` stops answering,
+# or says it is shutting down, the session moves to the next instance instead
+# of ending; announces fail over within the tier. Torrents made from the watched
+# folder list them all in one announce tier with `tracker` (BEP 12) unless
+# list_tracker_instances is false.
+# tracker_instances = ["http://tracker-b.example:6969/announce"]
+list_tracker_instances = true
+
 # Extra root certificates (PEM, one or more) trusted for https:// trackers, on
 # top of the system's: for a tracker whose certificate comes from a private CA.
 # tracker_ca_file = "/etc/p2pd/tracker-ca.pem"
@@ -185,6 +201,10 @@ pub struct Settings {
     pub socket: PathBuf,
     pub listen_port: u16,
     pub tracker: Option<String>,
+    /// The other instances of the tracker's deployment (announce URLs).
+    pub tracker_instances: Vec<String>,
+    /// Torrents made here list `tracker_instances` beside `tracker`.
+    pub list_tracker_instances: bool,
     /// Extra PEM root certificates for https:// trackers.
     pub tracker_ca_file: Option<PathBuf>,
     pub max_peers_per_torrent: usize,
@@ -331,6 +351,14 @@ impl Config {
                 expected: "a daily window `HH:MM-HH:MM` in local time (e.g. 22:00-07:00) or `off`",
             })?,
         };
+        let tracker_instances = self.tracker_instances.clone().unwrap_or_default();
+        if let Some(bad) = tracker_instances.iter().find(|u| !is_tracker_url(u)) {
+            return Err(ConfigError::BadValue {
+                key: "tracker_instances",
+                value: bad.chars().take(80).collect(),
+                expected: "an http:// or https:// announce URL",
+            });
+        }
         Ok(Settings {
             shared_dir: self
                 .shared_dir
@@ -351,6 +379,8 @@ impl Config {
                 Some(t) => Some(t.clone()),
                 None => Some(DEFAULT_TRACKER.into()),
             },
+            tracker_instances,
+            list_tracker_instances: self.list_tracker_instances.unwrap_or(true),
             tracker_ca_file: self
                 .tracker_ca_file
                 .clone()
@@ -382,6 +412,12 @@ impl Config {
             socket_group_access: self.socket_group_access.unwrap_or(system),
         })
     }
+}
+
+/// An `http://` or `https://` URL with a host.
+fn is_tracker_url(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
 #[cfg(test)]
@@ -453,6 +489,27 @@ mod tests {
             e.starts_with("alt_speed_schedule: \"25:00-01:00\" is not a daily window"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tracker_instances_resolve_in_order_and_a_url_that_is_not_http_is_refused() {
+        let c = Config::from_toml(
+            "tracker_instances = [\"http://b:6969/announce\", \"https://c/announce\"]",
+        )
+        .unwrap();
+        let s = c.resolve(false, home_env).unwrap();
+        assert_eq!(
+            s.tracker_instances,
+            ["http://b:6969/announce", "https://c/announce"]
+        );
+        assert!(s.list_tracker_instances);
+        let c = Config::from_toml("tracker_instances = [\"udp://b:6969\"]").unwrap();
+        assert_eq!(
+            c.resolve(false, home_env).unwrap_err().to_string(),
+            "tracker_instances: \"udp://b:6969\" is not an http:// or https:// announce URL"
+        );
+        let c = Config::from_toml("list_tracker_instances = false").unwrap();
+        assert!(!c.resolve(false, home_env).unwrap().list_tracker_instances);
     }
 
     #[test]

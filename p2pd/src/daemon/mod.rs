@@ -124,14 +124,18 @@ pub async fn run(
     // Before any torrent starts, so no completion goes unheard.
     let engine_events = engine.subscribe();
     let (events, _) = broadcast::channel(256);
-    let api = settings
-        .tracker
-        .as_deref()
-        .map(|url| TrackerApi::new(http.clone(), url).map_err(|e| e.to_string()));
+    let api = settings.tracker.as_deref().map(|url| {
+        let instances: Vec<&str> = std::iter::once(url)
+            .chain(settings.tracker_instances.iter().map(String::as_str))
+            .collect();
+        TrackerApi::with_instances(http.clone(), &instances).map_err(|e| e.to_string())
+    });
     let sharing = Arc::new(Sharing::new(
         engine.clone(),
         Places {
             tracker: settings.tracker.clone(),
+            tracker_instances: settings.tracker_instances.clone(),
+            list_tracker_instances: settings.list_tracker_instances,
             downloads_resume_dir: settings.downloads_dir.join(".progress"),
             shared_resume_dir: settings.state_dir.join("shared-progress"),
         },

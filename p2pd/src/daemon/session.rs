@@ -1,6 +1,7 @@
 //! The user's session with trackerd: register, login, logout, and the
 //! session stream that keeps the session alive and tells us when trackerd
-//! shuts down. A login hands the credentials to [`Sharing`] (which shares
+//! shuts down (when another instance of the deployment is configured, the
+//! stream moves there and the session goes on). A login hands the credentials to [`Sharing`] (which shares
 //! under them); a logout, or trackerd ending the session, stops sharing.
 //!
 //! Talks to trackerd only through [`crate::tracker_api`]; [`ipc_error`] is
@@ -225,7 +226,15 @@ impl Session {
                 o = self.follow_stream(&token) => o,
             };
             match outcome {
-                StreamEnd::Shutdown => {
+                StreamEnd::Shutdown(instance) => {
+                    // Another instance of the deployment shares the
+                    // session: move there rather than log out.
+                    if let Some(next) = self.api().ok().and_then(|api| api.leave(&instance)) {
+                        tracing::info!(
+                            "tracker instance {instance} is shutting down; the session moves to {next}"
+                        );
+                        continue;
+                    }
                     self.end("the tracker shut down; log in again when it is back")
                         .await;
                     return;
@@ -261,7 +270,9 @@ impl Session {
             match stream.next().await {
                 None => return StreamEnd::Dropped("closed by the tracker".into()),
                 Some(Err(e)) => return StreamEnd::Dropped(e.to_string()),
-                Some(Ok(StreamEvent::Shutdown(_))) => return StreamEnd::Shutdown,
+                Some(Ok(StreamEvent::Shutdown(_))) => {
+                    return StreamEnd::Shutdown(stream.instance().to_owned());
+                }
                 Some(Ok(StreamEvent::SessionEnded(_))) => return StreamEnd::SessionEnded,
                 Some(Ok(StreamEvent::Lagged(l))) => {
                     tracing::debug!(missed = l.missed, "the session stream lagged");
@@ -289,7 +300,8 @@ pub(crate) fn ipc_error(e: TrackerApiError) -> IpcError {
 }
 
 enum StreamEnd {
-    Shutdown,
+    /// The instance serving the stream (`scheme://host[:port]`) shuts down.
+    Shutdown(String),
     SessionEnded,
     Dropped(String),
 }

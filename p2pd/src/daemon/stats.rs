@@ -110,12 +110,13 @@ pub(crate) async fn tracker_check_loop(
         Some(Err(why)) => return check.set(Reachability::Unreachable, &why),
         None => return check.set(Reachability::None, NO_TRACKER),
     };
-    let url = api.base().to_owned();
     loop {
         // Any HTTP answer counts: the tracker is up, even if it refuses.
+        // With several instances the check fails over like any call, and
+        // names the instance in use.
         let (state, reason) = match api.health(TRACKER_CHECK_TIMEOUT).await {
-            Ok(()) => (Reachability::Ok, format!("{url} answers")),
-            Err(e) => (Reachability::Unreachable, format!("{url}: {e}")),
+            Ok(()) => (Reachability::Ok, format!("{} answers", api.base())),
+            Err(e) => (Reachability::Unreachable, format!("{}: {e}", api.base())),
         };
         check.set(state, &reason);
         tokio::select! {

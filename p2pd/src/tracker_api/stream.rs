@@ -25,11 +25,15 @@ type EventItem = Result<eventsource_stream::Event, EventStreamError<StreamReadEr
 /// An open session stream.
 pub struct SessionStream {
     events: Pin<Box<dyn Stream<Item = EventItem> + Send>>,
+    /// `scheme://host[:port]` of the instance serving it.
+    instance: String,
 }
 
 impl std::fmt::Debug for SessionStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionStream").finish_non_exhaustive()
+        f.debug_struct("SessionStream")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,12 +49,23 @@ pub enum StreamReadError {
 }
 
 impl TrackerApi {
-    /// Opens the session stream with `token`. A refused token is
+    /// Opens the session stream with `token`, on the instance in use or,
+    /// when it does not answer, the next that does. A refused token is
     /// `Status { status: 401, .. }`.
     pub async fn session_stream(&self, token: &str) -> Result<SessionStream, TrackerApiError> {
+        self.with_failover(true, |base| self.open_stream(base, token))
+            .await
+    }
+
+    /// Opens the session stream on the instance at `base`.
+    async fn open_stream(
+        &self,
+        base: String,
+        token: &str,
+    ) -> Result<SessionStream, TrackerApiError> {
         let open = self
             .http
-            .get(self.url("/api/v1/session/stream"))
+            .get(format!("{base}/api/v1/session/stream"))
             .bearer_auth(token)
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .send();
@@ -75,11 +90,17 @@ impl TrackerApi {
         });
         Ok(SessionStream {
             events: Box::pin(bytes.eventsource()),
+            instance: base,
         })
     }
 }
 
 impl SessionStream {
+    /// `scheme://host[:port]` of the tracker instance serving the stream.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// The next event; `None` when the tracker closed the stream. An error
     /// means the stream is unusable (dropped, silent, or broken). Events
     /// this build does not know (a newer tracker's) are skipped.

@@ -204,3 +204,71 @@ async fn an_answer_of_the_wrong_shape_is_a_decode_error() {
         .unwrap_err();
     assert!(matches!(err, TrackerApiError::Decode(_)), "{err:?}");
 }
+
+/// A loopback address nothing listens on: connections to it are refused.
+async fn refusing_addr() -> std::net::SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap()
+}
+
+#[tokio::test]
+async fn a_call_an_instance_refuses_to_connect_goes_to_the_next_one_which_is_used_from_then_on() {
+    let down = refusing_addr().await;
+    let body = br#"{"error":{"code":"conflict","message":"alice is taken"}}"#;
+    let up = serve_once(vec![response("409 Conflict", "application/json", body)]).await;
+    let api = TrackerApi::with_instances(
+        crate::http_client::build(None).unwrap(),
+        &[
+            format!("http://{down}/announce"),
+            format!("{}/announce", up.base()),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        (api.instances(), api.base()),
+        (2, format!("http://{down}").as_str())
+    );
+    // A refusal is an answer: it comes back as it is, from the live instance.
+    let err = api.register(&alice()).await.unwrap_err();
+    assert_eq!(err.to_string(), "alice is taken");
+    let live = up.base();
+    assert_eq!(api.base(), live);
+    // Clones share the instance in use.
+    assert_eq!(api.clone().base(), live);
+    let request = String::from_utf8(up.request().await).unwrap();
+    assert!(request.starts_with("POST /api/v1/register "), "{request}");
+}
+
+#[tokio::test]
+async fn when_no_instance_answers_the_error_is_the_last_ones_and_the_instance_in_use_stays() {
+    let (a, b) = (refusing_addr().await, refusing_addr().await);
+    let api = TrackerApi::with_instances(
+        crate::http_client::build(None).unwrap(),
+        &[format!("http://{a}"), format!("http://{b}")],
+    )
+    .unwrap();
+    let err = api.groups("tok").await.unwrap_err();
+    assert!(
+        matches!(&err, TrackerApiError::Transport(e) if e.is_connect()),
+        "{err:?}"
+    );
+    assert_eq!(api.base(), format!("http://{a}"));
+}
+
+#[test]
+fn leaving_an_instance_that_shuts_down_moves_once_to_the_next_and_one_instance_has_nowhere_to_go() {
+    let http = crate::http_client::build(None).unwrap();
+    let api = TrackerApi::with_instances(
+        http.clone(),
+        &["http://a/announce", "http://b/announce", "http://a/x"],
+    )
+    .unwrap();
+    assert_eq!(api.instances(), 2, "one origin counts once");
+    assert_eq!(api.leave("http://a"), Some("http://b"));
+    // A second stream told the same thing does not move it further.
+    assert_eq!(api.leave("http://a"), Some("http://b"));
+    assert_eq!(api.leave("http://b"), Some("http://a"));
+    assert_eq!(api.leave("http://elsewhere"), None);
+    let one = TrackerApi::new(http, "http://a/announce").unwrap();
+    assert_eq!(one.leave("http://a"), None);
+}

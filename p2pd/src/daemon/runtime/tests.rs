@@ -50,6 +50,8 @@ async fn fixture(settings: RuntimeSettings) -> Fixture {
         engine.clone(),
         Places {
             tracker: Some(settings.tracker.clone()),
+            tracker_instances: Vec::new(),
+            list_tracker_instances: true,
             downloads_resume_dir: dir.path().join("p"),
             shared_resume_dir: dir.path().join("s"),
         },

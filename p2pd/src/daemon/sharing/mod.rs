@@ -78,6 +78,12 @@ pub(crate) struct Places {
     /// The configured tracker's announce URL at start (a run-time setting
     /// may change it: [`Sharing::set_tracker`]).
     pub tracker: Option<String>,
+    /// The other instances of the tracker's deployment (announce URLs):
+    /// their announce URLs get the passkey like the tracker's.
+    pub tracker_instances: Vec<String>,
+    /// Torrents shared from now on list `tracker_instances` in the
+    /// tracker's tier.
+    pub list_tracker_instances: bool,
     /// Resume records of downloads.
     pub downloads_resume_dir: PathBuf,
     /// Resume records of watched-folder items.
@@ -107,7 +113,7 @@ impl Sharing {
         registry: Arc<Mutex<Registry>>,
         events: broadcast::Sender<Event>,
     ) -> Sharing {
-        let tiers = places.tracker.iter().map(|t| vec![t.clone()]).collect();
+        let tiers = tiers_for(&places, places.tracker.clone());
         Sharing {
             engine,
             tiers: watch::Sender::new(tiers),
@@ -134,8 +140,7 @@ impl Sharing {
     /// items hashed after this, torrents without a tracker started after
     /// this, catalog entries published after this. What runs keeps its URLs.
     pub fn set_tracker(&self, url: Option<String>) {
-        self.tiers
-            .send_replace(url.into_iter().map(|t| vec![t]).collect());
+        self.tiers.send_replace(tiers_for(&self.places, url));
     }
 
     fn items(&self) -> MutexGuard<'_, HashMap<InfoHash, SharedItem>> {
@@ -164,20 +169,18 @@ impl Sharing {
         if identity.stopped {
             return None;
         }
-        if let Some(t) = &self.tracker() {
-            if meta.trackers.is_empty() {
-                meta.trackers = vec![vec![t.clone()]];
-            }
-            if let Some(c) = &identity.credentials {
-                // The configured tracker, bare or with a passkey (a group
-                // download's personalised .torrent, which may carry one
-                // rotated since): announced with the passkey of now.
-                for url in meta.trackers.iter_mut().flatten() {
-                    if url == t || is_passkey_announce(t, url) {
-                        *url = passkey_announce(t, &c.passkey);
-                    }
-                }
-            }
+        let Some(t) = self.tracker() else {
+            return Some(meta);
+        };
+        if meta.trackers.is_empty() {
+            meta.trackers = self.tiers.borrow().clone();
+        }
+        let ours: Vec<&str> = std::iter::once(t.as_str())
+            .chain(self.places.tracker_instances.iter().map(String::as_str))
+            .collect();
+        let passkey = identity.credentials.as_ref().map(|c| c.passkey.as_str());
+        for tier in &mut meta.trackers {
+            announce_to_every_instance(tier, &ours, passkey);
         }
         Some(meta)
     }
@@ -340,6 +343,50 @@ impl Sharing {
     }
 }
 
+/// The announce tiers of torrents shared with `tracker`: one tier, the
+/// tracker then its other instances when they are listed (BEP 12: the
+/// trackers of a tier share their swarms, as the instances do).
+fn tiers_for(places: &Places, tracker: Option<String>) -> Vec<Vec<String>> {
+    let Some(tracker) = tracker else {
+        return Vec::new();
+    };
+    let mut tier = vec![tracker];
+    if places.list_tracker_instances {
+        for url in &places.tracker_instances {
+            if !tier.contains(url) {
+                tier.push(url.clone());
+            }
+        }
+    }
+    vec![tier]
+}
+
+/// In a tier that names our tracker or another instance of it (bare, or
+/// with a passkey: a group download's personalised .torrent may carry one
+/// rotated since), every instance is announced to, with the passkey of now:
+/// the ones it names are rewritten, the others are added after them, since
+/// they serve the same swarms.
+fn announce_to_every_instance(tier: &mut Vec<String>, ours: &[&str], passkey: Option<&str>) {
+    let is = |t: &str, url: &str| url == t || is_passkey_announce(t, url);
+    let mut named = false;
+    for url in tier.iter_mut() {
+        if let Some(t) = ours.iter().find(|t| is(t, url)) {
+            named = true;
+            if let Some(pk) = passkey {
+                *url = passkey_announce(t, pk);
+            }
+        }
+    }
+    if !named {
+        return;
+    }
+    for t in ours {
+        if !tier.iter().any(|url| is(t, url)) {
+            tier.push(passkey.map_or_else(|| (*t).to_owned(), |pk| passkey_announce(t, pk)));
+        }
+    }
+}
+
 /// The announce URL with the user's passkey, for torrents on our tracker.
 pub fn passkey_announce(tracker: &str, passkey: &str) -> String {
     format!("{}/{passkey}", tracker.trim_end_matches('/'))
@@ -365,6 +412,34 @@ pub(crate) async fn read_torrent(path: PathBuf) -> Result<Metainfo, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tier_naming_one_instance_announces_to_every_instance_with_the_passkey_of_now() {
+        let (a, b) = ("http://a:6969/announce", "http://b:6969/announce");
+        let (old, now) = ("0".repeat(32), "f".repeat(32));
+        // A group .torrent personalised by instance B, with an old passkey.
+        let mut tier = vec![
+            passkey_announce(b, &old),
+            "http://elsewhere/announce".to_owned(),
+        ];
+        announce_to_every_instance(&mut tier, &[a, b], Some(&now));
+        assert_eq!(
+            tier,
+            [
+                passkey_announce(b, &now),
+                "http://elsewhere/announce".to_owned(),
+                passkey_announce(a, &now)
+            ]
+        );
+        // A tier of other trackers is left as it is.
+        let mut other = vec!["http://elsewhere/announce".to_owned()];
+        announce_to_every_instance(&mut other, &[a, b], Some(&now));
+        assert_eq!(other, ["http://elsewhere/announce"]);
+        // Anonymous: the instances are added bare.
+        let mut bare = vec![a.to_owned()];
+        announce_to_every_instance(&mut bare, &[a, b], None);
+        assert_eq!(bare, [a, b]);
+    }
 
     #[test]
     fn only_the_trackers_own_passkey_urls_count_as_passkey_announces() {
