@@ -1,5 +1,6 @@
-//! HTTP tracker protocol (BEP 3, 7, 23, 48): announce and scrape requests and
-//! responses (percent coding from [`crate::percent`]). Sans-io.
+//! Tracker protocols: HTTP (BEP 3, 7, 23, 48) announce and scrape requests
+//! and responses (percent coding from [`crate::percent`]), and UDP (BEP 15
+//! with BEP 41's URL data) in [`udp`]. Sans-io.
 //!
 //! Both sides live here: the tracker parses requests from a raw query string
 //! and encodes responses; a client builds query strings and decodes
@@ -10,6 +11,7 @@ mod announce;
 mod query;
 mod response;
 mod scrape;
+pub mod udp;
 
 /// The percent coding of query strings lives in [`crate::percent`].
 pub use crate::percent::{PercentDecodeError, percent_decode, percent_encode};
