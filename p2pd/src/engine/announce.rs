@@ -1,5 +1,6 @@
 //! Tracker client (BEP 3, BEP 12 tiers, BEP 23 compact peers) over http://
-//! and https:// with the shared HTTP client: tries each tier in order and
+//! and https:// with the shared HTTP client, and over udp:// (BEP 15, in
+//! [`udp`]): tries each tier in order and
 //! each tracker of a tier in turn, moves a tracker that answered to the
 //! front of its tier, and returns the peers it got.
 //!
@@ -16,6 +17,8 @@ use p2p_proto::wire::PeerId;
 
 use crate::http_client::{self, BodyError, error_chain};
 
+mod udp;
+
 /// Time allowed for one announce, answer included.
 const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Largest announce answer we read.
@@ -26,9 +29,16 @@ const NUMWANT: u32 = 80;
 /// Why one tracker's announce failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnounceError {
-    /// Not an `http://` or `https://` URL.
-    #[error("unsupported tracker URL (only http:// and https:// are supported)")]
+    /// Not an `http://`, `https://` or `udp://host:port` URL.
+    #[error("unsupported tracker URL (http://, https:// and udp://host:port are supported)")]
     UnsupportedUrl,
+    /// A UDP tracker's host name has no address.
+    #[error("no address for {0}")]
+    Resolve(String),
+    /// Sending or receiving a UDP tracker's datagrams failed (e.g. the
+    /// port is closed: connection refused).
+    #[error("{0}")]
+    Udp(std::io::Error),
     /// The tracker answered with a status other than 200.
     #[error("the tracker answered HTTP {0}")]
     Status(u16),
@@ -115,8 +125,10 @@ pub struct Announcer {
     info_hash: InfoHash,
     peer_id: [u8; 20],
     port: u16,
-    key: Vec<u8>,
+    /// Sent as `key` (eight hex digits over HTTP, the number over UDP).
+    key: u32,
     tracker_id: Option<Vec<u8>>,
+    udp_ids: udp::ConnectionIds,
 }
 
 impl Announcer {
@@ -135,15 +147,15 @@ impl Announcer {
                 tier.swap(i, j);
             }
         }
-        let key = format!("{:08x}", rand::random::<u32>()).into_bytes();
         Announcer {
             http,
             tiers,
             info_hash,
             peer_id,
             port,
-            key,
+            key: rand::random(),
             tracker_id: None,
+            udp_ids: udp::ConnectionIds::default(),
         }
     }
 
@@ -169,7 +181,7 @@ impl Announcer {
             compact: true,
             numwant: Some(NUMWANT),
             no_peer_id: true,
-            key: Some(self.key.clone()),
+            key: Some(format!("{:08x}", self.key).into_bytes()),
             tracker_id: self.tracker_id.clone(),
             ip: None,
         };
@@ -178,7 +190,12 @@ impl Announcer {
         for t in 0..self.tiers.len() {
             for u in 0..self.tiers[t].len() {
                 let url = self.tiers[t][u].clone();
-                match announce_one(&self.http, &url, &query).await {
+                let answer = if is_udp(&url) {
+                    udp::announce(&mut self.udp_ids, &url, &request, self.key).await
+                } else {
+                    announce_one(&self.http, &url, &query).await
+                };
+                match answer {
                     Ok(response) => {
                         // BEP 12: a tracker that answered moves to the front of its tier.
                         let tier = &mut self.tiers[t];
@@ -195,6 +212,12 @@ impl Announcer {
         }
         Err(AnnounceFailed(errors))
     }
+}
+
+/// Whether `url` names a UDP tracker.
+fn is_udp(url: &str) -> bool {
+    url.get(..6)
+        .is_some_and(|s| s.eq_ignore_ascii_case("udp://"))
 }
 
 /// One announce to one tracker: `url` plus `query` appended as text.
@@ -330,7 +353,7 @@ mod tests {
         let mut a = Announcer::new(
             crate::http_client::build(None).unwrap(),
             &[
-                vec!["udp://127.0.0.1:1/announce".to_owned()],
+                vec!["wss://127.0.0.1:1/announce".to_owned()],
                 vec![format!("{}/announce", server.base())],
             ],
             InfoHash([1; 20]),

@@ -317,7 +317,7 @@ impl UdpRequest {
             SCRAPE => {
                 let hashes = &b[16..];
                 if hashes.is_empty()
-                    || hashes.len() % 20 != 0
+                    || !hashes.len().is_multiple_of(20)
                     || hashes.len() / 20 > MAX_SCRAPE_HASHES
                 {
                     return Err(UdpError::BadScrape);
@@ -455,7 +455,7 @@ impl UdpResponse {
                 need("announce", b, 20)?;
                 let list = &b[20..];
                 let each = if ipv6 { 18 } else { 6 };
-                if list.len() % each != 0 {
+                if !list.len().is_multiple_of(each) {
                     return Err(UdpError::BadPeers(list.len()));
                 }
                 let peers = list
@@ -488,7 +488,7 @@ impl UdpResponse {
             }
             SCRAPE => {
                 let counts = &b[8..];
-                if counts.len() % 12 != 0 {
+                if !counts.len().is_multiple_of(12) {
                     return Err(UdpError::BadScrape);
                 }
                 let stats = counts

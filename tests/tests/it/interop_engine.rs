@@ -63,6 +63,21 @@ impl Swarm {
         (swarm, tracker)
     }
 
+    /// A swarm whose torrent announces to a fresh opentracker over UDP
+    /// only (BEP 15; opentracker serves UDP on the same port number).
+    fn with_udp_tracker(name: &str) -> (Swarm, Proc) {
+        let swarm = Swarm::new(name, None);
+        let (tracker, url) = opentracker(
+            std::slice::from_ref(&swarm.info_hash),
+            &swarm.path("tracker"),
+            &swarm.logs(),
+        );
+        let udp = url.replacen("http://", "udp://", 1);
+        let meta = mktorrent(&swarm.original(), &swarm.torrent, PIECE_LOG2, &udp);
+        assert_eq!(meta.info_hash.to_hex(), swarm.info_hash);
+        (swarm, tracker)
+    }
+
     fn path(&self, rel: &str) -> PathBuf {
         self.tmp.path().join(rel)
     }
@@ -198,6 +213,68 @@ fn aria2c_downloads_a_file_from_a_p2pd_seeder_found_through_opentracker() {
         Duration::from_secs(5),
         |v| v["uploaded"].as_u64().unwrap_or(0) >= FILE_BYTES,
     );
+}
+
+/// The p2pd seeder of a torrent whose only tracker is a UDP one, once it
+/// has announced there.
+fn udp_announced_seeder(swarm: &Swarm) -> Harness {
+    let mut seeder = Harness::start(
+        "p2pd-seeder",
+        &swarm.torrent,
+        &swarm.seed_dir(),
+        &[],
+        &swarm.logs(),
+    );
+    seeder.wait_until("a successful UDP announce", Duration::from_secs(30), |v| {
+        v["state"] == "Seeding" && v["tracker"].as_str().is_some_and(|t| t.starts_with("ok"))
+    });
+    seeder
+}
+
+#[test]
+fn aria2c_downloads_from_a_p2pd_seeder_that_announced_over_udp_only() {
+    let (swarm, _tracker) = Swarm::with_udp_tracker("udp to aria2.bin");
+    let _seeder = udp_announced_seeder(&swarm);
+    // aria2 speaks UDP to trackers only through its DHT socket: DHT on, with
+    // no node to start from and a table file of its own.
+    let flags = aria2_common_flags(free_port())
+        .into_iter()
+        .filter(|f| f != "--enable-dht=false");
+    let mut cmd = Command::new(require_tool("aria2c"));
+    cmd.args(flags)
+        .arg("--enable-dht=true")
+        .arg(format!("--dht-listen-port={}", free_tcp_udp_port()))
+        .arg(format!(
+            "--dht-file-path={}",
+            swarm.path("aria2-dht.dat").display()
+        ))
+        .arg("--seed-time=0")
+        .arg(format!("--dir={}", swarm.leech_dir().display()))
+        .arg(&swarm.torrent);
+    let mut aria2 = Proc::spawn("aria2c-leecher", cmd, &swarm.logs(), false);
+    let status = wait_for("aria2c to finish", Duration::from_secs(60), || {
+        aria2.try_wait()
+    });
+    assert!(
+        status.success(),
+        "aria2c failed with {status}; log:\n{}",
+        log_tail(&aria2.log)
+    );
+    assert_same_file(&swarm.original(), &swarm.downloaded());
+}
+
+#[test]
+fn a_p2pd_leecher_finds_a_p2pd_seeder_through_a_udp_tracker() {
+    let (swarm, _tracker) = Swarm::with_udp_tracker("udp between p2pd.bin");
+    let _seeder = udp_announced_seeder(&swarm);
+    let mut leecher = Harness::start(
+        "p2pd-leecher",
+        &swarm.torrent,
+        &swarm.leech_dir(),
+        &[],
+        &swarm.logs(),
+    );
+    swarm.assert_engine_downloaded(&mut leecher, DOWNLOAD_TIMEOUT);
 }
 
 #[test]

@@ -156,7 +156,10 @@ fn a_scrape_carries_1_to_74_whole_info_hashes() {
     many.extend_from_slice(&[0; 20 * 74]);
     assert_eq!(UdpRequest::decode(&many).unwrap().transaction_id(), 6);
     many.extend_from_slice(&[0; 20]);
-    assert_eq!(UdpRequest::decode(&many), Err(UdpError::TooLong(16 + 20 * 75)));
+    assert_eq!(
+        UdpRequest::decode(&many),
+        Err(UdpError::TooLong(16 + 20 * 75))
+    );
 }
 
 #[test]
