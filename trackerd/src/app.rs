@@ -209,6 +209,20 @@ impl Tracker {
         now: Instant,
         rng: &mut (impl Rng + ?Sized),
     ) -> Result<Vec<u8>, Refusal> {
+        self.announce_answer(req, passkey, addr, now, rng)
+            .map(|r| r.encode(req.compact, req.no_peer_id))
+    }
+
+    /// [`Tracker::announce_as`] before encoding: what HTTP bencodes and
+    /// UDP (BEP 15) packs in its own layout.
+    pub fn announce_answer(
+        &self,
+        req: &AnnounceRequest,
+        passkey: Option<&str>,
+        addr: SocketAddr,
+        now: Instant,
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Result<AnnounceResponse, Refusal> {
         // The swarm the announcer joins: the torrent's own, or for a
         // non-member of a group swarm in open mode, the outsiders' one.
         let (identity, swarm) = match self.community.authorize_announce(&req.info_hash, passkey) {
@@ -247,7 +261,7 @@ impl Tracker {
         self.community
             .record_announce(&identity, req, out.counted_completion);
         self.stats.announces.fetch_add(1, Ordering::Relaxed);
-        let resp = AnnounceResponse {
+        Ok(AnnounceResponse {
             interval: a.interval_secs,
             min_interval: Some(a.min_interval_secs),
             complete: out.complete,
@@ -255,12 +269,21 @@ impl Tracker {
             tracker_id: None,
             warning: None,
             peers: out.peers,
-        };
-        Ok(resp.encode(req.compact, req.no_peer_id))
+        })
     }
 
     /// Handles a scrape (BEP 48) and encodes the response.
     pub fn scrape(&self, req: &ScrapeRequest) -> Result<Vec<u8>, Refusal> {
+        self.scrape_answer(req)
+            .map(|files| ScrapeResponse { files }.encode())
+    }
+
+    /// [`Tracker::scrape`] before encoding: the counts per torrent, in the
+    /// order asked.
+    pub fn scrape_answer(
+        &self,
+        req: &ScrapeRequest,
+    ) -> Result<Vec<(InfoHash, ScrapeStats)>, Refusal> {
         let mut files = if req.info_hashes.is_empty() {
             if !self.config.announce.full_scrape {
                 return Err(Refusal::FullScrapeDisabled);
@@ -304,7 +327,7 @@ impl Tracker {
             }
         }
         self.stats.scrapes.fetch_add(1, Ordering::Relaxed);
-        Ok(ScrapeResponse { files }.encode())
+        Ok(files)
     }
 
     /// In open mode, the counters of the outsiders' swarm of the group

@@ -78,6 +78,11 @@ max_peers_per_address = 20000
 # admin_token is empty). Requests from any other address use the
 # connection's address. The announce's "ip" parameter is never believed.
 trusted_proxies = []
+# Serve UDP announces and scrapes (BEP 15) on the listen port's number, with
+# the same swarms and group rules; a passkey comes as BEP 41 URL data
+# (udp://host:port/announce/<passkey>). Answers go to the datagram's sender:
+# trusted_proxies does not apply.
+udp = true
 
 [http]
 # Most simultaneous connections; further ones wait to be accepted.
@@ -304,6 +309,8 @@ pub struct AnnounceConfig {
     pub max_peers_per_address: usize,
     /// Proxies trusted for X-Forwarded-For.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Serve UDP announces and scrapes (BEP 15) on the listen port number.
+    pub udp: bool,
 }
 
 /// HTTP limits.
@@ -381,6 +388,7 @@ impl Default for AnnounceConfig {
             max_peers_per_address_per_torrent: caps.max_peers_per_address_per_torrent,
             max_peers_per_address: caps.max_peers_per_address,
             trusted_proxies: Vec::new(),
+            udp: true,
         }
     }
 }

@@ -16,4 +16,5 @@ pub mod private_files;
 pub mod server;
 pub mod store;
 pub mod swarm;
+pub mod udp;
 pub mod web;

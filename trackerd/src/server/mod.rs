@@ -43,6 +43,9 @@ pub enum ServerError {
     /// The listener has no address.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
+    /// The UDP port of the listener's number cannot be had (`announce.udp`).
+    #[error("binding udp {0} for UDP announces (announce.udp = false turns them off): {1}")]
+    Udp(SocketAddr, std::io::Error),
 }
 
 /// A started server.
@@ -74,13 +77,28 @@ pub async fn start(
     token: CancellationToken,
 ) -> Result<Running, ServerError> {
     let addr = listener.local_addr()?;
+    let udp = match config.announce.udp {
+        true => Some(
+            tokio::net::UdpSocket::bind(addr)
+                .await
+                .map_err(|e| ServerError::Udp(addr, e))?,
+        ),
+        false => None,
+    };
     let store = store::open(&config.database_url()).await?;
     let tracker = Arc::new(Tracker::load(config, store).await?);
     tracker.community.shutdown_with(token.clone());
     let t = tracker.clone();
     let handle = tokio::spawn(async move {
         let housekeeping = tokio::spawn(housekeeping(t.clone(), token.child_token()));
+        let udp = udp
+            .map(|socket| tokio::spawn(crate::udp::serve(socket, t.clone(), token.child_token())));
         serve(listener, t.clone(), token).await;
+        if let Some(task) = udp
+            && let Err(e) = task.await
+        {
+            tracing::error!("UDP task failed: {e}");
+        }
         if let Err(e) = housekeeping.await {
             tracing::error!("housekeeping task failed: {e}");
         }

@@ -35,6 +35,12 @@ impl Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_announcing_over("http")
+}
+
+/// The fixture's torrent announcing to trackerd over `scheme` (http, or
+/// udp: BEP 15 on the same port number).
+fn fixture_announcing_over(scheme: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let seed_dir = dir.path().join("seed");
     let leech_dir = dir.path().join("leech");
@@ -52,7 +58,7 @@ fn fixture() -> Fixture {
         .collect();
     let file = seed_dir.join("payload.bin");
     std::fs::write(&file, &data).unwrap();
-    let url = format!("http://{}/announce", tracker.addr);
+    let url = format!("{scheme}://{}/announce", tracker.addr);
     let opts = p2p_proto::create::CreateOptions {
         piece_length: Some(64 << 10),
         extras: p2p_proto::metainfo::TorrentExtras {
@@ -249,5 +255,12 @@ fn an_aria2_leecher_downloads_from_a_transmission_seeder_through_trackerd() {
 fn a_libtorrent_leecher_downloads_from_a_libtorrent_seeder_through_trackerd() {
     require_libtorrent();
     let f = fixture();
+    transfer(&f, |f| lt_client("seed", f), |f| lt_client("leech", f));
+}
+
+#[test]
+fn a_libtorrent_seeder_and_leecher_find_each_other_through_trackerds_udp_port() {
+    require_libtorrent();
+    let f = fixture_announcing_over("udp");
     transfer(&f, |f| lt_client("seed", f), |f| lt_client("leech", f));
 }

@@ -34,3 +34,4 @@ mod shared_database;
 mod store_races;
 mod stream_caps;
 mod swarm_caps;
+mod udp;

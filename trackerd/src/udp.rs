@@ -1,0 +1,293 @@
+//! UDP announces and scrapes (BEP 15) on the port number of the HTTP
+//! listener: the same tracker, swarms and group rules as over HTTP. A
+//! passkey travels as BEP 41 URL data (`/announce/<passkey>`), so group
+//! torrents work over UDP as they do over `/announce/<passkey>`.
+//!
+//! Connection ids cost no memory per client: an id is a keyed hash of the
+//! client's address and a one-minute window, good in the window it was
+//! made in and the next one (one to two minutes, where BEP 15 asks for at
+//! least one). The key is made at start: a restart, or another instance,
+//! makes clients connect again, which they do after one error.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use p2p_proto::tracker::udp::{UdpAnnounce, UdpRequest, UdpResponse};
+use p2p_proto::tracker::{AnnounceRequest, ScrapeRequest};
+use sha2::{Digest, Sha256};
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::Tracker;
+
+/// Seconds in one window of connection ids.
+const WINDOW_SECS: u64 = 60;
+/// Largest datagram read; longer ones are cut and then refused.
+const MAX_DATAGRAM: usize = 2048;
+/// Tasks answering datagrams on the one socket.
+const WORKERS: usize = 2;
+
+/// Makes and checks connection ids.
+pub struct ConnectionIds {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for ConnectionIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionIds(<key>)")
+    }
+}
+
+impl ConnectionIds {
+    /// With a fresh random key.
+    pub fn new() -> ConnectionIds {
+        ConnectionIds {
+            key: rand::random(),
+        }
+    }
+
+    fn id(&self, from: SocketAddr, window: u64) -> u64 {
+        let mut h = Sha256::new();
+        h.update(self.key);
+        match from.ip() {
+            IpAddr::V4(ip) => h.update(ip.octets()),
+            IpAddr::V6(ip) => h.update(ip.octets()),
+        }
+        h.update(from.port().to_be_bytes());
+        h.update(window.to_be_bytes());
+        let digest = h.finalize();
+        let mut id = [0; 8];
+        id.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(id)
+    }
+
+    /// A connection id for `from`, at `now_secs` (Unix time).
+    pub fn issue(&self, from: SocketAddr, now_secs: u64) -> u64 {
+        self.id(from, now_secs / WINDOW_SECS)
+    }
+
+    /// Whether `id` was issued to `from` in this window or the last.
+    pub fn valid(&self, id: u64, from: SocketAddr, now_secs: u64) -> bool {
+        let window = now_secs / WINDOW_SECS;
+        id == self.id(from, window) || id == self.id(from, window.saturating_sub(1))
+    }
+}
+
+impl Default for ConnectionIds {
+    fn default() -> Self {
+        ConnectionIds::new()
+    }
+}
+
+/// The answer to one datagram from `from`, or `None` when it gets none: a
+/// datagram that is not a request, unless it came under a valid connection
+/// id (only then is the address known to be the sender's).
+pub fn answer(
+    t: &Tracker,
+    ids: &ConnectionIds,
+    datagram: &[u8],
+    from: SocketAddr,
+    now_secs: u64,
+) -> Option<Vec<u8>> {
+    let from = SocketAddr::new(from.ip().to_canonical(), from.port());
+    let ipv6 = from.is_ipv6();
+    let refuse = |transaction_id: u32, message: String| {
+        t.stats.failures.fetch_add(1, Ordering::Relaxed);
+        Some(
+            UdpResponse::Error {
+                transaction_id,
+                message,
+            }
+            .encode(ipv6),
+        )
+    };
+    let request = match UdpRequest::decode(datagram) {
+        Ok(r) => r,
+        // Only a client that connected (so its address is its own, not a
+        // forged one) hears why its datagram was refused: an answer to a
+        // forged address would send our bytes to someone who never asked.
+        Err(e) if datagram.len() >= 16 => {
+            let id = u64::from_be_bytes(datagram[..8].try_into().ok()?);
+            if !ids.valid(id, from, now_secs) {
+                return None;
+            }
+            let tid = u32::from_be_bytes(datagram[12..16].try_into().ok()?);
+            return refuse(tid, e.to_string());
+        }
+        Err(_) => return None,
+    };
+    let tid = request.transaction_id();
+    let response = match request {
+        UdpRequest::Connect { transaction_id } => UdpResponse::Connect {
+            transaction_id,
+            connection_id: ids.issue(from, now_secs),
+        },
+        UdpRequest::Announce { connection_id, .. } | UdpRequest::Scrape { connection_id, .. }
+            if !ids.valid(connection_id, from, now_secs) =>
+        {
+            return refuse(tid, "connection id expired; connect again".into());
+        }
+        UdpRequest::Announce {
+            transaction_id,
+            announce,
+            ..
+        } => {
+            let passkey = match passkey(&announce.url_data) {
+                Ok(p) => p,
+                Err(why) => return refuse(tid, why.into()),
+            };
+            if announce.port == 0 {
+                return refuse(tid, "port 0 is not a listening port".into());
+            }
+            let req = announce_request(&announce);
+            let addr = SocketAddr::new(from.ip(), announce.port);
+            match t.announce_answer(&req, passkey, addr, Instant::now(), &mut rand::rng()) {
+                Ok(response) => UdpResponse::Announce {
+                    transaction_id,
+                    response,
+                },
+                Err(refusal) => return refuse(tid, refusal.to_string()),
+            }
+        }
+        UdpRequest::Scrape {
+            transaction_id,
+            info_hashes,
+            ..
+        } => {
+            let req = ScrapeRequest {
+                info_hashes: info_hashes.clone(),
+            };
+            let files = match t.scrape_answer(&req) {
+                Ok(f) => f,
+                Err(refusal) => return refuse(tid, refusal.to_string()),
+            };
+            // One count per hash asked, in order, duplicates included.
+            let stats = info_hashes
+                .iter()
+                .map(|h| {
+                    files
+                        .iter()
+                        .find(|(f, _)| f == h)
+                        .map(|(_, s)| *s)
+                        .unwrap_or_default()
+                })
+                .collect();
+            UdpResponse::Scrape {
+                transaction_id,
+                stats,
+            }
+        }
+    };
+    Some(response.encode(ipv6))
+}
+
+/// The passkey of BEP 41 URL data: `/announce/<passkey>` (a query after it
+/// is ignored); none for `/announce` or no URL data.
+fn passkey(url_data: &[u8]) -> Result<Option<&str>, &'static str> {
+    let text = std::str::from_utf8(url_data).map_err(|_| "URL data is not UTF-8")?;
+    let path = text.split('?').next().unwrap_or_default();
+    match path {
+        "" | "/" | "/announce" => Ok(None),
+        _ => match path.strip_prefix("/announce/") {
+            Some(pk) if !pk.is_empty() && !pk.contains('/') => Ok(Some(pk)),
+            _ => Err("unknown announce path; expected /announce or /announce/<passkey>"),
+        },
+    }
+}
+
+/// What an HTTP announce with the same fields would say.
+fn announce_request(a: &UdpAnnounce) -> AnnounceRequest {
+    AnnounceRequest {
+        info_hash: a.info_hash,
+        peer_id: a.peer_id,
+        port: a.port,
+        uploaded: a.uploaded,
+        downloaded: a.downloaded,
+        left: a.left,
+        event: a.event,
+        compact: true,
+        numwant: a.num_want,
+        no_peer_id: true,
+        key: Some(format!("{:08x}", a.key).into_bytes()),
+        tracker_id: None,
+        ip: None,
+    }
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Answers datagrams on `socket` until `token` is cancelled.
+pub async fn serve(socket: UdpSocket, t: Arc<Tracker>, token: CancellationToken) {
+    let socket = Arc::new(socket);
+    let ids = Arc::new(ConnectionIds::new());
+    let mut workers = Vec::with_capacity(WORKERS);
+    for _ in 0..WORKERS {
+        let (socket, t, ids, token) = (socket.clone(), t.clone(), ids.clone(), token.clone());
+        workers.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; MAX_DATAGRAM];
+            loop {
+                let (n, from) = tokio::select! {
+                    _ = token.cancelled() => return,
+                    got = socket.recv_from(&mut buf) => match got {
+                        Ok(got) => got,
+                        // An ICMP error for an earlier answer, a full buffer:
+                        // nothing to do for that datagram.
+                        Err(e) => {
+                            tracing::debug!("UDP receive: {e}");
+                            continue;
+                        }
+                    },
+                };
+                if let Some(reply) = answer(&t, &ids, &buf[..n], from, unix_secs())
+                    && let Err(e) = socket.send_to(&reply, from).await
+                {
+                    tracing::debug!("UDP answer to {from}: {e}");
+                }
+            }
+        }));
+    }
+    for w in workers {
+        if let Err(e) = w.await {
+            tracing::error!("UDP worker failed: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_id_is_good_for_its_address_in_its_window_and_the_next_only() {
+        let ids = ConnectionIds::new();
+        let a: SocketAddr = "10.0.0.1:6881".parse().unwrap();
+        let b: SocketAddr = "10.0.0.1:6882".parse().unwrap();
+        let t0 = 1_000_000 * WINDOW_SECS;
+        let id = ids.issue(a, t0 + 5);
+        assert!(ids.valid(id, a, t0 + 5));
+        assert!(ids.valid(id, a, t0 + WINDOW_SECS + 59));
+        assert!(!ids.valid(id, a, t0 + 2 * WINDOW_SECS));
+        assert!(!ids.valid(id, b, t0 + 5), "another port");
+        assert!(!ConnectionIds::new().valid(id, a, t0 + 5), "another key");
+    }
+
+    #[test]
+    fn the_passkey_comes_from_the_announce_path_of_the_url_data() {
+        let pk = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            passkey(format!("/announce/{pk}?x=1").as_bytes()),
+            Ok(Some(pk))
+        );
+        assert_eq!(passkey(b""), Ok(None));
+        assert_eq!(passkey(b"/announce"), Ok(None));
+        assert!(passkey(b"/scrape").is_err());
+        assert!(passkey(b"/announce/a/b").is_err());
+        assert!(passkey(&[0xff, 0xfe]).is_err());
+    }
+}
