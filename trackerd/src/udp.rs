@@ -26,6 +26,8 @@ use crate::app::Tracker;
 const WINDOW_SECS: u64 = 60;
 /// Largest datagram read; longer ones are cut and then refused.
 const MAX_DATAGRAM: usize = 2048;
+/// The refusal of an unknown or old connection id (8 + 21 bytes on the wire).
+const EXPIRED: &str = "connection id expired";
 /// Tasks answering datagrams on the one socket.
 const WORKERS: usize = 2;
 
@@ -127,7 +129,10 @@ pub fn answer(
         UdpRequest::Announce { connection_id, .. } | UdpRequest::Scrape { connection_id, .. }
             if !ids.valid(connection_id, from, now_secs) =>
         {
-            return refuse(tid, "connection id expired; connect again".into());
+            // Short enough that the answer is never larger than the
+            // smallest request with an id (a one-hash scrape, 36 bytes):
+            // a forged source gets nothing amplified.
+            return refuse(tid, EXPIRED.into());
         }
         UdpRequest::Announce {
             transaction_id,

@@ -32,6 +32,25 @@ impl Fixture {
     fn log(&self, name: &str) -> PathBuf {
         self._dir.path().join(format!("{name}.log"))
     }
+
+    /// The same torrent (same info dictionary, so the same swarm)
+    /// announcing over `scheme` instead, written beside the fixture's.
+    fn torrent_over(&self, scheme: &str) -> PathBuf {
+        let meta =
+            p2p_proto::metainfo::Metainfo::from_bytes(&std::fs::read(&self.torrent).unwrap())
+                .unwrap();
+        let extras = p2p_proto::metainfo::TorrentExtras {
+            trackers: vec![vec![format!("{scheme}://{}/announce", self.tracker.addr)]],
+            ..Default::default()
+        };
+        let path = self._dir.path().join(format!("payload-{scheme}.torrent"));
+        std::fs::write(
+            &path,
+            p2p_proto::metainfo::encode_torrent(&meta.raw_info, &extras),
+        )
+        .unwrap();
+        path
+    }
 }
 
 fn fixture() -> Fixture {
@@ -263,4 +282,21 @@ fn a_libtorrent_seeder_and_leecher_find_each_other_through_trackerds_udp_port() 
     require_libtorrent();
     let f = fixture_announcing_over("udp");
     transfer(&f, |f| lt_client("seed", f), |f| lt_client("leech", f));
+}
+
+#[test]
+fn a_libtorrent_seeder_over_udp_and_an_aria2_leecher_over_http_share_one_swarm() {
+    require_aria2();
+    require_libtorrent();
+    let f = fixture_announcing_over("udp");
+    let over_http = f.torrent_over("http");
+    transfer(
+        &f,
+        |f| lt_client("seed", f),
+        |f| {
+            let mut c = aria2(&f.leech_dir, &over_http, free_port());
+            c.arg("--seed-time=0");
+            Proc::start("aria2c leecher over http", f.log("aria2-leech"), &mut c)
+        },
+    );
 }

@@ -214,7 +214,7 @@ async fn a_wrong_connection_id_and_hostile_datagrams_are_refused_and_the_tracker
     let mut c = Client::new(s.addr).await;
     let made_up = c.announce(12345, announce(h, 1, 7001, 0, "")).await;
     assert!(
-        matches!(&made_up, UdpResponse::Error { message, .. } if message == "connection id expired; connect again"),
+        matches!(&made_up, UdpResponse::Error { message, .. } if message == "connection id expired"),
         "{made_up:?}"
     );
     let id = c.connect().await;
@@ -251,4 +251,86 @@ async fn a_wrong_connection_id_and_hostile_datagrams_are_refused_and_the_tracker
     let again = c.connect().await;
     let fine = c.announce(again, announce(h, 1, 7001, 0, "")).await;
     assert_eq!(peers(&fine), []);
+}
+
+#[tokio::test]
+async fn a_flood_of_forged_datagrams_from_many_ports_gets_no_more_bytes_back_than_it_sent_and_no_memory()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = crate::common::process::spawn(&["--data-dir", dir.path().to_str().unwrap()]);
+    let pid = tracker.child.id();
+    let h = InfoHash([0x44; 20]);
+    let mut warm = Client::new(tracker.addr).await;
+    let id = warm.connect().await;
+    warm.announce(id, announce(h, 1, 7001, 0, "")).await;
+    let before = crate::common::attack::rss_kib(pid);
+
+    // 64 source ports at once, each sending 200 datagrams: scrapes and
+    // announces under forged ids, junk with and without a header.
+    let mut floods = tokio::task::JoinSet::new();
+    for port in 0..64u32 {
+        let addr = tracker.addr;
+        floods.spawn(async move {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            socket.connect(addr).await.unwrap();
+            let mut sent = 0;
+            for i in 0..200u32 {
+                let forged = (u64::from(port) << 32) | u64::from(i);
+                let datagram = match i % 4 {
+                    0 => UdpRequest::Scrape {
+                        connection_id: forged,
+                        transaction_id: i,
+                        info_hashes: vec![h],
+                    }
+                    .encode(),
+                    1 => UdpRequest::Announce {
+                        connection_id: forged,
+                        transaction_id: i,
+                        announce: announce(InfoHash([i as u8; 20]), i, 7000, 1, ""),
+                    }
+                    .encode(),
+                    2 => vec![(i % 251) as u8; 16 + (i as usize % 1400)],
+                    _ => vec![0u8; i as usize % 16],
+                };
+                sent += datagram.len();
+                socket.send(&datagram).await.unwrap();
+            }
+            // What comes back until the tracker has been quiet for 300 ms.
+            let mut back = 0;
+            let mut buf = [0u8; 2048];
+            while let Ok(Ok(n)) =
+                tokio::time::timeout(Duration::from_millis(300), socket.recv(&mut buf)).await
+            {
+                back += n;
+            }
+            (port, sent, back)
+        });
+    }
+    let (mut sent_total, mut back_total) = (0, 0);
+    while let Some(done) = floods.join_next().await {
+        let (port, sent, back) = done.unwrap();
+        assert!(
+            back <= sent,
+            "port {port}: {back} bytes back for {sent} sent"
+        );
+        sent_total += sent;
+        back_total += back;
+    }
+    let after = crate::common::attack::rss_kib(pid);
+    eprintln!(
+        "sent {sent_total} bytes in 12,800 forged datagrams, got {back_total} back; RSS {before} -> {after} KiB"
+    );
+    assert!(back_total > 0, "forged ids are still told they are expired");
+    assert!(
+        after < before + 4096,
+        "trackerd grew from {before} to {after} KiB under the flood"
+    );
+    // And it still serves.
+    let mut c = Client::new(tracker.addr).await;
+    let id = c.connect().await;
+    let fine = c.announce(id, announce(h, 2, 7002, 5, "")).await;
+    assert_eq!(
+        peers(&fine),
+        ["127.0.0.1:7001".parse::<SocketAddr>().unwrap()]
+    );
 }

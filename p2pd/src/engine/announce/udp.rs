@@ -82,13 +82,18 @@ pub(super) async fn announce(
             url_data,
         },
     };
-    match exchange(&socket, &request, addr.is_ipv6(), deadline).await? {
-        UdpResponse::Announce { response, .. } => Ok(response),
-        other => {
-            // An error may mean the id is no longer good: the next
-            // announce asks for a fresh one.
+    // Silence or an error may mean the id is no longer good (trackers may
+    // drop requests under an expired one): the next announce asks for a
+    // fresh one.
+    match exchange(&socket, &request, addr.is_ipv6(), deadline).await {
+        Ok(UdpResponse::Announce { response, .. }) => Ok(response),
+        Ok(other) => {
             ids.0.remove(&addr);
             Err(refusal(other))
+        }
+        Err(e) => {
+            ids.0.remove(&addr);
+            Err(e)
         }
     }
 }
