@@ -100,7 +100,7 @@ fn announce(connection_id: u64, hashes: &[InfoHash], socket: u32, n: u64) -> Vec
             info_hash: hashes[(n as usize).wrapping_mul(7919) % hashes.len()],
             peer_id: PeerId(peer_id),
             downloaded: 0,
-            left: if n % 3 == 0 { 0 } else { 1 << 20 },
+            left: if n.is_multiple_of(3) { 0 } else { 1 << 20 },
             uploaded: 0,
             event: Event::None,
             key: socket,
