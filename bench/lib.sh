@@ -42,6 +42,19 @@ uncapped_announce_toml() {
     printf '[announce]\nmax_torrents_per_address = 0\nmax_peers_per_address_per_torrent = 0\nmax_peers_per_address = 0\n'
 }
 
+# Starts opentracker (Debian's whitelist build) on a free port of 127.0.0.1,
+# TCP and UDP, with the info-hashes of $WORK/hashes.txt whitelisted; sets
+# OT_PORT and OT_PID (added to PIDS). As root it chroots into -d (WORK) and
+# drops to nobody, who must be able to read the whitelist (-w is relative
+# to -d).
+start_opentracker() {
+    OT_PORT=$(free_port)
+    cp "$WORK/hashes.txt" "$WORK/whitelist"
+    chmod 755 "$WORK"; chmod 644 "$WORK/whitelist"
+    opentracker -i 127.0.0.1 -p "$OT_PORT" -P "$OT_PORT" -d "$WORK" -w whitelist > "$WORK/opentracker.log" 2>&1 &
+    PIDS+=($!); OT_PID=$!
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -34,13 +34,7 @@ release_trackerd
 od -An -tx1 -N $((20 * HASHES)) /dev/urandom | tr -d ' \n' | fold -w40 > "$WORK/hashes.txt"
 echo >> "$WORK/hashes.txt"
 
-# opentracker (Debian's whitelist build): -w is relative to -d, where it chroots as root.
-OT_PORT=$(free_port)
-cp "$WORK/hashes.txt" "$WORK/whitelist"
-# As root it chroots into -d and drops to nobody, who must be able to read it.
-chmod 755 "$WORK"; chmod 644 "$WORK/whitelist"
-opentracker -i 127.0.0.1 -p "$OT_PORT" -P "$OT_PORT" -d "$WORK" -w whitelist > "$WORK/opentracker.log" 2>&1 &
-PIDS+=($!); OT_PID=$!
+start_opentracker
 
 uncapped_announce_toml > "$WORK/trackerd.toml"
 TD_PORT=$(free_port)

@@ -102,12 +102,7 @@ measure() { # name pid port keepalive
         >> "$BENCH_DIR/tracker_memory.tsv"
 }
 
-OT_PORT=$(free_port)
-cp "$WORK/hashes.txt" "$WORK/whitelist"
-# As root opentracker chroots into -d and drops to nobody, who must read the list.
-chmod 755 "$WORK"; chmod 644 "$WORK/whitelist"
-opentracker -i 127.0.0.1 -p "$OT_PORT" -P "$OT_PORT" -d "$WORK" -w whitelist > "$WORK/opentracker.log" 2>&1 &
-PIDS+=($!); OT_PID=$!
+start_opentracker
 TD_PORT=$(free_port)
 uncapped_announce_toml > "$WORK/trackerd.toml"
 RUST_LOG=warn "$TRACKERD" --config "$WORK/trackerd.toml" --listen "127.0.0.1:$TD_PORT" --data-dir "$WORK/trackerd" > "$WORK/trackerd.log" 2>&1 &
