@@ -7,7 +7,7 @@
 //! passkey in `udp://host:port/announce/<passkey>` reaches the tracker.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use p2p_proto::tracker::udp::{MAX_URL_DATA_BYTES, UdpAnnounce, UdpRequest, UdpResponse};
@@ -42,11 +42,12 @@ pub(super) async fn announce(
         .map_err(AnnounceError::Udp)?
         .next()
         .ok_or_else(|| AnnounceError::Resolve(host.clone()))?;
-    let local: SocketAddr = if addr.is_ipv6() {
-        "[::]:0".parse().unwrap_or(addr)
+    let any: IpAddr = if addr.is_ipv6() {
+        Ipv6Addr::UNSPECIFIED.into()
     } else {
-        "0.0.0.0:0".parse().unwrap_or(addr)
+        Ipv4Addr::UNSPECIFIED.into()
     };
+    let local = SocketAddr::new(any, 0);
     let socket = UdpSocket::bind(local).await.map_err(AnnounceError::Udp)?;
     // Connected: the kernel drops datagrams from anyone else, and a closed
     // port shows as "connection refused" rather than as silence.
