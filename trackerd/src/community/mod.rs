@@ -269,6 +269,14 @@ impl Community {
         Ok(())
     }
 
+    /// Reads the announce index again (another instance changed what it
+    /// is built from, issue 16). Under the write lock, so that a change
+    /// made here meanwhile is not replaced by an older reading.
+    pub async fn reload_index(&self) -> Result<(), StoreError> {
+        let _writes = self.writes.lock().await;
+        self.load_index().await
+    }
+
     /// Records an event about no group, logging (not failing) when the
     /// store refuses.
     async fn log(&self, e: EventRecord) {

@@ -356,7 +356,7 @@ pub trait CommunityStore: Send + Sync + Debug {
     /// id you saw", so a lost one costs nothing as long as a later one
     /// comes (one also follows a reconnection). `None` for a database no
     /// other instance writes (SQLite). Ends when the receiver is dropped.
-    fn event_wakeups(&self) -> StoreFuture<'_, Option<tokio::sync::mpsc::Receiver<()>>> {
+    fn event_wakeups(&self) -> StoreFuture<'_, Option<super::peers::Wakeups>> {
         Box::pin(async { Ok(None) })
     }
 }

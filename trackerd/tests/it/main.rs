@@ -31,6 +31,7 @@ mod proxy;
 mod quotas;
 mod scale;
 mod shared_database;
+mod shared_swarms;
 mod store_races;
 mod stream_caps;
 mod swarm_caps;
