@@ -16,7 +16,7 @@ use crate::common::api::*;
 use crate::common::*;
 
 /// How long a change may take to reach the other instance before the test
-/// fails (the bench measures how long it does take: bench/cluster-latency.sh).
+/// fails (the bench measures how long it does take: bench/cluster_latency.sh).
 const WITHIN: Duration = Duration::from_secs(10);
 
 /// Polls `check` until it gives `Some`, for at most [`WITHIN`].
