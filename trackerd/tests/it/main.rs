@@ -30,6 +30,7 @@ mod privacy;
 mod proxy;
 mod quotas;
 mod scale;
+mod shared_accounts;
 mod shared_database;
 mod shared_swarms;
 mod store_races;
