@@ -359,4 +359,10 @@ pub trait CommunityStore: Send + Sync + Debug {
     fn event_wakeups(&self) -> StoreFuture<'_, Option<super::peers::Wakeups>> {
         Box::pin(async { Ok(None) })
     }
+    /// Failed-login and registration counts shared by every instance on
+    /// the database (issue 16); `None` for a database only one instance
+    /// uses (SQLite), whose counts in memory are all there is.
+    fn shared_limits(&self) -> Option<std::sync::Arc<dyn super::limits::SharedLimits>> {
+        None
+    }
 }

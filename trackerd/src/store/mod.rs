@@ -6,6 +6,7 @@
 
 pub mod browse;
 pub mod community;
+pub mod limits;
 pub mod peers;
 pub mod postgres;
 mod rows;

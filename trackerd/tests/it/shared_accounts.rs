@@ -51,3 +51,58 @@ async fn a_takeover_through_one_instance_ends_the_session_stream_on_the_other() 
         200
     );
 }
+
+#[tokio::test]
+async fn failed_logins_through_either_instance_count_towards_one_limit() {
+    let limit = |c: &mut trackerd::config::Config| c.accounts.max_login_failures = 3;
+    let a = start(limit).await;
+    let Some(b) = crate::common::second_instance_with(&a, limit).await else {
+        return;
+    };
+    register(a.addr, "alice").await;
+    let wrong = json!({ "username": "alice", "password": "not the password" });
+    for addr in [a.addr, b.addr, a.addr] {
+        let r = post_json(addr, "/api/v1/login", None, wrong.clone()).await;
+        assert_eq!(r.status, 401, "{}", r.text());
+    }
+    // Each instance saw fewer than 3; together they saw 3.
+    for addr in [b.addr, a.addr] {
+        let r = post_json(addr, "/api/v1/login", None, wrong.clone()).await;
+        assert_eq!(r.status, 429, "{}", r.text());
+        assert!(
+            error(&r)
+                .1
+                .starts_with("too many failed logins for 127.0.0.1 (3 within 60 s)"),
+            "{}",
+            r.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn registrations_through_either_instance_count_towards_one_limit() {
+    let limit = |c: &mut trackerd::config::Config| c.accounts.max_registrations_per_address = 2;
+    let a = start(limit).await;
+    let Some(b) = crate::common::second_instance_with(&a, limit).await else {
+        return;
+    };
+    register(a.addr, "alice").await;
+    register(b.addr, "bob").await;
+    for (addr, name) in [(a.addr, "carol"), (b.addr, "dave")] {
+        let r = post_json(
+            addr,
+            "/api/v1/register",
+            None,
+            json!({ "username": name, "password": PASSWORD }),
+        )
+        .await;
+        assert_eq!(r.status, 429, "{}", r.text());
+        assert!(
+            error(&r)
+                .1
+                .starts_with("too many registrations from 127.0.0.1 (2 within 3600 s)"),
+            "{}",
+            r.text()
+        );
+    }
+}

@@ -223,6 +223,10 @@ impl CommunityStore for PgStore {
         Box::pin(self.events_after(after, limit))
     }
 
+    fn shared_limits(&self) -> Option<std::sync::Arc<dyn crate::store::limits::SharedLimits>> {
+        Some(std::sync::Arc::new(self.clone()))
+    }
+
     fn event_wakeups(&self) -> StoreFuture<'_, Option<crate::store::peers::Wakeups>> {
         Box::pin(async {
             super::listen::listen(&self.pool, super::listen::EVENTS_CHANNEL)

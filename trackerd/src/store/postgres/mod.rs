@@ -11,6 +11,7 @@ mod browse;
 mod catalog;
 mod community;
 mod groups;
+mod limits;
 mod listen;
 mod rows;
 mod sessions;
