@@ -1,11 +1,13 @@
 //! [`SharedLimits`] on PostgreSQL: the `rate_places` table of migration
 //! 0003. Each count is locked (a transaction-scoped advisory lock on its
 //! scope and key, taken in one order) while it is checked and a place
-//! taken, so two instances cannot both take a count's last place.
+//! taken, so two instances cannot both take a count's last place. Keys
+//! are text as [`text`] stores it (a username tried may hold a NUL).
 
 use sqlx::Row;
 
 use super::PgStore;
+use super::rows::text;
 use crate::store::limits::{Full, Place, SharedLimits};
 use crate::store::{StoreError, StoreFuture};
 
@@ -22,7 +24,7 @@ impl SharedLimits for PgStore {
             for p in order {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0))")
                     .bind(p.scope)
-                    .bind(&p.key)
+                    .bind(text(&p.key))
                     .execute(&mut *tx)
                     .await?;
             }
@@ -32,7 +34,7 @@ impl SharedLimits for PgStore {
                      WHERE scope = $1 AND key = $2 AND at > $3",
                 )
                 .bind(p.scope)
-                .bind(&p.key)
+                .bind(text(&p.key))
                 .bind(now.saturating_sub(p.window_secs))
                 .fetch_one(&mut *tx)
                 .await?;
@@ -54,7 +56,7 @@ impl SharedLimits for PgStore {
                      VALUES ($1, $2, $3, $4) RETURNING id",
                 )
                 .bind(p.scope)
-                .bind(&p.key)
+                .bind(text(&p.key))
                 .bind(now)
                 .bind(now.saturating_add(p.window_secs))
                 .fetch_one(&mut *tx)
