@@ -22,6 +22,7 @@ mod fast_path;
 mod full_stderr;
 mod group_ownership;
 mod groups;
+mod haproxy;
 mod hostile;
 mod interop;
 mod login_attacks;
