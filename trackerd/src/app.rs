@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::tracker::{
-    AnnounceRequest, AnnounceResponse, ScrapeRequest, ScrapeResponse, ScrapeStats,
+    AnnounceRequest, AnnounceResponse, Event, ScrapeRequest, ScrapeResponse, ScrapeStats,
 };
 use parking_lot::{Mutex, RwLock};
 use rand::Rng;
@@ -19,6 +19,7 @@ use rand::Rng;
 use crate::catalog::{AnnounceIdentity, Denied, UNKNOWN_PASSKEY};
 use crate::config::{Config, Mode};
 use crate::outsiders::Outsiders;
+use crate::store::peers::PeerChange;
 use crate::store::{Store, StoreError, TorrentRecord};
 use crate::swarm::{AnnounceInput, Full, Limits, Swarms, Totals};
 
@@ -135,6 +136,9 @@ pub struct Tracker {
     outsiders: Outsiders,
     /// The last hour of the dashboard's charts (issue 14).
     pub samples: crate::web::samples::Samples,
+    /// Swarms shared with other instances on the same database (issue
+    /// 16); `None` on SQLite.
+    pub sharing: Option<crate::cluster::Sharing>,
 }
 
 impl Tracker {
@@ -158,7 +162,9 @@ impl Tracker {
             swarms.set_downloaded(h, n);
         }
         let community = crate::community::Community::load(&config, store.community()).await?;
+        let sharing = store.peer_exchange().map(crate::cluster::Sharing::new);
         Ok(Tracker {
+            sharing,
             community,
             config,
             swarms,
@@ -252,6 +258,19 @@ impl Tracker {
             open_swarm: outsider || (!identity.published && !self.is_registered(&req.info_hash)),
         };
         let out = self.swarms.announce(&input, now, rng)?;
+        if let Some(s) = &self.sharing
+            && (req.event != Event::Stopped || out.removed)
+        {
+            s.outbox.record(PeerChange {
+                info_hash: req.info_hash,
+                outsider,
+                peer_id: req.peer_id,
+                addr,
+                seeder: req.left == 0,
+                stopped: req.event == Event::Stopped,
+                completed: out.counted_completion,
+            });
+        }
         // An outsiders' swarm lives in memory only: its completions are
         // counted there, not stored under its key.
         if out.counted_completion && !outsider {
@@ -395,6 +414,26 @@ impl Tracker {
     /// Completed downloads counted but not yet written to the store.
     pub fn pending_completed(&self) -> u64 {
         self.pending.lock().values().sum()
+    }
+
+    /// The swarm where peers of `h` are kept: its own, or its outsiders'
+    /// one (under this instance's secret key).
+    pub fn swarm_key(&self, h: &InfoHash, outsider: bool) -> InfoHash {
+        if outsider { self.outsiders.key(h) } else { *h }
+    }
+
+    /// Reads the announce index and the registered torrents again, after
+    /// another instance changed them (issue 16).
+    pub async fn reload_index(&self) -> Result<(), StoreError> {
+        let catalog: HashSet<InfoHash> = self
+            .store
+            .torrents()
+            .await?
+            .into_iter()
+            .map(|t| t.info_hash)
+            .collect();
+        self.catalog.write().extend(catalog);
+        self.community.reload_index().await
     }
 
     /// Drops expired peers.

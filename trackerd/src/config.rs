@@ -123,6 +123,11 @@ admin_token = ""
 [store]
 # Milliseconds between writes of completed-download counters to the store.
 flush_interval_ms = 1000
+# With PostgreSQL (several instances on one database): milliseconds between
+# writes of this instance's peer changes for the other instances (10 to 500).
+# A peer announcing to one instance is handed out by the others about this
+# much later (plus a database round trip).
+swarm_share_interval_ms = 100
 
 [accounts]
 # Seconds after its last request (or session-stream renewal) when a login
@@ -350,6 +355,9 @@ pub struct HttpConfig {
 pub struct StoreConfig {
     /// Milliseconds between counter flushes.
     pub flush_interval_ms: u64,
+    /// Milliseconds between writes of peer changes for other instances
+    /// (PostgreSQL only; clamped to 10..=500).
+    pub swarm_share_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -416,6 +424,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             flush_interval_ms: 1000,
+            swarm_share_interval_ms: 100,
         }
     }
 }

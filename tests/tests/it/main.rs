@@ -7,6 +7,7 @@ mod common;
 mod accounts_e2e;
 mod cli_daemon;
 mod client_paths;
+mod cluster_e2e;
 mod engine_processes;
 mod groups_e2e;
 mod https_e2e;

@@ -20,6 +20,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::limit::FailureLimiter;
+use crate::store::limits::Place;
 
 /// Addresses remembered per user as "logged in from here before".
 pub const KNOWN_ADDRESSES_PER_USER: usize = 8;
@@ -159,6 +160,39 @@ impl LoginLimits {
         if user {
             self.users.forget(&r.user, r.at);
         }
+    }
+
+    /// The counts `r` holds a place in, as places for the counts every
+    /// instance on a shared database keeps (issue 16).
+    pub fn shared_places(&self, p: &LoginPolicy, r: &Reservation) -> Vec<Place> {
+        let [address, pair, user] = r.held;
+        let place = |scope, key: &str, max, window_secs| Place {
+            scope,
+            key: key.to_owned(),
+            max,
+            window_secs,
+        };
+        let mut places = Vec::with_capacity(3);
+        if address {
+            places.push(place("login_address", &r.address, p.max, p.window_secs));
+        }
+        if pair {
+            places.push(place(
+                "login_pair",
+                &pair_key(&r.user, &r.address),
+                p.max.saturating_mul(LONG_WINDOW_MAX_FACTOR),
+                p.window_secs.saturating_mul(LONG_WINDOW_FACTOR),
+            ));
+        }
+        if user {
+            places.push(place(
+                "login_user",
+                &r.user,
+                p.max_per_user,
+                p.user_window_secs,
+            ));
+        }
+        places
     }
 
     fn remember(&mut self, r: Reservation, now: i64) {

@@ -13,7 +13,9 @@ mod error;
 mod groups;
 mod publish;
 mod quotas;
+mod register;
 mod sessions;
+mod shared_limits;
 mod visibility;
 mod web_sessions;
 
@@ -43,6 +45,9 @@ use crate::store::community::{CommunityStore, EventRecord, LoggedEvent, StoredPa
 
 /// Download events from announces waiting to be written; more are dropped.
 pub const MAX_QUEUED_ANNOUNCE_EVENTS: usize = 4096;
+/// How often places in the shared rate-limit counts whose window is over
+/// are deleted (PostgreSQL).
+pub const SHARED_LIMITS_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// How often traffic counters are written to the store.
 pub const TRAFFIC_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -125,6 +130,9 @@ pub struct Community {
     hashes: HashQueue,
     /// Registrations (and ones in progress) per address key.
     registrations: Mutex<FailureLimiter>,
+    /// The same counts over every instance of a shared database (issue
+    /// 16); `None` on SQLite.
+    shared_limits: Option<Arc<dyn crate::store::limits::SharedLimits>>,
     /// The announce index (passkeys, memberships, published torrents).
     pub access: Access,
     /// Seals and opens passkeys at rest.
@@ -162,6 +170,7 @@ impl Community {
         })?;
         let passkey_key = passkey_key(config)?;
         let (tx, rx) = mpsc::channel(MAX_QUEUED_ANNOUNCE_EVENTS);
+        let shared_limits = store.shared_limits();
         let c = Arc::new(Community {
             passkey_key,
             events: Arc::new(EventLog::new(store.clone(), log_path)),
@@ -172,6 +181,7 @@ impl Community {
             logins: Mutex::default(),
             hashes: HashQueue::new(config.accounts.max_password_checks_per_address),
             registrations: Mutex::default(),
+            shared_limits,
             access: Access::default(),
             traffic: Mutex::default(),
             writes: tokio::sync::Mutex::new(()),
@@ -269,6 +279,14 @@ impl Community {
         Ok(())
     }
 
+    /// Reads the announce index again (another instance changed what it
+    /// is built from, issue 16). Under the write lock, so that a change
+    /// made here meanwhile is not replaced by an older reading.
+    pub async fn reload_index(&self) -> Result<(), StoreError> {
+        let _writes = self.writes.lock().await;
+        self.load_index().await
+    }
+
     /// Records an event about no group, logging (not failing) when the
     /// store refuses.
     async fn log(&self, e: EventRecord) {
@@ -337,6 +355,7 @@ fn passkey_key(config: &Config) -> Result<PasskeyKey, StoreError> {
 /// until shutdown.
 async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<LoggedEvent>) {
     let mut tick = tokio::time::interval(TRAFFIC_FLUSH_INTERVAL);
+    let mut prune_shared = tokio::time::interval(SHARED_LIMITS_PRUNE_INTERVAL);
     loop {
         tokio::select! {
             _ = c.shutdown.cancelled() => break,
@@ -350,6 +369,7 @@ async fn background(c: Arc<Community>, mut rx: mpsc::Receiver<LoggedEvent>) {
                 c.logins.lock().prune(now, &c.settings.login_policy());
                 c.registrations.lock().prune(now, c.settings.registration_window_secs);
             }
+            _ = prune_shared.tick() => c.prune_shared().await,
         }
     }
     while let Ok(e) = rx.try_recv() {

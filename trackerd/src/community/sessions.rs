@@ -1,4 +1,4 @@
-//! Accounts and sessions: register (rate-limited per address), login (one
+//! Accounts and sessions: login (one
 //! live session per user, takeover on request, failed attempts limited as
 //! [`crate::accounts::login_limit`] says, password checks admitted to the
 //! Argon2 queue per address), logout, authentication with renewal, password
@@ -9,10 +9,10 @@ use std::net::IpAddr;
 use p2p_proto::api::{LoginReply, OnlineUser, UserStats};
 use p2p_proto::time::rfc3339;
 
+use super::shared_limits::LoginPlaces;
 use super::{Community, CommunityError};
 use crate::accounts::hash_queue::{Busy, HashTicket};
 use crate::accounts::limit::address_key;
-use crate::accounts::login_limit::Reservation;
 use crate::accounts::{self, check_password, normalize_username};
 use crate::events::event;
 use crate::store::community::{SessionOutcome, StoredPasskey, UserRecord};
@@ -41,7 +41,7 @@ impl std::fmt::Debug for Session {
 }
 
 /// The 429 for a full Argon2 queue.
-fn busy_error(busy: Busy) -> CommunityError {
+pub(super) fn busy_error(busy: Busy) -> CommunityError {
     CommunityError::Throttled {
         message: busy.to_string(),
         retry_after_secs: 1,
@@ -60,132 +60,62 @@ impl Community {
         now - self.settings.session_ttl_secs
     }
 
-    /// Creates an account for a client at `from`. At most
-    /// `max_registrations_per_address` registrations from one address (IPv6:
-    /// one /64) succeed within the window; further ones get 429 before the
-    /// password is hashed.
-    ///
-    /// Only successful registrations count. Failed ones cost no Argon2 hash,
-    /// so they need no limit of their own: a bad name or password (400) is
-    /// refused before anything else, and a taken name (409) after one store
-    /// lookup. The only failures that hash are registrations that lose a race
-    /// for the same new name, and those need a place in the limit while they
-    /// run (see `Community::reserve_registration`), so at most `max` run at
-    /// once per address.
-    pub async fn register(
-        &self,
-        username: &str,
-        password: String,
-        from: IpAddr,
-    ) -> Result<String, CommunityError> {
-        let name = accounts::new_username(username)?;
-        check_password(&password)?;
-        let place = self.reserve_registration(from)?;
-        let ticket = match self.hashes.admit(&address_key(from)) {
-            Ok(t) => t,
-            Err(busy) => {
-                if let Some((key, at)) = place {
-                    self.registrations.lock().forget(&key, at);
-                }
-                return Err(busy_error(busy));
-            }
-        };
-        let result = self.create_account(name, password).await;
-        drop(ticket);
-        if result.is_err()
-            && let Some((key, at)) = place
-        {
-            self.registrations.lock().forget(&key, at);
-        }
-        result
-    }
-
-    /// Takes one of `from`'s registrations in the window, or refuses with
-    /// 429; `None` when there is no limit. The place is taken before the
-    /// registration runs, not after it succeeds, so concurrent requests
-    /// cannot all pass the check before any is counted; a registration that
-    /// fails gives it back. One abandoned midway (the client went away, the
-    /// request timed out) keeps it: it may have cost a hash.
-    fn reserve_registration(&self, from: IpAddr) -> Result<Option<(String, i64)>, CommunityError> {
-        let s = &self.settings;
-        if s.max_registrations_per_address == 0 {
-            return Ok(None);
-        }
-        let key = address_key(from);
-        let now = self.now();
-        let mut limiter = self.registrations.lock();
-        if let Some(wait) = limiter.blocked_for(
-            &key,
-            now,
-            s.max_registrations_per_address,
-            s.registration_window_secs,
-        ) {
-            return Err(CommunityError::RateLimited(format!(
-                "too many registrations from {key} ({} within {} s); try again in {wait} s",
-                s.max_registrations_per_address, s.registration_window_secs
-            )));
-        }
-        // Not recorded (too many addresses tracked): nothing to give back.
-        let recorded = limiter.record(&key, now, s.registration_window_secs);
-        Ok(recorded.then_some((key, now)))
-    }
-
-    /// Hashes the password and stores the account (`name` already checked).
-    async fn create_account(
-        &self,
-        name: String,
-        password: String,
-    ) -> Result<String, CommunityError> {
-        let taken = |name: &str| CommunityError::Conflict(format!("username {name:?} is taken"));
-        // Before hashing, so a taken name costs a lookup, not an Argon2 hash
-        // (and tells the client nothing the 409 would not).
-        if self.store.user_by_name(&name).await?.is_some() {
-            return Err(taken(&name));
-        }
-        let hash = accounts::hash_password(password).await?;
-        let passkey = accounts::new_passkey();
-        let now = self.now();
-        // Under the index lock, so a concurrent rebuild cannot drop the new passkey.
-        let w = self.writes.lock().await;
-        let id = self
-            .store
-            .create_user(&name, &hash, &self.passkey_key.seal(&passkey), now)
-            .await?
-            .ok_or_else(|| taken(&name))?;
-        self.access.add_passkey(passkey, id, name.clone());
-        drop(w);
-        self.log(event(now, "register", Some(&name))).await;
-        Ok(name)
-    }
-
     /// Takes a place for one password check by `name` from `from` in the
     /// failed-login counts (see [`crate::accounts::login_limit`]), then a
     /// place in the Argon2 queue; refuses at once with 429 and
     /// `Retry-After` when either is full. Both are taken before anything is
     /// hashed, so simultaneous attempts cannot get past the limit.
-    fn admit_login(
+    async fn admit_login(
         &self,
         name: &str,
         from: IpAddr,
-    ) -> Result<(Reservation, HashTicket), CommunityError> {
+    ) -> Result<(LoginPlaces, HashTicket), CommunityError> {
         let address = address_key(from);
         let now = self.now();
-        let reservation = self
-            .logins
-            .lock()
-            .reserve(&self.settings.login_policy(), name, &address, now)
-            .map_err(|b| CommunityError::Throttled {
+        let policy = self.settings.login_policy();
+        let throttled = |who: &str, max: u32, window_secs: i64, wait_secs: i64| {
+            CommunityError::Throttled {
                 message: format!(
-                    "too many failed logins for {} ({} within {} s); try again in {} s",
-                    b.who, b.max, b.window_secs, b.wait_secs
+                    "too many failed logins for {who} ({max} within {window_secs} s); try again in {wait_secs} s"
                 ),
-                retry_after_secs: u64::try_from(b.wait_secs).unwrap_or(1),
-            })?;
+                retry_after_secs: u64::try_from(wait_secs).unwrap_or(1),
+            }
+        };
+        let (local, shared) = {
+            let mut logins = self.logins.lock();
+            let local = logins
+                .reserve(&policy, name, &address, now)
+                .map_err(|b| throttled(&b.who, b.max, b.window_secs, b.wait_secs))?;
+            let shared = logins.shared_places(&policy, &local);
+            (local, shared)
+        };
+        // The same counts over every instance (issue 16).
+        let mut places = LoginPlaces {
+            local,
+            shared: Vec::new(),
+        };
+        match self.take_shared(&shared, now).await {
+            Ok(Ok(ids)) => places.shared = ids,
+            Ok(Err(full)) => {
+                self.release_login(places).await;
+                let p = &shared[full.index];
+                let who = if p.scope == "login_address" {
+                    &address
+                } else {
+                    name
+                };
+                return Err(throttled(who, p.max, p.window_secs, full.wait_secs));
+            }
+            Err(e) => {
+                self.release_login(places).await;
+                return Err(e);
+            }
+        }
         match self.hashes.admit(&address) {
-            Ok(ticket) => Ok((reservation, ticket)),
+            Ok(ticket) => Ok((places, ticket)),
             Err(busy) => {
                 // The attempt never ran: it is no failure.
-                self.logins.lock().release(&reservation);
+                self.release_login(places).await;
                 Err(busy_error(busy))
             }
         }
@@ -255,7 +185,7 @@ impl Community {
             .take(64)
             .collect::<String>()
             .to_ascii_lowercase();
-        let (reservation, ticket) = self.admit_login(&name, from)?;
+        let (places, ticket) = self.admit_login(&name, from).await?;
         let user = match normalize_username(&name) {
             Ok(valid) => self.store.user_by_name(&valid).await?,
             Err(_) => None,
@@ -266,7 +196,7 @@ impl Community {
         drop(ticket);
         match user {
             Some(u) if ok => {
-                self.logins.lock().succeeded(reservation, self.now());
+                self.login_succeeded(places).await;
                 Ok(u)
             }
             // The reservation stays: it counts as a failure.
@@ -331,7 +261,7 @@ impl Community {
     ) -> Result<String, CommunityError> {
         check_password(&new)?;
         let from = from.to_canonical();
-        let (reservation, ticket) = self.admit_login(&s.username, from)?;
+        let (places, ticket) = self.admit_login(&s.username, from).await?;
         let user = self
             .store
             .user_by_name(&s.username)
@@ -340,7 +270,7 @@ impl Community {
         if !accounts::verify_password(old, Some(user.password_hash)).await {
             return Err(CommunityError::BadCredentials);
         }
-        self.logins.lock().succeeded(reservation, self.now());
+        self.login_succeeded(places).await;
         let hash = accounts::hash_password(new).await?;
         drop(ticket);
         self.store.set_password(s.user_id, &hash).await?;

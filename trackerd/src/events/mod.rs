@@ -131,7 +131,7 @@ impl EventLog {
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
-                    w = wakeups.recv() => {
+                    w = wakeups.next() => {
                         if w.is_none() {
                             break;
                         }

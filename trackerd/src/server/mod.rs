@@ -88,6 +88,11 @@ pub async fn start(
     let store = store::open(&config.database_url()).await?;
     let tracker = Arc::new(Tracker::load(config, store).await?);
     tracker.community.shutdown_with(token.clone());
+    // Other instances on the same database (issue 16): their peers before
+    // the first announce is answered.
+    let cluster = TaskTracker::new();
+    crate::cluster::start(tracker.clone(), token.child_token(), &cluster).await?;
+    cluster.close();
     let t = tracker.clone();
     let handle = tokio::spawn(async move {
         let housekeeping = tokio::spawn(housekeeping(t.clone(), token.child_token()));
@@ -102,6 +107,8 @@ pub async fn start(
         if let Err(e) = housekeeping.await {
             tracing::error!("housekeeping task failed: {e}");
         }
+        // The last batch of peer changes goes out before the store closes.
+        cluster.wait().await;
         match t.flush().await {
             Ok(n) if n > 0 => tracing::info!("flushed {n} completed counters"),
             Ok(_) => {}

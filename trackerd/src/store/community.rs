@@ -356,7 +356,13 @@ pub trait CommunityStore: Send + Sync + Debug {
     /// id you saw", so a lost one costs nothing as long as a later one
     /// comes (one also follows a reconnection). `None` for a database no
     /// other instance writes (SQLite). Ends when the receiver is dropped.
-    fn event_wakeups(&self) -> StoreFuture<'_, Option<tokio::sync::mpsc::Receiver<()>>> {
+    fn event_wakeups(&self) -> StoreFuture<'_, Option<super::peers::Wakeups>> {
         Box::pin(async { Ok(None) })
+    }
+    /// Failed-login and registration counts shared by every instance on
+    /// the database (issue 16); `None` for a database only one instance
+    /// uses (SQLite), whose counts in memory are all there is.
+    fn shared_limits(&self) -> Option<std::sync::Arc<dyn super::limits::SharedLimits>> {
+        None
     }
 }

@@ -6,6 +6,8 @@
 
 pub mod browse;
 pub mod community;
+pub mod limits;
+pub mod peers;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -101,6 +103,11 @@ pub trait Store: Send + Sync + Debug {
     fn close(&self) -> StoreFuture<'_, ()>;
     /// The same database's accounts, groups, catalog and events (issue 5).
     fn community(&self) -> Arc<dyn community::CommunityStore>;
+    /// Where instances sharing this database share their swarms (issue
+    /// 16); `None` for a database only one instance uses (SQLite).
+    fn peer_exchange(&self) -> Option<Arc<dyn peers::PeerExchange>> {
+        None
+    }
 }
 
 /// The URL with its password (in the user part or a `password=`

@@ -10,6 +10,9 @@ mod address;
 mod address_caps_tests;
 mod limits;
 mod peers;
+mod remote;
+#[cfg(test)]
+mod remote_tests;
 mod select;
 #[cfg(test)]
 mod tests;
@@ -60,6 +63,9 @@ pub struct AnnounceOutcome {
     pub incomplete: u32,
     /// True when this announce counted a completed download.
     pub counted_completion: bool,
+    /// True when a `stopped` removed the peer (a `stopped` from a peer
+    /// the swarm does not hold changes nothing).
+    pub removed: bool,
 }
 
 /// Totals over every swarm.
@@ -77,6 +83,7 @@ pub use address::AddressKey;
 use address::{ByAddress, entries_from};
 pub use limits::{Full, Limits};
 use peers::{PeerEntry, PeerList};
+pub use remote::RemotePeer;
 
 /// One torrent's peers and counters.
 #[derive(Debug, Default)]
@@ -127,9 +134,11 @@ impl Swarm {
         if counted {
             self.downloaded += 1;
         }
+        let mut removed = false;
         if a.event == Event::Stopped {
             if let Some(i) = known {
                 self.remove_at(i);
+                removed = true;
             }
         } else {
             match known {
@@ -169,6 +178,7 @@ impl Swarm {
             complete: self.seeders,
             incomplete: self.leechers(),
             counted_completion: counted,
+            removed,
         }
     }
 

@@ -7,7 +7,7 @@ use p2p_proto::tracker::Event;
 use serde_json::json;
 
 use crate::common::api::*;
-use crate::common::{hash, passkey_announce, req, start, start_in};
+use crate::common::{hash, passkey_announce, req, start, start_in, store};
 
 #[tokio::test]
 async fn a_password_change_ends_the_session_and_its_stream_and_gives_a_new_token() {
@@ -79,5 +79,10 @@ async fn a_rotated_passkey_is_refused_at_once_and_after_a_restart_while_the_new_
         "unknown passkey"
     );
     let r = passkey_announce(s.addr, &new, &again).await;
-    assert!(r.announce().peers.is_empty());
+    // Served (on PostgreSQL, with the last run's peers 1 and 3: issue 16 shares
+    // swarms through the database).
+    assert_eq!(
+        r.announce().incomplete,
+        if store::is_postgres() { 3 } else { 1 }
+    );
 }

@@ -7,24 +7,7 @@
 use serde_json::json;
 
 use crate::common::api::*;
-use crate::common::{TestServer, start, store};
-
-/// A second instance on the database (and passkey key) of `a`; `None` on
-/// SQLite.
-async fn second_instance(a: &TestServer) -> Option<TestServer> {
-    let Some(url) = store::database_url(a.dir.path()) else {
-        eprintln!("two instances share a database on PostgreSQL only: not run on SQLite");
-        return None;
-    };
-    let key = store::passkey_key_file(a.dir.path());
-    Some(
-        start(move |c| {
-            c.database = url;
-            c.passkey_key_file = key;
-        })
-        .await,
-    )
-}
+use crate::common::{second_instance, start};
 
 #[tokio::test]
 async fn an_event_on_one_instance_reaches_the_other_instances_stream_in_id_order() {

@@ -223,7 +223,15 @@ impl CommunityStore for PgStore {
         Box::pin(self.events_after(after, limit))
     }
 
-    fn event_wakeups(&self) -> StoreFuture<'_, Option<tokio::sync::mpsc::Receiver<()>>> {
-        Box::pin(async { super::listen::event_wakeups(&self.pool).await.map(Some) })
+    fn shared_limits(&self) -> Option<std::sync::Arc<dyn crate::store::limits::SharedLimits>> {
+        Some(std::sync::Arc::new(self.clone()))
+    }
+
+    fn event_wakeups(&self) -> StoreFuture<'_, Option<crate::store::peers::Wakeups>> {
+        Box::pin(async {
+            super::listen::listen(&self.pool, super::listen::EVENTS_CHANNEL)
+                .await
+                .map(Some)
+        })
     }
 }

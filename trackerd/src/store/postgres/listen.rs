@@ -1,31 +1,39 @@
-//! Events appended by other trackerd instances on the same PostgreSQL
-//! (issue 16): each event's insert sends `NOTIFY trackerd_events, '<id>'`
-//! at commit ([`super::PgStore::add_event`]); here a connection of its own
-//! LISTENs and turns every notification into a wake-up. The payload is
-//! not trusted to be complete: the reader reads the log after the last id
-//! it saw, so a notification lost while the connection was down costs
-//! nothing once the next wake-up (sent on reconnecting) comes.
+//! Wake-ups from other trackerd instances on the same PostgreSQL (issue
+//! 16): a writer sends `NOTIFY <channel>` in the transaction of its
+//! change (delivered at commit); here a connection of its own LISTENs and
+//! turns every notification into a wake-up. The payload is not trusted to
+//! be complete: readers read what changed after the last row they saw, so
+//! a notification lost while the connection was down costs nothing once
+//! the wake-up sent on reconnecting comes.
+//! Channels: event ids ([`EVENTS_CHANNEL`], `PgStore::add_event`), peer
+//! changes ([`PEERS_CHANNEL`], `PgStore::write_peers`), and the announce
+//! index ([`INDEX_CHANNEL`], triggers of migration 0002).
 
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPool};
-use tokio::sync::mpsc;
 
 use crate::store::StoreError;
+use crate::store::peers::{Wakeup, Wakeups, wakeups};
 
 /// The channel event ids are announced on.
 pub(super) const EVENTS_CHANNEL: &str = "trackerd_events";
+/// The channel peer-change writes are announced on.
+pub(super) const PEERS_CHANNEL: &str = "trackerd_peers";
+/// The channel the announce index's sources are announced on.
+pub(super) const INDEX_CHANNEL: &str = "trackerd_index";
 
 /// Pause before listening again after the database refused us, so a
 /// database that is down is not hammered.
 const RELISTEN_PAUSE: Duration = Duration::from_secs(1);
 
-/// Starts listening; a wake-up per notification (coalesced: at most one
-/// waits) and one after each reconnection.
-pub(super) async fn event_wakeups(pool: &PgPool) -> Result<mpsc::Receiver<()>, StoreError> {
+/// Starts listening on `channel`: a wake-up per notification (coalesced:
+/// at most one waits) and a [`Wakeup::Reconnected`] after each lost
+/// connection. Stops when the receiver is dropped.
+pub(super) async fn listen(pool: &PgPool, channel: &'static str) -> Result<Wakeups, StoreError> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(EVENTS_CHANNEL).await?;
-    let (tx, rx) = mpsc::channel(1);
+    listener.listen(channel).await?;
+    let (tx, rx) = wakeups();
     tokio::spawn(async move {
         loop {
             let got = tokio::select! {
@@ -33,19 +41,19 @@ pub(super) async fn event_wakeups(pool: &PgPool) -> Result<mpsc::Receiver<()>, S
                 got = listener.try_recv() => got,
             };
             match got {
-                // A notification, or a lost connection (the next call
-                // reconnects and listens again): either way, read the log.
-                Ok(_) => {}
+                Ok(Some(_)) => tx.send(Wakeup::Notified),
+                // The connection was lost; the next call reconnects and
+                // listens again.
+                Ok(None) => tx.send(Wakeup::Reconnected),
                 Err(e) => {
-                    tracing::warn!("listening for other instances' events: {e}");
+                    tracing::warn!("listening for other instances on {channel}: {e}");
                     tokio::select! {
                         _ = tx.closed() => break,
                         _ = tokio::time::sleep(RELISTEN_PAUSE) => {}
                     }
+                    tx.send(Wakeup::Reconnected);
                 }
             }
-            // Full: a wake-up is already waiting, and it covers this one.
-            let _ = tx.try_send(());
         }
     });
     Ok(rx)

@@ -11,9 +11,11 @@ mod browse;
 mod catalog;
 mod community;
 mod groups;
+mod limits;
 mod listen;
 mod rows;
 mod sessions;
+mod swarms;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -167,6 +169,10 @@ impl Store for PgStore {
 
     fn community(&self) -> std::sync::Arc<dyn super::community::CommunityStore> {
         std::sync::Arc::new(self.clone())
+    }
+
+    fn peer_exchange(&self) -> Option<std::sync::Arc<dyn super::peers::PeerExchange>> {
+        Some(std::sync::Arc::new(self.clone()))
     }
 
     fn close(&self) -> StoreFuture<'_, ()> {

@@ -83,6 +83,34 @@ pub async fn start_in(
     }
 }
 
+/// A second instance on the database (and passkey key) of `a` (issue
+/// 16); `None` on SQLite, after saying so on stderr: SQLite is one
+/// instance's database, and scripts/test runs these tests again on
+/// PostgreSQL.
+pub async fn second_instance(a: &TestServer) -> Option<TestServer> {
+    second_instance_with(a, |_| {}).await
+}
+
+/// [`second_instance`] with more of its config set by `edit`.
+pub async fn second_instance_with(
+    a: &TestServer,
+    edit: impl FnOnce(&mut Config),
+) -> Option<TestServer> {
+    let Some(url) = store::database_url(a.dir.path()) else {
+        eprintln!("two instances share a database on PostgreSQL only: not run on SQLite");
+        return None;
+    };
+    let key = store::passkey_key_file(a.dir.path());
+    Some(
+        start(move |c| {
+            c.database = url;
+            c.passkey_key_file = key;
+            edit(c);
+        })
+        .await,
+    )
+}
+
 /// `GET target`.
 pub async fn get(addr: SocketAddr, target: &str) -> Reply {
     Request::get(target).send(addr).await

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Announce throughput of two trackerd instances on one PostgreSQL behind
+# HAProxy against one trackerd on SQLite, in the same run (issue 16; the
+# issue's goal: the pair serves at least 1.5x one SQLite instance). wrk
+# (bench/announce.lua: random peers over HASHES torrents, keep-alive) runs
+# DURATION s against each setup, ROUNDS rounds interleaved; the medians and
+# cluster / sqlite are printed. Both setups get the same [announce] caps
+# off (bench/lib.sh). On one machine the two instances, HAProxy, PostgreSQL
+# and wrk share its cores: the ratio says what the cluster costs there,
+# not what two machines would give.
+#
+# Runs itself inside scripts/with-postgres when no P2P_TEST_PG_URL is set.
+# Usage: bench/cluster.sh
+# Knobs: ROUNDS (3), DURATION (s, 8), CONNECTIONS (32), THREADS (2),
+#        HASHES (1000), TRACKERD (binary; default builds the release binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+if [[ -z "${P2P_TEST_PG_URL:-}" ]]; then
+    exec scripts/with-postgres "$0" "$@"
+fi
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-8}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+HASHES=${HASHES:-1000}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_workdir cluster
+need_tools wrk haproxy
+release_trackerd
+PSQL="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql"
+
+od -An -tx1 -N $((20 * HASHES)) /dev/urandom | tr -d ' \n' | fold -w40 >"$WORK/hashes.txt"
+echo >>"$WORK/hashes.txt"
+{ uncapped_announce_toml; echo 'trusted_proxies = ["127.0.0.1"]'; } >"$WORK/trackerd.toml"
+
+# Starts a trackerd on database $1 (empty: SQLite in its folder); prints its port.
+start_trackerd() {
+    local dir port
+    dir=$(mktemp -d "$WORK/run.XXXXXX")
+    port=$(free_port)
+    local args=(--config "$WORK/trackerd.toml" --listen "127.0.0.1:$port" --data-dir "$dir")
+    [[ -n "$1" ]] && args+=(--database "$1")
+    RUST_LOG=warn "$TRACKERD" "${args[@]}" >"$dir/log" 2>&1 &
+    PIDS+=("$!")
+    STARTED+=("$!")
+    wait_port "$port"
+    echo "$port"
+}
+
+stop_started() {
+    local pid
+    for pid in "${STARTED[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    STARTED=()
+}
+
+rate() { # URL
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$ROOT/bench/announce.lua" "$1" -- "$WORK/hashes.txt" |
+        awk '/^Requests\/sec/ {print $2}'
+}
+
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+sqlite=() cluster=()
+STARTED=()
+for round in $(seq "$ROUNDS"); do
+    port=$(start_trackerd "")
+    sqlite+=("$(rate "http://127.0.0.1:$port")")
+    stop_started
+
+    # A fresh schema per round, so each round starts with empty swarms.
+    schema="bench_$round"
+    "$PSQL" "$P2P_TEST_PG_URL" -qc "CREATE SCHEMA $schema"
+    db="$P2P_TEST_PG_URL?options=-c%20search_path%3D$schema"
+    a=$(start_trackerd "$db")
+    b=$(start_trackerd "$db")
+    front=$(free_port)
+    cat >"$WORK/haproxy.cfg" <<CFG
+global
+    maxconn 4000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    option forwardfor
+    option http-keep-alive
+frontend tracker
+    bind 127.0.0.1:$front
+    default_backend trackerd
+backend trackerd
+    balance roundrobin
+    server a 127.0.0.1:$a
+    server b 127.0.0.1:$b
+CFG
+    haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+    PIDS+=("$!")
+    STARTED+=("$!")
+    wait_port "$front"
+    cluster+=("$(rate "http://127.0.0.1:$front")")
+    stop_started
+    echo "round $round: sqlite ${sqlite[-1]}/s, two on postgres behind haproxy ${cluster[-1]}/s"
+done
+s=$(printf '%s\n' "${sqlite[@]}" | median)
+c=$(printf '%s\n' "${cluster[@]}" | median)
+echo "median announces/s: one sqlite $s, two postgres behind haproxy $c, cluster / sqlite $(echo "scale=2; $c / $s" | bc)"

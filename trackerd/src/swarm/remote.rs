@@ -1,0 +1,120 @@
+//! Peers other trackerd instances hold (issue 16): their changes, read
+//! from the shared database, applied to the swarms here so that they are
+//! handed out by announces and counted by scrapes like this instance's
+//! own. A remote peer's `last_seen` is set from its row's expiry, so the
+//! purge drops it when its row expires, and a re-announce on its instance
+//! (a new row) keeps it. Caps: one instance refuses what is over its caps
+//! before sharing it; here only the memory bounds (`max_torrents`,
+//! `max_peers`) hold, and a remote peer is counted against its address
+//! without being refused, so the per-address caps see the whole cluster.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use p2p_proto::infohash::InfoHash;
+use p2p_proto::tracker::PeerId;
+
+use super::peers::PeerEntry;
+use super::{AddressKey, Swarm, Swarms};
+
+/// A change of a peer on another instance, ready to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemotePeer {
+    /// The swarm (an outsiders' key already mapped to this instance's).
+    pub swarm: InfoHash,
+    /// The peer.
+    pub peer_id: PeerId,
+    /// Where other peers reach it.
+    pub addr: SocketAddr,
+    /// Nothing left to download.
+    pub seeder: bool,
+    /// It left the swarm.
+    pub stopped: bool,
+    /// Its instance counted a completed download: count it here too, so
+    /// scrapes agree.
+    pub completed: bool,
+    /// Time left before it expires.
+    pub expires_in: Duration,
+}
+
+impl Swarms {
+    /// Applies another instance's change at `now`, where local peers
+    /// expire `timeout` after their last announce. Returns false when it
+    /// was dropped because the swarms are full.
+    pub fn apply_remote(&self, p: &RemotePeer, now: Instant, timeout: Duration) -> bool {
+        // As if it announced at the moment that makes it expire with its row.
+        let seen = (now + p.expires_in).checked_sub(timeout).unwrap_or(now);
+        let last_seen = self.seconds(seen);
+        let per_address = self.limits.per_address();
+        let mut shard = self.shard(&p.swarm).lock();
+        let swarm = match shard.entry(p.swarm) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                if p.stopped || self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
+                    return p.stopped;
+                }
+                self.torrents.fetch_add(1, Ordering::Relaxed);
+                e.insert(Swarm::default())
+            }
+        };
+        if p.completed {
+            swarm.downloaded += 1;
+        }
+        let known = swarm.peers.find(&p.peer_id);
+        match known {
+            Some(i) if p.stopped => {
+                let gone = swarm.remove_at(i);
+                self.peers.fetch_sub(1, Ordering::Relaxed);
+                if per_address {
+                    self.by_address.remove_peer(AddressKey::of(gone.ip));
+                }
+            }
+            None if p.stopped => {}
+            Some(i) => {
+                let entry = swarm.peers.get_mut(i);
+                let moved = entry.ip != p.addr.ip();
+                let old = AddressKey::of(entry.ip);
+                entry.ip = p.addr.ip();
+                entry.port = p.addr.port();
+                entry.last_seen = entry.last_seen.max(last_seen);
+                if entry.seeder != p.seeder {
+                    entry.seeder = p.seeder;
+                    if p.seeder {
+                        swarm.seeders += 1;
+                    } else {
+                        swarm.seeders -= 1;
+                    }
+                }
+                if per_address && moved {
+                    self.by_address.remove_peer(old);
+                    self.count_remote(p.addr);
+                }
+            }
+            None => {
+                if self.peers.load(Ordering::Relaxed) >= self.limits.max_peers {
+                    return false;
+                }
+                swarm.peers.push(PeerEntry {
+                    id: p.peer_id,
+                    ip: p.addr.ip(),
+                    port: p.addr.port(),
+                    seeder: p.seeder,
+                    last_seen,
+                });
+                swarm.seeders += u32::from(p.seeder);
+                self.peers.fetch_add(1, Ordering::Relaxed);
+                if per_address {
+                    self.count_remote(p.addr);
+                }
+            }
+        }
+        true
+    }
+
+    /// Counts a remote peer against its address, never refusing it.
+    fn count_remote(&self, addr: SocketAddr) {
+        // A cap of 0 is no cap: this cannot fail.
+        let _ = self.by_address.try_add_peer(AddressKey::of(addr.ip()), 0);
+    }
+}
