@@ -420,7 +420,6 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             .with_min_inner_size([640.0, 400.0])
             .with_drag_and_drop(true),
         persist_window: true,
-        renderer: renderer()?,
         // The frame bench counts frames, not a display's refresh rate.
         vsync: std::env::var_os("P2PGUI_FRAME_BENCH").is_none(),
         ..Default::default()
@@ -431,14 +430,4 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         Box::new(move |cc| Ok(Box::new(App::new(cc, options)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
-}
-
-/// `P2PGUI_RENDERER=glow|wgpu` picks the renderer (bench/p2pgui.sh compares them).
-fn renderer() -> anyhow::Result<eframe::Renderer> {
-    match std::env::var("P2PGUI_RENDERER").ok().as_deref() {
-        None | Some("") => Ok(eframe::Renderer::default()),
-        Some("glow") => Ok(eframe::Renderer::Glow),
-        Some("wgpu") => Ok(eframe::Renderer::Wgpu),
-        Some(other) => anyhow::bail!("P2PGUI_RENDERER={other:?}: use glow or wgpu"),
-    }
 }

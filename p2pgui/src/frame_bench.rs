@@ -37,6 +37,9 @@ pub struct FrameBench {
     /// (eframe's frame seconds, wall-clock interval seconds) per frame.
     still: Vec<(f32, f32)>,
     scrolling: Vec<(f32, f32)>,
+    /// The process's CPU seconds (all threads: Mesa rasterises on threads
+    /// of its own) when each phase began and ended.
+    cpu_marks: Vec<Option<f64>>,
 }
 
 impl FrameBench {
@@ -51,6 +54,7 @@ impl FrameBench {
             offset: 0.0,
             still: Vec::with_capacity(frames),
             scrolling: Vec::with_capacity(frames),
+            cpu_marks: Vec::new(),
         })
     }
 
@@ -81,6 +85,7 @@ impl FrameBench {
         };
         if self.in_phase > limit {
             self.in_phase = 0;
+            self.cpu_marks.push(process_cpu_secs());
             self.phase = match self.phase {
                 Phase::WarmUp => Phase::Still,
                 Phase::Still => Phase::Scrolling,
@@ -102,11 +107,19 @@ impl FrameBench {
 
     fn report(&self) {
         let size = |v: &[(f32, f32)]| v.len();
-        for (name, v) in [("still", &self.still), ("scrolling", &self.scrolling)] {
+        let phases = [("still", &self.still), ("scrolling", &self.scrolling)];
+        for (i, (name, v)) in phases.into_iter().enumerate() {
+            // Marks: end of warm-up, end of still, end of scrolling.
+            let cpu = match (self.cpu_marks.get(i), self.cpu_marks.get(i + 1)) {
+                (Some(Some(a)), Some(Some(b))) => {
+                    format!("{:.2} ms", (b - a) * 1e3 / (self.frames + 1) as f64)
+                }
+                _ => "unknown".to_owned(),
+            };
             let (cpu50, cpu95) = median_p95(v.iter().map(|f| f.0).collect());
             let (wall50, wall95) = median_p95(v.iter().map(|f| f.1).collect());
             eprintln!(
-                "p2pgui frame bench {name}: {} frames, frame median {:.2} ms p95 {:.2} ms, interval median {:.2} ms p95 {:.2} ms",
+                "p2pgui frame bench {name}: {} frames, CPU per frame (all threads) {cpu}, frame median {:.2} ms p95 {:.2} ms, interval median {:.2} ms p95 {:.2} ms",
                 size(v),
                 cpu50 * 1e3,
                 cpu95 * 1e3,
@@ -115,6 +128,18 @@ impl FrameBench {
             );
         }
     }
+}
+
+/// User and system time of the whole process, from `/proc/self/stat`
+/// (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces: fields are counted after its ')'.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let mut fields = after.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 fn median_p95(mut v: Vec<f32>) -> (f32, f32) {

@@ -94,12 +94,16 @@ pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
 /// verified; screen readers (and tests) read its label.
 fn pieces(ui: &mut egui::Ui, p: &ProgressInfo) {
     let label = format!("Pieces: {} of {} verified", p.pieces_have, p.pieces_total);
+    ui.horizontal(|ui| {
+        ui.strong("Pieces");
+        ui.weak(format!("{} of {} verified", p.pieces_have, p.pieces_total));
+    });
     let size = egui::vec2(ui.available_width(), STRIP_HEIGHT);
     let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
     response.widget_info(|| {
         egui::WidgetInfo::labeled(egui::WidgetType::ProgressIndicator, true, &label)
     });
-    let response = response.on_hover_text(&label);
+    response.on_hover_text(&label);
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
     let n = p.piece_map.len();
@@ -125,7 +129,6 @@ fn pieces(ui: &mut egui::Ui, p: &ProgressInfo) {
         }
         start = i;
     }
-    let _ = response;
 }
 
 /// The torrent's own limits; the request to send when "Apply limits" is

@@ -48,7 +48,7 @@ pub struct State {
 
 pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
     ui.heading("Share files");
-    ui.label("Drop files or folders on this window to share them, or type a path. p2pd copies them into its watched folder and seeds them.");
+    ui.label("Drop files or folders on this window to share them, pick them, or type a path. p2pd copies them into its watched folder and seeds them.");
     ui.add_space(6.0);
     ui.horizontal(|ui| {
         let group = app

@@ -79,7 +79,7 @@ pub(crate) fn show(app: &mut App, ctx: &egui::Context) {
     if app.t.selected.is_some() {
         egui::TopBottomPanel::bottom("torrent-detail")
             .resizable(true)
-            .default_height(200.0)
+            .default_height(250.0)
             .show(ctx, |ui| super::detail::show(app, ui));
     }
     egui::CentralPanel::default().show(ctx, |ui| table(app, ui));
