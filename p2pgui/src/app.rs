@@ -7,19 +7,17 @@ use std::time::Duration;
 
 use eframe::egui;
 use p2p_client::Target;
-use p2p_proto::api;
-use p2p_proto::ipc::{ErrorCode, Event, Request, Response, RuntimeSettings, StatusInfo};
 use p2p_proto::ipc::{PeerSummary, ProgressInfo, TorrentSummary};
+use p2p_proto::ipc::{Request, StatusInfo};
 use serde::{Deserialize, Serialize};
 
-use crate::launch::{self, Launcher};
+use crate::launch::Launcher;
+use crate::pick::{self, Purpose};
 use crate::tabs;
-use crate::worker::{self, Handle, ReplyError, Update};
+use crate::worker::{self, Handle};
 
 /// How long one read or write on the socket may take.
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
-/// Lines kept in the event log.
-const MAX_LOG_LINES: usize = 500;
 
 /// The tabs, in the order shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -105,6 +103,8 @@ pub enum Connection {
 #[derive(Debug)]
 pub struct App {
     pub(crate) worker: Handle,
+    /// To wake the window from threads of its own (the file dialog).
+    ctx: egui::Context,
     pub(crate) options: Options,
     pub(crate) tab: Tab,
     pub(crate) connection: Connection,
@@ -115,7 +115,9 @@ pub struct App {
     pub(crate) status_at: Option<std::time::Instant>,
     /// The last outcome of an action, shown under the tabs.
     pub(crate) message: Option<Result<String, String>>,
-    pub(crate) log: Vec<String>,
+    /// The daemon's events and the tracker's, oldest first, at most
+    /// `replies::MAX_LOG_LINES`.
+    pub(crate) log: std::collections::VecDeque<String>,
     pub(crate) t: tabs::torrents::State,
     pub(crate) add: tabs::add::State,
     pub(crate) share: tabs::share::State,
@@ -126,6 +128,8 @@ pub struct App {
     /// `P2PGUI_REPORT_LIST_SHOWN`: print on stderr the wall-clock time of
     /// the first frame that shows torrents (bench/p2pgui.sh's start-up figure).
     report_list_shown: bool,
+    /// `P2PGUI_FRAME_BENCH`: counts frame times (bench/p2pgui.sh).
+    frame_bench: Option<crate::frame_bench::FrameBench>,
 }
 
 impl App {
@@ -142,6 +146,7 @@ impl App {
         let worker = worker::spawn(options.target.clone(), cc.egui_ctx.clone());
         App {
             worker,
+            ctx: cc.egui_ctx.clone(),
             options,
             tab: remembered.tab,
             connection: Connection::Connecting,
@@ -150,7 +155,7 @@ impl App {
             status: None,
             status_at: None,
             message: None,
-            log: Vec::new(),
+            log: std::collections::VecDeque::with_capacity(crate::replies::MAX_LOG_LINES),
             t: tabs::torrents::State::default(),
             add: tabs::add::State {
                 folder: remembered.download_folder,
@@ -161,6 +166,7 @@ impl App {
             settings: tabs::status::State::default(),
             detail: None,
             report_list_shown: std::env::var_os("P2PGUI_REPORT_LIST_SHOWN").is_some(),
+            frame_bench: crate::frame_bench::FrameBench::from_env(),
         }
     }
 
@@ -204,170 +210,40 @@ impl App {
         }
     }
 
-    fn apply(&mut self, update: Update) {
-        match update {
-            Update::Connected(server) => {
-                self.connection = Connection::Connected(server);
-                self.starting_daemon = None;
-                self.send(Request::Whoami);
-                // A daemon restarted under an open tab: fetch what it shows again.
-                self.opened(self.tab);
-            }
-            Update::NoDaemon(why) => {
-                self.connection = Connection::NoDaemon(why);
-                self.torrents.clear();
-                self.status = None;
-            }
-            Update::List(list) => {
-                self.torrents = list;
-                if let Some((id, _, _)) = &self.detail {
-                    // Keep the detail pane as live as the list.
-                    self.send(Request::Progress { id: id.clone() });
-                    self.send(Request::Peers { id: id.clone() });
-                }
-            }
-            Update::Status(status) => {
-                self.net.user.clone_from(&status.logged_in_as);
-                self.status = Some(*status);
-                self.status_at = Some(std::time::Instant::now());
-            }
-            Update::Reply { command, result } => self.reply(command, result),
-            Update::Event(event) => self.event(event),
-            Update::Local(result) => {
-                self.share.creating = false;
-                self.message = Some(result);
-            }
+    /// What the file dialog picked: a .torrent is added as a dropped one
+    /// is, a folder becomes the download folder, files and folders to share
+    /// are shared as dropped ones are.
+    pub fn picked(&mut self, purpose: Purpose, paths: Vec<PathBuf>) {
+        if paths.is_empty() {
+            self.message = Some(Err(
+                "nothing chosen (if no dialog opened, type the path in the field instead)".into(),
+            ));
+            return;
         }
-    }
-
-    fn reply(&mut self, command: &'static str, result: Result<Response, ReplyError>) {
-        let response = match result {
-            Ok(r) => r,
-            Err(e) => {
-                if command == "config_get" {
-                    // The settings panel says why; no second line above.
-                    self.settings.error = Some(settings_error(&e));
-                    return;
-                }
-                self.message = Some(Err(format!("{command}: {}", e.message)));
-                return;
-            }
-        };
-        let done = |what: String| Some(Ok(what));
-        match response {
-            Response::Added(a) => {
-                self.message = done(match a.note {
-                    Some(note) => format!("added {} ({note})", a.torrent.name),
-                    None => format!("added {}", a.torrent.name),
-                });
-            }
-            Response::Torrent(t) => self.message = done(format!("{command}: {}", t.name)),
-            Response::Progress(p) => {
-                if let Some(d) = self.detail.as_mut().filter(|d| d.0 == p.info_hash.to_hex()) {
-                    d.1 = Some(p);
+        match purpose {
+            Purpose::OpenTorrent => {
+                for path in paths {
+                    self.send(self.add.request_for(path.display().to_string()));
                 }
             }
-            Response::Peers(peers) => {
-                if let Some(d) = self.detail.as_mut() {
-                    d.2 = peers;
-                }
+            Purpose::DownloadFolder => {
+                self.add.folder = paths[0].display().to_string();
             }
-            Response::Shared(s) => self.message = done(format!("sharing {}", s.placed_at)),
-            Response::Registered(r) => {
-                self.message = done(format!("registered {}", r.registered));
-            }
-            Response::Session(s) => {
-                self.net.user = s.logged_in_as.clone();
-                if command != "whoami" {
-                    self.message = done(match s.logged_in_as {
-                        Some(u) => format!("logged in as {u}"),
-                        None => "logged out".to_owned(),
+            Purpose::ShareFiles | Purpose::ShareFolder => {
+                for path in paths {
+                    self.send(Request::Share {
+                        path: path.display().to_string(),
+                        group: self.share.group.clone(),
                     });
                 }
-                if self.net.user.is_some() {
-                    self.send(Request::GroupList);
-                }
             }
-            Response::Groups(g) => self.net.groups = g.groups,
-            Response::Group(g) => {
-                self.message = done(format!("created group {}", g.name));
-                self.send(Request::GroupList);
-            }
-            Response::JoinRequested(_) => {
-                self.message = done(format!("asked to join {}", self.net.group));
-            }
-            Response::Left(_) => {
-                self.message = done(format!("left {}", self.net.group));
-                self.send(Request::GroupList);
-            }
-            Response::JoinRequests(r) => self.net.requests = Some(r),
-            Response::Accepted(_) | Response::Rejected(_) => {
-                self.message = done(format!("{command} done"));
-                self.send(Request::GroupRequests {
-                    name: self.net.group.clone(),
-                });
-                self.send(Request::GroupMembers {
-                    name: self.net.group.clone(),
-                });
-            }
-            Response::Members(m) => self.net.members = Some(m),
-            Response::MemberRemoved(_) => self.message = done(format!("{command} done")),
-            Response::Catalog(c) => self.net.catalog = Some(c),
-            Response::Events(page) => self.tracker_events(page),
-            Response::Config(s) => self.settings_arrived(s, command),
-            Response::Status(_)
-            | Response::List(_)
-            | Response::Subscribed(_)
-            | Response::PasskeyRotated(_) => {}
         }
     }
 
-    fn settings_arrived(&mut self, s: RuntimeSettings, command: &str) {
-        self.settings.error = None;
-        self.settings.load(&s);
-        if command == "config_set" {
-            self.message = Some(Ok("settings saved".to_owned()));
-        }
-    }
-
-    fn tracker_events(&mut self, page: api::EventPage) {
-        for e in &page.events {
-            let id = u64::try_from(e.id).unwrap_or(0);
-            self.net.last_event = Some(self.net.last_event.map_or(id, |l| l.max(id)));
-            let mut line = format!("tracker #{}: {}", e.id, e.kind);
-            for part in [&e.username, &e.group].into_iter().flatten() {
-                line.push(' ');
-                line.push_str(part);
-            }
-            if !e.detail.is_empty() {
-                line.push_str(" — ");
-                line.push_str(&e.detail);
-            }
-            self.push_log(line);
-        }
-    }
-
-    fn event(&mut self, event: Event) {
-        let line = match &event {
-            Event::Completed { name, .. } => {
-                if self.options.notify {
-                    launch::notify("Download complete", name);
-                }
-                format!("completed: {name}")
-            }
-            Event::Error { message, .. } => format!("error: {message}"),
-            Event::Shared { path, .. } => format!("shared: {path}"),
-            Event::LoggedOut { reason } => format!("logged out: {reason}"),
-            Event::Progress { .. } => return,
-        };
-        self.push_log(line);
-    }
-
-    pub(crate) fn push_log(&mut self, line: String) {
-        if self.log.len() >= MAX_LOG_LINES {
-            self.log.remove(0);
-        }
-        self.log.push(line);
+    /// Opens the system's file dialog for `purpose` (its answer arrives
+    /// with the worker's updates).
+    pub(crate) fn pick(&self, purpose: Purpose) {
+        pick::open(purpose, self.worker.local.clone(), self.ctx.clone());
     }
 
     fn tab_bar(&mut self, ui: &mut egui::Ui) {
@@ -401,12 +277,6 @@ impl App {
             Tab::Status => self.send(Request::ConfigGet),
             Tab::Network | Tab::Share if self.net.user.is_some() => {
                 self.send(Request::GroupList);
-                if tab == Tab::Network {
-                    self.send(Request::Events {
-                        after: self.net.last_event,
-                        limit: Some(100),
-                    });
-                }
             }
             _ => {}
         }
@@ -482,19 +352,8 @@ impl App {
     }
 }
 
-/// What the settings panel says when the daemon cannot read or change settings.
-fn settings_error(e: &ReplyError) -> String {
-    match e.code {
-        Some(ErrorCode::NotSupported) => format!(
-            "This p2pd cannot change settings while it runs (it answered: {}). Update p2pd to use this panel.",
-            e.message
-        ),
-        _ => e.message.clone(),
-    }
-}
-
 impl eframe::App for App {
-    fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn update(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         while let Ok(update) = self.worker.updates.try_recv() {
             self.apply(update);
         }
@@ -519,6 +378,11 @@ impl eframe::App for App {
         }
         match self.tab {
             Tab::Torrents => {
+                if let Some(bench) = self.frame_bench.as_mut()
+                    && !self.torrents.is_empty()
+                {
+                    self.t.scroll_to = bench.frame(ctx, frame.info().cpu_usage);
+                }
                 tabs::torrents::show(self, ctx);
                 self.report_list_shown_once();
             }
@@ -556,6 +420,8 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             .with_min_inner_size([640.0, 400.0])
             .with_drag_and_drop(true),
         persist_window: true,
+        // The frame bench counts frames, not a display's refresh rate.
+        vsync: std::env::var_os("P2PGUI_FRAME_BENCH").is_none(),
         ..Default::default()
     };
     eframe::run_native(

@@ -25,6 +25,18 @@ pub fn rate(n: u64) -> String {
     }
 }
 
+/// A rate limit as the settings take it back: `unlimited`, `500K`, `2M`,
+/// or bytes per second when no binary unit divides it.
+pub fn rate_setting(limit: Option<u64>) -> String {
+    match limit {
+        None => "unlimited".to_owned(),
+        Some(n) if n % (1 << 30) == 0 => format!("{}G", n >> 30),
+        Some(n) if n % (1 << 20) == 0 => format!("{}M", n >> 20),
+        Some(n) if n % (1 << 10) == 0 => format!("{}K", n >> 10),
+        Some(n) => n.to_string(),
+    }
+}
+
 /// `1h 02m`, `3m 20s`, `45s`.
 pub fn duration(secs: u64) -> String {
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
@@ -66,5 +78,17 @@ mod tests {
         assert_eq!(eta(100, 0.5, 0), "");
         assert_eq!(eta(1 << 20, 0.0, 1024), "17m 04s");
         assert_eq!(duration(90_000), "1d 01h");
+    }
+
+    #[test]
+    fn a_rate_limit_is_shown_the_way_the_settings_read_it_back() {
+        assert_eq!(rate_setting(None), "unlimited");
+        assert_eq!(rate_setting(Some(500 << 10)), "500K");
+        assert_eq!(rate_setting(Some(3 << 20)), "3M");
+        assert_eq!(rate_setting(Some(1000)), "1000");
+        for n in [1000, 500 << 10, 3 << 20, 2 << 30] {
+            let shown = rate_setting(Some(n));
+            assert_eq!(p2p_proto::ipc::parse_rate(&shown), Some(Some(n)), "{shown}");
+        }
     }
 }

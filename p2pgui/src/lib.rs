@@ -6,7 +6,10 @@
 
 pub mod app;
 pub mod format;
+pub mod frame_bench;
 pub mod launch;
+pub mod pick;
+mod replies;
 mod tabs;
 pub mod worker;
 

@@ -1,6 +1,8 @@
 //! The one thread that talks to p2pd: it owns the control connection, runs
 //! the requests the window sends it, refreshes the torrent list and status
-//! once a second, and forwards the daemon's events. It wakes the window
+//! once a second, forwards the daemon's events, and follows the tracker's
+//! event log while a user is logged in (as `p2pctl events --follow` does:
+//! the daemon relays pages of it, not a stream). It wakes the window
 //! (`request_repaint`) only when something new arrived, so an idle window
 //! draws nothing.
 //!
@@ -14,6 +16,15 @@ use p2p_proto::ipc::{Event, Request, Response, StatusInfo, TorrentSummary};
 
 /// How often the list and status are fetched while connected.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// How often the tracker's event log is asked for new lines while logged in.
+pub const TRACKER_EVENTS_EVERY: Duration = Duration::from_secs(2);
+/// Events asked for per page (the tracker's largest page).
+const EVENTS_PAGE: u32 = 1000;
+/// Pages read in one go when catching up with a long log; the rest waits
+/// for the next turn, so requests from the window are not held up.
+const EVENT_PAGES_PER_TURN: usize = 5;
+/// Tracker events handed to the window at most per turn: all it keeps.
+pub const MAX_TRACKER_EVENTS: usize = 500;
 /// How often a missing daemon is looked for again.
 const RECONNECT_EVERY: Duration = Duration::from_millis(500);
 
@@ -44,6 +55,16 @@ pub enum Update {
     },
     /// Something happened in the daemon.
     Event(Event),
+    /// New lines of the tracker's event log, oldest first.
+    TrackerEvents(Vec<p2p_proto::api::EventRecord>),
+    /// The file dialog closed: what was picked (nothing when cancelled, or
+    /// when no dialog could open).
+    Picked {
+        /// What it was opened for.
+        purpose: crate::pick::Purpose,
+        /// The paths chosen.
+        paths: Vec<std::path::PathBuf>,
+    },
     /// A local job (creating a .torrent) finished: what to tell the user.
     Local(Result<String, String>),
 }
@@ -117,6 +138,8 @@ pub fn spawn(target: Target, waker: impl Waker + Clone) -> Handle {
                 commands: command_rx,
                 last_list: None,
                 last_status: None,
+                events_after: None,
+                events_due: Instant::now(),
             }
             .run()
         })
@@ -135,6 +158,10 @@ struct Worker<W> {
     commands: Receiver<Command>,
     last_list: Option<Vec<TorrentSummary>>,
     last_status: Option<StatusInfo>,
+    /// The newest tracker event seen: the next page starts after it.
+    events_after: Option<u64>,
+    /// When the tracker's log is next asked for.
+    events_due: Instant,
 }
 
 impl<W: Waker + Clone> Worker<W> {
@@ -176,6 +203,7 @@ impl<W: Waker + Clone> Worker<W> {
     fn serve(&mut self, mut client: Client) -> bool {
         self.last_list = None;
         self.last_status = None;
+        self.events_due = Instant::now();
         self.tell(Update::Connected(client.server().to_owned()));
         self.subscribe();
         let mut next_refresh = Instant::now();
@@ -228,6 +256,46 @@ impl<W: Waker + Clone> Worker<W> {
                 self.last_status = Some(key);
                 self.tell(Update::Status(Box::new(status)));
             }
+        }
+        let logged_in = self
+            .last_status
+            .as_ref()
+            .is_some_and(|s| s.logged_in_as.is_some());
+        if logged_in && Instant::now() >= self.events_due {
+            self.follow_tracker_events(client)?;
+            self.events_due = Instant::now() + TRACKER_EVENTS_EVERY;
+        }
+        Ok(())
+    }
+
+    /// Sends the tracker's events newer than the last seen. A refusal from
+    /// the daemon (the tracker is down, the session just ended) waits for
+    /// the next turn; only a lost connection is an error.
+    fn follow_tracker_events(&mut self, client: &mut Client) -> Result<(), ClientError> {
+        let mut new = Vec::new();
+        for _ in 0..EVENT_PAGES_PER_TURN {
+            let page = match client.request(Request::Events {
+                after: self.events_after,
+                limit: Some(EVENTS_PAGE),
+            }) {
+                Ok(Response::Events(page)) => page,
+                Ok(_) | Err(ClientError::Daemon(_)) => break,
+                Err(e) => return Err(e),
+            };
+            let full = page.events.len() >= EVENTS_PAGE as usize;
+            if let Some(last) = page.events.last() {
+                self.events_after = u64::try_from(last.id).ok().or(self.events_after);
+            }
+            new.extend(page.events);
+            // Only the newest are kept by the window: drop the rest here.
+            let excess = new.len().saturating_sub(MAX_TRACKER_EVENTS);
+            new.drain(..excess);
+            if !full {
+                break;
+            }
+        }
+        if !new.is_empty() {
+            self.tell(Update::TrackerEvents(new));
         }
         Ok(())
     }

@@ -119,6 +119,7 @@ mod tests {
                     complete: false,
                 },
             ],
+            piece_map: Vec::new(),
         }
     }
 

@@ -1,11 +1,12 @@
 //! The Add tab: a .torrent path or a magnet link (or a catalog name), and
-//! the folder to download into. Dropping a .torrent on the window adds it
+//! the folder to download into, typed or chosen in the system's dialog. Dropping a .torrent on the window adds it
 //! the same way ([`crate::App::dropped`]).
 
 use eframe::egui;
 use p2p_proto::ipc::Request;
 
 use crate::App;
+use crate::pick::Purpose;
 
 /// The tab's own state.
 #[derive(Debug, Default)]
@@ -39,20 +40,30 @@ pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
         .spacing([12.0, 8.0])
         .show(ui, |ui| {
             let l = ui.label("Torrent file or magnet link");
-            ui.add(egui::TextEdit::singleline(&mut app.add.source).desired_width(520.0))
-                .labelled_by(l.id);
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut app.add.source).desired_width(520.0))
+                    .labelled_by(l.id);
+                if ui.button(Purpose::OpenTorrent.button()).clicked() {
+                    app.pick(Purpose::OpenTorrent);
+                }
+            });
             ui.end_row();
             let l = ui.label("Download folder");
             let downloads = app
                 .status
                 .as_ref()
                 .map_or_else(String::new, |s| s.downloads_dir.clone());
-            ui.add(
-                egui::TextEdit::singleline(&mut app.add.folder)
-                    .hint_text(format!("default: {downloads}"))
-                    .desired_width(520.0),
-            )
-            .labelled_by(l.id);
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut app.add.folder)
+                        .hint_text(format!("default: {downloads}"))
+                        .desired_width(520.0),
+                )
+                .labelled_by(l.id);
+                if ui.button(Purpose::DownloadFolder.button()).clicked() {
+                    app.pick(Purpose::DownloadFolder);
+                }
+            });
             ui.end_row();
             ui.label("");
             ui.checkbox(&mut app.add.paused, "Add paused");

@@ -1,6 +1,7 @@
 //! One module per tab; each draws from and acts on [`crate::App`].
 
 pub mod add;
+pub mod detail;
 pub mod network;
 pub mod share;
 pub mod status;

@@ -1,7 +1,8 @@
 //! The Network tab: the account (log in, register, log out), groups (join,
-//! leave, members, and an owner's join requests to accept or reject), the
+//! leave, members, and for owners: join requests to accept or reject,
+//! members to remove), the
 //! catalog with a download button on each entry, and the event log (the
-//! daemon's live events and the tracker's).
+//! daemon's live events and the tracker's, which the worker follows).
 
 use eframe::egui;
 use p2p_proto::api;
@@ -31,8 +32,6 @@ pub struct State {
     pub search: String,
     /// The catalog or search result shown.
     pub catalog: Option<api::CatalogList>,
-    /// Newest tracker event seen.
-    pub last_event: Option<u64>,
 }
 
 pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
@@ -162,20 +161,43 @@ fn groups(app: &mut App, ui: &mut egui::Ui) {
             });
         }
     }
-    if let Some(m) = &app.net.members {
-        let names: Vec<String> = m
-            .members
-            .iter()
-            .map(|m| {
-                if m.owner {
-                    format!("{} (owner)", m.username)
-                } else {
-                    m.username.clone()
-                }
-            })
-            .collect();
-        ui.label(format!("Members: {}", names.join(", ")));
+    if let Some(m) = app.net.members.clone() {
+        members(app, ui, &name, &m);
     }
+}
+
+/// The members of the group `group`; its owner may remove the others.
+fn members(app: &App, ui: &mut egui::Ui, group: &str, m: &api::Members) {
+    let names: Vec<String> = m
+        .members
+        .iter()
+        .map(|m| {
+            if m.owner {
+                format!("{} (owner)", m.username)
+            } else {
+                m.username.clone()
+            }
+        })
+        .collect();
+    ui.label(format!("Members: {}", names.join(", ")));
+    let me = app.net.user.as_deref();
+    let owner = m
+        .members
+        .iter()
+        .any(|x| x.owner && Some(x.username.as_str()) == me);
+    if !owner {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for x in m.members.iter().filter(|x| !x.owner) {
+            if ui.button(format!("Remove {}", x.username)).clicked() {
+                app.send(Request::GroupRemove {
+                    name: group.to_owned(),
+                    user: x.username.clone(),
+                });
+            }
+        }
+    });
 }
 
 fn catalog(app: &mut App, ui: &mut egui::Ui) {
@@ -218,15 +240,14 @@ fn catalog(app: &mut App, ui: &mut egui::Ui) {
         });
 }
 
-fn log(app: &mut App, ui: &mut egui::Ui) {
+fn log(app: &App, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Events");
-        if ui.small_button("Fetch tracker events").clicked() {
-            app.send(Request::Events {
-                after: app.net.last_event,
-                limit: Some(100),
-            });
-        }
+        ui.weak(if app.net.user.is_some() {
+            "the daemon's, and the tracker's as they happen"
+        } else {
+            "the daemon's (log in to follow the tracker's too)"
+        });
     });
     egui::ScrollArea::vertical()
         .id_salt("log")

@@ -1,4 +1,5 @@
-//! The Share tab: share files or folders (dropped on the window, or typed)
+//! The Share tab: share files or folders (dropped on the window, picked in
+//! the system's dialog, or typed)
 //! publicly or into one of the user's groups, and create a .torrent file
 //! with the same code `p2pctl create` uses.
 
@@ -10,6 +11,7 @@ use p2p_proto::fsutil::write_atomically;
 use p2p_proto::metainfo::TorrentExtras;
 
 use crate::App;
+use crate::pick::Purpose;
 use crate::worker::Update;
 
 /// Piece sizes offered; none picks one for the size.
@@ -46,7 +48,7 @@ pub struct State {
 
 pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
     ui.heading("Share files");
-    ui.label("Drop files or folders on this window to share them, or type a path. p2pd copies them into its watched folder and seeds them.");
+    ui.label("Drop files or folders on this window to share them, pick them, or type a path. p2pd copies them into its watched folder and seeds them.");
     ui.add_space(6.0);
     ui.horizontal(|ui| {
         let group = app
@@ -69,13 +71,20 @@ pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
     });
     super::field(ui, "File or folder to share", &mut app.share.path);
     let path = app.share.path.trim().to_owned();
-    if ui
-        .add_enabled(!path.is_empty(), egui::Button::new("Share this path"))
-        .clicked()
-    {
-        app.dropped(vec![PathBuf::from(path)]);
-        app.share.path.clear();
-    }
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(!path.is_empty(), egui::Button::new("Share this path"))
+            .clicked()
+        {
+            app.dropped(vec![PathBuf::from(path)]);
+            app.share.path.clear();
+        }
+        for purpose in [Purpose::ShareFiles, Purpose::ShareFolder] {
+            if ui.button(purpose.button()).clicked() {
+                app.pick(purpose);
+            }
+        }
+    });
     shared_now(app, ui);
     ui.add_space(16.0);
     ui.separator();

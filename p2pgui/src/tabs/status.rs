@@ -28,6 +28,9 @@ impl State {
     }
 }
 
+/// The alternative speed switch's own label (beside the key's).
+pub const ALT_SPEED_SWITCH: &str = "Use the alternative limits now";
+
 /// The form's label for a key.
 pub fn label(key: SettingKey) -> &'static str {
     match key {
@@ -35,7 +38,7 @@ pub fn label(key: SettingKey) -> &'static str {
         SettingKey::UploadRateLimit => "Upload limit",
         SettingKey::AltDownloadRateLimit => "Alternative download limit",
         SettingKey::AltUploadRateLimit => "Alternative upload limit",
-        SettingKey::AltSpeed => "Alternative speed (on/off)",
+        SettingKey::AltSpeed => "Alternative speed",
         SettingKey::AltSpeedSchedule => "Alternative speed schedule",
         SettingKey::MaxPeersPerTorrent => "Peers per torrent",
         SettingKey::MaxPeersTotal => "Peers in all",
@@ -122,6 +125,12 @@ fn settings(app: &mut App, ui: &mut egui::Ui) {
         ui.spinner();
         return;
     }
+    let mut toggled = None;
+    let active_now = app
+        .settings
+        .current
+        .as_ref()
+        .is_some_and(|c| c.alt_speed_active);
     ui.weak("Rates in bytes per second (500K, 2M…) or “unlimited”. Changes apply at once and are kept across restarts.");
     egui::Grid::new("settings")
         .num_columns(2)
@@ -129,11 +138,31 @@ fn settings(app: &mut App, ui: &mut egui::Ui) {
         .show(ui, |ui| {
             for (key, text) in &mut app.settings.edits {
                 let l = ui.label(label(*key));
-                ui.add(egui::TextEdit::singleline(text).desired_width(320.0))
-                    .labelled_by(l.id);
+                if *key == SettingKey::AltSpeed {
+                    // A switch, applied as soon as it is flipped.
+                    let mut on = text == "on";
+                    ui.horizontal(|ui| {
+                        if ui.checkbox(&mut on, ALT_SPEED_SWITCH).changed() {
+                            *text = if on { "on" } else { "off" }.to_owned();
+                            toggled = Some(text.clone());
+                        }
+                        if active_now {
+                            ui.weak("(in effect now)");
+                        }
+                    });
+                } else {
+                    ui.add(egui::TextEdit::singleline(text).desired_width(320.0))
+                        .labelled_by(l.id);
+                }
                 ui.end_row();
             }
         });
+    if let Some(value) = toggled {
+        app.send(Request::ConfigSet {
+            key: SettingKey::AltSpeed.name().to_owned(),
+            value,
+        });
+    }
     if ui.button("Save settings").clicked()
         && let Some(current) = &app.settings.current
     {

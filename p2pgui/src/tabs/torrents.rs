@@ -1,6 +1,6 @@
 //! The Torrents tab: every torrent in a sortable, filterable table drawn
 //! row by row only where visible (1,000 torrents cost what 30 do), actions
-//! on the selected one, and a detail pane with its files and peers.
+//! on the selected one, and a detail pane (the `detail` module).
 
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
@@ -42,6 +42,10 @@ pub struct State {
     pub selected: Option<String>,
     /// Asking before deleting data.
     pub confirm_delete: bool,
+    /// Scrolls the list to this offset in the next frame (the frame bench).
+    pub scroll_to: Option<f32>,
+    /// The detail pane's limit fields.
+    pub limits: super::detail::State,
 }
 
 /// The rows to show, filtered and sorted (indices into the list).
@@ -75,8 +79,8 @@ pub(crate) fn show(app: &mut App, ctx: &egui::Context) {
     if app.t.selected.is_some() {
         egui::TopBottomPanel::bottom("torrent-detail")
             .resizable(true)
-            .default_height(200.0)
-            .show(ctx, |ui| detail(app, ui));
+            .default_height(250.0)
+            .show(ctx, |ui| super::detail::show(app, ui));
     }
     egui::CentralPanel::default().show(ctx, |ui| table(app, ui));
 }
@@ -186,7 +190,11 @@ fn table(app: &mut App, ui: &mut egui::Ui) {
     let rows = visible(&app.torrents, &app.t);
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     let mut clicked: Option<String> = None;
-    TableBuilder::new(ui)
+    let mut builder = TableBuilder::new(ui);
+    if let Some(offset) = app.t.scroll_to.take() {
+        builder = builder.vertical_scroll_offset(offset);
+    }
+    builder
         .striped(true)
         .resizable(true)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
@@ -274,56 +282,6 @@ pub(crate) fn select(app: &mut App, id: String) {
     app.send(Request::Peers { id: id.clone() });
     app.t.selected = Some(id.clone());
     app.t.confirm_delete = false;
+    app.t.limits.filled_for = None;
     app.detail = Some((id, None, Vec::new()));
-}
-
-fn detail(app: &mut App, ui: &mut egui::Ui) {
-    let Some((_, progress, peers)) = &app.detail else {
-        return;
-    };
-    let Some(t) = selected(app) else {
-        ui.label("This torrent is no longer in the list.");
-        return;
-    };
-    ui.horizontal(|ui| {
-        ui.heading(&t.name);
-        ui.weak(format!("{} · {}", t.short_id, t.save_path));
-    });
-    if let Some(e) = &t.error {
-        ui.colored_label(ui.visuals().error_fg_color, e);
-    }
-    ui.columns(2, |cols| {
-        cols[0].strong("Files");
-        egui::ScrollArea::vertical()
-            .id_salt("files")
-            .show(&mut cols[0], |ui| match progress {
-                None => {
-                    ui.spinner();
-                }
-                Some(p) => {
-                    ui.weak(format!(
-                        "{} of {} pieces verified",
-                        p.pieces_have, p.pieces_total
-                    ));
-                    for f in &p.files {
-                        let mark = if f.complete { "✔" } else { "…" };
-                        ui.label(format!("{mark} {} ({})", f.path, format::bytes(f.length)));
-                    }
-                }
-            });
-        cols[1].strong(format!("Peers ({})", peers.len()));
-        egui::ScrollArea::vertical()
-            .id_salt("peers")
-            .show(&mut cols[1], |ui| {
-                for p in peers {
-                    let dir = if p.outgoing { "we dialed" } else { "dialed us" };
-                    ui.label(format!(
-                        "{} ({dir}): {} down, {} up",
-                        p.addr,
-                        format::bytes(p.downloaded),
-                        format::bytes(p.uploaded)
-                    ));
-                }
-            });
-    });
 }

@@ -1,6 +1,7 @@
 //! The settings form against p2pd's run-time settings: a download limit
 //! changed in the Status & settings tab is what `p2pctl config get` reports,
-//! and it survives a restart of p2pd.
+//! and it survives a restart of p2pd; the alternative speed switch turns
+//! the daemon's alternative speed on.
 
 use egui_kittest::kittest::Queryable;
 use p2p_tests::e2e::{daemon, succeed, trackerd};
@@ -8,7 +9,7 @@ use p2p_tests::e2e::{daemon, succeed, trackerd};
 use crate::gui::{self, click, replace_text, screenshot, until, until_shown, until_text};
 
 #[test]
-fn a_download_limit_set_in_the_settings_tab_is_reported_by_p2pctl_and_survives_a_restart() {
+fn a_download_limit_and_the_alternative_speed_set_in_the_settings_tab_are_what_p2pctl_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let (_tracker, url) = trackerd(&tmp.path().join("tracker"));
     let announce = format!("{url}/announce");
@@ -24,6 +25,12 @@ fn a_download_limit_set_in_the_settings_tab_is_reported_by_p2pctl_and_survives_a
     until_text(&mut gui, "settings saved", 10);
     let got = succeed(&socket, &["config", "get", "download_rate_limit"]);
     assert!(got.contains("512000"), "p2pctl config get says {got:?}");
+
+    // The alternative speed is a switch that applies as soon as it is flipped.
+    click(&mut gui, "Use the alternative limits now");
+    until_text(&mut gui, "settings saved", 10);
+    let got = succeed(&socket, &["config", "get", "alt_speed"]);
+    assert_eq!(got.trim(), "on", "p2pctl config get alt_speed says {got:?}");
     screenshot(&mut gui, "settings");
 
     // A new p2pd on the same home keeps it, and the open window shows it.

@@ -1,5 +1,7 @@
 //! The Torrents, Add and Status tabs against a real swarm: a .torrent added
-//! in the Add tab downloads from a seeding daemon with its bytes checked;
+//! in the Add tab downloads from a seeding daemon, into the folder a file
+//! dialog picked, with its bytes checked; the detail pane shows every piece
+//! verified and sets the torrent's own limits;
 //! pause and resume change the daemon's state; the status tab shows the
 //! daemon and what it says of its settings.
 
@@ -10,7 +12,11 @@ use p2p_proto::ipc::TorrentState;
 use p2p_tests::e2e::{daemon, ok_json, trackerd};
 use sha1::{Digest, Sha1};
 
-use crate::gui::{self, click, screenshot, type_into, until, until_shown, until_text};
+use p2pgui::pick::Purpose;
+
+use crate::gui::{
+    self, click, replace_text, screenshot, type_into, until, until_shown, until_text,
+};
 
 fn state_of(socket: &Path, name: &str) -> String {
     let list = ok_json(socket, &["list"]);
@@ -58,6 +64,17 @@ fn a_torrent_added_in_the_add_tab_completes_and_pauses_and_resumes() {
     screenshot(&mut gui, "torrents-empty");
 
     click(&mut gui, "Add");
+    // The folder the system's dialog answers (the dialog itself needs a
+    // desktop portal; its answer takes this path) is where it downloads.
+    let folder = tmp.path().join("leech/picked");
+    std::fs::create_dir_all(&folder).unwrap();
+    gui.state_mut()
+        .picked(Purpose::DownloadFolder, vec![folder.clone()]);
+    gui.step();
+    assert_eq!(
+        gui.get_by_label("Download folder").value().as_deref(),
+        folder.to_str()
+    );
     type_into(
         &mut gui,
         "Torrent file or magnet link",
@@ -75,13 +92,56 @@ fn a_torrent_added_in_the_add_tab_completes_and_pauses_and_resumes() {
             .any(|t| t.name == "clip.bin" && t.state == TorrentState::Seeding && t.progress == 1.0)
     });
     until_shown(&mut gui, "seeding", 5);
-    let got = std::fs::read(tmp.path().join("leech/downloads/clip.bin")).unwrap();
+    let got = std::fs::read(folder.join("clip.bin")).unwrap();
     assert_eq!(Sha1::digest(&got), Sha1::digest(&data));
 
-    // The detail pane lists the file as complete.
+    // The detail pane lists the file as complete, and every piece in the strip.
     click(&mut gui, "clip.bin");
     until_text(&mut gui, "✔ clip.bin", 10);
+    let progress = ok_json(&leech_sock, &["progress", "clip.bin"]);
+    let pieces = progress["pieces_total"].as_u64().unwrap();
+    assert!(pieces > 1, "{progress}");
+    until_shown(
+        &mut gui,
+        &format!("Pieces: {pieces} of {pieces} verified"),
+        10,
+    );
+    let map = progress["piece_map"].as_array().unwrap();
+    assert_eq!(map.len() as u64, pieces.min(512));
+    assert!(map.iter().all(|p| p == 100), "{progress}");
+
+    // Its own limits, set in the pane, are what the daemon reports.
+    replace_text(&mut gui, "Torrent download limit", "300K");
+    replace_text(&mut gui, "Torrent upload limit", "2M");
+    click(&mut gui, "Apply limits");
+    until_text(&mut gui, "limits of clip.bin: download 300K, upload 2M", 10);
+    let listed = ok_json(&leech_sock, &["list"]);
+    let clip = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "clip.bin")
+        .unwrap();
+    assert_eq!(clip["download_rate_limit"], 300 * 1024);
+    assert_eq!(clip["upload_rate_limit"], 2 * 1024 * 1024);
     screenshot(&mut gui, "torrents");
+    // A value that is not a rate is refused in the window, and nothing changes.
+    replace_text(&mut gui, "Torrent upload limit", "fast");
+    click(&mut gui, "Apply limits");
+    until_text(&mut gui, "upload limit: \"fast\" is not a rate", 5);
+    let limits = |list: &serde_json::Value| {
+        let t = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "clip.bin");
+        let t = t.unwrap();
+        (
+            t["download_rate_limit"].clone(),
+            t["upload_rate_limit"].clone(),
+        )
+    };
+    assert_eq!(limits(&ok_json(&leech_sock, &["list"])), limits(&listed));
 
     click(&mut gui, "Pause");
     until_shown(&mut gui, "paused", 10);

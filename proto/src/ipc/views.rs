@@ -221,6 +221,33 @@ pub struct ProgressInfo {
     pub eta_secs: Option<u64>,
     /// Each file and whether all its pieces are verified.
     pub files: Vec<FileProgress>,
+    /// Which pieces are verified, for a strip drawn left to right: at most
+    /// [`PIECE_MAP_MAX_ENTRIES`] entries, each the percentage (0 to 100) of
+    /// verified pieces in an equal run of pieces; one entry per piece when
+    /// the torrent has no more pieces than that (see [`piece_map`]).
+    #[serde(default)]
+    pub piece_map: Vec<u8>,
+}
+
+/// Most entries in [`ProgressInfo::piece_map`]: a strip as wide as a detail
+/// pane, and a reply that stays small whatever the torrent's piece count.
+pub const PIECE_MAP_MAX_ENTRIES: usize = 512;
+
+/// [`ProgressInfo::piece_map`] for a torrent of `pieces` pieces, `have(i)`
+/// telling whether piece `i` is verified: entry `e` covers pieces
+/// `e * pieces / n .. (e + 1) * pieces / n`, `n` being the entry count.
+pub fn piece_map(pieces: usize, have: impl Fn(usize) -> bool) -> Vec<u8> {
+    let n = pieces.min(PIECE_MAP_MAX_ENTRIES);
+    (0..n)
+        .map(|e| {
+            let (start, end) = (e * pieces / n, (e + 1) * pieces / n);
+            let verified = (start..end).filter(|&p| have(p)).count();
+            // Every run holds at least one piece, as n <= pieces; a run
+            // short of complete never rounds up to 100.
+            let percent = verified * 100 / (end - start);
+            u8::try_from(percent).unwrap_or(100)
+        })
+        .collect()
 }
 
 /// One file in [`ProgressInfo`].

@@ -4,7 +4,7 @@
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
     ErrorCode, FileProgress, IpcError, PeerSummary, ProgressInfo, StatusInfo, TorrentState,
-    TorrentSummary,
+    TorrentSummary, piece_map,
 };
 
 use super::err;
@@ -171,6 +171,7 @@ pub(super) fn progress(d: &Daemon, ih: InfoHash) -> Result<ProgressInfo, IpcErro
         pieces_rechecked: s.pieces_rechecked,
         eta_secs: (down > 0 && left > 0).then(|| left / down),
         files,
+        piece_map: piece_map(s.piece_count, |p| have.get(p)),
     })
 }
 

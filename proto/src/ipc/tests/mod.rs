@@ -2,6 +2,7 @@ use serde_json::json;
 
 use super::*;
 
+mod piece_map;
 mod wire;
 
 #[test]

@@ -132,6 +132,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                     length: 1 << 20,
                     complete: false,
                 }],
+                piece_map: vec![100, 100, 0, 0],
             }),
         ),
         (
