@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod engine;
 pub mod http_client;
 pub mod logging;
+pub mod service_manager;
 #[cfg(test)]
 mod test_http;
 pub mod tracker_api;

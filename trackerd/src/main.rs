@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use trackerd::config::{Config, DEFAULT_CONFIG_TOML, Mode};
 
 mod logging;
+mod notify;
 
 /// A BitTorrent tracker: HTTP announce and scrape, a torrent catalog, stats.
 #[derive(Debug, Parser)]
@@ -94,7 +95,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("starting the tracker with database {db}"))?;
     tracing::info!("listening on http://{}", running.addr);
-    running.wait().await;
+    notify::ready(&format!("listening on http://{}", running.addr));
+    // The main loop: waits for the server to stop, pinging the service
+    // manager's watchdog (half its timeout apart) meanwhile.
+    let every = notify::ping_interval();
+    let mut ticks = tokio::time::interval(every.unwrap_or(std::time::Duration::from_secs(3600)));
+    let stopped = running.wait();
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => break,
+            _ = ticks.tick(), if every.is_some() => notify::ping(),
+        }
+    }
+    notify::stopping();
     signals.abort();
     tracing::info!("stopped");
     Ok(())

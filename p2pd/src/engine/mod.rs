@@ -441,6 +441,13 @@ impl Engine {
         Some(have)
     }
 
+    /// Changes the session-wide rate limits (bytes per second, `None` for
+    /// none) while torrents run.
+    pub fn set_rate_limits(&self, download: Option<u64>, upload: Option<u64>) {
+        self.inner.download_limit.set_rate(download);
+        self.inner.upload_limit.set_rate(upload);
+    }
+
     /// Snapshots of every torrent.
     pub fn all_stats(&self) -> Vec<TorrentStats> {
         self.lock_torrents()

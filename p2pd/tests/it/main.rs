@@ -10,6 +10,7 @@ mod disk_faults;
 mod engine;
 mod module_graph;
 mod peer_limits;
+mod service_notify;
 mod socket_folder;
 mod symlinks;
 mod upload_memory;

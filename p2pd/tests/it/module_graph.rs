@@ -182,6 +182,7 @@ fn the_daemon_modules_import_only_down_their_layers() {
         ("registry", &[][..]),
         ("stats", &[][..]),
         ("engine_events", &[][..]),
+        ("lifecycle", &[][..]),
     ]
     .into_iter()
     .collect();

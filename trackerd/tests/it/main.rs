@@ -30,5 +30,6 @@ mod privacy;
 mod proxy;
 mod quotas;
 mod scale;
+mod service_notify;
 mod stream_caps;
 mod swarm_caps;
