@@ -2,6 +2,7 @@
 //! control socket, downloads list) and its configuration. `main.rs` only
 //! parses flags, sets up logging and calls [`daemon::run`].
 
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;

@@ -2,50 +2,15 @@
 //! `--daemon` (before any runtime exists), then runs the daemon until
 //! SIGTERM or SIGINT.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use p2pd::cli::Flags;
 use p2pd::config::{Config, Settings, default_config_toml};
 use p2pd::daemon::Service;
 use p2pd::service_manager::Notifier;
 use tokio_util::sync::CancellationToken;
-
-/// The p2p daemon: shares what lands in its watched folder, downloads what
-/// p2pctl asks for, and seeds.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "p2pd", version, about)]
-struct Flags {
-    /// TOML configuration file.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Print the commented default configuration and exit.
-    #[arg(long)]
-    print_config: bool,
-    /// Everything under one folder (shared/, torrents/, downloads/, state/, p2pd.sock).
-    #[arg(long, value_name = "DIR")]
-    home: Option<PathBuf>,
-    /// Watched folder (default: shared/ under the home folder).
-    #[arg(long, value_name = "DIR")]
-    shared_dir: Option<PathBuf>,
-    /// Control socket path.
-    #[arg(long, value_name = "PATH")]
-    socket: Option<PathBuf>,
-    /// Peer port; 0 picks a free one.
-    #[arg(long, value_name = "PORT")]
-    listen_port: Option<u16>,
-    /// Tracker announce URL for shared torrents ("" for none).
-    #[arg(long, value_name = "URL")]
-    tracker: Option<String>,
-    /// Let the daemon's group use the control socket (mode 0660): for the
-    /// system service, whose group members run p2pctl.
-    #[arg(long)]
-    socket_group_access: bool,
-    /// Fork into the background, write a pid file and log to a file.
-    #[arg(long)]
-    daemon: bool,
-}
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
