@@ -269,7 +269,7 @@ pub fn manifest(root: &Path, version: &str) -> String {
     let _ = writeln!(
         m,
         "[package.metadata.deb]\nmaintainer = \"p2p developers <p2p@example.invalid>\"\n\
-         copyright = \"the p2p developers\"\n\
+         copyright = \"2026 the p2p developers\"\n\
          extended-description = {}\nsection = \"net\"\npriority = \"optional\"\n\
          depends = \"$auto, adduser\"\nmaintainer-scripts = {}\nchangelog = {}\n\
          preserve-symlinks = false\nassets = [",
