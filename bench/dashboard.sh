@@ -38,6 +38,7 @@ release_trackerd
 PORT=$(free_port)
 URL="http://127.0.0.1:$PORT"
 RUST_LOG=warn "$TRACKERD" --config "$WORK/trackerd.toml" --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" > "$WORK/trackerd.log" 2>&1 &
+TRACKERD_PID=$!
 PIDS+=($!)
 wait_port "$PORT"
 
@@ -74,22 +75,28 @@ close_dashboards() {
 od -An -tx1 -N $((20 * 10000)) /dev/urandom | tr -d ' \n' | fold -w40 > "$WORK/hashes.txt"
 echo >> "$WORK/hashes.txt"
 RUNS="$BENCH_DIR/dashboard_announces.tsv"
-printf 'round\tdashboards\trequests_per_s\tp99_ms\tevents_seen\n' > "$RUNS"
+printf 'round\tdashboards\trequests_per_s\tp99_ms\tevents_seen\ttrackerd_cpu_ms_per_1000\n' > "$RUNS"
 run() { # round dashboards
-    local out seen=0 i
+    local out seen=0 i ticks0 ticks1
     if (( $2 > 0 )); then open_dashboards; fi
+    ticks0=$(cpu_ticks "$TRACKERD_PID")
     python3 "$ROOT/bench/dashboard.py" events "$URL" "$DURATION" > "$WORK/events.txt" &
     local events_pid=$!
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
         -s "$ROOT/bench/announce.lua" "$URL" -- "$WORK/hashes.txt")
+    ticks1=$(cpu_ticks "$TRACKERD_PID")
     wait "$events_pid"
     if (( $2 > 0 )); then
         for ((i = 0; i < DASHBOARDS; i++)); do seen=$((seen + $(grep -c '^event: event' "$WORK/stream-$i.txt" || true))); done
         close_dashboards
     fi
-    echo "$out" | awk -v round="$1" -v dash="$2" -v seen="$seen" '
+    # trackerd's CPU (user + system) per 1000 announces while wrk ran: what
+    # the dashboards cost the tracker, less sensitive than the rate to what
+    # else the machine runs.
+    echo "$out" | awk -v round="$1" -v dash="$2" -v seen="$seen" -v ticks=$((ticks1 - ticks0)) \
+        -v hz="$(getconf CLK_TCK)" -v secs="$DURATION" '
         /announce.lua: requests/ { split($0, a, /[ =]/); for (i in a) { if (a[i]=="rps") rps=a[i+1]; if (a[i]=="p99_ms") p99=a[i+1] } }
-        END { printf "%s\t%s\t%s\t%s\t%s\n", round, dash, rps, p99, seen }' >> "$RUNS"
+        END { printf "%s\t%s\t%s\t%s\t%s\t%.2f\n", round, dash, rps, p99, seen, ticks * 1000 / hz / (rps * secs / 1000) }' >> "$RUNS"
 }
 for round in $(seq "$ROUNDS"); do
     if (( round % 2 )); then run "$round" 0; run "$round" "$DASHBOARDS"; else run "$round" "$DASHBOARDS"; run "$round" 0; fi
@@ -101,8 +108,8 @@ awk -F'\t' -v d="$DASHBOARDS" '
         for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
         return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
     }
-    NR > 1 && $2 == 0 { none[++n0] = $3; r0[$1] = $3 }
-    NR > 1 && $2 > 0 { with[++n1] = $3; r1[$1] = $3 }
+    NR > 1 && $2 == 0 { none[++n0] = $3; r0[$1] = $3; c0[n0] = $6 }
+    NR > 1 && $2 > 0 { with[++n1] = $3; r1[$1] = $3; c1[n1] = $6 }
     END {
         a = median(none, n0); b = median(with, n1)
         printf "announces/s: %.0f with no dashboard, %.0f with %d dashboards streaming: ratio %.3f\n", a, b, d, b / a
@@ -110,5 +117,7 @@ awk -F'\t' -v d="$DASHBOARDS" '
         # the drift in the machine'"'"'s load between rounds.
         for (r in r0) if (r in r1) paired[++np] = r1[r] / r0[r]
         printf "median of the per-round ratios (with / without, %d rounds): %.3f\n", np, median(paired, np)
+        a = median(c0, n0); b = median(c1, n1)
+        printf "trackerd CPU per 1000 announces: %.2f ms with no dashboard, %.2f ms with dashboards (%.3fx)\n", a, b, b / a
     }' "$RUNS"
 echo "(medians of $ROUNDS interleaved rounds, ${DURATION}s each, wrk -t$THREADS -c$CONNECTIONS keep-alive; events_seen: events the dashboards received)"

@@ -78,6 +78,49 @@ pub enum Command {
     Search(SearchArgs),
     /// Show the tracker's events (logins, groups, publishes, downloads).
     Events(EventsArgs),
+    /// Show or change the daemon's run-time settings (rate limits, the
+    /// alternative speed, connection limits, upload slots, tracker).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Show or set one download's own rate limits (under the global ones).
+    Limit(LimitArgs),
+}
+
+/// `p2pctl config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show every setting, or the value of one.
+    Get {
+        /// download_rate_limit, upload_rate_limit, alt_download_rate_limit,
+        /// alt_upload_rate_limit, alt_speed, alt_speed_schedule,
+        /// max_peers_per_torrent, max_peers_total, upload_slots, tracker, or
+        /// alt_speed_active (read only) [default: all].
+        key: Option<String>,
+    },
+    /// Change one setting at once; it stays across restarts of p2pd.
+    Set {
+        /// The setting (see `config get`).
+        key: String,
+        /// Rates: bytes per second with K, M, G (binary) or `unlimited`;
+        /// alt_speed: on or off; alt_speed_schedule: HH:MM-HH:MM (local
+        /// time) or off; counts: whole numbers; tracker: an http(s) URL.
+        // Taken as typed (`-3` too): the daemon says what is wrong with it.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+}
+
+/// `p2pctl limit`.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// Download limit: bytes per second with K, M, G (binary), or `unlimited`.
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true)]
+    pub download: Option<String>,
+    /// Upload limit: bytes per second with K, M, G (binary), or `unlimited`.
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true)]
+    pub upload: Option<String>,
 }
 
 /// `p2pctl passkey ...`.

@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use p2p_proto::ipc::{Schedule, parse_schedule};
 use serde::Deserialize;
 
 use crate::engine::EngineConfig;
@@ -49,6 +50,15 @@ pub struct Config {
     pub download_rate_limit: Option<u64>,
     /// Upload limit, bytes per second (absent: unlimited).
     pub upload_rate_limit: Option<u64>,
+    /// Download limit while the alternative speed is on, bytes per second
+    /// (absent: unlimited).
+    pub alt_download_rate_limit: Option<u64>,
+    /// Upload limit while the alternative speed is on, bytes per second
+    /// (absent: unlimited).
+    pub alt_upload_rate_limit: Option<u64>,
+    /// Daily local-time window `HH:MM-HH:MM` in which the alternative speed
+    /// is on by itself (absent or `off`: no schedule).
+    pub alt_speed_schedule: Option<String>,
     /// Write downloaded pieces with direct I/O where the file system allows.
     pub direct_writes: Option<bool>,
     /// Folders any socket client may share from and download into, whatever
@@ -119,6 +129,17 @@ upload_slots = {upload_slots}
 {download_rate_limit}
 {upload_rate_limit}
 
+# The alternative speed: a second pair of limits, switched on with
+# `p2pctl config set alt_speed on` or by itself inside a daily local-time
+# window (it may cross midnight). Absent limits mean unlimited.
+# alt_download_rate_limit = 1000000
+# alt_upload_rate_limit = 500000
+# alt_speed_schedule = "22:00-07:00"
+#
+# `p2pctl config set KEY VALUE` changes the keys above (limits, connection
+# caps, upload slots, tracker, alternative speed) while p2pd runs; changes are
+# kept in state_dir/settings.json, over this file, which p2pd never rewrites.
+
 # Write verified pieces straight to the disk (O_DIRECT, Linux), not through the
 # page cache: far less CPU at high rates; uploading them later reads the disk.
 # Falls back to plain writes by itself where the file system refuses.
@@ -171,6 +192,10 @@ pub struct Settings {
     pub upload_slots: usize,
     pub download_rate_limit: Option<u64>,
     pub upload_rate_limit: Option<u64>,
+    pub alt_download_rate_limit: Option<u64>,
+    pub alt_upload_rate_limit: Option<u64>,
+    /// The alternative speed's daily window, if any.
+    pub alt_speed_schedule: Option<Schedule>,
     pub direct_writes: bool,
     /// Folders any socket client may name paths in.
     pub client_folders: Vec<PathBuf>,
@@ -228,6 +253,16 @@ pub enum ConfigError {
     /// No home folder to put things in.
     #[error("cannot find a home folder: set HOME, XDG_DATA_HOME or --home")]
     NoHome,
+    /// A value the key cannot take.
+    #[error("{key}: {value:?} is not {expected}")]
+    BadValue {
+        /// The key.
+        key: &'static str,
+        /// The value (cut short).
+        value: String,
+        /// What it takes.
+        expected: &'static str,
+    },
 }
 
 impl Config {
@@ -288,6 +323,14 @@ impl Config {
         };
         let state_dir = self.state_dir.clone().unwrap_or_else(|| base.join("state"));
         let engine = EngineConfig::default();
+        let alt_speed_schedule = match self.alt_speed_schedule.as_deref() {
+            None => None,
+            Some(text) => parse_schedule(text).ok_or_else(|| ConfigError::BadValue {
+                key: "alt_speed_schedule",
+                value: text.chars().take(80).collect(),
+                expected: "a daily window `HH:MM-HH:MM` in local time (e.g. 22:00-07:00) or `off`",
+            })?,
+        };
         Ok(Settings {
             shared_dir: self
                 .shared_dir
@@ -319,6 +362,9 @@ impl Config {
             upload_slots: self.upload_slots.unwrap_or(engine.upload_slots),
             download_rate_limit: self.download_rate_limit.or(engine.download_rate_limit),
             upload_rate_limit: self.upload_rate_limit.or(engine.upload_rate_limit),
+            alt_download_rate_limit: self.alt_download_rate_limit,
+            alt_upload_rate_limit: self.alt_upload_rate_limit,
+            alt_speed_schedule,
             direct_writes: self.direct_writes.unwrap_or(engine.direct_writes),
             client_folders: self.client_folders.clone().unwrap_or_default(),
             only_client_folders: self.only_client_folders.unwrap_or(false),
@@ -383,6 +429,30 @@ mod tests {
         assert!(!e.direct_writes);
         assert_eq!(e.max_peers_per_torrent, d.max_peers_per_torrent);
         assert_eq!(e.resume_interval, d.resume_interval);
+    }
+
+    #[test]
+    fn the_alternative_speed_keys_resolve_and_a_bad_window_is_refused() {
+        let c = Config::from_toml(
+            "alt_download_rate_limit = 1000\nalt_speed_schedule = \"22:00-07:00\"",
+        )
+        .unwrap();
+        let s = c.resolve(false, home_env).unwrap();
+        assert_eq!(s.alt_download_rate_limit, Some(1000));
+        assert_eq!(s.alt_upload_rate_limit, None);
+        assert_eq!(
+            s.alt_speed_schedule,
+            Some(Schedule {
+                from_minute: 22 * 60,
+                to_minute: 7 * 60
+            })
+        );
+        let bad = Config::from_toml("alt_speed_schedule = \"25:00-01:00\"").unwrap();
+        let e = bad.resolve(false, home_env).unwrap_err().to_string();
+        assert!(
+            e.starts_with("alt_speed_schedule: \"25:00-01:00\" is not a daily window"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub struct Args {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, env = "TRACKERD_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// Store URL, e.g. sqlite:///var/lib/trackerd/trackerd.sqlite.
+    /// Store URL: sqlite:///var/lib/trackerd/trackerd.sqlite or
+    /// postgres://user:password@host/dbname.
     #[arg(long, env = "TRACKERD_DATABASE")]
     pub database: Option<String>,
     /// Folder for the default SQLite database.

@@ -20,8 +20,9 @@ listen = "0.0.0.0:6969"
 # else ~/.local/share/p2p, else the current folder.
 data_dir = ""
 
-# Store URL, e.g. "sqlite:///var/lib/trackerd/trackerd.sqlite".
-# Empty: a SQLite file "trackerd.sqlite" in data_dir.
+# Store URL: "sqlite:///var/lib/trackerd/trackerd.sqlite" (one machine), or
+# "postgres://user:password@host/dbname" (several trackerd instances may share
+# one PostgreSQL database). Empty: a SQLite file "trackerd.sqlite" in data_dir.
 database = ""
 
 # "open": any info-hash is tracked. "catalog": only torrents registered with
@@ -40,7 +41,9 @@ event_log = ""
 # File holding the key that seals passkeys in the database (made 0600 at
 # the first start; keep it with, but apart from, the database backups: a
 # database without it cannot give users their passkeys back).
-# Empty: the database file's path with ".passkey-key" added.
+# Empty: the database file's path with ".passkey-key" added; with PostgreSQL,
+# "trackerd.passkey-key" in data_dir (instances sharing a database must share
+# this file too).
 passkey_key_file = ""
 
 [announce]
@@ -169,7 +172,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Folder for the default database; empty means the platform default.
     pub data_dir: PathBuf,
-    /// Store URL; empty means `sqlite://<data_dir>/trackerd.sqlite`.
+    /// Store URL, `sqlite://...` or `postgres://...`; empty means
+    /// `sqlite://<data_dir>/trackerd.sqlite`.
     pub database: String,
     /// Which torrents are tracked.
     pub mode: Mode,
@@ -183,7 +187,8 @@ pub struct Config {
     pub public_url: String,
     /// Event log text file; empty: `trackerd-events.log` in the data dir.
     pub event_log: PathBuf,
-    /// Key that seals passkeys at rest; empty: beside the database file.
+    /// Key that seals passkeys at rest; empty: beside the database file
+    /// (in the data dir for PostgreSQL).
     pub passkey_key_file: PathBuf,
     /// Accounts, sessions and the catalog.
     pub accounts: AccountsConfig,

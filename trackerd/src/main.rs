@@ -65,7 +65,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Install the handlers before announcing readiness, so a signal sent
     // right after the listening line is never lost.
     let signals = tokio::spawn(cancel_on_signal(shutdown_signals()?, token.clone()));
-    let db = config.database_url();
+    let db = trackerd::store::redacted_url(&config.database_url());
     let running = trackerd::server::start(config, listener, token.clone())
         .await
         .with_context(|| format!("starting the tracker with database {db}"))?;

@@ -4,6 +4,7 @@
 
 mod account;
 mod catalog;
+mod config;
 mod create;
 mod download;
 mod groups;
@@ -54,6 +55,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Files(args) => catalog::files(d, args.group.as_deref(), json),
         Command::Search(args) => catalog::search(d, &args.term, json),
         Command::Events(args) => catalog::events(d, args, json),
+        Command::Config(cmd) => config::run(d, cmd, json),
+        Command::Limit(args) => config::limit(d, args, json),
     }
 }
 

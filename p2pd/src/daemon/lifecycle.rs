@@ -1,27 +1,28 @@
 //! The daemon's main loop, as the service manager sees it: watchdog pings
-//! while it turns, SIGHUP re-reads the configuration and applies what can
-//! change while running (the rate limits), naming the keys that wait for a
-//! restart. Does not serve the socket or run torrents: those are tasks of
-//! their own, and a main loop that hangs stops the pings.
+//! while it turns, and SIGHUP, which re-reads the configuration. A reload
+//! hands the run-time keys (those `p2pctl config set` takes) to the
+//! run-time settings service, where the state file's values stay on top,
+//! and names what it could not apply: keys held by `config set` and keys
+//! that wait for a restart. Does not serve the socket or run torrents:
+//! those are tasks of their own, and a main loop that hangs stops the pings.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use p2p_proto::ipc::SettingKey;
 use tokio_util::sync::CancellationToken;
 
+use super::runtime::Runtime;
 use crate::config::Settings;
-use crate::engine::Engine;
 use crate::service_manager::Notifier;
 
 /// Builds the settings again, as at start (file < environment < flags).
 pub type Reload = Box<dyn Fn() -> anyhow::Result<Settings> + Send + Sync>;
 
-/// Keys a reload applies to the running daemon.
-pub const LIVE_KEYS: [&str; 2] = ["download_rate_limit", "upload_rate_limit"];
-
 /// The signals the main loop answers, installed before readiness is
 /// announced so that a reload sent right after it is never lost.
 #[derive(Debug)]
-pub struct Signals {
+pub(crate) struct Signals {
     hangup: Hangup,
     stall: test_hook::Stall,
 }
@@ -65,9 +66,10 @@ impl Hangup {
     }
 }
 
-/// Runs until `cancel` fires.
-pub async fn main_loop(
-    engine: Engine,
+/// Runs until `cancel` fires. `current` is the configuration as read at
+/// start (before the state file's run-time settings).
+pub(crate) async fn main_loop(
+    runtime: Arc<Runtime>,
     mut current: Settings,
     mut signals: Signals,
     notifier: Notifier,
@@ -85,7 +87,7 @@ pub async fn main_loop(
             _ = signals.hangup.recv() => {
                 notifier.reloading();
                 let status = match reload() {
-                    Ok(new) => apply(&engine, &mut current, &new),
+                    Ok(new) => apply(&runtime, &mut current, new).await,
                     Err(e) => {
                         tracing::error!("reload: {e:#}; nothing changed");
                         format!("reload failed, nothing changed: {e:#}")
@@ -98,34 +100,63 @@ pub async fn main_loop(
     }
 }
 
-/// Applies the live keys of `new`, logs the changed keys that wait for a
-/// restart, and returns a status line saying both.
-fn apply(engine: &Engine, current: &mut Settings, new: &Settings) -> String {
-    let changed = changed_keys(current, new);
-    let (live, later): (Vec<&str>, Vec<&str>) =
-        changed.into_iter().partition(|k| LIVE_KEYS.contains(k));
-    if !live.is_empty() {
-        engine.set_rate_limits(new.download_rate_limit, new.upload_rate_limit);
-        current.download_rate_limit = new.download_rate_limit;
-        current.upload_rate_limit = new.upload_rate_limit;
+/// Hands `new` to the run-time settings, keeps its run-time keys as the
+/// configuration in effect, and returns a status line naming the keys
+/// applied, those `config set` holds, and those waiting for a restart (the
+/// last two at every reload until they are resolved).
+async fn apply(runtime: &Runtime, current: &mut Settings, new: Settings) -> String {
+    let changed = changed_keys(current, &new);
+    let held = runtime.reload(&new).await;
+    let mut applied = Vec::new();
+    let mut later = Vec::new();
+    for key in changed {
+        match SettingKey::parse(key) {
+            Ok(_) if held.contains(&key) => {}
+            Ok(_) => applied.push(key),
+            Err(_) => later.push(key),
+        }
     }
-    let applied = if live.is_empty() {
+    follow_runtime_keys(current, &new);
+    let mut parts = vec![if applied.is_empty() {
         "nothing to apply".to_owned()
     } else {
-        format!("applied {}", live.join(", "))
-    };
-    if later.is_empty() {
-        tracing::info!("reload: {applied}");
-        format!("reloaded: {applied}")
-    } else {
-        let later = later.join(", ");
-        tracing::warn!("reload: {applied}; changed but applied only at the next restart: {later}");
-        format!("reloaded: {applied}; waiting for a restart: {later}")
+        format!("applied {}", applied.join(", "))
+    }];
+    if !held.is_empty() {
+        parts.push(format!(
+            "kept as set by p2pctl config set: {}",
+            held.join(", ")
+        ));
     }
+    if !later.is_empty() {
+        parts.push(format!("waiting for a restart: {}", later.join(", ")));
+    }
+    let status = format!("reloaded: {}", parts.join("; "));
+    if held.is_empty() && later.is_empty() {
+        tracing::info!("{status}");
+    } else {
+        tracing::warn!("{status}");
+    }
+    status
+}
+
+/// Takes the run-time keys of `new` into `current`; the other keys keep
+/// the values the daemon started with, so a reload goes on naming them
+/// while they differ.
+fn follow_runtime_keys(current: &mut Settings, new: &Settings) {
+    current.download_rate_limit = new.download_rate_limit;
+    current.upload_rate_limit = new.upload_rate_limit;
+    current.alt_download_rate_limit = new.alt_download_rate_limit;
+    current.alt_upload_rate_limit = new.alt_upload_rate_limit;
+    current.alt_speed_schedule = new.alt_speed_schedule;
+    current.max_peers_per_torrent = new.max_peers_per_torrent;
+    current.max_peers_total = new.max_peers_total;
+    current.upload_slots = new.upload_slots;
+    current.tracker.clone_from(&new.tracker);
 }
 
 /// The names (as in the configuration file) of the settings that differ.
-pub fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
+fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
     // Destructured so that a new setting cannot be forgotten here.
     let Settings {
         shared_dir,
@@ -141,6 +172,9 @@ pub fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         upload_slots,
         download_rate_limit,
         upload_rate_limit,
+        alt_download_rate_limit,
+        alt_upload_rate_limit,
+        alt_speed_schedule,
         direct_writes,
         client_folders,
         only_client_folders,
@@ -177,6 +211,18 @@ pub fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
     differs(
         "upload_rate_limit",
         *upload_rate_limit == new.upload_rate_limit,
+    );
+    differs(
+        "alt_download_rate_limit",
+        *alt_download_rate_limit == new.alt_download_rate_limit,
+    );
+    differs(
+        "alt_upload_rate_limit",
+        *alt_upload_rate_limit == new.alt_upload_rate_limit,
+    );
+    differs(
+        "alt_speed_schedule",
+        *alt_speed_schedule == new.alt_speed_schedule,
     );
     differs("direct_writes", *direct_writes == new.direct_writes);
     differs("client_folders", *client_folders == new.client_folders);
@@ -275,5 +321,31 @@ mod tests {
             changed_keys(&old, &new),
             ["listen_port", "upload_rate_limit", "client_folders"]
         );
+    }
+
+    #[test]
+    fn every_run_time_key_of_the_file_is_followed_by_a_reload() {
+        let old = settings("");
+        let new = settings(
+            "download_rate_limit = 1\nupload_rate_limit = 2\nalt_download_rate_limit = 3\n\
+             alt_upload_rate_limit = 4\nalt_speed_schedule = \"22:00-07:00\"\n\
+             max_peers_per_torrent = 5\nmax_peers_total = 6\nupload_slots = 7\n\
+             tracker = \"http://t.example/announce\"\nmax_open_files = 9",
+        );
+        let changed = changed_keys(&old, &new);
+        // alt_speed is switched only at run time: the file has no such key.
+        for key in SettingKey::ALL
+            .into_iter()
+            .filter(|&k| k != SettingKey::AltSpeed)
+        {
+            assert!(
+                changed.contains(&key.name()),
+                "{} in {changed:?}",
+                key.name()
+            );
+        }
+        let mut current = old;
+        follow_runtime_keys(&mut current, &new);
+        assert_eq!(changed_keys(&current, &new), ["max_open_files"]);
     }
 }

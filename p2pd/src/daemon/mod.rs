@@ -7,11 +7,13 @@
 //!
 //! ```text
 //! control  -> handlers                                  (the socket; one handler per command)
-//! handlers -> community, session, sharing, registry, stats
+//! handlers -> community, runtime, session, sharing, registry, stats
+//! lifecycle -> runtime                                  (the main loop: SIGHUP reloads the run-time settings)
+//! runtime  -> sharing, registry                         (run-time settings: the tracker of new shares)
 //! community -> session                                  (groups, catalog: the session's token)
 //! session  -> sharing                                   (login hands credentials to sharing)
 //! sharing  -> registry                                  (watched folder, downloads, catalog entries)
-//! registry, stats, engine_events, lifecycle             (leaves)
+//! registry, stats, engine_events                       (leaves)
 //! ```
 //! Below them all: `crate::engine` (torrents, peers, disk; reports events),
 //! `crate::tracker_api` (typed trackerd client) and `crate::watcher`. Only
@@ -23,6 +25,7 @@ mod engine_events;
 mod handlers;
 pub mod lifecycle;
 mod registry;
+mod runtime;
 mod session;
 mod sharing;
 mod stats;
@@ -77,6 +80,8 @@ pub(crate) struct Daemon {
     pub sharing: Arc<Sharing>,
     /// The user's session with the tracker.
     pub session: Arc<Session>,
+    /// The run-time settings (`config get`, `config set`).
+    pub runtime: Arc<runtime::Runtime>,
 }
 
 impl Daemon {
@@ -94,6 +99,7 @@ pub async fn run(
     cancel: CancellationToken,
     service: Service,
 ) -> anyhow::Result<()> {
+    let clock = runtime::system_clock();
     for dir in [
         &settings.shared_dir,
         &settings.torrents_dir,
@@ -102,6 +108,17 @@ pub async fn run(
     ] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    // The run-time settings kept in the state folder go over the config
+    // file's before anything starts with them.
+    let settings_file = settings.state_dir.join("settings.json");
+    // A reload compares the file it reads with this, not with the values
+    // the state file put over it.
+    let configured = settings.clone();
+    let (path, base) = (settings_file.clone(), runtime::from_config(&settings));
+    let runtime_settings = tokio::task::spawn_blocking(move || runtime::load(&path, base))
+        .await
+        .context("loading the run-time settings")?;
+    let settings = runtime::over_config(settings, &runtime_settings.0, clock());
     let listener = control::bind(&settings.socket, settings.socket_group_access)?;
     let ca_file = settings.tracker_ca_file.clone();
     let http = tokio::task::spawn_blocking(move || crate::http_client::build(ca_file.as_deref()))
@@ -142,7 +159,15 @@ pub async fn run(
         events.clone(),
         cancel.clone(),
     ));
+    let runtime = Arc::new(runtime::Runtime::new(
+        engine.clone(),
+        sharing.clone(),
+        runtime_settings,
+        settings_file,
+        clock,
+    ));
     let daemon = Arc::new(Daemon {
+        runtime,
         engine,
         started: Instant::now(),
         rates: Arc::default(),
@@ -178,6 +203,10 @@ pub async fn run(
         daemon.rates.clone(),
         cancel.clone(),
     ));
+    tasks.spawn(runtime::schedule_loop(
+        daemon.runtime.clone(),
+        cancel.clone(),
+    ));
     tasks.spawn(stats::tracker_check_loop(
         api,
         daemon.tracker.clone(),
@@ -192,8 +221,8 @@ pub async fn run(
     tasks.spawn(daemon.sharing.clone().watch(folder, cancel.child_token()));
     let server = tokio::spawn(control::serve(listener, daemon.clone()));
     lifecycle::main_loop(
-        daemon.engine.clone(),
-        daemon.settings.clone(),
+        daemon.runtime.clone(),
+        configured,
         signals,
         service.notifier.clone(),
         service.reload,

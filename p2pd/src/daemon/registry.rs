@@ -44,6 +44,13 @@ pub struct Entry {
     /// writes only into that very folder, across restarts too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder_pin: Option<FolderId>,
+    /// Its own download limit in bytes per second, under the global one
+    /// (absent in lists written before run-time settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_rate_limit: Option<u64>,
+    /// Its own upload limit in bytes per second, under the global one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_rate_limit: Option<u64>,
 }
 
 /// The serialised list, as handed to [`save_loop`].
@@ -112,6 +119,17 @@ impl Registry {
             e.paused = paused;
         }
         self.save();
+    }
+
+    /// Sets a download's own rate limits; false when it is not recorded.
+    pub fn set_limits(&mut self, ih: InfoHash, download: Option<u64>, upload: Option<u64>) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.download_rate_limit = download;
+        e.upload_rate_limit = upload;
+        self.save();
+        true
     }
 
     /// Forgets a download; the caller deletes its .torrent copy.
@@ -185,18 +203,39 @@ mod tests {
             paused: false,
             name: "t".into(),
             size: 1,
+            download_rate_limit: None,
+            upload_rate_limit: None,
         };
         let entry = store_torrent(entry, b"d4:infodee".to_vec()).await.unwrap();
         r.insert(entry);
         r.set_paused(ih, true);
+        assert!(r.set_limits(ih, Some(1000), None));
+        assert!(!r.set_limits(InfoHash([8; 20]), None, None));
         cancel.cancel();
         saver.await.unwrap();
         let (again, _) = Registry::load(dir.path());
         let e = again.get(ih).unwrap();
         assert!(e.paused);
+        assert_eq!(
+            (e.download_rate_limit, e.upload_rate_limit),
+            (Some(1000), None)
+        );
         assert_eq!(std::fs::read(&e.torrent_file).unwrap(), b"d4:infodee");
         let text = std::fs::read_to_string(dir.path().join("downloads.json")).unwrap();
         assert!(text.contains(&"07".repeat(20)), "{text}");
+    }
+
+    #[test]
+    fn a_list_written_before_per_torrent_limits_loads_with_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = format!(
+            r#"[{{"info_hash":"{}","torrent_file":"/t","download_dir":"/d","paused":false}}]"#,
+            "09".repeat(20)
+        );
+        std::fs::write(dir.path().join("downloads.json"), old).unwrap();
+        let (r, _) = Registry::load(dir.path());
+        let e = r.get(InfoHash([9; 20])).unwrap();
+        assert_eq!((e.download_rate_limit, e.upload_rate_limit), (None, None));
     }
 
     #[tokio::test]
@@ -214,6 +253,8 @@ mod tests {
                 paused: false,
                 name: format!("t{i}"),
                 size: u64::from(i),
+                download_rate_limit: None,
+                upload_rate_limit: None,
             });
         }
         r.remove(InfoHash([0; 20]));

@@ -75,7 +75,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, engine: Weak<EngineInner>
             let Some(place) = engine.admission.incoming(addr.ip()) else {
                 return;
             };
-            let Ok(permit) = engine.connections.clone().try_acquire_owned() else {
+            let Some(permit) = engine.caps.try_connection() else {
                 return; // over the global connection limit
             };
             drop(half_open);

@@ -307,10 +307,7 @@ fn dial_peers(shared: &Arc<Shared>) {
         return;
     }
     let seeding = st.picker.is_complete();
-    let mut room = shared
-        .config
-        .max_peers_per_torrent
-        .saturating_sub(st.peers.len());
+    let mut room = shared.caps.per_torrent().saturating_sub(st.peers.len());
     let in_progress = st
         .candidates
         .values()
@@ -326,7 +323,7 @@ fn dial_peers(shared: &Arc<Shared>) {
         .take(room)
         .collect();
     for addr in due {
-        let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
+        let Some(permit) = shared.caps.try_connection() else {
             break;
         };
         if let Some(c) = st.candidates.get_mut(&addr) {
@@ -358,7 +355,7 @@ fn rechoke(shared: &Arc<Shared>, optimistic: Option<u64>) -> Option<u64> {
             snubbed: p.stats.snubbed.load(Ordering::Relaxed),
         })
         .collect();
-    let mut chosen = choker::decide(&peers, shared.config.upload_slots, seeding, optimistic);
+    let mut chosen = choker::decide(&peers, shared.caps.upload_slots(), seeding, optimistic);
     let optimistic = optimistic
         .filter(|o| chosen.contains(o))
         .or_else(|| choker::next_optimistic(&peers, &chosen, rand::random()));

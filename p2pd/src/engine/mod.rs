@@ -16,7 +16,7 @@
 //!             │   (admission)        │             │   (storage ── handles, nofollow)
 //!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
 //!                           ├── announce           ├── resume ── storage
-//!                           ├── choker             ├── ratelimit, events
+//!                           ├── choker             ├── ratelimit, events, caps
 //!                           ├── vouch              ├── admission (per-address caps)
 //!                           │                      ├── vouch (who may connect)
 //!             └── metadata ─┘ (announce)           └── storage
@@ -27,6 +27,7 @@
 
 mod admission;
 mod announce;
+mod caps;
 mod choker;
 mod disk;
 mod events;
@@ -57,7 +58,6 @@ use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::PeerId;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -242,7 +242,8 @@ pub(crate) struct EngineInner {
     /// Announces go through it.
     pub http: reqwest::Client,
     pub torrents: Mutex<HashMap<InfoHash, torrent::Torrent>>,
-    pub connections: Arc<Semaphore>,
+    /// Connection caps and upload slots, changed at run time.
+    pub caps: Arc<caps::Caps>,
     /// Incoming connections per address, and the half-open budget.
     pub admission: admission::Admission,
     /// Bytes all peers hold read from disk to upload.
@@ -290,7 +291,11 @@ impl Engine {
             http,
             listen_addr,
             torrents: Mutex::new(HashMap::new()),
-            connections: Arc::new(Semaphore::new(config.max_peers_total)),
+            caps: Arc::new(caps::Caps::new(
+                config.max_peers_per_torrent,
+                config.max_peers_total,
+                config.upload_slots,
+            )),
             admission: admission::Admission::default(),
             upload_cache_bytes: Arc::default(),
             disk: disk::Disk::start().map_err(EngineError::DiskThread)?,
@@ -415,6 +420,61 @@ impl Engine {
         }
     }
 
+    /// Changes the global rate limits, in bytes per second (`None`:
+    /// unlimited), for every transfer from now on.
+    pub fn set_rate_limits(&self, download: Option<u64>, upload: Option<u64>) {
+        self.inner.download_limit.set_rate(download);
+        self.inner.upload_limit.set_rate(upload);
+    }
+
+    /// The global rate limits in effect, `(download, upload)`.
+    pub fn rate_limits(&self) -> (Option<u64>, Option<u64>) {
+        (
+            self.inner.download_limit.rate(),
+            self.inner.upload_limit.rate(),
+        )
+    }
+
+    /// Changes the connection caps and upload slots at once. Connections
+    /// above a lowered cap are not closed: they drain as peers leave, and
+    /// no new one is made until the count is under the cap; lowered upload
+    /// slots apply from the next choking round (at most ten seconds).
+    pub fn set_connection_limits(&self, per_torrent: usize, total: usize, upload_slots: usize) {
+        self.inner.caps.set(per_torrent, total, upload_slots);
+    }
+
+    /// The connection caps and upload slots in effect, `(per torrent,
+    /// total, upload slots)`.
+    pub fn connection_limits(&self) -> (usize, usize, usize) {
+        let c = &self.inner.caps;
+        (c.per_torrent(), c.total(), c.upload_slots())
+    }
+
+    /// Changes one torrent's own rate limits (under the global ones) from
+    /// now on; false when the engine does not run it.
+    pub fn set_torrent_limits(
+        &self,
+        info_hash: InfoHash,
+        download: Option<u64>,
+        upload: Option<u64>,
+    ) -> bool {
+        let Some(t) = self.lock_torrents().get(&info_hash).cloned() else {
+            return false;
+        };
+        t.shared.download_limits[1].set_rate(download);
+        t.shared.upload_limits[1].set_rate(upload);
+        true
+    }
+
+    /// One torrent's own rate limits in effect, `(download, upload)`.
+    pub fn torrent_limits(&self, info_hash: InfoHash) -> Option<(Option<u64>, Option<u64>)> {
+        let t = self.lock_torrents().get(&info_hash).cloned()?;
+        Some((
+            t.shared.download_limits[1].rate(),
+            t.shared.upload_limits[1].rate(),
+        ))
+    }
+
     /// Whether the engine runs this torrent (without taking a snapshot).
     pub fn is_running(&self, info_hash: InfoHash) -> bool {
         self.lock_torrents().contains_key(&info_hash)
@@ -439,13 +499,6 @@ impl Engine {
         let t = self.lock_torrents().get(&info_hash).cloned()?;
         let have = t.shared.lock().picker.have().clone();
         Some(have)
-    }
-
-    /// Changes the session-wide rate limits (bytes per second, `None` for
-    /// none) while torrents run.
-    pub fn set_rate_limits(&self, download: Option<u64>, upload: Option<u64>) {
-        self.inner.download_limit.set_rate(download);
-        self.inner.upload_limit.set_rate(upload);
     }
 
     /// Snapshots of every torrent.

@@ -8,10 +8,10 @@
 //! quarter megabyte (a receive low-water mark, see sockopt.rs).
 
 mod handlers;
+mod inflight;
 mod outbox;
 mod upload;
 
-use std::collections::HashSet;
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -186,7 +186,7 @@ pub(crate) struct Conn {
     peer_pieces: Bitfield,
     /// Pieces the peer has that we lack (interest without rescanning).
     wanted_from_peer: usize,
-    in_flight: HashSet<BlockRef>,
+    in_flight: inflight::InFlight,
     peer_reqq: usize,
     /// The peer's id for ut_metadata, from its extension handshake.
     peer_metadata_id: Option<u8>,
@@ -238,7 +238,7 @@ async fn run(
         peer_choking: true,
         peer_pieces: Bitfield::new(n),
         wanted_from_peer: 0,
-        in_flight: HashSet::new(),
+        in_flight: inflight::InFlight::default(),
         peer_reqq: 250,
         peer_metadata_id: None,
         last_block_at: now,
@@ -476,11 +476,12 @@ impl Conn {
         let mut picked = std::mem::take(&mut self.picked);
         picked.clear();
         {
+            let asked = &self.in_flight;
             let mut st = self.shared.lock();
             st.picker.pick(
                 self.key,
                 &self.peer_pieces,
-                &self.in_flight,
+                &|b| asked.contains(b),
                 depth - self.in_flight.len(),
                 &mut picked,
             );
@@ -488,8 +489,9 @@ impl Conn {
         if self.in_flight.is_empty() && !picked.is_empty() {
             self.last_block_at = Instant::now();
         }
+        let now = Instant::now();
         for b in &picked {
-            self.in_flight.insert(*b);
+            self.in_flight.insert(*b, now);
             self.outbox.push(&Message::Request(*b));
         }
         self.picked = picked;
@@ -540,6 +542,21 @@ impl Conn {
             let mut st = self.shared.lock();
             for b in self.in_flight.drain() {
                 st.picker.cancelled(b);
+            }
+        }
+        let dropped = self.in_flight.take_dropped(now);
+        if !dropped.is_empty() {
+            tracing::debug!(
+                blocks = dropped.len(),
+                "requests dropped by the peer without a reject: asking again"
+            );
+            let mut st = self.shared.lock();
+            for b in &dropped {
+                st.picker.cancelled(*b);
+            }
+            drop(st);
+            for b in &dropped {
+                self.send(&Message::Cancel(*b));
             }
         }
         let complete = self.shared.lock().picker.is_complete();

@@ -4,7 +4,7 @@
 //! (endgame) blocks still in flight are asked of a second peer.
 //! Pure logic: no I/O, no clock; randomness comes from a seed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::wire::{BLOCK_LEN, BlockRef};
@@ -197,13 +197,13 @@ impl Picker {
         peer.iter_ones().any(|i| !self.have.get(i))
     }
 
-    /// Appends up to `max` blocks to ask `peer` for. `in_flight` is what this
-    /// peer was already asked for and has not delivered.
+    /// Appends up to `max` blocks to ask `peer` for. `asked` says whether
+    /// this peer was already asked for a block and has not delivered it.
     pub fn pick(
         &mut self,
         key: u64,
         peer: &Bitfield,
-        in_flight: &HashSet<BlockRef>,
+        asked: &dyn Fn(&BlockRef) -> bool,
         max: usize,
         out: &mut Vec<BlockRef>,
     ) {
@@ -248,7 +248,7 @@ impl Picker {
         }
         // 3. Endgame: nothing new to ask for, so double up on blocks in flight.
         if out.len() == start_len && !self.has_unrequested(key, peer) {
-            self.endgame(peer, in_flight, max, out);
+            self.endgame(peer, asked, max, out);
         }
     }
 
@@ -286,7 +286,7 @@ impl Picker {
     fn endgame(
         &mut self,
         peer: &Bitfield,
-        in_flight: &HashSet<BlockRef>,
+        asked: &dyn Fn(&BlockRef) -> bool,
         max: usize,
         out: &mut Vec<BlockRef>,
     ) {
@@ -320,7 +320,7 @@ impl Picker {
                 begin: begin as u32,
                 length: (size - begin).min(u64::from(BLOCK_LEN)) as u32,
             };
-            if in_flight.contains(&r) {
+            if asked(&r) {
                 continue;
             }
             if let BlockState::Requested(n) = state {

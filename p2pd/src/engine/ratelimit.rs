@@ -1,7 +1,7 @@
 //! Token buckets for upload and download limits. A caller reserves bytes
 //! and is told how long to wait; tokens may go into debt so a large block is
 //! never starved, and the wait pays the debt back. Time is passed in. The
-//! rate may change while peers use the bucket (a configuration reload).
+//! rate can change while the engine runs (a run-time setting).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -12,9 +12,12 @@ use tokio::time::Instant;
 /// A byte-rate limit; `None` lets everything through at once.
 #[derive(Debug)]
 pub struct RateLimiter {
-    /// Bytes per second; 0 for no limit.
+    /// Bytes per second; 0 is unlimited.
     rate: AtomicU64,
     bucket: Mutex<Bucket>,
+    /// Wakes the callers waiting in [`RateLimiter::acquire`] when the rate
+    /// changes.
+    changed: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -32,6 +35,7 @@ impl RateLimiter {
                 tokens: rate.unwrap_or(0) as f64,
                 last: None,
             }),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -40,22 +44,28 @@ impl RateLimiter {
         self.rate().is_none()
     }
 
-    /// The limit in bytes per second, `None` for none.
+    /// The limit in bytes per second; `None` is unlimited.
     pub fn rate(&self) -> Option<u64> {
         Some(self.rate.load(Ordering::Relaxed)).filter(|&r| r > 0)
     }
 
-    /// Changes the limit. A limit that replaces none starts with a full
-    /// bucket (one second of burst, as at start); otherwise at most one
-    /// second of the new rate stays in it, so a lower limit holds at once.
+    /// Changes the limit for every reservation from now on. The bucket keeps
+    /// at most one second of the new rate and forgets its debt, so a lower
+    /// limit holds at once and a higher one is not held back by the old;
+    /// callers waiting under the old rate go on at once (each with the
+    /// bytes it had reserved, at most one block per peer). Setting the rate
+    /// it has changes nothing, so re-applying settings keeps the limit exact.
     pub fn set_rate(&self, rate: Option<u64>) {
-        let mut b = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
-        let was_unlimited = self.is_unlimited();
-        self.rate.store(rate.unwrap_or(0), Ordering::Relaxed);
-        if let Some(r) = rate.filter(|&r| r > 0) {
-            let r = r as f64;
-            b.tokens = if was_unlimited { r } else { b.tokens.min(r) };
+        let rate = rate.unwrap_or(0);
+        if self.rate.load(Ordering::Relaxed) == rate {
+            return;
         }
+        {
+            let mut b = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+            b.tokens = b.tokens.clamp(0.0, rate as f64);
+            self.rate.store(rate, Ordering::Relaxed);
+        }
+        self.changed.notify_waiters();
     }
 
     /// Takes `bytes` tokens at `now` and returns how long to wait before using them.
@@ -78,11 +88,17 @@ impl RateLimiter {
         }
     }
 
-    /// Waits until `bytes` may pass.
+    /// Waits until `bytes` may pass, or until the rate changes (the debt
+    /// the wait was paying is forgiven then).
     pub async fn acquire(&self, bytes: u64) {
+        // Registered before reserving, so a change in between still wakes us.
+        let changed = self.changed.notified();
         let wait = self.reserve(bytes, Instant::now());
         if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = changed => {}
+            }
         }
     }
 }
@@ -115,15 +131,47 @@ mod tests {
     }
 
     #[test]
-    fn a_new_rate_applies_to_the_next_reservation() {
+    fn a_new_rate_holds_for_the_next_reservation() {
         let r = RateLimiter::new(None);
         let t0 = Instant::now();
+        assert_eq!(r.reserve(1 << 30, t0), Duration::ZERO);
         r.set_rate(Some(1000));
         assert_eq!(r.rate(), Some(1000));
-        assert_eq!(r.reserve(1000, t0), Duration::ZERO);
-        assert_eq!(r.reserve(1000, t0), Duration::from_secs(1));
+        // An empty bucket at the new rate: 500 bytes wait half a second.
+        assert_eq!(r.reserve(500, t0), Duration::from_millis(500));
+        // The same rate again keeps the debt.
+        r.set_rate(Some(1000));
+        assert_eq!(r.reserve(0, t0), Duration::from_millis(500));
+        // Raised: the debt of the old rate is forgotten.
+        r.set_rate(Some(4000));
+        assert_eq!(r.reserve(2000, t0), Duration::from_millis(500));
         r.set_rate(None);
+        assert!(r.is_unlimited());
         assert_eq!(r.reserve(u64::MAX, t0), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_caller_waiting_under_the_old_rate_goes_on_when_it_changes() {
+        let r = std::sync::Arc::new(RateLimiter::new(Some(1)));
+        // A block at one byte per second: a wait of hours.
+        let waiter = tokio::spawn({
+            let r = r.clone();
+            async move { r.acquire(16_384).await }
+        });
+        // Until it has reserved (a debt makes even zero bytes wait).
+        let reserved = async {
+            while r.reserve(0, Instant::now()).is_zero() {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), reserved)
+            .await
+            .expect("the waiter never reserved");
+        r.set_rate(None);
+        tokio::time::timeout(Duration::from_secs(20), waiter)
+            .await
+            .expect("the waiter was not woken")
+            .unwrap();
     }
 
     #[test]

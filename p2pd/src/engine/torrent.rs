@@ -14,7 +14,7 @@ use p2p_proto::bitfield::Bitfield;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{BlockRef, PeerId};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -187,7 +187,8 @@ pub(crate) struct Shared {
     /// The engine's HTTP client, for announces.
     pub http: reqwest::Client,
     pub config: EngineConfig,
-    pub connections: Arc<Semaphore>,
+    /// The engine's connection caps and upload slots.
+    pub caps: Arc<super::caps::Caps>,
     /// Bytes every peer of the engine holds read for uploads (bounded in peer/upload.rs).
     pub upload_cache_bytes: Arc<AtomicU64>,
     /// The engine's disk threads: they hash and write completed pieces.
@@ -276,7 +277,7 @@ impl Torrent {
             listen_port: engine.listen_addr.port(),
             http: engine.http.clone(),
             config: engine.config.clone(),
-            connections: engine.connections.clone(),
+            caps: engine.caps.clone(),
             upload_cache_bytes: engine.upload_cache_bytes.clone(),
             disk: engine.disk.clone(),
             unverified_bytes: AtomicU64::new(0),
@@ -409,7 +410,7 @@ impl Shared {
         if st.peers.values().any(|p| p.peer_id == peer_id) {
             return Err(Refused::Duplicate);
         }
-        if st.peers.len() >= self.config.max_peers_per_torrent {
+        if st.peers.len() >= self.caps.per_torrent() {
             return Err(Refused::Full);
         }
         let same_address = st
@@ -671,7 +672,7 @@ impl Shared {
     pub fn try_unchoke(&self, key: u64) -> bool {
         let mut st = self.lock();
         let unchoked = st.peers.values().filter(|p| p.unchoked).count();
-        if unchoked > self.config.upload_slots {
+        if unchoked > self.caps.upload_slots() {
             return false;
         }
         match st.peers.get_mut(&key) {

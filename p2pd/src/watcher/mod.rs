@@ -95,8 +95,9 @@ pub struct WatcherConfig {
     pub cache_path: PathBuf,
     /// Stability poll period.
     pub poll_interval: Duration,
-    /// Announce tiers written into created torrents.
-    pub trackers: Vec<Vec<String>>,
+    /// Announce tiers written into created torrents, as they are when each
+    /// one is made (the daemon may change them while the watcher runs).
+    pub trackers: tokio::sync::watch::Receiver<Vec<Vec<String>>>,
     /// Piece length; `None` uses the automatic rule of `p2p_proto::create`.
     pub piece_length: Option<u64>,
 }
@@ -109,7 +110,7 @@ impl WatcherConfig {
             torrents_dir,
             cache_path,
             poll_interval: DEFAULT_POLL_INTERVAL,
-            trackers: Vec::new(),
+            trackers: tokio::sync::watch::channel(Vec::new()).1,
             piece_length: None,
         }
     }
@@ -277,7 +278,7 @@ fn prepare(
         }
     }
     let extras = TorrentExtras {
-        trackers: config.trackers.clone(),
+        trackers: config.trackers.borrow().clone(),
         created_by: Some(CREATED_BY.to_owned()),
         ..TorrentExtras::default()
     };

@@ -36,7 +36,7 @@ impl State {
             include_hidden: false,
             threads: None,
             extras: TorrentExtras {
-                trackers: self.config.trackers.clone(),
+                trackers: self.config.trackers.borrow().clone(),
                 created_by: Some(CREATED_BY.to_owned()),
                 creation_date: Some(now),
                 ..TorrentExtras::default()

@@ -174,15 +174,24 @@ fn the_daemon_modules_import_only_down_their_layers() {
         ("control", &["handlers", ROOT][..]),
         (
             "handlers",
-            &["community", "session", "sharing", "registry", "stats", ROOT][..],
+            &[
+                "community",
+                "runtime",
+                "session",
+                "sharing",
+                "registry",
+                "stats",
+                ROOT,
+            ][..],
         ),
+        ("runtime", &["sharing", "registry"][..]),
         ("community", &["session"][..]),
         ("session", &["sharing"][..]),
         ("sharing", &["registry"][..]),
         ("registry", &[][..]),
         ("stats", &[][..]),
         ("engine_events", &[][..]),
-        ("lifecycle", &[][..]),
+        ("lifecycle", &["runtime"][..]),
     ]
     .into_iter()
     .collect();

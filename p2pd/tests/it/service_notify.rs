@@ -3,7 +3,8 @@
 //! and asks for a watchdog (WATCHDOG_USEC). p2pd says READY=1 with a status,
 //! pings while its main loop turns and stops pinging when that loop hangs
 //! (a debug-only test hook, SIGUSR2 with P2PD_TEST_HOOKS=1); SIGHUP
-//! re-reads the configuration and reports what it applied.
+//! re-reads the configuration, applies its run-time keys under those set
+//! with `config set`, and reports what it applied and what it could not.
 
 #![allow(clippy::unwrap_used)] // a test may unwrap
 #![cfg(unix)]
@@ -13,7 +14,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::daemon::BIN;
+use crate::daemon::{BIN, Client};
 
 /// What the watchdog asks for: a ping at least every 200 ms (p2pd pings
 /// every 100 ms).
@@ -134,8 +135,15 @@ fn a_stalled_main_loop_sends_no_more_watchdog_pings() {
     }
 }
 
+/// The run-time settings p2pd has in effect, read over its control socket.
+fn settings_in_effect(dir: &Path) -> serde_json::Value {
+    let mut c = Client::connect(&dir.join("home/p2pd.sock"));
+    let reply = c.call("config_get", serde_json::Value::Null);
+    reply["ok"].clone()
+}
+
 #[test]
-fn sighup_applies_the_new_rate_limits_and_names_the_keys_that_wait_for_a_restart() {
+fn sighup_applies_the_run_time_keys_and_names_the_keys_that_wait_for_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("p2pd.toml");
     // listen_port is also a flag here: the flag still wins after a reload.
@@ -145,7 +153,8 @@ fn sighup_applies_the_new_rate_limits_and_names_the_keys_that_wait_for_a_restart
 
     std::fs::write(
         &config,
-        "upload_rate_limit = 2000\ndownload_rate_limit = 3000\nlisten_port = 7001\nmax_peers_total = 7\n",
+        "upload_rate_limit = 2000\ndownload_rate_limit = 3000\nlisten_port = 7001\n\
+         max_peers_total = 7\nmax_open_files = 77\n",
     )
     .unwrap();
     d.signal("HUP");
@@ -156,9 +165,13 @@ fn sighup_applies_the_new_rate_limits_and_names_the_keys_that_wait_for_a_restart
     );
     assert_eq!(
         d.next_not_ping(),
-        "READY=1\nSTATUS=reloaded: applied download_rate_limit, upload_rate_limit; \
-         waiting for a restart: max_peers_total\n"
+        "READY=1\nSTATUS=reloaded: applied max_peers_total, download_rate_limit, \
+         upload_rate_limit; waiting for a restart: max_open_files\n"
     );
+    let now = settings_in_effect(dir.path());
+    assert_eq!(now["upload_rate_limit"], 2000, "{now}");
+    assert_eq!(now["download_rate_limit"], 3000, "{now}");
+    assert_eq!(now["max_peers_total"], 7, "{now}");
 
     // A file that no longer parses changes nothing, and the daemon runs on.
     std::fs::write(&config, "upload_rate_limit = \"fast\"\n").unwrap();
@@ -172,16 +185,76 @@ fn sighup_applies_the_new_rate_limits_and_names_the_keys_that_wait_for_a_restart
         "{failed}"
     );
     assert_eq!(d.next(), "WATCHDOG=1\n");
-    // The same file again: the rates are already applied, the waiting key still waits.
+    assert_eq!(settings_in_effect(dir.path())["upload_rate_limit"], 2000);
+    // The same file again: the run-time keys are already applied, the
+    // waiting key still waits.
     std::fs::write(
         &config,
-        "upload_rate_limit = 2000\ndownload_rate_limit = 3000\nmax_peers_total = 7\n",
+        "upload_rate_limit = 2000\ndownload_rate_limit = 3000\nmax_peers_total = 7\n\
+         max_open_files = 77\n",
     )
     .unwrap();
     d.signal("HUP");
     assert!(d.next_not_ping().starts_with("RELOADING=1\n"));
     assert_eq!(
         d.next_not_ping(),
-        "READY=1\nSTATUS=reloaded: nothing to apply; waiting for a restart: max_peers_total\n"
+        "READY=1\nSTATUS=reloaded: nothing to apply; waiting for a restart: max_open_files\n"
     );
+}
+
+#[test]
+fn a_key_changed_with_config_set_keeps_its_value_over_a_reloaded_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("p2pd.toml");
+    std::fs::write(
+        &config,
+        "upload_rate_limit = 1000\ndownload_rate_limit = 1000\n",
+    )
+    .unwrap();
+    let d = Managed::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    assert!(d.next_not_ping().starts_with("READY=1\n"));
+    let mut c = Client::connect(&dir.path().join("home/p2pd.sock"));
+    let set = c.call(
+        "config_set",
+        serde_json::json!({"key": "upload_rate_limit", "value": "5000"}),
+    );
+    assert_eq!(set["ok"]["upload_rate_limit"], 5000, "{set}");
+
+    std::fs::write(
+        &config,
+        "upload_rate_limit = 2000\ndownload_rate_limit = 3000\n",
+    )
+    .unwrap();
+    d.signal("HUP");
+    assert!(d.next_not_ping().starts_with("RELOADING=1\n"));
+    assert_eq!(
+        d.next_not_ping(),
+        "READY=1\nSTATUS=reloaded: applied download_rate_limit; \
+         kept as set by p2pctl config set: upload_rate_limit\n"
+    );
+    let now = settings_in_effect(dir.path());
+    assert_eq!(now["upload_rate_limit"], 5000, "{now}");
+    assert_eq!(now["download_rate_limit"], 3000, "{now}");
+
+    // Every reload names the held key while the file says otherwise; once
+    // the file agrees with it, nothing is held against the file.
+    d.signal("HUP");
+    assert!(d.next_not_ping().starts_with("RELOADING=1\n"));
+    assert_eq!(
+        d.next_not_ping(),
+        "READY=1\nSTATUS=reloaded: nothing to apply; \
+         kept as set by p2pctl config set: upload_rate_limit\n"
+    );
+    std::fs::write(
+        &config,
+        "upload_rate_limit = 5000\ndownload_rate_limit = 3000\n",
+    )
+    .unwrap();
+    d.signal("HUP");
+    assert!(d.next_not_ping().starts_with("RELOADING=1\n"));
+    assert_eq!(
+        d.next_not_ping(),
+        "READY=1\nSTATUS=reloaded: applied upload_rate_limit\n"
+    );
+    assert_eq!(settings_in_effect(dir.path())["upload_rate_limit"], 5000);
 }

@@ -43,7 +43,8 @@ impl Dirs {
             self.tmp.path().join("state").join("watch-cache.json"),
         );
         c.poll_interval = POLL;
-        c.trackers = vec![vec!["http://127.0.0.1:9/announce".into()]];
+        c.trackers =
+            tokio::sync::watch::channel(vec![vec!["http://127.0.0.1:9/announce".into()]]).1;
         c
     }
 }
@@ -251,7 +252,7 @@ async fn a_file_renamed_in_from_a_part_file_is_published_and_the_part_never_is()
     assert_eq!(torrent_file.file_name().unwrap(), "x.torrent");
     let on_disk = Metainfo::from_bytes(&fs::read(&torrent_file).unwrap()).unwrap();
     assert_eq!(on_disk.info_hash, metainfo.info_hash);
-    assert_eq!(on_disk.trackers, dirs.config().trackers);
+    assert_eq!(on_disk.trackers, *dirs.config().trackers.borrow());
     w.quiet().await;
     w.stop().await;
 }

@@ -278,7 +278,11 @@ fn parse_count(text: &str, max: u32) -> Option<u32> {
     text.parse().ok().filter(|n| (1..=max).contains(n))
 }
 
-fn parse_schedule(text: &str) -> Option<Option<Schedule>> {
+/// `HH:MM-HH:MM` (a daily local-time window, not empty) is
+/// `Some(Some(window))`; `off` or `none` is `Some(None)`; anything else
+/// is `None`.
+pub fn parse_schedule(text: &str) -> Option<Option<Schedule>> {
+    let text = text.trim();
     if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
         return Some(None);
     }
@@ -314,25 +318,27 @@ fn short(text: &str) -> String {
     text.chars().take(80).collect()
 }
 
+/// Settings with every kind of value, for tests here and of the wire form.
+#[cfg(test)]
+pub(crate) fn sample() -> RuntimeSettings {
+    RuntimeSettings {
+        download_rate_limit: None,
+        upload_rate_limit: Some(5_000_000),
+        alt_download_rate_limit: Some(1 << 20),
+        alt_upload_rate_limit: Some(256 << 10),
+        alt_speed: false,
+        alt_speed_schedule: None,
+        alt_speed_active: false,
+        max_peers_per_torrent: 50,
+        max_peers_total: 500,
+        upload_slots: 8,
+        tracker: "http://127.0.0.1:6969/announce".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample() -> RuntimeSettings {
-        RuntimeSettings {
-            download_rate_limit: None,
-            upload_rate_limit: Some(5_000_000),
-            alt_download_rate_limit: Some(1 << 20),
-            alt_upload_rate_limit: Some(256 << 10),
-            alt_speed: false,
-            alt_speed_schedule: None,
-            alt_speed_active: false,
-            max_peers_per_torrent: 50,
-            max_peers_total: 500,
-            upload_slots: 8,
-            tracker: "http://127.0.0.1:6969/announce".into(),
-        }
-    }
 
     #[test]
     fn rates_take_binary_units_and_unlimited() {

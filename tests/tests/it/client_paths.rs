@@ -3,7 +3,8 @@
 //! under `client_folders`. Real p2pd and p2pctl: with `only_client_folders`
 //! every path outside the folders is refused (a link inside leading out
 //! too); as root, a p2pctl running as another user (a member of the system
-//! service's socket group) is refused a file it cannot read.
+//! service's socket group) is refused a file it cannot read, and may not
+//! change the tracker (the passkey goes where it points).
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(target_os = "linux")]
@@ -233,6 +234,45 @@ fn a_client_of_another_user_may_share_only_what_it_could_read_itself() {
     succeed(
         &socket,
         &["share", public.join("secret.txt").to_str().unwrap()],
+    );
+}
+
+#[test]
+fn a_client_of_another_user_may_change_limits_but_not_the_tracker() {
+    if !running_as_root() {
+        eprintln!("not root: cannot run p2pctl as another user; the rules' unit tests cover this");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    chmod(&root, 0o755);
+    let home = root.join("node");
+    std::fs::create_dir(&home).unwrap();
+    chmod(&home, 0o755);
+    let (_d, socket) = daemon_with(&home, "", &["--socket-group-access"]);
+
+    let out = as_nobody(
+        &socket,
+        &root,
+        &["config", "set", "tracker", "http://evil.example/announce"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "p2pctl: only p2pd's own user or root may change the tracker (announces to it carry the logged-in user's passkey)\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(succeed(&socket, &["config", "get", "tracker"]), "\n");
+    let out = as_nobody(&socket, &root, &["config", "set", "upload_slots", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(succeed(&socket, &["config", "get", "upload_slots"]), "3\n");
+    // The daemon's own user may.
+    succeed(
+        &socket,
+        &["config", "set", "tracker", "http://127.0.0.1:9/announce"],
     );
 }
 

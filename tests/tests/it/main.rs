@@ -15,5 +15,6 @@ mod interop_transmission;
 mod passkey_rotation_e2e;
 mod private_swarm_e2e;
 mod relay_engine;
+mod runtime_settings;
 mod story;
 mod story_standard_client;

@@ -131,7 +131,7 @@ pub struct Community {
     passkey_key: PasskeyKey,
     traffic: Mutex<Traffic>,
     /// The event log.
-    pub events: EventLog,
+    pub events: Arc<EventLog>,
     writes: tokio::sync::Mutex<()>,
     shutdown: CancellationToken,
     announce_events: mpsc::Sender<LoggedEvent>,
@@ -164,7 +164,7 @@ impl Community {
         let (tx, rx) = mpsc::channel(MAX_QUEUED_ANNOUNCE_EVENTS);
         let c = Arc::new(Community {
             passkey_key,
-            events: EventLog::new(store.clone(), log_path),
+            events: Arc::new(EventLog::new(store.clone(), log_path)),
             store,
             clock: RwLock::new(Arc::new(SystemClock)),
             settings: Settings::from_config(config),
@@ -180,6 +180,8 @@ impl Community {
         });
         c.seal_legacy_passkeys().await?;
         c.load_index().await?;
+        // Other instances' events reach this one's streams (shared database).
+        c.events.follow(c.shutdown.clone()).await?;
         tokio::spawn(background(c.clone(), rx));
         Ok(c)
     }
@@ -305,17 +307,25 @@ impl Community {
     }
 }
 
+/// The passkey key's file in the data folder when the database is
+/// PostgreSQL (there is no database file to put it beside).
+pub const POSTGRES_PASSKEY_KEY_FILE: &str = "trackerd.passkey-key";
+
 /// The key that seals passkeys: `passkey_key_file`, else beside the
-/// database file; a key of the moment for an in-memory database.
+/// database file (in the data folder for PostgreSQL); a key of the moment
+/// for an in-memory database.
 fn passkey_key(config: &Config) -> Result<PasskeyKey, StoreError> {
-    let path = if config.passkey_key_file.as_os_str().is_empty() {
-        crate::store::sqlite::database_file(&config.database_url()).map(|db| {
+    let url = config.database_url();
+    let path = if !config.passkey_key_file.as_os_str().is_empty() {
+        Some(config.passkey_key_file.clone())
+    } else if crate::store::postgres::is_postgres_url(&url) {
+        Some(config.data_dir().join(POSTGRES_PASSKEY_KEY_FILE))
+    } else {
+        crate::store::sqlite::database_file(&url).map(|db| {
             let mut name = db.into_os_string();
             name.push(".passkey-key");
             PathBuf::from(name)
         })
-    } else {
-        Some(config.passkey_key_file.clone())
     };
     Ok(match path {
         Some(p) => PasskeyKey::load_or_create(&p)?,

@@ -1,6 +1,9 @@
 //! The event log: each event is stored (for paging), appended as one
-//! timestamped line to a text file, and broadcast to live streams. Knows
-//! nothing of HTTP or of who may see what (the caller filters).
+//! timestamped line to a text file, and broadcast to live streams. On a
+//! database other instances share (PostgreSQL, issue 16), the streams
+//! carry every instance's events: they are read back from the store in id
+//! order when the store says one was appended ([`EventLog::follow`]).
+//! Knows nothing of HTTP or of who may see what (the caller filters).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -21,10 +24,16 @@ pub struct EventLog {
     store: Arc<dyn CommunityStore>,
     path: PathBuf,
     /// Serialises store insert, file append and broadcast, so the file and
-    /// the streams see events in id order.
-    order: tokio::sync::Mutex<()>,
+    /// the streams see events in id order; holds the last id broadcast.
+    order: tokio::sync::Mutex<i64>,
+    /// Other instances append to the store too: broadcast what the store
+    /// holds after the last id, not only this instance's events.
+    shared: std::sync::atomic::AtomicBool,
     live: broadcast::Sender<Arc<LoggedEvent>>,
 }
+
+/// Events read back from the store at a time when catching up.
+const CATCH_UP_BATCH: u32 = 500;
 
 impl EventLog {
     /// A log writing to `store` and appending to the file at `path`.
@@ -33,7 +42,8 @@ impl EventLog {
         EventLog {
             store,
             path,
-            order: tokio::sync::Mutex::new(()),
+            order: tokio::sync::Mutex::new(0),
+            shared: std::sync::atomic::AtomicBool::new(false),
             live,
         }
     }
@@ -45,7 +55,7 @@ impl EventLog {
 
     /// Stores, appends and broadcasts an event; returns it with its id.
     pub async fn record(&self, mut e: LoggedEvent) -> Result<Arc<LoggedEvent>, StoreError> {
-        let _order = self.order.lock().await;
+        let mut last = self.order.lock().await;
         e.record.id = self.store.add_event(&e).await?;
         let e = Arc::new(e);
         let line = line(&e.record);
@@ -64,9 +74,76 @@ impl EventLog {
             Ok(Err(err)) => tracing::warn!("appending to the event log {err}"),
             Err(err) => tracing::warn!("event log writer failed: {err}"),
         }
-        // No receivers is fine: nobody is watching.
-        let _ = self.live.send(e.clone());
+        if self.shared.load(std::sync::atomic::Ordering::Acquire) {
+            // Other instances' events committed before this one go out
+            // first, then this one, all read back in id order.
+            if let Err(err) = self.catch_up(&mut last).await {
+                tracing::warn!("reading the shared event log: {err}");
+            }
+        } else {
+            // No receivers is fine: nobody is watching.
+            let _ = self.live.send(e.clone());
+            *last = e.record.id;
+        }
         Ok(e)
+    }
+
+    /// Broadcasts the stored events after `last`, in id order.
+    async fn catch_up(&self, last: &mut i64) -> Result<(), StoreError> {
+        loop {
+            let batch = self.store.events_after(*last, CATCH_UP_BATCH).await?;
+            let full = batch.len() == CATCH_UP_BATCH as usize;
+            for e in batch {
+                *last = e.record.id;
+                let _ = self.live.send(Arc::new(e));
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// On a database other instances share, makes the live streams carry
+    /// their events too, from now until `stop`: a no-op on a database
+    /// only this instance writes.
+    pub async fn follow(
+        self: &Arc<Self>,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Result<(), StoreError> {
+        // Listen first, then note where the log is: an event committed in
+        // between wakes us, and one before it is history, not news.
+        let Some(mut wakeups) = self.store.event_wakeups().await? else {
+            return Ok(());
+        };
+        {
+            let mut last = self.order.lock().await;
+            *last = self
+                .store
+                .latest_events(1)
+                .await?
+                .first()
+                .map_or(0, |e| e.record.id);
+            self.shared
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        let log = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    w = wakeups.recv() => {
+                        if w.is_none() {
+                            break;
+                        }
+                        let mut last = log.order.lock().await;
+                        if let Err(err) = log.catch_up(&mut last).await {
+                            tracing::warn!("reading the shared event log: {err}");
+                        }
+                    }
+                }
+            }
+        });
+        Ok(())
     }
 
     /// A receiver of events recorded from now on.

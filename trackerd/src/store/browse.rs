@@ -1,13 +1,15 @@
 //! Paging through the catalog for the dashboard's torrents table (issue
-//! 14): the query types and their SQLite queries. Which scopes a viewer may
-//! see is decided by the caller ([`crate::community`]); no rules here.
+//! 14): the query types and their SQLite queries (PostgreSQL's are in
+//! [`super::postgres`]). Which scopes a viewer may see is decided by the
+//! caller ([`crate::community`]); no rules here.
 
 use p2p_proto::infohash::InfoHash;
 use sqlx::sqlite::SqlitePool;
 
 use super::StoreError;
 use super::community::CatalogRecord;
-use super::sqlite_rows::{catalog_select, entry, hash_of};
+use super::rows::{catalog_select, hash_of};
+use super::sqlite_rows::entry;
 
 /// A column the store can sort the catalog by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +98,7 @@ fn filter(scopes: Option<&[i64]>, q: &str, walk_order: bool) -> (String, Vec<i64
 }
 
 /// The LIKE pattern of "contains `q`" (its own `%`, `_` and `\` taken literally).
-fn contains(q: &str) -> String {
+pub(super) fn like_contains(q: &str) -> String {
     let mut p = String::with_capacity(q.len() + 2);
     p.push('%');
     for c in q.chars() {
@@ -114,7 +116,7 @@ const FEW_MATCHES: u64 = 1000;
 
 /// A page of the catalog.
 pub(super) async fn page(pool: &SqlitePool, b: &BrowseQuery) -> Result<BrowsePage, StoreError> {
-    let pattern = contains(&b.q);
+    let pattern = like_contains(&b.q);
     let (clause, ids) = filter(b.scopes.as_deref(), &b.q, false);
     let count_sql = format!("SELECT count(*) FROM catalog c{clause}");
     let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
@@ -165,7 +167,7 @@ pub(super) async fn hashes(
         query = query.bind(*id);
     }
     if !q.is_empty() {
-        query = query.bind(contains(q));
+        query = query.bind(like_contains(q));
     }
     query
         .fetch_all(pool)
@@ -202,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_search_takes_like_wildcards_literally() {
-        assert_eq!(contains("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
+        assert_eq!(like_contains("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
     }
 
     #[test]

@@ -351,4 +351,12 @@ pub trait CommunityStore: Send + Sync + Debug {
     fn latest_events(&self, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>>;
     /// Events with id > `after`, oldest first.
     fn events_after(&self, after: i64, limit: u32) -> StoreFuture<'_, Vec<LoggedEvent>>;
+    /// Wake-ups when an event is appended to a database other trackerd
+    /// instances share (issue 16): each says "read the log after the last
+    /// id you saw", so a lost one costs nothing as long as a later one
+    /// comes (one also follows a reconnection). `None` for a database no
+    /// other instance writes (SQLite). Ends when the receiver is dropped.
+    fn event_wakeups(&self) -> StoreFuture<'_, Option<tokio::sync::mpsc::Receiver<()>>> {
+        Box::pin(async { Ok(None) })
+    }
 }

@@ -1,9 +1,13 @@
 //! Persistence behind a small trait: the torrent catalog and the
-//! completed-download counters. SQLite now ([`sqlite`]); PostgreSQL can
-//! implement the same trait later. Must not hold swarm state or know HTTP.
+//! completed-download counters, and the community ([`community`]). SQLite
+//! ([`sqlite`]) for one machine, the default; PostgreSQL ([`postgres`]) for
+//! several trackerd instances sharing one database. Both pass the same
+//! tests. Must not hold swarm state or know HTTP.
 
 pub mod browse;
 pub mod community;
+pub mod postgres;
+mod rows;
 pub mod sqlite;
 mod sqlite_community;
 #[cfg(test)]
@@ -48,7 +52,7 @@ pub struct TorrentRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The URL names a backend this build does not have.
-    #[error("unsupported database URL {0:?} (this build supports sqlite:// only)")]
+    #[error("unsupported database URL {0:?} (trackerd supports sqlite:// and postgres:// URLs)")]
     UnsupportedUrl(String),
     /// Creating the database's folder failed.
     #[error("cannot create database folder {path}: {source}")]
@@ -99,11 +103,67 @@ pub trait Store: Send + Sync + Debug {
     fn community(&self) -> Arc<dyn community::CommunityStore>;
 }
 
+/// The URL with its password (in the user part or a `password=`
+/// parameter) replaced by `***`, to name a database in messages and logs.
+pub fn redacted_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    if scheme.is_empty() && !url.contains("://") {
+        format!("{authority}{tail}")
+    } else {
+        format!("{scheme}://{authority}{tail}")
+    }
+}
+
 /// Opens the store a URL names and applies migrations.
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Box::new(sqlite::SqliteStore::open(url).await?))
+    } else if postgres::is_postgres_url(url) {
+        Ok(Box::new(postgres::PgStore::open(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
+        Err(StoreError::UnsupportedUrl(redacted_url(url)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn a_database_url_is_shown_without_its_password() {
+        assert_eq!(
+            redacted_url("postgres://tracker:s3cret@db.lan:5432/trackerd?sslmode=require"),
+            "postgres://tracker:***@db.lan:5432/trackerd?sslmode=require"
+        );
+        assert_eq!(
+            redacted_url("postgres://tracker@db/t?password=s3cret&application_name=x"),
+            "postgres://tracker@db/t?password=***&application_name=x"
+        );
+        assert_eq!(
+            redacted_url("sqlite:///var/lib/t.sqlite"),
+            "sqlite:///var/lib/t.sqlite"
+        );
     }
 }

@@ -13,10 +13,10 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
-use super::sqlite_rows::hash_of;
+use super::rows::hash_of;
 use super::{Store, StoreError, StoreFuture, TorrentRecord};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A SQLite database.
 #[derive(Debug, Clone)]
@@ -259,8 +259,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_non_sqlite_url_is_refused_clearly() {
-        let e = super::super::open("postgres://x/y").await.unwrap_err();
+    async fn an_unknown_database_url_is_refused_clearly() {
+        let e = super::super::open("mysql://x/y").await.unwrap_err();
         assert!(e.to_string().contains("unsupported database URL"));
     }
 }

@@ -12,11 +12,11 @@ use super::community::{
     PUBLIC_GROUP, PublishOutcome, SessionOutcome, SessionRecord, StoredPasskey, TrafficDelta,
     Usage, UserRecord,
 };
-use super::sqlite::SqliteStore;
-use super::sqlite_rows::{
-    GROUP_SELECT, SESSION_SELECT, catalog_select, entry, event, group, hash_of,
-    is_unique_violation, member, session, signed, stored_passkey, unsigned, user,
+use super::rows::{
+    GROUP_SELECT, SESSION_SELECT, catalog_select, hash_of, is_unique_violation, signed,
 };
+use super::sqlite::SqliteStore;
+use super::sqlite_rows::{entry, event, group, member, session, stored_passkey, unsigned, user};
 use super::web_sessions;
 
 impl CommunityStore for SqliteStore {

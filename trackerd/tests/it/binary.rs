@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::common::process::{http, spawn, spawn_with_env, trackerd, wait_until};
+use crate::common::store;
 use crate::common::{hash, make_torrent, req, scrape_target};
 use p2p_proto::tracker::{AnnounceResponse, Event, ScrapeResponse};
 use trackerd::config::Config;
@@ -16,8 +17,10 @@ fn it_listens_on_an_os_assigned_port_and_answers() {
     assert_ne!(d.addr.port(), 0);
     let (status, body) = http(d.addr, "GET", "/health", b"");
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    assert!(
+    // The database is the data dir's SQLite file unless one is named.
+    assert_eq!(
         dir.path().join("trackerd.sqlite").exists(),
+        !store::is_postgres(),
         "default database in the data dir"
     );
 }
@@ -134,16 +137,42 @@ fn an_unsupported_database_url_fails_with_a_clear_error() {
             "--listen",
             "127.0.0.1:0",
             "--database",
-            "postgres://db/trackerd",
+            "mysql://db/trackerd",
         ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("unsupported database URL \"postgres://db/trackerd\""),
+        err.contains("unsupported database URL \"mysql://db/trackerd\""),
         "{err}"
     );
+}
+
+#[test]
+fn an_unreachable_postgres_fails_clearly_without_showing_its_password() {
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://tracker:s3cret-pw@127.0.0.1:{port}/trackerd");
+    let dir = tempfile::tempdir().unwrap();
+    let out = trackerd()
+        .args(["--listen", "127.0.0.1:0", "--database", &url, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "database postgres://tracker:***@127.0.0.1:{port}/trackerd"
+        )),
+        "names the database: {err}"
+    );
+    assert!(!err.contains("s3cret-pw"), "the password leaked: {err}");
 }
 
 #[test]
@@ -158,7 +187,11 @@ fn the_environment_sets_what_no_flag_sets_and_flags_win() {
     };
     let d = spawn_with_env(&env, &[]);
     assert_eq!(mode(&d), "catalog");
-    assert!(dir.path().join("trackerd.sqlite").exists());
+    // The data dir from the environment holds the database (SQLite) or
+    // the passkey key (PostgreSQL).
+    assert!(
+        dir.path().join("trackerd.sqlite").exists() || store::passkey_key_file(dir.path()).exists()
+    );
     drop(d);
     let d = spawn_with_env(&env, &["--mode", "open"]);
     assert_eq!(mode(&d), "open");
@@ -183,14 +216,25 @@ fn the_database_and_event_log_are_readable_by_trackerds_user_only() {
     assert_eq!(status, 201);
     assert_eq!(mode(&tmp.path().join("new")), 0o700);
     assert_eq!(mode(&data), 0o700);
-    // Passkeys and session hashes are in the database; who logged in from
-    // where is in the event log: neither is for other local users.
-    for file in [
-        "trackerd.sqlite",
-        "trackerd.sqlite-wal",
-        "trackerd-events.log",
-    ] {
-        let path = data.join(file);
+    // Passkeys and session hashes are in the database (on PostgreSQL, the
+    // key that seals passkeys is still here); who logged in from where is
+    // in the event log: none is for other local users.
+    let files = if store::is_postgres() {
+        vec![
+            store::passkey_key_file(&data),
+            data.join("trackerd-events.log"),
+        ]
+    } else {
+        [
+            "trackerd.sqlite",
+            "trackerd.sqlite-wal",
+            "trackerd-events.log",
+        ]
+        .map(|f| data.join(f))
+        .to_vec()
+    };
+    for path in files {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
         if file.ends_with("-wal") && !path.exists() {
             continue;
         }

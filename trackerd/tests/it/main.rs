@@ -31,5 +31,7 @@ mod proxy;
 mod quotas;
 mod scale;
 mod service_notify;
+mod shared_database;
+mod store_races;
 mod stream_caps;
 mod swarm_caps;

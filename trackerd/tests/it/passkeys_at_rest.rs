@@ -1,7 +1,8 @@
-//! Passkeys at rest (issue 12, item 10): the database files never hold a
-//! passkey in clear, passkeys keep working after a restart, and a database
-//! written before passkeys were sealed is migrated at start with its
-//! passkeys, sessions and memberships intact.
+//! Passkeys at rest (issue 12, item 10): the database never holds a
+//! passkey in clear (SQLite's files, or PostgreSQL's rows), passkeys keep
+//! working after a restart, and a SQLite database written before passkeys
+//! were sealed is migrated at start with its passkeys, sessions and
+//! memberships intact.
 
 use std::path::Path;
 
@@ -10,17 +11,13 @@ use sqlx::Row;
 
 use crate::common::api::*;
 use crate::common::old_db::database_before;
+use crate::common::store;
 use crate::common::{hash, passkey_announce, req, start, start_in};
 
-/// Every byte of the database and its WAL and shared-memory files.
+/// Every byte of the database (see [`store::database_contents`]).
 fn database_bytes(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        if let Ok(b) = std::fs::read(dir.join(format!("trackerd.sqlite{suffix}"))) {
-            all.extend(b);
-        }
-    }
-    assert!(!all.is_empty(), "no database in {}", dir.display());
+    let all = store::database_contents(dir);
+    assert!(!all.is_empty(), "no database for {}", dir.display());
     all
 }
 
@@ -52,7 +49,7 @@ async fn passkeys_never_reach_the_database_files_and_still_work_after_a_restart(
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let key = dir.path().join("trackerd.sqlite.passkey-key");
+        let key = store::passkey_key_file(dir.path());
         let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the key file is the owner's only");
     }
@@ -88,7 +85,7 @@ async fn without_its_key_file_the_database_is_refused_rather_than_passkeys_chang
     let s = start(|_| {}).await;
     user(s.addr, "alice").await;
     let dir = s.stop().await;
-    std::fs::remove_file(dir.path().join("trackerd.sqlite.passkey-key")).unwrap();
+    std::fs::remove_file(store::passkey_key_file(dir.path())).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = crate::common::test_config(dir.path());
     let token = tokio_util::sync::CancellationToken::new();
@@ -120,6 +117,11 @@ async fn old_database(dir: &Path) {
 
 #[tokio::test]
 async fn a_database_with_clear_passkeys_is_migrated_and_its_passkeys_keep_working() {
+    // SQLite-only: the fixture is a SQLite file as trackerd wrote it before
+    // migration 0003; no PostgreSQL database predates sealed passkeys.
+    if store::sqlite_only("a_database_with_clear_passkeys_is_migrated") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     old_database(dir.path()).await;
     let s = start_in(dir, "127.0.0.1:0", |_| {}).await;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{Added, ErrorCode, IpcError, TorrentState, TorrentSummary};
+use p2p_proto::ipc::{Added, ErrorCode, IpcError, TorrentState, TorrentSummary, parse_rate};
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 
@@ -158,6 +158,8 @@ async fn record(
         name: meta.info.name.clone(),
         size: meta.info.total_length,
         folder_pin: *pin,
+        download_rate_limit: None,
+        upload_rate_limit: None,
     };
     let entry = store_torrent(entry, torrent)
         .await
@@ -291,6 +293,36 @@ pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply<Added> {
         .map_err(|e| err(ErrorCode::InvalidTorrent, e))?;
     d.registry().set_paused(ih, false);
     start_and_summarize(d, meta, &entry.download_dir, entry.folder_pin).await
+}
+
+/// Sets a download's own rate limits: kept in its entry (so they hold
+/// after a pause or a restart) and applied at once if it runs.
+pub(super) fn limits(
+    d: &Daemon,
+    ih: InfoHash,
+    download: Option<u64>,
+    upload: Option<u64>,
+) -> Reply<TorrentSummary> {
+    for (key, rate) in [
+        ("download_rate_limit", download),
+        ("upload_rate_limit", upload),
+    ] {
+        // The checks `config set` makes on a global limit.
+        if let Some(r) = rate.filter(|&r| parse_rate(&r.to_string()) != Some(Some(r))) {
+            return Err(err(
+                ErrorCode::InvalidSetting,
+                format!("{key}: {r} is not a rate from 1 byte to 1 TiB per second"),
+            ));
+        }
+    }
+    if !d.registry().set_limits(ih, download, upload) {
+        return Err(err(
+            ErrorCode::InvalidSetting,
+            "per-torrent limits are kept for downloads; a watched-folder item follows the global limits",
+        ));
+    }
+    d.engine.set_torrent_limits(ih, download, upload);
+    describe(d, ih)
 }
 
 pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply<TorrentSummary> {

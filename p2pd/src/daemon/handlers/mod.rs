@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    ErrorCode, Event, EventFrame, IpcError, ReplyBody, ReplyFrame, Request, Response, Subscribed,
-    TorrentSummary, encode_frame,
+    ErrorCode, Event, EventFrame, IpcError, ReplyBody, ReplyFrame, Request, Response, SettingKey,
+    Subscribed, TorrentSummary, encode_frame,
 };
 use tokio::io::AsyncWriteExt;
 
 use super::{Daemon, community};
-use downloads::{add, pause, remove, resume};
+use downloads::{add, limits, pause, remove, resume};
 use rights::Peer;
 use share::share;
 use views::{list, peers, progress, status};
@@ -38,11 +38,22 @@ fn err(code: ErrorCode, message: impl Into<String>) -> IpcError {
 /// Answers one request from `peer` (whose rights bound the paths it names).
 pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Reply {
     match request {
-        // Issue 15: the run-time settings are being built on a branch.
-        Request::ConfigGet | Request::ConfigSet { .. } | Request::TorrentLimits { .. } => Err(err(
-            ErrorCode::NotSupported,
-            "run-time settings are not available in this build yet",
-        )),
+        Request::ConfigGet => Ok(Response::Config(d.runtime.get())),
+        Request::ConfigSet { ref key, ref value } => {
+            if key.trim() == SettingKey::Tracker.name() && !rights::is_daemon_user(peer) {
+                return Err(err(
+                    ErrorCode::Forbidden,
+                    "only p2pd's own user or root may change the tracker (announces to it carry the logged-in user's passkey)",
+                ));
+            }
+            d.runtime.set(key, value).await.map(Response::Config)
+        }
+        Request::TorrentLimits {
+            ref id,
+            download_rate_limit,
+            upload_rate_limit,
+        } => limits(d, resolve(d, id)?, download_rate_limit, upload_rate_limit)
+            .map(Response::Torrent),
         Request::Status => Ok(Response::Status(status(d))),
         Request::List => Ok(Response::List(list(d))),
         Request::Add {

@@ -211,6 +211,16 @@ pub(crate) fn policy(folders: &[PathBuf], only_folders: bool) -> Policy {
     }
 }
 
+/// Whether `peer` runs as p2pd's own user or root: what only they may do
+/// (change the tracker its announces, and the passkey in them, go to).
+pub(crate) fn is_daemon_user(peer: &Peer) -> bool {
+    is_user_or_root(peer, daemon_uid())
+}
+
+pub(crate) fn is_user_or_root(peer: &Peer, daemon_uid: u32) -> bool {
+    peer.uid == daemon_uid || peer.uid == 0
+}
+
 #[cfg(target_os = "linux")]
 fn daemon_uid() -> u32 {
     rustix::process::geteuid().as_raw()

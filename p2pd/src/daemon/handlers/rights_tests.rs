@@ -256,3 +256,15 @@ fn groups_are_read_from_proc_status_and_unknown_peers_get_no_rights() {
     );
     assert!(r.is_err());
 }
+
+#[test]
+fn only_the_daemons_user_and_root_count_as_the_daemons_user() {
+    assert!(!is_user_or_root(&alice(), DAEMON));
+    for uid in [DAEMON, 0] {
+        let peer = Peer {
+            uid,
+            gids: Vec::new(),
+        };
+        assert!(is_user_or_root(&peer, DAEMON), "{uid}");
+    }
+}

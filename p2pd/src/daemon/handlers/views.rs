@@ -26,10 +26,17 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
     let (state, error) = shown_state(&s.state);
     let (down, up) = d.rates.of(s.info_hash);
     let shared_dir = d.sharing.item_dir(s.info_hash);
-    let save_path = d
-        .registry()
-        .get(s.info_hash)
-        .map(|e| e.download_dir.clone())
+    let entry = d.registry().get(s.info_hash).map(|e| {
+        (
+            e.download_dir.clone(),
+            e.download_rate_limit,
+            e.upload_rate_limit,
+        )
+    });
+    let (download_rate_limit, upload_rate_limit) =
+        entry.as_ref().map_or((None, None), |e| (e.1, e.2));
+    let save_path = entry
+        .map(|e| e.0)
         .or(shared_dir)
         .unwrap_or_else(|| d.settings.shared_dir.clone());
     TorrentSummary {
@@ -50,8 +57,8 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
         upload_rate: up,
         peers: s.peers.len(),
         save_path: save_path.display().to_string(),
-        download_rate_limit: None,
-        upload_rate_limit: None,
+        download_rate_limit,
+        upload_rate_limit,
     }
 }
 
@@ -80,8 +87,8 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
             upload_rate: 0,
             peers: 0,
             save_path: e.download_dir.display().to_string(),
-            download_rate_limit: None,
-            upload_rate_limit: None,
+            download_rate_limit: e.download_rate_limit,
+            upload_rate_limit: e.upload_rate_limit,
         })
         .collect()
 }

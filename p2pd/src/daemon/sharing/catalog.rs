@@ -17,7 +17,7 @@ impl Sharing {
     /// logged in. Already there is fine.
     pub async fn publish(&self, item: &SharedItem) {
         let (Some(token), Some(tracker), Some(api)) =
-            (self.token(), self.places.tracker.clone(), self.api.as_ref())
+            (self.token(), self.tracker(), self.api.as_ref())
         else {
             return;
         };

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::Event;
 use p2p_proto::metainfo::Metainfo;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::registry::Registry;
 use crate::engine::{AddTorrent, Engine, EngineError, FolderId};
@@ -75,7 +75,8 @@ pub(crate) enum Start {
 /// Where things go, from the settings.
 #[derive(Debug, Clone)]
 pub(crate) struct Places {
-    /// The configured tracker's announce URL.
+    /// The configured tracker's announce URL at start (a run-time setting
+    /// may change it: [`Sharing::set_tracker`]).
     pub tracker: Option<String>,
     /// Resume records of downloads.
     pub downloads_resume_dir: PathBuf,
@@ -93,6 +94,9 @@ pub(crate) struct Sharing {
     items: Mutex<HashMap<InfoHash, SharedItem>>,
     identity: Mutex<Identity>,
     events: broadcast::Sender<Event>,
+    /// The announce tiers of torrents shared from now on: the configured
+    /// tracker, or none. The watcher reads it for each torrent it makes.
+    tiers: watch::Sender<Vec<Vec<String>>>,
 }
 
 impl Sharing {
@@ -103,8 +107,10 @@ impl Sharing {
         registry: Arc<Mutex<Registry>>,
         events: broadcast::Sender<Event>,
     ) -> Sharing {
+        let tiers = places.tracker.iter().map(|t| vec![t.clone()]).collect();
         Sharing {
             engine,
+            tiers: watch::Sender::new(tiers),
             places,
             api,
             registry,
@@ -117,6 +123,19 @@ impl Sharing {
     /// The recorded downloads.
     pub fn registry(&self) -> MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The tracker announce URL for torrents shared from now on.
+    pub fn tracker(&self) -> Option<String> {
+        self.tiers.borrow().first().and_then(|t| t.first()).cloned()
+    }
+
+    /// Changes the tracker of torrents shared from now on: watched-folder
+    /// items hashed after this, torrents without a tracker started after
+    /// this, catalog entries published after this. What runs keeps its URLs.
+    pub fn set_tracker(&self, url: Option<String>) {
+        self.tiers
+            .send_replace(url.into_iter().map(|t| vec![t]).collect());
     }
 
     fn items(&self) -> MutexGuard<'_, HashMap<InfoHash, SharedItem>> {
@@ -145,7 +164,7 @@ impl Sharing {
         if identity.stopped {
             return None;
         }
-        if let Some(t) = &self.places.tracker {
+        if let Some(t) = &self.tracker() {
             if meta.trackers.is_empty() {
                 meta.trackers = vec![vec![t.clone()]];
             }
@@ -181,8 +200,8 @@ impl Sharing {
             .map(|_| Start::Now)
     }
 
-    /// Adds a torrent that announces to its trackers, with no limits of
-    /// its own.
+    /// Adds a torrent that announces to its trackers, with the limits of
+    /// its own that its download's entry records (none for other torrents).
     async fn add(
         &self,
         metainfo: Metainfo,
@@ -190,13 +209,19 @@ impl Sharing {
         resume_dir: PathBuf,
         assume_complete: bool,
     ) -> Result<InfoHash, EngineError> {
+        let (download_rate_limit, upload_rate_limit) = self
+            .registry()
+            .get(metainfo.info_hash)
+            .map_or((None, None), |e| {
+                (e.download_rate_limit, e.upload_rate_limit)
+            });
         self.engine
             .add(AddTorrent {
                 metainfo,
                 download_dir,
                 resume_dir,
-                download_rate_limit: None,
-                upload_rate_limit: None,
+                download_rate_limit,
+                upload_rate_limit,
                 extra_peers: Vec::new(),
                 use_trackers: true,
                 assume_complete,

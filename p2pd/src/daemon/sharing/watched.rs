@@ -31,12 +31,7 @@ impl Sharing {
     pub async fn watch(self: Arc<Self>, folder: WatchedFolder, cancel: CancellationToken) {
         let config = WatcherConfig {
             poll_interval: POLL_INTERVAL,
-            trackers: self
-                .places
-                .tracker
-                .iter()
-                .map(|t| vec![t.clone()])
-                .collect(),
+            trackers: self.tiers.subscribe(),
             ..WatcherConfig::new(folder.shared_dir, folder.torrents_dir, folder.cache_file)
         };
         let (tx, mut rx) = mpsc::channel(256);

@@ -112,7 +112,7 @@ impl Conn {
         let len = data.len() as u64;
         self.throttle_down += len;
         self.shared.count_download(len);
-        if !self.in_flight.remove(&b) {
+        if !self.in_flight.answered(&b) {
             // Late (after a choke or a cancel) or never asked for: wasted.
             return;
         }

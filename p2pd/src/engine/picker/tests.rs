@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use super::*;
 use crate::engine::piecebuf::PieceBuf;
 
@@ -37,7 +39,7 @@ fn blocks_cover_a_piece_and_the_short_last_piece() {
     let mut p = picker(3, &[0, 1]);
     let peer = peer_with(3, 0..3);
     let mut out = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 10, &mut out);
+    p.pick(1, &peer, &|_| false, 10, &mut out);
     assert_eq!(
         out,
         [
@@ -63,11 +65,11 @@ fn started_pieces_are_finished_before_new_ones() {
     let mut p = picker(10, &[]);
     let peer = peer_with(10, 0..10);
     let mut first = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 2, &mut first);
+    p.pick(1, &peer, &|_| false, 2, &mut first);
     assert_eq!(first.len(), 2);
     let started = first[0].index;
     let mut next = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 2, &mut next);
+    p.pick(1, &peer, &|_| false, 2, &mut next);
     assert!(next.iter().all(|b| b.index == started), "{next:?}");
 }
 
@@ -82,7 +84,7 @@ fn rarest_pieces_are_picked_first_once_a_few_pieces_are_had() {
     let peer = peer_with(10, [7, 9]);
     p.remove_peer(&peer_with(10, [9]));
     let mut out = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 1, &mut out);
+    p.pick(1, &peer, &|_| false, 1, &mut out);
     assert_eq!(out[0].index, 9);
 }
 
@@ -92,7 +94,7 @@ fn nothing_is_picked_from_a_peer_without_missing_pieces() {
     let peer = peer_with(4, [0, 1]);
     assert!(!p.is_interesting(&peer));
     let mut out = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 8, &mut out);
+    p.pick(1, &peer, &|_| false, 8, &mut out);
     assert!(out.is_empty());
 }
 
@@ -101,10 +103,10 @@ fn cancelled_blocks_are_asked_again() {
     let mut p = picker(2, &[0]);
     let peer = peer_with(2, [1]);
     let mut out = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 1, &mut out);
+    p.pick(1, &peer, &|_| false, 1, &mut out);
     p.cancelled(out[0]);
     let mut again = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 1, &mut again);
+    p.pick(1, &peer, &|_| false, 1, &mut again);
     assert_eq!(out, again);
 }
 
@@ -113,18 +115,18 @@ fn endgame_asks_a_second_peer_for_blocks_in_flight_but_never_the_same_peer_twice
     let mut p = picker(2, &[0]);
     let a = peer_with(2, [1]);
     let mut from_a = Vec::new();
-    p.pick(1, &a, &HashSet::new(), 10, &mut from_a);
+    p.pick(1, &a, &|_| false, 10, &mut from_a);
     assert_eq!(from_a.len(), 2);
     let a_in_flight: HashSet<BlockRef> = from_a.iter().copied().collect();
     let mut again_a = Vec::new();
-    p.pick(1, &a, &a_in_flight, 10, &mut again_a);
+    p.pick(1, &a, &|b| a_in_flight.contains(b), 10, &mut again_a);
     assert!(again_a.is_empty());
     let mut from_b = Vec::new();
-    p.pick(2, &a, &HashSet::new(), 10, &mut from_b);
+    p.pick(2, &a, &|_| false, 10, &mut from_b);
     assert_eq!(from_b, from_a);
     // A third peer gets nothing: two copies in flight is the limit.
     let mut from_c = Vec::new();
-    p.pick(3, &a, &HashSet::new(), 10, &mut from_c);
+    p.pick(3, &a, &|_| false, 10, &mut from_c);
     assert!(from_c.is_empty());
     // The first copy to arrive wins and reports the duplicate; the second is unwanted.
     assert_eq!(
@@ -142,21 +144,21 @@ fn a_failed_piece_is_downloaded_again_and_a_verified_one_never() {
     let mut p = picker(2, &[0]);
     let peer = peer_with(2, [1]);
     let mut out = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 10, &mut out);
+    p.pick(1, &peer, &|_| false, 10, &mut out);
     assert_eq!(deliver(&mut p, &out).len(), 1);
     // While it is being verified, nobody is asked for it.
     let mut during = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 10, &mut during);
+    p.pick(1, &peer, &|_| false, 10, &mut during);
     assert!(during.is_empty());
     p.failed(1);
     let mut again = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 10, &mut again);
+    p.pick(1, &peer, &|_| false, 10, &mut again);
     assert_eq!(again, out);
     deliver(&mut p, &again);
     p.verified(1);
     assert!(p.is_complete());
     let mut after = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 10, &mut after);
+    p.pick(1, &peer, &|_| false, 10, &mut after);
     assert!(after.is_empty());
 }
 
@@ -165,7 +167,7 @@ fn blocks_of_the_wrong_size_or_offset_are_refused() {
     let mut p = picker(2, &[0]);
     let peer = peer_with(2, [1]);
     let mut out = Vec::new();
-    p.pick(1, &peer, &HashSet::new(), 10, &mut out);
+    p.pick(1, &peer, &|_| false, 10, &mut out);
     let b = out[0];
     assert_eq!(p.received(1, b, &[0; 10]), Received::Unwanted);
     let odd = BlockRef { begin: 1, ..b };
@@ -185,9 +187,9 @@ fn a_piece_started_by_one_peer_is_left_to_it_until_it_lets_go() {
     let mut p = picker(3, &[0]);
     let all = peer_with(3, 0..3);
     let mut a = Vec::new();
-    p.pick(1, &all, &HashSet::new(), 2, &mut a);
+    p.pick(1, &all, &|_| false, 2, &mut a);
     let mut b = Vec::new();
-    p.pick(2, &all, &HashSet::new(), 2, &mut b);
+    p.pick(2, &all, &|_| false, 2, &mut b);
     assert!(
         a.iter().all(|x| b.iter().all(|y| x.index != y.index)),
         "{a:?} {b:?}"
@@ -196,7 +198,8 @@ fn a_piece_started_by_one_peer_is_left_to_it_until_it_lets_go() {
     p.cancelled(a[0]);
     p.cancelled(a[1]);
     let mut later = Vec::new();
-    p.pick(2, &all, &b.iter().copied().collect(), 8, &mut later);
+    let asked: HashSet<BlockRef> = b.iter().copied().collect();
+    p.pick(2, &all, &|x| asked.contains(x), 8, &mut later);
     assert!(later.iter().any(|x| x.index == a[0].index));
     let mut complete = None;
     for blk in b.iter().chain(&later) {
@@ -222,7 +225,7 @@ fn after_the_random_start_equally_rare_pieces_come_in_order() {
     let mut order = Vec::new();
     for _ in 0..5 {
         let mut out = Vec::new();
-        p.pick(1, &all, &HashSet::new(), 4, &mut out);
+        p.pick(1, &all, &|_| false, 4, &mut out);
         assert!(out.iter().all(|b| b.index == out[0].index), "{out:?}");
         order.push(out[0].index);
     }

@@ -350,19 +350,7 @@ fn exchanges() -> Vec<(Request, Response)> {
 }
 
 fn settings() -> RuntimeSettings {
-    RuntimeSettings {
-        download_rate_limit: None,
-        upload_rate_limit: Some(5_000_000),
-        alt_download_rate_limit: Some(1 << 20),
-        alt_upload_rate_limit: Some(256 << 10),
-        alt_speed: false,
-        alt_speed_schedule: None,
-        alt_speed_active: false,
-        max_peers_per_torrent: 50,
-        max_peers_total: 500,
-        upload_slots: 8,
-        tracker: "http://127.0.0.1:6969/announce".into(),
-    }
+    crate::ipc::settings::sample()
 }
 
 /// Fails to compile when a command is added without a place in

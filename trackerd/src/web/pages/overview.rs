@@ -38,8 +38,9 @@ pub async fn show(State(t): State<Arc<Tracker>>, v: Viewer) -> Result<Response, 
     let rate = t.stats.announce_rate();
     let completed = t.stats.completed.load(Ordering::Relaxed);
     let samples = t.samples.all();
-    let series = |f: fn(&crate::web::samples::Sample) -> f64| -> Vec<f64> {
-        samples.iter().map(f).collect()
+    let now = samples.last().map_or(0, |s| s.at);
+    let series = |f: fn(&crate::web::samples::Sample) -> f64| -> Vec<(i64, f64)> {
+        samples.iter().map(|s| (s.at, f(s))).collect()
     };
     let body = html! {
         h1 { "Overview" }
@@ -53,10 +54,10 @@ pub async fn show(State(t): State<Arc<Tracker>>, v: Viewer) -> Result<Response, 
         }
         h2 { "The last hour" }
         div.charts {
-            (line("Announces per second", &series(|s| s.announces_per_second), &format!("{rate:.1}")))
-            (line("Seeders", &series(|s| s.seeders as f64), &totals.seeders.to_string()))
-            (line("Leechers", &series(|s| s.leechers as f64), &totals.leechers.to_string()))
-            (line("Online users", &series(|s| s.online as f64), &online.to_string()))
+            (line("Announces per second", &series(|s| s.announces_per_second), now, &format!("{rate:.1}")))
+            (line("Seeders", &series(|s| s.seeders as f64), now, &totals.seeders.to_string()))
+            (line("Leechers", &series(|s| s.leechers as f64), now, &totals.leechers.to_string()))
+            (line("Online users", &series(|s| s.online as f64), now, &online.to_string()))
         }
     };
     Ok(v.finish(page(Some(&v), "Overview", Nav::Overview, body).into_response()))

@@ -1,5 +1,5 @@
 //! Helpers for trackerd's integration tests: start a real server on port 0
-//! with a temp database, the one HTTP client ([`http`]), announce requests
+//! with a temp database (SQLite, or PostgreSQL: see [`store`]), the one HTTP client ([`http`]), announce requests
 //! and small torrents. No assertions about the server's behaviour here.
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -9,6 +9,7 @@ pub mod clients;
 pub mod http;
 pub mod old_db;
 pub mod process;
+pub mod store;
 pub mod web;
 
 pub use http::{Reply, Request, send_raw};
@@ -48,9 +49,11 @@ impl TestServer {
     }
 }
 
+/// A config with its data in `dir`, on the store under test ([`store`]).
 pub fn test_config(dir: &std::path::Path) -> Config {
     Config {
         data_dir: dir.to_owned(),
+        database: store::database_url(dir).unwrap_or_default(),
         ..Config::default()
     }
 }

@@ -11,22 +11,22 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
     (
         1,
         "torrents and counters",
-        include_str!("../../../migrations/0001_torrents_and_counters.sql"),
+        include_str!("../../../migrations/sqlite/0001_torrents_and_counters.sql"),
     ),
     (
         2,
         "accounts groups catalog events",
-        include_str!("../../../migrations/0002_accounts_groups_catalog_events.sql"),
+        include_str!("../../../migrations/sqlite/0002_accounts_groups_catalog_events.sql"),
     ),
     (
         3,
         "passkeys sealed",
-        include_str!("../../../migrations/0003_passkeys_sealed.sql"),
+        include_str!("../../../migrations/sqlite/0003_passkeys_sealed.sql"),
     ),
     (
         4,
         "one owner per torrent",
-        include_str!("../../../migrations/0004_one_owner_per_torrent.sql"),
+        include_str!("../../../migrations/sqlite/0004_one_owner_per_torrent.sql"),
     ),
 ];
 

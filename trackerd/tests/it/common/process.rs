@@ -47,8 +47,33 @@ pub fn spawn(args: &[&str]) -> Daemon {
 }
 
 /// [`spawn`] with environment variables set.
+/// On PostgreSQL ([`super::store`]), trackerd gets the database of its
+/// data folder (`--data-dir` or `TRACKERD_DATA_DIR`) unless the test names
+/// a database itself.
 pub fn spawn_with_env(env: &[(&str, &str)], args: &[&str]) -> Daemon {
-    let mut child = trackerd()
+    let mut cmd = trackerd();
+    let names_database =
+        args.contains(&"--database") || env.iter().any(|(k, _)| *k == "TRACKERD_DATABASE");
+    if !names_database {
+        let data_dir = args
+            .iter()
+            .position(|a| *a == "--data-dir")
+            .and_then(|i| args.get(i + 1).copied())
+            .or_else(|| {
+                env.iter()
+                    .find(|(k, _)| *k == "TRACKERD_DATA_DIR")
+                    .map(|(_, v)| *v)
+            });
+        let key = data_dir.map_or_else(
+            // No folder named (a config file names it): a database of its own.
+            || tempfile::tempdir().unwrap().path().to_owned(),
+            std::path::PathBuf::from,
+        );
+        if let Some(url) = super::store::database_url(&key) {
+            cmd.env("TRACKERD_DATABASE", url);
+        }
+    }
+    let mut child = cmd
         .envs(env.iter().copied())
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
