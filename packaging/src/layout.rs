@@ -1,19 +1,85 @@
-//! What goes where, once, for both packages: the list of files with their
-//! source in the workspace and their place on the installed system, and the
-//! manifest that cargo-deb (`[package.metadata.deb]`) and cargo-generate-rpm
-//! (`[package.metadata.generate-rpm]`) read, both written from that list.
-//! The two formats differ only where the distributions do (systemd's unit
-//! folder, zsh's completion folder) and in how they run maintainer scripts.
+//! What goes where, once, for every package and both formats: the list of
+//! files of each package with their source in the workspace and their place
+//! on the installed system. `deb.rs` writes the manifest cargo-deb reads
+//! from it, `rpm.rs` writes the .rpm from it. The two formats differ only
+//! where the distributions do (systemd's unit folder, zsh's completion
+//! folder, package names of libraries) and in how they run maintainer
+//! scripts.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
-/// The package's name (one package: the daemon, its CLI and the tracker).
-pub const NAME: &str = "p2p";
+/// One package: p2p (the daemon, its CLI and the tracker) or p2pgui (the
+/// desktop client, apart so that a server never pulls in a GUI stack).
+#[derive(Debug)]
+pub struct Package {
+    /// The package's name.
+    pub name: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// A paragraph.
+    pub extended: &'static str,
+    /// The files.
+    pub assets: &'static [Asset],
+    /// Debian `Depends` (`$auto`: what the binaries link).
+    pub deb_depends: &'static str,
+    /// Debian `Recommends`, if any.
+    pub deb_recommends: Option<&'static str>,
+    /// Folder of the Debian changelog and maintainer scripts.
+    pub deb_dir: &'static str,
+    /// RPM requirements besides the libraries the binaries link.
+    pub rpm_requires: &'static [&'static str],
+    /// RPM post-install and post-uninstall scripts, if any.
+    pub rpm_scripts: Option<(&'static str, &'static str)>,
+}
+
+/// Every package.
+pub const PACKAGES: [Package; 2] = [P2P, P2PGUI];
+
+/// The daemon, its command line and the tracker.
+pub const P2P: Package = Package {
+    name: "p2p",
+    summary: "BitTorrent daemon (p2pd), its command line (p2pctl) and a tracker (trackerd)",
+    extended: "p2pd shares what lands in its watched folder, downloads what p2pctl \
+asks for and seeds; trackerd is an HTTP BitTorrent tracker with accounts, groups and a \
+catalog. Both come with hardened systemd units, which the package installs without \
+enabling or starting them.",
+    assets: P2P_ASSETS,
+    deb_depends: "$auto, adduser",
+    deb_recommends: None,
+    deb_dir: "packaging/debian",
+    rpm_requires: &["/usr/bin/sh", "systemd"],
+    rpm_scripts: Some((
+        "packaging/rpm/post_install.sh",
+        "packaging/rpm/post_uninstall.sh",
+    )),
+};
+
+/// The desktop client. wgpu and winit load Vulkan and the X libraries at
+/// run time, so no linker sees them: they are named here.
+pub const P2PGUI: Package = Package {
+    name: "p2pgui",
+    summary: "Desktop client for the p2pd BitTorrent daemon",
+    extended: "p2pgui is a window onto p2pd: it lists the torrents, adds, pauses, \
+resumes and removes downloads, shares files and changes the run-time settings, \
+all over the daemon's control socket, as p2pctl does.",
+    assets: GUI_ASSETS,
+    deb_depends: "$auto, libvulkan1, libxkbcommon-x11-0, libxcursor1, libxrandr2, libxi6, libx11-xcb1",
+    deb_recommends: Some("p2p, mesa-vulkan-drivers"),
+    deb_dir: "packaging/p2pgui",
+    rpm_requires: &[
+        "vulkan-loader",
+        "libxkbcommon-x11",
+        "libXcursor",
+        "libXrandr",
+        "libXi",
+        "libX11-xcb",
+    ],
+    rpm_scripts: None,
+};
 
 /// What a file is, for the package tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
     /// An executable (0755).
     Program,
     /// A configuration file the administrator edits: kept on upgrade
@@ -25,7 +91,7 @@ enum Kind {
 
 /// Where a file goes.
 #[derive(Debug, Clone, Copy)]
-enum Dest {
+pub enum Dest {
     /// The same place in both packages.
     Both(&'static str),
     /// Debian's place, then the RPM distributions'.
@@ -39,11 +105,13 @@ enum Dest {
 
 /// One installed file.
 #[derive(Debug, Clone, Copy)]
-struct Asset {
+pub struct Asset {
     /// Path under the workspace root.
-    source: &'static str,
-    dest: Dest,
-    kind: Kind,
+    pub source: &'static str,
+    /// Where it goes.
+    pub dest: Dest,
+    /// What it is.
+    pub kind: Kind,
 }
 
 const fn asset(source: &'static str, dest: &'static str, kind: Kind) -> Asset {
@@ -54,10 +122,10 @@ const fn asset(source: &'static str, dest: &'static str, kind: Kind) -> Asset {
     }
 }
 
-/// Every file of the package. Generated ones are under target/packaging:
-/// man pages, completions and configs written by this tool, the stripped
-/// release binaries copied there by scripts/package.
-const ASSETS: &[Asset] = &[
+/// Every file of p2p. Generated ones are under target/packaging: man pages,
+/// completions and configs written by this tool, the stripped binaries
+/// copied there by scripts/package.
+const P2P_ASSETS: &[Asset] = &[
     asset("target/packaging/bin/p2pd", "/usr/bin/p2pd", Kind::Program),
     asset(
         "target/packaging/bin/p2pctl",
@@ -197,191 +265,101 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
+/// Every file of p2pgui.
+const GUI_ASSETS: &[Asset] = &[
+    asset(
+        "target/packaging/bin/p2pgui",
+        "/usr/bin/p2pgui",
+        Kind::Program,
+    ),
+    asset(
+        "packaging/p2pgui/p2pgui.desktop",
+        "/usr/share/applications/p2pgui.desktop",
+        Kind::Data,
+    ),
+    asset(
+        "packaging/p2pgui/p2pgui.svg",
+        "/usr/share/icons/hicolor/scalable/apps/p2pgui.svg",
+        Kind::Data,
+    ),
+    asset(
+        "target/packaging/man/p2pgui.1.gz",
+        "/usr/share/man/man1/p2pgui.1.gz",
+        Kind::Data,
+    ),
+];
+
 impl Asset {
-    fn deb(&self) -> Option<&'static str> {
+    /// Its place in the .deb, if it goes there.
+    pub fn deb(&self) -> Option<&'static str> {
         match self.dest {
             Dest::Both(d) | Dest::Each { deb: d, .. } | Dest::DebOnly(d) => Some(d),
         }
     }
 
-    fn rpm(&self) -> Option<&'static str> {
+    /// Its place in the .rpm, if it goes there.
+    pub fn rpm(&self) -> Option<&'static str> {
         match self.dest {
             Dest::Both(d) | Dest::Each { rpm: d, .. } => Some(d),
             Dest::DebOnly(_) => None,
         }
     }
-}
 
-const SUMMARY: &str =
-    "BitTorrent daemon (p2pd), its command line (p2pctl) and a tracker (trackerd)";
-
-const EXTENDED: &str = "p2pd shares what lands in its watched folder, downloads what p2pctl \
-asks for and seeds; trackerd is an HTTP BitTorrent tracker with accounts, groups and a \
-catalog. Both come with hardened systemd units, which the package installs without \
-enabling or starting them.";
-
-fn mode(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Program => "755",
-        Kind::Config | Kind::Data => "644",
-    }
-}
-
-/// A TOML basic string.
-fn quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+    /// Its permissions.
+    pub fn mode(&self) -> u16 {
+        match self.kind {
+            Kind::Program => 0o755,
+            Kind::Config | Kind::Data => 0o644,
         }
     }
-    out.push('"');
-    out
-}
 
-/// The manifest both tools read, with absolute sources under `root`.
-pub fn manifest(root: &Path, version: &str) -> String {
-    let src = |s: &str| quoted(&root.join(s).display().to_string());
-    let script = |s: &str| {
-        quoted(&std::fs::read_to_string(root.join(s)).unwrap_or_else(|e| {
-            // A missing script is a broken checkout: the package tool then
-            // fails on the marker instead of shipping an empty script.
-            format!("missing {s}: {e}")
-        }))
-    };
-    let mut m = String::new();
-    let _ = writeln!(
-        m,
-        "# Written by p2p-packaging from packaging/src/layout.rs: do not edit.\n\
-         [package]\nname = {}\nversion = {}\nedition = \"2024\"\n\
-         license = \"MIT OR Apache-2.0\"\ndescription = {}\n\
-         homepage = \"https://example.invalid/p2p\"\n\n\
-         # Not part of the p2p workspace: a stand-in package for the tools.\n[workspace]\n",
-        quoted(NAME),
-        quoted(version),
-        quoted(SUMMARY),
-    );
-    // cargo-deb: scripts in packaging/debian (postinst, postrm); no unit is
-    // enabled or started (no systemd-units table).
-    let _ = writeln!(
-        m,
-        "[package.metadata.deb]\nmaintainer = \"p2p developers <p2p@example.invalid>\"\n\
-         copyright = \"2026 the p2p developers\"\n\
-         extended-description = {}\nsection = \"net\"\npriority = \"optional\"\n\
-         depends = \"$auto, adduser\"\nmaintainer-scripts = {}\nchangelog = {}\n\
-         preserve-symlinks = false\nassets = [",
-        quoted(EXTENDED),
-        src("packaging/debian"),
-        src("packaging/debian/changelog"),
-    );
-    for a in ASSETS {
-        let Some(dest) = a.deb() else { continue };
-        let _ = writeln!(
-            m,
-            "    [{}, {}, {}],",
-            src(a.source),
-            quoted(dest),
-            quoted(mode(a.kind))
-        );
+    /// Its source under `root`.
+    pub fn source_in(&self, root: &Path) -> std::path::PathBuf {
+        root.join(self.source)
     }
-    let conf: Vec<String> = ASSETS
-        .iter()
-        .filter(|a| a.kind == Kind::Config)
-        .filter_map(|a| a.deb().map(quoted))
-        .collect();
-    let _ = writeln!(m, "]\nconf-files = [{}]\n", conf.join(", "));
-
-    let _ = writeln!(
-        m,
-        "[package.metadata.generate-rpm]\nsummary = {}\nurl = \"https://example.invalid/p2p\"\n\
-         post_install_script = {}\npost_uninstall_script = {}\nassets = [",
-        quoted(SUMMARY),
-        script("packaging/rpm/post_install.sh"),
-        script("packaging/rpm/post_uninstall.sh"),
-    );
-    for a in ASSETS {
-        let Some(dest) = a.rpm() else { continue };
-        let config = match a.kind {
-            Kind::Config => ", config = \"noreplace\"",
-            _ => "",
-        };
-        let doc = match dest.starts_with("/usr/share/doc/") || dest.starts_with("/usr/share/man/") {
-            true => ", doc = true",
-            false => "",
-        };
-        let _ = writeln!(
-            m,
-            "    {{ source = {}, dest = {}, mode = {}{config}{doc} }},",
-            src(a.source),
-            quoted(dest),
-            quoted(mode(a.kind))
-        );
-    }
-    let _ = writeln!(m, "]");
-    let _ = writeln!(
-        m,
-        "\n[package.metadata.generate-rpm.requires]\n\"/usr/bin/sh\" = \"*\"\n\
-         systemd = \"*\""
-    );
-
-    m
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parsed() -> toml::Table {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        toml::from_str(&manifest(&root, "1.2.3")).unwrap()
-    }
-
-    #[test]
-    fn both_tools_get_every_file_of_the_list_and_the_deb_its_lintian_overrides() {
-        let m = parsed();
-        let meta = &m["package"]["metadata"];
-        let deb = meta["deb"]["assets"].as_array().unwrap();
-        let rpm = meta["generate-rpm"]["assets"].as_array().unwrap();
-        assert_eq!(deb.len(), ASSETS.len());
-        assert_eq!(rpm.len(), ASSETS.len() - 1);
-        assert_eq!(m["package"]["version"].as_str(), Some("1.2.3"));
-    }
-
-    #[test]
-    fn the_configs_are_conffiles_and_noreplace() {
-        let m = parsed();
-        let meta = &m["package"]["metadata"];
-        let conf: Vec<&str> = meta["deb"]["conf-files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|v| v.as_str())
-            .collect();
-        assert_eq!(conf, ["/etc/p2pd/p2pd.toml", "/etc/trackerd/trackerd.toml"]);
-        let noreplace: Vec<&str> = meta["generate-rpm"]["assets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a.get("config").and_then(|c| c.as_str()) == Some("noreplace"))
-            .filter_map(|a| a["dest"].as_str())
-            .collect();
-        assert_eq!(noreplace, conf);
-    }
-
     #[test]
     fn every_source_in_the_checkout_exists() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        for a in ASSETS.iter().filter(|a| !a.source.starts_with("target/")) {
-            assert!(root.join(a.source).is_file(), "{} is missing", a.source);
+        for package in &PACKAGES {
+            for a in package
+                .assets
+                .iter()
+                .filter(|a| !a.source.starts_with("target/"))
+            {
+                assert!(a.source_in(&root).is_file(), "{} is missing", a.source);
+            }
+            let scripts = package
+                .rpm_scripts
+                .map(|(a, b)| [a, b])
+                .into_iter()
+                .flatten();
+            for s in scripts.chain([package.deb_dir]) {
+                assert!(root.join(s).exists(), "{s} is missing");
+            }
         }
-        for s in [
-            "packaging/rpm/post_install.sh",
-            "packaging/rpm/post_uninstall.sh",
-        ] {
-            assert!(root.join(s).is_file(), "{s} is missing");
+    }
+
+    #[test]
+    fn no_two_packages_install_the_same_file_and_the_gui_is_apart() {
+        let (mut deb, mut rpm) = (
+            std::collections::BTreeSet::new(),
+            std::collections::BTreeSet::new(),
+        );
+        for a in PACKAGES.iter().flat_map(|p| p.assets) {
+            assert!(a.deb().is_none_or(|d| deb.insert(d)), "{:?} twice", a.deb());
+            assert!(a.rpm().is_none_or(|d| rpm.insert(d)), "{:?} twice", a.rpm());
         }
+        let gui: Vec<&str> = P2PGUI.assets.iter().filter_map(Asset::deb).collect();
+        assert!(
+            gui.contains(&"/usr/share/applications/p2pgui.desktop"),
+            "{gui:?}"
+        );
+        assert!(P2P.assets.iter().all(|a| !a.source.contains("p2pgui")));
     }
 }

@@ -1,11 +1,14 @@
 //! p2p-packaging: writes into a folder (target/packaging by default) what
 //! the packages hold besides the binaries and units: man pages and shell
 //! completions generated from the programs' clap definitions, the commented
-//! default configs, and `p2p/Cargo.toml`, the manifest from which cargo-deb
-//! and cargo-generate-rpm both build, written from one list ([`layout`]).
-//! Builds no package itself: scripts/package runs the tools.
+//! default configs, and for each package (p2p, p2pgui) the manifest from
+//! which cargo-deb builds its .deb. With `--rpm` it writes the .rpm
+//! packages itself. Both formats come from one list ([`layout`]).
+//! scripts/package runs it, strips the binaries and runs cargo-deb.
 
+mod deb;
 mod layout;
+mod rpm;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,10 +16,19 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 
-/// Writes man pages, completions, default configs and the package manifest.
+/// Writes man pages, completions, default configs and the cargo-deb
+/// manifests; with --rpm, the .rpm packages (once the binaries are in place).
 #[derive(Debug, Parser)]
 #[command(name = "p2p-packaging")]
 struct Flags {
+    /// Write the .rpm packages into the output folder, from the files a
+    /// first run and scripts/package put there.
+    #[arg(long)]
+    rpm: bool,
+    /// Compress the .rpm payloads fast (gzip -1): for packages that are
+    /// installed once in a test and thrown away.
+    #[arg(long, requires = "rpm")]
+    fast: bool,
     /// Workspace root (the sources the manifest names are under it).
     #[arg(long, value_name = "DIR", default_value = ".")]
     root: PathBuf,
@@ -39,6 +51,18 @@ fn run(flags: Flags) -> anyhow::Result<()> {
     let root = std::fs::canonicalize(&flags.root)
         .with_context(|| format!("cannot find {}", flags.root.display()))?;
     let out = root.join(&flags.out);
+    let version = env!("CARGO_PKG_VERSION");
+    if flags.rpm {
+        let compression = match flags.fast {
+            true => rpm::Compression::Fast,
+            false => rpm::Compression::Best,
+        };
+        for package in &layout::PACKAGES {
+            let path = rpm::write(package, &root, version, compression, &out)?;
+            println!("{}", path.display());
+        }
+        return Ok(());
+    }
     for (name, command) in [
         ("p2pd", p2pd::cli::Flags::command()),
         ("p2pctl", p2pctl::Cli::command()),
@@ -55,12 +79,20 @@ fn run(flags: Flags) -> anyhow::Result<()> {
         &out.join("config/trackerd.toml"),
         trackerd::config::DEFAULT_CONFIG_TOML.as_bytes(),
     )?;
-    write(
-        &out.join("p2p/Cargo.toml"),
-        layout::manifest(&root, env!("CARGO_PKG_VERSION")).as_bytes(),
-    )?;
-    // cargo metadata wants a target in the package the tools read.
-    write(&out.join("p2p/src/main.rs"), b"fn main() {}\n")?;
+    // p2pgui reads its two flags without clap: its page is written by hand.
+    let gui_page = root.join("packaging/p2pgui/p2pgui.1");
+    let page =
+        std::fs::read(&gui_page).with_context(|| format!("cannot read {}", gui_page.display()))?;
+    write(&out.join("man/p2pgui.1"), &page)?;
+    for package in &layout::PACKAGES {
+        let dir = out.join(package.name);
+        write(
+            &dir.join("Cargo.toml"),
+            deb::manifest(package, &root, version).as_bytes(),
+        )?;
+        // cargo metadata wants a target in the package cargo-deb reads.
+        write(&dir.join("src/main.rs"), b"fn main() {}\n")?;
+    }
     Ok(())
 }
 
