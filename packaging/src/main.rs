@@ -25,8 +25,8 @@ struct Flags {
     /// first run and scripts/package put there.
     #[arg(long)]
     rpm: bool,
-    /// Compress the .rpm payloads fast (gzip -1): for packages that are
-    /// installed once in a test and thrown away.
+    /// Leave the .rpm payloads uncompressed: for packages that are linted
+    /// once in a test and thrown away.
     #[arg(long, requires = "rpm")]
     fast: bool,
     /// Workspace root (the sources the manifest names are under it).

@@ -18,14 +18,19 @@ use crate::layout::{Kind, Package};
 /// rpm's script that lists the libraries ELF files need.
 const FIND_REQUIRES: &str = "/usr/lib/rpm/find-requires";
 
-/// How hard to compress the payload.
+/// How to compress the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     /// gzip -9: the packages for users.
     Best,
-    /// gzip -1: the packages the test stage installs and throws away.
+    /// None: the packages the test stage lints and throws away (gzip in
+    /// an unoptimised build of the tool takes minutes for the debug
+    /// binaries).
     Fast,
 }
+
+/// rpmlint's longest description line.
+const DESCRIPTION_WIDTH: usize = 79;
 
 /// Writes `package` as `out/<name>-<version>-1.x86_64.rpm` from the sources
 /// under `root`, and returns its path.
@@ -36,11 +41,11 @@ pub fn write(
     compression: Compression,
     out: &Path,
 ) -> anyhow::Result<PathBuf> {
-    let level = match compression {
-        Compression::Best => 9,
-        Compression::Fast => 1,
+    let payload = match compression {
+        Compression::Best => rpm::CompressionWithLevel::Gzip(9),
+        Compression::Fast => rpm::CompressionWithLevel::None,
     };
-    let config = rpm::BuildConfig::default().compression(rpm::CompressionWithLevel::Gzip(level));
+    let config = rpm::BuildConfig::default().compression(payload);
     let mut b = rpm::PackageBuilder::new(
         package.name,
         version,
@@ -51,7 +56,7 @@ pub fn write(
     b.using_config(config)
         .release("1")
         .url("https://example.invalid/p2p")
-        .description(package.extended);
+        .description(wrapped(package.extended, DESCRIPTION_WIDTH));
     let mut programs = Vec::new();
     for a in package.assets {
         let Some(dest) = a.rpm() else { continue };
@@ -88,6 +93,24 @@ pub fn write(
         .write_file(&path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
+}
+
+/// `text` broken into lines of at most `width` characters, at spaces.
+fn wrapped(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        if line > 0 && line + 1 + word.chars().count() > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += word.chars().count();
+    }
+    out
 }
 
 /// The libraries `programs` need, as RPM names them
@@ -153,6 +176,17 @@ mod tests {
             std::fs::copy(real.join(s), p).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn a_description_is_wrapped_at_spaces_within_the_width() {
+        assert_eq!(wrapped("aa bb  cc\ndd", 5), "aa bb\ncc dd");
+        let long = wrapped(P2P.extended, DESCRIPTION_WIDTH);
+        assert!(
+            long.lines().all(|l| l.chars().count() <= DESCRIPTION_WIDTH),
+            "{long}"
+        );
+        assert_eq!(long.replace('\n', " "), P2P.extended);
     }
 
     #[test]
