@@ -2,11 +2,13 @@
 //! control socket, downloads list) and its configuration. `main.rs` only
 //! parses flags, sets up logging and calls [`daemon::run`].
 
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod http_client;
 pub mod logging;
+pub mod service_manager;
 #[cfg(test)]
 mod test_http;
 pub mod tracker_api;

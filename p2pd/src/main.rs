@@ -2,48 +2,15 @@
 //! `--daemon` (before any runtime exists), then runs the daemon until
 //! SIGTERM or SIGINT.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use p2pd::config::{Config, default_config_toml};
+use p2pd::cli::Flags;
+use p2pd::config::{Config, Settings, default_config_toml};
+use p2pd::daemon::Service;
+use p2pd::service_manager::Notifier;
 use tokio_util::sync::CancellationToken;
-
-/// The p2p daemon: shares what lands in its watched folder, downloads what
-/// p2pctl asks for, and seeds.
-#[derive(Debug, Parser)]
-#[command(name = "p2pd", version, about)]
-struct Flags {
-    /// TOML configuration file.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Print the commented default configuration and exit.
-    #[arg(long)]
-    print_config: bool,
-    /// Everything under one folder (shared/, torrents/, downloads/, state/, p2pd.sock).
-    #[arg(long, value_name = "DIR")]
-    home: Option<PathBuf>,
-    /// Watched folder (default: shared/ under the home folder).
-    #[arg(long, value_name = "DIR")]
-    shared_dir: Option<PathBuf>,
-    /// Control socket path.
-    #[arg(long, value_name = "PATH")]
-    socket: Option<PathBuf>,
-    /// Peer port; 0 picks a free one.
-    #[arg(long, value_name = "PORT")]
-    listen_port: Option<u16>,
-    /// Tracker announce URL for shared torrents ("" for none).
-    #[arg(long, value_name = "URL")]
-    tracker: Option<String>,
-    /// Let the daemon's group use the control socket (mode 0660): for the
-    /// system service, whose group members run p2pctl.
-    #[arg(long)]
-    socket_group_access: bool,
-    /// Fork into the background, write a pid file and log to a file.
-    #[arg(long)]
-    daemon: bool,
-}
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
@@ -61,7 +28,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(flags: Flags) -> anyhow::Result<()> {
+/// The settings from the file, the environment and the flags, in that
+/// order; again on each reload.
+fn resolve_settings(flags: &Flags) -> anyhow::Result<Settings> {
     let mut config = match &flags.config {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
@@ -88,8 +57,11 @@ fn run(flags: Flags) -> anyhow::Result<()> {
     }
     // Under systemd as root the daemon is a system service.
     let system = std::env::var_os("INVOCATION_ID").is_some() && is_root();
-    let settings = config.resolve(system, env)?;
+    Ok(config.resolve(system, env)?)
+}
 
+fn run(flags: Flags) -> anyhow::Result<()> {
+    let settings = resolve_settings(&flags)?;
     if flags.daemon {
         daemonize(&settings.pid_file, &settings.state_dir)?;
         p2pd::logging::init_file(&settings.log_file)
@@ -105,20 +77,11 @@ fn run(flags: Flags) -> anyhow::Result<()> {
     runtime.block_on(async {
         let cancel = CancellationToken::new();
         tokio::spawn(stop_on_signal(cancel.clone()));
-        let result = p2pd::daemon::run(settings, cancel, |ready| {
-            let status = format!(
-                "peers on port {}, control socket {}",
-                ready.listen_port,
-                ready.socket.display()
-            );
-            let _ = sd_notify::notify(&[
-                sd_notify::NotifyState::Ready,
-                sd_notify::NotifyState::Status(&status),
-            ]);
-        })
-        .await;
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-        result
+        let service = Service {
+            notifier: Notifier::from_env(),
+            reload: Box::new(move || resolve_settings(&flags)),
+        };
+        p2pd::daemon::run(settings, cancel, service).await
     })
 }
 

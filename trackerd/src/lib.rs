@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod app;
 pub mod catalog;
+pub mod cli;
 pub mod cluster;
 pub mod community;
 pub mod config;

@@ -1,41 +1,16 @@
 //! trackerd entry point: parse flags, load the config, start logging, bind,
 //! and run the library's server until SIGTERM or SIGINT. No tracker logic here.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
+use trackerd::cli::Args;
 use trackerd::config::{Config, DEFAULT_CONFIG_TOML, Mode};
 
 mod logging;
-
-/// A BitTorrent tracker: HTTP announce and scrape, a torrent catalog, stats.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
-    /// TOML configuration file (see --print-config).
-    #[arg(long, env = "TRACKERD_CONFIG")]
-    config: Option<PathBuf>,
-    /// Print the default configuration, with comments, and exit.
-    #[arg(long)]
-    print_config: bool,
-    /// Address and port to listen on (port 0 picks a free one).
-    #[arg(long, env = "TRACKERD_LISTEN")]
-    listen: Option<SocketAddr>,
-    /// Store URL: sqlite:///var/lib/trackerd/trackerd.sqlite or
-    /// postgres://user:password@host/dbname.
-    #[arg(long, env = "TRACKERD_DATABASE")]
-    database: Option<String>,
-    /// Folder for the default SQLite database.
-    #[arg(long, env = "TRACKERD_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// open: track any torrent; catalog: only registered torrents.
-    #[arg(long, env = "TRACKERD_MODE", value_parser = ["open", "catalog"])]
-    mode: Option<String>,
-}
+mod notify;
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -95,7 +70,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("starting the tracker with database {db}"))?;
     tracing::info!("listening on http://{}", running.addr);
-    running.wait().await;
+    notify::ready(&format!("listening on http://{}", running.addr));
+    // The main loop: waits for the server to stop, pinging the service
+    // manager's watchdog (half its timeout apart) meanwhile.
+    let every = notify::ping_interval();
+    let mut ticks = tokio::time::interval(every.unwrap_or(std::time::Duration::from_secs(3600)));
+    let stopped = running.wait();
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => break,
+            _ = ticks.tick(), if every.is_some() => notify::ping(),
+        }
+    }
+    notify::stopping();
     signals.abort();
     tracing::info!("stopped");
     Ok(())

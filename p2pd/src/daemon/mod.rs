@@ -8,11 +8,12 @@
 //! ```text
 //! control  -> handlers                                  (the socket; one handler per command)
 //! handlers -> community, runtime, session, sharing, registry, stats
+//! lifecycle -> runtime                                  (the main loop: SIGHUP reloads the run-time settings)
 //! runtime  -> sharing, registry                         (run-time settings: the tracker of new shares)
 //! community -> session                                  (groups, catalog: the session's token)
 //! session  -> sharing                                   (login hands credentials to sharing)
 //! sharing  -> registry                                  (watched folder, downloads, catalog entries)
-//! registry, stats, engine_events                        (leaves)
+//! registry, stats, engine_events                       (leaves)
 //! ```
 //! Below them all: `crate::engine` (torrents, peers, disk; reports events),
 //! `crate::tracker_api` (typed trackerd client) and `crate::watcher`. Only
@@ -22,6 +23,7 @@ mod community;
 mod control;
 mod engine_events;
 mod handlers;
+pub mod lifecycle;
 mod registry;
 mod runtime;
 mod session;
@@ -46,13 +48,20 @@ use sharing::{Places, Sharing, WatchedFolder};
 /// Time allowed for torrents to stop (announces, resume records) at shutdown.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(8);
 
-/// What a running daemon tells its caller once it is ready.
-#[derive(Debug, Clone)]
-pub struct Ready {
-    /// Control socket path.
-    pub socket: std::path::PathBuf,
-    /// Peer port.
-    pub listen_port: u16,
+/// How the daemon meets its service manager.
+pub struct Service {
+    /// Readiness, status and watchdog pings (systemd's notify socket).
+    pub notifier: crate::service_manager::Notifier,
+    /// Builds the settings again on SIGHUP (`systemctl reload`).
+    pub reload: lifecycle::Reload,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("notifier", &self.notifier)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The services the control handlers use. Built and wired by [`run`];
@@ -82,12 +91,13 @@ impl Daemon {
     }
 }
 
-/// Runs the daemon until `cancel` fires; `on_ready` is called once the
-/// socket accepts connections and the engine listens.
+/// Runs the daemon until `cancel` fires; tells the service manager it is
+/// ready once the socket accepts connections and the engine listens, then
+/// runs the main loop ([`lifecycle::main_loop`]).
 pub async fn run(
     settings: Settings,
     cancel: CancellationToken,
-    on_ready: impl FnOnce(&Ready),
+    service: Service,
 ) -> anyhow::Result<()> {
     let clock = runtime::system_clock();
     for dir in [
@@ -101,6 +111,9 @@ pub async fn run(
     // The run-time settings kept in the state folder go over the config
     // file's before anything starts with them.
     let settings_file = settings.state_dir.join("settings.json");
+    // A reload compares the file it reads with this, not with the values
+    // the state file put over it.
+    let configured = settings.clone();
     let (path, base) = (settings_file.clone(), runtime::from_config(&settings));
     let runtime_settings = tokio::task::spawn_blocking(move || runtime::load(&path, base))
         .await
@@ -172,10 +185,12 @@ pub async fn run(
     tracing::info!("control socket at {}", daemon.settings.socket.display());
     tracing::info!("peers on port {}", daemon.engine.listen_addr().port());
     daemon.sharing.start_recorded().await;
-    on_ready(&Ready {
-        socket: daemon.settings.socket.clone(),
-        listen_port: daemon.engine.listen_addr().port(),
-    });
+    let signals = lifecycle::Signals::install()?;
+    service.notifier.ready(&format!(
+        "peers on port {}, control socket {}",
+        daemon.engine.listen_addr().port(),
+        daemon.settings.socket.display()
+    ));
 
     // The downloads list is written until the control socket is closed,
     // then once more: no change made by a last request is lost.
@@ -208,7 +223,20 @@ pub async fn run(
         cache_file: s.state_dir.join("watch-cache.json"),
     };
     tasks.spawn(daemon.sharing.clone().watch(folder, cancel.child_token()));
-    control::serve(listener, daemon.clone()).await;
+    let server = tokio::spawn(control::serve(listener, daemon.clone()));
+    lifecycle::main_loop(
+        daemon.runtime.clone(),
+        configured,
+        signals,
+        service.notifier.clone(),
+        service.reload,
+        cancel.clone(),
+    )
+    .await;
+    service.notifier.stopping();
+    if let Err(e) = server.await {
+        tracing::error!("the control socket server failed: {e}");
+    }
 
     tasks.close();
     tasks.wait().await;

@@ -173,4 +173,13 @@ mod tests {
             .expect("the waiter was not woken")
             .unwrap();
     }
+
+    #[test]
+    fn lowering_the_rate_drops_the_burst_to_one_second_of_the_new_rate() {
+        let r = RateLimiter::new(Some(10_000));
+        let t0 = Instant::now();
+        r.set_rate(Some(100));
+        assert_eq!(r.reserve(100, t0), Duration::ZERO);
+        assert_eq!(r.reserve(100, t0), Duration::from_secs(1));
+    }
 }

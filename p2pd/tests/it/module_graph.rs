@@ -191,6 +191,7 @@ fn the_daemon_modules_import_only_down_their_layers() {
         ("registry", &[][..]),
         ("stats", &[][..]),
         ("engine_events", &[][..]),
+        ("lifecycle", &["runtime"][..]),
     ]
     .into_iter()
     .collect();

@@ -31,6 +31,7 @@ mod privacy;
 mod proxy;
 mod quotas;
 mod scale;
+mod service_notify;
 mod shared_accounts;
 mod shared_database;
 mod shared_swarms;

@@ -46,9 +46,19 @@ pub(crate) fn load(path: &Path, base: RuntimeSettings) -> (RuntimeSettings, Over
         Ok(f) => f,
         Err(e) => return fallback(format!("not a settings file ({e})")),
     };
-    let mut settings = base.clone();
+    overlay(base, file.settings, path)
+}
+
+/// `base` with `overrides` over it, and the overrides the checks accept;
+/// a refused one is logged (naming `path`, where it came from) and left out.
+pub(crate) fn overlay(
+    base: RuntimeSettings,
+    overrides: Overrides,
+    path: &Path,
+) -> (RuntimeSettings, Overrides) {
+    let mut settings = base;
     let mut kept = Overrides::new();
-    for (name, value) in file.settings {
+    for (name, value) in overrides {
         let mut next = settings.clone();
         let checked = SettingKey::parse(&name).and_then(|k| next.set(k, &value).map(|()| k));
         match checked {

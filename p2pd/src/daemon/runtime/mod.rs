@@ -3,7 +3,9 @@
 //! the tracker. A change applies at once (engine limits, the tracker of
 //! what is shared next) and is kept in `state/settings.json` over the
 //! config file, which is never rewritten. The alternative speed's schedule
-//! is checked at every minute boundary by [`schedule_loop`].
+//! is checked at every minute boundary by [`schedule_loop`]. A reload of the
+//! config file (SIGHUP) changes the values under the state file's
+//! ([`Runtime::reload`]).
 //!
 //! Depends on the engine and on sharing (for the tracker); knows nothing of
 //! the control socket beyond the error it answers.
@@ -147,6 +149,26 @@ impl Runtime {
             _ => tracing::info!("setting {} = {}", key.name(), next.get(key)),
         }
         Ok(self.apply(next))
+    }
+
+    /// Takes `config`, the configuration read again (SIGHUP), as the values
+    /// under the state file's: a key changed with `config set` keeps its
+    /// value, the others follow `config` at once. Returns the keys whose
+    /// value in `config` is not in effect because the state file holds
+    /// another.
+    pub async fn reload(&self, config: &Settings) -> Vec<&'static str> {
+        let base = from_config(config);
+        let overrides = self.overrides.lock().await;
+        let held = SettingKey::ALL
+            .into_iter()
+            // Only switched at run time: the config file has no such key.
+            .filter(|&k| k != SettingKey::AltSpeed)
+            .filter(|&k| overrides.get(k.name()).is_some_and(|v| *v != base.get(k)))
+            .map(SettingKey::name)
+            .collect();
+        let (next, _) = file::overlay(base, overrides.clone(), &self.file);
+        self.apply(next);
+        held
     }
 
     /// Checks the schedule against the clock and applies what follows.
