@@ -166,6 +166,8 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         socket,
         listen_port,
         tracker,
+        tracker_instances,
+        list_tracker_instances,
         tracker_ca_file,
         max_peers_per_torrent,
         max_peers_total,
@@ -197,6 +199,14 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
     differs("socket", *socket == new.socket);
     differs("listen_port", *listen_port == new.listen_port);
     differs("tracker", *tracker == new.tracker);
+    differs(
+        "tracker_instances",
+        *tracker_instances == new.tracker_instances,
+    );
+    differs(
+        "list_tracker_instances",
+        *list_tracker_instances == new.list_tracker_instances,
+    );
     differs("tracker_ca_file", *tracker_ca_file == new.tracker_ca_file);
     differs(
         "max_peers_per_torrent",
