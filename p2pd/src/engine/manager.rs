@@ -232,7 +232,17 @@ async fn announce_loop(shared: &Arc<Shared>) {
                             completed_pending = false;
                         }
                         retry = FIRST_RETRY;
-                        let secs = u64::from(resp.interval.max(resp.min_interval.unwrap_or(0)));
+                        let interval = resp.interval.max(resp.min_interval.unwrap_or(0));
+                        // A download the tracker knew no peer for asks again
+                        // as soon as the tracker allows, not after the full
+                        // interval: the peers may come just after (a seeder
+                        // starting, or one announcing to another instance
+                        // whose news had not reached this one yet).
+                        let starving = resp.peers.is_empty() && !*complete_rx.borrow();
+                        let secs = u64::from(match resp.min_interval {
+                            Some(min) if starving => min,
+                            _ => interval,
+                        });
                         let wait = if secs == 0 { DEFAULT_INTERVAL } else { Duration::from_secs(secs.max(10)) };
                         next = Instant::now() + wait;
                         shared.lock().tracker_status = format!(

@@ -15,7 +15,7 @@ use crate::common::{aria2_common_flags, free_port, require_tool, sha1_file, writ
 use p2p_tests::e2e::{Proc, bin, daemon, ok_json, p2pctl, start};
 
 /// The admin URL of the throwaway PostgreSQL, when the tests run on one.
-fn postgres() -> Option<String> {
+pub(crate) fn postgres() -> Option<String> {
     match std::env::var("P2P_TEST_STORE").as_deref() {
         Ok("postgres") => Some(
             std::env::var("P2P_TEST_PG_URL")
@@ -29,7 +29,7 @@ fn postgres() -> Option<String> {
 }
 
 /// A fresh schema of the cluster and the URL that makes it trackerd's.
-fn fresh_database(admin: &str) -> String {
+pub(crate) fn fresh_database(admin: &str) -> String {
     let name = format!(
         "e2e_{}_{}",
         std::process::id(),

@@ -8,6 +8,7 @@ mod accounts_e2e;
 mod cli_daemon;
 mod client_paths;
 mod cluster_e2e;
+mod cluster_failover;
 mod engine_processes;
 mod groups_e2e;
 mod https_e2e;
