@@ -93,7 +93,7 @@ impl Daemon {
 
 /// Runs the daemon until `cancel` fires; tells the service manager it is
 /// ready once the socket accepts connections and the engine listens, then
-/// runs the main loop ([`lifecycle::main_loop`]).
+/// runs the main loop (`lifecycle::main_loop`).
 pub async fn run(
     settings: Settings,
     cancel: CancellationToken,
