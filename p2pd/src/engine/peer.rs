@@ -10,6 +10,7 @@
 mod handlers;
 mod inflight;
 mod outbox;
+mod pex;
 mod upload;
 
 use std::io::IoSlice;
@@ -190,6 +191,8 @@ pub(crate) struct Conn {
     peer_reqq: usize,
     /// The peer's id for ut_metadata, from its extension handshake.
     peer_metadata_id: Option<u8>,
+    /// Peer exchange with this peer (BEP 11).
+    pex: pex::Pex,
     last_block_at: Instant,
     last_recv_at: Instant,
     last_send_at: Instant,
@@ -241,6 +244,7 @@ async fn run(
         in_flight: inflight::InFlight::default(),
         peer_reqq: 250,
         peer_metadata_id: None,
+        pex: pex::Pex::new(now),
         last_block_at: now,
         last_recv_at: now,
         last_send_at: now,
@@ -534,6 +538,7 @@ impl Conn {
             self.send(&Message::KeepAlive);
             self.last_send_at = now;
         }
+        self.send_pex(now);
         let snubbed =
             !self.in_flight.is_empty() && now.duration_since(self.last_block_at) > SNUB_AFTER;
         self.stats.snubbed.store(snubbed, Ordering::Relaxed);

@@ -126,12 +126,20 @@ pub struct PeerStats {
 
 pub(crate) struct PeerHandle {
     pub addr: SocketAddr,
+    /// Where others can reach it: the address we dialled, or for an
+    /// incoming peer its IP with the port of its extension handshake
+    /// (peer exchange passes these on).
+    pub listen_addr: Option<SocketAddr>,
     pub peer_id: PeerId,
     pub outgoing: bool,
     pub cmd: mpsc::UnboundedSender<PeerCmd>,
     pub stats: Arc<PeerStats>,
     pub unchoked: bool,
 }
+
+/// Most addresses kept to dial per torrent (tracker answers, peer
+/// exchange, the user's): a bound on what peers can make us hold.
+pub(crate) const MAX_CANDIDATES: usize = 2000;
 
 /// What we know of an address we may dial.
 #[derive(Debug, Clone)]
@@ -430,6 +438,7 @@ impl Shared {
             key,
             PeerHandle {
                 addr,
+                listen_addr: outgoing.then_some(addr),
                 peer_id,
                 outgoing,
                 cmd: tx,
@@ -461,6 +470,11 @@ impl Shared {
         let mut st = self.lock();
         for a in addrs {
             if a.port() == 0 || a == own {
+                continue;
+            }
+            // Peer exchange lets any peer name addresses: past the cap,
+            // only addresses already known are refreshed.
+            if st.candidates.len() >= MAX_CANDIDATES && !st.candidates.contains_key(&a) {
                 continue;
             }
             st.candidates.entry(a).or_insert(Candidate {

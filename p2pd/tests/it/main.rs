@@ -13,6 +13,7 @@ mod engine;
 mod live_limits;
 mod module_graph;
 mod peer_limits;
+mod pex;
 mod service_notify;
 mod socket_folder;
 mod symlinks;

@@ -4,19 +4,25 @@ use std::sync::atomic::Ordering;
 
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::wire::{
-    BlockRef, ExtHandshake, METADATA_PIECE_LEN, Message, MetadataMsg, UT_METADATA,
+    BlockRef, ExtHandshake, METADATA_PIECE_LEN, Message, MetadataMsg, PexMessage, UT_METADATA,
+    UT_PEX,
 };
 use tokio::time::Instant;
 
 use super::super::picker::Received;
 use super::super::torrent::Shared;
+use super::pex::OUR_UT_PEX;
 use super::{Conn, OUR_UT_METADATA, PeerError};
 
 /// Our BEP 10 handshake: ut_metadata (so magnet users can fetch the info
-/// dictionary from us), our port, our client name and request queue depth.
+/// dictionary from us), ut_pex unless the torrent is private, our port,
+/// our client name and request queue depth.
 pub(super) fn our_extension_handshake(shared: &Shared) -> Vec<u8> {
     let mut h = ExtHandshake::default();
     h.m.insert(UT_METADATA.to_owned(), OUR_UT_METADATA);
+    if shared.pex_allowed() {
+        h.m.insert(UT_PEX.to_owned(), OUR_UT_PEX);
+    }
     h.metadata_size = Some(shared.meta.raw_info.len() as u64);
     h.client = Some(shared.config.client_name.clone());
     h.listen_port = Some(shared.listen_port);
@@ -140,6 +146,42 @@ impl Conn {
         }
     }
 
+    /// A peer's ut_pex message: its peers become ours to dial, at most one
+    /// message a minute, never for a private torrent (we never offered
+    /// ut_pex there, so a peer that sends it anyway is ignored).
+    fn on_pex(&mut self, payload: &[u8]) -> Result<(), PeerError> {
+        if !self.shared.pex_allowed() {
+            tracing::debug!("ut_pex on a private torrent ignored");
+            return Ok(());
+        }
+        if !self.pex.take(Instant::now()) {
+            tracing::debug!("ut_pex sooner than a minute after the last ignored");
+            return Ok(());
+        }
+        let msg = PexMessage::decode(payload)?;
+        self.shared.add_candidates(
+            msg.added
+                .iter()
+                .take(p2p_proto::wire::PEX_MAX_PEERS)
+                .map(|&(addr, _)| addr),
+        );
+        Ok(())
+    }
+
+    /// Our ut_pex message, when one is due and there is news.
+    pub(super) fn send_pex(&mut self, now: Instant) {
+        if self.pex.peer_id.is_none() {
+            return;
+        }
+        let connected = self.shared.pex_view(self.key);
+        if let (Some(id), Some(msg)) = (self.pex.peer_id, self.pex.due(now, &connected)) {
+            self.send(&Message::Extended {
+                id,
+                payload: &msg.encode(),
+            });
+        }
+    }
+
     fn on_extended(&mut self, id: u8, payload: &[u8]) -> Result<(), PeerError> {
         if id == 0 {
             let h = ExtHandshake::decode(payload)?;
@@ -147,6 +189,16 @@ impl Conn {
                 self.peer_reqq = (q as usize).clamp(1, super::MAX_QUEUED_REQUESTS);
             }
             self.peer_metadata_id = h.m.get(UT_METADATA).copied();
+            if self.shared.pex_allowed() {
+                self.pex.peer_id = h.m.get(UT_PEX).copied();
+            }
+            if let Some(port) = h.listen_port {
+                self.shared.set_listen_port(self.key, port);
+            }
+            return Ok(());
+        }
+        if id == OUR_UT_PEX {
+            self.on_pex(payload)?;
             return Ok(());
         }
         if id == OUR_UT_METADATA {
