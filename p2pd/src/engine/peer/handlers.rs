@@ -159,6 +159,11 @@ impl Conn {
             return Ok(());
         }
         let msg = PexMessage::decode(payload)?;
+        tracing::debug!(
+            added = msg.added.len(),
+            dropped = msg.dropped.len(),
+            "ut_pex taken"
+        );
         self.shared.add_candidates(
             msg.added
                 .iter()
@@ -175,6 +180,11 @@ impl Conn {
         }
         let connected = self.shared.pex_view(self.key);
         if let (Some(id), Some(msg)) = (self.pex.peer_id, self.pex.due(now, &connected)) {
+            tracing::debug!(
+                added = msg.added.len(),
+                dropped = msg.dropped.len(),
+                "ut_pex sent"
+            );
             self.send(&Message::Extended {
                 id,
                 payload: &msg.encode(),
