@@ -62,7 +62,20 @@ fn p2pd_and_libtorrent_find_each_other_through_peer_exchange_both_ways() {
     let torrent = tmp.path().join("pex.torrent");
     mktorrent(&original, &torrent, 18, NO_TRACKER);
     let logs = tmp.path().join("logs");
-    let arg = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    // A libtorrent peer saving under `name` that dials `first` only.
+    let lt_peer = |name: &str, first: u16| {
+        let save = tmp.path().join(name);
+        libtorrent(
+            name,
+            LT_PEX_PEER,
+            &[
+                torrent.to_str().unwrap().to_owned(),
+                save.to_str().unwrap().to_owned(),
+                first.to_string(),
+            ],
+            &logs,
+        )
+    };
 
     let mut seeder = Harness::start(
         "p2pd-seeder",
@@ -76,16 +89,7 @@ fn p2pd_and_libtorrent_find_each_other_through_peer_exchange_both_ways() {
         &logs,
     );
     seeder.wait_seeding(Duration::from_secs(30));
-    let (mut a, a_out) = libtorrent(
-        "a",
-        LT_PEX_PEER,
-        &[
-            arg(&torrent),
-            arg(&tmp.path().join("a")),
-            seeder.port.to_string(),
-        ],
-        &logs,
-    );
+    let (mut a, a_out) = lt_peer("a", seeder.port);
     let a_port: u16 = a_out
         .wait_line("port ", Duration::from_secs(20), &mut a)
         .trim()
@@ -123,16 +127,7 @@ fn p2pd_and_libtorrent_find_each_other_through_peer_exchange_both_ways() {
     // libtorrent as the receiver: b, which knows only the p2pd leecher,
     // takes its PEX message (libtorrent logs each one it takes, with the
     // number of peers added) and ends up with more than that one peer.
-    let (mut b, b_out) = libtorrent(
-        "b",
-        LT_PEX_PEER,
-        &[
-            arg(&torrent),
-            arg(&tmp.path().join("b")),
-            leecher.port.to_string(),
-        ],
-        &logs,
-    );
+    let (mut b, b_out) = lt_peer("b", leecher.port);
     let added: u32 = b_out
         .wait_line("pex-from-p2pd ", Duration::from_secs(60), &mut b)
         .trim()
