@@ -28,7 +28,7 @@ pub struct Config {
     pub downloads_dir: Option<PathBuf>,
     /// Daemon state: the list of downloads, the hash cache.
     pub state_dir: Option<PathBuf>,
-    /// Control socket path.
+    /// Control socket path; on Windows a named pipe (`\\.\pipe\NAME`).
     pub socket: Option<PathBuf>,
     /// Let the daemon's group use the control socket (mode 0660, not 0600).
     /// Default: on for the system service.
@@ -111,6 +111,9 @@ pub fn default_config_toml() -> String {
 # downloads_dir = "~/.local/share/p2p/downloads"
 # state_dir = "~/.local/share/p2p/state"
 # socket = "/run/user/1000/p2pd/p2pd.sock"
+# On Windows the socket is a named pipe (default \\.\pipe\p2pd-<user>, or
+# \\.\pipe\p2pd for the service) and the folders default to %LOCALAPPDATA%\p2p:
+# socket = '\\.\pipe\p2pd-me'
 
 # Let the members of p2pd's group use the control socket (mode 0660, not 0600).
 # Default: on for the system service (systemd/p2pd.service passes

@@ -62,7 +62,7 @@ pub(crate) fn open(
             Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY) && Instant::now() < deadline => {
                 std::thread::sleep(BUSY_RETRY);
             }
-            Err(e) => return Err(open_error(socket, e)),
+            Err(e) => return Err(open_error(socket, timeout, e)),
         }
     };
     Stream::new(file, timeout).map_err(|error| ClientError::Io {
@@ -71,7 +71,7 @@ pub(crate) fn open(
     })
 }
 
-fn open_error(socket: &Path, error: io::Error) -> ClientError {
+fn open_error(socket: &Path, timeout: Duration, error: io::Error) -> ClientError {
     match error.kind() {
         io::ErrorKind::NotFound => ClientError::NoDaemon {
             socket: socket.to_path_buf(),
@@ -82,7 +82,7 @@ fn open_error(socket: &Path, error: io::Error) -> ClientError {
         },
         _ if error.raw_os_error() == Some(ERROR_PIPE_BUSY) => ClientError::Timeout {
             socket: socket.to_path_buf(),
-            waited: Duration::ZERO,
+            waited: timeout,
         },
         _ => ClientError::Connect {
             socket: socket.to_path_buf(),
