@@ -13,7 +13,8 @@ pub struct Cli {
     pub json: bool,
 
     /// The daemon's control socket [default: $P2PD_SOCKET, else
-    /// $XDG_RUNTIME_DIR/p2pd/p2pd.sock, else /tmp/p2pd-$USER/p2pd.sock].
+    /// $XDG_RUNTIME_DIR/p2pd/p2pd.sock, else /tmp/p2pd-$USER/p2pd.sock; on
+    /// Windows a named pipe, \\.\pipe\p2pd-%USERNAME%].
     #[arg(long, global = true, value_name = "PATH")]
     pub socket: Option<PathBuf>,
 

@@ -28,7 +28,7 @@ pub struct Config {
     pub downloads_dir: Option<PathBuf>,
     /// Daemon state: the list of downloads, the hash cache.
     pub state_dir: Option<PathBuf>,
-    /// Control socket path.
+    /// Control socket path; on Windows a named pipe (`\\.\pipe\NAME`).
     pub socket: Option<PathBuf>,
     /// Let the daemon's group use the control socket (mode 0660, not 0600).
     /// Default: on for the system service.
@@ -111,6 +111,9 @@ pub fn default_config_toml() -> String {
 # downloads_dir = "~/.local/share/p2p/downloads"
 # state_dir = "~/.local/share/p2p/state"
 # socket = "/run/user/1000/p2pd/p2pd.sock"
+# On Windows the socket is a named pipe (default \\.\pipe\p2pd-<user>, or
+# \\.\pipe\p2pd for the service) and the folders default to %LOCALAPPDATA%\p2p:
+# socket = '\\.\pipe\p2pd-me'
 
 # Let the members of p2pd's group use the control socket (mode 0660, not 0600).
 # Default: on for the system service (systemd/p2pd.service passes
@@ -271,7 +274,9 @@ pub enum ConfigError {
         message: String,
     },
     /// No home folder to put things in.
-    #[error("cannot find a home folder: set HOME, XDG_DATA_HOME or --home")]
+    #[error(
+        "cannot find a home folder: set HOME, XDG_DATA_HOME (LOCALAPPDATA on Windows) or --home"
+    )]
     NoHome,
     /// A value the key cannot take.
     #[error("{key}: {value:?} is not {expected}")]
@@ -328,18 +333,13 @@ impl Config {
     ) -> Result<Settings, ConfigError> {
         let base = match &self.home {
             Some(h) => h.clone(),
-            None if system => PathBuf::from("/var/lib/p2pd"),
-            None => match env("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-                Some(d) => PathBuf::from(d).join("p2p"),
-                None => {
-                    PathBuf::from(env("HOME").ok_or(ConfigError::NoHome)?).join(".local/share/p2p")
-                }
-            },
+            None => default_home(system, &env).ok_or(ConfigError::NoHome)?,
         };
         let socket = match (&self.socket, &self.home) {
             (Some(s), _) => s.clone(),
-            (None, Some(h)) => h.join("p2pd.sock"),
-            (None, None) => p2p_proto::ipc::default_socket_path(system, &env),
+            // On Windows the socket is a named pipe, never a file in the home.
+            (None, Some(h)) if !cfg!(windows) => h.join("p2pd.sock"),
+            (None, _) => p2p_proto::ipc::default_socket_path(system, &env),
         };
         let state_dir = self.state_dir.clone().unwrap_or_else(|| base.join("state"));
         let engine = EngineConfig::default();
@@ -411,6 +411,22 @@ impl Config {
             system,
             socket_group_access: self.socket_group_access.unwrap_or(system),
         })
+    }
+}
+
+/// The folder of everything when no home is given: on Unix
+/// `/var/lib/p2pd` for the system service, else `$XDG_DATA_HOME/p2p` or
+/// `~/.local/share/p2p`; on Windows `%ProgramData%\p2pd` for the service,
+/// else `%LOCALAPPDATA%\p2p`.
+fn default_home(system: bool, env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let var = |k: &str| env(k).filter(|d| !d.is_empty()).map(PathBuf::from);
+    match (cfg!(windows), system) {
+        (true, true) => var("ProgramData").map(|d| d.join("p2pd")),
+        (true, false) => var("LOCALAPPDATA").map(|d| d.join("p2p")),
+        (false, true) => Some(PathBuf::from("/var/lib/p2pd")),
+        (false, false) => var("XDG_DATA_HOME")
+            .map(|d| d.join("p2p"))
+            .or_else(|| var("HOME").map(|h| h.join(".local/share/p2p"))),
     }
 }
 

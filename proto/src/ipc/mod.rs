@@ -46,23 +46,43 @@ pub const MAX_FRAME_BYTES: usize = 1 << 20;
 ///
 /// A daemon under systemd (`system` true) uses `/run/p2pd/p2pd.sock`; a user
 /// daemon uses `$XDG_RUNTIME_DIR/p2pd/p2pd.sock`, or when that is unset
-/// `/tmp/p2pd-<user>/p2pd.sock`. `env` looks variables up (the caller passes
+/// `/tmp/p2pd-<user>/p2pd.sock`. On Windows it is a named pipe
+/// ([`windows_pipe_name`]). `env` looks variables up (the caller passes
 /// `std::env::var`), so this module reads nothing itself.
 pub fn default_socket_path(
     system: bool,
     env: impl Fn(&str) -> Option<String>,
 ) -> std::path::PathBuf {
     use std::path::PathBuf;
+    if cfg!(windows) {
+        return PathBuf::from(windows_pipe_name(system, &env));
+    }
     if system {
         return PathBuf::from("/run/p2pd/p2pd.sock");
     }
     if let Some(dir) = env("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir).join("p2pd").join("p2pd.sock");
     }
-    let user = env("USER")
-        .or_else(|| env("LOGNAME"))
-        .unwrap_or_else(|| "user".into());
-    let user: String = user
+    let user = safe_user_name(env("USER").or_else(|| env("LOGNAME")));
+    PathBuf::from("/tmp")
+        .join(format!("p2pd-{user}"))
+        .join("p2pd.sock")
+}
+
+/// The named pipe that stands for the socket on Windows: `\\.\pipe\p2pd`
+/// for the service, `\\.\pipe\p2pd-<user>` (`%USERNAME%`) for a user's
+/// daemon. The pipe's access list, not its name, keeps other users out.
+pub fn windows_pipe_name(system: bool, env: impl Fn(&str) -> Option<String>) -> String {
+    if system {
+        return r"\\.\pipe\p2pd".to_owned();
+    }
+    format!(r"\\.\pipe\p2pd-{}", safe_user_name(env("USERNAME")))
+}
+
+/// A user name fit for a file or pipe name: ASCII letters, digits, `-` and
+/// `_`, anything else as `_`; "user" when unknown.
+fn safe_user_name(user: Option<String>) -> String {
+    user.unwrap_or_else(|| "user".into())
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -71,10 +91,7 @@ pub fn default_socket_path(
                 '_'
             }
         })
-        .collect();
-    PathBuf::from("/tmp")
-        .join(format!("p2pd-{user}"))
-        .join("p2pd.sock")
+        .collect()
 }
 
 #[cfg(test)]

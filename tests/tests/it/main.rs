@@ -21,3 +21,4 @@ mod relay_engine;
 mod runtime_settings;
 mod story;
 mod story_standard_client;
+mod windows_wine;

@@ -140,6 +140,15 @@ fn oversized_and_non_utf8_frames_are_refused() {
 }
 
 #[test]
+fn the_windows_pipe_is_per_user_with_a_safe_name_and_shared_by_the_service() {
+    let env = |k: &str| (k == "USERNAME").then(|| "Al Ice\\x".to_string());
+    assert_eq!(windows_pipe_name(false, env), r"\\.\pipe\p2pd-Al_Ice_x");
+    assert_eq!(windows_pipe_name(false, |_| None), r"\\.\pipe\p2pd-user");
+    assert_eq!(windows_pipe_name(true, env), r"\\.\pipe\p2pd");
+}
+
+#[cfg(unix)]
+#[test]
 fn the_default_socket_follows_xdg_runtime_dir_then_tmp() {
     let env = |k: &str| match k {
         "XDG_RUNTIME_DIR" => Some("/run/user/1000".to_string()),
