@@ -154,9 +154,11 @@ fn compact(dict: &Value<'_>, key: &str, size: usize) -> Vec<SocketAddr> {
         .take(PEX_MAX_ACCEPTED)
         .filter_map(|e| {
             let (ip, port) = e.split_at(size - 2);
+            // An IPv4-mapped IPv6 address is the IPv4 address: dialled
+            // as such, and sent on in `added`, not `added6`.
             let ip = match <[u8; 4]>::try_from(ip) {
                 Ok(v4) => IpAddr::V4(Ipv4Addr::from(v4)),
-                Err(_) => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(ip).ok()?)),
+                Err(_) => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(ip).ok()?)).to_canonical(),
             };
             let port = u16::from_be_bytes([port[0], port[1]]);
             (port != 0).then_some(SocketAddr::new(ip, port))
@@ -211,6 +213,30 @@ mod tests {
         let msg = PexMessage::decode(payload).unwrap();
         assert_eq!(msg.added, vec![(addr("2.2.2.2:9"), 0)]);
         assert!(msg.dropped.is_empty());
+    }
+
+    #[test]
+    fn an_ipv4_mapped_address_in_added6_is_read_as_the_ipv4_address() {
+        // Found by the pex fuzz target (fuzz/regressions/pex/): it came
+        // back from our own encoding in `added`, a different message.
+        let mut payload = b"d6:added618:".to_vec();
+        payload.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 9]);
+        payload.extend_from_slice(&6881u16.to_be_bytes());
+        payload.push(b'e');
+        let msg = PexMessage::decode(&payload).unwrap();
+        assert_eq!(msg.added, vec![(addr("10.0.0.9:6881"), 0)]);
+        assert_eq!(PexMessage::decode(&msg.encode()).unwrap(), msg);
+    }
+
+    #[test]
+    fn the_fuzz_reproducers_decode_and_round_trip() {
+        let payload = include_bytes!("../../fuzz/regressions/pex/ipv4-mapped-in-added6.bin");
+        let msg = PexMessage::decode(payload).unwrap();
+        let mut again = PexMessage::decode(&msg.encode()).unwrap().added;
+        let mut added = msg.added;
+        added.sort();
+        again.sort();
+        assert_eq!(again, added);
     }
 
     #[test]
