@@ -431,7 +431,7 @@ impl UdpResponse {
             } => {
                 out.extend_from_slice(&ERROR.to_be_bytes());
                 out.extend_from_slice(&transaction_id.to_be_bytes());
-                out.extend_from_slice(cut(message.as_bytes(), MAX_ERROR_BYTES));
+                out.extend_from_slice(cut_text(message, MAX_ERROR_BYTES).as_bytes());
             }
         }
         out
@@ -506,7 +506,14 @@ impl UdpResponse {
             }
             ERROR => Ok(UdpResponse::Error {
                 transaction_id,
-                message: String::from_utf8_lossy(cut(&b[8..], MAX_ERROR_BYTES)).into_owned(),
+                // Cut again after the lossy conversion (each bad byte
+                // becomes three), so that what we read is what we would
+                // send (found by the udp_tracker fuzz target).
+                message: cut_text(
+                    &String::from_utf8_lossy(cut(&b[8..], MAX_ERROR_BYTES)),
+                    MAX_ERROR_BYTES,
+                )
+                .to_owned(),
             }),
             other => Err(UdpError::UnknownAction(other)),
         }
@@ -520,6 +527,15 @@ const fn max(a: usize, b: usize) -> usize {
 /// The first `max` bytes at most.
 fn cut(b: &[u8], max: usize) -> &[u8] {
     &b[..b.len().min(max)]
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn cut_text(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]

@@ -260,3 +260,34 @@ proptest! {
         prop_assert_eq!(UdpRequest::decode(&request.encode()).unwrap(), request);
     }
 }
+
+#[test]
+fn an_error_message_of_invalid_utf8_reads_back_the_same_after_we_encode_it() {
+    // Found by the udp_tracker fuzz target (fuzz/regressions/udp_tracker/):
+    // each invalid byte became three, and the second read cut elsewhere.
+    let datagram =
+        include_bytes!("../../../fuzz/regressions/udp_tracker/error-message-of-invalid-utf8.bin");
+    let read = UdpResponse::decode(datagram, false).unwrap();
+    let UdpResponse::Error { message, .. } = &read else {
+        panic!("not an error: {read:?}");
+    };
+    assert!(message.len() <= MAX_ERROR_BYTES, "{}", message.len());
+    assert_eq!(
+        UdpResponse::decode(&read.encode(false), false).unwrap(),
+        read
+    );
+}
+
+#[test]
+fn an_error_message_is_cut_at_a_character_boundary() {
+    let long = "é".repeat(MAX_ERROR_BYTES); // two bytes each
+    let sent = UdpResponse::Error {
+        transaction_id: 7,
+        message: long,
+    }
+    .encode(false);
+    let UdpResponse::Error { message, .. } = UdpResponse::decode(&sent, false).unwrap() else {
+        panic!("not an error");
+    };
+    assert_eq!(message, "é".repeat(MAX_ERROR_BYTES / 2));
+}
