@@ -291,3 +291,35 @@ fn an_error_message_is_cut_at_a_character_boundary() {
     };
     assert_eq!(message, "é".repeat(MAX_ERROR_BYTES / 2));
 }
+
+#[test]
+fn answers_past_our_caps_read_back_the_same_after_we_encode_them_within_the_caps() {
+    // Found by the udp_tracker fuzz target (fuzz/regressions/udp_tracker/):
+    // a scrape answer with more counts than any client asks for, and an
+    // announce answer with more peers than we send in one datagram.
+    let scrape =
+        include_bytes!("../../../fuzz/regressions/udp_tracker/scrape-answer-past-the-cap.bin");
+    let read = UdpResponse::decode(scrape, false).unwrap();
+    let UdpResponse::Scrape { stats, .. } = &read else {
+        panic!("not a scrape answer: {read:?}");
+    };
+    assert_eq!(stats.len(), MAX_SCRAPE_HASHES);
+    assert_eq!(
+        UdpResponse::decode(&read.encode(false), false).unwrap(),
+        read
+    );
+
+    let announce = include_bytes!(
+        "../../../fuzz/regressions/udp_tracker/announce-answer-past-the-peer-cap.bin"
+    );
+    let read = UdpResponse::decode(announce, false).unwrap();
+    let UdpResponse::Announce { response, .. } = &read else {
+        panic!("not an announce answer: {read:?}");
+    };
+    assert!(response.peers.len() > MAX_PEERS, "{}", response.peers.len());
+    let again = UdpResponse::decode(&read.encode(false), false).unwrap();
+    let UdpResponse::Announce { response: sent, .. } = again else {
+        panic!("not an announce answer");
+    };
+    assert_eq!(sent.peers, response.peers[..MAX_PEERS]);
+}
