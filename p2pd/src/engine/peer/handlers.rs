@@ -175,7 +175,9 @@ impl Conn {
 
     /// Our ut_pex message, when one is due and there is news.
     pub(super) fn send_pex(&mut self, now: Instant) {
-        if self.pex.peer_id.is_none() {
+        // The peer list is read (under the torrent's lock) only when a
+        // message is due: once a minute, not on every tick.
+        if !self.pex.is_due(now) {
             return;
         }
         let connected = self.shared.pex_view(self.key);

@@ -45,12 +45,16 @@ impl Pex {
         }
     }
 
+    /// Whether the peer takes ut_pex and a message may go out now.
+    pub fn is_due(&self, now: Instant) -> bool {
+        self.peer_id.is_some() && now >= self.next_send
+    }
+
     /// The message to send now, if one is due and there is news: peers
     /// connected since the last one (`added`, at most [`PEX_MAX_PEERS`])
     /// and peers gone since (`dropped`, as many).
     pub fn due(&mut self, now: Instant, connected: &[(SocketAddr, u8)]) -> Option<PexMessage> {
-        self.peer_id?;
-        if now < self.next_send {
+        if !self.is_due(now) {
             return None;
         }
         self.next_send = now + EVERY;
