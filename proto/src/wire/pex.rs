@@ -10,6 +10,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::WireError;
+use super::extension::dict_prefix;
 use crate::bencode::{self, Limits, OwnedValue, Value};
 use crate::tracker::{COMPACT_V4_BYTES, COMPACT_V6_BYTES};
 
@@ -91,14 +92,7 @@ impl PexMessage {
     /// string has one byte per peer (otherwise 0).
     pub fn decode(payload: &[u8]) -> Result<PexMessage, WireError> {
         const WHAT: &str = "ut_pex message";
-        let (top, _) = bencode::decode_prefix_with(payload, &LIMITS)
-            .map_err(|error| WireError::BadBencode { what: WHAT, error })?;
-        if top.as_dict().is_none() {
-            return Err(WireError::NotADictionary {
-                what: WHAT,
-                found: top.type_name(),
-            });
-        }
+        let (top, _) = dict_prefix(payload, &LIMITS, WHAT)?;
         let mut msg = PexMessage::default();
         for (key, fkey, size) in [
             ("added", "added.f", COMPACT_V4_BYTES),
