@@ -22,12 +22,20 @@ pub fn run(daemon: &Target, id: &str, json: bool) -> anyhow::Result<()> {
 
 fn peer_table(peers: &[PeerSummary]) -> String {
     table(
-        &["ADDRESS", "PEER ID", "DIRECTION", "DOWNLOADED", "UPLOADED"],
+        &[
+            "ADDRESS",
+            "PEER ID",
+            "DIRECTION",
+            "FOUND BY",
+            "DOWNLOADED",
+            "UPLOADED",
+        ],
         peers.iter().map(|p| {
             vec![
                 p.addr.clone(),
                 p.peer_id.clone(),
                 if p.outgoing { "out" } else { "in" }.to_owned(),
+                p.source.as_str().to_owned(),
                 human_size(p.downloaded),
                 human_size(p.uploaded),
             ]
@@ -38,6 +46,7 @@ fn peer_table(peers: &[PeerSummary]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p2p_proto::ipc::PeerSource;
 
     #[test]
     fn peers_show_address_direction_and_bytes() {
@@ -47,6 +56,7 @@ mod tests {
             downloaded: 2048,
             uploaded: 0,
             outgoing: true,
+            source: PeerSource::Pex,
         }]);
         assert!(text.starts_with("ADDRESS"), "{text}");
         let cells: Vec<&str> = text
@@ -61,6 +71,7 @@ mod tests {
                 "10.0.0.2:6881",
                 "-P20010-abc",
                 "out",
+                "pex",
                 "2.00",
                 "KiB",
                 "0",

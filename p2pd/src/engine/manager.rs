@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use p2p_proto::ipc::PeerSource;
 use p2p_proto::tracker::Event;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
@@ -34,7 +35,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
         stopped.send_replace(true);
         return;
     }
-    shared.add_candidates(shared.add.extra_peers.clone());
+    shared.add_candidates(PeerSource::User, shared.add.extra_peers.clone());
     tokio::join!(announce_loop(&shared), connection_loop(&shared));
 
     shared.peer_tasks.close();
@@ -250,7 +251,7 @@ async fn announce_loop(shared: &Arc<Shared>) {
                             resp.peers.len(), resp.complete, resp.incomplete
                         );
                         shared.vouch.listed(resp.peers.iter().map(|p| p.addr), Instant::now());
-                        shared.add_candidates(resp.peers.iter().map(|p| p.addr));
+                        shared.add_candidates(PeerSource::Tracker, resp.peers.iter().map(|p| p.addr));
                     }
                     Err(e) => {
                         tracing::warn!(torrent = %shared.meta.info.name, "announce failed: {e}");

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::PeerSource;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{BlockRef, PeerId};
 use tokio::sync::{mpsc, watch};
@@ -95,6 +96,8 @@ pub struct PeerInfo {
     pub uploaded: u64,
     /// Whether we dialed it.
     pub outgoing: bool,
+    /// How we learnt of it.
+    pub source: PeerSource,
 }
 
 /// Messages from the torrent to a peer task.
@@ -132,6 +135,7 @@ pub(crate) struct PeerHandle {
     pub listen_addr: Option<SocketAddr>,
     pub peer_id: PeerId,
     pub outgoing: bool,
+    pub source: PeerSource,
     pub cmd: mpsc::UnboundedSender<PeerCmd>,
     pub stats: Arc<PeerStats>,
     pub unchoked: bool,
@@ -144,6 +148,8 @@ pub(crate) const MAX_CANDIDATES: usize = 2000;
 /// What we know of an address we may dial.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
+    /// Where we first heard of it (a later source does not replace it).
+    pub source: PeerSource,
     pub next_attempt: Instant,
     pub failures: u32,
     pub connected: bool,
@@ -381,6 +387,7 @@ impl Torrent {
                     downloaded: p.stats.downloaded.load(Ordering::Relaxed),
                     uploaded: p.stats.uploaded.load(Ordering::Relaxed),
                     outgoing: p.outgoing,
+                    source: p.source,
                 })
                 .collect(),
             banned: st.banned.len(),
@@ -429,6 +436,13 @@ impl Shared {
         if !outgoing && same_address >= MAX_INCOMING_PER_IP_PER_TORRENT {
             return Err(Refused::TooManyFromAddress);
         }
+        let source = if outgoing {
+            st.candidates
+                .get(&addr)
+                .map_or(PeerSource::User, |c| c.source)
+        } else {
+            PeerSource::Incoming
+        };
         let key = st.next_peer_key;
         st.next_peer_key += 1;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -441,6 +455,7 @@ impl Shared {
                 listen_addr: outgoing.then_some(addr),
                 peer_id,
                 outgoing,
+                source,
                 cmd: tx,
                 stats: stats.clone(),
                 unchoked: false,
@@ -463,8 +478,8 @@ impl Shared {
         }
     }
 
-    /// Adds addresses to dial (from a tracker or the user).
-    pub fn add_candidates(&self, addrs: impl IntoIterator<Item = SocketAddr>) {
+    /// Adds addresses to dial, learnt from `source`.
+    pub fn add_candidates(&self, source: PeerSource, addrs: impl IntoIterator<Item = SocketAddr>) {
         let own = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), self.listen_port);
         let now = Instant::now();
         let mut st = self.lock();
@@ -478,6 +493,7 @@ impl Shared {
                 continue;
             }
             st.candidates.entry(a).or_insert(Candidate {
+                source,
                 next_attempt: now,
                 failures: 0,
                 connected: false,

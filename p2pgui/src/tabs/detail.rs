@@ -75,8 +75,9 @@ pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
                 for p in peers {
                     let dir = if p.outgoing { "we dialed" } else { "dialed us" };
                     ui.label(format!(
-                        "{} ({dir}): {} down, {} up",
+                        "{} ({dir}, from {}): {} down, {} up",
                         p.addr,
+                        p.source.as_str(),
                         format::bytes(p.downloaded),
                         format::bytes(p.uploaded)
                     ));

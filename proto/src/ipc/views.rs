@@ -274,6 +274,42 @@ pub struct PeerSummary {
     pub uploaded: u64,
     /// We dialed it.
     pub outgoing: bool,
+    /// How we learnt of it.
+    #[serde(default)]
+    pub source: PeerSource,
+}
+
+/// How a peer was found. One name per source, shown by `p2pctl peers`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerSource {
+    /// A tracker's announce answer.
+    Tracker,
+    /// The DHT (BEP 5).
+    Dht,
+    /// Peer exchange (BEP 11).
+    Pex,
+    /// Local service discovery (BEP 14).
+    Lsd,
+    /// Given by the user (a magnet link's `x.pe`, a download request).
+    User,
+    /// It connected to us.
+    #[default]
+    Incoming,
+}
+
+impl PeerSource {
+    /// The name `p2pctl peers` shows (the same as on the wire).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerSource::Tracker => "tracker",
+            PeerSource::Dht => "dht",
+            PeerSource::Pex => "pex",
+            PeerSource::Lsd => "lsd",
+            PeerSource::User => "user",
+            PeerSource::Incoming => "incoming",
+        }
+    }
 }
 
 /// Reply to `share`.

@@ -188,6 +188,7 @@ pub(super) fn peers(d: &Daemon, ih: InfoHash) -> Result<Vec<PeerSummary>, IpcErr
             downloaded: p.downloaded,
             uploaded: p.uploaded,
             outgoing: p.outgoing,
+            source: p.source,
         })
         .collect())
 }

@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use p2p_proto::bitfield::Bitfield;
+use p2p_proto::ipc::PeerSource;
 use p2p_proto::wire::{
     BlockRef, ExtHandshake, METADATA_PIECE_LEN, Message, MetadataMsg, PexMessage, UT_METADATA,
     UT_PEX,
@@ -165,6 +166,7 @@ impl Conn {
             "ut_pex taken"
         );
         self.shared.add_candidates(
+            PeerSource::Pex,
             msg.added
                 .iter()
                 .take(p2p_proto::wire::PEX_MAX_PEERS)

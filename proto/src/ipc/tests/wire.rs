@@ -164,6 +164,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                 downloaded: 16384,
                 uploaded: 0,
                 outgoing: true,
+                source: PeerSource::Dht,
             }]),
         ),
         (
