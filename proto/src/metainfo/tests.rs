@@ -363,7 +363,7 @@ fn hostile_url_list_entries_are_skipped_and_the_torrent_still_loads() {
     assert!(with_url_list(OwnedValue::dict()).web_seeds.is_empty());
     let many = OwnedValue::List(
         (0..10_000)
-            .map(|i| OwnedValue::bytes(&format!("http://h{i}/")))
+            .map(|i| OwnedValue::bytes(format!("http://h{i}/")))
             .collect(),
     );
     let m = with_url_list(many);
