@@ -77,7 +77,7 @@ pub struct TorrentStats {
     pub hash_failures: u64,
     /// Connected peers.
     pub peers: Vec<PeerInfo>,
-    /// Web seeds (BEP 19), while they run.
+    /// Web seeds (BEP 19): fetching, waiting, given up, or done.
     pub web_seeds: Vec<WebSeedInfo>,
     /// Banned peers.
     pub banned: usize,
@@ -234,7 +234,7 @@ pub(crate) struct State {
     /// While the disk is full: when to look at the free space next, and
     /// the wait after that (doubling up to a minute).
     pub space_retry: Option<(Instant, Duration)>,
-    /// Running web seeds.
+    /// Web seeds, kept once done or given up (for display).
     pub web_seeds: Vec<Arc<WebSeedStats>>,
     /// Pieces from a web seed in the disk threads: a bad one is its strike.
     pub web_pieces: HashMap<u32, Arc<WebSeedStats>>,

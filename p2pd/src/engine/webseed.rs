@@ -129,7 +129,12 @@ pub(crate) async fn run(shared: Arc<Shared>, url: String) {
             }
         }
     }
-    shared.unregister_web_seed(&seed);
+    if *complete.borrow() && !cancel.is_cancelled() {
+        // Kept in the list: what it sent stays to be seen.
+        seed.set_status("done: the torrent is complete");
+    } else {
+        shared.unregister_web_seed(&seed);
+    }
 }
 
 /// Fills `buf` with piece `index`, one range request per file it covers.

@@ -14,6 +14,9 @@ mod live_limits;
 mod module_graph;
 mod peer_limits;
 mod pex;
+// The end-to-end tests' file server, one source for both test binaries.
+#[path = "../../../tests/src/range_server.rs"]
+mod range_server;
 mod service_notify;
 mod socket_folder;
 mod symlinks;
