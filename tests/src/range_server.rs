@@ -1,8 +1,8 @@
 //! A static file server for web seed tests (BEP 19): HTTP/1.1 on
 //! 127.0.0.1 with an OS-assigned port, keep-alive, `Range: bytes=A-B`
 //! answered with 206 and `Content-Range` (python's http.server ignores
-//! ranges), a count of the body bytes sent, and two faults on demand:
-//! corrupt bodies and a delay before each answer. For tests only: it
+//! ranges), a count of the body bytes sent, and faults on demand:
+//! corrupt bodies, a delay before each answer, ranges ignored. For tests only: it
 //! reads whole files into memory and knows one range form.
 //!
 //! Shared by p2pd's own tests (included there by path) and the
@@ -29,6 +29,9 @@ pub struct Behaviour {
     pub corrupt: bool,
     /// Wait before each answer.
     pub delay: Duration,
+    /// Answer every request with the whole file (200), as a server
+    /// without range support does.
+    pub ignore_range: bool,
 }
 
 /// A file server on 127.0.0.1 that honours `Range: bytes=A-B`; counts the
@@ -130,7 +133,7 @@ fn answer(head: &str, root: &Path, b: Behaviour) -> (&'static str, String, Vec<u
         .and_then(|(_, v)| v.trim().strip_prefix("bytes="))
         .and_then(|r| r.split_once('-'))
         .and_then(|(a, z)| Some((a.parse::<usize>().ok()?, z.parse::<usize>().ok()?)));
-    let (status, headers, mut body) = match range {
+    let (status, headers, mut body) = match range.filter(|_| !b.ignore_range) {
         Some((a, z)) if a <= z && z < data.len() => (
             "206 Partial Content",
             format!("Content-Range: bytes {a}-{z}/{}\r\n", data.len()),

@@ -40,9 +40,11 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
     // BEP 27 keeps a private torrent's peers to its trackers; a web seed
     // is no peer, and the torrent's author listed it.
     for url in &shared.meta.web_seeds {
+        // Registered here, not in the task: listed in the torrent's order.
+        let (key, seed) = shared.register_web_seed(url);
         shared
             .peer_tasks
-            .spawn(webseed::run(shared.clone(), url.clone()));
+            .spawn(webseed::run(shared.clone(), key, seed));
     }
     tokio::join!(announce_loop(&shared), connection_loop(&shared));
 

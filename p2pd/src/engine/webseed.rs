@@ -53,9 +53,10 @@ enum FetchError {
     Timeout,
 }
 
-/// Runs the web seed `url` of a torrent until the torrent is complete or stops.
-pub(crate) async fn run(shared: Arc<Shared>, url: String) {
-    let (key, seed) = shared.register_web_seed(&url);
+/// Runs a web seed of a torrent (`key` and `seed` from
+/// `register_web_seed`) until the torrent is complete or stops.
+pub(crate) async fn run(shared: Arc<Shared>, key: u64, seed: Arc<WebSeedStats>) {
+    let url = seed.url.clone();
     let mut complete = shared.complete_tx.subscribe();
     let cancel = shared.cancel.clone();
     let strikes_allowed = shared.config.ban_after_bad_pieces.max(1);

@@ -25,9 +25,26 @@ fn with_web_seeds(meta: &Metainfo, urls: &[String]) -> Metainfo {
     m
 }
 
+/// Adds the torrent, waits until it is complete and its web seeds have
+/// seen it (they say `done`); whether it completed.
 async fn leech(leecher: &Engine, meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> bool {
     let ih = leecher.add(add(meta, dir, peers)).await.unwrap();
-    leecher.wait_complete(ih, WAIT).await
+    if !leecher.wait_complete(ih, WAIT).await {
+        return false;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        let s = leecher.stats(ih).unwrap();
+        let busy = s
+            .web_seeds
+            .iter()
+            .any(|w| !w.status.starts_with("done") && !w.status.starts_with("given up"));
+        if !busy {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the web seeds did not see the end: {:?}", leecher.stats(ih));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,11 +103,14 @@ async fn a_multi_file_torrent_downloads_from_its_web_seed_past_a_dead_one() {
     let cancel = CancellationToken::new();
     let leecher = engine(&cancel, |_| {}).await;
     let done = leech(&leecher, &meta, &dir.path().join("leech"), vec![]).await;
-    assert!(done, "{:?}", leecher.stats(meta.info_hash));
+    let s = leecher.stats(meta.info_hash).unwrap();
+    assert!(done, "{s:?}");
     assert_eq!(
         sha1_tree(&dir.path().join("leech")),
         sha1_tree(&dir.path().join("www/files"))
     );
+    let sent: Vec<u64> = s.web_seeds.iter().map(|w| w.downloaded).collect();
+    assert_eq!(sent, [meta.info.total_length, 0], "{:?}", s.web_seeds);
     cancel.cancel();
     assert!(leecher.shutdown(Duration::from_secs(10)).await);
 }
@@ -251,5 +271,53 @@ async fn a_corrupt_web_seed_alone_is_given_up_and_nothing_is_written() {
         "a corrupt byte was written"
     );
     cancel.cancel();
+    assert!(leecher.shutdown(Duration::from_secs(10)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_ignores_ranges_is_not_read_and_the_seeder_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = make_torrent(
+        &dir.path().join("seed"),
+        "big.bin",
+        &[("", 1_000_000)],
+        32 * 1024,
+    );
+    let web = RangeServer::start(
+        &dir.path().join("seed"),
+        Behaviour {
+            ignore_range: true,
+            ..Behaviour::default()
+        },
+    )
+    .await
+    .unwrap();
+    let cancel = CancellationToken::new();
+    let seeder = engine(&cancel, |_| {}).await;
+    seed(&seeder, &meta, &dir.path().join("seed")).await;
+    let leecher = engine(&cancel, |_| {}).await;
+    let meta = with_web_seeds(&meta, &[web.url("big.bin")]);
+    let done = leech(
+        &leecher,
+        &meta,
+        &dir.path().join("leech"),
+        vec![seeder.listen_addr()],
+    )
+    .await;
+    let s = leecher.stats(meta.info_hash).unwrap();
+    assert!(done, "{s:?}");
+    assert_eq!(
+        fs::read(dir.path().join("leech/big.bin")).unwrap(),
+        fs::read(dir.path().join("seed/big.bin")).unwrap()
+    );
+    // A whole file where a piece was asked for: refused before a byte of
+    // its body is taken, so nothing reached the hash check.
+    assert_eq!(s.hash_failures, 0);
+    let [w] = &s.web_seeds[..] else {
+        panic!("{:?}", s.web_seeds)
+    };
+    assert_eq!(w.downloaded, 0, "{w:?}");
+    cancel.cancel();
+    assert!(seeder.shutdown(Duration::from_secs(10)).await);
     assert!(leecher.shutdown(Duration::from_secs(10)).await);
 }
