@@ -21,4 +21,5 @@ pub mod percent;
 pub mod time;
 pub mod tracker;
 pub mod units;
+pub mod webseed;
 pub mod wire;

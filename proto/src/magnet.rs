@@ -109,7 +109,16 @@ impl Magnet {
                 }
                 "dn" => m.display_name = Some(value).filter(|v| !v.is_empty()),
                 "tr" if !value.is_empty() && !m.trackers.contains(&value) => m.trackers.push(value),
-                "ws" if !value.is_empty() => m.web_seeds.push(value),
+                // As in a .torrent's `url-list`: unusable or surplus
+                // web seeds are dropped, the link still works.
+                "ws" => {
+                    if let Some(url) = crate::webseed::accept_url(&value)
+                        && m.web_seeds.len() < crate::webseed::MAX_WEB_SEEDS
+                        && !m.web_seeds.contains(&url)
+                    {
+                        m.web_seeds.push(url);
+                    }
+                }
                 "xl" => {
                     let n = value
                         .parse()
@@ -197,6 +206,18 @@ mod tests {
             ]
         );
         assert_eq!(m.web_seeds, ["https://seed.example/"]);
+    }
+
+    #[test]
+    fn web_seeds_are_kept_when_usable_once_and_up_to_the_cap() {
+        let mut uri =
+            format!("magnet:?xt=urn:btih:{HEX}&ws=ftp%3A%2F%2Fx%2F&ws=&ws=http://a/&ws=http://a/");
+        for i in 0..100 {
+            uri.push_str(&format!("&ws=http://h{i}/"));
+        }
+        let m = Magnet::parse(&uri).unwrap();
+        assert_eq!(m.web_seeds.len(), crate::webseed::MAX_WEB_SEEDS);
+        assert_eq!(m.web_seeds[..2], ["http://a/", "http://h0/"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The task that runs one torrent: rebuilds its state at start (resume
-//! record or hashing), then announces, dials peers, chokes and writes resume
-//! records until cancelled, and finally sends `stopped` and a last record.
+//! record or hashing), then announces, dials peers, starts its web seeds,
+//! chokes and writes resume records until cancelled, and finally sends
+//! `stopped` and a last record.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,7 +18,7 @@ use super::picker::Picker;
 use super::resume::{self, ResumeRecord};
 use super::torrent::{PeerCmd, Shared, TorrentState, backoff};
 use super::vouch::REFRESH_GAP;
-use super::{choker, peer};
+use super::{choker, peer, webseed};
 
 /// Rechoke period (BEP 3 suggests 10 s).
 const CHOKE_PERIOD: Duration = Duration::from_secs(10);
@@ -36,6 +37,15 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
         return;
     }
     shared.add_candidates(PeerSource::User, shared.add.extra_peers.clone());
+    // BEP 27 keeps a private torrent's peers to its trackers; a web seed
+    // is no peer, and the torrent's author listed it.
+    for url in &shared.meta.web_seeds {
+        // Registered here, not in the task: listed in the torrent's order.
+        let (key, seed) = shared.register_web_seed(url);
+        shared
+            .peer_tasks
+            .spawn(webseed::run(shared.clone(), key, seed));
+    }
     tokio::join!(announce_loop(&shared), connection_loop(&shared));
 
     shared.peer_tasks.close();

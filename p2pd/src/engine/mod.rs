@@ -18,7 +18,7 @@
 //!                           ├── announce           ├── resume ── storage
 //!                           ├── choker             ├── ratelimit, events, caps
 //!                           ├── vouch              ├── admission (per-address caps)
-//!                           │                      ├── vouch (who may connect)
+//!                           ├── webseed ── torrent ├── vouch (who may connect)
 //!             └── metadata ─┘ (announce)           └── storage
 //! ```
 //! The disk threads see a torrent only through `disk::PieceOwner`; the
@@ -46,6 +46,7 @@ mod space;
 mod storage;
 mod torrent;
 mod vouch;
+mod webseed;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -66,7 +67,7 @@ pub use metadata::MetadataError;
 pub use nofollow::FolderId;
 pub use ratelimit::RateLimiter;
 pub use space::{NoSpace, check as check_space};
-pub use torrent::{PeerInfo, TorrentState, TorrentStats};
+pub use torrent::{PeerInfo, TorrentState, TorrentStats, WebSeedInfo};
 
 /// Deletes a torrent's files under `dir` (pinned to `pin`, see
 /// [`AddTorrent::folder_pin`]) and the folders they leave empty, never

@@ -57,6 +57,9 @@ struct Partial {
     owner: Option<u64>,
     /// Peers that delivered blocks of it.
     contributors: Vec<u64>,
+    /// The web seed fetching it whole: peers leave it alone outside
+    /// endgame, and its blocks count as asked once.
+    web: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +218,9 @@ impl Picker {
         let started: Vec<u32> = self
             .partial
             .iter()
-            .filter(|(i, p)| p.owner.is_none_or(|o| o == key) && peer.get(**i as usize))
+            .filter(|(i, p)| {
+                p.web.is_none() && p.owner.is_none_or(|o| o == key) && peer.get(**i as usize)
+            })
             .map(|(i, _)| *i)
             .collect();
         for index in started {
@@ -242,6 +247,7 @@ impl Picker {
                     data: None,
                     owner: Some(key),
                     contributors: Vec::new(),
+                    web: None,
                 },
             );
             self.take_missing(index, max - (out.len() - start_len), out);
@@ -273,6 +279,7 @@ impl Picker {
     fn has_unrequested(&self, key: u64, peer: &Bitfield) -> bool {
         self.partial.iter().any(|(&i, p)| {
             peer.get(i as usize)
+                && p.web.is_none()
                 && p.owner.is_none_or(|o| o == key)
                 && p.blocks.contains(&BlockState::Missing)
         }) || peer.iter_ones().any(|i| self.is_untouched(i as u32))
@@ -447,6 +454,117 @@ impl Picker {
                 BlockState::Requested(n) if n > 1 => BlockState::Requested(n - 1),
                 _ => BlockState::Missing,
             };
+        }
+    }
+
+    /// Claims a whole piece for the web seed `key` and gives a zeroed
+    /// buffer for it: a piece no peer works on, those fewest peers have
+    /// first (ties go to the first from `from` on), else one that peers
+    /// started and left. Peers leave it alone until endgame, when they may
+    /// double up on its blocks.
+    pub fn claim_for_web_seed(&mut self, key: u64, from: u32) -> Option<(u32, PieceBuf)> {
+        let n = self.have.len();
+        if self.paused || n == 0 {
+            return None;
+        }
+        let mut best: Option<(usize, u32)> = None;
+        for i in (0..n).map(|k| (k + from as usize) % n) {
+            if !self.is_untouched(i as u32) {
+                continue;
+            }
+            let a = self.availability[i];
+            if best.is_none_or(|(_, b)| a < b) {
+                best = Some((i, a));
+                if a == 0 {
+                    break;
+                }
+            }
+        }
+        let index = match best {
+            Some((i, _)) => i as u32,
+            None => {
+                *self
+                    .partial
+                    .iter()
+                    .find(|(_, p)| {
+                        p.web.is_none()
+                            && p.owner.is_none()
+                            && !p
+                                .blocks
+                                .iter()
+                                .any(|b| matches!(b, BlockState::Requested(_)))
+                    })?
+                    .0
+            }
+        };
+        let blocks = self.block_count(index);
+        self.busy.set(index as usize, true);
+        let p = self.partial.entry(index).or_insert_with(|| Partial {
+            blocks: vec![BlockState::Missing; blocks],
+            received: 0,
+            data: None,
+            owner: None,
+            contributors: Vec::new(),
+            web: None,
+        });
+        // What peers sent of it is superseded by the whole piece: were the
+        // web seed to give it up, peers would start it afresh.
+        p.web = Some(key);
+        p.blocks.fill(BlockState::Requested(1));
+        p.received = 0;
+        p.contributors.clear();
+        let started = p.data.take();
+        let size = self.piece_size(index) as usize;
+        let buf = match started.or_else(|| {
+            let i = self.spare.iter().position(|b| b.len() == size)?;
+            Some(self.spare.swap_remove(i))
+        }) {
+            Some(mut b) => {
+                // Pad-file bytes are never fetched: they must be zeros.
+                b.fill(0);
+                b
+            }
+            None => PieceBuf::zeroed(size),
+        };
+        Some((index, buf))
+    }
+
+    /// The web seed `key` has every byte of its piece: true when the piece
+    /// is still its own to hand in (peers did not complete it first).
+    pub fn web_seed_done(&mut self, key: u64, index: u32) -> bool {
+        if self.partial.get(&index).is_none_or(|p| p.web != Some(key)) {
+            return false;
+        }
+        if let Some(p) = self.partial.remove(&index)
+            && let Some(data) = p.data
+        {
+            self.recycle(data);
+        }
+        true
+    }
+
+    /// The web seed `key` could not fetch its piece: peers may finish it,
+    /// or anyone may start it again.
+    pub fn web_seed_released(&mut self, key: u64, index: u32) {
+        let Some(p) = self.partial.get_mut(&index) else {
+            return;
+        };
+        if p.web != Some(key) {
+            return;
+        }
+        p.web = None;
+        for b in &mut p.blocks {
+            if let BlockState::Requested(n) = *b {
+                *b = if n > 1 {
+                    BlockState::Requested(n - 1)
+                } else {
+                    BlockState::Missing
+                };
+            }
+        }
+        if p.received == 0 && p.blocks.iter().all(|b| *b == BlockState::Missing) {
+            self.partial.remove(&index);
+            self.busy.set(index as usize, false);
         }
     }
 

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -77,6 +77,8 @@ pub struct TorrentStats {
     pub hash_failures: u64,
     /// Connected peers.
     pub peers: Vec<PeerInfo>,
+    /// Web seeds (BEP 19): fetching, waiting, given up, or done.
+    pub web_seeds: Vec<WebSeedInfo>,
     /// Banned peers.
     pub banned: usize,
     /// Last tracker outcome.
@@ -98,6 +100,48 @@ pub struct PeerInfo {
     pub outgoing: bool,
     /// How we learnt of it.
     pub source: PeerSource,
+}
+
+/// One web seed of a torrent.
+#[derive(Debug, Clone)]
+pub struct WebSeedInfo {
+    /// Its URL.
+    pub url: String,
+    /// Payload bytes we got from it.
+    pub downloaded: u64,
+    /// How it is doing: `ok`, the last error and the next try, or why it
+    /// was given up.
+    pub status: String,
+}
+
+/// What a web seed task keeps and the torrent reads.
+#[derive(Debug)]
+pub(crate) struct WebSeedStats {
+    pub url: String,
+    pub downloaded: AtomicU64,
+    /// Its pieces that failed the hash check.
+    pub strikes: AtomicU32,
+    pub status: Mutex<String>,
+    /// Told when the hash check is done with one of its pieces.
+    pub judged: tokio::sync::Notify,
+}
+
+impl WebSeedStats {
+    pub fn set_status(&self, status: impl Into<String>) {
+        *self.status.lock().unwrap_or_else(PoisonError::into_inner) = status.into();
+    }
+
+    fn info(&self) -> WebSeedInfo {
+        WebSeedInfo {
+            url: self.url.clone(),
+            downloaded: self.downloaded.load(Ordering::Relaxed),
+            status: self
+                .status
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
 }
 
 /// Messages from the torrent to a peer task.
@@ -190,6 +234,10 @@ pub(crate) struct State {
     /// While the disk is full: when to look at the free space next, and
     /// the wait after that (doubling up to a minute).
     pub space_retry: Option<(Instant, Duration)>,
+    /// Web seeds, kept once done or given up (for display).
+    pub web_seeds: Vec<Arc<WebSeedStats>>,
+    /// Pieces from a web seed in the disk threads: a bad one is its strike.
+    pub web_pieces: HashMap<u32, Arc<WebSeedStats>>,
 }
 
 /// Everything peers and the manager share.
@@ -324,6 +372,8 @@ impl Torrent {
                 hash_failures: 0,
                 tracker_status: "not announced yet".into(),
                 space_retry: None,
+                web_seeds: Vec::new(),
+                web_pieces: HashMap::new(),
             }),
             complete_tx,
             downloaded: AtomicU64::new(0),
@@ -390,6 +440,7 @@ impl Torrent {
                     source: p.source,
                 })
                 .collect(),
+            web_seeds: st.web_seeds.iter().map(|w| w.info()).collect(),
             banned: st.banned.len(),
             tracker_status: st.tracker_status.clone(),
         }
@@ -529,6 +580,54 @@ impl Shared {
         });
     }
 
+    /// A web seed starts: its key (for the picker) and its counters.
+    pub fn register_web_seed(&self, url: &str) -> (u64, Arc<WebSeedStats>) {
+        let stats = Arc::new(WebSeedStats {
+            url: url.to_owned(),
+            downloaded: AtomicU64::new(0),
+            strikes: AtomicU32::new(0),
+            status: Mutex::new("starting".into()),
+            judged: tokio::sync::Notify::new(),
+        });
+        let mut st = self.lock();
+        let key = st.next_peer_key;
+        st.next_peer_key += 1;
+        st.web_seeds.push(stats.clone());
+        (key, stats)
+    }
+
+    /// A web seed task ended.
+    pub fn unregister_web_seed(&self, stats: &Arc<WebSeedStats>) {
+        self.lock().web_seeds.retain(|w| !Arc::ptr_eq(w, stats));
+    }
+
+    /// A web seed fetched a whole piece: it is hashed and written like a
+    /// peer's, unless peers completed it first.
+    pub fn web_piece_complete(
+        self: &Arc<Self>,
+        key: u64,
+        index: u32,
+        data: PieceBuf,
+        from: &Arc<WebSeedStats>,
+    ) {
+        {
+            let mut st = self.lock();
+            if !st.picker.web_seed_done(key, index) {
+                st.picker.recycle(data);
+                return;
+            }
+            st.web_pieces.insert(index, from.clone());
+        }
+        self.piece_complete(index, data, Vec::new());
+    }
+
+    /// A web seed could not fetch its piece.
+    pub fn web_piece_failed(&self, key: u64, index: u32, data: PieceBuf) {
+        let mut st = self.lock();
+        st.picker.web_seed_released(key, index);
+        st.picker.recycle(data);
+    }
+
     /// Pieces passed their hash check and are on disk: one lock for the
     /// lot (the write thread settles a run of pieces at once), their buffers
     /// back to the picker, a HAVE for each to every peer.
@@ -537,6 +636,9 @@ impl Shared {
         let mut st = self.lock();
         self.unverified_bytes.fetch_sub(bytes, Ordering::Relaxed);
         for (index, buf) in pieces {
+            if let Some(web) = st.web_pieces.remove(&index) {
+                web.judged.notify_one();
+            }
             st.picker.recycle(buf);
             st.picker.verified(index);
             for p in st.peers.values() {
@@ -567,6 +669,12 @@ impl Shared {
         let mut st = self.lock();
         st.picker.failed(index);
         st.hash_failures += 1;
+        if let Some(web) = st.web_pieces.remove(&index) {
+            let strikes = web.strikes.fetch_add(1, Ordering::Relaxed) + 1;
+            web.judged.notify_one();
+            tracing::warn!(piece = index, url = %web.url, strikes, "a web seed's piece failed its hash check");
+            return;
+        }
         tracing::warn!(
             piece = index,
             peers = contributors.len(),
@@ -774,6 +882,11 @@ impl PieceOwner for Shared {
 
     fn piece_ended(&self, index: u32, data: PieceBuf, end: PieceEnd) {
         self.piece_settled(data);
+        if !matches!(end, PieceEnd::BadHash(_))
+            && let Some(web) = self.lock().web_pieces.remove(&index)
+        {
+            web.judged.notify_one();
+        }
         match end {
             PieceEnd::BadHash(contributors) => self.piece_failed(index, &contributors),
             PieceEnd::WriteFailed(e) if space::is_no_space(&e) => self.out_of_space(index, &e),

@@ -3,8 +3,8 @@
 //! (`watcher`), limits changed while the engine runs (`live_limits`),
 //! the control socket's folder under attack (`socket_folder`),
 //! the daemon on a hostile machine (`disk_faults`), links planted among a
-//! torrent's files (`symlinks`) and the import graph of the source
-//! (`module_graph`).
+//! torrent's files (`symlinks`), web seeds over HTTP (`webseed`) and the
+//! import graph of the source (`module_graph`).
 
 mod daemon;
 mod disk_faults;
@@ -14,8 +14,12 @@ mod live_limits;
 mod module_graph;
 mod peer_limits;
 mod pex;
+// The end-to-end tests' file server, one source for both test binaries.
+#[path = "../../../tests/src/range_server.rs"]
+mod range_server;
 mod service_notify;
 mod socket_folder;
 mod symlinks;
 mod upload_memory;
 mod watcher;
+mod webseed;

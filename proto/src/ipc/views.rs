@@ -261,7 +261,8 @@ pub struct FileProgress {
     pub complete: bool,
 }
 
-/// A connected peer.
+/// A connected peer, or a web seed (its URL as `addr`, how it is doing
+/// as `peer_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerSummary {
     /// `IP:port`.
@@ -296,6 +297,8 @@ pub enum PeerSource {
     /// It connected to us.
     #[default]
     Incoming,
+    /// Not a peer: a web seed of the torrent (BEP 19).
+    WebSeed,
 }
 
 impl PeerSource {
@@ -308,6 +311,7 @@ impl PeerSource {
             PeerSource::Lsd => "lsd",
             PeerSource::User => "user",
             PeerSource::Incoming => "incoming",
+            PeerSource::WebSeed => "webseed",
         }
     }
 }

@@ -21,4 +21,5 @@ mod relay_engine;
 mod runtime_settings;
 mod story;
 mod story_standard_client;
+mod webseed_e2e;
 mod windows_wine;

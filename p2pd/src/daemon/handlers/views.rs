@@ -3,8 +3,8 @@
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    ErrorCode, FileProgress, IpcError, PeerSummary, ProgressInfo, StatusInfo, TorrentState,
-    TorrentSummary, piece_map,
+    ErrorCode, FileProgress, IpcError, PeerSource, PeerSummary, ProgressInfo, StatusInfo,
+    TorrentState, TorrentSummary, piece_map,
 };
 
 use super::err;
@@ -190,5 +190,13 @@ pub(super) fn peers(d: &Daemon, ih: InfoHash) -> Result<Vec<PeerSummary>, IpcErr
             outgoing: p.outgoing,
             source: p.source,
         })
+        .chain(s.web_seeds.iter().map(|w| PeerSummary {
+            addr: w.url.clone(),
+            peer_id: w.status.clone(),
+            downloaded: w.downloaded,
+            uploaded: 0,
+            outgoing: true,
+            source: PeerSource::WebSeed,
+        }))
         .collect())
 }

@@ -255,3 +255,89 @@ fn the_rarest_missing_piece_follows_peers_and_verified_pieces() {
     p.verified(2);
     assert_eq!(p.rarest_missing(), 0, "nothing missing");
 }
+
+#[test]
+fn a_web_seed_claims_whole_pieces_peers_then_leave_alone() {
+    let mut p = picker(4, &[]);
+    let all = peer_with(4, 0..4);
+    let (index, buf) = p.claim_for_web_seed(100, 0).unwrap();
+    assert_eq!((index, buf.len()), (0, PIECE as usize));
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut out);
+    assert!(out.iter().all(|b| b.index != 0), "{out:?}");
+    assert!(p.web_seed_done(100, 0));
+    // Handed in: a second call has nothing to hand in.
+    assert!(!p.web_seed_done(100, 0));
+    p.verified(0);
+    assert!(p.have().get(0));
+}
+
+#[test]
+fn a_web_seed_takes_the_pieces_no_peer_has_first() {
+    let mut p = picker(4, &[]);
+    p.add_peer(&peer_with(4, [0, 1, 3]));
+    assert_eq!(p.claim_for_web_seed(100, 0).unwrap().0, 2);
+    // Then the rest, from where it asks.
+    assert_eq!(p.claim_for_web_seed(100, 3).unwrap().0, 3);
+    assert_eq!(p.claim_for_web_seed(100, 0).unwrap().0, 0);
+    assert_eq!(p.claim_for_web_seed(100, 0).unwrap().0, 1);
+    assert!(p.claim_for_web_seed(100, 0).is_none());
+}
+
+#[test]
+fn a_web_seed_never_takes_a_piece_a_peer_is_fetching() {
+    let mut p = picker(2, &[]);
+    let all = peer_with(2, 0..2);
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 1, &mut out);
+    let peers_piece = out[0].index;
+    let (mine, _) = p.claim_for_web_seed(100, peers_piece).unwrap();
+    assert_ne!(mine, peers_piece);
+    assert!(p.claim_for_web_seed(100, 0).is_none());
+    // The peer leaves: its piece is free for the web seed.
+    p.cancelled(out[0]);
+    assert_eq!(p.claim_for_web_seed(100, 0).unwrap().0, peers_piece);
+}
+
+#[test]
+fn a_released_web_seed_piece_goes_back_to_everyone() {
+    let mut p = picker(1, &[]);
+    let all = peer_with(1, [0]);
+    p.claim_for_web_seed(100, 0).unwrap();
+    p.web_seed_released(100, 0);
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut out);
+    assert_eq!(out.len(), 2, "the whole piece is asked of the peer");
+}
+
+#[test]
+fn in_endgame_peers_may_finish_a_web_seed_piece_first() {
+    let mut p = picker(1, &[]);
+    let all = peer_with(1, [0]);
+    p.claim_for_web_seed(100, 0).unwrap();
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut out);
+    assert_eq!(out.len(), 2, "endgame doubles the web seed's blocks");
+    assert_eq!(deliver(&mut p, &out).len(), 1);
+    // The web seed's copy is not handed in a second time.
+    assert!(!p.web_seed_done(100, 0));
+}
+
+#[test]
+fn a_piece_a_web_seed_gives_up_keeps_what_a_peer_sent_of_it() {
+    let mut p = picker(1, &[]);
+    let all = peer_with(1, [0]);
+    p.claim_for_web_seed(100, 0).unwrap();
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut out);
+    assert_eq!(deliver(&mut p, &out[..1]).len(), 0);
+    p.web_seed_released(100, 0);
+    // The peer's block is kept; the other one is asked again.
+    p.cancelled(out[1]);
+    let mut again = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut again);
+    assert_eq!(again, [out[1]]);
+    let done = deliver(&mut p, &again);
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].1.len(), (BLOCK_LEN * 3 / 2) as usize);
+}

@@ -490,3 +490,20 @@ fn events_keep_their_wire_form() {
     }
     insta::assert_snapshot!("events", wire);
 }
+
+#[test]
+fn every_peer_source_is_shown_by_its_wire_name() {
+    for source in [
+        PeerSource::Tracker,
+        PeerSource::Dht,
+        PeerSource::Pex,
+        PeerSource::Lsd,
+        PeerSource::User,
+        PeerSource::Incoming,
+        PeerSource::WebSeed,
+    ] {
+        let wire = serde_json::to_string(&source).unwrap();
+        assert_eq!(wire, format!("\"{}\"", source.as_str()));
+        assert_eq!(serde_json::from_str::<PeerSource>(&wire).unwrap(), source);
+    }
+}
