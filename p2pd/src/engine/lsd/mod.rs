@@ -40,22 +40,29 @@ const GATHER: Duration = Duration::from_secs(1);
 struct Family {
     socket: UdpSocket,
     ipv6: bool,
+    /// We announce on this family's group: our listener takes its
+    /// connections. Announces of others are heard either way.
+    announce: bool,
     send_failed: AtomicBool,
 }
 
 /// Runs until the engine is cancelled or dropped. `wake` is notified when
 /// a torrent is added.
 pub(crate) async fn run(engine: Weak<EngineInner>, wake: Arc<Notify>) {
-    let Some((cancel, port)) = engine
+    let Some((cancel, listen)) = engine
         .upgrade()
-        .map(|e| (e.cancel.clone(), e.listen_addr.port()))
+        .map(|e| (e.cancel.clone(), e.listen_addr))
     else {
         return;
     };
+    let port = listen.port();
+    // A wildcard IPv6 listener takes IPv4 connections too.
+    let listens_v4 = listen.is_ipv4() || listen.ip().is_unspecified();
     let open = |ipv6: bool| match socket::open(ipv6) {
         Ok(socket) => Some(Family {
             socket,
             ipv6,
+            announce: if ipv6 { listen.is_ipv6() } else { listens_v4 },
             send_failed: AtomicBool::new(false),
         }),
         Err(e) => {
@@ -138,7 +145,7 @@ async fn announce(families: &[&Family], port: u16, info_hashes: &[InfoHash], coo
         return;
     }
     let batches = Announce::batches(port, info_hashes, Some(cookie));
-    for f in families {
+    for f in families.iter().filter(|f| f.announce) {
         let to = group(f.ipv6);
         for b in &batches {
             let mut datagram = Vec::with_capacity(MAX_MESSAGE_BYTES);
