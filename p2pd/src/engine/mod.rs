@@ -323,10 +323,9 @@ impl Engine {
             .tasks
             .spawn(listener::accept_loop(listener, Arc::downgrade(&inner)));
         if inner.config.lsd {
-            inner.tasks.spawn(lsd::run(
-                Arc::downgrade(&inner),
-                inner.lsd_wake.clone(),
-            ));
+            inner
+                .tasks
+                .spawn(lsd::run(Arc::downgrade(&inner), inner.lsd_wake.clone()));
         }
         Ok(Engine { inner })
     }

@@ -74,7 +74,10 @@ fn hostile_messages_fail_with_what_was_wrong() {
     let with = |headers: &str| format!("BT-SEARCH * HTTP/1.1\r\n{headers}\r\n\r\n");
     let cases: Vec<(Vec<u8>, LsdError)> = vec![
         (vec![b' '; MAX_MESSAGE_BYTES + 1], LsdError::TooLong(1401)),
-        (b"BT-SEARCH * HTTP/1.1\r\n\xff\r\n".to_vec(), LsdError::NotText),
+        (
+            b"BT-SEARCH * HTTP/1.1\r\n\xff\r\n".to_vec(),
+            LsdError::NotText,
+        ),
         (
             b"M-SEARCH * HTTP/1.1\r\n".to_vec(),
             LsdError::NotBtSearch("M-SEARCH * HTTP/1.1".into()),

@@ -65,7 +65,9 @@ fn main() -> anyhow::Result<()> {
         for a in Announce::batches(port, &hashes, Some("lsd-probe")) {
             let mut datagram = Vec::new();
             a.encode(to, &mut datagram);
-            forge.send_to(&datagram, to).context("send a forged announce")?;
+            forge
+                .send_to(&datagram, to)
+                .context("send a forged announce")?;
         }
         println!("forged {}", hashes.len());
     }

@@ -77,11 +77,27 @@ impl Lan {
             ]);
             ip(&["-n", &bridge, "link", "set", &port, "master", "br0"]);
             ip(&["-n", &bridge, "link", "set", &port, "up"]);
-            ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{addr}/24"),
+                "dev",
+                "eth0",
+            ]);
             ip(&["-n", &ns, "link", "set", "eth0", "up"]);
             ip(&["-n", &ns, "route", "add", "224.0.0.0/4", "dev", "eth0"]);
         }
-        ip(&["-n", &bridge, "addr", "add", &format!("{PROBE_IP}/24"), "dev", "br0"]);
+        ip(&[
+            "-n",
+            &bridge,
+            "addr",
+            "add",
+            &format!("{PROBE_IP}/24"),
+            "dev",
+            "br0",
+        ]);
         ip(&["-n", &bridge, "link", "set", "br0", "up"]);
         ip(&["-n", &bridge, "route", "add", "224.0.0.0/4", "dev", "br0"]);
         lan
@@ -247,8 +263,7 @@ fn torrent<'a>(list: &'a serde_json::Value, ih: &InfoHash) -> &'a serde_json::Va
 }
 
 #[test]
-fn two_daemons_without_a_tracker_find_each_other_on_the_lan_and_a_private_torrent_stays_off_it()
-{
+fn two_daemons_without_a_tracker_find_each_other_on_the_lan_and_a_private_torrent_stays_off_it() {
     let tmp = tempfile::tempdir().unwrap();
     let lan = Lan::build(
         &format!("p2plsd{}", std::process::id()),

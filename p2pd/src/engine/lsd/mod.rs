@@ -49,20 +49,21 @@ struct Family {
 /// Runs until the engine is cancelled or dropped. `wake` is notified when
 /// a torrent is added.
 pub(crate) async fn run(engine: Weak<EngineInner>, wake: Arc<Notify>) {
-    let Some((cancel, listen)) = engine
-        .upgrade()
-        .map(|e| (e.cancel.clone(), e.listen_addr))
-    else {
+    let Some((cancel, listen)) = engine.upgrade().map(|e| (e.cancel.clone(), e.listen_addr)) else {
         return;
     };
     let port = listen.port();
-    // A wildcard IPv6 listener takes IPv4 connections too.
-    let listens_v4 = listen.is_ipv4() || listen.ip().is_unspecified();
+    // A wildcard IPv6 listener takes IPv4 connections too; one on loopback
+    // takes nobody from the LAN, so announcing it would only send peers
+    // to a closed port.
+    let reachable = !listen.ip().is_loopback();
+    let listens_v4 = reachable && (listen.is_ipv4() || listen.ip().is_unspecified());
+    let listens_v6 = reachable && listen.is_ipv6();
     let open = |ipv6: bool| match socket::open(ipv6) {
         Ok(socket) => Some(Family {
             socket,
             ipv6,
-            announce: if ipv6 { listen.is_ipv6() } else { listens_v4 },
+            announce: if ipv6 { listens_v6 } else { listens_v4 },
             send_failed: AtomicBool::new(false),
         }),
         Err(e) => {
@@ -122,7 +123,14 @@ pub(crate) async fn run(engine: Weak<EngineInner>, wake: Arc<Notify>) {
 /// A datagram from the family's socket; never, without one.
 async fn recv(family: Option<&Family>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
     match family {
-        Some(f) => f.socket.recv_from(buf).await,
+        Some(f) => {
+            let r = f.socket.recv_from(buf).await;
+            if r.is_err() {
+                // Whatever failed (memory, say) must not make the loop spin.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            r
+        }
         None => std::future::pending().await,
     }
 }

@@ -4,7 +4,7 @@
 //! as few datagrams as they fit. Plain Rust with `now` passed in, so the
 //! rules are tested without waiting; sends nothing itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
@@ -30,15 +30,16 @@ impl Schedule {
     /// The info-hashes to announce now out of `have` (our public
     /// torrents), recorded as sent; empty when no round is allowed or due.
     pub fn due(&mut self, now: Instant, have: &[InfoHash]) -> Vec<InfoHash> {
+        // Forgotten torrents drop out; one added again waits for a round
+        // like a new one, and rounds are a minute apart.
+        let present: HashSet<&InfoHash> = have.iter().collect();
+        self.sent.retain(|ih, _| present.contains(ih));
         if self
             .last_round
             .is_some_and(|at| now.saturating_duration_since(at) < ROUND_GAP)
         {
             return Vec::new();
         }
-        // Forgotten torrents drop out; one added again waits for a round
-        // like a new one, and rounds are a minute apart.
-        self.sent.retain(|ih, _| have.contains(ih));
         let age = |ih: &InfoHash| {
             self.sent
                 .get(ih)

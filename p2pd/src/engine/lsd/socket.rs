@@ -19,7 +19,12 @@ pub(super) fn open(ipv6: bool) -> io::Result<UdpSocket> {
     let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     s.set_reuse_address(true)?;
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "macos", target_os = "freebsd"))]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "freebsd"
+    ))]
     s.set_reuse_port(true)?;
     let bind = if ipv6 {
         s.set_only_v6(true)?;
