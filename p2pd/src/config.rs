@@ -78,6 +78,9 @@ pub struct Config {
     /// Most data files kept open at once, for all torrents (lowered to a
     /// quarter of the descriptor limit when that is smaller).
     pub max_open_files: Option<usize>,
+    /// Local Service Discovery (BEP 14): find peers of public torrents on
+    /// the LAN by multicast, without a tracker.
+    pub lsd: Option<bool>,
     /// Log file for `--daemon`.
     pub log_file: Option<PathBuf>,
     /// Pid file for `--daemon`.
@@ -175,6 +178,12 @@ only_client_folders = false
 # needed. Lowered by itself to a quarter of the descriptor limit (ulimit -n).
 max_open_files = {max_open_files}
 
+# Local Service Discovery (BEP 14): announce public torrents on the LAN by
+# multicast (239.192.152.143 and [ff15::efc0:988f], UDP port 6771) every five
+# minutes, and connect to the peers that announce theirs, without a tracker.
+# Private torrents, group torrents among them, never take part.
+lsd = {lsd}
+
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
 # pid_file = "~/.local/share/p2p/state/p2pd.pid"
@@ -191,6 +200,7 @@ max_open_files = {max_open_files}
         upload_rate_limit = rate("upload_rate_limit", engine.upload_rate_limit, 5_000_000),
         direct_writes = engine.direct_writes,
         max_open_files = engine.max_open_files,
+        lsd = engine.lsd,
     )
 }
 
@@ -225,6 +235,8 @@ pub struct Settings {
     /// Every client is held to `client_folders`.
     pub only_client_folders: bool,
     pub max_open_files: usize,
+    /// Local Service Discovery on.
+    pub lsd: bool,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
     /// Running as the system service (root under systemd): system paths.
@@ -248,6 +260,7 @@ impl Settings {
             upload_rate_limit: self.upload_rate_limit,
             direct_writes: self.direct_writes,
             max_open_files: self.max_open_files,
+            lsd: self.lsd,
             http,
             ..defaults
         }
@@ -399,6 +412,7 @@ impl Config {
             client_folders: self.client_folders.clone().unwrap_or_default(),
             only_client_folders: self.only_client_folders.unwrap_or(false),
             max_open_files: self.max_open_files.unwrap_or(engine.max_open_files),
+            lsd: self.lsd.unwrap_or(engine.lsd),
             log_file: self
                 .log_file
                 .clone()
@@ -470,7 +484,7 @@ mod tests {
     #[test]
     fn configured_values_reach_the_engine_and_the_rest_stay_default() {
         let c = Config::from_toml(
-            "listen_port = 7000\nmax_peers_total = 9\nupload_rate_limit = 5\ndirect_writes = false",
+            "listen_port = 7000\nmax_peers_total = 9\nupload_rate_limit = 5\ndirect_writes = false\nlsd = false",
         )
         .unwrap();
         let e = c.resolve(false, home_env).unwrap().engine_config(None);
@@ -479,6 +493,7 @@ mod tests {
         assert_eq!(e.max_peers_total, 9);
         assert_eq!(e.upload_rate_limit, Some(5));
         assert!(!e.direct_writes);
+        assert!(!e.lsd);
         assert_eq!(e.max_peers_per_torrent, d.max_peers_per_torrent);
         assert_eq!(e.resume_interval, d.resume_interval);
     }

@@ -15,6 +15,7 @@ pub mod create;
 pub mod fsutil;
 pub mod infohash;
 pub mod ipc;
+pub mod lsd;
 pub mod magnet;
 pub mod metainfo;
 pub mod percent;

@@ -14,6 +14,7 @@
 //! ```text
 //! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
 //!             │   (admission)        │             │   (storage ── handles, nofollow)
+//!             ├── lsd (torrent)      │             │
 //!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
 //!                           ├── announce           ├── resume ── storage
 //!                           ├── choker             ├── ratelimit, events, caps
@@ -33,6 +34,7 @@ mod disk;
 mod events;
 mod handles;
 mod listener;
+mod lsd;
 mod manager;
 mod metadata;
 mod nofollow;
@@ -130,6 +132,10 @@ pub struct EngineConfig {
     /// both use one set of root certificates); `None` builds a default one
     /// at [`Engine::start`].
     pub http: Option<reqwest::Client>,
+    /// Local Service Discovery (BEP 14): announce our public torrents on
+    /// the LAN by multicast and dial the peers that announce theirs.
+    /// Private torrents never take part.
+    pub lsd: bool,
 }
 
 impl Default for EngineConfig {
@@ -148,6 +154,7 @@ impl Default for EngineConfig {
             direct_writes: true,
             max_open_files: 256,
             http: None,
+            lsd: true,
         }
     }
 }
@@ -257,6 +264,8 @@ pub(crate) struct EngineInner {
     pub cancel: CancellationToken,
     pub tasks: TaskTracker,
     pub events: events::Events,
+    /// Tells local service discovery that a torrent was added.
+    pub lsd_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
@@ -308,11 +317,17 @@ impl Engine {
             cancel,
             tasks: TaskTracker::new(),
             events: events::Events::new(),
+            lsd_wake: Arc::default(),
             config,
         });
         inner
             .tasks
             .spawn(listener::accept_loop(listener, Arc::downgrade(&inner)));
+        if inner.config.lsd {
+            inner
+                .tasks
+                .spawn(lsd::run(Arc::downgrade(&inner), inner.lsd_wake.clone()));
+        }
         Ok(Engine { inner })
     }
 
@@ -349,6 +364,7 @@ impl Engine {
             }
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(t);
+                self.inner.lsd_wake.notify_one();
                 Ok(info_hash)
             }
         }

@@ -73,6 +73,9 @@ pub(crate) async fn engine(
         .try_init();
     let mut config = EngineConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        // Engines of other tests on this host could share a torrent: LSD
+        // would join their swarms to this one's.
+        lsd: false,
         ..EngineConfig::default()
     };
     tweak(&mut config);

@@ -29,6 +29,9 @@ async fn main() -> anyhow::Result<()> {
     let mut resume_dir = download_dir.join(".progress");
     let mut config = EngineConfig {
         listen: "127.0.0.1:0".parse()?,
+        // Engines of other tests on this host could share a torrent: LSD
+        // would join their swarms to this one's.
+        lsd: false,
         ..EngineConfig::default()
     };
     while let Some(a) = args.next() {

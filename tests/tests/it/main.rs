@@ -15,6 +15,7 @@ mod https_e2e;
 mod interop_engine;
 mod interop_pex;
 mod interop_transmission;
+mod lsd_netns;
 mod passkey_rotation_e2e;
 mod private_swarm_e2e;
 mod relay_engine;

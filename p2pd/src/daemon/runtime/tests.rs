@@ -42,6 +42,9 @@ async fn fixture(settings: RuntimeSettings) -> Fixture {
     let cancel = CancellationToken::new();
     let config = EngineConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        // Engines of other tests on this host could share a torrent: LSD
+        // would join their swarms to this one's.
+        lsd: false,
         ..EngineConfig::default()
     };
     let engine = Engine::start(config, cancel.child_token()).await.unwrap();
