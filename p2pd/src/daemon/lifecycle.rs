@@ -181,6 +181,7 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         client_folders,
         only_client_folders,
         max_open_files,
+        dht,
         log_file,
         pid_file,
         system: _,
@@ -241,6 +242,7 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         *only_client_folders == new.only_client_folders,
     );
     differs("max_open_files", *max_open_files == new.max_open_files);
+    differs("dht", *dht == new.dht);
     differs("log_file", *log_file == new.log_file);
     differs("pid_file", *pid_file == new.pid_file);
     differs(

@@ -17,7 +17,7 @@ use super::picker::Picker;
 use super::resume::{self, ResumeRecord};
 use super::torrent::{PeerCmd, Shared, TorrentState, backoff};
 use super::vouch::REFRESH_GAP;
-use super::{choker, peer};
+use super::{choker, dht_peers, peer};
 
 /// Rechoke period (BEP 3 suggests 10 s).
 const CHOKE_PERIOD: Duration = Duration::from_secs(10);
@@ -36,7 +36,11 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
         return;
     }
     shared.add_candidates(PeerSource::User, shared.add.extra_peers.clone());
-    tokio::join!(announce_loop(&shared), connection_loop(&shared));
+    tokio::join!(
+        announce_loop(&shared),
+        connection_loop(&shared),
+        dht_peers::run(&shared)
+    );
 
     shared.peer_tasks.close();
     let _ = tokio::time::timeout(STOP_DEADLINE, shared.peer_tasks.wait()).await;

@@ -18,9 +18,11 @@
 //!                           ├── announce           ├── resume ── storage
 //!                           ├── choker             ├── ratelimit, events, caps
 //!                           ├── vouch              ├── admission (per-address caps)
-//!                           │                      ├── vouch (who may connect)
+//!                           ├── dht_peers          ├── vouch (who may connect)
 //!             └── metadata ─┘ (announce)           └── storage
 //! ```
+//! The DHT node itself is `crate::dht`, below the engine: the engine asks
+//! it for peers of public torrents only.
 //! The disk threads see a torrent only through `disk::PieceOwner`; the
 //! engine's vocabulary (`EngineConfig`, `AddTorrent`, `EngineError`) lives
 //! in this module and is the only thing children name upwards.
@@ -29,6 +31,7 @@ mod admission;
 mod announce;
 mod caps;
 mod choker;
+mod dht_peers;
 mod disk;
 mod events;
 mod handles;
@@ -61,6 +64,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::dht::{DhtNode, DhtStatus};
 pub use events::EngineEvent;
 pub use metadata::MetadataError;
 pub use nofollow::FolderId;
@@ -129,6 +133,9 @@ pub struct EngineConfig {
     /// both use one set of root certificates); `None` builds a default one
     /// at [`Engine::start`].
     pub http: Option<reqwest::Client>,
+    /// The DHT node to find peers of public torrents with (BEP 5); `None`
+    /// runs none (an embedded engine opts in; p2pd's config turns it on).
+    pub dht: Option<crate::dht::DhtConfig>,
 }
 
 impl Default for EngineConfig {
@@ -147,6 +154,7 @@ impl Default for EngineConfig {
             direct_writes: true,
             max_open_files: 256,
             http: None,
+            dht: None,
         }
     }
 }
@@ -190,6 +198,10 @@ pub struct AddMagnet {
     pub use_trackers: bool,
     /// As [`AddTorrent::folder_pin`].
     pub folder_pin: Option<FolderId>,
+    /// Ask the DHT for the link's peers. A magnet link carries no private
+    /// flag: the caller turns this off for an info-hash it knows to be
+    /// private; once the metadata says private, the DHT is never asked again.
+    pub use_dht: bool,
 }
 
 /// Why the engine could not do something.
@@ -223,6 +235,9 @@ pub enum EngineError {
     /// The download does not fit in its folder's free space.
     #[error(transparent)]
     NoSpace(#[from] NoSpace),
+    /// The DHT node could not start (its UDP port is taken, say).
+    #[error("cannot start the DHT node: {0}")]
+    Dht(std::io::Error),
     /// The HTTP client for announces could not be built.
     #[error("cannot set up the HTTP client for announces: {0}")]
     Http(crate::http_client::ClientError),
@@ -256,6 +271,8 @@ pub(crate) struct EngineInner {
     pub cancel: CancellationToken,
     pub tasks: TaskTracker,
     pub events: events::Events,
+    /// Finds peers of public torrents.
+    pub dht: Option<DhtNode>,
 }
 
 impl Engine {
@@ -286,6 +303,15 @@ impl Engine {
                 .map_err(EngineError::Http)?,
         };
         let peer_id = PeerId::generate(rand::random());
+        let tasks = TaskTracker::new();
+        let dht = match &config.dht {
+            Some(c) => Some(
+                DhtNode::start(c, listen_addr, cancel.clone(), &tasks)
+                    .await
+                    .map_err(EngineError::Dht)?,
+            ),
+            None => None,
+        };
         let inner = Arc::new(EngineInner {
             peer_id,
             http,
@@ -305,8 +331,9 @@ impl Engine {
             download_limit: Arc::new(RateLimiter::new(config.download_rate_limit)),
             upload_limit: Arc::new(RateLimiter::new(config.upload_rate_limit)),
             cancel,
-            tasks: TaskTracker::new(),
+            tasks,
             events: events::Events::new(),
+            dht,
             config,
         });
         inner
@@ -318,6 +345,14 @@ impl Engine {
     /// The address peers can reach us on (with the real port).
     pub fn listen_addr(&self) -> SocketAddr {
         self.inner.listen_addr
+    }
+
+    /// The DHT node's state, when one runs.
+    pub async fn dht_status(&self) -> Option<DhtStatus> {
+        match &self.inner.dht {
+            Some(d) => Some(d.status().await),
+            None => None,
+        }
     }
 
     /// Our peer id.
@@ -365,8 +400,10 @@ impl Engine {
         if self.lock_torrents().contains_key(&magnet.info_hash) {
             return Err(EngineError::Duplicate(magnet.info_hash));
         }
+        let dht = self.inner.dht.as_ref().filter(|_| add.use_dht);
         let metainfo = metadata::fetch(
             &self.inner.http,
+            dht,
             magnet,
             &add.extra_peers,
             self.inner.peer_id,

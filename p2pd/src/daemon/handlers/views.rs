@@ -3,8 +3,8 @@
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    ErrorCode, FileProgress, IpcError, PeerSummary, ProgressInfo, StatusInfo, TorrentState,
-    TorrentSummary, piece_map,
+    DhtInfo, ErrorCode, FileProgress, IpcError, PeerSummary, ProgressInfo, StatusInfo,
+    TorrentState, TorrentSummary, piece_map,
 };
 
 use super::err;
@@ -100,7 +100,14 @@ pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
     all
 }
 
-pub(super) fn status(d: &Daemon) -> StatusInfo {
+pub(super) async fn status(d: &Daemon) -> StatusInfo {
+    let dht = d.engine.dht_status().await.map(|s| DhtInfo {
+        port: s.port,
+        nodes: s.nodes,
+        server_mode: s.server_mode,
+        firewalled: s.firewalled,
+        public_address: s.public_address.map(|a| a.to_string()),
+    });
     // One lock for both fields: a second lock() in one expression would deadlock.
     let session = d.session.info();
     let (logged_in_as, logged_out_because) = (session.logged_in_as, session.ended_because);
@@ -124,6 +131,7 @@ pub(super) fn status(d: &Daemon) -> StatusInfo {
         seeding: count(engine::TorrentState::Seeding),
         download_rate: down,
         upload_rate: up,
+        dht,
     }
 }
 

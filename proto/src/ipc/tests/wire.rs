@@ -98,6 +98,13 @@ fn exchanges() -> Vec<(Request, Response)> {
                 seeding: 0,
                 download_rate: 65_536,
                 upload_rate: 0,
+                dht: Some(DhtInfo {
+                    port: 6881,
+                    nodes: 143,
+                    server_mode: false,
+                    firewalled: true,
+                    public_address: None,
+                }),
             }),
         ),
         (
