@@ -25,7 +25,6 @@ use p2p_proto::infohash::InfoHash;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-
 /// How often the known nodes are written while running (and at shutdown).
 const SAVE_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// Longest one lookup (get_peers, then announce_peer) may take.
