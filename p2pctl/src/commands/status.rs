@@ -57,7 +57,7 @@ fn describe(s: &StatusInfo) -> String {
         ("listen port", s.listen_port.to_string()),
         ("shared folder", s.shared_dir.clone()),
         ("downloads folder", s.downloads_dir.clone()),
-        ("DHT", dht_state(s.dht.as_ref())),
+        ("DHT", dht_state(s.dht.as_deref())),
     ])
 }
 
@@ -110,13 +110,13 @@ mod tests {
             seeding: 2,
             download_rate: 2048,
             upload_rate: 0,
-            dht: Some(DhtInfo {
+            dht: Some(Box::new(DhtInfo {
                 port: 6881,
                 nodes: 0,
                 server_mode: false,
                 firewalled: true,
                 public_address: None,
-            }),
+            })),
         };
         let text = describe(&s);
         for want in [

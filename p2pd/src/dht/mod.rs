@@ -32,8 +32,9 @@ const LOOKUP_DEADLINE: Duration = Duration::from_secs(60);
 /// Most nodes learnt from PORT messages kept for the nodes file.
 const MAX_PORT_NODES: usize = 8;
 
-/// How the DHT node runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the DHT node runs. The default: on the TCP port's number, through
+/// the public routers, server mode only once reachable, no nodes file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DhtConfig {
     /// UDP port; `None` takes the TCP listen port's number, 0 any free port.
     pub port: Option<u16>,
@@ -47,17 +48,6 @@ pub struct DhtConfig {
     pub server_mode: bool,
     /// Where the known nodes are kept across restarts (`None`: nowhere).
     pub nodes_file: Option<PathBuf>,
-}
-
-impl Default for DhtConfig {
-    fn default() -> Self {
-        DhtConfig {
-            port: None,
-            bootstrap: None,
-            server_mode: false,
-            nodes_file: None,
-        }
-    }
 }
 
 /// The bootstrap nodes mainline uses when none are configured.

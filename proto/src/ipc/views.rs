@@ -93,8 +93,9 @@ pub struct StatusInfo {
     /// Bytes per second, all torrents.
     pub upload_rate: u64,
     /// The DHT node; `None` when it is off (or the daemon predates it).
+    /// Boxed: it is the largest part of the largest reply.
     #[serde(default)]
-    pub dht: Option<DhtInfo>,
+    pub dht: Option<Box<DhtInfo>>,
 }
 
 /// The daemon's DHT node (BEP 5), for `status`.

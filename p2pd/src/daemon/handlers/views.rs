@@ -101,12 +101,14 @@ pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
 }
 
 pub(super) async fn status(d: &Daemon) -> StatusInfo {
-    let dht = d.engine.dht_status().await.map(|s| DhtInfo {
-        port: s.port,
-        nodes: s.nodes,
-        server_mode: s.server_mode,
-        firewalled: s.firewalled,
-        public_address: s.public_address.map(|a| a.to_string()),
+    let dht = d.engine.dht_status().await.map(|s| {
+        Box::new(DhtInfo {
+            port: s.port,
+            nodes: s.nodes,
+            server_mode: s.server_mode,
+            firewalled: s.firewalled,
+            public_address: s.public_address.map(|a| a.to_string()),
+        })
     });
     // One lock for both fields: a second lock() in one expression would deadlock.
     let session = d.session.info();
