@@ -13,6 +13,7 @@
 
 mod nodes_file;
 
+use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -113,6 +114,18 @@ impl DhtNode {
                 .as_deref()
                 .map(nodes_file::load)
                 .unwrap_or_default();
+            // Probed first: mainline's actor thread may panic instead of
+            // answering when its socket cannot bind. The TCP port's number
+            // is only a default (another program may hold that UDP port);
+            // a port asked for is not replaced.
+            let port = match std::net::UdpSocket::bind((bind, port)) {
+                Ok(_) => port,
+                Err(e) if config.port.is_none() && e.kind() == ErrorKind::AddrInUse => {
+                    tracing::warn!("UDP port {port} is taken ({e}): the DHT takes a free port");
+                    0
+                }
+                Err(e) => return Err(e),
+            };
             let mut builder = mainline::Dht::builder();
             builder.bind_address(bind).port(port);
             if config.server_mode {
