@@ -134,7 +134,9 @@ pub async fn fetch(
                     None => {}
                 },
                 addr = found.recv(), if more_coming => match addr {
-                    Some(addr) => queue.push_back(addr),
+                    // The DHT may name many: a bounded queue, the rest dropped.
+                    Some(addr) if queue.len() < MAX_PEERS_TRIED => queue.push_back(addr),
+                    Some(_) => {}
                     None => more_coming = false,
                 },
             }
