@@ -23,8 +23,9 @@ use futures_util::StreamExt;
 use mainline::Id;
 use mainline::async_dht::AsyncDht;
 use p2p_proto::infohash::InfoHash;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
 /// How often the known nodes are written while running (and at shutdown).
 const SAVE_INTERVAL: Duration = Duration::from_secs(10 * 60);
@@ -167,7 +168,7 @@ impl DhtNode {
     /// Asks the DHT for peers of `info_hash`, handing each answer's peers
     /// to `found` as they come, then (with `announce_port`) announces us
     /// on that TCP port to the closest nodes that answered. At most
-    /// [`LOOKUP_DEADLINE`]; returns how many peers were found.
+    /// a minute; returns how many peers were found.
     pub async fn lookup(
         &self,
         info_hash: InfoHash,
@@ -177,22 +178,37 @@ impl DhtNode {
         let Ok(id) = Id::from_bytes(info_hash.0) else {
             return 0;
         };
-        let dht = &self.inner.dht;
+        // mainline's handle panics if its actor thread is gone: the search
+        // runs in a task of its own, so that would end this lookup, not
+        // the caller (a torrent's manager).
+        let (tx, mut answers) = mpsc::unbounded_channel::<Vec<SocketAddrV4>>();
+        let dht = self.inner.dht.clone();
+        let search = AbortOnDropHandle::new(tokio::spawn(async move {
+            let work = async {
+                let mut stream = dht.get_peers(id);
+                while let Some(peers) = stream.next().await {
+                    if tx.send(peers).is_err() {
+                        return;
+                    }
+                }
+                drop(tx);
+                if let Some(port) = announce_port
+                    && let Err(e) = dht.announce_peer(id, Some(port)).await
+                {
+                    tracing::debug!(torrent = %info_hash, "DHT announce failed: {e}");
+                }
+            };
+            if tokio::time::timeout(LOOKUP_DEADLINE, work).await.is_err() {
+                tracing::debug!(torrent = %info_hash, "DHT lookup cut at {LOOKUP_DEADLINE:?}");
+            }
+        }));
         let mut count = 0;
-        let search = async {
-            let mut answers = dht.get_peers(id);
-            while let Some(peers) = answers.next().await {
-                count += peers.len();
-                found(peers.into_iter().map(SocketAddr::V4).collect());
-            }
-            if let Some(port) = announce_port
-                && let Err(e) = dht.announce_peer(id, Some(port)).await
-            {
-                tracing::debug!(torrent = %info_hash, "DHT announce failed: {e}");
-            }
-        };
-        if tokio::time::timeout(LOOKUP_DEADLINE, search).await.is_err() {
-            tracing::debug!(torrent = %info_hash, "DHT lookup cut at {LOOKUP_DEADLINE:?}");
+        while let Some(peers) = answers.recv().await {
+            count += peers.len();
+            found(peers.into_iter().map(SocketAddr::V4).collect());
+        }
+        if let Err(e) = search.await {
+            tracing::warn!(torrent = %info_hash, "DHT lookup failed: {e}");
         }
         count
     }
