@@ -1,7 +1,9 @@
 //! The engine's DHT node seen from a peer (BEP 5): for a public torrent the
 //! engine's handshake sets the DHT bit and a PORT message names its node;
-//! for a private one (BEP 27) neither. And a DHT node whose default UDP
-//! port (the TCP port's number) is taken starts on another.
+//! for a private one (BEP 27) neither. A DHT node whose default UDP port
+//! (the TCP port's number) is taken starts on another; the nodes file
+//! keeps what a node knew (and the nodes PORT messages named) and gets
+//! the next start into the DHT.
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 
@@ -14,11 +16,12 @@ use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{
     DEFAULT_MAX_MESSAGE_LEN, Decoded, HANDSHAKE_LEN, Handshake, Message, PeerId,
 };
-use p2pd::dht::DhtConfig;
+use p2pd::dht::{DhtConfig, DhtNode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::engine::{add, data, engine};
 
@@ -132,4 +135,75 @@ async fn a_taken_udp_port_moves_the_dht_to_another_and_the_engine_starts() {
     assert_ne!(moved, 0);
     cancel.cancel();
     e.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Polls `node` until it knows at least one node, for at most 30 s.
+async fn joined(node: &DhtNode) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if node.status().await.nodes >= 1 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nodes_file_keeps_the_routing_table_and_port_nodes_and_bootstraps_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dht-nodes.txt");
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let cancel = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    // A DHT of two: `first` joins through `router`.
+    let router = DhtNode::start(&lone_dht(), local, cancel.clone(), &tasks)
+        .await
+        .unwrap();
+    let first = DhtNode::start(
+        &DhtConfig {
+            bootstrap: Some(vec![format!("127.0.0.1:{}", router.port())]),
+            nodes_file: Some(file.clone()),
+            ..lone_dht()
+        },
+        local,
+        cancel.clone(),
+        &tasks,
+    )
+    .await
+    .unwrap();
+    assert!(joined(&first).await, "the first node never joined");
+    first.add_node("127.0.0.1:9".parse().unwrap());
+    first.save_nodes(file.clone()).await.unwrap();
+    let saved = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = saved.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("127.0.0.1:{}", router.port()).as_str(),
+            "127.0.0.1:9"
+        ],
+        "{saved:?}"
+    );
+
+    // Started with no bootstrap node at all, the file alone gets it in.
+    let next = DhtNode::start(
+        &DhtConfig {
+            bootstrap: Some(Vec::new()),
+            nodes_file: Some(file.clone()),
+            ..lone_dht()
+        },
+        local,
+        cancel.clone(),
+        &tasks,
+    )
+    .await
+    .unwrap();
+    assert!(
+        joined(&next).await,
+        "the nodes file did not bootstrap the node"
+    );
+    cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
 }
