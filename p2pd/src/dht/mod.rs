@@ -132,9 +132,10 @@ impl DhtNode {
             if config.server_mode {
                 builder.server_mode();
             }
-            if let Some(nodes) = &config.bootstrap {
-                builder.bootstrap(nodes);
-            }
+            // Named even when they are mainline's own: its extra_bootstrap
+            // replaces the default list instead of adding to it.
+            let nodes = config.bootstrap.clone().unwrap_or_else(default_bootstrap);
+            builder.bootstrap(&nodes);
             if !saved.is_empty() {
                 builder.extra_bootstrap(&saved);
             }
