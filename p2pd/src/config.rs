@@ -12,7 +12,11 @@ use std::path::{Path, PathBuf};
 use p2p_proto::ipc::{Schedule, parse_schedule};
 use serde::Deserialize;
 
+use crate::dht::DhtConfig;
 use crate::engine::EngineConfig;
+
+/// The file in the state folder that keeps the DHT's known nodes.
+pub const DHT_NODES_FILE: &str = "dht-nodes.txt";
 
 /// The configuration file, every field optional.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -81,6 +85,18 @@ pub struct Config {
     /// Local Service Discovery (BEP 14): find peers of public torrents on
     /// the LAN by multicast, without a tracker.
     pub lsd: Option<bool>,
+    /// Find peers of public torrents through the DHT (BEP 5); private
+    /// torrents never use it.
+    pub dht: Option<bool>,
+    /// UDP port of the DHT node (absent: the number of `listen_port`; 0 any
+    /// free port).
+    pub dht_port: Option<u16>,
+    /// Nodes (`host:port`) to join the DHT through (absent: the public
+    /// routers; empty: start a DHT of our own).
+    pub dht_bootstrap: Option<Vec<String>>,
+    /// Answer other DHT nodes from the start, not only once reachable from
+    /// outside (a private network of nodes needs it).
+    pub dht_server_mode: Option<bool>,
     /// Log file for `--daemon`.
     pub log_file: Option<PathBuf>,
     /// Pid file for `--daemon`.
@@ -183,6 +199,19 @@ max_open_files = {max_open_files}
 # minutes, and connect to the peers that announce theirs, without a tracker.
 # Private torrents, group torrents among them, never take part.
 lsd = {lsd}
+# The DHT (BEP 5): finds peers of public torrents and magnet links without a
+# tracker. Private torrents (group torrents among them) never touch it. IPv4.
+dht = true
+# UDP port of the DHT node; absent: the same number as listen_port.
+# dht_port = 6881
+# Nodes to join the DHT through (host:port); absent: these public routers.
+# An empty list starts a DHT of our own. Nodes seen in the last run are kept
+# in state_dir/dht-nodes.txt and tried as well.
+# dht_bootstrap = [{bootstrap}]
+# Answer other nodes' queries from the start. Off, the node answers once
+# other nodes show it can be reached from outside, which suits the internet;
+# a private network of nodes (a LAN, tests on 127.0.0.1) needs it on.
+dht_server_mode = false
 
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
@@ -201,6 +230,11 @@ lsd = {lsd}
         direct_writes = engine.direct_writes,
         max_open_files = engine.max_open_files,
         lsd = engine.lsd,
+        bootstrap = crate::dht::default_bootstrap()
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
     )
 }
 
@@ -237,6 +271,8 @@ pub struct Settings {
     pub max_open_files: usize,
     /// Local Service Discovery on.
     pub lsd: bool,
+    /// The DHT node, when on (its nodes file in `state_dir`).
+    pub dht: Option<DhtConfig>,
     pub log_file: PathBuf,
     pub pid_file: PathBuf,
     /// Running as the system service (root under systemd): system paths.
@@ -262,6 +298,7 @@ impl Settings {
             max_open_files: self.max_open_files,
             lsd: self.lsd,
             http,
+            dht: self.dht.clone(),
             ..defaults
         }
     }
@@ -413,6 +450,12 @@ impl Config {
             only_client_folders: self.only_client_folders.unwrap_or(false),
             max_open_files: self.max_open_files.unwrap_or(engine.max_open_files),
             lsd: self.lsd.unwrap_or(engine.lsd),
+            dht: self.dht.unwrap_or(true).then(|| DhtConfig {
+                port: self.dht_port,
+                bootstrap: self.dht_bootstrap.clone(),
+                server_mode: self.dht_server_mode.unwrap_or(false),
+                nodes_file: Some(state_dir.join(DHT_NODES_FILE)),
+            }),
             log_file: self
                 .log_file
                 .clone()
@@ -471,7 +514,19 @@ mod tests {
     fn the_default_and_printed_configs_resolve_to_exactly_the_engine_defaults() {
         // `EngineConfig` holds a `reqwest::Client` and so has no `PartialEq`;
         // its `Debug` shows every field, so a new field is compared too.
-        let engine = format!("{:?}", EngineConfig::default());
+        // The DHT is the one key the daemon turns on over the engine's
+        // default (an embedded engine runs none): with DhtConfig's defaults.
+        let dht = DhtConfig {
+            nodes_file: Some(PathBuf::from("/home/u/.local/share/p2p/state").join(DHT_NODES_FILE)),
+            ..DhtConfig::default()
+        };
+        let engine = format!(
+            "{:?}",
+            EngineConfig {
+                dht: Some(dht),
+                ..EngineConfig::default()
+            }
+        );
         for config in [
             Config::default(),
             Config::from_toml(&default_config_toml()).unwrap(),
@@ -541,6 +596,31 @@ mod tests {
         );
         let c = Config::from_toml("list_tracker_instances = false").unwrap();
         assert!(!c.resolve(false, home_env).unwrap().list_tracker_instances);
+    }
+
+    #[test]
+    fn the_dht_keys_reach_the_engine_and_dht_false_turns_it_off() {
+        let c = Config::from_toml(
+            "dht_port = 7001\ndht_bootstrap = [\"127.0.0.1:7002\"]\ndht_server_mode = true",
+        )
+        .unwrap();
+        let dht = c
+            .resolve(false, home_env)
+            .unwrap()
+            .engine_config(None)
+            .dht
+            .unwrap();
+        assert_eq!(dht.port, Some(7001));
+        assert_eq!(dht.bootstrap, Some(vec!["127.0.0.1:7002".to_owned()]));
+        assert!(dht.server_mode);
+        let off = Config::from_toml("dht = false").unwrap();
+        assert!(
+            off.resolve(false, home_env)
+                .unwrap()
+                .engine_config(None)
+                .dht
+                .is_none()
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod dht;
 pub mod engine;
 pub mod http_client;
 pub mod logging;

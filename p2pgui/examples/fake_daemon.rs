@@ -75,6 +75,7 @@ fn status(n: usize) -> StatusInfo {
         seeding: n / 3,
         download_rate: 0,
         upload_rate: 0,
+        dht: None,
     }
 }
 

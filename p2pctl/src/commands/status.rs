@@ -1,6 +1,6 @@
 //! `p2pctl status`: the daemon's state in a few lines.
 
-use p2p_proto::ipc::{Reachability, Request, Response, StatusInfo};
+use p2p_proto::ipc::{DhtInfo, Reachability, Request, Response, StatusInfo};
 
 use super::{print, print_json};
 use crate::output::{human_duration, human_rate, key_values};
@@ -57,7 +57,32 @@ fn describe(s: &StatusInfo) -> String {
         ("listen port", s.listen_port.to_string()),
         ("shared folder", s.shared_dir.clone()),
         ("downloads folder", s.downloads_dir.clone()),
+        ("DHT", dht_state(s.dht.as_deref())),
     ])
+}
+
+/// The DHT node in a line: its port, how many nodes it knows (none:
+/// not joined yet) and whether it answers others.
+fn dht_state(dht: Option<&DhtInfo>) -> String {
+    let Some(d) = dht else {
+        return "off".into();
+    };
+    let nodes = match d.nodes {
+        0 => "no nodes yet (joining)".to_owned(),
+        1 => "1 node".to_owned(),
+        n => format!("{n} nodes"),
+    };
+    let mode = if d.server_mode {
+        "server mode"
+    } else {
+        "client mode"
+    };
+    let seen = d
+        .public_address
+        .as_deref()
+        .map(|a| format!(", seen as {a}"))
+        .unwrap_or_default();
+    format!("port {}, {nodes}, {mode}{seen}", d.port)
 }
 
 #[cfg(test)]
@@ -85,6 +110,13 @@ mod tests {
             seeding: 2,
             download_rate: 2048,
             upload_rate: 0,
+            dht: Some(Box::new(DhtInfo {
+                port: 6881,
+                nodes: 0,
+                server_mode: false,
+                firewalled: true,
+                public_address: None,
+            })),
         };
         let text = describe(&s);
         for want in [
@@ -96,6 +128,7 @@ mod tests {
             "download rate:    2.00 KiB/s\n",
             "listen port:      6881\n",
             "downloads folder: /d\n",
+            "DHT:              port 6881, no nodes yet (joining), client mode\n",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }

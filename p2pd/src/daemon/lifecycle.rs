@@ -182,6 +182,7 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         only_client_folders,
         max_open_files,
         lsd,
+        dht,
         log_file,
         pid_file,
         system: _,
@@ -243,6 +244,7 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
     );
     differs("max_open_files", *max_open_files == new.max_open_files);
     differs("lsd", *lsd == new.lsd);
+    differs("dht", *dht == new.dht);
     differs("log_file", *log_file == new.log_file);
     differs("pid_file", *pid_file == new.pid_file);
     differs(

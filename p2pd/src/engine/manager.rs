@@ -18,7 +18,7 @@ use super::picker::Picker;
 use super::resume::{self, ResumeRecord};
 use super::torrent::{PeerCmd, Shared, TorrentState, backoff};
 use super::vouch::REFRESH_GAP;
-use super::{choker, peer, webseed};
+use super::{choker, dht_peers, peer, webseed};
 
 /// Rechoke period (BEP 3 suggests 10 s).
 const CHOKE_PERIOD: Duration = Duration::from_secs(10);
@@ -46,7 +46,11 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
             .peer_tasks
             .spawn(webseed::run(shared.clone(), key, seed));
     }
-    tokio::join!(announce_loop(&shared), connection_loop(&shared));
+    tokio::join!(
+        announce_loop(&shared),
+        connection_loop(&shared),
+        dht_peers::run(&shared)
+    );
 
     shared.peer_tasks.close();
     let _ = tokio::time::timeout(STOP_DEADLINE, shared.peer_tasks.wait()).await;

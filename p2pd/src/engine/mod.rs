@@ -20,8 +20,11 @@
 //!                           ├── choker             ├── ratelimit, events, caps
 //!                           ├── vouch              ├── admission (per-address caps)
 //!                           ├── webseed ── torrent ├── vouch (who may connect)
+//!                           ├── dht_peers          │
 //!             └── metadata ─┘ (announce)           └── storage
 //! ```
+//! The DHT node itself is `crate::dht`, below the engine: the engine asks
+//! it for peers of public torrents only.
 //! The disk threads see a torrent only through `disk::PieceOwner`; the
 //! engine's vocabulary (`EngineConfig`, `AddTorrent`, `EngineError`) lives
 //! in this module and is the only thing children name upwards.
@@ -30,6 +33,7 @@ mod admission;
 mod announce;
 mod caps;
 mod choker;
+mod dht_peers;
 mod disk;
 mod events;
 mod handles;
@@ -64,6 +68,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::dht::{DhtNode, DhtStatus};
 pub use events::EngineEvent;
 pub use metadata::MetadataError;
 pub use nofollow::FolderId;
@@ -136,6 +141,9 @@ pub struct EngineConfig {
     /// the LAN by multicast and dial the peers that announce theirs.
     /// Private torrents never take part.
     pub lsd: bool,
+    /// The DHT node to find peers of public torrents with (BEP 5); `None`
+    /// runs none (an embedded engine opts in; p2pd's config turns it on).
+    pub dht: Option<crate::dht::DhtConfig>,
 }
 
 impl Default for EngineConfig {
@@ -155,6 +163,7 @@ impl Default for EngineConfig {
             max_open_files: 256,
             http: None,
             lsd: true,
+            dht: None,
         }
     }
 }
@@ -198,6 +207,10 @@ pub struct AddMagnet {
     pub use_trackers: bool,
     /// As [`AddTorrent::folder_pin`].
     pub folder_pin: Option<FolderId>,
+    /// Ask the DHT for the link's peers. A magnet link carries no private
+    /// flag: the caller turns this off for an info-hash it knows to be
+    /// private; once the metadata says private, the DHT is never asked again.
+    pub use_dht: bool,
 }
 
 /// Why the engine could not do something.
@@ -231,6 +244,9 @@ pub enum EngineError {
     /// The download does not fit in its folder's free space.
     #[error(transparent)]
     NoSpace(#[from] NoSpace),
+    /// The DHT node could not start (its UDP port is taken, say).
+    #[error("cannot start the DHT node: {0}")]
+    Dht(std::io::Error),
     /// The HTTP client for announces could not be built.
     #[error("cannot set up the HTTP client for announces: {0}")]
     Http(crate::http_client::ClientError),
@@ -266,6 +282,8 @@ pub(crate) struct EngineInner {
     pub events: events::Events,
     /// Tells local service discovery that a torrent was added.
     pub lsd_wake: Arc<tokio::sync::Notify>,
+    /// Finds peers of public torrents.
+    pub dht: Option<DhtNode>,
 }
 
 impl Engine {
@@ -296,6 +314,15 @@ impl Engine {
                 .map_err(EngineError::Http)?,
         };
         let peer_id = PeerId::generate(rand::random());
+        let tasks = TaskTracker::new();
+        let dht = match &config.dht {
+            Some(c) => Some(
+                DhtNode::start(c, listen_addr, cancel.clone(), &tasks)
+                    .await
+                    .map_err(EngineError::Dht)?,
+            ),
+            None => None,
+        };
         let inner = Arc::new(EngineInner {
             peer_id,
             http,
@@ -315,9 +342,10 @@ impl Engine {
             download_limit: Arc::new(RateLimiter::new(config.download_rate_limit)),
             upload_limit: Arc::new(RateLimiter::new(config.upload_rate_limit)),
             cancel,
-            tasks: TaskTracker::new(),
+            tasks,
             events: events::Events::new(),
             lsd_wake: Arc::default(),
+            dht,
             config,
         });
         inner
@@ -334,6 +362,14 @@ impl Engine {
     /// The address peers can reach us on (with the real port).
     pub fn listen_addr(&self) -> SocketAddr {
         self.inner.listen_addr
+    }
+
+    /// The DHT node's state, when one runs.
+    pub async fn dht_status(&self) -> Option<DhtStatus> {
+        match &self.inner.dht {
+            Some(d) => Some(d.status().await),
+            None => None,
+        }
     }
 
     /// Our peer id.
@@ -382,8 +418,10 @@ impl Engine {
         if self.lock_torrents().contains_key(&magnet.info_hash) {
             return Err(EngineError::Duplicate(magnet.info_hash));
         }
+        let dht = self.inner.dht.as_ref().filter(|_| add.use_dht);
         let metainfo = metadata::fetch(
             &self.inner.http,
+            dht,
             magnet,
             &add.extra_peers,
             self.inner.peer_id,

@@ -100,7 +100,7 @@ pub(crate) async fn dial(shared: Arc<Shared>, addr: SocketAddr, permit: OwnedSem
             .map_err(|_| PeerError::Timeout)??;
         stream.set_nodelay(true)?;
         let (mut r, mut w) = stream.into_split();
-        let ours = Handshake::new(shared.meta.info_hash, shared.peer_id);
+        let ours = our_handshake(&shared);
         let theirs = tokio::time::timeout(timeout, async {
             w.write_all(&ours.to_bytes()).await?;
             read_handshake(&mut r).await
@@ -141,7 +141,7 @@ pub(crate) async fn accept(
         let (mut r, mut w) = stream.into_split();
         let timeout = shared.config.connect_timeout;
         let peer_id = tokio::time::timeout(timeout, async {
-            let ours = Handshake::new(shared.meta.info_hash, shared.peer_id);
+            let ours = our_handshake(&shared);
             w.write_all(&ours.to_bytes()).await?;
             let mut id = [0u8; 20];
             r.read_exact(&mut id).await?;
@@ -163,6 +163,17 @@ pub(crate) async fn accept(
     }
 }
 
+/// Our handshake for this torrent: with the DHT bit only when the torrent
+/// is public and a DHT node runs (`Shared::dht` is `None` otherwise).
+fn our_handshake(shared: &Shared) -> Handshake {
+    let h = Handshake::new(shared.meta.info_hash, shared.peer_id);
+    if shared.dht.is_some() {
+        h.with_dht()
+    } else {
+        h
+    }
+}
+
 async fn read_handshake(r: &mut OwnedReadHalf) -> Result<Handshake, PeerError> {
     let mut buf = [0u8; p2p_proto::wire::HANDSHAKE_LEN];
     r.read_exact(&mut buf).await?;
@@ -176,6 +187,9 @@ async fn read_handshake(r: &mut OwnedReadHalf) -> Result<Handshake, PeerError> {
 pub(crate) struct Conn {
     shared: Arc<Shared>,
     key: u64,
+    addr: SocketAddr,
+    /// Our DHT port, sent in a PORT message when both sides set the DHT bit.
+    dht_port: Option<u16>,
     peer_id: PeerId,
     stats: Arc<PeerStats>,
     fast: bool,
@@ -226,11 +240,18 @@ async fn run(
             c.next_attempt = Instant::now() + backoff(1);
         }
     }
-    let ours = Handshake::new(shared.meta.info_hash, shared.peer_id);
+    let ours = our_handshake(&shared);
     let n = shared.meta.piece_count();
     let now = Instant::now();
+    let dht_port = shared
+        .dht
+        .as_ref()
+        .filter(|_| theirs.supports_dht())
+        .map(|d| d.port());
     let mut conn = Conn {
         key,
+        addr,
+        dht_port,
         peer_id: theirs.peer_id,
         stats,
         fast: ours.supports_fast() && theirs.supports_fast(),
@@ -396,6 +417,9 @@ impl Conn {
                 id: 0,
                 payload: &payload,
             });
+        }
+        if let Some(port) = self.dht_port {
+            self.send(&Message::Port(port));
         }
     }
 

@@ -30,6 +30,7 @@ use super::space;
 use super::storage::Storage;
 use super::vouch::Vouch;
 use super::{AddTorrent, EngineConfig, EngineError, EngineInner};
+use crate::dht::DhtNode;
 
 /// What a torrent is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,6 +276,9 @@ pub(crate) struct Shared {
     pub events: super::events::Events,
     /// Who may connect to us for this torrent (everyone unless it is private).
     pub vouch: Vouch,
+    /// The engine's DHT node, for a public torrent only (BEP 27: a private
+    /// torrent's info-hash never reaches the DHT).
+    pub dht: Option<DhtNode>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -384,6 +388,7 @@ impl Torrent {
                 add.use_trackers && meta.trackers.iter().any(|tier| !tier.is_empty()),
                 &add.extra_peers,
             ),
+            dht: engine.dht.clone().filter(|_| !meta.info.private),
             meta,
             add,
             wake: tokio::sync::Notify::new(),

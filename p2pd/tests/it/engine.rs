@@ -103,6 +103,7 @@ fn magnet_add(dir: &Path) -> AddMagnet {
         extra_peers: Vec::new(),
         use_trackers: false,
         folder_pin: None,
+        use_dht: false,
     }
 }
 

@@ -1,12 +1,13 @@
 //! p2pd's integration tests, linked into one binary: the real p2pd binary
 //! (`daemon`), engines in one process (`engine`), the watched folder
-//! (`watcher`), limits changed while the engine runs (`live_limits`),
+//! (`watcher`), the DHT bit and PORT message (`dht`), limits changed while the engine runs (`live_limits`),
 //! the control socket's folder under attack (`socket_folder`),
 //! the daemon on a hostile machine (`disk_faults`), links planted among a
 //! torrent's files (`symlinks`), web seeds over HTTP (`webseed`) and the
 //! import graph of the source (`module_graph`).
 
 mod daemon;
+mod dht;
 mod disk_faults;
 mod dropped_requests;
 mod engine;

@@ -91,6 +91,18 @@ fn status(app: &App, ui: &mut egui::Ui) {
             row("Tracker", format!("{state} ({})", s.tracker.reason));
             row("Peer port", s.listen_port.to_string());
             row(
+                "DHT",
+                match &s.dht {
+                    None => "off".into(),
+                    Some(d) => format!(
+                        "UDP port {}, {} nodes{}",
+                        d.port,
+                        d.nodes,
+                        if d.server_mode { ", server mode" } else { "" }
+                    ),
+                },
+            );
+            row(
                 "Torrents in all",
                 format!(
                     "{} ({} downloading, {} seeding)",

@@ -92,6 +92,27 @@ pub struct StatusInfo {
     pub download_rate: u64,
     /// Bytes per second, all torrents.
     pub upload_rate: u64,
+    /// The DHT node; `None` when it is off (or the daemon predates it).
+    /// Boxed: it is the largest part of the largest reply.
+    #[serde(default)]
+    pub dht: Option<Box<DhtInfo>>,
+}
+
+/// The daemon's DHT node (BEP 5), for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DhtInfo {
+    /// Its UDP port.
+    pub port: u16,
+    /// Nodes in its routing table seen recently; 0 means it has not
+    /// joined the DHT (yet).
+    pub nodes: usize,
+    /// Whether it answers other nodes' queries.
+    pub server_mode: bool,
+    /// Whether it has not been seen reachable from outside.
+    pub firewalled: bool,
+    /// Our address as other nodes see it, once they agree.
+    #[serde(default)]
+    pub public_address: Option<String>,
 }
 
 /// Tracker reachability and why.

@@ -12,6 +12,7 @@ mod cluster_failover;
 mod engine_processes;
 mod groups_e2e;
 mod https_e2e;
+mod interop_dht;
 mod interop_engine;
 mod interop_pex;
 mod interop_transmission;

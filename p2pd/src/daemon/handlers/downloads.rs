@@ -216,6 +216,7 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
         extra_peers: Vec::new(),
         use_trackers: true,
         folder_pin: dir.1,
+        use_dht: !known_private(d, magnet.info_hash).await,
     };
     let ih = d
         .engine
@@ -242,6 +243,24 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
         torrent: describe(d, ih)?,
         note: None,
     })
+}
+
+/// Whether an info-hash is known to be private: a download recorded before
+/// (paused, or removed from the engine) whose .torrent says so. A magnet
+/// link carries no private flag, so an unknown one is looked up in the DHT;
+/// a group's torrents come as .torrent files from the tracker, not as links.
+async fn known_private(d: &Daemon, ih: InfoHash) -> bool {
+    let Some(path) = d.registry().get(ih).map(|e| e.torrent_file.clone()) else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || {
+        read_capped(&path)
+            .ok()
+            .and_then(|bytes| Metainfo::from_bytes(&bytes).ok())
+            .is_some_and(|m| m.info.private)
+    })
+    .await
+    .unwrap_or(true)
 }
 
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {

@@ -54,7 +54,7 @@ pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Re
             upload_rate_limit,
         } => limits(d, resolve(d, id)?, download_rate_limit, upload_rate_limit)
             .map(Response::Torrent),
-        Request::Status => Ok(Response::Status(status(d))),
+        Request::Status => Ok(Response::Status(status(d).await)),
         Request::List => Ok(Response::List(list(d))),
         Request::Add {
             ref source,

@@ -3,7 +3,7 @@
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    ErrorCode, FileProgress, IpcError, PeerSource, PeerSummary, ProgressInfo, StatusInfo,
+    DhtInfo, ErrorCode, FileProgress, IpcError, PeerSource, PeerSummary, ProgressInfo, StatusInfo,
     TorrentState, TorrentSummary, piece_map,
 };
 
@@ -100,7 +100,16 @@ pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
     all
 }
 
-pub(super) fn status(d: &Daemon) -> StatusInfo {
+pub(super) async fn status(d: &Daemon) -> StatusInfo {
+    let dht = d.engine.dht_status().await.map(|s| {
+        Box::new(DhtInfo {
+            port: s.port,
+            nodes: s.nodes,
+            server_mode: s.server_mode,
+            firewalled: s.firewalled,
+            public_address: s.public_address.map(|a| a.to_string()),
+        })
+    });
     // One lock for both fields: a second lock() in one expression would deadlock.
     let session = d.session.info();
     let (logged_in_as, logged_out_because) = (session.logged_in_as, session.ended_because);
@@ -124,6 +133,7 @@ pub(super) fn status(d: &Daemon) -> StatusInfo {
         seeding: count(engine::TorrentState::Seeding),
         download_rate: down,
         upload_rate: up,
+        dht,
     }
 }
 

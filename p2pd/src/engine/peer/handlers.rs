@@ -35,10 +35,14 @@ impl Conn {
     pub(super) fn on_message(&mut self, msg: Message<'_>) -> Result<(), PeerError> {
         let n = self.peer_pieces.len();
         match msg {
-            Message::KeepAlive
-            | Message::Port(_)
-            | Message::Suggest(_)
-            | Message::AllowedFast(_) => {}
+            Message::KeepAlive | Message::Suggest(_) | Message::AllowedFast(_) => {}
+            // BEP 5: the peer's DHT node, on its IP. Never for a private
+            // torrent (no DHT there, and we did not set the DHT bit).
+            Message::Port(port) => {
+                if let Some(dht) = &self.shared.dht {
+                    dht.add_node(std::net::SocketAddr::new(self.addr.ip(), port));
+                }
+            }
             Message::Unknown { .. } => {}
             Message::Choke => {
                 self.peer_choking = true;

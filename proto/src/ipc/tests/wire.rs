@@ -98,6 +98,13 @@ fn exchanges() -> Vec<(Request, Response)> {
                 seeding: 0,
                 download_rate: 65_536,
                 upload_rate: 0,
+                dht: Some(Box::new(DhtInfo {
+                    port: 6881,
+                    nodes: 143,
+                    server_mode: false,
+                    firewalled: true,
+                    public_address: None,
+                })),
             }),
         ),
         (
@@ -427,6 +434,17 @@ fn requests_and_replies_keep_their_wire_form() {
         wire.push_str(&format!("-> {req_line}<- {reply_line}"));
     }
     insta::assert_snapshot!("requests_and_replies", wire);
+}
+
+#[test]
+fn a_status_from_a_daemon_without_a_dht_field_reads_as_dht_off() {
+    let old = r#"{"id":1,"ok":{"version":"0.1.0","uptime_secs":5,"logged_in_as":null,"tracker":{"state":"ok","reason":""},"listen_port":6881,"shared_dir":"/s","downloads_dir":"/d","torrents":0,"downloading":0,"seeding":0,"download_rate":0,"upload_rate":0}}"#;
+    let ReplyBody::Ok(Response::Status(s)) =
+        ReplyFrame::decode(old, &Request::Status).unwrap().body
+    else {
+        panic!("not a status reply");
+    };
+    assert_eq!(s.dht, None);
 }
 
 #[test]
