@@ -17,6 +17,7 @@ pub mod infohash;
 pub mod ipc;
 pub mod magnet;
 pub mod metainfo;
+pub mod mse;
 pub mod percent;
 pub mod time;
 pub mod tracker;
