@@ -12,20 +12,22 @@ use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::tracker::Event;
 use p2p_proto::wire::{
-    DEFAULT_MAX_MESSAGE_LEN, Decoded, ExtHandshake, Handshake, MAX_METADATA_SIZE,
-    METADATA_PIECE_LEN, Message, MetadataMsg, PeerId, UT_METADATA,
+    DEFAULT_MAX_MESSAGE_LEN, Decoded, ExtHandshake, MAX_METADATA_SIZE, METADATA_PIECE_LEN, Message,
+    MetadataMsg, PeerId, UT_METADATA,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::Encryption;
 use super::announce::{Announcer, Progress};
+use super::transport::Reader;
 
 /// Peers asked at the same time.
 const PARALLEL_PEERS: usize = 4;
 /// Time one peer gets to deliver the whole info dictionary.
 const PER_PEER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time to connect and exchange handshakes with one peer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Our id for ut_metadata in the extension handshake.
 const OUR_UT_METADATA: u8 = 1;
 
@@ -40,17 +42,29 @@ pub enum MetadataError {
     Cancelled,
 }
 
+/// How we present ourselves to the peers we ask.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Us {
+    pub peer_id: PeerId,
+    pub listen_port: u16,
+    pub encryption: Encryption,
+}
+
 /// Fetches and verifies the metadata of `magnet`, asking `extra_peers`, the
 /// link's peers and the peers its trackers return.
 pub async fn fetch(
     http: &reqwest::Client,
     magnet: &Magnet,
     extra_peers: &[SocketAddr],
-    peer_id: PeerId,
-    listen_port: u16,
+    us: Us,
     deadline: Duration,
     cancel: &CancellationToken,
 ) -> Result<Metainfo, MetadataError> {
+    let Us {
+        peer_id,
+        listen_port,
+        encryption,
+    } = us;
     let mut peers: Vec<SocketAddr> = extra_peers.iter().chain(&magnet.peers).copied().collect();
     if !magnet.trackers.is_empty() {
         let tiers: Vec<Vec<String>> = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
@@ -80,9 +94,11 @@ pub async fn fetch(
                 let Some(addr) = queue.next() else { break };
                 let info_hash = magnet.info_hash;
                 tasks.spawn(async move {
-                    let r =
-                        tokio::time::timeout(PER_PEER_TIMEOUT, from_peer(addr, info_hash, peer_id))
-                            .await;
+                    let r = tokio::time::timeout(
+                        PER_PEER_TIMEOUT,
+                        from_peer(addr, info_hash, peer_id, encryption),
+                    )
+                    .await;
                     (addr, r.unwrap_or_else(|_| Err("timed out".into())))
                 });
             }
@@ -111,20 +127,13 @@ async fn from_peer(
     addr: SocketAddr,
     info_hash: InfoHash,
     peer_id: PeerId,
+    encryption: Encryption,
 ) -> Result<Metainfo, String> {
-    let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    stream
-        .write_all(&Handshake::new(info_hash, peer_id).to_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut r, mut w, theirs) =
+        super::connect::dial(addr, info_hash, peer_id, encryption, CONNECT_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?;
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let theirs = loop {
-        if let Decoded::Done(h, used) = Handshake::decode(&buf).map_err(|e| e.to_string())? {
-            buf.advance(used);
-            break h;
-        }
-        read_more(&mut stream, &mut buf).await?;
-    };
     if theirs.info_hash != info_hash || !theirs.supports_extensions() {
         return Err("peer does not support extensions for this torrent".into());
     }
@@ -136,7 +145,7 @@ async fn from_peer(
         payload: &ours.encode(),
     }
     .encode(&mut out);
-    stream.write_all(&out).await.map_err(|e| e.to_string())?;
+    w.write_all(&out).await.map_err(|e| e.to_string())?;
 
     let mut assembled: Option<(Vec<u8>, Vec<bool>)> = None;
     loop {
@@ -188,9 +197,9 @@ async fn from_peer(
             Message::Extended { id: *id, payload }.encode(&mut out);
         }
         if !out.is_empty() {
-            stream.write_all(&out).await.map_err(|e| e.to_string())?;
+            w.write_all(&out).await.map_err(|e| e.to_string())?;
         }
-        read_more(&mut stream, &mut buf).await?;
+        read_more(&mut r, &mut buf).await?;
     }
 }
 
@@ -222,9 +231,9 @@ fn store_piece(
     }
 }
 
-async fn read_more(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<(), String> {
+async fn read_more(r: &mut Reader, buf: &mut BytesMut) -> Result<(), String> {
     buf.reserve(64 * 1024);
-    match stream.read_buf(buf).await {
+    match r.read_buf(buf).await {
         Ok(0) => Err("connection closed".into()),
         Ok(_) => Ok(()),
         Err(e) => Err(e.to_string()),
