@@ -13,6 +13,7 @@ mod engine_processes;
 mod groups_e2e;
 mod https_e2e;
 mod interop_engine;
+mod interop_mse;
 mod interop_pex;
 mod interop_transmission;
 mod passkey_rotation_e2e;
