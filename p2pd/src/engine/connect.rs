@@ -90,7 +90,10 @@ async fn read_handshake(r: &mut Reader) -> Result<Handshake, ConnectError> {
     r.read_exact(&mut buf).await?;
     match Handshake::decode(&buf)? {
         Decoded::Done(h, _) => Ok(h),
-        // A whole handshake's bytes always decode or fail.
-        Decoded::NeedMore(_) => Err(ConnectError::Timeout),
+        // Unreachable with a whole handshake's bytes; said plainly anyway.
+        Decoded::NeedMore(_) => Err(ConnectError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "short handshake",
+        ))),
     }
 }
