@@ -5,9 +5,11 @@
 //! finds the torrent, asks it whether the address may connect (a private
 //! torrent serves only addresses its tracker vouches for) and hands the
 //! connection to it. Unknown info-hashes and refused addresses are closed
-//! before we send a byte. Until then a connection holds a half-open place
+//! before we send a byte (over MSE, a byte beyond our key and padding, which
+//! go out before the peer can name its torrent). Until then a connection holds a half-open place
 //! (see admission.rs), not one of the peer slots outgoing dials need.
 
+use std::net::SocketAddr;
 use std::sync::{PoisonError, Weak};
 use std::time::Duration;
 
@@ -53,9 +55,11 @@ pub(crate) async fn accept_loop(listener: TcpListener, engine: Weak<EngineInner>
         let weak = std::sync::Arc::downgrade(&engine);
         let encryption = engine.config.encryption;
         engine.tasks.spawn(async move {
+            // Twice the time: an encrypted handshake may wait on the
+            // tracker of a private torrent before it answers.
             let opened = tokio::time::timeout(
-                HANDSHAKE_PREFIX_TIMEOUT,
-                read_prefix(stream, encryption, weak.clone()),
+                2 * HANDSHAKE_PREFIX_TIMEOUT,
+                read_prefix(stream, addr, encryption, weak.clone()),
             )
             .await;
             let (halves, reserved, info_hash) = match opened {
@@ -104,6 +108,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, engine: Weak<EngineInner>
 /// what the connection starts with.
 async fn read_prefix(
     stream: TcpStream,
+    addr: SocketAddr,
     encryption: Encryption,
     engine: Weak<EngineInner>,
 ) -> std::io::Result<((Reader, Writer), [u8; 8], InfoHash)> {
@@ -128,8 +133,9 @@ async fn read_prefix(
             Encryption::Require => CryptoSet::RC4,
             Encryption::Prefer => CryptoSet::BOTH,
         };
-        let mut ours = |req2: &[u8; 20]| {
-            let engine = engine.upgrade()?;
+        let lookup = engine.clone();
+        let mut ours = move |req2: &[u8; 20]| {
+            let engine = lookup.upgrade()?;
             let torrents = engine
                 .torrents
                 .lock()
@@ -139,7 +145,22 @@ async fn read_prefix(
                 .find(|h| mse::req2_hash(h) == *req2)
                 .copied()
         };
-        let (r2, w2, info_hash) = super::mse::respond(r, w, allowed, &mut ours)
+        // Whether the peer may learn that we have the torrent (the same
+        // question the caller asks again after a plaintext handshake).
+        let admit = async |info_hash: InfoHash| {
+            let shared = engine.upgrade().and_then(|e| {
+                e.torrents
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&info_hash)
+                    .map(|t| t.shared.clone())
+            });
+            match shared {
+                Some(s) => s.vouch.admit(addr.ip()).await,
+                None => false,
+            }
+        };
+        let (r2, w2, info_hash) = super::mse::respond(r, w, allowed, &mut ours, admit)
             .await
             .map_err(std::io::Error::other)?;
         (r, w, via_mse) = (r2, w2, Some(info_hash));

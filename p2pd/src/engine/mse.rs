@@ -76,21 +76,41 @@ pub(crate) async fn initiate(
 }
 
 /// Answers an MSE handshake on `r`/`w` (whose first bytes were read and
-/// put back), accepting `allowed`; `torrent` finds one of ours by
-/// HASH('req2', info-hash).
-pub(crate) async fn respond(
+/// put back), accepting `allowed`. `torrent` finds one of ours by
+/// HASH('req2', info-hash); `admit` then decides, before we answer a byte
+/// that shows we have it, whether this peer may have it (a private
+/// torrent's tracker must vouch for it).
+pub(crate) async fn respond<F, Fut>(
     mut r: Reader,
     mut w: Writer,
     allowed: CryptoSet,
     torrent: &mut (dyn FnMut(&[u8; 20]) -> Option<InfoHash> + Send),
-) -> Result<(Reader, Writer, InfoHash), MseFailed> {
+    admit: F,
+) -> Result<(Reader, Writer, InfoHash), MseFailed>
+where
+    F: FnOnce(InfoHash) -> Fut,
+    Fut: Future<Output = bool>,
+{
     let mut handshake = Receiver::new(secrets(), allowed);
+    let mut admit = Some(admit);
     let mut out = Vec::new();
     let mut buf = BytesMut::with_capacity(HANDSHAKE_READ);
     loop {
         read_some(&mut r, &mut buf).await?;
         out.clear();
-        let done = handshake.receive(&buf, &mut out, &mut *torrent)?;
+        let mut named = None;
+        let done = handshake.receive(&buf, &mut out, &mut |req2| {
+            named = torrent(req2);
+            named
+        })?;
+        // The initiator cannot name its torrent before it has our key, so
+        // nothing that answers it has been sent yet.
+        if let Some(info_hash) = named
+            && let Some(admit) = admit.take()
+            && !admit(info_hash).await
+        {
+            return Err(MseError::UnknownTorrent.into());
+        }
         if !out.is_empty() {
             w.write_all(&out).await?;
         }

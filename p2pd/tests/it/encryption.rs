@@ -152,3 +152,72 @@ async fn a_magnet_s_metadata_comes_over_mse_when_required() {
     );
     cancel.cancel();
 }
+
+/// Runs an MSE handshake for `info_hash` against `addr` as a bare
+/// initiator; returns whether the receiver answered it, and the bytes it
+/// sent in all.
+async fn bare_mse_dial(addr: std::net::SocketAddr, info_hash: InfoHash) -> (bool, usize) {
+    use p2p_proto::mse::{CryptoSet, Initiator, Secrets};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut out = Vec::new();
+    let secrets = Secrets {
+        private_key: [0x42; 20],
+        pad: vec![0; 17],
+    };
+    let mut hs = Initiator::new(secrets, info_hash, CryptoSet::BOTH, vec![], &mut out);
+    s.write_all(&out).await.unwrap();
+    let mut got = 0;
+    let mut buf = [0u8; 1024];
+    loop {
+        let read = tokio::time::timeout(WAIT, s.read(&mut buf)).await.unwrap();
+        let n = match read {
+            Ok(0) | Err(_) => return (false, got),
+            Ok(n) => n,
+        };
+        got += n;
+        out.clear();
+        match hs.receive(&buf[..n], &mut out) {
+            Ok(Some(_)) => return (true, got),
+            Ok(None) => {
+                if !out.is_empty() && s.write_all(&out).await.is_err() {
+                    return (false, got);
+                }
+            }
+            Err(e) => panic!("our own initiator failed: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_s_encrypted_handshake_for_a_private_torrent_gets_only_our_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("seed/private.bin");
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(&file, crate::engine::data(300_000, 5)).unwrap();
+    let opts = p2p_proto::create::CreateOptions {
+        piece_length: Some(64 * 1024),
+        private: true,
+        ..Default::default()
+    };
+    let private = p2p_proto::create::create_torrent(&file, &opts, &Default::default())
+        .unwrap()
+        .metainfo;
+    let public = torrent(dir.path());
+    let cancel = CancellationToken::new();
+    let seeder = engine(&cancel, |_| {}).await;
+    seed(&seeder, &private, &dir.path().join("seed")).await;
+    seed(&seeder, &public, &dir.path().join("seed")).await;
+    // The public torrent is answered: the handshake works from here.
+    assert!(
+        bare_mse_dial(seeder.listen_addr(), public.info_hash)
+            .await
+            .0
+    );
+    // The private one, whose tracker vouches for nobody, is not: the
+    // stranger gets Yb and padding, then the connection closes.
+    let (answered, bytes) = bare_mse_dial(seeder.listen_addr(), private.info_hash).await;
+    assert!(!answered);
+    assert!(bytes <= 96 + 512, "{bytes} bytes");
+    cancel.cancel();
+}
