@@ -13,7 +13,7 @@ use p2p_proto::ipc::{Schedule, parse_schedule};
 use serde::Deserialize;
 
 use crate::dht::DhtConfig;
-use crate::engine::EngineConfig;
+use crate::engine::{Encryption, EngineConfig};
 
 /// The file in the state folder that keeps the DHT's known nodes.
 pub const DHT_NODES_FILE: &str = "dht-nodes.txt";
@@ -72,6 +72,8 @@ pub struct Config {
     pub alt_speed_schedule: Option<String>,
     /// Write downloaded pieces with direct I/O where the file system allows.
     pub direct_writes: Option<bool>,
+    /// Message Stream Encryption with peers: `prefer`, `require` or `disable`.
+    pub encryption: Option<Encryption>,
     /// Folders any socket client may share from and download into, whatever
     /// its own rights (other clients than the daemon's user are otherwise
     /// held to what they could read and write themselves).
@@ -183,6 +185,16 @@ upload_slots = {upload_slots}
 # Falls back to plain writes by itself where the file system refuses.
 direct_writes = {direct_writes}
 
+# Message Stream Encryption (MSE/PE, the obfuscated handshake of libtorrent,
+# Transmission, qBittorrent and Vuze) with peers:
+#   "prefer"  obfuscated handshakes, dialled and accepted, falling back to a
+#             plain handshake when the peer hangs up; the data after it is
+#             plaintext unless the peer insists on RC4 (libtorrent's default:
+#             RC4 costs a core per ~400 MB/s)
+#   "require" RC4 only, both ways; plaintext peers are refused
+#   "disable" plaintext only; encrypted handshakes are refused
+encryption = "{encryption}"
+
 # Paths named by socket clients (p2pctl share, download --to, a .torrent file)
 # are read and written with p2pd's rights. A client running as another user
 # (a member of the socket's group, for the system service) may only name what
@@ -228,6 +240,7 @@ dht_server_mode = false
         ),
         upload_rate_limit = rate("upload_rate_limit", engine.upload_rate_limit, 5_000_000),
         direct_writes = engine.direct_writes,
+        encryption = engine.encryption.as_str(),
         max_open_files = engine.max_open_files,
         lsd = engine.lsd,
         bootstrap = crate::dht::default_bootstrap()
@@ -264,6 +277,7 @@ pub struct Settings {
     /// The alternative speed's daily window, if any.
     pub alt_speed_schedule: Option<Schedule>,
     pub direct_writes: bool,
+    pub encryption: Encryption,
     /// Folders any socket client may name paths in.
     pub client_folders: Vec<PathBuf>,
     /// Every client is held to `client_folders`.
@@ -295,6 +309,7 @@ impl Settings {
             download_rate_limit: self.download_rate_limit,
             upload_rate_limit: self.upload_rate_limit,
             direct_writes: self.direct_writes,
+            encryption: self.encryption,
             max_open_files: self.max_open_files,
             lsd: self.lsd,
             http,
@@ -446,6 +461,7 @@ impl Config {
             alt_upload_rate_limit: self.alt_upload_rate_limit,
             alt_speed_schedule,
             direct_writes: self.direct_writes.unwrap_or(engine.direct_writes),
+            encryption: self.encryption.unwrap_or(engine.encryption),
             client_folders: self.client_folders.clone().unwrap_or_default(),
             only_client_folders: self.only_client_folders.unwrap_or(false),
             max_open_files: self.max_open_files.unwrap_or(engine.max_open_files),
@@ -657,5 +673,23 @@ mod tests {
         assert_eq!(s.tracker_ca_file, Some(PathBuf::from("/etc/p2pd/ca.pem")));
         assert_eq!(s.tracker, None);
         assert_eq!(s.shared_dir, PathBuf::from("/h/.local/share/p2p/shared"));
+    }
+
+    #[test]
+    fn encryption_takes_its_three_words_and_refuses_others() {
+        for (word, want) in [
+            ("prefer", Encryption::Prefer),
+            ("require", Encryption::Require),
+            ("disable", Encryption::Disable),
+        ] {
+            let config = Config::from_toml(&format!("encryption = \"{word}\"")).unwrap();
+            let settings = config.resolve(false, home_env).unwrap();
+            assert_eq!(settings.engine_config(None).encryption, want);
+        }
+        let err = Config::from_toml("encryption = \"always\"").unwrap_err();
+        assert!(
+            err.contains("encryption") && err.contains("always"),
+            "{err}"
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod ipc;
 pub mod lsd;
 pub mod magnet;
 pub mod metainfo;
+pub mod mse;
 pub mod percent;
 pub mod time;
 pub mod tracker;

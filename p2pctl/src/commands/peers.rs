@@ -1,6 +1,6 @@
 //! `p2pctl peers`: who a torrent is connected to.
 
-use p2p_proto::ipc::{PeerSummary, Request, Response};
+use p2p_proto::ipc::{PeerSource, PeerSummary, Request, Response};
 
 use super::{print, print_json};
 use crate::output::{human_size, table};
@@ -27,6 +27,7 @@ fn peer_table(peers: &[PeerSummary]) -> String {
             "PEER ID",
             "DIRECTION",
             "FOUND BY",
+            "ENC",
             "DOWNLOADED",
             "UPLOADED",
         ],
@@ -36,6 +37,7 @@ fn peer_table(peers: &[PeerSummary]) -> String {
                 p.peer_id.clone(),
                 if p.outgoing { "out" } else { "in" }.to_owned(),
                 p.source.as_str().to_owned(),
+                encryption(p).to_owned(),
                 human_size(p.downloaded),
                 human_size(p.uploaded),
             ]
@@ -43,21 +45,42 @@ fn peer_table(peers: &[PeerSummary]) -> String {
     )
 }
 
+/// How the bytes travel: RC4 (MSE), or in the clear (including a
+/// plaintext stream after an MSE handshake); a web seed has no such thing.
+fn encryption(p: &PeerSummary) -> &'static str {
+    match (p.source, p.encrypted) {
+        (PeerSource::WebSeed, _) => "-",
+        (_, true) => "rc4",
+        (_, false) => "plain",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use p2p_proto::ipc::PeerSource;
 
     #[test]
-    fn peers_show_address_direction_and_bytes() {
-        let text = peer_table(&[PeerSummary {
-            addr: "10.0.0.2:6881".into(),
-            peer_id: "-P20010-abc".into(),
-            downloaded: 2048,
-            uploaded: 0,
-            outgoing: true,
-            source: PeerSource::Pex,
-        }]);
+    fn peers_show_address_direction_encryption_and_bytes() {
+        let text = peer_table(&[
+            PeerSummary {
+                addr: "10.0.0.2:6881".into(),
+                peer_id: "-P20010-abc".into(),
+                downloaded: 2048,
+                uploaded: 0,
+                outgoing: true,
+                source: PeerSource::Pex,
+                encrypted: true,
+            },
+            PeerSummary {
+                addr: "10.0.0.3:6881".into(),
+                peer_id: "-TR3000-xyz".into(),
+                downloaded: 0,
+                uploaded: 0,
+                outgoing: false,
+                source: PeerSource::Incoming,
+                encrypted: false,
+            },
+        ]);
         assert!(text.starts_with("ADDRESS"), "{text}");
         let cells: Vec<&str> = text
             .lines()
@@ -72,11 +95,19 @@ mod tests {
                 "-P20010-abc",
                 "out",
                 "pex",
+                "rc4",
                 "2.00",
                 "KiB",
                 "0",
                 "B"
             ]
         );
+        let second: Vec<&str> = text
+            .lines()
+            .nth(2)
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        assert_eq!(second[4], "plain", "{text}");
     }
 }

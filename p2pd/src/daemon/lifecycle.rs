@@ -178,6 +178,7 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         alt_upload_rate_limit,
         alt_speed_schedule,
         direct_writes,
+        encryption,
         client_folders,
         only_client_folders,
         max_open_files,
@@ -237,6 +238,7 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         *alt_speed_schedule == new.alt_speed_schedule,
     );
     differs("direct_writes", *direct_writes == new.direct_writes);
+    differs("encryption", *encryption == new.encryption);
     differs("client_folders", *client_folders == new.client_folders);
     differs(
         "only_client_folders",

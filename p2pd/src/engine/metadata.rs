@@ -17,13 +17,13 @@ use p2p_proto::wire::{
     DEFAULT_MAX_MESSAGE_LEN, Decoded, ExtHandshake, Handshake, MAX_METADATA_SIZE,
     METADATA_PIECE_LEN, Message, MetadataMsg, PeerId, UT_METADATA,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::Encryption;
 use super::announce::{Announcer, Progress};
+use super::transport::Reader;
 use crate::dht::DhtNode;
 
 /// Peers asked at the same time.
@@ -35,6 +35,8 @@ const MAX_PEERS_TRIED: usize = 200;
 /// Pause after the first DHT lookup of a link, doubling up to the last.
 const FIRST_DHT_RETRY: Duration = Duration::from_secs(2);
 const LAST_DHT_RETRY: Duration = Duration::from_secs(30);
+/// Time to connect and exchange handshakes with one peer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Our id for ut_metadata in the extension handshake.
 const OUR_UT_METADATA: u8 = 1;
 
@@ -49,6 +51,14 @@ pub enum MetadataError {
     Cancelled,
 }
 
+/// How we present ourselves to the peers we ask.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Us {
+    pub peer_id: PeerId,
+    pub listen_port: u16,
+    pub encryption: Encryption,
+}
+
 /// Fetches and verifies the metadata of `magnet`, asking `extra_peers`, the
 /// link's peers, the peers its trackers return and, with `dht`, the peers
 /// the DHT names (looked up again now and then until the deadline: a
@@ -59,11 +69,15 @@ pub async fn fetch(
     dht: Option<&DhtNode>,
     magnet: &Magnet,
     extra_peers: &[SocketAddr],
-    peer_id: PeerId,
-    listen_port: u16,
+    us: Us,
     deadline: Duration,
     cancel: &CancellationToken,
 ) -> Result<Metainfo, MetadataError> {
+    let Us {
+        peer_id,
+        listen_port,
+        encryption,
+    } = us;
     let mut queue: VecDeque<SocketAddr> =
         extra_peers.iter().chain(&magnet.peers).copied().collect();
     if !magnet.trackers.is_empty() {
@@ -117,9 +131,11 @@ pub async fn fetch(
                 }
                 let info_hash = magnet.info_hash;
                 tasks.spawn(async move {
-                    let r =
-                        tokio::time::timeout(PER_PEER_TIMEOUT, from_peer(addr, info_hash, peer_id))
-                            .await;
+                    let r = tokio::time::timeout(
+                        PER_PEER_TIMEOUT,
+                        from_peer(addr, info_hash, peer_id, encryption),
+                    )
+                    .await;
                     (addr, r.unwrap_or_else(|_| Err("timed out".into())))
                 });
             }
@@ -163,20 +179,17 @@ async fn from_peer(
     addr: SocketAddr,
     info_hash: InfoHash,
     peer_id: PeerId,
+    encryption: Encryption,
 ) -> Result<Metainfo, String> {
-    let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    stream
-        .write_all(&Handshake::new(info_hash, peer_id).to_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut r, mut w, theirs) = super::connect::dial(
+        addr,
+        Handshake::new(info_hash, peer_id),
+        encryption,
+        CONNECT_TIMEOUT,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let theirs = loop {
-        if let Decoded::Done(h, used) = Handshake::decode(&buf).map_err(|e| e.to_string())? {
-            buf.advance(used);
-            break h;
-        }
-        read_more(&mut stream, &mut buf).await?;
-    };
     if theirs.info_hash != info_hash || !theirs.supports_extensions() {
         return Err("peer does not support extensions for this torrent".into());
     }
@@ -188,7 +201,7 @@ async fn from_peer(
         payload: &ours.encode(),
     }
     .encode(&mut out);
-    stream.write_all(&out).await.map_err(|e| e.to_string())?;
+    w.write_all(&out).await.map_err(|e| e.to_string())?;
 
     let mut assembled: Option<(Vec<u8>, Vec<bool>)> = None;
     loop {
@@ -240,9 +253,9 @@ async fn from_peer(
             Message::Extended { id: *id, payload }.encode(&mut out);
         }
         if !out.is_empty() {
-            stream.write_all(&out).await.map_err(|e| e.to_string())?;
+            w.write_all(&out).await.map_err(|e| e.to_string())?;
         }
-        read_more(&mut stream, &mut buf).await?;
+        read_more(&mut r, &mut buf).await?;
     }
 }
 
@@ -274,9 +287,9 @@ fn store_piece(
     }
 }
 
-async fn read_more(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<(), String> {
+async fn read_more(r: &mut Reader, buf: &mut BytesMut) -> Result<(), String> {
     buf.reserve(64 * 1024);
-    match stream.read_buf(buf).await {
+    match r.read_buf(buf).await {
         Ok(0) => Err("connection closed".into()),
         Ok(_) => Ok(()),
         Err(e) => Err(e.to_string()),

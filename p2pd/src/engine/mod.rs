@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
-//!             │   (admission)        │             │   (storage ── handles, nofollow)
+//!             │   (admission, mse)   │             │   (storage ── handles, nofollow)
 //!             ├── lsd (torrent)      │             │
 //!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
 //!                           ├── announce           ├── resume ── storage
@@ -25,6 +25,8 @@
 //! ```
 //! The DHT node itself is `crate::dht`, below the engine: the engine asks
 //! it for peers of public torrents only.
+//! Connections: `peer` and `metadata` dial through `connect` (── mse ──
+//! transport); `listener` answers through `mse`.
 //! The disk threads see a torrent only through `disk::PieceOwner`; the
 //! engine's vocabulary (`EngineConfig`, `AddTorrent`, `EngineError`) lives
 //! in this module and is the only thing children name upwards.
@@ -33,6 +35,7 @@ mod admission;
 mod announce;
 mod caps;
 mod choker;
+mod connect;
 mod dht_peers;
 mod disk;
 mod events;
@@ -41,6 +44,7 @@ mod listener;
 mod lsd;
 mod manager;
 mod metadata;
+mod mse;
 mod nofollow;
 mod peer;
 mod picker;
@@ -51,6 +55,7 @@ mod sockopt;
 mod space;
 mod storage;
 mod torrent;
+mod transport;
 mod vouch;
 mod webseed;
 
@@ -133,6 +138,8 @@ pub struct EngineConfig {
     /// recently used is closed first). Lowered at start to a quarter of
     /// the process's descriptor limit, so sockets always have room.
     pub max_open_files: usize,
+    /// Message Stream Encryption with peers.
+    pub encryption: Encryption,
     /// The HTTP client announces go through (the daemon shares its own, so
     /// both use one set of root certificates); `None` builds a default one
     /// at [`Engine::start`].
@@ -161,9 +168,36 @@ impl Default for EngineConfig {
             client_name: format!("p2p {}", env!("CARGO_PKG_VERSION")),
             direct_writes: true,
             max_open_files: 256,
+            encryption: Encryption::Prefer,
             http: None,
             lsd: true,
             dht: None,
+        }
+    }
+}
+
+/// Message Stream Encryption (MSE/PE) with peers: what we offer when we
+/// dial and what we accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encryption {
+    /// Dial encrypted (RC4 or plaintext after the handshake, as the peer
+    /// picks; as receiver we pick RC4) and again in plaintext if the peer
+    /// hangs up on it; accept both.
+    Prefer,
+    /// RC4 only, both ways; plaintext peers are refused.
+    Require,
+    /// Plaintext only; encrypted handshakes are refused.
+    Disable,
+}
+
+impl Encryption {
+    /// The config file's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encryption::Prefer => "prefer",
+            Encryption::Require => "require",
+            Encryption::Disable => "disable",
         }
     }
 }
@@ -424,8 +458,11 @@ impl Engine {
             dht,
             magnet,
             &add.extra_peers,
-            self.inner.peer_id,
-            self.inner.listen_addr.port(),
+            metadata::Us {
+                peer_id: self.inner.peer_id,
+                listen_port: self.inner.listen_addr.port(),
+                encryption: self.inner.config.encryption,
+            },
             deadline,
             &self.inner.cancel,
         )

@@ -24,13 +24,11 @@ use p2p_proto::bitfield::Bitfield;
 use p2p_proto::wire::{
     BlockRef, DEFAULT_MAX_MESSAGE_LEN, Decoded, Handshake, Message, PeerId, WireError,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use super::torrent::{PeerCmd, PeerStats, Refused, Shared, backoff};
+use super::transport::{Reader, Writer};
 
 /// Fewest block requests kept in flight to one peer (a new or slow one).
 const MIN_PIPELINE: usize = 16;
@@ -89,24 +87,20 @@ pub(crate) enum PeerError {
     Timeout,
     #[error("peer is for another torrent")]
     WrongTorrent,
+    #[error("{0}")]
+    Connect(#[from] super::connect::ConnectError),
 }
 
 /// Dials `addr` and runs the connection.
 pub(crate) async fn dial(shared: Arc<Shared>, addr: SocketAddr, permit: OwnedSemaphorePermit) {
-    let timeout = shared.config.connect_timeout;
     let result = async {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| PeerError::Timeout)??;
-        stream.set_nodelay(true)?;
-        let (mut r, mut w) = stream.into_split();
-        let ours = our_handshake(&shared);
-        let theirs = tokio::time::timeout(timeout, async {
-            w.write_all(&ours.to_bytes()).await?;
-            read_handshake(&mut r).await
-        })
-        .await
-        .map_err(|_| PeerError::Timeout)??;
+        let (r, w, theirs) = super::connect::dial(
+            addr,
+            our_handshake(&shared),
+            shared.config.encryption,
+            shared.config.connect_timeout,
+        )
+        .await?;
         if theirs.info_hash != shared.meta.info_hash {
             return Err(PeerError::WrongTorrent);
         }
@@ -128,17 +122,16 @@ pub(crate) async fn dial(shared: Arc<Shared>, addr: SocketAddr, permit: OwnedSem
     }
 }
 
-/// Runs an incoming connection whose first 48 handshake bytes were read by the listener.
+/// Runs an incoming connection whose first 48 handshake bytes the listener
+/// read (through MSE or not).
 pub(crate) async fn accept(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    (mut r, mut w): (Reader, Writer),
     addr: SocketAddr,
     reserved: [u8; 8],
     permit: OwnedSemaphorePermit,
 ) {
     let result = async {
-        stream.set_nodelay(true)?;
-        let (mut r, mut w) = stream.into_split();
         let timeout = shared.config.connect_timeout;
         let peer_id = tokio::time::timeout(timeout, async {
             let ours = our_handshake(&shared);
@@ -171,15 +164,6 @@ fn our_handshake(shared: &Shared) -> Handshake {
         h.with_dht()
     } else {
         h
-    }
-}
-
-async fn read_handshake(r: &mut OwnedReadHalf) -> Result<Handshake, PeerError> {
-    let mut buf = [0u8; p2p_proto::wire::HANDSHAKE_LEN];
-    r.read_exact(&mut buf).await?;
-    match Handshake::decode(&buf)? {
-        Decoded::Done(h, _) => Ok(h),
-        Decoded::NeedMore(_) => Err(PeerError::Violation("short handshake".into())),
     }
 }
 
@@ -225,13 +209,14 @@ pub(crate) struct Conn {
 
 async fn run(
     shared: Arc<Shared>,
-    mut r: OwnedReadHalf,
-    mut w: OwnedWriteHalf,
+    mut r: Reader,
+    mut w: Writer,
     addr: SocketAddr,
     theirs: Handshake,
     outgoing: bool,
 ) -> Result<(), PeerError> {
-    let (key, mut cmds, stats) = shared.register_peer(addr, theirs.peer_id, outgoing)?;
+    let (key, mut cmds, stats) =
+        shared.register_peer(addr, theirs.peer_id, outgoing, r.is_encrypted())?;
     if outgoing {
         let mut st = shared.lock();
         if let Some(c) = st.candidates.get_mut(&addr) {
@@ -288,8 +273,8 @@ async fn run(
 impl Conn {
     async fn event_loop(
         &mut self,
-        r: &mut OwnedReadHalf,
-        w: &mut OwnedWriteHalf,
+        r: &mut Reader,
+        w: &mut Writer,
         cmds: &mut mpsc::UnboundedReceiver<PeerCmd>,
     ) -> Result<(), PeerError> {
         self.send_greeting();
@@ -302,7 +287,9 @@ impl Conn {
             let want = self.wanted_lowat();
             if want != lowat {
                 lowat = want;
-                if let Err(e) = super::sockopt::set_recv_lowat(r.as_ref(), lowat as i32) {
+                if let Some(tcp) = r.tcp()
+                    && let Err(e) = super::sockopt::set_recv_lowat(tcp, lowat as i32)
+                {
                     tracing::debug!("cannot set the receive low-water mark: {e}");
                 }
             }

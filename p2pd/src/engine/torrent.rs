@@ -99,6 +99,9 @@ pub struct PeerInfo {
     pub uploaded: u64,
     /// Whether we dialed it.
     pub outgoing: bool,
+    /// Whether the stream is RC4-encrypted (MSE); a plaintext stream after
+    /// an MSE handshake is not.
+    pub encrypted: bool,
     /// How we learnt of it.
     pub source: PeerSource,
 }
@@ -180,6 +183,8 @@ pub(crate) struct PeerHandle {
     pub listen_addr: Option<SocketAddr>,
     pub peer_id: PeerId,
     pub outgoing: bool,
+    /// The stream is RC4-encrypted (MSE).
+    pub encrypted: bool,
     pub source: PeerSource,
     pub cmd: mpsc::UnboundedSender<PeerCmd>,
     pub stats: Arc<PeerStats>,
@@ -442,6 +447,7 @@ impl Torrent {
                     downloaded: p.stats.downloaded.load(Ordering::Relaxed),
                     uploaded: p.stats.uploaded.load(Ordering::Relaxed),
                     outgoing: p.outgoing,
+                    encrypted: p.encrypted,
                     source: p.source,
                 })
                 .collect(),
@@ -463,6 +469,7 @@ impl Shared {
         addr: SocketAddr,
         peer_id: PeerId,
         outgoing: bool,
+        encrypted: bool,
     ) -> Result<(u64, mpsc::UnboundedReceiver<PeerCmd>, Arc<PeerStats>), Refused> {
         if self.cancel.is_cancelled() {
             return Err(Refused::Stopping);
@@ -511,6 +518,7 @@ impl Shared {
                 listen_addr: outgoing.then_some(addr),
                 peer_id,
                 outgoing,
+                encrypted,
                 source,
                 cmd: tx,
                 stats: stats.clone(),

@@ -1,5 +1,6 @@
 //! p2pd's integration tests, linked into one binary: the real p2pd binary
-//! (`daemon`), engines in one process (`engine`), the watched folder
+//! (`daemon`), engines in one process (`engine`), encrypted peers
+//! (`encryption`), the watched folder
 //! (`watcher`), the DHT bit and PORT message (`dht`), limits changed while the engine runs (`live_limits`),
 //! the control socket's folder under attack (`socket_folder`),
 //! the daemon on a hostile machine (`disk_faults`), links planted among a
@@ -10,6 +11,7 @@ mod daemon;
 mod dht;
 mod disk_faults;
 mod dropped_requests;
+mod encryption;
 mod engine;
 mod live_limits;
 mod module_graph;

@@ -17,6 +17,7 @@ use p2p_proto::wire::{
     DEFAULT_MAX_MESSAGE_LEN, Decoded, ExtHandshake, HANDSHAKE_LEN, Handshake, Message, PeerId,
     PexMessage, UT_PEX,
 };
+use p2pd::engine::Encryption;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, timeout};
@@ -149,7 +150,8 @@ async fn a_public_torrent_tells_each_peer_where_the_others_listen_and_dials_the_
     let cancel = CancellationToken::new();
     let tmp = tempfile::tempdir().unwrap();
     let meta = torrent(tmp.path(), false);
-    let e = engine(&cancel, |_| {}).await;
+    // The scripted peers here speak plaintext only.
+    let e = engine(&cancel, |c| c.encryption = Encryption::Disable).await;
     let ih = e.add(add(&meta, tmp.path(), vec![])).await.unwrap();
     assert!(e.wait_complete(ih, Duration::from_secs(20)).await);
 
@@ -193,7 +195,8 @@ async fn a_private_torrent_neither_offers_nor_sends_nor_takes_peer_exchange() {
     let tmp = tempfile::tempdir().unwrap();
     let meta = torrent(tmp.path(), true);
     assert!(meta.info.private);
-    let e = engine(&cancel, |_| {}).await;
+    // The scripted peers here speak plaintext only.
+    let e = engine(&cancel, |c| c.encryption = Encryption::Disable).await;
     // A private torrent takes incoming peers only from addresses it was
     // given (or a tracker listed): this one vouches for loopback.
     let (l1, at1) = listener().await;

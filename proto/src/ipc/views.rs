@@ -299,6 +299,10 @@ pub struct PeerSummary {
     /// How we learnt of it.
     #[serde(default)]
     pub source: PeerSource,
+    /// The stream is RC4-encrypted (Message Stream Encryption). Absent
+    /// from daemons older than encryption: false.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 /// How a peer was found. One name per source, shown by `p2pctl peers`.

@@ -5,6 +5,7 @@
 //!
 //! Usage: engine-harness TORRENT DOWNLOAD_DIR [--peer ADDR]... [--no-trackers]
 //!        [--resume-dir DIR] [--upload-limit BYTES] [--download-limit BYTES]
+//!        [--encryption prefer|require|disable]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use p2p_proto::metainfo::Metainfo;
-use p2pd::engine::{AddTorrent, Engine, EngineConfig};
+use p2pd::engine::{AddTorrent, Encryption, Engine, EngineConfig};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -46,6 +47,14 @@ async fn main() -> anyhow::Result<()> {
             }
             "--download-limit" => {
                 config.download_rate_limit = Some(args.next().context("needs BYTES")?.parse()?)
+            }
+            "--encryption" => {
+                config.encryption = match args.next().as_deref() {
+                    Some("prefer") => Encryption::Prefer,
+                    Some("require") => Encryption::Require,
+                    Some("disable") => Encryption::Disable,
+                    _ => bail!("--encryption needs prefer, require or disable"),
+                }
             }
             other => bail!("unknown argument {other}"),
         }
@@ -99,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
                     let peers: Vec<_> = s.peers.iter().map(|p| serde_json::json!({
                         "addr": p.addr.to_string(), "peer_id": p.peer_id,
                         "downloaded": p.downloaded, "uploaded": p.uploaded,
+                        "encrypted": p.encrypted,
                     })).collect();
                     println!("{}", serde_json::json!({
                         "state": format!("{:?}", s.state),

@@ -14,6 +14,7 @@ mod groups_e2e;
 mod https_e2e;
 mod interop_dht;
 mod interop_engine;
+mod interop_mse;
 mod interop_pex;
 mod interop_transmission;
 mod lsd_netns;

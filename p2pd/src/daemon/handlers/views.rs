@@ -199,6 +199,7 @@ pub(super) fn peers(d: &Daemon, ih: InfoHash) -> Result<Vec<PeerSummary>, IpcErr
             uploaded: p.uploaded,
             outgoing: p.outgoing,
             source: p.source,
+            encrypted: p.encrypted,
         })
         .chain(s.web_seeds.iter().map(|w| PeerSummary {
             addr: w.url.clone(),
@@ -207,6 +208,7 @@ pub(super) fn peers(d: &Daemon, ih: InfoHash) -> Result<Vec<PeerSummary>, IpcErr
             uploaded: 0,
             outgoing: true,
             source: PeerSource::WebSeed,
+            encrypted: false,
         }))
         .collect())
 }

@@ -172,6 +172,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                 uploaded: 0,
                 outgoing: true,
                 source: PeerSource::Dht,
+                encrypted: true,
             }]),
         ),
         (
