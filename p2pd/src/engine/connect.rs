@@ -8,9 +8,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use p2p_proto::infohash::InfoHash;
 use p2p_proto::mse::CryptoSet;
-use p2p_proto::wire::{Decoded, HANDSHAKE_LEN, Handshake, PeerId, WireError};
+use p2p_proto::wire::{Decoded, HANDSHAKE_LEN, Handshake, WireError};
 use tokio::net::TcpStream;
 
 use super::Encryption;

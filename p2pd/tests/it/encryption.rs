@@ -141,6 +141,7 @@ async fn a_magnet_s_metadata_comes_over_mse_when_required() {
                 resume_dir: leech.join(".progress"),
                 extra_peers: Vec::new(),
                 use_trackers: false,
+                use_dht: false,
                 folder_pin: None,
             },
             WAIT,
