@@ -17,6 +17,7 @@ use p2p_proto::wire::{
     DEFAULT_MAX_MESSAGE_LEN, Decoded, HANDSHAKE_LEN, Handshake, Message, PeerId,
 };
 use p2pd::dht::{DhtConfig, DhtNode};
+use p2pd::engine::Encryption;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::time::{Instant, timeout};
@@ -96,7 +97,12 @@ async fn greeting(l: &TcpListener, meta: &Metainfo) -> (Handshake, Option<u16>) 
 async fn a_public_torrent_offers_our_dht_node_and_a_private_one_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let cancel = CancellationToken::new();
-    let e = engine(&cancel, |c| c.dht = Some(lone_dht())).await;
+    // The scripted peer reads a plain handshake.
+    let e = engine(&cancel, |c| {
+        c.dht = Some(lone_dht());
+        c.encryption = Encryption::Disable;
+    })
+    .await;
     let dht_port = e.dht_status().await.unwrap().port;
     for private in [false, true] {
         let meta = torrent(dir.path(), private);

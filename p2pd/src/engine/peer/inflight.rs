@@ -17,9 +17,12 @@ pub(super) const DROPPED_AFTER: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 pub(super) struct InFlight {
-    asked: HashMap<BlockRef, Instant>,
-    /// When the newest request among those answered was sent.
-    newest_answered: Option<Instant>,
+    /// When each block was asked, and its place in the order of requests
+    /// (requests sent in one batch share an instant, not a place).
+    asked: HashMap<BlockRef, (Instant, u64)>,
+    next_seq: u64,
+    /// The place of the newest request among those answered.
+    newest_answered: Option<u64>,
 }
 
 impl InFlight {
@@ -36,15 +39,16 @@ impl InFlight {
     }
 
     pub fn insert(&mut self, b: BlockRef, at: Instant) {
-        self.asked.insert(b, at);
+        self.asked.insert(b, (at, self.next_seq));
+        self.next_seq += 1;
     }
 
     /// The block arrived: whether it was asked for.
     pub fn answered(&mut self, b: &BlockRef) -> bool {
-        let Some(at) = self.asked.remove(b) else {
+        let Some((_, seq)) = self.asked.remove(b) else {
             return false;
         };
-        self.newest_answered = Some(self.newest_answered.map_or(at, |n| n.max(at)));
+        self.newest_answered = Some(self.newest_answered.map_or(seq, |n| n.max(seq)));
         true
     }
 
@@ -67,7 +71,9 @@ impl InFlight {
         let dropped: Vec<BlockRef> = self
             .asked
             .iter()
-            .filter(|&(_, &at)| at < newest && now.saturating_duration_since(at) >= DROPPED_AFTER)
+            .filter(|&(_, &(at, seq))| {
+                seq < newest && now.saturating_duration_since(at) >= DROPPED_AFTER
+            })
             .map(|(&b, _)| b)
             .collect();
         for b in &dropped {
@@ -106,6 +112,19 @@ mod tests {
             [block(1)]
         );
         assert!(f.is_empty());
+    }
+
+    #[test]
+    fn requests_sent_at_one_instant_keep_their_order() {
+        let t0 = Instant::now();
+        let mut f = InFlight::default();
+        for i in 0..3 {
+            f.insert(block(i), t0);
+        }
+        assert!(f.answered(&block(2)));
+        let mut dropped = f.take_dropped(t0 + DROPPED_AFTER);
+        dropped.sort_by_key(|b| b.index);
+        assert_eq!(dropped, [block(0), block(1)]);
     }
 
     #[test]
