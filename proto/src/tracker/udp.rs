@@ -386,6 +386,13 @@ impl UdpResponse {
     /// the socket, not by a field), at most [`MAX_PEERS`].
     pub fn encode(&self, ipv6: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
+        self.encode_into(ipv6, &mut out);
+        out
+    }
+
+    /// [`UdpResponse::encode`] appended to `out` (a tracker reuses one
+    /// buffer for every answer).
+    pub fn encode_into(&self, ipv6: bool, out: &mut Vec<u8>) {
         match self {
             UdpResponse::Connect {
                 transaction_id,
@@ -434,7 +441,6 @@ impl UdpResponse {
                 out.extend_from_slice(cut_text(message, MAX_ERROR_BYTES).as_bytes());
             }
         }
-        out
     }
 
     /// Reads a tracker's datagram (the client side); `ipv6` is the family

@@ -28,23 +28,29 @@ pub(super) fn pick(
     rng: &mut (impl Rng + ?Sized),
 ) -> Vec<Peer> {
     let want = a.numwant;
+    // Sized once: a filtered iterator's `collect` would grow the vector
+    // (and reallocate) several times on every announce.
+    let mut out = Vec::with_capacity(want.min(peers.len()));
     // Small swarm: everyone eligible fits (the caller may be among them).
     if peers.len() <= want + 1 {
-        return peers
-            .iter()
-            .filter(|p| eligible(p, a, caller_is_seeder))
-            .map(to_peer)
-            .take(want)
-            .collect();
+        out.extend(
+            peers
+                .iter()
+                .filter(|p| eligible(p, a, caller_is_seeder))
+                .map(to_peer)
+                .take(want),
+        );
+        return out;
     }
     // Large swarm: a uniform sample of indices, with room for the caller.
-    let mut out: Vec<Peer> = rand::seq::index::sample(rng, peers.len(), want + 1)
-        .into_iter()
-        .map(|i| &peers[i])
-        .filter(|p| eligible(p, a, caller_is_seeder))
-        .take(want)
-        .map(to_peer)
-        .collect();
+    out.extend(
+        rand::seq::index::sample(rng, peers.len(), want + 1)
+            .into_iter()
+            .map(|i| &peers[i])
+            .filter(|p| eligible(p, a, caller_is_seeder))
+            .take(want)
+            .map(to_peer),
+    );
     if out.len() < want {
         // Many ineligible peers (a seeder in a seeder-heavy swarm): walk the
         // whole swarm from a random offset to fill up.
