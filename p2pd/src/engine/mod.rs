@@ -181,9 +181,10 @@ impl Default for EngineConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Encryption {
-    /// Dial encrypted (RC4 or plaintext after the handshake, as the peer
-    /// picks; as receiver we pick RC4) and again in plaintext if the peer
-    /// hangs up on it; accept both.
+    /// Dial with the obfuscated handshake offering RC4 and plaintext (the
+    /// peer picks), and again in plaintext if the peer hangs up on it;
+    /// accept both, picking plaintext after the handshake unless the peer
+    /// offers only RC4.
     Prefer,
     /// RC4 only, both ways; plaintext peers are refused.
     Require,

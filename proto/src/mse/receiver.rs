@@ -71,7 +71,7 @@ impl std::fmt::Debug for Receiver {
 
 impl Receiver {
     /// Waits for an initiator; `allowed` are the methods we accept. Of
-    /// those offered, RC4 is chosen over plaintext.
+    /// those offered, plaintext is chosen over RC4 (see `answer`).
     pub fn new(mut secrets: Secrets, allowed: CryptoSet) -> Self {
         secrets.pad.truncate(MAX_PAD);
         Receiver {
