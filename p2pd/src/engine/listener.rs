@@ -113,6 +113,9 @@ async fn read_prefix(
     engine: Weak<EngineInner>,
 ) -> std::io::Result<((Reader, Writer), [u8; 8], InfoHash)> {
     let refused = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_owned());
+    // As for the connections we dial (connect.rs): requests and HAVEs are
+    // small and must not wait for Nagle.
+    stream.set_nodelay(true)?;
     let (mut r, mut w) = transport::plain(stream);
     // Both kinds send more than this before waiting for us.
     let mut first = [0u8; mse::CLASSIFY_LEN];
