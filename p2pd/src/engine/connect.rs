@@ -39,6 +39,31 @@ pub(crate) enum ConnectError {
     Timeout,
 }
 
+impl ConnectError {
+    /// The peer cannot be reached over the transport tried: it could not
+    /// connect, or the peer hung up before its handshake (a client that
+    /// takes only uTP accepts TCP and closes it at once).
+    fn worth_another_transport(&self) -> bool {
+        match self {
+            ConnectError::Connect(..) => true,
+            ConnectError::Mse(e) => e.peer_hung_up(),
+            ConnectError::Io(e) => hung_up(e),
+            ConnectError::Wire(_) | ConnectError::Timeout => false,
+        }
+    }
+}
+
+/// The peer closed or reset the connection.
+pub(crate) fn hung_up(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::BrokenPipe
+    )
+}
+
 /// How to dial.
 #[derive(Clone)]
 pub(crate) struct Dial {
@@ -68,7 +93,7 @@ pub(crate) async fn dial(
         let fallback_left = i + 1 < order.len();
         result = dial_over(addr, &ours, how, transport, fallback_left).await;
         match &result {
-            Err(e @ ConnectError::Connect(..)) if fallback_left => {
+            Err(e) if fallback_left && e.worth_another_transport() => {
                 tracing::debug!(%addr, "{e}: trying {}", order[i + 1].name());
             }
             _ => return result,
