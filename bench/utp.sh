@@ -16,15 +16,19 @@ export BENCH_DIR=${BENCH_DIR:-$ROOT/bench/out}
 
 "$SCRIPT_DIR/transfer.sh"
 cp "$BENCH_DIR/transfer.json" "$BENCH_DIR/utp.json"
-/usr/bin/python3 - "$BENCH_DIR/utp.json" "$BENCH_DIR/transfer/logs" <<'PY'
-import glob, json, os, re, sys
-res = json.load(open(sys.argv[1]))["results"]
-# A uTP figure is only one if the bytes went over uTP: read what the leechers reported.
-for case in ("p2pdtcp", "p2pdutp"):
-    seen = set()
-    for log in glob.glob(os.path.join(sys.argv[2], f"*{case}*leech*")):
-        seen |= set(re.findall(r'"transport":"(\w+)"', open(log, errors="replace").read()))
-    print(f"{case} leecher's peers went over: {', '.join(sorted(seen)) or 'nothing seen'}")
+/usr/bin/python3 - "$BENCH_DIR/utp.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+res = doc["results"]
+# A uTP figure is only one if the bytes went over uTP: what the leechers reported.
+for case, want in (("p2pdtcp", ["tcp"]), ("p2pdutp", ["utp"])):
+    seen = [r.get("transports") for r in doc["rows"] if r["case"] == case]
+    print(f"{case}: first bytes over {seen}")
+    if any(s != want for s in seen):
+        sys.exit(f"{case} did not run over {want[0]} alone")
+    bad = [r.get("p2pd_done_status", {}).get("hash_failures") for r in doc["rows"] if r["case"] == case]
+    if any(bad):
+        sys.exit(f"{case}: pieces failed their hash check: {bad}")
 tcp, utp, lt = (res[c].get("median_MB_s") for c in ("p2pdtcp", "p2pdutp", "ltutp"))
 if tcp and utp and lt:
     print(f"p2pd utp/tcp: {utp / tcp:.2f} ({utp} against {tcp} MB/s)")

@@ -486,8 +486,11 @@ class Bench:
                     row["p2pd_done_status"] = {k: info.get(k) for k in
                                                ("pieces_have", "piece_count", "downloaded", "hash_failures",
                                                 "pieces_rechecked")}
-                    row["p2pd_done_status"]["peers"] = [{k: p.get(k) for k in ("addr", "downloaded")}
+                    row["p2pd_done_status"]["peers"] = [{k: p.get(k) for k in ("addr", "downloaded", "transport")}
                                                         for p in info.get("peers", [])]
+                    # What carried the first bytes (bench/utp.sh checks it was what the case says).
+                    firsts = (jline(first["line"]) or {}).get("peers", []) if first and first["line"] else []
+                    row["transports"] = sorted({p.get("transport") for p in firsts if p.get("transport")})
                 else:
                     row["lt_done"] = info
             # stop everything, collect exit CPU / peak RSS

@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::connect::Dial;
 use super::announce::{Announcer, Progress};
+use super::connect::Dial;
 use super::transport::Reader;
 use crate::dht::DhtNode;
 
@@ -180,9 +180,10 @@ async fn from_peer(
     peer_id: PeerId,
     dial: &Dial,
 ) -> Result<Metainfo, String> {
-    let (mut r, mut w, theirs) = super::connect::dial(addr, Handshake::new(info_hash, peer_id), dial)
-    .await
-    .map_err(|e| e.to_string())?;
+    let (mut r, mut w, theirs) =
+        super::connect::dial(addr, Handshake::new(info_hash, peer_id), dial)
+            .await
+            .map_err(|e| e.to_string())?;
     let mut buf = BytesMut::with_capacity(64 * 1024);
     if theirs.info_hash != info_hash || !theirs.supports_extensions() {
         return Err("peer does not support extensions for this torrent".into());

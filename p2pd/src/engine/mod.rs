@@ -404,7 +404,10 @@ async fn bind_listeners(
         match utp::bind(listen_addr, config.max_peers_total, cancel.child_token()).await {
             Ok(socket) => return Ok((listener, listen_addr, Some(socket))),
             Err(e) if config.listen.port() == 0 && tries < PORT_PAIR_TRIES => {
-                tracing::debug!("UDP port {} taken for uTP ({e}): another pair", listen_addr.port());
+                tracing::debug!(
+                    "UDP port {} taken for uTP ({e}): another pair",
+                    listen_addr.port()
+                );
             }
             Err(e) => {
                 tracing::warn!("uTP is off: cannot bind UDP {listen_addr}: {e}");

@@ -222,8 +222,7 @@ async fn run(
     theirs: Handshake,
     outgoing: bool,
 ) -> Result<(), PeerError> {
-    let (key, mut cmds, stats) =
-        shared.register_peer(addr, theirs.peer_id, outgoing, r.link())?;
+    let (key, mut cmds, stats) = shared.register_peer(addr, theirs.peer_id, outgoing, r.link())?;
     if outgoing {
         let mut st = shared.lock();
         if let Some(c) = st.candidates.get_mut(&addr) {

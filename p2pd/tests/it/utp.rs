@@ -79,7 +79,10 @@ async fn transfer(
         .unwrap();
     let leecher_side = first_peer_transport(&leecher, ih).await;
     let seeder_side = first_peer_transport(&seeder, ih).await;
-    assert_eq!(leecher_side, seeder_side, "both ends agree on the transport");
+    assert_eq!(
+        leecher_side, seeder_side,
+        "both ends agree on the transport"
+    );
     let encrypted = leecher.stats(ih).unwrap().peers[0].encrypted;
     assert_eq!(encrypted, encryption == Encryption::Require);
     assert!(leecher.wait_complete(ih, WAIT).await);

@@ -3,8 +3,8 @@
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    DhtInfo, ErrorCode, FileProgress, IpcError, PeerSource, PeerSummary, PeerTransport, ProgressInfo, StatusInfo,
-    TorrentState, TorrentSummary, piece_map,
+    DhtInfo, ErrorCode, FileProgress, IpcError, PeerSource, PeerSummary, PeerTransport,
+    ProgressInfo, StatusInfo, TorrentState, TorrentSummary, piece_map,
 };
 
 use super::err;
