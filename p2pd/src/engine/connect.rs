@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 
 use super::Encryption;
 use super::mse::MseFailed;
-use super::transport::{self, Connected, Reader, Writer};
+use super::transport::{self, Connected, Reader, Writer, hung_up};
 use super::utp::{self, UtpSocket};
 
 /// Time a uTP connect gets when TCP is still to be tried: a peer without
@@ -51,17 +51,6 @@ impl ConnectError {
             ConnectError::Wire(_) | ConnectError::Timeout => false,
         }
     }
-}
-
-/// The peer closed or reset the connection.
-pub(crate) fn hung_up(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::UnexpectedEof
-            | std::io::ErrorKind::ConnectionReset
-            | std::io::ErrorKind::ConnectionAborted
-            | std::io::ErrorKind::BrokenPipe
-    )
 }
 
 /// How to dial.

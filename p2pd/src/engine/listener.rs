@@ -21,6 +21,7 @@ use p2p_proto::wire::Handshake;
 use tokio::net::TcpListener;
 
 use super::transport::{self, Connected, Reader, Writer};
+use super::utp::UtpSocket;
 use super::{Encryption, EngineInner, peer};
 
 /// Time a new connection gets to say which torrent it wants (one round
@@ -47,6 +48,33 @@ pub(crate) async fn accept_loop(listener: TcpListener, engine: Weak<EngineInner>
                 continue;
             }
         };
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        admit(&engine, stream.into(), addr);
+    }
+}
+
+/// Takes incoming uTP connections into the listener's path until the
+/// engine stops.
+pub(crate) async fn utp_accept_loop(socket: UtpSocket, engine: Weak<EngineInner>) {
+    let Some(cancel) = engine.upgrade().map(|e| e.cancel.clone()) else {
+        return;
+    };
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => return,
+            a = socket.accept() => a,
+        };
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                // The dispatcher is gone (cancelled): nothing more comes.
+                tracing::debug!("uTP accept ended: {e}");
+                return;
+            }
+        };
+        let addr = stream.remote_addr();
         let Some(engine) = engine.upgrade() else {
             return;
         };

@@ -474,7 +474,7 @@ impl Engine {
         if let Some(utp) = utp {
             inner
                 .tasks
-                .spawn(utp::accept_loop(utp, Arc::downgrade(&inner)));
+                .spawn(listener::utp_accept_loop(utp, Arc::downgrade(&inner)));
         }
         if inner.config.lsd {
             inner

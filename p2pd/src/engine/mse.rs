@@ -30,7 +30,7 @@ impl MseFailed {
     /// The peer closed or reset the connection: what a client without MSE
     /// does to our handshake, so worth one plaintext try.
     pub(crate) fn peer_hung_up(&self) -> bool {
-        matches!(self, MseFailed::Io(e) if super::connect::hung_up(e))
+        matches!(self, MseFailed::Io(e) if transport::hung_up(e))
     }
 }
 

@@ -22,6 +22,17 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 /// Most bytes encrypted ahead of the socket in one go.
 const STAGE_BYTES: usize = 256 * 1024;
 
+/// The peer closed or reset the connection.
+pub(crate) fn hung_up(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
 /// What carries a connection, as the rest of the engine sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Link {

@@ -1,20 +1,18 @@
 //! uTP (BEP 29) beside TCP: one UDP socket on the listening port's number,
 //! carried by `librqbit-utp` (which does the packets, acknowledgements,
 //! retransmission and congestion window), dialled by connect.rs and
-//! accepted here into the same path as a TCP connection (listener.rs).
+//! accepted by listener.rs into the same path as a TCP connection.
 //!
 //! Not here: what a connection carries (transport.rs) or which transport a
 //! dial tries first (connect.rs).
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use librqbit_utp::{SocketOpts, UtpSocketUdp, UtpStream};
 use tokio_util::sync::CancellationToken;
-
-use super::EngineInner;
 
 /// A uTP socket shared by every connection of the engine.
 pub(crate) type UtpSocket = Arc<UtpSocketUdp>;
@@ -60,31 +58,4 @@ pub(crate) async fn connect(socket: &UtpSocket, addr: SocketAddr) -> std::io::Re
         }
         other => std::io::Error::other(other.to_string()),
     })
-}
-
-/// Takes incoming uTP connections into the listener's path until the
-/// engine stops.
-pub(crate) async fn accept_loop(socket: UtpSocket, engine: Weak<EngineInner>) {
-    let Some(cancel) = engine.upgrade().map(|e| e.cancel.clone()) else {
-        return;
-    };
-    loop {
-        let accepted = tokio::select! {
-            _ = cancel.cancelled() => return,
-            a = socket.accept() => a,
-        };
-        let stream = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                // The dispatcher is gone (cancelled): nothing more comes.
-                tracing::debug!("uTP accept ended: {e}");
-                return;
-            }
-        };
-        let addr = stream.remote_addr();
-        let Some(engine) = engine.upgrade() else {
-            return;
-        };
-        super::listener::admit(&engine, stream.into(), addr);
-    }
 }
