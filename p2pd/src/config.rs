@@ -92,8 +92,9 @@ pub struct Config {
     /// Find peers of public torrents through the DHT (BEP 5); private
     /// torrents never use it.
     pub dht: Option<bool>,
-    /// UDP port of the DHT node (absent: the number of `listen_port`; 0 any
-    /// free port).
+    /// UDP port of the DHT node (absent: `listen_port` + 1 while uTP holds
+    /// `listen_port`'s UDP port, else `listen_port`'s number; 0 any free
+    /// port).
     pub dht_port: Option<u16>,
     /// Nodes (`host:port`) to join the DHT through (absent: the public
     /// routers; empty: start a DHT of our own).
@@ -225,8 +226,9 @@ lsd = {lsd}
 # The DHT (BEP 5): finds peers of public torrents and magnet links without a
 # tracker. Private torrents (group torrents among them) never touch it. IPv4.
 dht = true
-# UDP port of the DHT node; absent: the same number as listen_port.
-# dht_port = 6881
+# UDP port of the DHT node; absent: listen_port + 1 (uTP holds the UDP port of
+# listen_port's number; with utp = "off", that number).
+# dht_port = 6882
 # Nodes to join the DHT through (host:port); absent: these public routers.
 # An empty list starts a DHT of our own. Nodes seen in the last run are kept
 # in state_dir/dht-nodes.txt and tried as well.

@@ -434,9 +434,15 @@ impl Engine {
         };
         let peer_id = PeerId::generate(rand::random());
         let tasks = TaskTracker::new();
+        // uTP holds the UDP port of the TCP port's number: the DHT takes the
+        // next one (peers learn it from PORT messages, nodes from its packets).
+        let dht_default = match &utp {
+            Some(_) => SocketAddr::new(listen_addr.ip(), listen_addr.port().wrapping_add(1)),
+            None => listen_addr,
+        };
         let dht = match &config.dht {
             Some(c) => Some(
-                DhtNode::start(c, listen_addr, cancel.clone(), &tasks)
+                DhtNode::start(c, dht_default, cancel.clone(), &tasks)
                     .await
                     .map_err(EngineError::Dht)?,
             ),
