@@ -56,6 +56,7 @@ mod space;
 mod storage;
 mod torrent;
 mod transport;
+mod utp;
 mod vouch;
 mod webseed;
 
@@ -140,6 +141,8 @@ pub struct EngineConfig {
     pub max_open_files: usize,
     /// Message Stream Encryption with peers.
     pub encryption: Encryption,
+    /// uTP (BEP 29) beside TCP, on the UDP port of the same number.
+    pub utp: UtpMode,
     /// The HTTP client announces go through (the daemon shares its own, so
     /// both use one set of root certificates); `None` builds a default one
     /// at [`Engine::start`].
@@ -169,6 +172,7 @@ impl Default for EngineConfig {
             direct_writes: true,
             max_open_files: 256,
             encryption: Encryption::Prefer,
+            utp: UtpMode::On,
             http: None,
             lsd: true,
             dht: None,
@@ -199,6 +203,34 @@ impl Encryption {
             Encryption::Prefer => "prefer",
             Encryption::Require => "require",
             Encryption::Disable => "disable",
+        }
+    }
+}
+
+/// uTP (BEP 29) with peers: whether we take it, and which transport an
+/// outgoing connection tries first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UtpMode {
+    /// Accept uTP; dial TCP first, and uTP when TCP cannot connect or when
+    /// the peer is known to speak uTP (peer exchange's flag, or the last
+    /// connection to it). The kernel's TCP moves several times more bytes
+    /// per core than a user-space uTP.
+    On,
+    /// Accept uTP and dial every peer over uTP first, TCP when that fails
+    /// (libtorrent's and Transmission's order).
+    Prefer,
+    /// TCP only: no UDP socket for uTP.
+    Off,
+}
+
+impl UtpMode {
+    /// The config file's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UtpMode::On => "on",
+            UtpMode::Prefer => "prefer",
+            UtpMode::Off => "off",
         }
     }
 }
@@ -319,6 +351,70 @@ pub(crate) struct EngineInner {
     pub lsd_wake: Arc<tokio::sync::Notify>,
     /// Finds peers of public torrents.
     pub dht: Option<DhtNode>,
+    /// uTP's socket, when uTP is on.
+    pub utp: Option<utp::UtpSocket>,
+}
+
+impl EngineInner {
+    /// How to dial a peer; `utp_first` when the peer is known to speak uTP.
+    pub(crate) fn dial(&self, utp_first: bool) -> connect::Dial {
+        dial_settings(&self.config, self.utp.clone(), utp_first)
+    }
+}
+
+/// How to dial a peer under `config`.
+pub(crate) fn dial_settings(
+    config: &EngineConfig,
+    utp: Option<utp::UtpSocket>,
+    utp_first: bool,
+) -> connect::Dial {
+    connect::Dial {
+        encryption: config.encryption,
+        timeout: config.connect_timeout,
+        utp_first: utp.is_some() && (utp_first || config.utp == UtpMode::Prefer),
+        utp,
+    }
+}
+
+/// Tries for a TCP and a UDP port of the same number, when the port is
+/// left to the system (0): the one it picks for TCP may be taken for UDP.
+const PORT_PAIR_TRIES: usize = 8;
+
+/// Binds the TCP listener and, when uTP is on, the uTP socket on the same
+/// port number (peers dial both at the one port trackers announce). A
+/// fixed port whose UDP side is taken runs without uTP, with a warning.
+async fn bind_listeners(
+    config: &EngineConfig,
+    cancel: &CancellationToken,
+) -> Result<(TcpListener, SocketAddr, Option<utp::UtpSocket>), EngineError> {
+    let listen_error = |source| EngineError::Listen {
+        addr: config.listen,
+        source,
+    };
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(listen_error)?;
+        let listen_addr = listener.local_addr().map_err(listen_error)?;
+        if config.utp == UtpMode::Off {
+            return Ok((listener, listen_addr, None));
+        }
+        match utp::bind(listen_addr, config.max_peers_total, cancel.child_token()).await {
+            Ok(socket) => return Ok((listener, listen_addr, Some(socket))),
+            Err(e) if config.listen.port() == 0 && tries < PORT_PAIR_TRIES => {
+                tracing::debug!(
+                    "UDP port {} taken for uTP ({e}): another pair",
+                    listen_addr.port()
+                );
+            }
+            Err(e) => {
+                tracing::warn!("uTP is off: cannot bind UDP {listen_addr}: {e}");
+                return Ok((listener, listen_addr, None));
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -328,19 +424,7 @@ impl Engine {
         config: EngineConfig,
         cancel: CancellationToken,
     ) -> Result<Engine, EngineError> {
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| EngineError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
-        let listen_addr = listener
-            .local_addr()
-            .map_err(|source| EngineError::Listen {
-                addr: config.listen,
-                source,
-            })?;
+        let (listener, listen_addr, utp) = bind_listeners(&config, &cancel).await?;
         let http = match &config.http {
             Some(client) => client.clone(),
             None => tokio::task::spawn_blocking(|| crate::http_client::build(None))
@@ -350,9 +434,15 @@ impl Engine {
         };
         let peer_id = PeerId::generate(rand::random());
         let tasks = TaskTracker::new();
+        // uTP holds the UDP port of the TCP port's number: the DHT takes the
+        // next one (peers learn it from PORT messages, nodes from its packets).
+        let dht_default = match &utp {
+            Some(_) => SocketAddr::new(listen_addr.ip(), listen_addr.port().wrapping_add(1)),
+            None => listen_addr,
+        };
         let dht = match &config.dht {
             Some(c) => Some(
-                DhtNode::start(c, listen_addr, cancel.clone(), &tasks)
+                DhtNode::start(c, dht_default, cancel.clone(), &tasks)
                     .await
                     .map_err(EngineError::Dht)?,
             ),
@@ -381,11 +471,17 @@ impl Engine {
             events: events::Events::new(),
             lsd_wake: Arc::default(),
             dht,
+            utp: utp.clone(),
             config,
         });
         inner
             .tasks
             .spawn(listener::accept_loop(listener, Arc::downgrade(&inner)));
+        if let Some(utp) = utp {
+            inner
+                .tasks
+                .spawn(listener::utp_accept_loop(utp, Arc::downgrade(&inner)));
+        }
         if inner.config.lsd {
             inner
                 .tasks
@@ -462,7 +558,7 @@ impl Engine {
             metadata::Us {
                 peer_id: self.inner.peer_id,
                 listen_port: self.inner.listen_addr.port(),
-                encryption: self.inner.config.encryption,
+                dial: self.inner.dial(false),
             },
             deadline,
             &self.inner.cancel,

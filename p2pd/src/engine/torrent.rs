@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::PeerSource;
+use p2p_proto::ipc::{PeerSource, PeerTransport};
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{BlockRef, PeerId};
 use tokio::sync::{mpsc, watch};
@@ -28,6 +28,7 @@ use super::piecebuf::PieceBuf;
 use super::ratelimit::RateLimiter;
 use super::space;
 use super::storage::Storage;
+use super::transport::Link;
 use super::vouch::Vouch;
 use super::{AddTorrent, EngineConfig, EngineError, EngineInner};
 use crate::dht::DhtNode;
@@ -102,6 +103,8 @@ pub struct PeerInfo {
     /// Whether the stream is RC4-encrypted (MSE); a plaintext stream after
     /// an MSE handshake is not.
     pub encrypted: bool,
+    /// What carries it.
+    pub transport: PeerTransport,
     /// How we learnt of it.
     pub source: PeerSource,
 }
@@ -183,8 +186,7 @@ pub(crate) struct PeerHandle {
     pub listen_addr: Option<SocketAddr>,
     pub peer_id: PeerId,
     pub outgoing: bool,
-    /// The stream is RC4-encrypted (MSE).
-    pub encrypted: bool,
+    pub link: Link,
     pub source: PeerSource,
     pub cmd: mpsc::UnboundedSender<PeerCmd>,
     pub stats: Arc<PeerStats>,
@@ -203,6 +205,9 @@ pub(crate) struct Candidate {
     pub next_attempt: Instant,
     pub failures: u32,
     pub connected: bool,
+    /// Dial it over uTP first: it said so (peer exchange's uTP flag) or
+    /// the last connection that worked was uTP.
+    pub utp_first: bool,
 }
 
 /// Who a ban applies to: the IP, except on loopback, where every local
@@ -252,6 +257,8 @@ pub(crate) struct Shared {
     pub storage: Arc<Storage>,
     pub peer_id: PeerId,
     pub listen_port: u16,
+    /// The engine's uTP socket, when uTP is on.
+    pub utp: Option<super::utp::UtpSocket>,
     /// The engine's HTTP client, for announces.
     pub http: reqwest::Client,
     pub config: EngineConfig,
@@ -346,6 +353,7 @@ impl Torrent {
             storage: Arc::new(storage),
             peer_id: engine.peer_id,
             listen_port: engine.listen_addr.port(),
+            utp: engine.utp.clone(),
             http: engine.http.clone(),
             config: engine.config.clone(),
             caps: engine.caps.clone(),
@@ -447,7 +455,8 @@ impl Torrent {
                     downloaded: p.stats.downloaded.load(Ordering::Relaxed),
                     uploaded: p.stats.uploaded.load(Ordering::Relaxed),
                     outgoing: p.outgoing,
-                    encrypted: p.encrypted,
+                    encrypted: p.link.encrypted,
+                    transport: p.link.transport,
                     source: p.source,
                 })
                 .collect(),
@@ -469,7 +478,7 @@ impl Shared {
         addr: SocketAddr,
         peer_id: PeerId,
         outgoing: bool,
-        encrypted: bool,
+        link: Link,
     ) -> Result<(u64, mpsc::UnboundedReceiver<PeerCmd>, Arc<PeerStats>), Refused> {
         if self.cancel.is_cancelled() {
             return Err(Refused::Stopping);
@@ -518,7 +527,7 @@ impl Shared {
                 listen_addr: outgoing.then_some(addr),
                 peer_id,
                 outgoing,
-                encrypted,
+                link,
                 source,
                 cmd: tx,
                 stats: stats.clone(),
@@ -544,10 +553,20 @@ impl Shared {
 
     /// Adds addresses to dial, learnt from `source`.
     pub fn add_candidates(&self, source: PeerSource, addrs: impl IntoIterator<Item = SocketAddr>) {
+        self.add_candidates_hinted(source, addrs.into_iter().map(|a| (a, false)));
+    }
+
+    /// As [`Shared::add_candidates`], each with whether it is said to speak
+    /// uTP (then dialled over uTP first).
+    pub fn add_candidates_hinted(
+        &self,
+        source: PeerSource,
+        addrs: impl IntoIterator<Item = (SocketAddr, bool)>,
+    ) {
         let own = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), self.listen_port);
         let now = Instant::now();
         let mut st = self.lock();
-        for a in addrs {
+        for (a, utp) in addrs {
             if a.port() == 0 || a == own {
                 continue;
             }
@@ -556,12 +575,16 @@ impl Shared {
             if st.candidates.len() >= MAX_CANDIDATES && !st.candidates.contains_key(&a) {
                 continue;
             }
-            st.candidates.entry(a).or_insert(Candidate {
-                source,
-                next_attempt: now,
-                failures: 0,
-                connected: false,
-            });
+            st.candidates
+                .entry(a)
+                .or_insert(Candidate {
+                    source,
+                    next_attempt: now,
+                    failures: 0,
+                    connected: false,
+                    utp_first: false,
+                })
+                .utp_first |= utp;
         }
         drop(st);
         self.wake.notify_one();

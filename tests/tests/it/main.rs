@@ -17,6 +17,7 @@ mod interop_engine;
 mod interop_mse;
 mod interop_pex;
 mod interop_transmission;
+mod interop_utp;
 mod lsd_netns;
 mod passkey_rotation_e2e;
 mod private_swarm_e2e;

@@ -169,12 +169,12 @@ impl Conn {
             dropped = msg.dropped.len(),
             "ut_pex taken"
         );
-        self.shared.add_candidates(
+        self.shared.add_candidates_hinted(
             PeerSource::Pex,
             msg.added
                 .iter()
                 .take(p2p_proto::wire::PEX_MAX_PEERS)
-                .map(|&(addr, _)| addr),
+                .map(|&(addr, flags)| (addr, flags & p2p_proto::wire::pex_flags::UTP != 0)),
         );
         Ok(())
     }

@@ -173,6 +173,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                 outgoing: true,
                 source: PeerSource::Dht,
                 encrypted: true,
+                transport: PeerTransport::Utp,
             }]),
         ),
         (
