@@ -137,8 +137,7 @@ impl Magnet {
                 }
                 // BEP 53: several `so` keys add up.
                 "so" => {
-                    let more =
-                        IndexRanges::parse(&value, 0).map_err(MagnetError::BadSelectOnly)?;
+                    let more = IndexRanges::parse(&value, 0).map_err(MagnetError::BadSelectOnly)?;
                     m.select_only = Some(match m.select_only.take() {
                         Some(before) => before.join(more).map_err(MagnetError::BadSelectOnly)?,
                         None => more,

@@ -182,10 +182,7 @@ async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> 
             return Ok(());
         }
         st.resume_dirty = false;
-        (
-            st.picker.have().clone(),
-            Some(st.file_priorities.clone()),
-        )
+        (st.picker.have().clone(), Some(st.file_priorities.clone()))
     };
     let s = shared.clone();
     tokio::task::spawn_blocking(move || {

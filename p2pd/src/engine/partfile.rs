@@ -268,7 +268,9 @@ mod tests {
         let mut buf = Vec::new();
         for i in 0..meta.piece_count() as u32 {
             let shared = s.holds_piece(i);
-            let good = s.verify_piece(i, &meta.info.pieces[i as usize], &mut buf).unwrap();
+            let good = s
+                .verify_piece(i, &meta.info.pieces[i as usize], &mut buf)
+                .unwrap();
             assert_eq!(good, shared, "piece {i}");
         }
         // Piece 5 (81920..98304) lies in file 4 only: not held.

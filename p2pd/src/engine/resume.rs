@@ -311,7 +311,10 @@ mod tests {
         assert_eq!(load(&path, 3, 2), Some(rec.clone()));
         let bytes = fs::read(&path).unwrap();
         // Priority byte 9 is no priority.
-        let at = bytes.windows(14).position(|w| w == b"priorities2:\x03\x01").unwrap();
+        let at = bytes
+            .windows(14)
+            .position(|w| w == b"priorities2:\x03\x01")
+            .unwrap();
         let mut bad = bytes.clone();
         bad[at + 13] = 9;
         fs::write(&path, &bad).unwrap();

@@ -8,7 +8,9 @@ use crate::indexes::{IndexError, IndexRanges};
 
 /// How eagerly a file is fetched: pieces of `high` files first, then
 /// `normal`, then `low`; `skip` files are not fetched nor created.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FilePriority {
     /// Not fetched; not created on disk.
@@ -155,6 +157,8 @@ mod tests {
         }
         assert_eq!(FilePriority::parse(" HIGH "), Some(FilePriority::High));
         assert_eq!(FilePriority::parse("urgent"), None);
-        assert!(FilePriority::Skip < FilePriority::Low && FilePriority::Normal < FilePriority::High);
+        assert!(
+            FilePriority::Skip < FilePriority::Low && FilePriority::Normal < FilePriority::High
+        );
     }
 }

@@ -364,7 +364,9 @@ fn picking_order(p: &mut Picker, pieces: usize) -> Vec<u32> {
 fn skipped_pieces_are_never_picked_and_high_goes_before_normal_before_low() {
     use FilePriority::*;
     let mut p = picker(8, &[0, 1, 2, 3]);
-    p.set_priorities(vec![Normal, Normal, Normal, Normal, Low, Skip, High, Normal]);
+    p.set_priorities(vec![
+        Normal, Normal, Normal, Normal, Low, Skip, High, Normal,
+    ]);
     assert_eq!(p.wanted_missing(), 3);
     assert!(!p.is_done());
     assert!(p.wants(4) && !p.wants(5) && !p.wants(0));
