@@ -13,7 +13,8 @@
 //!
 //! ```text
 //! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
-//!             │   (admission, mse)   │             │   (storage ── handles, nofollow)
+//!             │   (admission, mse)   │             │   (storage ── handles, nofollow,
+//!             │                      │             │    partfile, selection, posio)
 //!             ├── lsd (torrent)      │             │
 //!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
 //!                           ├── announce           ├── resume ── storage
@@ -23,6 +24,9 @@
 //!                           ├── dht_peers          │
 //!             └── metadata ─┘ (announce)           └── storage
 //! ```
+//! File selection: `selection` turns file priorities into piece
+//! priorities (the picker's tiers), `partfile` keeps skipped files' bytes
+//! of shared pieces, and the resume record keeps the choice.
 //! The DHT node itself is `crate::dht`, below the engine: the engine asks
 //! it for peers of public torrents only.
 //! Connections: `peer` and `metadata` dial through `connect` (── mse ──
