@@ -257,6 +257,10 @@ async fn announce_loop(shared: &Arc<Shared>) {
                 if *complete_rx.borrow() && event != Event::Started {
                     completed_pending = true;
                     next = Instant::now();
+                } else if !*complete_rx.borrow() {
+                    // More files wanted after it was done: the tracker
+                    // hears we are leeching again and names seeders now.
+                    next = Instant::now();
                 }
             }
             _ = sleep_until(next) => {

@@ -86,7 +86,7 @@ pub use events::EngineEvent;
 pub use metadata::MetadataError;
 pub use nofollow::FolderId;
 pub use ratelimit::RateLimiter;
-pub use space::{NoSpace, check as check_space};
+pub use space::{NoSpace, check as check_space, check_selected as check_selected_space};
 pub use torrent::{PeerInfo, TorrentState, TorrentStats, WebSeedInfo};
 
 /// Deletes a torrent's files under `dir` (pinned to `pin`, see
@@ -516,20 +516,20 @@ impl Engine {
             info_hash: magnet.info_hash,
             name: metainfo.info.name.clone(),
         });
-        // Refused before a byte is written, as a .torrent's add is.
-        let (meta, dir) = (metainfo, add.download_dir.clone());
-        let (mut metainfo, fits) = tokio::task::spawn_blocking(move || {
-            let fits = space::check(&meta, &dir);
-            (meta, fits)
-        })
-        .await
-        .map_err(|e| EngineError::DiskThread(std::io::Error::other(e)))?;
-        fits?;
         let file_priorities = match (&add.files, &magnet.select_only) {
             (Some(set), _) => Some(selection::from_file_set(&metainfo.info.files, set)?),
             (None, Some(so)) => Some(selection::from_select_only(&metainfo.info.files, so)),
             (None, None) => None,
         };
+        // Refused before a byte is written, as a .torrent's add is.
+        let (meta, dir, chosen) = (metainfo, add.download_dir.clone(), file_priorities.clone());
+        let (mut metainfo, fits) = tokio::task::spawn_blocking(move || {
+            let fits = space::check_selected(&meta, &dir, chosen.as_deref());
+            (meta, fits)
+        })
+        .await
+        .map_err(|e| EngineError::DiskThread(std::io::Error::other(e)))?;
+        fits?;
         metainfo.trackers = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
         metainfo.web_seeds = magnet.web_seeds.clone();
         let mut extra_peers = add.extra_peers;

@@ -721,7 +721,9 @@ impl Shared {
         }
         let done = st.picker.is_done();
         match st.status {
-            TorrentState::Downloading if done => return self.finish(st),
+            TorrentState::Downloading | TorrentState::DiskFull(_) if done => {
+                return self.finish(st);
+            }
             TorrentState::Seeding if !done => {
                 st.status = TorrentState::Downloading;
                 drop(st);

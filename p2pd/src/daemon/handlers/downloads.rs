@@ -95,7 +95,7 @@ pub(super) async fn add(
         .transpose()
         .map_err(|e| err(ErrorCode::BadRequest, format!("--files: {e}")))?;
     // Refused before anything is recorded: it could not be downloaded.
-    fits(&meta, &dir.0).await?;
+    fits(&meta, &dir.0, priorities.clone()).await?;
     record(d, &meta, bytes, &dir, paused, priorities).await?;
     if paused {
         return Ok(Added {
@@ -138,14 +138,16 @@ async fn with_rights<T: Send + 'static>(
 /// A download folder and its pin (see [`crate::engine::AddTorrent::folder_pin`]).
 type Folder = (PathBuf, Option<FolderId>);
 
-/// Whether the torrent's files fit in the free space of `dir` (a stat per
-/// file, on the blocking pool).
-async fn fits(meta: &Metainfo, dir: &Path) -> Reply<()> {
+/// Whether the torrent's wanted files fit in the free space of `dir` (a
+/// stat per file, on the blocking pool).
+async fn fits(meta: &Metainfo, dir: &Path, priorities: Option<Vec<FilePriority>>) -> Reply<()> {
     let (meta, dir) = (meta.clone(), dir.to_path_buf());
-    tokio::task::spawn_blocking(move || crate::engine::check_space(&meta, &dir))
-        .await
-        .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| err(ErrorCode::Io, e.to_string()))
+    tokio::task::spawn_blocking(move || {
+        crate::engine::check_selected_space(&meta, &dir, priorities.as_deref())
+    })
+    .await
+    .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+    .map_err(|e| err(ErrorCode::Io, e.to_string()))
 }
 
 /// Stores the .torrent copy (on the blocking pool) and records the download.
