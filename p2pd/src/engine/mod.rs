@@ -323,7 +323,7 @@ pub struct FileView {
     pub path: String,
     /// Bytes.
     pub length: u64,
-    /// Bytes of it in verified pieces.
+    /// Bytes of it in verified pieces; 0 for a file not created (skipped).
     pub have: u64,
     /// How eagerly it is fetched.
     pub priority: FilePriority,
@@ -565,10 +565,17 @@ impl Engine {
                 .iter()
                 .zip(spans)
                 .zip(priorities)
-                .map(|((f, span), priority)| FileView {
+                .enumerate()
+                .map(|(i, ((f, span), priority))| FileView {
                     path: f.display_path(),
                     length: f.length,
-                    have: selection::verified_bytes(&span, &have, s.meta.info.piece_length),
+                    // A parked file's bytes in shared pieces wait in the
+                    // part file: not its data until it is wanted.
+                    have: if s.storage.is_parked(i) {
+                        0
+                    } else {
+                        selection::verified_bytes(&span, &have, s.meta.info.piece_length)
+                    },
                     priority,
                     pad: f.pad,
                 })

@@ -112,8 +112,9 @@ pub struct TorrentFile {
     pub path: String,
     /// Bytes.
     pub length: u64,
-    /// Bytes of it in verified pieces (what a skipped file's neighbours
-    /// brought along is not counted).
+    /// Bytes of it in verified pieces; 0 for a skipped file not on disk
+    /// (what pieces shared with wanted files brought of it waits in the
+    /// part file and is not counted as its data).
     pub have: u64,
     /// How eagerly it is fetched.
     pub priority: FilePriority,

@@ -204,10 +204,10 @@ fn skipped_files_are_not_fetched_nor_created_and_can_be_wanted_later() {
     }
     assert_eq!(files[0]["have"], SIZES[0]);
     assert_eq!(files[2]["have"], SIZES[2]);
-    // What the shared pieces brought of the skipped files is counted
-    // (their verified pieces), never the whole file.
-    assert!(files[1]["have"].as_u64().unwrap() < SIZES[1] as u64);
-    assert!(files[3]["have"].as_u64().unwrap() < SIZES[3] as u64);
+    // What the shared pieces brought of the skipped files waits in the
+    // part file: not counted as their data.
+    assert_eq!(files[1]["have"], 0);
+    assert_eq!(files[3]["have"], 0);
     let list = ok_json(&leech_sock, &["list"]);
     assert_eq!(list[0]["state"], "seeding", "done for the user: {list}");
     // Only the pieces of files 1 and 3 came over the wire (one seeder: no
@@ -249,10 +249,10 @@ fn skipped_files_are_not_fetched_nor_created_and_can_be_wanted_later() {
         let list = ok_json(&leech_sock, &["list"]);
         list[0]["state"] == "seeding"
     });
-    assert_eq!(
-        priorities(&files_of(&leech_sock, &id)),
-        ["normal", "skip", "high", "skip"]
-    );
+    let files = files_of(&leech_sock, &id);
+    assert_eq!(priorities(&files), ["normal", "skip", "high", "skip"]);
+    assert_eq!(files[2]["have"], SIZES[2]);
+    assert_eq!(files[3]["have"], 0);
     for n in [2, 4] {
         assert!(
             !got.join(format!("f{n}.bin")).exists(),
