@@ -572,7 +572,7 @@ fn inspect_reads_a_hand_written_magnet_with_a_base32_hash() {
     assert_eq!(v["name"], "hello world");
     assert_eq!(v["total_size"], 42);
     assert!(v["select_only"].is_null());
-    let so = inspect_json(tmp.path(), &format!("{magnet}&so=0,2,4-6"));
+    let so = inspect_json(tmp.path(), format!("{magnet}&so=0,2,4-6"));
     assert_eq!(so["select_only"], "0,2,4-6");
 }
 
