@@ -13,7 +13,8 @@
 //!
 //! ```text
 //! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
-//!             │   (admission, mse)   │             │   (storage ── handles, nofollow)
+//!             │   (admission, mse)   │             │   (storage ── handles, nofollow,
+//!             │                      │             │    partfile, selection, posio)
 //!             ├── lsd (torrent)      │             │
 //!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
 //!                           ├── announce           ├── resume ── storage
@@ -23,6 +24,9 @@
 //!                           ├── dht_peers          │
 //!             └── metadata ─┘ (announce)           └── storage
 //! ```
+//! File selection: `selection` turns file priorities into piece
+//! priorities (the picker's tiers), `partfile` keeps skipped files' bytes
+//! of shared pieces, and the resume record keeps the choice.
 //! The DHT node itself is `crate::dht`, below the engine: the engine asks
 //! it for peers of public torrents only.
 //! Connections: `peer` and `metadata` dial through `connect` (── mse ──
@@ -46,11 +50,14 @@ mod manager;
 mod metadata;
 mod mse;
 mod nofollow;
+mod partfile;
 mod peer;
 mod picker;
 mod piecebuf;
+mod posio;
 mod ratelimit;
 mod resume;
+pub mod selection;
 mod sockopt;
 mod space;
 mod storage;
@@ -67,6 +74,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::{FilePriority, FileSet};
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::PeerId;
@@ -79,7 +87,7 @@ pub use events::EngineEvent;
 pub use metadata::MetadataError;
 pub use nofollow::FolderId;
 pub use ratelimit::RateLimiter;
-pub use space::{NoSpace, check as check_space};
+pub use space::{NoSpace, check as check_space, check_selected as check_selected_space};
 pub use torrent::{PeerInfo, TorrentState, TorrentStats, WebSeedInfo};
 
 /// Deletes a torrent's files under `dir` (pinned to `pin`, see
@@ -259,6 +267,10 @@ pub struct AddTorrent {
     /// The download folder's identity when a client of another user chose
     /// it: files are then opened only while it is still that folder.
     pub folder_pin: Option<FolderId>,
+    /// Each file's priority (one per file of the info dictionary) for a
+    /// torrent never started; a resume record's own choice wins. `None`:
+    /// every file normal.
+    pub file_priorities: Option<Vec<FilePriority>>,
 }
 
 /// How a magnet link is added.
@@ -278,6 +290,9 @@ pub struct AddMagnet {
     /// flag: the caller turns this off for an info-hash it knows to be
     /// private; once the metadata says private, the DHT is never asked again.
     pub use_dht: bool,
+    /// Fetch only these files (by their `files-of` index, from 1); `None`:
+    /// what the link's `so=` lists, else every file.
+    pub files: Option<FileSet>,
 }
 
 /// Why the engine could not do something.
@@ -317,6 +332,35 @@ pub enum EngineError {
     /// The HTTP client for announces could not be built.
     #[error("cannot set up the HTTP client for announces: {0}")]
     Http(crate::http_client::ClientError),
+    /// The engine does not run this torrent.
+    #[error("torrent {0} is not running")]
+    NotRunning(InfoHash),
+    /// A file list that does not fit the torrent.
+    #[error(transparent)]
+    FileIndex(#[from] p2p_proto::indexes::IndexError),
+    /// File priorities could not be changed.
+    #[error("cannot change the files of {name}: {reason}")]
+    Files {
+        /// Torrent name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One file of a running torrent, for `files-of`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileView {
+    /// Path inside the download folder.
+    pub path: String,
+    /// Bytes.
+    pub length: u64,
+    /// Bytes of it in verified pieces; 0 for a file not created (skipped).
+    pub have: u64,
+    /// How eagerly it is fetched.
+    pub priority: FilePriority,
+    /// A padding file (BEP 47): not shown to people.
+    pub pad: bool,
 }
 
 /// A running engine. Cloning gives another handle to the same engine.
@@ -568,10 +612,15 @@ impl Engine {
             info_hash: magnet.info_hash,
             name: metainfo.info.name.clone(),
         });
+        let file_priorities = match (&add.files, &magnet.select_only) {
+            (Some(set), _) => Some(selection::from_file_set(&metainfo.info.files, set)?),
+            (None, Some(so)) => Some(selection::from_select_only(&metainfo.info.files, so)),
+            (None, None) => None,
+        };
         // Refused before a byte is written, as a .torrent's add is.
-        let (meta, dir) = (metainfo, add.download_dir.clone());
+        let (meta, dir, chosen) = (metainfo, add.download_dir.clone(), file_priorities.clone());
         let (mut metainfo, fits) = tokio::task::spawn_blocking(move || {
-            let fits = space::check(&meta, &dir);
+            let fits = space::check_selected(&meta, &dir, chosen.as_deref());
             (meta, fits)
         })
         .await
@@ -591,8 +640,93 @@ impl Engine {
             use_trackers: add.use_trackers,
             assume_complete: false,
             folder_pin: add.folder_pin,
+            file_priorities,
         })
         .await
+    }
+
+    /// The files of a running torrent with their progress and priority.
+    pub fn files(&self, info_hash: InfoHash) -> Option<Vec<FileView>> {
+        let t = self.lock_torrents().get(&info_hash).cloned()?;
+        let s = &t.shared;
+        let (have, priorities) = {
+            let st = s.lock();
+            (st.picker.have().clone(), st.file_priorities.clone())
+        };
+        let spans = selection::Span::of(&s.meta.info.files);
+        Some(
+            s.meta
+                .info
+                .files
+                .iter()
+                .zip(spans)
+                .zip(priorities)
+                .enumerate()
+                .map(|(i, ((f, span), priority))| FileView {
+                    path: f.display_path(),
+                    length: f.length,
+                    // A parked file's bytes in shared pieces wait in the
+                    // part file: not its data until it is wanted.
+                    have: if s.storage.is_parked(i) {
+                        0
+                    } else {
+                        selection::verified_bytes(&span, &have, s.meta.info.piece_length)
+                    },
+                    priority,
+                    pad: f.pad,
+                })
+                .collect(),
+        )
+    }
+
+    /// Changes the priorities of a running torrent's files (one per file of
+    /// the info dictionary): files wanted again come out of the part file
+    /// first, then pieces are picked by the new priorities. Kept in the
+    /// next resume record.
+    pub async fn set_file_priorities(
+        &self,
+        info_hash: InfoHash,
+        priorities: Vec<FilePriority>,
+    ) -> Result<(), EngineError> {
+        let t = self
+            .lock_torrents()
+            .get(&info_hash)
+            .cloned()
+            .ok_or(EngineError::NotRunning(info_hash))?;
+        let shared = t.shared.clone();
+        let fail = |reason: String| EngineError::Files {
+            name: shared.meta.info.name.clone(),
+            reason,
+        };
+        if priorities.len() != shared.meta.info.files.len() {
+            return Err(fail(format!(
+                "{} priorities for {} files",
+                priorities.len(),
+                shared.meta.info.files.len()
+            )));
+        }
+        if shared.lock().status == TorrentState::Checking {
+            return Err(fail(
+                "it is still checking its files; try again when it is done".into(),
+            ));
+        }
+        let s = shared.clone();
+        let wanted: Vec<bool> = priorities.iter().map(|p| p.wanted()).collect();
+        tokio::task::spawn_blocking(move || {
+            for (i, &w) in wanted.iter().enumerate() {
+                if w {
+                    s.storage.unpark(i)?;
+                } else {
+                    s.storage.park_if_absent(i)?;
+                }
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| fail(e.to_string()))?;
+        shared.apply_priorities(priorities);
+        Ok(())
     }
 
     /// Stops a torrent (a `stopped` announce, connections closed, resume

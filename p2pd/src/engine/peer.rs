@@ -422,7 +422,17 @@ impl Conn {
                 self.send(&Message::Have(i));
                 if self.peer_pieces.get(i as usize) {
                     self.wanted_from_peer = self.wanted_from_peer.saturating_sub(1);
+                    if self.wanted_from_peer == 0 {
+                        // The piece may not have been a wanted one (a file
+                        // skipped while it was in flight): count afresh
+                        // before losing interest.
+                        self.recount_wanted();
+                    }
                 }
+                self.update_interest();
+            }
+            PeerCmd::Wanted => {
+                self.recount_wanted();
                 self.update_interest();
             }
             PeerCmd::Choke => self.set_choking(true),
@@ -452,6 +462,16 @@ impl Conn {
         } else {
             self.send(&Message::Unchoke);
         }
+    }
+
+    /// Pieces the peer has that we lack and want, counted from scratch.
+    fn recount_wanted(&mut self) {
+        let st = self.shared.lock();
+        self.wanted_from_peer = self
+            .peer_pieces
+            .iter_ones()
+            .filter(|&i| st.picker.wants(i))
+            .count();
     }
 
     fn update_interest(&mut self) {

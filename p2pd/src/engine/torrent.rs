@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{PeerSource, PeerTransport};
+use p2p_proto::ipc::{FilePriority, PeerSource, PeerTransport};
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{BlockRef, PeerId};
 use tokio::sync::{mpsc, watch};
@@ -164,6 +164,8 @@ pub enum PeerCmd {
     Cancel(BlockRef),
     /// Close the connection (the peer was banned).
     Disconnect,
+    /// The files wanted changed: count again what the peer has for us.
+    Wanted,
 }
 
 /// Counters a peer task keeps and the torrent reads.
@@ -249,6 +251,8 @@ pub(crate) struct State {
     pub web_seeds: Vec<Arc<WebSeedStats>>,
     /// Pieces from a web seed in the disk threads: a bad one is its strike.
     pub web_pieces: HashMap<u32, Arc<WebSeedStats>>,
+    /// Each file's priority (one per file of the info dictionary).
+    pub file_priorities: Vec<FilePriority>,
 }
 
 /// Everything peers and the manager share.
@@ -341,7 +345,15 @@ impl Torrent {
             engine.config.direct_writes,
             engine.handles.clone(),
         )
-        .map(|s| s.pinned(add.folder_pin))
+        .map(|s| {
+            s.pinned(add.folder_pin).with_part_file(
+                &meta,
+                super::resume::part_file_path(&super::resume::record_path(
+                    &add.resume_dir,
+                    meta.info_hash,
+                )),
+            )
+        })
         .map_err(|source| EngineError::Storage {
             name: meta.info.name.clone(),
             source,
@@ -391,6 +403,7 @@ impl Torrent {
                 space_retry: None,
                 web_seeds: Vec::new(),
                 web_pieces: HashMap::new(),
+                file_priorities: vec![FilePriority::Normal; meta.info.files.len()],
             }),
             complete_tx,
             downloaded: AtomicU64::new(0),
@@ -676,6 +689,12 @@ impl Shared {
                 web.judged.notify_one();
             }
             st.picker.recycle(buf);
+            if !self.storage.holds_piece(index) {
+                // Its files were skipped while it was on its way: its
+                // bytes had nowhere to go, so we do not have it.
+                st.picker.failed(index);
+                continue;
+            }
             st.picker.verified(index);
             for p in st.peers.values() {
                 let _ = p.cmd.send(PeerCmd::Have(index));
@@ -686,19 +705,57 @@ impl Shared {
             st.status,
             TorrentState::Downloading | TorrentState::DiskFull(_)
         );
-        if st.picker.is_complete() && fetching {
-            st.picker.set_paused(false);
-            st.space_retry = None;
-            st.status = TorrentState::Seeding;
-            drop(st);
-            tracing::info!(torrent = %self.meta.info.name, "download complete, seeding");
-            self.complete_tx.send_replace(true);
-            self.events.send(EngineEvent::Completed {
-                info_hash: self.meta.info_hash,
-                name: self.meta.info.name.clone(),
-            });
-            self.wake.notify_one();
+        if st.picker.is_done() && fetching {
+            self.finish(st);
         }
+    }
+
+    /// Every wanted piece is in: seeding what we have, and everyone is told.
+    fn finish(&self, mut st: MutexGuard<'_, State>) {
+        st.picker.set_paused(false);
+        st.space_retry = None;
+        st.status = TorrentState::Seeding;
+        drop(st);
+        tracing::info!(torrent = %self.meta.info.name, "download complete, seeding");
+        self.complete_tx.send_replace(true);
+        self.events.send(EngineEvent::Completed {
+            info_hash: self.meta.info_hash,
+            name: self.meta.info.name.clone(),
+        });
+        self.wake.notify_one();
+    }
+
+    /// Takes new file priorities (the storage has already brought wanted
+    /// files out of the part file): the picker's piece priorities, the
+    /// state (done or downloading again), peers' interest, the next record.
+    pub fn apply_priorities(&self, priorities: Vec<FilePriority>) {
+        let mut st = self.lock();
+        let pieces = super::selection::piece_priorities(
+            &super::selection::Span::of(&self.meta.info.files),
+            &priorities,
+            self.meta.info.piece_length,
+            self.meta.piece_count(),
+        );
+        st.picker.set_priorities(pieces);
+        st.file_priorities = priorities;
+        st.resume_dirty = true;
+        for p in st.peers.values() {
+            let _ = p.cmd.send(PeerCmd::Wanted);
+        }
+        let done = st.picker.is_done();
+        match st.status {
+            TorrentState::Downloading | TorrentState::DiskFull(_) if done => {
+                return self.finish(st);
+            }
+            TorrentState::Seeding if !done => {
+                st.status = TorrentState::Downloading;
+                drop(st);
+                tracing::info!(torrent = %self.meta.info.name, "more files wanted: downloading again");
+                self.complete_tx.send_replace(false);
+            }
+            _ => drop(st),
+        }
+        self.wake.notify_one();
     }
 
     pub(super) fn piece_failed(&self, index: u32, contributors: &[(SocketAddr, PeerId)]) {
@@ -775,8 +832,7 @@ impl Shared {
                 Some((next, _)) if next <= Instant::now() => {}
                 _ => return,
             }
-            let have = st.picker.have();
-            (have.len() - have.count_ones()) as u64 * self.meta.info.piece_length
+            st.picker.wanted_missing() as u64 * self.meta.info.piece_length
         };
         let free = space::available(&self.add.download_dir).unwrap_or(u64::MAX);
         let want = space::enough_to_resume(

@@ -23,12 +23,14 @@
 //!
 //! Sans-io: types, framing and the default socket path; no sockets here.
 
+mod files;
 mod frame;
 mod reply;
 mod request;
 mod settings;
 mod views;
 
+pub use files::*;
 pub use frame::{FrameError, FrameReader, encode_frame};
 pub use reply::*;
 pub use request::*;

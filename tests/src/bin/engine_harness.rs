@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
             use_trackers,
             assume_complete: false,
             folder_pin: None,
+            file_priorities: None,
         })
         .await?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));

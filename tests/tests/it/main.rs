@@ -10,6 +10,7 @@ mod client_paths;
 mod cluster_e2e;
 mod cluster_failover;
 mod engine_processes;
+mod file_selection_e2e;
 mod groups_e2e;
 mod https_e2e;
 mod interop_dht;
