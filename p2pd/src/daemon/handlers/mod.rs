@@ -22,6 +22,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{Daemon, community};
 use downloads::{add, limits, pause, remove, resume};
+pub(crate) use downloads::add_dropped;
 use rights::Peer;
 use share::share;
 use views::{list, peers, progress, status};
