@@ -541,11 +541,10 @@ impl Config {
             state_dir,
             system,
             socket_group_access: self.socket_group_access.unwrap_or(system),
-            watch_dir: self.watch.unwrap_or(true).then(|| {
-                self.watch_dir
-                    .clone()
-                    .unwrap_or_else(|| base.join("watch"))
-            }),
+            watch_dir: self
+                .watch
+                .unwrap_or(true)
+                .then(|| self.watch_dir.clone().unwrap_or_else(|| base.join("watch"))),
             on_complete,
             on_complete_timeout: std::time::Duration::from_secs(on_complete_timeout),
         })
@@ -729,7 +728,13 @@ mod tests {
             s.on_complete_timeout,
             std::time::Duration::from_secs(DEFAULT_ON_COMPLETE_TIMEOUT_SECS)
         );
-        assert!(Config::default().resolve(false, home_env).unwrap().on_complete.is_empty());
+        assert!(
+            Config::default()
+                .resolve(false, home_env)
+                .unwrap()
+                .on_complete
+                .is_empty()
+        );
         let e = Config::from_toml("on_complete = [\"\"]")
             .unwrap()
             .resolve(false, home_env)

@@ -20,7 +20,9 @@ pub fn run(daemon: &Target, json: bool) -> anyhow::Result<()> {
 
 fn torrent_table(torrents: &[TorrentSummary]) -> String {
     table(
-        &["ID", "NAME", "STATE", "PROGRESS", "DOWN", "UP", "PEERS", "RATIO"],
+        &[
+            "ID", "NAME", "STATE", "PROGRESS", "DOWN", "UP", "PEERS", "RATIO",
+        ],
         torrents.iter().map(|t| {
             vec![
                 t.short_id.clone(),

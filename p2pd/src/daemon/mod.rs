@@ -218,10 +218,7 @@ pub async fn run(
     // then once more: no change made by a last request is lost.
     let saves_done = CancellationToken::new();
     let saver = tokio::spawn(registry::save_loop(saves, saves_done.clone()));
-    let totals_saver = tokio::spawn(totals::save_loop(
-        daemon.totals.clone(),
-        saves_done.clone(),
-    ));
+    let totals_saver = tokio::spawn(totals::save_loop(daemon.totals.clone(), saves_done.clone()));
     let tasks = tokio_util::task::TaskTracker::new();
     tasks.spawn(engine_events::forward(
         engine_events,

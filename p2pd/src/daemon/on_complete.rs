@@ -167,7 +167,10 @@ impl OnComplete {
 /// Kills a child and the process group it leads, and reaps it.
 async fn kill_group(child: &mut tokio::process::Child) {
     #[cfg(target_os = "linux")]
-    if let Some(pid) = child.id().and_then(|p| rustix::process::Pid::from_raw(p as i32)) {
+    if let Some(pid) = child
+        .id()
+        .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+    {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
     let _ = child.kill().await;

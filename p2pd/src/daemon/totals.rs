@@ -119,7 +119,9 @@ fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(std::io::Error::other("larger than any totals file we write"));
+        return Err(std::io::Error::other(
+            "larger than any totals file we write",
+        ));
     }
     Ok(Some(bytes))
 }
@@ -189,6 +191,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
         std::fs::write(&path, b"{\"nope\":").unwrap();
-        assert_eq!(Totals::load(&path).of(InfoHash([1; 20]), 1), AllTime::default());
+        assert_eq!(
+            Totals::load(&path).of(InfoHash([1; 20]), 1),
+            AllTime::default()
+        );
     }
 }

@@ -255,20 +255,22 @@ impl<S: Starter> Watch<S> {
         let file = file_name(&done.path);
         match &outcome {
             Outcome::Started(name) => {
-                tracing::info!(file = %file, "watch folder: started {name}");
+                tracing::info!("watch folder: {file} started {name}");
                 self.report.started();
             }
             Outcome::AlreadyThere(why) => {
-                tracing::info!(file = %file, "watch folder: already there: {why}");
+                tracing::info!("watch folder: {file} was already there: {why}");
                 self.report.already_there();
             }
             Outcome::Refused(why) => {
-                tracing::warn!(file = %file, "watch folder: invalid: {why}");
+                tracing::warn!("watch folder: {file} is invalid: {why}");
                 self.report.invalid(&file, why);
             }
         }
         if let Err(e) = renamed {
-            tracing::error!(file = %file, "watch folder: cannot rename the file: {e}; it is left alone until it changes");
+            tracing::error!(
+                "watch folder: cannot rename {file}: {e}; it is left alone until it changes"
+            );
             self.stuck.insert(done.path, done.look);
         }
     }

@@ -120,7 +120,11 @@ mod tests {
 
     #[test]
     fn a_file_settles_once_it_stays_the_same_for_the_settle_time() {
-        let (mut s, t0, p) = (Settling::default(), Instant::now(), Path::new("/w/a.torrent"));
+        let (mut s, t0, p) = (
+            Settling::default(),
+            Instant::now(),
+            Path::new("/w/a.torrent"),
+        );
         assert!(!s.look(p, look(10, 1), t0));
         assert!(!s.look(p, look(10, 1), t0 + SETTLE / 2));
         // It grew: the clock starts again.
@@ -131,7 +135,11 @@ mod tests {
 
     #[test]
     fn a_file_open_for_writing_never_settles_however_long_the_writer_pauses() {
-        let (mut s, t0, p) = (Settling::default(), Instant::now(), Path::new("/w/a.torrent"));
+        let (mut s, t0, p) = (
+            Settling::default(),
+            Instant::now(),
+            Path::new("/w/a.torrent"),
+        );
         s.written(p.to_path_buf());
         for i in 0..10 {
             assert!(!s.look(p, look(10, 1), t0 + SETTLE * i));
@@ -144,7 +152,11 @@ mod tests {
 
     #[test]
     fn a_replaced_file_of_the_same_size_and_time_starts_again() {
-        let (mut s, t0, p) = (Settling::default(), Instant::now(), Path::new("/w/a.magnet"));
+        let (mut s, t0, p) = (
+            Settling::default(),
+            Instant::now(),
+            Path::new("/w/a.magnet"),
+        );
         assert!(!s.look(p, look(10, 1), t0));
         let other = Look {
             id: (1, 3),

@@ -80,7 +80,11 @@ async fn files_start_once_duplicates_are_added_and_garbage_is_invalid() {
     })
     .await;
     // A file dropped later is seen through the events.
-    std::fs::write(w.join("b.magnet"), format!("magnet:?xt=urn:btih:{}\n", "cd".repeat(20))).unwrap();
+    std::fs::write(
+        w.join("b.magnet"),
+        format!("magnet:?xt=urn:btih:{}\n", "cd".repeat(20)),
+    )
+    .unwrap();
     wait_for("the magnet file handled", || report.view().started == 2).await;
     cancel.cancel();
     task.await.unwrap();
@@ -88,7 +92,9 @@ async fn files_start_once_duplicates_are_added_and_garbage_is_invalid() {
     assert_eq!((v.started, v.already_there, v.invalid), (2, 1, 1));
     assert_eq!(v.recent_invalid[0].file, "junk.torrent");
     assert!(
-        v.recent_invalid[0].reason.starts_with("not a usable .torrent"),
+        v.recent_invalid[0]
+            .reason
+            .starts_with("not a usable .torrent"),
         "{v:?}"
     );
     assert_eq!(

@@ -21,8 +21,8 @@ use p2p_proto::ipc::{
 use tokio::io::AsyncWriteExt;
 
 use super::{Daemon, community};
-use downloads::{add, limits, pause, remove, resume};
 pub(crate) use downloads::add_dropped;
+use downloads::{add, limits, pause, remove, resume};
 use rights::Peer;
 use share::share;
 use views::{list, peers, progress, status};
