@@ -482,19 +482,38 @@ impl Config {
                 expected: "an http:// or https:// announce URL",
             });
         }
+        let shared_dir = self
+            .shared_dir
+            .clone()
+            .unwrap_or_else(|| base.join("shared"));
+        let torrents_dir = self
+            .torrents_dir
+            .clone()
+            .unwrap_or_else(|| base.join("torrents"));
+        let downloads_dir = self
+            .downloads_dir
+            .clone()
+            .unwrap_or_else(|| base.join("downloads"));
+        let watch_dir = self
+            .watch
+            .unwrap_or(true)
+            .then(|| self.watch_dir.clone().unwrap_or_else(|| base.join("watch")));
+        // The .torrent files made of shared items, or a downloaded one, must
+        // never be taken for dropped files.
+        if let Some(w) = &watch_dir
+            && (w.starts_with(&shared_dir)
+                || [&torrents_dir, &downloads_dir, &state_dir].contains(&w))
+        {
+            return Err(ConfigError::BadValue {
+                key: "watch_dir",
+                value: w.display().to_string().chars().take(80).collect(),
+                expected: "a folder of its own (not shared_dir or inside it, nor torrents_dir, downloads_dir or state_dir)",
+            });
+        }
         Ok(Settings {
-            shared_dir: self
-                .shared_dir
-                .clone()
-                .unwrap_or_else(|| base.join("shared")),
-            torrents_dir: self
-                .torrents_dir
-                .clone()
-                .unwrap_or_else(|| base.join("torrents")),
-            downloads_dir: self
-                .downloads_dir
-                .clone()
-                .unwrap_or_else(|| base.join("downloads")),
+            shared_dir,
+            torrents_dir,
+            downloads_dir,
             socket,
             listen_port: self.listen_port.unwrap_or(engine.listen.port()),
             tracker: match &self.tracker {
@@ -541,10 +560,7 @@ impl Config {
             state_dir,
             system,
             socket_group_access: self.socket_group_access.unwrap_or(system),
-            watch_dir: self
-                .watch
-                .unwrap_or(true)
-                .then(|| self.watch_dir.clone().unwrap_or_else(|| base.join("watch"))),
+            watch_dir,
             on_complete,
             on_complete_timeout: std::time::Duration::from_secs(on_complete_timeout),
         })
@@ -717,6 +733,18 @@ mod tests {
         );
         let off = Config::from_toml("watch = false\nwatch_dir = \"/srv/in\"").unwrap();
         assert_eq!(off.resolve(false, home_env).unwrap().watch_dir, None);
+        for clash in [
+            "home = \"/h\"\nwatch_dir = \"/h/shared/in\"",
+            "home = \"/h\"\nwatch_dir = \"/h/torrents\"",
+            "home = \"/h\"\nwatch_dir = \"/h/downloads\"",
+        ] {
+            let e = Config::from_toml(clash)
+                .unwrap()
+                .resolve(false, home_env)
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("watch_dir: "), "{e}");
+        }
     }
 
     #[test]

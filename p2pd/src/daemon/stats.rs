@@ -11,7 +11,7 @@ use p2p_proto::ipc::{Reachability, TrackerState};
 
 use tokio_util::sync::CancellationToken;
 
-use super::totals::Totals;
+use super::totals::{Moved, Totals};
 use crate::engine::{Engine, TorrentState};
 use crate::tracker_api::TrackerApi;
 
@@ -62,6 +62,7 @@ pub(crate) async fn sample_loop(
         let elapsed = now.duration_since(last);
         last = now;
         let stats = engine.all_stats();
+        let mut moved = Vec::with_capacity(stats.len());
         {
             let mut map = rates.inner.lock().unwrap_or_else(PoisonError::into_inner);
             let mut next = HashMap::new();
@@ -80,7 +81,12 @@ pub(crate) async fn sample_loop(
                     (TorrentState::Seeding, Some(_)) => elapsed,
                     _ => Duration::ZERO,
                 };
-                totals.add(s.info_hash, down, up, seeding);
+                moved.push(Moved {
+                    info_hash: s.info_hash,
+                    downloaded: down,
+                    uploaded: up,
+                    seeding,
+                });
                 let sample = Sample {
                     downloaded: s.downloaded,
                     uploaded: s.uploaded,
@@ -91,6 +97,7 @@ pub(crate) async fn sample_loop(
             }
             *map = next;
         }
+        totals.add(&moved);
         if stop {
             return;
         }

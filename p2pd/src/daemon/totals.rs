@@ -31,6 +31,19 @@ struct Total {
     seeding_ms: u64,
 }
 
+/// What one torrent moved between two samples.
+#[derive(Debug, Clone, Copy)]
+pub struct Moved {
+    /// The torrent.
+    pub info_hash: InfoHash,
+    /// Payload bytes received.
+    pub downloaded: u64,
+    /// Payload bytes sent.
+    pub uploaded: u64,
+    /// Time spent complete and running.
+    pub seeding: Duration,
+}
+
 /// Every torrent's figures.
 #[derive(Debug)]
 pub struct Totals {
@@ -65,19 +78,21 @@ impl Totals {
         self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds what a torrent moved, and the time it spent seeding, since its
-    /// last sample.
-    pub fn add(&self, ih: InfoHash, downloaded: u64, uploaded: u64, seeding: Duration) {
-        if downloaded == 0 && uploaded == 0 && seeding.is_zero() {
-            return;
-        }
+    /// Adds what each torrent moved, and the time it spent seeding, since
+    /// its last sample (one lock for a whole sample).
+    pub fn add(&self, sample: &[Moved]) {
         let mut map = self.lock();
-        let t = map.entry(ih).or_default();
-        t.downloaded = t.downloaded.saturating_add(downloaded);
-        t.uploaded = t.uploaded.saturating_add(uploaded);
-        let ms = u64::try_from(seeding.as_millis()).unwrap_or(u64::MAX);
-        t.seeding_ms = t.seeding_ms.saturating_add(ms);
-        self.dirty.store(true, Ordering::Relaxed);
+        for m in sample {
+            if m.downloaded == 0 && m.uploaded == 0 && m.seeding.is_zero() {
+                continue;
+            }
+            let t = map.entry(m.info_hash).or_default();
+            t.downloaded = t.downloaded.saturating_add(m.downloaded);
+            t.uploaded = t.uploaded.saturating_add(m.uploaded);
+            let ms = u64::try_from(m.seeding.as_millis()).unwrap_or(u64::MAX);
+            t.seeding_ms = t.seeding_ms.saturating_add(ms);
+            self.dirty.store(true, Ordering::Relaxed);
+        }
     }
 
     /// A torrent's figures, the ratio worked out for its `size`.
@@ -149,6 +164,15 @@ pub async fn save_loop(totals: Arc<Totals>, done: CancellationToken) {
 mod tests {
     use super::*;
 
+    fn moved(info_hash: InfoHash, downloaded: u64, uploaded: u64, seeding_ms: u64) -> Moved {
+        Moved {
+            info_hash,
+            downloaded,
+            uploaded,
+            seeding: Duration::from_millis(seeding_ms),
+        }
+    }
+
     #[tokio::test]
     async fn figures_survive_a_reload_and_a_removed_torrent_is_forgotten() {
         let dir = tempfile::tempdir().unwrap();
@@ -157,10 +181,9 @@ mod tests {
         let totals = Arc::new(Totals::load(&path));
         let done = CancellationToken::new();
         let saver = tokio::spawn(save_loop(totals.clone(), done.clone()));
-        totals.add(a, 100, 50, Duration::ZERO);
-        totals.add(a, 0, 250, Duration::from_millis(1_500));
-        totals.add(a, 0, 0, Duration::from_millis(600));
-        totals.add(b, 7, 0, Duration::ZERO);
+        totals.add(&[moved(a, 100, 50, 0), moved(b, 7, 0, 0)]);
+        totals.add(&[moved(a, 0, 250, 1_500)]);
+        totals.add(&[moved(a, 0, 0, 600)]);
         totals.forget(b);
         done.cancel();
         saver.await.unwrap();
@@ -181,7 +204,7 @@ mod tests {
     fn a_seed_that_never_downloaded_counts_its_ratio_over_its_size() {
         let t = Totals::load(Path::new("/nonexistent/totals.json"));
         let ih = InfoHash([3; 20]);
-        t.add(ih, 0, 500, Duration::from_secs(9));
+        t.add(&[moved(ih, 0, 500, 9_000)]);
         assert_eq!(t.of(ih, 1000).ratio, 0.5);
         assert_eq!(t.of(ih, 0).ratio, 0.0);
     }

@@ -7,12 +7,14 @@
 //!
 //! # When a file is read
 //! The folder is looked at on notify events (the watched folder's own
-//! [`FsEvents`], not recursive here) and at each tick while a file waits to
-//! settle, else every [`RESCAN`]. A file is read once its size, mtime and
-//! inode stayed the same between two looks [`settle::SETTLE`] apart and,
-//! where the platform reports close-after-write, no writer holds it open;
-//! if it changed while being read it waits to settle again. Half-written
-//! files are never parsed as whole ones.
+//! `FsEvents`, not recursive here) and at each tick while a file waits to
+//! settle, else every 30 s. A file is read once its size, mtime and
+//! inode stayed the same between two looks 2 s apart and no writer holds it
+//! open: known from close-after-write events where the platform reports
+//! them, and asked of `/proc` just before reading (Linux: a writer that
+//! started before the watch, or whose events were lost). If it changed while
+//! being read it waits to settle again. Half-written files are never parsed
+//! as whole ones.
 //!
 //! # Once only
 //! A file being handled is not looked at again, and its rename takes it out
@@ -22,6 +24,7 @@
 mod read;
 mod report;
 mod settle;
+mod writers;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;

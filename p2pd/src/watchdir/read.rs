@@ -75,7 +75,8 @@ impl Kind {
 pub(super) enum Unread {
     /// It cannot start a download, and why (for the log and `status`).
     Invalid(String),
-    /// It changed since it settled (a writer came back): look again later.
+    /// It changed since it settled (a writer came back), or a process
+    /// still holds it open for writing: look again later.
     Changed,
     /// It went away.
     Gone,
@@ -129,6 +130,9 @@ fn read_capped(path: &Path, cap: u64, settled: Look) -> Result<Vec<u8>, Unread> 
     }
     if !meta.is_file() {
         return Err(Unread::Invalid("not a regular file".into()));
+    }
+    if super::writers::open_for_writing(path) {
+        return Err(Unread::Changed);
     }
     if meta.len() > cap {
         return Err(Unread::Invalid(format!(

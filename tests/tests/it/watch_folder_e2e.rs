@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::sha1_file;
-use p2p_tests::e2e::{Proc, daemon, ok_json, succeed, trackerd, wait_until};
+use p2p_tests::e2e::{Proc, bin, daemon, ok_json, start, succeed, trackerd, wait_until};
 use serde_json::Value;
 
 /// A seeding daemon with a 3 MB file, the .torrent of it, and its info-hash.
@@ -56,6 +56,21 @@ fn seed(tmp: &Path, announce: &str) -> Seeded {
     }
 }
 
+/// p2pd under `home`, returned once its watch folder is watched (so a
+/// writer that starts now is seen from its first write); and its socket.
+fn watching_daemon(home: &Path, announce: &str) -> (Proc, PathBuf) {
+    let (p, _) = start(
+        Command::new(bin("p2pd")).arg("--home").arg(home).args([
+            "--listen-port",
+            "0",
+            "--tracker",
+            announce,
+        ]),
+        "watch folder at ",
+    );
+    (p, home.join("p2pd.sock"))
+}
+
 fn torrent_in(list: &Value, ih: &str) -> Option<Value> {
     list.as_array()?
         .iter()
@@ -93,7 +108,7 @@ fn a_torrent_written_slowly_into_watch_starts_once_and_only_once_and_completes()
     let (_tracker, url) = trackerd(&tmp.path().join("tracker"));
     let announce = format!("{url}/announce");
     let seeded = seed(tmp.path(), &announce);
-    let (_leech, socket) = daemon(&tmp.path().join("leech"), &announce);
+    let (_leech, socket) = watching_daemon(&tmp.path().join("leech"), &announce);
     let watch = tmp.path().join("leech/watch");
     assert!(watch.is_dir(), "the daemon creates watch/ at start");
 
@@ -145,7 +160,7 @@ fn a_magnet_file_starts_and_garbage_becomes_invalid_with_the_reason_in_status() 
     let (_tracker, url) = trackerd(&tmp.path().join("tracker"));
     let announce = format!("{url}/announce");
     let seeded = seed(tmp.path(), &announce);
-    let (_leech, socket) = daemon(&tmp.path().join("leech"), &announce);
+    let (_leech, socket) = watching_daemon(&tmp.path().join("leech"), &announce);
     let watch = tmp.path().join("leech/watch");
 
     let magnet = format!(
