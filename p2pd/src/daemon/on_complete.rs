@@ -29,6 +29,8 @@ const MAX_RUNNING: usize = 4;
 const MAX_WAITING: usize = 256;
 /// Longest stderr line kept for the log.
 const MAX_STDERR_LINE: usize = 512;
+/// Time the first stderr line has to arrive once the program has ended.
+const STDERR_GRACE: Duration = Duration::from_secs(1);
 
 /// What a completed download's program is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,28 +141,39 @@ impl OnComplete {
         #[cfg(unix)]
         cmd.process_group(0);
         let mut child = cmd.spawn()?;
+        let (line_tx, line_rx) = tokio::sync::oneshot::channel();
         let stderr = child.stderr.take();
-        let first_line = async move {
-            let mut reader = BufReader::new(stderr?);
+        let reader = tokio::spawn(async move {
+            let Some(stderr) = stderr else { return };
+            let mut reader = BufReader::new(stderr);
             let mut line = Vec::new();
             let _ = (&mut reader)
                 .take(MAX_STDERR_LINE as u64)
                 .read_until(b'\n', &mut line)
                 .await;
+            let line = String::from_utf8_lossy(&line).trim_end().to_owned();
+            let _ = line_tx.send((!line.is_empty()).then_some(line));
             // The rest is drained, so a chatty program never blocks on a
             // full pipe.
             let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
-            let line = String::from_utf8_lossy(&line).trim_end().to_owned();
-            (!line.is_empty()).then_some(line)
-        };
-        let ran = async { tokio::join!(child.wait(), first_line) };
+        });
         let ended = tokio::select! {
-            (status, line) = ran => return Ok((Ended::Exited(status?), line)),
+            status = child.wait() => Ended::Exited(status?),
             _ = tokio::time::sleep(self.timeout) => Ended::TimedOut,
             _ = cancel.cancelled() => Ended::Stopped,
         };
-        kill_group(&mut child).await;
-        Ok((ended, None))
+        if !matches!(ended, Ended::Exited(_)) {
+            kill_group(&mut child).await;
+        }
+        // Something it left running may hold the pipe open: the first line
+        // is there by now, or is not coming.
+        let line = tokio::time::timeout(STDERR_GRACE, line_rx)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten();
+        reader.abort();
+        Ok((ended, line))
     }
 }
 
@@ -243,6 +256,16 @@ mod tests {
             std::fs::read_to_string(&out).unwrap(),
             format!("{name}|/dl/{name}|{}|$(touch PWNED3)", "ab".repeat(20))
         );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_program_that_exits_is_done_even_if_what_it_left_running_holds_stderr() {
+        // The sleep outlives the timeout: waiting for the pipe would kill.
+        let argv = ["/bin/sh", "-c", "echo bye >&2; sleep 3 & exit 3"].map(String::from);
+        let hook = OnComplete::new(&argv, Duration::from_secs(1)).unwrap();
+        let ended = hook.run(&done("x"), &CancellationToken::new()).await;
+        assert!(matches!(ended, Some(Ended::Exited(s)) if s.code() == Some(3)));
     }
 
     #[cfg(unix)]

@@ -100,11 +100,6 @@ pub async fn run<S: Starter>(
             return;
         }
     };
-    let rescan = if events.is_some() {
-        RESCAN
-    } else {
-        NO_EVENTS_RESCAN
-    };
     tracing::info!("watch folder at {}", dir.display());
     let mut w = Watch {
         dir,
@@ -132,13 +127,14 @@ pub async fn run<S: Starter>(
             },
             Some(done) = w.jobs.join_next(), if !w.jobs.is_empty() => match done {
                 Ok(done) => w.on_done(done),
+                // A bug: its file stays as it is, untouched until a restart.
                 Err(e) => tracing::error!("a watch folder task failed: {e}"),
             },
             _ = tick.tick() => {
                 if events.as_ref().is_some_and(FsEvents::take_lost) {
                     w.on_change(FsChange::Rescan("the event queue was full".into()));
                 }
-                let every = if events.is_some() { rescan } else { NO_EVENTS_RESCAN };
+                let every = if events.is_some() { RESCAN } else { NO_EVENTS_RESCAN };
                 if w.dirty || !w.settling.is_empty() || w.last_listed.elapsed() >= every {
                     w.look().await;
                 }
