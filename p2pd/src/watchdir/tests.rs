@@ -1,6 +1,8 @@
 //! The loop with a starter that only counts: files are started once, the
 //! same torrent in two files starts once, garbage becomes `.invalid`.
 
+#![allow(clippy::unwrap_used)] // a test may unwrap
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
@@ -57,8 +59,6 @@ async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-// Linux: the half-written file is known open through `/proc`.
-#[cfg(target_os = "linux")]
 #[tokio::test]
 async fn files_start_once_duplicates_are_added_and_garbage_is_invalid() {
     let dir = tempfile::tempdir().unwrap();
