@@ -106,7 +106,23 @@ pub struct Config {
     pub log_file: Option<PathBuf>,
     /// Pid file for `--daemon`.
     pub pid_file: Option<PathBuf>,
+    /// Start downloads from the .torrent files and magnet links dropped
+    /// into `watch_dir`.
+    pub watch: Option<bool>,
+    /// The .torrent watch folder (default: `watch/` in the home).
+    pub watch_dir: Option<PathBuf>,
+    /// A program and its arguments, run (never through a shell) when a
+    /// download completes, with `P2P_TORRENT_NAME`, `P2P_TORRENT_PATH` and
+    /// `P2P_INFO_HASH` in its environment.
+    pub on_complete: Option<Vec<String>>,
+    /// Seconds `on_complete` may run before it is killed.
+    pub on_complete_timeout: Option<u64>,
 }
+
+/// Seconds an `on_complete` program may run when none is configured.
+pub const DEFAULT_ON_COMPLETE_TIMEOUT_SECS: u64 = 600;
+/// Longest `on_complete_timeout` accepted: a day.
+const MAX_ON_COMPLETE_TIMEOUT_SECS: u64 = 86_400;
 
 /// The tracker announce URL written into shared torrents when none is set.
 pub const DEFAULT_TRACKER: &str = "http://127.0.0.1:6969/announce";
@@ -238,6 +254,23 @@ dht = true
 # a private network of nodes (a LAN, tests on 127.0.0.1) needs it on.
 dht_server_mode = false
 
+# The .torrent watch folder: a .torrent file, or a text file ending in .magnet
+# that holds a magnet link, dropped here starts a download into downloads_dir,
+# as `p2pctl download` would, once the file has been left alone for a few
+# seconds (a file still open for writing waits). The file is then renamed
+# NAME.added, or NAME.invalid with the reason in the log and in `p2pctl status`.
+watch = true
+# watch_dir = "~/.local/share/p2p/watch"
+
+# A program run when a download completes, as a list: the program, then its
+# arguments. It is never run through a shell. Its environment holds
+# P2P_TORRENT_NAME, P2P_TORRENT_PATH (the data's full path) and P2P_INFO_HASH
+# (40 hex digits); its exit status and the first line of its stderr are logged.
+# At most 4 run at once; one still running after on_complete_timeout seconds
+# is killed (with what it started).
+# on_complete = ["/usr/local/bin/p2p-done", "--notify"]
+on_complete_timeout = {on_complete_timeout}
+
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
 # pid_file = "~/.local/share/p2p/state/p2pd.pid"
@@ -257,6 +290,7 @@ dht_server_mode = false
         utp = engine.utp.as_str(),
         max_open_files = engine.max_open_files,
         lsd = engine.lsd,
+        on_complete_timeout = DEFAULT_ON_COMPLETE_TIMEOUT_SECS,
         bootstrap = crate::dht::default_bootstrap()
             .iter()
             .map(|n| format!("\"{n}\""))
@@ -309,6 +343,12 @@ pub struct Settings {
     /// The socket is also open to the daemon's group (mode 0660), so its
     /// members can use p2pctl.
     pub socket_group_access: bool,
+    /// The .torrent watch folder, when it is on.
+    pub watch_dir: Option<PathBuf>,
+    /// The program and arguments run when a download completes (empty: none).
+    pub on_complete: Vec<String>,
+    /// How long `on_complete` may run before it is killed.
+    pub on_complete_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -432,6 +472,24 @@ impl Config {
                 expected: "a daily window `HH:MM-HH:MM` in local time (e.g. 22:00-07:00) or `off`",
             })?,
         };
+        let on_complete = self.on_complete.clone().unwrap_or_default();
+        if on_complete.first().is_some_and(String::is_empty) {
+            return Err(ConfigError::BadValue {
+                key: "on_complete",
+                value: String::new(),
+                expected: "a program (then its arguments)",
+            });
+        }
+        let on_complete_timeout = self
+            .on_complete_timeout
+            .unwrap_or(DEFAULT_ON_COMPLETE_TIMEOUT_SECS);
+        if !(1..=MAX_ON_COMPLETE_TIMEOUT_SECS).contains(&on_complete_timeout) {
+            return Err(ConfigError::BadValue {
+                key: "on_complete_timeout",
+                value: on_complete_timeout.to_string(),
+                expected: "a number of seconds from 1 to 86400",
+            });
+        }
         let tracker_instances = self.tracker_instances.clone().unwrap_or_default();
         if let Some(bad) = tracker_instances.iter().find(|u| !is_tracker_url(u)) {
             return Err(ConfigError::BadValue {
@@ -440,19 +498,38 @@ impl Config {
                 expected: "an http:// or https:// announce URL",
             });
         }
+        let shared_dir = self
+            .shared_dir
+            .clone()
+            .unwrap_or_else(|| base.join("shared"));
+        let torrents_dir = self
+            .torrents_dir
+            .clone()
+            .unwrap_or_else(|| base.join("torrents"));
+        let downloads_dir = self
+            .downloads_dir
+            .clone()
+            .unwrap_or_else(|| base.join("downloads"));
+        let watch_dir = self
+            .watch
+            .unwrap_or(true)
+            .then(|| self.watch_dir.clone().unwrap_or_else(|| base.join("watch")));
+        // The .torrent files made of shared items, or a downloaded one, must
+        // never be taken for dropped files.
+        if let Some(w) = &watch_dir
+            && (w.starts_with(&shared_dir)
+                || [&torrents_dir, &downloads_dir, &state_dir].contains(&w))
+        {
+            return Err(ConfigError::BadValue {
+                key: "watch_dir",
+                value: w.display().to_string().chars().take(80).collect(),
+                expected: "a folder of its own (not shared_dir or inside it, nor torrents_dir, downloads_dir or state_dir)",
+            });
+        }
         Ok(Settings {
-            shared_dir: self
-                .shared_dir
-                .clone()
-                .unwrap_or_else(|| base.join("shared")),
-            torrents_dir: self
-                .torrents_dir
-                .clone()
-                .unwrap_or_else(|| base.join("torrents")),
-            downloads_dir: self
-                .downloads_dir
-                .clone()
-                .unwrap_or_else(|| base.join("downloads")),
+            shared_dir,
+            torrents_dir,
+            downloads_dir,
             socket,
             listen_port: self.listen_port.unwrap_or(engine.listen.port()),
             tracker: match &self.tracker {
@@ -500,6 +577,9 @@ impl Config {
             state_dir,
             system,
             socket_group_access: self.socket_group_access.unwrap_or(system),
+            watch_dir,
+            on_complete,
+            on_complete_timeout: std::time::Duration::from_secs(on_complete_timeout),
         })
     }
 }
@@ -654,6 +734,65 @@ mod tests {
                 .dht
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_watch_folder_is_on_in_the_home_by_default_and_watch_false_turns_it_off() {
+        let s = Config::default().resolve(false, home_env).unwrap();
+        assert_eq!(
+            s.watch_dir,
+            Some(PathBuf::from("/home/u/.local/share/p2p/watch"))
+        );
+        let c = Config::from_toml("watch_dir = \"/srv/in\"").unwrap();
+        assert_eq!(
+            c.resolve(false, home_env).unwrap().watch_dir,
+            Some(PathBuf::from("/srv/in"))
+        );
+        let off = Config::from_toml("watch = false\nwatch_dir = \"/srv/in\"").unwrap();
+        assert_eq!(off.resolve(false, home_env).unwrap().watch_dir, None);
+        for clash in [
+            "home = \"/h\"\nwatch_dir = \"/h/shared/in\"",
+            "home = \"/h\"\nwatch_dir = \"/h/torrents\"",
+            "home = \"/h\"\nwatch_dir = \"/h/downloads\"",
+        ] {
+            let e = Config::from_toml(clash)
+                .unwrap()
+                .resolve(false, home_env)
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("watch_dir: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn on_complete_is_an_argument_list_and_its_timeout_is_bounded() {
+        let c = Config::from_toml("on_complete = [\"/bin/prog\", \"a b\", \"$(x)\"]").unwrap();
+        let s = c.resolve(false, home_env).unwrap();
+        assert_eq!(s.on_complete, ["/bin/prog", "a b", "$(x)"]);
+        assert_eq!(
+            s.on_complete_timeout,
+            std::time::Duration::from_secs(DEFAULT_ON_COMPLETE_TIMEOUT_SECS)
+        );
+        assert!(
+            Config::default()
+                .resolve(false, home_env)
+                .unwrap()
+                .on_complete
+                .is_empty()
+        );
+        let e = Config::from_toml("on_complete = [\"\"]")
+            .unwrap()
+            .resolve(false, home_env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "on_complete: \"\" is not a program (then its arguments)");
+        let e = Config::from_toml("on_complete_timeout = 0")
+            .unwrap()
+            .resolve(false, home_env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("on_complete_timeout: \"0\""), "{e}");
+        assert!(Config::from_toml("on_complete = \"/bin/sh -c x\"").is_err());
     }
 
     #[test]

@@ -17,4 +17,5 @@ pub mod service_manager;
 #[cfg(test)]
 mod test_http;
 pub mod tracker_api;
+pub mod watchdir;
 pub mod watcher;

@@ -52,6 +52,7 @@ fn torrents(n: usize) -> Vec<TorrentSummary> {
                 save_path: "/home/user/Downloads".into(),
                 download_rate_limit: None,
                 upload_rate_limit: None,
+                all_time: Default::default(),
             }
         })
         .collect()
@@ -76,6 +77,7 @@ fn status(n: usize) -> StatusInfo {
         download_rate: 0,
         upload_rate: 0,
         dht: None,
+        watch_folder: None,
     }
 }
 

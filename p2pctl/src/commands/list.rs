@@ -20,7 +20,9 @@ pub fn run(daemon: &Target, json: bool) -> anyhow::Result<()> {
 
 fn torrent_table(torrents: &[TorrentSummary]) -> String {
     table(
-        &["ID", "NAME", "STATE", "PROGRESS", "DOWN", "UP", "PEERS"],
+        &[
+            "ID", "NAME", "STATE", "PROGRESS", "DOWN", "UP", "PEERS", "RATIO",
+        ],
         torrents.iter().map(|t| {
             vec![
                 t.short_id.clone(),
@@ -35,6 +37,8 @@ fn torrent_table(torrents: &[TorrentSummary]) -> String {
                 human_rate(t.download_rate),
                 human_rate(t.upload_rate),
                 t.peers.to_string(),
+                // All time, across restarts, as seed goals count it.
+                format!("{:.2}", t.all_time.ratio),
             ]
         }),
     )
@@ -68,6 +72,7 @@ pub(crate) fn sample(name: &str, state: &str, progress: f64) -> TorrentSummary {
         save_path: "/d".into(),
         download_rate_limit: None,
         upload_rate_limit: None,
+        all_time: p2p_proto::ipc::AllTime::default(),
     }
 }
 
@@ -99,7 +104,8 @@ mod tests {
                 "KiB/s",
                 "0",
                 "B/s",
-                "4"
+                "4",
+                "0.00"
             ],
             "{text}"
         );

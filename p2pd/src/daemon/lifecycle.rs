@@ -189,6 +189,9 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         pid_file,
         system: _,
         socket_group_access,
+        watch_dir,
+        on_complete,
+        on_complete_timeout,
     } = old;
     let mut out = Vec::new();
     let mut differs = |name: &'static str, same: bool| {
@@ -254,6 +257,12 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
     differs(
         "socket_group_access",
         *socket_group_access == new.socket_group_access,
+    );
+    differs("watch_dir", *watch_dir == new.watch_dir);
+    differs("on_complete", *on_complete == new.on_complete);
+    differs(
+        "on_complete_timeout",
+        *on_complete_timeout == new.on_complete_timeout,
     );
     out
 }

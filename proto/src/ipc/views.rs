@@ -96,6 +96,68 @@ pub struct StatusInfo {
     /// Boxed: it is the largest part of the largest reply.
     #[serde(default)]
     pub dht: Option<Box<DhtInfo>>,
+    /// The .torrent watch folder; `None` when it is off (or the daemon
+    /// predates it).
+    #[serde(default)]
+    pub watch_folder: Option<Box<WatchFolderInfo>>,
+}
+
+/// The .torrent watch folder, for `status`: what became of the files
+/// dropped into it since the daemon started.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WatchFolderInfo {
+    /// The folder.
+    pub dir: String,
+    /// Files that started a download (renamed `.added`).
+    pub started: u64,
+    /// Files whose torrent was already there (renamed `.added` too).
+    pub already_there: u64,
+    /// Files that could not be used (renamed `.invalid`).
+    pub invalid: u64,
+    /// The last few invalid files, newest last, and why.
+    pub recent_invalid: Vec<InvalidWatchFile>,
+}
+
+/// A file of the watch folder that could not start a download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidWatchFile {
+    /// Its name as dropped (before `.invalid` was added).
+    pub file: String,
+    /// Why, for people (the parser's error, the size limit...).
+    pub reason: String,
+}
+
+/// A torrent's transfers over its whole life in this daemon, kept across
+/// restarts (the `downloaded` and `uploaded` of [`TorrentSummary`] count
+/// since it last started).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct AllTime {
+    /// Payload bytes received.
+    pub downloaded: u64,
+    /// Payload bytes sent.
+    pub uploaded: u64,
+    /// `uploaded / downloaded`; over the torrent's size when nothing was
+    /// downloaded (a torrent seeded from data that was already here).
+    pub ratio: f64,
+    /// Seconds spent complete and running.
+    pub seeding_secs: u64,
+}
+
+impl AllTime {
+    /// Figures with the ratio worked out for a torrent of `size` bytes.
+    pub fn new(downloaded: u64, uploaded: u64, seeding_secs: u64, size: u64) -> AllTime {
+        let base = if downloaded > 0 { downloaded } else { size };
+        AllTime {
+            downloaded,
+            uploaded,
+            ratio: if base == 0 {
+                0.0
+            } else {
+                uploaded as f64 / base as f64
+            },
+            seeding_secs,
+        }
+    }
 }
 
 /// The daemon's DHT node (BEP 5), for `status`.
@@ -217,6 +279,9 @@ pub struct TorrentSummary {
     /// Its own upload limit in bytes per second, under the global one.
     #[serde(default)]
     pub upload_rate_limit: Option<u64>,
+    /// Its transfers over its whole life, across restarts.
+    #[serde(default)]
+    pub all_time: AllTime,
 }
 
 /// Reply to `progress`.
@@ -248,6 +313,9 @@ pub struct ProgressInfo {
     /// the torrent has no more pieces than that (see [`piece_map`]).
     #[serde(default)]
     pub piece_map: Vec<u8>,
+    /// Its transfers over its whole life, across restarts.
+    #[serde(default)]
+    pub all_time: AllTime,
 }
 
 /// Most entries in [`ProgressInfo::piece_map`]: a strip as wide as a detail

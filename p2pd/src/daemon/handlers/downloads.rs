@@ -18,6 +18,7 @@ use crate::daemon::registry::{Entry, store_torrent};
 use crate::daemon::sharing::{Start, read_torrent};
 use crate::daemon::{Daemon, community};
 use crate::engine::{AddMagnet, EngineError, FolderId, selection};
+use crate::watchdir::Found;
 
 type Reply<T> = Result<T, IpcError>;
 
@@ -83,6 +84,29 @@ pub(super) async fn add(
         .await
         .map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
     let meta = meta.map_err(|e| err(ErrorCode::InvalidTorrent, format!("{source}: {e}")))?;
+    add_parsed(d, meta, bytes, dir, paused, files).await
+}
+
+/// Starts a download from a file of the .torrent watch folder the way
+/// [`add`] starts one for p2pctl: into the downloads folder, running.
+pub(crate) async fn add_dropped(d: &Daemon, found: Found) -> Reply<Added> {
+    let dir = (d.settings.downloads_dir.clone(), None);
+    match found {
+        Found::Torrent { meta, bytes } => add_parsed(d, *meta, bytes, dir, false, None).await,
+        Found::Magnet(magnet) => add_magnet(d, *magnet, dir, None).await,
+    }
+}
+
+/// Records and starts (unless `paused`) a parsed .torrent whose bytes are
+/// `bytes`, with only `files` wanted when given.
+async fn add_parsed(
+    d: &Daemon,
+    meta: Metainfo,
+    bytes: Vec<u8>,
+    dir: Folder,
+    paused: bool,
+    files: Option<&FileSet>,
+) -> Reply<Added> {
     let ih = meta.info_hash;
     if d.engine.is_running(ih) || d.registry().get(ih).is_some() {
         return Err(err(
@@ -226,6 +250,14 @@ async fn add_magnet(
     dir: Folder,
     files: Option<FileSet>,
 ) -> Reply<Added> {
+    let ih = magnet.info_hash;
+    if d.engine.is_running(ih) || d.registry().get(ih).is_some() {
+        let name = magnet.display_name.unwrap_or_else(|| ih.short_hex());
+        return Err(err(
+            ErrorCode::AlreadyExists,
+            format!("{name} is already added ({})", ih.short_hex()),
+        ));
+    }
     let add = AddMagnet {
         download_dir: dir.0.clone(),
         resume_dir: d.settings.downloads_dir.join(".progress"),
@@ -379,6 +411,7 @@ pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply
     let summary_before = describe(d, ih)?;
     d.engine.remove(ih).await;
     let removed = d.registry().remove(ih);
+    d.totals.forget(ih);
     let resume_file = d
         .settings
         .downloads_dir

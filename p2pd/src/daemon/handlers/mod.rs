@@ -23,6 +23,7 @@ use p2p_proto::ipc::{
 use tokio::io::AsyncWriteExt;
 
 use super::{Daemon, community};
+pub(crate) use downloads::add_dropped;
 use downloads::{add, limits, pause, remove, resume};
 use rights::Peer;
 use share::share;

@@ -59,6 +59,7 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
         save_path: save_path.display().to_string(),
         download_rate_limit,
         upload_rate_limit,
+        all_time: d.totals.of(s.info_hash, s.total_length),
     }
 }
 
@@ -89,6 +90,7 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
             save_path: e.download_dir.display().to_string(),
             download_rate_limit: e.download_rate_limit,
             upload_rate_limit: e.upload_rate_limit,
+            all_time: d.totals.of(e.info_hash, e.size),
         })
         .collect()
 }
@@ -134,6 +136,7 @@ pub(super) async fn status(d: &Daemon) -> StatusInfo {
         download_rate: down,
         upload_rate: up,
         dht,
+        watch_folder: d.watch_report.as_ref().map(|r| Box::new(r.view())),
     }
 }
 
@@ -182,6 +185,7 @@ pub(super) fn progress(d: &Daemon, ih: InfoHash) -> Result<ProgressInfo, IpcErro
         eta_secs: (down > 0 && left > 0).then(|| left / down),
         files,
         piece_map: piece_map(s.piece_count, |p| have.get(p)),
+        all_time: d.totals.of(ih, s.total_length),
     })
 }
 

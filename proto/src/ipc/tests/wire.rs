@@ -27,6 +27,7 @@ fn summary(state: TorrentState) -> TorrentSummary {
         save_path: "/home/al/downloads".into(),
         download_rate_limit: None,
         upload_rate_limit: Some(1_000_000),
+        all_time: AllTime::new(524_288, 1 << 20, 3_600, 1 << 20),
     }
 }
 
@@ -105,6 +106,16 @@ fn exchanges() -> Vec<(Request, Response)> {
                     firewalled: true,
                     public_address: None,
                 })),
+                watch_folder: Some(Box::new(WatchFolderInfo {
+                    dir: "/home/al/watch".into(),
+                    started: 2,
+                    already_there: 1,
+                    invalid: 1,
+                    recent_invalid: vec![InvalidWatchFile {
+                        file: "junk.torrent".into(),
+                        reason: "not a torrent: bencode error at byte 0".into(),
+                    }],
+                })),
             }),
         ),
         (
@@ -141,6 +152,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                     complete: false,
                 }],
                 piece_map: vec![100, 100, 0, 0],
+                all_time: AllTime::default(),
             }),
         ),
         (
