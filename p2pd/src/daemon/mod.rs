@@ -7,9 +7,10 @@
 //!
 //! ```text
 //! control  -> handlers                                  (the socket; one handler per command)
-//! handlers -> community, runtime, session, sharing, registry, stats
+//! handlers -> community, queue, runtime, session, sharing, registry, stats
 //! lifecycle -> runtime                                  (the main loop: SIGHUP reloads the run-time settings)
 //! runtime  -> sharing, registry                         (run-time settings: the tracker of new shares)
+//! queue    -> sharing, registry                         (which downloads run; seed goals)
 //! community -> session                                  (groups, catalog: the session's token)
 //! session  -> sharing                                   (login hands credentials to sharing)
 //! sharing  -> registry                                  (watched folder, downloads, catalog entries)
@@ -24,6 +25,7 @@ mod control;
 mod engine_events;
 mod handlers;
 pub mod lifecycle;
+mod queue;
 mod registry;
 mod runtime;
 mod session;
@@ -82,6 +84,8 @@ pub(crate) struct Daemon {
     pub session: Arc<Session>,
     /// The run-time settings (`config get`, `config set`).
     pub runtime: Arc<runtime::Runtime>,
+    /// Which downloads run, and the seed goals.
+    pub queue: Arc<queue::Queue>,
 }
 
 impl Daemon {
@@ -136,6 +140,7 @@ pub async fn run(
     .context("cannot start the peer engine")?;
     // Before any torrent starts, so no completion goes unheard.
     let engine_events = engine.subscribe();
+    let queue_events = engine.subscribe();
     let (events, _) = broadcast::channel(256);
     let api = settings.tracker.as_deref().map(|url| {
         let instances: Vec<&str> = std::iter::once(url)
@@ -170,7 +175,14 @@ pub async fn run(
         settings_file,
         clock,
     ));
+    let queue = Arc::new(queue::Queue::new(
+        engine.clone(),
+        sharing.clone(),
+        settings.downloads_dir.join(".progress"),
+        queue::Policy::from_settings(&settings),
+    ));
     let daemon = Arc::new(Daemon {
+        queue,
         runtime,
         engine,
         started: Instant::now(),
@@ -184,7 +196,8 @@ pub async fn run(
     });
     tracing::info!("control socket at {}", daemon.settings.socket.display());
     tracing::info!("peers on port {}", daemon.engine.listen_addr().port());
-    daemon.sharing.start_recorded().await;
+    // The queue starts the recorded downloads that have a slot.
+    daemon.queue.plan().await;
     let signals = lifecycle::Signals::install()?;
     service.notifier.ready(&format!(
         "peers on port {}, control socket {}",
@@ -200,6 +213,12 @@ pub async fn run(
     tasks.spawn(engine_events::forward(
         engine_events,
         daemon.events.clone(),
+        cancel.clone(),
+    ));
+    tasks.spawn(queue::run(
+        daemon.queue.clone(),
+        queue_events,
+        daemon.runtime.subscribe(),
         cancel.clone(),
     ));
     tasks.spawn(stats::sample_loop(

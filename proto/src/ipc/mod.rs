@@ -24,12 +24,14 @@
 //! Sans-io: types, framing and the default socket path; no sockets here.
 
 mod frame;
+mod goals;
 mod reply;
 mod request;
 mod settings;
 mod views;
 
 pub use frame::{FrameError, FrameReader, encode_frame};
+pub use goals::*;
 pub use reply::*;
 pub use request::*;
 pub use settings::*;

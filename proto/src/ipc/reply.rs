@@ -82,6 +82,8 @@ pub enum Response {
     PasskeyRotated(PasskeyRotatedInfo),
     /// `config_get`, `config_set`.
     Config(RuntimeSettings),
+    /// `seed_goal` (boxed: a summary and more, the largest reply).
+    SeedGoal(Box<super::goals::SeedGoalInfo>),
 }
 
 /// Why a reply line cannot be read.
@@ -148,9 +150,11 @@ impl Request {
             Request::Status => Response::Status(de(c, json)?),
             Request::List => Response::List(de(c, json)?),
             Request::Add { .. } | Request::Resume { .. } => Response::Added(de(c, json)?),
-            Request::Pause { .. } | Request::Remove { .. } | Request::TorrentLimits { .. } => {
-                Response::Torrent(de(c, json)?)
-            }
+            Request::Pause { .. }
+            | Request::Remove { .. }
+            | Request::TorrentLimits { .. }
+            | Request::Queue { .. } => Response::Torrent(de(c, json)?),
+            Request::SeedGoal { .. } => Response::SeedGoal(de(c, json)?),
             Request::Progress { .. } => Response::Progress(de(c, json)?),
             Request::Peers { .. } => Response::Peers(de(c, json)?),
             Request::Share { .. } => Response::Shared(de(c, json)?),

@@ -20,6 +20,7 @@ mod interop_transmission;
 mod lsd_netns;
 mod passkey_rotation_e2e;
 mod private_swarm_e2e;
+mod queue_goals;
 mod relay_engine;
 mod runtime_settings;
 mod story;

@@ -9,6 +9,7 @@ use p2p_proto::ipc::{
 
 use super::err;
 use crate::daemon::Daemon;
+use crate::daemon::registry::Entry;
 use crate::engine::{self, TorrentStats};
 
 fn shown_state(s: &engine::TorrentState) -> (TorrentState, Option<String>) {
@@ -73,16 +74,12 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
             info_hash: e.info_hash,
             short_id: e.info_hash.short_hex(),
             name: e.name.clone(),
-            state: if e.paused {
-                TorrentState::Paused
-            } else {
-                TorrentState::Waiting
-            },
-            error: None,
-            progress: 0.0,
+            state: idle_state(d, &e).0,
+            error: idle_state(d, &e).1,
+            progress: if e.queue.complete { 1.0 } else { 0.0 },
             size: e.size,
             downloaded: 0,
-            uploaded: 0,
+            uploaded: e.queue.finished.as_ref().map_or(0, |f| f.uploaded),
             download_rate: 0,
             upload_rate: 0,
             peers: 0,
@@ -91,6 +88,23 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
             upload_rate_limit: e.upload_rate_limit,
         })
         .collect()
+}
+
+/// What a recorded download the engine does not run is doing, and why.
+fn idle_state(d: &Daemon, e: &Entry) -> (TorrentState, Option<String>) {
+    if let Some(f) = &e.queue.finished {
+        return (TorrentState::Finished, Some(f.reason.clone()));
+    }
+    if e.paused {
+        return (TorrentState::Paused, None);
+    }
+    if let Some(n) = d.queue.place(e.info_hash) {
+        return (TorrentState::Queued, Some(format!("#{n} in the queue")));
+    }
+    match d.queue.refused(e.info_hash) {
+        Some(why) => (TorrentState::Error, Some(why)),
+        None => (TorrentState::Waiting, None),
+    }
 }
 
 pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {

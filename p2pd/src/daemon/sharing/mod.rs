@@ -12,7 +12,7 @@
 mod catalog;
 mod watched;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -103,6 +103,8 @@ pub(crate) struct Sharing {
     /// The announce tiers of torrents shared from now on: the configured
     /// tracker, or none. The watcher reads it for each torrent it makes.
     tiers: watch::Sender<Vec<Vec<String>>>,
+    /// Downloads the queue holds back: a login does not start them.
+    held: Mutex<HashSet<InfoHash>>,
 }
 
 impl Sharing {
@@ -123,7 +125,24 @@ impl Sharing {
             items: Mutex::new(HashMap::new()),
             identity: Mutex::new(Identity::default()),
             events,
+            held: Mutex::default(),
         }
+    }
+
+    /// The downloads the queue holds back from now on (see
+    /// [`Sharing::start_recorded`]).
+    pub fn hold(&self, held: HashSet<InfoHash>) {
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) = held;
+    }
+
+    /// Whether sharing is stopped by a logout until the next login.
+    pub fn is_stopped(&self) -> bool {
+        self.identity().stopped
+    }
+
+    /// The info-hashes of the watched-folder items.
+    pub fn item_ids(&self) -> Vec<InfoHash> {
+        self.items().keys().copied().collect()
     }
 
     /// The recorded downloads.
@@ -249,10 +268,19 @@ impl Sharing {
         }
     }
 
-    /// Starts the recorded downloads that are not paused nor running.
+    /// Starts the recorded downloads that are not paused, held back by the
+    /// queue, nor running.
     pub async fn start_recorded(&self) {
         let entries: Vec<_> = self.registry().entries().cloned().collect();
-        for e in entries.into_iter().filter(|e| !e.paused) {
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for e in entries
+            .into_iter()
+            .filter(|e| !e.paused && !held.contains(&e.info_hash))
+        {
             if self.engine.is_running(e.info_hash) {
                 continue;
             }

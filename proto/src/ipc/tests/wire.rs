@@ -356,6 +356,30 @@ fn exchanges() -> Vec<(Request, Response)> {
             },
             Response::Torrent(summary(TorrentState::Seeding)),
         ),
+        (
+            Request::Queue {
+                id: id(),
+                to: QueueMove::Top,
+            },
+            Response::Torrent(summary(TorrentState::Downloading)),
+        ),
+        (
+            Request::SeedGoal {
+                id: id(),
+                ratio: Some("2.0".into()),
+                time: Some("global".into()),
+            },
+            Response::SeedGoal(Box::new(SeedGoalInfo {
+                torrent: TorrentSummary {
+                    error: Some("ratio 2.00 reached".into()),
+                    ..summary(TorrentState::Finished)
+                },
+                goal: SeedGoal {
+                    ratio: GoalLimit::Value(Ratio::from_hundredths(200).unwrap()),
+                    time_secs: GoalLimit::Global,
+                },
+            })),
+        ),
     ]
 }
 
@@ -397,6 +421,8 @@ fn command_index(r: &Request) -> usize {
         Request::ConfigGet => 27,
         Request::ConfigSet { .. } => 28,
         Request::TorrentLimits { .. } => 29,
+        Request::Queue { .. } => 30,
+        Request::SeedGoal { .. } => 31,
     }
 }
 
@@ -405,7 +431,7 @@ fn every_command_has_a_snapshotted_exchange() {
     let mut seen: Vec<usize> = exchanges().iter().map(|(r, _)| command_index(r)).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (0..=29).collect::<Vec<_>>());
+    assert_eq!(seen, (0..=31).collect::<Vec<_>>());
 }
 
 #[test]
