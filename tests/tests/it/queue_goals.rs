@@ -2,7 +2,9 @@
 //! downloads with two slots run two at a time and the next starts when one
 //! completes; `queue ID top|up` reorders and the order survives a restart;
 //! a ratio goal stops a seeder once a leecher has everything; a seeding-time
-//! goal stops a seed and it stays finished across a restart.
+//! goal stops a seed and it stays finished across a restart; a stalled
+//! download gives its slot to the next; the watched folder's items are
+//! neither queued nor stopped by seed goals unless configured.
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
@@ -10,7 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use p2p_tests::e2e::{Proc, daemon, ok_json, p2pctl_within, succeed, trackerd, wait_until};
+use p2p_tests::e2e::{
+    Proc, bin, daemon, ok_json, p2pctl_within, start, succeed, trackerd, wait_until,
+};
 use serde_json::Value;
 
 /// An announce URL nothing answers: torrents run without peers.
@@ -74,6 +78,21 @@ fn state_of(socket: &Path, ih: &str) -> (String, String) {
 
 fn count(all: &[(String, String, String, u64)], state: &str) -> usize {
     all.iter().filter(|t| t.1 == state).count()
+}
+
+/// p2pd under `home` with `config` as its config file, announcing nowhere.
+fn daemon_with(home: &Path, config: &str) -> (Proc, PathBuf) {
+    std::fs::create_dir_all(home).unwrap();
+    let file = home.join("p2pd.toml");
+    std::fs::write(&file, config).unwrap();
+    let mut cmd = Command::new(bin("p2pd"));
+    cmd.arg("--config")
+        .arg(&file)
+        .arg("--home")
+        .arg(home)
+        .args(["--listen-port", "0", "--tracker", NO_TRACKER]);
+    let (p, socket) = start(&mut cmd, "control socket at ");
+    (p, socket.into())
 }
 
 /// Stops a daemon with SIGTERM (its records written) and waits for it.
@@ -263,4 +282,59 @@ fn a_seeding_time_goal_stops_a_seed_and_it_stays_finished_across_a_restart() {
     wait_until("the resumed seed finishes again", 60, || {
         state_of(&socket, &ih).0 == "finished"
     });
+}
+
+#[test]
+fn a_stalled_download_gives_its_slot_to_the_next_and_runs_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = "max_active_downloads = 1\nstalled_download_secs = 2\n";
+    let (_p, socket) = daemon_with(&tmp.path().join("d"), config);
+    // Nobody has these: each download stalls in turn.
+    for n in 0..3u32 {
+        let file = tmp.path().join(format!("src/s{n}.bin"));
+        write_data(&file, 64 << 10, 200 + n);
+        let (torrent, _) = torrent_of(&socket, &file, NO_TRACKER);
+        add_detached(&socket, &torrent);
+    }
+    let first = states(&socket);
+    assert_eq!((count(&first, "queued"), first.len()), (2, 3), "{first:?}");
+    wait_until("every stalled download runs", 60, || {
+        let all = states(&socket);
+        count(&all, "downloading") == 3
+    });
+}
+
+#[test]
+fn watched_folder_items_are_neither_queued_nor_stopped_by_seed_goals_unless_configured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("d");
+    let config = "max_active_seeds = 1\nseed_time_limit = \"2s\"\n";
+    let (_p, socket) = daemon_with(&home, config);
+    for n in 0..2u32 {
+        write_data(&home.join(format!("shared/item{n}.bin")), 64 << 10, 300 + n);
+    }
+    wait_until("both items seed", 60, || {
+        count(&states(&socket), "seeding") == 2
+    });
+    // A download seeds from its own data after them and meets the goal.
+    let file = home.join("downloads/dl.bin");
+    write_data(&file, 64 << 10, 400);
+    let (torrent, ih) = torrent_of(&socket, &file, NO_TRACKER);
+    add_detached(&socket, &torrent);
+    wait_until("the download finishes", 60, || {
+        state_of(&socket, &ih).0 == "finished"
+    });
+    // The items seeded longer than the goal and beyond the seed slot.
+    let all = states(&socket);
+    assert_eq!(count(&all, "seeding"), 2, "{all:?}");
+
+    let home = tmp.path().join("e");
+    let config = "seed_time_limit = \"2s\"\nseed_goals_apply_to_shared = true\n";
+    let (_p, socket) = daemon_with(&home, config);
+    write_data(&home.join("shared/item.bin"), 64 << 10, 500);
+    wait_until("the item finishes", 60, || {
+        let all = states(&socket);
+        all.len() == 1 && all[0].1 == "finished"
+    });
+    assert_eq!(states(&socket)[0].2, "seeding time 2s reached");
 }

@@ -107,9 +107,41 @@ fn idle_state(d: &Daemon, e: &Entry) -> (TorrentState, Option<String>) {
     }
 }
 
+/// Watched-folder items a seed goal stopped (with
+/// `seed_goals_apply_to_shared`), until the watcher shares them again.
+fn finished_shared(d: &Daemon) -> Vec<TorrentSummary> {
+    d.queue
+        .finished_shared()
+        .into_iter()
+        .map(|(ih, f)| TorrentSummary {
+            info_hash: ih,
+            short_id: ih.short_hex(),
+            name: f.name,
+            state: TorrentState::Finished,
+            error: Some(f.finished.reason),
+            progress: 1.0,
+            size: f.size,
+            downloaded: 0,
+            uploaded: f.finished.uploaded,
+            download_rate: 0,
+            upload_rate: 0,
+            peers: 0,
+            save_path: d
+                .sharing
+                .item_dir(ih)
+                .unwrap_or_else(|| d.settings.shared_dir.clone())
+                .display()
+                .to_string(),
+            download_rate_limit: None,
+            upload_rate_limit: None,
+        })
+        .collect()
+}
+
 pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
     let mut all: Vec<TorrentSummary> = d.engine.all_stats().iter().map(|s| summary(d, s)).collect();
     all.extend(idle_summaries(d));
+    all.extend(finished_shared(d));
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.info_hash.cmp(&b.info_hash)));
     all
 }

@@ -96,8 +96,21 @@ pub(crate) struct Queue {
     /// Downloads the engine would not start, and why: not tried again
     /// until resumed or moved.
     refused: Mutex<HashMap<InfoHash, String>>,
+    /// Watched-folder items a seed goal stopped, until they run again.
+    finished_shared: Mutex<HashMap<InfoHash, FinishedShared>>,
     /// One plan at a time: a plan awaits the engine.
     turn: tokio::sync::Mutex<()>,
+}
+
+/// A watched-folder item a seed goal stopped, as `list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FinishedShared {
+    /// Torrent name.
+    pub name: String,
+    /// Total bytes.
+    pub size: u64,
+    /// The goal reached, and the bytes uploaded.
+    pub finished: Finished,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -119,6 +132,7 @@ impl Queue {
             watch: Mutex::default(),
             queued: Mutex::default(),
             refused: Mutex::default(),
+            finished_shared: Mutex::default(),
             turn: tokio::sync::Mutex::new(()),
         }
     }
@@ -134,6 +148,13 @@ impl Queue {
     /// Why the engine would not start a download, if it would not.
     pub fn refused(&self, id: InfoHash) -> Option<String> {
         lock(&self.refused).get(&id).cloned()
+    }
+
+    /// The watched-folder items a seed goal stopped that do not run again.
+    pub fn finished_shared(&self) -> Vec<(InfoHash, FinishedShared)> {
+        let mut all = lock(&self.finished_shared);
+        all.retain(|id, _| !self.engine.is_running(*id) && self.sharing.item_dir(*id).is_some());
+        all.iter().map(|(id, f)| (*id, f.clone())).collect()
     }
 
     /// Lets a download the engine refused be tried again.
@@ -320,13 +341,26 @@ impl Queue {
                     && let Some(why) =
                         watch::reached(policy.goal, s.uploaded, s.total_length, seeded)
                 {
-                    done.push((id, s.name, why));
+                    let finished = Finished {
+                        reason: why,
+                        uploaded: s.uploaded,
+                    };
+                    let size = s.total_length;
+                    done.push((
+                        id,
+                        FinishedShared {
+                            name: s.name,
+                            size,
+                            finished,
+                        },
+                    ));
                 }
             }
         }
-        for (id, name, why) in done {
-            tracing::info!(torrent = %name, "seed goal of a shared item: {why}; it stops");
+        for (id, f) in done {
+            tracing::info!(torrent = %f.name, "seed goal of a shared item: {}; it stops", f.finished.reason);
             self.engine.remove(id).await;
+            lock(&self.finished_shared).insert(id, f);
         }
     }
 
