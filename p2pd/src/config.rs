@@ -727,6 +727,37 @@ mod tests {
     }
 
     #[test]
+    fn the_queue_and_seed_goal_keys_resolve_and_a_bad_seed_time_is_refused() {
+        let d = Config::default().resolve(false, home_env).unwrap();
+        assert_eq!((d.max_active_downloads, d.max_active_seeds), (5, 0));
+        assert_eq!((d.seed_ratio_limit, d.seed_time_limit), (None, None));
+        assert_eq!(d.seed_goal_action, SeedGoalAction::Stop);
+        let s = Config::from_toml(
+            "max_active_downloads = 2\nseed_ratio_limit = 1.5\nseed_time_limit = \"1h30m\"\n\
+             seed_goal_action = \"remove\"\nseed_goals_apply_to_shared = true",
+        )
+        .unwrap()
+        .resolve(false, home_env)
+        .unwrap();
+        assert_eq!(s.max_active_downloads, 2);
+        assert_eq!(s.seed_ratio_limit.map(Ratio::hundredths), Some(150));
+        assert_eq!(s.seed_time_limit, Some(5400));
+        assert_eq!(s.seed_goal_action, SeedGoalAction::Remove);
+        assert!(s.seed_goals_apply_to_shared);
+        let bad = Config::from_toml("seed_time_limit = \"soon\"")
+            .unwrap()
+            .resolve(false, home_env)
+            .unwrap_err();
+        assert!(
+            bad.to_string()
+                .starts_with("seed_time_limit: \"soon\" is not"),
+            "{bad}"
+        );
+        assert!(Config::from_toml("seed_ratio_limit = -1").is_err());
+        assert!(Config::from_toml("seed_goal_action = \"delete\"").is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_their_name() {
         let err = Config::from_toml("listen_prot = 1").unwrap_err();
         assert!(err.contains("listen_prot"), "{err}");

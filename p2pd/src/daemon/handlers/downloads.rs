@@ -233,6 +233,9 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
             },
         );
         record(d, &meta, torrent, &dir, false).await?;
+        // The engine started it to fetch the metadata: now it takes its
+        // place in the queue (last), and waits if the slots are taken.
+        d.queue.plan().await;
     }
     Ok(Added {
         torrent: describe(d, ih)?,
