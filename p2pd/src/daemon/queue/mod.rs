@@ -367,6 +367,11 @@ impl Queue {
     /// Starts a recorded download in the engine.
     async fn start(&self, e: &Entry) -> Result<(), String> {
         let meta = read_torrent(e.torrent_file.clone()).await?;
+        // Not halfway through a login: it would announce as before it.
+        let _steady = self.sharing.steady().await;
+        if self.engine.is_running(e.info_hash) {
+            return Ok(());
+        }
         self.sharing
             .start_download(meta, &e.download_dir, e.folder_pin)
             .await

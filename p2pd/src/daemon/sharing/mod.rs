@@ -105,6 +105,10 @@ pub(crate) struct Sharing {
     tiers: watch::Sender<Vec<Vec<String>>>,
     /// Downloads the queue holds back: a login does not start them.
     held: Mutex<HashSet<InfoHash>>,
+    /// Held while every torrent restarts under another identity (a login,
+    /// a logout): the queue starts nothing meanwhile, or it would start a
+    /// torrent with the announce URLs of before.
+    switching: tokio::sync::Mutex<()>,
 }
 
 impl Sharing {
@@ -126,7 +130,14 @@ impl Sharing {
             identity: Mutex::new(Identity::default()),
             events,
             held: Mutex::default(),
+            switching: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Waits for a change of identity to end and holds off the next one
+    /// while the guard lives (the queue starts downloads under it).
+    pub async fn steady(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.switching.lock().await
     }
 
     /// The downloads the queue holds back from now on (see
@@ -314,6 +325,7 @@ impl Sharing {
     /// restarts with announce URLs that carry the passkey, and every
     /// watched-folder item goes into the catalog.
     pub async fn share_as(self: &Arc<Self>, credentials: Credentials) {
+        let switching = self.switching.lock().await;
         self.stop_all().await;
         {
             let mut identity = self.identity();
@@ -321,6 +333,7 @@ impl Sharing {
             identity.stopped = false;
         }
         self.start_recorded().await;
+        drop(switching);
         for item in self.snapshot() {
             if let Err(e) = self.seed(item).await {
                 tracing::warn!("cannot share again: {e}");
@@ -354,6 +367,7 @@ impl Sharing {
     /// Stops sharing until the next login (a logout, or the tracker ended
     /// the session).
     pub async fn stop(&self) {
+        let _switching = self.switching.lock().await;
         {
             let mut identity = self.identity();
             identity.credentials = None;
