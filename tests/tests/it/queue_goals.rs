@@ -4,7 +4,8 @@
 //! a ratio goal stops a seeder once a leecher has everything; a seeding-time
 //! goal stops a seed and it stays finished across a restart; a stalled
 //! download gives its slot to the next; the watched folder's items are
-//! neither queued nor stopped by seed goals unless configured.
+//! neither queued nor stopped by seed goals unless configured; with
+//! `seed_goal_action = "remove"` a finished download is forgotten.
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
@@ -214,6 +215,23 @@ fn queue_top_and_up_reorder_the_downloads_and_the_order_survives_a_restart() {
     expect(&socket, &[4, 0], &[2, 1, 3]);
     succeed(&socket, &["queue", &ids[4][..8], "bottom"]);
     expect(&socket, &[0, 2], &[1, 3, 4]);
+
+    // A queued download pauses and, resumed, waits in its place again.
+    let paused = ok_json(&socket, &["pause", &ids[3][..8]]);
+    assert_eq!(paused["state"], "paused");
+    expect(&socket, &[0, 2], &[1, 4]);
+    let resumed = ok_json(&socket, &["resume", &ids[3][..8]]);
+    assert_eq!(resumed["state"], "queued");
+    expect(&socket, &[0, 2], &[1, 3, 4]);
+    // More slots at run time: the waiting ones start at once.
+    succeed(
+        &socket,
+        &["config", "set", "max_active_downloads", "unlimited"],
+    );
+    wait_until("all five run", 30, || {
+        count(&states(&socket), "queued") == 0
+    });
+    expect(&socket, &[0, 1, 2, 3, 4], &[]);
 }
 
 #[test]
@@ -337,4 +355,22 @@ fn watched_folder_items_are_neither_queued_nor_stopped_by_seed_goals_unless_conf
         all.len() == 1 && all[0].1 == "finished"
     });
     assert_eq!(states(&socket)[0].2, "seeding time 2s reached");
+}
+
+#[test]
+fn with_seed_goal_action_remove_a_finished_download_is_forgotten_and_its_files_stay() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("d");
+    let config = "seed_time_limit = \"1s\"\nseed_goal_action = \"remove\"\n";
+    let (_p, socket) = daemon_with(&home, config);
+    let file = home.join("downloads/gone.bin");
+    write_data(&file, 64 << 10, 600);
+    let (torrent, ih) = torrent_of(&socket, &file, NO_TRACKER);
+    add_detached(&socket, &torrent);
+    wait_until("the download is forgotten", 60, || {
+        states(&socket).is_empty()
+    });
+    assert!(file.exists(), "its data stays");
+    let copy = home.join(format!("state/torrents/{ih}.torrent"));
+    assert!(!copy.exists(), "{} is left", copy.display());
 }

@@ -63,8 +63,8 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
     }
 }
 
-/// Downloads the engine is not running (paused, or waiting for a login)
-/// are listed from the registry.
+/// Downloads the engine is not running (paused, queued, finished, or
+/// waiting for a login) are listed from the registry.
 pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
     let entries: Vec<_> = d.registry().entries().cloned().collect();
     entries
@@ -190,7 +190,7 @@ pub(super) fn progress(d: &Daemon, ih: InfoHash) -> Result<ProgressInfo, IpcErro
         return Err(err(
             ErrorCode::NotFound,
             format!(
-                "{} is not running (paused, or waiting for a login): resume it to see its progress",
+                "{} is not running (paused, queued, finished, or waiting for a login): resume it to see its progress",
                 ih.short_hex()
             ),
         ));
