@@ -70,22 +70,25 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
     entries
         .into_iter()
         .filter(|e| e.paused || !d.engine.is_running(e.info_hash))
-        .map(|e| TorrentSummary {
-            info_hash: e.info_hash,
-            short_id: e.info_hash.short_hex(),
-            name: e.name.clone(),
-            state: idle_state(d, &e).0,
-            error: idle_state(d, &e).1,
-            progress: if e.queue.complete { 1.0 } else { 0.0 },
-            size: e.size,
-            downloaded: 0,
-            uploaded: e.queue.finished.as_ref().map_or(0, |f| f.uploaded),
-            download_rate: 0,
-            upload_rate: 0,
-            peers: 0,
-            save_path: e.download_dir.display().to_string(),
-            download_rate_limit: e.download_rate_limit,
-            upload_rate_limit: e.upload_rate_limit,
+        .map(|e| {
+            let (state, error) = idle_state(d, &e);
+            TorrentSummary {
+                info_hash: e.info_hash,
+                short_id: e.info_hash.short_hex(),
+                name: e.name.clone(),
+                state,
+                error,
+                progress: if e.queue.complete { 1.0 } else { 0.0 },
+                size: e.size,
+                downloaded: 0,
+                uploaded: e.queue.finished.as_ref().map_or(0, |f| f.uploaded),
+                download_rate: 0,
+                upload_rate: 0,
+                peers: 0,
+                save_path: e.download_dir.display().to_string(),
+                download_rate_limit: e.download_rate_limit,
+                upload_rate_limit: e.upload_rate_limit,
+            }
         })
         .collect()
 }

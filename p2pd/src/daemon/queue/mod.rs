@@ -91,8 +91,8 @@ pub(crate) struct Queue {
     resume_dir: PathBuf,
     policy: Mutex<Policy>,
     watch: Mutex<Watch>,
-    /// Downloads waiting for a slot, in order.
-    queued: Mutex<Vec<InfoHash>>,
+    /// Downloads waiting for a slot, and their places (1 is next).
+    queued: Mutex<HashMap<InfoHash, usize>>,
     /// Downloads the engine would not start, and why: not tried again
     /// until resumed or moved.
     refused: Mutex<HashMap<InfoHash, String>>,
@@ -139,10 +139,7 @@ impl Queue {
 
     /// A download's place among those waiting (1 is next), if it waits.
     pub fn place(&self, id: InfoHash) -> Option<usize> {
-        lock(&self.queued)
-            .iter()
-            .position(|&q| q == id)
-            .map(|i| i + 1)
+        lock(&self.queued).get(&id).copied()
     }
 
     /// Why the engine would not start a download, if it would not.
@@ -200,7 +197,12 @@ impl Queue {
         }
         let plan = plan::decide(&candidates, policy.limits);
         self.sharing.hold(plan.queued.iter().copied().collect());
-        *lock(&self.queued) = plan.queued;
+        *lock(&self.queued) = plan
+            .queued
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i + 1))
+            .collect();
         for id in plan.stop {
             tracing::info!(torrent = %id, "queued: a download earlier in the queue takes its slot");
             self.engine.remove(id).await;
