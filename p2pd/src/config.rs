@@ -260,8 +260,10 @@ dht_server_mode = false
 # (`p2pctl queue ID top|up|down|bottom`), their state `queued`. 0 is unlimited.
 # A download that received nothing for stalled_download_secs stops holding a
 # slot (it keeps running) and the next one starts. Complete downloads seed
-# without a limit unless max_active_seeds is set; the watched folder's items
-# are never queued. Both are run-time settings (`p2pctl config set`).
+# without a limit unless max_active_seeds is set (Transmission's defaults: a
+# download queue of 5, no seed queue); the watched folder's items are never
+# queued. max_active_downloads and max_active_seeds are run-time settings
+# (`p2pctl config set`).
 max_active_downloads = {max_active_downloads}
 max_active_seeds = 0
 stalled_download_secs = {stalled_download_secs}
