@@ -43,6 +43,7 @@ def main():
     ap.add_argument("--seed-mode", action="store_true",
                     help="seed: torrent_flags.seed_mode (no check at start; pieces hashed when first sent)")
     ap.add_argument("--utp", action="store_true", help="allow uTP (libtorrent's default; off here)")
+    ap.add_argument("--utp-only", action="store_true", help="uTP only: TCP off both ways (bench/utp.sh)")
     ap.add_argument("--max-seconds", type=float, default=3600)
     ap.add_argument("--use-trackers", action="store_true",
                     help="keep the torrent's trackers (bench/transmission.sh); default: peers given only")
@@ -59,8 +60,10 @@ def main():
         "enable_natpmp": False,
         "allow_multiple_connections_per_ip": True,
         # TCP only, like p2pd and aria2 (neither has uTP); uTP over loopback is far slower.
-        "enable_incoming_utp": args.utp,
-        "enable_outgoing_utp": args.utp,
+        "enable_incoming_utp": args.utp or args.utp_only,
+        "enable_outgoing_utp": args.utp or args.utp_only,
+        "enable_incoming_tcp": not args.utp_only,
+        "enable_outgoing_tcp": not args.utp_only,
         "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
     })
     ti = lt.torrent_info(args.torrent)

@@ -57,6 +57,10 @@ pub enum Command {
     Remove(RemoveArgs),
     /// List the peers a torrent is connected to.
     Peers(TorrentArg),
+    /// List a torrent's files: index, size, bytes verified, priority.
+    FilesOf(TorrentArg),
+    /// Change how eagerly some files of a torrent are fetched, at once.
+    Priority(PriorityArgs),
     /// Share a file or folder: the daemon copies it into its watched folder.
     Share(ShareArgs),
     /// Create an account on the tracker.
@@ -255,6 +259,33 @@ pub struct DownloadArgs {
     /// Return once the daemon has the torrent, without waiting for it.
     #[arg(short, long)]
     pub detach: bool,
+    /// Fetch only these files, by their index in `files-of` (from 1):
+    /// e.g. 1,3-5. The others are skipped (not created on disk).
+    #[arg(long, value_name = "LIST", value_parser = parse_file_set)]
+    pub files: Option<p2p_proto::ipc::FileSet>,
+}
+
+/// `p2pctl priority`.
+#[derive(Debug, Args)]
+pub struct PriorityArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// The files, by their index in `files-of` (from 1): e.g. 4, or 1,3-5.
+    #[arg(value_parser = parse_file_set)]
+    pub files: p2p_proto::ipc::FileSet,
+    /// high, normal, low, or skip (not fetched; a file not on disk yet is
+    /// not created).
+    #[arg(value_parser = parse_priority)]
+    pub priority: p2p_proto::ipc::FilePriority,
+}
+
+fn parse_file_set(text: &str) -> Result<p2p_proto::ipc::FileSet, String> {
+    p2p_proto::ipc::FileSet::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_priority(word: &str) -> Result<p2p_proto::ipc::FilePriority, String> {
+    p2p_proto::ipc::FilePriority::parse(word)
+        .ok_or_else(|| format!("{word:?} is not a priority: use high, normal, low or skip"))
 }
 
 /// `p2pctl progress`.

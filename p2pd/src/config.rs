@@ -13,7 +13,7 @@ use p2p_proto::ipc::{Ratio, Schedule, parse_schedule, parse_seed_time};
 use serde::Deserialize;
 
 use crate::dht::DhtConfig;
-use crate::engine::{Encryption, EngineConfig};
+use crate::engine::{Encryption, EngineConfig, UtpMode};
 
 /// The file in the state folder that keeps the DHT's known nodes.
 pub const DHT_NODES_FILE: &str = "dht-nodes.txt";
@@ -74,6 +74,8 @@ pub struct Config {
     pub direct_writes: Option<bool>,
     /// Message Stream Encryption with peers: `prefer`, `require` or `disable`.
     pub encryption: Option<Encryption>,
+    /// uTP with peers: `on`, `prefer` or `off`.
+    pub utp: Option<UtpMode>,
     /// Folders any socket client may share from and download into, whatever
     /// its own rights (other clients than the daemon's user are otherwise
     /// held to what they could read and write themselves).
@@ -90,8 +92,9 @@ pub struct Config {
     /// Find peers of public torrents through the DHT (BEP 5); private
     /// torrents never use it.
     pub dht: Option<bool>,
-    /// UDP port of the DHT node (absent: the number of `listen_port`; 0 any
-    /// free port).
+    /// UDP port of the DHT node (absent: `listen_port` + 1 while uTP holds
+    /// `listen_port`'s UDP port, else `listen_port`'s number; 0 any free
+    /// port).
     pub dht_port: Option<u16>,
     /// Nodes (`host:port`) to join the DHT through (absent: the public
     /// routers; empty: start a DHT of our own).
@@ -226,6 +229,15 @@ direct_writes = {direct_writes}
 #   "disable" plaintext only; encrypted handshakes are refused
 encryption = "{encryption}"
 
+# uTP (BEP 29, the UDP transport of libtorrent, Transmission and qBittorrent),
+# on the UDP port with the number of listen_port:
+#   "on"      accept uTP; dial TCP first, uTP when TCP cannot connect or the
+#             peer is known to speak uTP (the kernel's TCP moves several
+#             times more bytes per core than uTP in user space)
+#   "prefer"  dial uTP first, TCP when it cannot connect (libtorrent's order)
+#   "off"     TCP only
+utp = "{utp}"
+
 # Paths named by socket clients (p2pctl share, download --to, a .torrent file)
 # are read and written with p2pd's rights. A client running as another user
 # (a member of the socket's group, for the system service) may only name what
@@ -245,8 +257,9 @@ lsd = {lsd}
 # The DHT (BEP 5): finds peers of public torrents and magnet links without a
 # tracker. Private torrents (group torrents among them) never touch it. IPv4.
 dht = true
-# UDP port of the DHT node; absent: the same number as listen_port.
-# dht_port = 6881
+# UDP port of the DHT node; absent: listen_port + 1 (uTP holds the UDP port of
+# listen_port's number; with utp = "off", that number).
+# dht_port = 6882
 # Nodes to join the DHT through (host:port); absent: these public routers.
 # An empty list starts a DHT of our own. Nodes seen in the last run are kept
 # in state_dir/dht-nodes.txt and tried as well.
@@ -297,6 +310,7 @@ seed_goals_apply_to_shared = false
         upload_rate_limit = rate("upload_rate_limit", engine.upload_rate_limit, 5_000_000),
         direct_writes = engine.direct_writes,
         encryption = engine.encryption.as_str(),
+        utp = engine.utp.as_str(),
         max_open_files = engine.max_open_files,
         lsd = engine.lsd,
         bootstrap = crate::dht::default_bootstrap()
@@ -334,6 +348,7 @@ pub struct Settings {
     pub alt_speed_schedule: Option<Schedule>,
     pub direct_writes: bool,
     pub encryption: Encryption,
+    pub utp: UtpMode,
     /// Folders any socket client may name paths in.
     pub client_folders: Vec<PathBuf>,
     /// Every client is held to `client_folders`.
@@ -380,6 +395,7 @@ impl Settings {
             upload_rate_limit: self.upload_rate_limit,
             direct_writes: self.direct_writes,
             encryption: self.encryption,
+            utp: self.utp,
             max_open_files: self.max_open_files,
             lsd: self.lsd,
             http,
@@ -540,6 +556,7 @@ impl Config {
             alt_speed_schedule,
             direct_writes: self.direct_writes.unwrap_or(engine.direct_writes),
             encryption: self.encryption.unwrap_or(engine.encryption),
+            utp: self.utp.unwrap_or(engine.utp),
             client_folders: self.client_folders.clone().unwrap_or_default(),
             only_client_folders: self.only_client_folders.unwrap_or(false),
             max_open_files: self.max_open_files.unwrap_or(engine.max_open_files),

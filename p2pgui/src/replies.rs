@@ -98,6 +98,10 @@ impl App {
                 }
             }
             Response::Shared(s) => self.message = done(format!("sharing {}", s.placed_at)),
+            // The window has no file list yet; p2pctl files-of shows one.
+            Response::TorrentFiles(f) => {
+                self.message = done(format!("{}: {} files", f.name, f.files.len()));
+            }
             Response::Registered(r) => {
                 self.message = done(format!("registered {}", r.registered));
             }

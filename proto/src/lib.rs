@@ -13,6 +13,7 @@ pub mod bencode;
 pub mod bitfield;
 pub mod create;
 pub mod fsutil;
+pub mod indexes;
 pub mod infohash;
 pub mod ipc;
 pub mod lsd;

@@ -7,6 +7,7 @@ mod catalog;
 mod config;
 mod create;
 mod download;
+mod files_of;
 mod groups;
 mod inspect;
 mod lifecycle;
@@ -46,6 +47,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Resume(t) => lifecycle::resume(d, &t.id, json),
         Command::Remove(args) => lifecycle::remove(d, args, json),
         Command::Peers(t) => peers::run(d, &t.id, json),
+        Command::FilesOf(t) => files_of::list(d, &t.id, json),
+        Command::Priority(args) => files_of::set(d, args, json),
         Command::Share(args) => share::run(d, args, json),
         Command::Register(args) => account::register(d, args, json),
         Command::Login(args) => account::login(d, args, json),

@@ -27,6 +27,7 @@ fn peer_table(peers: &[PeerSummary]) -> String {
             "PEER ID",
             "DIRECTION",
             "FOUND BY",
+            "VIA",
             "ENC",
             "DOWNLOADED",
             "UPLOADED",
@@ -37,6 +38,7 @@ fn peer_table(peers: &[PeerSummary]) -> String {
                 p.peer_id.clone(),
                 if p.outgoing { "out" } else { "in" }.to_owned(),
                 p.source.as_str().to_owned(),
+                p.transport.name().to_owned(),
                 encryption(p).to_owned(),
                 human_size(p.downloaded),
                 human_size(p.uploaded),
@@ -58,9 +60,10 @@ fn encryption(p: &PeerSummary) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p2p_proto::ipc::PeerTransport;
 
     #[test]
-    fn peers_show_address_direction_encryption_and_bytes() {
+    fn peers_show_address_direction_transport_encryption_and_bytes() {
         let text = peer_table(&[
             PeerSummary {
                 addr: "10.0.0.2:6881".into(),
@@ -70,6 +73,7 @@ mod tests {
                 outgoing: true,
                 source: PeerSource::Pex,
                 encrypted: true,
+                transport: PeerTransport::Utp,
             },
             PeerSummary {
                 addr: "10.0.0.3:6881".into(),
@@ -79,6 +83,7 @@ mod tests {
                 outgoing: false,
                 source: PeerSource::Incoming,
                 encrypted: false,
+                transport: PeerTransport::Tcp,
             },
         ]);
         assert!(text.starts_with("ADDRESS"), "{text}");
@@ -95,6 +100,7 @@ mod tests {
                 "-P20010-abc",
                 "out",
                 "pex",
+                "utp",
                 "rc4",
                 "2.00",
                 "KiB",
@@ -108,6 +114,6 @@ mod tests {
             .unwrap_or_default()
             .split_whitespace()
             .collect();
-        assert_eq!(second[4], "plain", "{text}");
+        assert_eq!(second[4..6], ["tcp", "plain"], "{text}");
     }
 }

@@ -183,6 +183,7 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         alt_speed_schedule,
         direct_writes,
         encryption,
+        utp,
         client_folders,
         only_client_folders,
         max_open_files,
@@ -250,6 +251,7 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
     );
     differs("direct_writes", *direct_writes == new.direct_writes);
     differs("encryption", *encryption == new.encryption);
+    differs("utp", *utp == new.utp);
     differs("client_folders", *client_folders == new.client_folders);
     differs(
         "only_client_folders",

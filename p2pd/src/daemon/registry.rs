@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::SeedGoal;
+use p2p_proto::ipc::{FilePriority, SeedGoal};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +52,11 @@ pub struct Entry {
     /// Its own upload limit in bytes per second, under the global one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_rate_limit: Option<u64>,
+    /// Each file's priority (one per file of the info dictionary), as
+    /// chosen with `--files` or changed since; absent: every file. The
+    /// torrent's resume record holds the same choice once it has run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_priorities: Option<Vec<FilePriority>>,
     /// Its place in the queue, its seed goals, and whether one was reached
     /// (absent in lists written before the queue).
     #[serde(default)]
@@ -221,6 +226,16 @@ impl Registry {
         true
     }
 
+    /// Records a download's file priorities; false when it is not recorded.
+    pub fn set_file_priorities(&mut self, ih: InfoHash, priorities: Vec<FilePriority>) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.file_priorities = Some(priorities);
+        self.save();
+        true
+    }
+
     /// Forgets a download; the caller deletes its .torrent copy.
     pub fn remove(&mut self, ih: InfoHash) -> Option<Entry> {
         let e = self.entries.remove(&ih);
@@ -294,12 +309,14 @@ mod tests {
             size: 1,
             download_rate_limit: None,
             upload_rate_limit: None,
+            file_priorities: None,
             queue: QueueState::default(),
         };
         let entry = store_torrent(entry, b"d4:infodee".to_vec()).await.unwrap();
         r.insert(entry);
         r.set_paused(ih, true);
         assert!(r.set_limits(ih, Some(1000), None));
+        assert!(r.set_file_priorities(ih, vec![FilePriority::Skip, FilePriority::High]));
         assert!(!r.set_limits(InfoHash([8; 20]), None, None));
         cancel.cancel();
         saver.await.unwrap();
@@ -309,6 +326,10 @@ mod tests {
         assert_eq!(
             (e.download_rate_limit, e.upload_rate_limit),
             (Some(1000), None)
+        );
+        assert_eq!(
+            e.file_priorities,
+            Some(vec![FilePriority::Skip, FilePriority::High])
         );
         assert_eq!(std::fs::read(&e.torrent_file).unwrap(), b"d4:infodee");
         let text = std::fs::read_to_string(dir.path().join("downloads.json")).unwrap();
@@ -332,6 +353,7 @@ mod tests {
                 size: 10,
                 download_rate_limit: None,
                 upload_rate_limit: None,
+                file_priorities: None,
                 queue: QueueState::default(),
             });
         }
@@ -400,6 +422,7 @@ mod tests {
                 size: u64::from(i),
                 download_rate_limit: None,
                 upload_rate_limit: None,
+                file_priorities: None,
                 queue: QueueState::default(),
             });
         }

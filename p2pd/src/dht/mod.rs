@@ -1,6 +1,7 @@
 //! The BitTorrent DHT ([BEP 5](https://www.bittorrent.org/beps/bep_0005.html)):
 //! one node of the `mainline` crate per engine, bound on UDP (by default
-//! on the port number of our TCP listener), kept across restarts through a
+//! on the port number the engine gives: its TCP listener's, or the next one
+//! when uTP holds that), kept across restarts through a
 //! small nodes file. What the engine sees is "peers for this info-hash"
 //! ([`DhtNode::lookup`]), our node's port for BEP 5's PORT message, a place
 //! to hand the nodes peers name in PORT messages, and a status line.
@@ -34,11 +35,12 @@ const LOOKUP_DEADLINE: Duration = Duration::from_secs(60);
 /// Most nodes learnt from PORT messages kept for the nodes file.
 const MAX_PORT_NODES: usize = 8;
 
-/// How the DHT node runs. The default: on the TCP port's number, through
+/// How the DHT node runs. The default: on the engine's default port, through
 /// the public routers, server mode only once reachable, no nodes file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DhtConfig {
-    /// UDP port; `None` takes the TCP listen port's number, 0 any free port.
+    /// UDP port; `None` takes the default port [`DhtNode::start`] is
+    /// given, 0 any free port.
     pub port: Option<u16>,
     /// Nodes (`host:port`) to join the DHT through; `None` takes mainline's
     /// public routers, an empty list starts a DHT of our own.
@@ -91,7 +93,8 @@ struct Inner {
 }
 
 impl DhtNode {
-    /// Binds the node next to a TCP listener on `listen` and joins the DHT
+    /// Binds the node on `listen`'s address (the port from the config, else
+    /// `listen`'s, else any free one when that is taken) and joins the DHT
     /// through the configured and the saved nodes. Its task (saving the
     /// known nodes now and then, and once more when `cancel` fires) goes
     /// on `tasks`.

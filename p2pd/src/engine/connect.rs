@@ -1,24 +1,34 @@
-//! Dialling a peer: TCP connect, then the BitTorrent handshake, inside
-//! Message Stream Encryption as the `encryption` setting says. With
-//! `prefer`, a peer that hangs up on the encrypted handshake is dialled
-//! once more in plaintext (libtorrent does the same).
+//! Dialling a peer: TCP or uTP connect (each the other's fallback when it
+//! cannot connect), then the BitTorrent handshake, inside Message Stream
+//! Encryption as the `encryption` setting says. With `prefer`, a peer that
+//! hangs up on the encrypted handshake is dialled once more in plaintext
+//! (libtorrent does the same).
 //!
 //! Not here: what follows the handshake (peer.rs, metadata.rs).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use p2p_proto::ipc::PeerTransport;
 use p2p_proto::mse::CryptoSet;
 use p2p_proto::wire::{Decoded, HANDSHAKE_LEN, Handshake, WireError};
 use tokio::net::TcpStream;
 
 use super::Encryption;
 use super::mse::MseFailed;
-use super::transport::{self, Reader, Writer};
+use super::transport::{self, Connected, Reader, Writer, hung_up};
+use super::utp::{self, UtpSocket};
+
+/// Time a uTP connect gets when TCP is still to be tried: a peer without
+/// uTP never answers its SYN, so waiting the whole connect timeout would
+/// hold up the TCP attempt.
+const UTP_CONNECT_BEFORE_FALLBACK: Duration = Duration::from_secs(3);
 
 /// Why a peer could not be reached.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConnectError {
+    #[error("{transport} connect: {source}", transport = .0.name(), source = .1)]
+    Connect(PeerTransport, std::io::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
@@ -29,16 +39,68 @@ pub(crate) enum ConnectError {
     Timeout,
 }
 
-/// Connects to `addr` and exchanges handshakes (`ours` names the torrent), all within
-/// `timeout` per attempt; returns the peer's handshake.
+impl ConnectError {
+    /// The peer cannot be reached over the transport tried: it could not
+    /// connect, or the peer hung up before its handshake (a client that
+    /// takes only uTP accepts TCP and closes it at once).
+    fn worth_another_transport(&self) -> bool {
+        match self {
+            ConnectError::Connect(..) => true,
+            ConnectError::Mse(e) => e.peer_hung_up(),
+            ConnectError::Io(e) => hung_up(e),
+            ConnectError::Wire(_) | ConnectError::Timeout => false,
+        }
+    }
+}
+
+/// How to dial.
+#[derive(Clone)]
+pub(crate) struct Dial {
+    pub encryption: Encryption,
+    /// Time for the connect, and again for the handshakes.
+    pub timeout: Duration,
+    /// The engine's uTP socket, when uTP is on.
+    pub utp: Option<UtpSocket>,
+    /// Try uTP before TCP.
+    pub utp_first: bool,
+}
+
+/// Connects to `addr` and exchanges handshakes (`ours` names the torrent);
+/// returns the peer's handshake.
 pub(crate) async fn dial(
     addr: SocketAddr,
     ours: Handshake,
-    encryption: Encryption,
-    timeout: Duration,
+    how: &Dial,
 ) -> Result<(Reader, Writer, Handshake), ConnectError> {
-    let once = |mse| dial_once(addr, &ours, mse, timeout);
-    match encryption {
+    let order: &[PeerTransport] = match (&how.utp, how.utp_first) {
+        (None, _) => &[PeerTransport::Tcp],
+        (Some(_), false) => &[PeerTransport::Tcp, PeerTransport::Utp],
+        (Some(_), true) => &[PeerTransport::Utp, PeerTransport::Tcp],
+    };
+    let mut result = Err(ConnectError::Timeout);
+    for (i, &transport) in order.iter().enumerate() {
+        let fallback_left = i + 1 < order.len();
+        result = dial_over(addr, &ours, how, transport, fallback_left).await;
+        match &result {
+            Err(e) if fallback_left && e.worth_another_transport() => {
+                tracing::debug!(%addr, "{e}: trying {}", order[i + 1].name());
+            }
+            _ => return result,
+        }
+    }
+    result
+}
+
+/// Dials over one transport, with the encryption policy.
+async fn dial_over(
+    addr: SocketAddr,
+    ours: &Handshake,
+    how: &Dial,
+    transport: PeerTransport,
+    fallback_left: bool,
+) -> Result<(Reader, Writer, Handshake), ConnectError> {
+    let once = |mse| dial_once(addr, ours, how, transport, fallback_left, mse);
+    match how.encryption {
         Encryption::Disable => once(None).await,
         Encryption::Require => once(Some(CryptoSet::RC4)).await,
         Encryption::Prefer => match once(Some(CryptoSet::BOTH)).await {
@@ -51,20 +113,53 @@ pub(crate) async fn dial(
     }
 }
 
+/// Opens a connection over `transport`.
+async fn open(
+    addr: SocketAddr,
+    how: &Dial,
+    transport: PeerTransport,
+    fallback_left: bool,
+) -> Result<Connected, ConnectError> {
+    let failed = |e| ConnectError::Connect(transport, e);
+    let timed_out = || failed(std::io::ErrorKind::TimedOut.into());
+    match (transport, &how.utp) {
+        (PeerTransport::Utp, Some(socket)) => {
+            let timeout = if fallback_left {
+                how.timeout.min(UTP_CONNECT_BEFORE_FALLBACK)
+            } else {
+                how.timeout
+            };
+            let stream = tokio::time::timeout(timeout, utp::connect(socket, addr))
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(failed)?;
+            Ok(stream.into())
+        }
+        _ => {
+            let stream = tokio::time::timeout(how.timeout, TcpStream::connect(addr))
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(failed)?;
+            // Requests and HAVEs are small and must not wait for Nagle.
+            stream.set_nodelay(true)?;
+            Ok(stream.into())
+        }
+    }
+}
+
 /// One attempt, inside MSE offering `mse` if given (our handshake then
 /// rides in its initial payload).
 async fn dial_once(
     addr: SocketAddr,
     ours: &Handshake,
+    how: &Dial,
+    transport: PeerTransport,
+    fallback_left: bool,
     mse: Option<CryptoSet>,
-    timeout: Duration,
 ) -> Result<(Reader, Writer, Handshake), ConnectError> {
-    let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-        .await
-        .map_err(|_| ConnectError::Timeout)??;
-    stream.set_nodelay(true)?;
+    let stream = open(addr, how, transport, fallback_left).await?;
     let bytes = ours.to_bytes();
-    tokio::time::timeout(timeout, async {
+    tokio::time::timeout(how.timeout, async {
         let (mut r, w) = match mse {
             None => {
                 let (r, mut w) = transport::plain(stream);

@@ -40,7 +40,7 @@ pub(crate) async fn run(shared: &Arc<Shared>) {
         };
         let starving = {
             let st = shared.lock();
-            st.peers.is_empty() && !st.picker.is_complete()
+            st.peers.is_empty() && !st.picker.is_done()
         };
         tracing::debug!(torrent = %shared.meta.info.name, found, starving, "DHT lookup done");
         let wait = if starving {

@@ -1,4 +1,5 @@
-//! The one TCP listener for every torrent: tells a plaintext handshake from
+//! The one TCP listener for every torrent, and the path every incoming
+//! connection takes (uTP's too, see utp.rs): tells a plaintext handshake from
 //! an encrypted one (MSE, answered as the `encryption` setting allows),
 //! reads the first 48 bytes of the BitTorrent handshake (protocol, reserved
 //! bits, info-hash) under a short timeout,
@@ -10,16 +11,17 @@
 //! (see admission.rs), not one of the peer slots outgoing dials need.
 
 use std::net::SocketAddr;
-use std::sync::{PoisonError, Weak};
+use std::sync::{Arc, PoisonError, Weak};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::mse::{self, CryptoSet, Incoming};
 use p2p_proto::wire::Decoded;
 use p2p_proto::wire::Handshake;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-use super::transport::{self, Reader, Writer};
+use super::transport::{self, Connected, Reader, Writer};
+use super::utp::UtpSocket;
 use super::{Encryption, EngineInner, peer};
 
 /// Time a new connection gets to say which torrent it wants (one round
@@ -49,73 +51,108 @@ pub(crate) async fn accept_loop(listener: TcpListener, engine: Weak<EngineInner>
         let Some(engine) = engine.upgrade() else {
             return;
         };
-        let Some(half_open) = engine.admission.half_open(addr.ip()) else {
-            continue; // this address, or everyone, has too many half-open: drop it
+        admit(&engine, stream.into(), addr);
+    }
+}
+
+/// Takes incoming uTP connections into the listener's path until the
+/// engine stops.
+pub(crate) async fn utp_accept_loop(socket: UtpSocket, engine: Weak<EngineInner>) {
+    let Some(cancel) = engine.upgrade().map(|e| e.cancel.clone()) else {
+        return;
+    };
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => return,
+            a = socket.accept() => a,
         };
-        let weak = std::sync::Arc::downgrade(&engine);
-        let encryption = engine.config.encryption;
-        engine.tasks.spawn(async move {
-            // Twice the time: an encrypted handshake may wait on the
-            // tracker of a private torrent before it answers.
-            let opened = tokio::time::timeout(
-                2 * HANDSHAKE_PREFIX_TIMEOUT,
-                read_prefix(stream, addr, encryption, weak.clone()),
-            )
-            .await;
-            let (halves, reserved, info_hash) = match opened {
-                Ok(Ok(opened)) => opened,
-                Ok(Err(e)) => {
-                    tracing::debug!(%addr, "incoming connection closed: {e}");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let Some(engine) = weak.upgrade() else {
-                return;
-            };
-            let torrent = engine
-                .torrents
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&info_hash)
-                .map(|t| t.shared.clone());
-            let Some(shared) = torrent else {
-                return;
-            };
-            let vouched =
-                tokio::time::timeout(HANDSHAKE_PREFIX_TIMEOUT, shared.vouch.admit(addr.ip())).await;
-            if !matches!(vouched, Ok(true)) {
-                tracing::debug!(%addr, torrent = %shared.meta.info.name, "not listed by the tracker of a private torrent: closed");
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                // The dispatcher is gone (cancelled): nothing more comes.
+                tracing::debug!("uTP accept ended: {e}");
                 return;
             }
-            let Some(place) = engine.admission.incoming(addr.ip()) else {
-                return;
-            };
-            let Some(permit) = engine.caps.try_connection() else {
-                return; // over the global connection limit
-            };
-            drop(half_open);
-            drop(engine);
-            shared.peer_tasks.clone().spawn(async move {
-                peer::accept(shared, halves, addr, reserved, permit).await;
-                drop(place);
-            });
-        });
+        };
+        let addr = stream.remote_addr();
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        admit(&engine, stream.into(), addr);
     }
+}
+
+/// Takes a new incoming connection (TCP or uTP, see utp.rs): reads its
+/// handshake prefix in a task of its own and hands it to its torrent.
+pub(crate) fn admit(engine: &Arc<EngineInner>, stream: Connected, addr: SocketAddr) {
+    let Some(half_open) = engine.admission.half_open(addr.ip()) else {
+        return; // this address, or everyone, has too many half-open: drop it
+    };
+    let weak = Arc::downgrade(engine);
+    let encryption = engine.config.encryption;
+    engine.tasks.spawn(async move {
+        // Twice the time: an encrypted handshake may wait on the
+        // tracker of a private torrent before it answers.
+        let opened = tokio::time::timeout(
+            2 * HANDSHAKE_PREFIX_TIMEOUT,
+            read_prefix(stream, addr, encryption, weak.clone()),
+        )
+        .await;
+        let (halves, reserved, info_hash) = match opened {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(e)) => {
+                tracing::debug!(%addr, "incoming connection closed: {e}");
+                return;
+            }
+            Err(_) => return,
+        };
+        let Some(engine) = weak.upgrade() else {
+            return;
+        };
+        let torrent = engine
+            .torrents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&info_hash)
+            .map(|t| t.shared.clone());
+        let Some(shared) = torrent else {
+            return;
+        };
+        let vouched =
+            tokio::time::timeout(HANDSHAKE_PREFIX_TIMEOUT, shared.vouch.admit(addr.ip())).await;
+        if !matches!(vouched, Ok(true)) {
+            tracing::debug!(%addr, torrent = %shared.meta.info.name, "not listed by the tracker of a private torrent: closed");
+            return;
+        }
+        let Some(place) = engine.admission.incoming(addr.ip()) else {
+            return;
+        };
+        let Some(permit) = engine.caps.try_connection() else {
+            return; // over the global connection limit
+        };
+        drop(half_open);
+        drop(engine);
+        shared.peer_tasks.clone().spawn(async move {
+            peer::accept(shared, halves, addr, reserved, permit).await;
+            drop(place);
+        });
+    });
 }
 
 /// Reads the handshake up to the info-hash, answering MSE first if that is
 /// what the connection starts with.
 async fn read_prefix(
-    stream: TcpStream,
+    stream: Connected,
     addr: SocketAddr,
     encryption: Encryption,
     engine: Weak<EngineInner>,
 ) -> std::io::Result<((Reader, Writer), [u8; 8], InfoHash)> {
     let refused = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_owned());
-    // As for the connections we dial (connect.rs): requests and HAVEs are
-    // small and must not wait for Nagle.
-    stream.set_nodelay(true)?;
+    if let Connected::Tcp(tcp) = &stream {
+        // As for the connections we dial (connect.rs): requests and HAVEs
+        // are small and must not wait for Nagle.
+        tcp.set_nodelay(true)?;
+    }
     let (mut r, mut w) = transport::plain(stream);
     // Both kinds send more than this before waiting for us.
     let mut first = [0u8; mse::CLASSIFY_LEN];

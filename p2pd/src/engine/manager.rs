@@ -18,7 +18,8 @@ use super::picker::Picker;
 use super::resume::{self, ResumeRecord};
 use super::torrent::{PeerCmd, Shared, TorrentState, backoff};
 use super::vouch::REFRESH_GAP;
-use super::{choker, dht_peers, peer, webseed};
+use super::{choker, dht_peers, peer, selection, webseed};
+use p2p_proto::ipc::FilePriority;
 
 /// Rechoke period (BEP 3 suggests 10 s).
 const CHOKE_PERIOD: Duration = Duration::from_secs(10);
@@ -79,26 +80,41 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     let result = tokio::task::spawn_blocking(move || {
         let n = s.meta.piece_count();
         let after_crash = resume::marker_path(&s.resume_path).exists();
-        let mut record = resume::load(&s.resume_path, n, s.storage.file_count());
+        let file_count = s.storage.file_count();
+        let mut record = resume::load(&s.resume_path, n, file_count);
         if record.is_none() && s.add.assume_complete {
             record = Some(resume::ResumeRecord {
                 pieces: p2p_proto::bitfield::Bitfield::full(n),
                 files: s.storage.file_states(),
+                priorities: None,
             });
+        }
+        // The record's choice is the latest (changed at run time); the
+        // add's counts for a torrent never started.
+        let priorities = record
+            .as_ref()
+            .and_then(|r| r.priorities.clone())
+            .or_else(|| s.add.file_priorities.clone())
+            .filter(|p| p.len() == file_count)
+            .unwrap_or_else(|| vec![FilePriority::Normal; file_count]);
+        // Before the check: a skipped file's bytes are read from the part file.
+        for (i, p) in priorities.iter().enumerate() {
+            if !p.wanted() {
+                s.storage.park_if_absent(i)?;
+            }
         }
         let (have, checked) =
             resume::initial_pieces(&s.storage, &s.meta.info.pieces, record, after_crash)?;
         if !have.all() {
             s.storage.allocate()?;
         }
-        Ok::<_, std::io::Error>((have, checked, after_crash))
+        Ok::<_, std::io::Error>((have, checked, after_crash, priorities))
     })
     .await
     .map_err(|e| format!("checking files failed: {e}"))?
     .map_err(|e| format!("cannot check files of {}: {e}", shared.meta.info.name))?;
-    let (have, checked, after_crash) = result;
-    let complete = have.all();
-    {
+    let (have, checked, after_crash, priorities) = result;
+    let complete = {
         let mut st = shared.lock();
         st.picker = Picker::new(
             shared.meta.info.piece_length,
@@ -106,6 +122,14 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
             have,
             rand::random(),
         );
+        st.picker.set_priorities(selection::piece_priorities(
+            &selection::Span::of(&shared.meta.info.files),
+            &priorities,
+            shared.meta.info.piece_length,
+            shared.meta.piece_count(),
+        ));
+        st.file_priorities = priorities;
+        let complete = st.picker.is_done();
         st.pieces_rechecked = checked;
         st.status = if complete {
             TorrentState::Seeding
@@ -113,7 +137,8 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
             TorrentState::Downloading
         };
         st.resume_dirty = true;
-    }
+        complete
+    };
     tracing::info!(
         torrent = %shared.meta.info.name,
         rechecked = checked,
@@ -151,13 +176,13 @@ async fn remove_run_marker(shared: &Arc<Shared>) {
 /// Writes the resume record if pieces were verified since the last one.
 /// Data files are synced first, so a record never claims bytes a power cut lost.
 async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> {
-    let pieces = {
+    let (pieces, priorities) = {
         let mut st = shared.lock();
         if !st.resume_dirty && !force {
             return Ok(());
         }
         st.resume_dirty = false;
-        st.picker.have().clone()
+        (st.picker.have().clone(), Some(st.file_priorities.clone()))
     };
     let s = shared.clone();
     tokio::task::spawn_blocking(move || {
@@ -165,6 +190,7 @@ async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> 
         let record = ResumeRecord {
             pieces,
             files: s.storage.file_states(),
+            priorities,
         };
         resume::save(&s.resume_path, &record)
     })
@@ -174,8 +200,8 @@ async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> 
 
 fn progress(shared: &Shared) -> Progress {
     let st = shared.lock();
-    let have = st.picker.have();
-    let missing = have.len() - have.count_ones();
+    // What we still want: a download of some files is done when they are.
+    let missing = st.picker.wanted_missing();
     let left = if missing == 0 {
         0
     } else {
@@ -230,6 +256,10 @@ async fn announce_loop(shared: &Arc<Shared>) {
                 if changed.is_err() { break; }
                 if *complete_rx.borrow() && event != Event::Started {
                     completed_pending = true;
+                    next = Instant::now();
+                } else if !*complete_rx.borrow() {
+                    // More files wanted after it was done: the tracker
+                    // hears we are leeching again and names seeders now.
                     next = Instant::now();
                 }
             }
@@ -368,7 +398,7 @@ fn dial_peers(shared: &Arc<Shared>) {
 /// One choking round; returns the optimistic peer to keep.
 fn rechoke(shared: &Arc<Shared>, optimistic: Option<u64>) -> Option<u64> {
     let mut st = shared.lock();
-    let seeding = st.picker.is_complete();
+    let seeding = st.picker.is_done();
     let peers: Vec<choker::Candidate> = st
         .peers
         .iter()

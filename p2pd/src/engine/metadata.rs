@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::Encryption;
 use super::announce::{Announcer, Progress};
+use super::connect::Dial;
 use super::transport::Reader;
 use crate::dht::DhtNode;
 
@@ -35,8 +35,6 @@ const MAX_PEERS_TRIED: usize = 200;
 /// Pause after the first DHT lookup of a link, doubling up to the last.
 const FIRST_DHT_RETRY: Duration = Duration::from_secs(2);
 const LAST_DHT_RETRY: Duration = Duration::from_secs(30);
-/// Time to connect and exchange handshakes with one peer.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Our id for ut_metadata in the extension handshake.
 const OUR_UT_METADATA: u8 = 1;
 
@@ -52,11 +50,11 @@ pub enum MetadataError {
 }
 
 /// How we present ourselves to the peers we ask.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct Us {
     pub peer_id: PeerId,
     pub listen_port: u16,
-    pub encryption: Encryption,
+    pub dial: Dial,
 }
 
 /// Fetches and verifies the metadata of `magnet`, asking `extra_peers`, the
@@ -76,7 +74,7 @@ pub async fn fetch(
     let Us {
         peer_id,
         listen_port,
-        encryption,
+        dial,
     } = us;
     let mut queue: VecDeque<SocketAddr> =
         extra_peers.iter().chain(&magnet.peers).copied().collect();
@@ -130,10 +128,11 @@ pub async fn fetch(
                     continue;
                 }
                 let info_hash = magnet.info_hash;
+                let dial = dial.clone();
                 tasks.spawn(async move {
                     let r = tokio::time::timeout(
                         PER_PEER_TIMEOUT,
-                        from_peer(addr, info_hash, peer_id, encryption),
+                        from_peer(addr, info_hash, peer_id, &dial),
                     )
                     .await;
                     (addr, r.unwrap_or_else(|_| Err("timed out".into())))
@@ -179,16 +178,12 @@ async fn from_peer(
     addr: SocketAddr,
     info_hash: InfoHash,
     peer_id: PeerId,
-    encryption: Encryption,
+    dial: &Dial,
 ) -> Result<Metainfo, String> {
-    let (mut r, mut w, theirs) = super::connect::dial(
-        addr,
-        Handshake::new(info_hash, peer_id),
-        encryption,
-        CONNECT_TIMEOUT,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let (mut r, mut w, theirs) =
+        super::connect::dial(addr, Handshake::new(info_hash, peer_id), dial)
+            .await
+            .map_err(|e| e.to_string())?;
     let mut buf = BytesMut::with_capacity(64 * 1024);
     if theirs.info_hash != info_hash || !theirs.supports_extensions() {
         return Err("peer does not support extensions for this torrent".into());

@@ -13,7 +13,8 @@
 //!
 //! ```text
 //! mod (Engine) ── listener ── peer ──┬── torrent ──┬── disk ── storage, piecebuf
-//!             │   (admission, mse)   │             │   (storage ── handles, nofollow)
+//!             │   (admission, mse)   │             │   (storage ── handles, nofollow,
+//!             │                      │             │    partfile, selection, posio)
 //!             ├── lsd (torrent)      │             │
 //!             └── manager ──┬── peer ┘             ├── picker ── piecebuf
 //!                           ├── announce           ├── resume ── storage
@@ -23,6 +24,9 @@
 //!                           ├── dht_peers          │
 //!             └── metadata ─┘ (announce)           └── storage
 //! ```
+//! File selection: `selection` turns file priorities into piece
+//! priorities (the picker's tiers), `partfile` keeps skipped files' bytes
+//! of shared pieces, and the resume record keeps the choice.
 //! The DHT node itself is `crate::dht`, below the engine: the engine asks
 //! it for peers of public torrents only.
 //! Connections: `peer` and `metadata` dial through `connect` (── mse ──
@@ -46,16 +50,20 @@ mod manager;
 mod metadata;
 mod mse;
 mod nofollow;
+mod partfile;
 mod peer;
 mod picker;
 mod piecebuf;
+mod posio;
 mod ratelimit;
 mod resume;
+pub mod selection;
 mod sockopt;
 mod space;
 mod storage;
 mod torrent;
 mod transport;
+mod utp;
 mod vouch;
 mod webseed;
 
@@ -66,6 +74,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::{FilePriority, FileSet};
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::PeerId;
@@ -78,7 +87,7 @@ pub use events::EngineEvent;
 pub use metadata::MetadataError;
 pub use nofollow::FolderId;
 pub use ratelimit::RateLimiter;
-pub use space::{NoSpace, check as check_space};
+pub use space::{NoSpace, check as check_space, check_selected as check_selected_space};
 pub use torrent::{PeerInfo, TorrentState, TorrentStats, WebSeedInfo};
 
 /// Deletes a torrent's files under `dir` (pinned to `pin`, see
@@ -140,6 +149,8 @@ pub struct EngineConfig {
     pub max_open_files: usize,
     /// Message Stream Encryption with peers.
     pub encryption: Encryption,
+    /// uTP (BEP 29) beside TCP, on the UDP port of the same number.
+    pub utp: UtpMode,
     /// The HTTP client announces go through (the daemon shares its own, so
     /// both use one set of root certificates); `None` builds a default one
     /// at [`Engine::start`].
@@ -169,6 +180,7 @@ impl Default for EngineConfig {
             direct_writes: true,
             max_open_files: 256,
             encryption: Encryption::Prefer,
+            utp: UtpMode::On,
             http: None,
             lsd: true,
             dht: None,
@@ -203,6 +215,34 @@ impl Encryption {
     }
 }
 
+/// uTP (BEP 29) with peers: whether we take it, and which transport an
+/// outgoing connection tries first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UtpMode {
+    /// Accept uTP; dial TCP first, and uTP when TCP cannot connect or when
+    /// the peer is known to speak uTP (peer exchange's flag, or the last
+    /// connection to it). The kernel's TCP moves several times more bytes
+    /// per core than a user-space uTP.
+    On,
+    /// Accept uTP and dial every peer over uTP first, TCP when that fails
+    /// (libtorrent's and Transmission's order).
+    Prefer,
+    /// TCP only: no UDP socket for uTP.
+    Off,
+}
+
+impl UtpMode {
+    /// The config file's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UtpMode::On => "on",
+            UtpMode::Prefer => "prefer",
+            UtpMode::Off => "off",
+        }
+    }
+}
+
 /// How a torrent is added.
 #[derive(Debug, Clone)]
 pub struct AddTorrent {
@@ -227,6 +267,10 @@ pub struct AddTorrent {
     /// The download folder's identity when a client of another user chose
     /// it: files are then opened only while it is still that folder.
     pub folder_pin: Option<FolderId>,
+    /// Each file's priority (one per file of the info dictionary) for a
+    /// torrent never started; a resume record's own choice wins. `None`:
+    /// every file normal.
+    pub file_priorities: Option<Vec<FilePriority>>,
 }
 
 /// How a magnet link is added.
@@ -246,6 +290,9 @@ pub struct AddMagnet {
     /// flag: the caller turns this off for an info-hash it knows to be
     /// private; once the metadata says private, the DHT is never asked again.
     pub use_dht: bool,
+    /// Fetch only these files (by their `files-of` index, from 1); `None`:
+    /// what the link's `so=` lists, else every file.
+    pub files: Option<FileSet>,
 }
 
 /// Why the engine could not do something.
@@ -285,6 +332,35 @@ pub enum EngineError {
     /// The HTTP client for announces could not be built.
     #[error("cannot set up the HTTP client for announces: {0}")]
     Http(crate::http_client::ClientError),
+    /// The engine does not run this torrent.
+    #[error("torrent {0} is not running")]
+    NotRunning(InfoHash),
+    /// A file list that does not fit the torrent.
+    #[error(transparent)]
+    FileIndex(#[from] p2p_proto::indexes::IndexError),
+    /// File priorities could not be changed.
+    #[error("cannot change the files of {name}: {reason}")]
+    Files {
+        /// Torrent name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One file of a running torrent, for `files-of`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileView {
+    /// Path inside the download folder.
+    pub path: String,
+    /// Bytes.
+    pub length: u64,
+    /// Bytes of it in verified pieces; 0 for a file not created (skipped).
+    pub have: u64,
+    /// How eagerly it is fetched.
+    pub priority: FilePriority,
+    /// A padding file (BEP 47): not shown to people.
+    pub pad: bool,
 }
 
 /// A running engine. Cloning gives another handle to the same engine.
@@ -319,6 +395,70 @@ pub(crate) struct EngineInner {
     pub lsd_wake: Arc<tokio::sync::Notify>,
     /// Finds peers of public torrents.
     pub dht: Option<DhtNode>,
+    /// uTP's socket, when uTP is on.
+    pub utp: Option<utp::UtpSocket>,
+}
+
+impl EngineInner {
+    /// How to dial a peer; `utp_first` when the peer is known to speak uTP.
+    pub(crate) fn dial(&self, utp_first: bool) -> connect::Dial {
+        dial_settings(&self.config, self.utp.clone(), utp_first)
+    }
+}
+
+/// How to dial a peer under `config`.
+pub(crate) fn dial_settings(
+    config: &EngineConfig,
+    utp: Option<utp::UtpSocket>,
+    utp_first: bool,
+) -> connect::Dial {
+    connect::Dial {
+        encryption: config.encryption,
+        timeout: config.connect_timeout,
+        utp_first: utp.is_some() && (utp_first || config.utp == UtpMode::Prefer),
+        utp,
+    }
+}
+
+/// Tries for a TCP and a UDP port of the same number, when the port is
+/// left to the system (0): the one it picks for TCP may be taken for UDP.
+const PORT_PAIR_TRIES: usize = 8;
+
+/// Binds the TCP listener and, when uTP is on, the uTP socket on the same
+/// port number (peers dial both at the one port trackers announce). A
+/// fixed port whose UDP side is taken runs without uTP, with a warning.
+async fn bind_listeners(
+    config: &EngineConfig,
+    cancel: &CancellationToken,
+) -> Result<(TcpListener, SocketAddr, Option<utp::UtpSocket>), EngineError> {
+    let listen_error = |source| EngineError::Listen {
+        addr: config.listen,
+        source,
+    };
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(listen_error)?;
+        let listen_addr = listener.local_addr().map_err(listen_error)?;
+        if config.utp == UtpMode::Off {
+            return Ok((listener, listen_addr, None));
+        }
+        match utp::bind(listen_addr, config.max_peers_total, cancel.child_token()).await {
+            Ok(socket) => return Ok((listener, listen_addr, Some(socket))),
+            Err(e) if config.listen.port() == 0 && tries < PORT_PAIR_TRIES => {
+                tracing::debug!(
+                    "UDP port {} taken for uTP ({e}): another pair",
+                    listen_addr.port()
+                );
+            }
+            Err(e) => {
+                tracing::warn!("uTP is off: cannot bind UDP {listen_addr}: {e}");
+                return Ok((listener, listen_addr, None));
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -328,19 +468,7 @@ impl Engine {
         config: EngineConfig,
         cancel: CancellationToken,
     ) -> Result<Engine, EngineError> {
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| EngineError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
-        let listen_addr = listener
-            .local_addr()
-            .map_err(|source| EngineError::Listen {
-                addr: config.listen,
-                source,
-            })?;
+        let (listener, listen_addr, utp) = bind_listeners(&config, &cancel).await?;
         let http = match &config.http {
             Some(client) => client.clone(),
             None => tokio::task::spawn_blocking(|| crate::http_client::build(None))
@@ -350,9 +478,15 @@ impl Engine {
         };
         let peer_id = PeerId::generate(rand::random());
         let tasks = TaskTracker::new();
+        // uTP holds the UDP port of the TCP port's number: the DHT takes the
+        // next one (peers learn it from PORT messages, nodes from its packets).
+        let dht_default = match &utp {
+            Some(_) => SocketAddr::new(listen_addr.ip(), listen_addr.port().wrapping_add(1)),
+            None => listen_addr,
+        };
         let dht = match &config.dht {
             Some(c) => Some(
-                DhtNode::start(c, listen_addr, cancel.clone(), &tasks)
+                DhtNode::start(c, dht_default, cancel.clone(), &tasks)
                     .await
                     .map_err(EngineError::Dht)?,
             ),
@@ -381,11 +515,17 @@ impl Engine {
             events: events::Events::new(),
             lsd_wake: Arc::default(),
             dht,
+            utp: utp.clone(),
             config,
         });
         inner
             .tasks
             .spawn(listener::accept_loop(listener, Arc::downgrade(&inner)));
+        if let Some(utp) = utp {
+            inner
+                .tasks
+                .spawn(listener::utp_accept_loop(utp, Arc::downgrade(&inner)));
+        }
         if inner.config.lsd {
             inner
                 .tasks
@@ -462,7 +602,7 @@ impl Engine {
             metadata::Us {
                 peer_id: self.inner.peer_id,
                 listen_port: self.inner.listen_addr.port(),
-                encryption: self.inner.config.encryption,
+                dial: self.inner.dial(false),
             },
             deadline,
             &self.inner.cancel,
@@ -472,10 +612,15 @@ impl Engine {
             info_hash: magnet.info_hash,
             name: metainfo.info.name.clone(),
         });
+        let file_priorities = match (&add.files, &magnet.select_only) {
+            (Some(set), _) => Some(selection::from_file_set(&metainfo.info.files, set)?),
+            (None, Some(so)) => Some(selection::from_select_only(&metainfo.info.files, so)),
+            (None, None) => None,
+        };
         // Refused before a byte is written, as a .torrent's add is.
-        let (meta, dir) = (metainfo, add.download_dir.clone());
+        let (meta, dir, chosen) = (metainfo, add.download_dir.clone(), file_priorities.clone());
         let (mut metainfo, fits) = tokio::task::spawn_blocking(move || {
-            let fits = space::check(&meta, &dir);
+            let fits = space::check_selected(&meta, &dir, chosen.as_deref());
             (meta, fits)
         })
         .await
@@ -495,8 +640,93 @@ impl Engine {
             use_trackers: add.use_trackers,
             assume_complete: false,
             folder_pin: add.folder_pin,
+            file_priorities,
         })
         .await
+    }
+
+    /// The files of a running torrent with their progress and priority.
+    pub fn files(&self, info_hash: InfoHash) -> Option<Vec<FileView>> {
+        let t = self.lock_torrents().get(&info_hash).cloned()?;
+        let s = &t.shared;
+        let (have, priorities) = {
+            let st = s.lock();
+            (st.picker.have().clone(), st.file_priorities.clone())
+        };
+        let spans = selection::Span::of(&s.meta.info.files);
+        Some(
+            s.meta
+                .info
+                .files
+                .iter()
+                .zip(spans)
+                .zip(priorities)
+                .enumerate()
+                .map(|(i, ((f, span), priority))| FileView {
+                    path: f.display_path(),
+                    length: f.length,
+                    // A parked file's bytes in shared pieces wait in the
+                    // part file: not its data until it is wanted.
+                    have: if s.storage.is_parked(i) {
+                        0
+                    } else {
+                        selection::verified_bytes(&span, &have, s.meta.info.piece_length)
+                    },
+                    priority,
+                    pad: f.pad,
+                })
+                .collect(),
+        )
+    }
+
+    /// Changes the priorities of a running torrent's files (one per file of
+    /// the info dictionary): files wanted again come out of the part file
+    /// first, then pieces are picked by the new priorities. Kept in the
+    /// next resume record.
+    pub async fn set_file_priorities(
+        &self,
+        info_hash: InfoHash,
+        priorities: Vec<FilePriority>,
+    ) -> Result<(), EngineError> {
+        let t = self
+            .lock_torrents()
+            .get(&info_hash)
+            .cloned()
+            .ok_or(EngineError::NotRunning(info_hash))?;
+        let shared = t.shared.clone();
+        let fail = |reason: String| EngineError::Files {
+            name: shared.meta.info.name.clone(),
+            reason,
+        };
+        if priorities.len() != shared.meta.info.files.len() {
+            return Err(fail(format!(
+                "{} priorities for {} files",
+                priorities.len(),
+                shared.meta.info.files.len()
+            )));
+        }
+        if shared.lock().status == TorrentState::Checking {
+            return Err(fail(
+                "it is still checking its files; try again when it is done".into(),
+            ));
+        }
+        let s = shared.clone();
+        let wanted: Vec<bool> = priorities.iter().map(|p| p.wanted()).collect();
+        tokio::task::spawn_blocking(move || {
+            for (i, &w) in wanted.iter().enumerate() {
+                if w {
+                    s.storage.unpark(i)?;
+                } else {
+                    s.storage.park_if_absent(i)?;
+                }
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| fail(e.to_string()))?;
+        shared.apply_priorities(priorities);
+        Ok(())
     }
 
     /// Stops a torrent (a `stopped` announce, connections closed, resume

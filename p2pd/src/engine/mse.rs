@@ -1,4 +1,4 @@
-//! Message Stream Encryption over a TCP connection: drives proto's sans-io
+//! Message Stream Encryption over a TCP or uTP connection: drives proto's sans-io
 //! handshake ([`p2p_proto::mse`]) with the socket, draws its randomness,
 //! and hands back transport halves that encrypt when RC4 was chosen.
 //!
@@ -10,9 +10,8 @@ use std::io;
 use bytes::BytesMut;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::mse::{CryptoSet, Established, Initiator, MAX_PAD, MseError, Receiver, Secrets};
-use tokio::net::TcpStream;
 
-use super::transport::{self, Reader, Writer};
+use super::transport::{self, Connected, Reader, Writer};
 
 /// Bytes read at a time during the handshake: the state machines keep what
 /// they are fed, so reads stay small until the stream is ours.
@@ -31,13 +30,7 @@ impl MseFailed {
     /// The peer closed or reset the connection: what a client without MSE
     /// does to our handshake, so worth one plaintext try.
     pub(crate) fn peer_hung_up(&self) -> bool {
-        matches!(self, MseFailed::Io(e) if matches!(
-            e.kind(),
-            io::ErrorKind::UnexpectedEof
-                | io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::BrokenPipe
-        ))
+        matches!(self, MseFailed::Io(e) if transport::hung_up(e))
     }
 }
 
@@ -52,7 +45,7 @@ fn secrets() -> Secrets {
 /// Dials in MSE over `stream` for `info_hash`, offering `provide`, with
 /// `initial_payload` (our BitTorrent handshake) sent inside the handshake.
 pub(crate) async fn initiate(
-    stream: TcpStream,
+    stream: Connected,
     info_hash: InfoHash,
     provide: CryptoSet,
     initial_payload: Vec<u8>,

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use p2p_proto::bitfield::Bitfield;
+use p2p_proto::ipc::PeerTransport;
 use p2p_proto::wire::{
     BlockRef, DEFAULT_MAX_MESSAGE_LEN, Decoded, Handshake, Message, PeerId, WireError,
 };
@@ -93,17 +94,19 @@ pub(crate) enum PeerError {
 
 /// Dials `addr` and runs the connection.
 pub(crate) async fn dial(shared: Arc<Shared>, addr: SocketAddr, permit: OwnedSemaphorePermit) {
+    let utp_first = shared
+        .lock()
+        .candidates
+        .get(&addr)
+        .is_some_and(|c| c.utp_first);
+    let how = super::dial_settings(&shared.config, shared.utp.clone(), utp_first);
+    let mut transport = None;
     let result = async {
-        let (r, w, theirs) = super::connect::dial(
-            addr,
-            our_handshake(&shared),
-            shared.config.encryption,
-            shared.config.connect_timeout,
-        )
-        .await?;
+        let (r, w, theirs) = super::connect::dial(addr, our_handshake(&shared), &how).await?;
         if theirs.info_hash != shared.meta.info_hash {
             return Err(PeerError::WrongTorrent);
         }
+        transport = Some(r.link().transport);
         run(shared.clone(), r, w, addr, theirs, true).await
     }
     .await;
@@ -111,6 +114,10 @@ pub(crate) async fn dial(shared: Arc<Shared>, addr: SocketAddr, permit: OwnedSem
     let mut st = shared.lock();
     if let Some(c) = st.candidates.get_mut(&addr) {
         c.connected = false;
+        if let Some(t) = transport {
+            // Next time, first what worked this time.
+            c.utp_first = t == PeerTransport::Utp;
+        }
         if matches!(result, Err(PeerError::Refused(Refused::OurOwnId))) {
             // Our own address: never dial it again (and never ban it).
             c.next_attempt = Instant::now() + Duration::from_secs(86_400 * 365);
@@ -215,8 +222,7 @@ async fn run(
     theirs: Handshake,
     outgoing: bool,
 ) -> Result<(), PeerError> {
-    let (key, mut cmds, stats) =
-        shared.register_peer(addr, theirs.peer_id, outgoing, r.is_encrypted())?;
+    let (key, mut cmds, stats) = shared.register_peer(addr, theirs.peer_id, outgoing, r.link())?;
     if outgoing {
         let mut st = shared.lock();
         if let Some(c) = st.candidates.get_mut(&addr) {
@@ -416,7 +422,17 @@ impl Conn {
                 self.send(&Message::Have(i));
                 if self.peer_pieces.get(i as usize) {
                     self.wanted_from_peer = self.wanted_from_peer.saturating_sub(1);
+                    if self.wanted_from_peer == 0 {
+                        // The piece may not have been a wanted one (a file
+                        // skipped while it was in flight): count afresh
+                        // before losing interest.
+                        self.recount_wanted();
+                    }
                 }
+                self.update_interest();
+            }
+            PeerCmd::Wanted => {
+                self.recount_wanted();
                 self.update_interest();
             }
             PeerCmd::Choke => self.set_choking(true),
@@ -446,6 +462,16 @@ impl Conn {
         } else {
             self.send(&Message::Unchoke);
         }
+    }
+
+    /// Pieces the peer has that we lack and want, counted from scratch.
+    fn recount_wanted(&mut self) {
+        let st = self.shared.lock();
+        self.wanted_from_peer = self
+            .peer_pieces
+            .iter_ones()
+            .filter(|&i| st.picker.wants(i))
+            .count();
     }
 
     fn update_interest(&mut self) {

@@ -1,12 +1,15 @@
 //! Which blocks to ask a peer for next, and assembly of the blocks that come
 //! back. Random pieces first (to have something to trade quickly), then
 //! rarest first; pieces already started are finished first; at the tail
-//! (endgame) blocks still in flight are asked of a second peer.
+//! (endgame) blocks still in flight are asked of a second peer. Pieces of
+//! high-priority files go before normal ones, normal before low; pieces of
+//! skipped files only are never started.
 //! Pure logic: no I/O, no clock; randomness comes from a seed.
 
 use std::collections::BTreeMap;
 
 use p2p_proto::bitfield::Bitfield;
+use p2p_proto::ipc::FilePriority;
 use p2p_proto::wire::{BLOCK_LEN, BlockRef};
 
 use super::piecebuf::PieceBuf;
@@ -45,6 +48,13 @@ pub struct Picker {
     cursor: usize,
     /// Picks nothing (the torrent waits for disk space).
     paused: bool,
+    /// Each piece's priority (see selection): `Skip` pieces are not started.
+    priority: Vec<FilePriority>,
+    /// Missing pieces that are wanted: none left means done for the user.
+    wanted_missing: usize,
+    /// The tiers missing pieces were in when priorities were last set, from
+    /// high to low: the tiers a new piece is looked for in.
+    tiers: Vec<FilePriority>,
 }
 
 #[derive(Debug)]
@@ -96,6 +106,7 @@ impl Picker {
     /// A picker for a torrent, starting from the pieces already verified.
     pub fn new(piece_length: u64, total_length: u64, have: Bitfield, seed: u64) -> Picker {
         let n = have.len();
+        let missing = n - have.count_ones();
         Picker {
             piece_length,
             total_length,
@@ -108,7 +119,48 @@ impl Picker {
             rng: seed | 1,
             cursor: 0,
             paused: false,
+            wanted_missing: missing,
+            priority: vec![FilePriority::Normal; n],
+            tiers: vec![FilePriority::Normal],
         }
+    }
+
+    /// Sets each piece's priority (one per piece; a list of another
+    /// length is ignored). Pieces already started are finished.
+    pub fn set_priorities(&mut self, priority: Vec<FilePriority>) {
+        if priority.len() != self.have.len() {
+            return;
+        }
+        self.priority = priority;
+        let mut tiers = [false; 4];
+        self.wanted_missing = 0;
+        for (i, p) in self.priority.iter().enumerate() {
+            if !self.have.get(i) && p.wanted() {
+                self.wanted_missing += 1;
+                tiers[*p as usize] = true;
+            }
+        }
+        self.tiers = FilePriority::ALL
+            .into_iter()
+            .rev()
+            .filter(|p| p.wanted() && tiers[*p as usize])
+            .collect();
+    }
+
+    /// Whether we lack the piece and want it.
+    pub fn wants(&self, index: usize) -> bool {
+        !self.have.get(index) && self.priority.get(index).is_some_and(|p| p.wanted())
+    }
+
+    /// Every wanted piece is verified: the download is done for the user,
+    /// though pieces of skipped files may be missing.
+    pub fn is_done(&self) -> bool {
+        self.wanted_missing == 0
+    }
+
+    /// Missing pieces that are wanted.
+    pub fn wanted_missing(&self) -> usize {
+        self.wanted_missing
     }
 
     /// While paused (the disk is full), [`Picker::pick`] picks nothing.
@@ -285,9 +337,9 @@ impl Picker {
         }) || peer.iter_ones().any(|i| self.is_untouched(i as u32))
     }
 
-    /// Missing, and neither being downloaded nor being verified.
+    /// Missing and wanted, and neither being downloaded nor being verified.
     fn is_untouched(&self, index: u32) -> bool {
-        !self.have.get(index as usize) && !self.busy.get(index as usize)
+        self.wants(index as usize) && !self.busy.get(index as usize)
     }
 
     fn endgame(
@@ -349,32 +401,45 @@ impl Picker {
         } else {
             self.cursor % n
         };
-        let candidates = (0..n)
-            .map(|k| (k + offset) % n)
-            .filter(|&i| peer.get(i) && self.is_untouched(i as u32));
-        let pick = if random_phase {
-            candidates.into_iter().next()
-        } else {
-            // Rarest first; ties go to the first one after the cursor. The
-            // scan stops at a piece as rare as the rarest missing one (when
-            // all are equally common, that is the first candidate).
-            let floor = self.rarest_missing();
-            let mut best: Option<(usize, u32)> = None;
-            for i in candidates {
-                let a = self.availability[i];
-                if best.is_none_or(|(_, b)| a < b) {
-                    best = Some((i, a));
-                    if a <= floor {
-                        break;
-                    }
-                }
+        let single_tier = self.tiers.len() == 1;
+        let mut pick = None;
+        for tier in self.tiers.clone() {
+            let candidates = (0..n).map(|k| (k + offset) % n).filter(|&i| {
+                peer.get(i)
+                    && self.is_untouched(i as u32)
+                    && (single_tier || self.priority[i] == tier)
+            });
+            pick = if random_phase {
+                candidates.into_iter().next()
+            } else {
+                self.rarest(candidates)
+            };
+            if pick.is_some() {
+                break;
             }
-            best.map(|(i, _)| i)
-        };
+        }
         if let Some(i) = pick {
             self.cursor = i + 1;
         }
         pick.map(|i| i as u32)
+    }
+
+    /// Rarest first; ties go to the first candidate. The scan stops at a
+    /// piece as rare as the rarest missing one (when all are equally
+    /// common, that is the first candidate): no wanted piece is rarer.
+    fn rarest(&self, candidates: impl Iterator<Item = usize>) -> Option<usize> {
+        let floor = self.rarest_missing();
+        let mut best: Option<(usize, u32)> = None;
+        for i in candidates {
+            let a = self.availability[i];
+            if best.is_none_or(|(_, b)| a < b) {
+                best = Some((i, a));
+                if a <= floor {
+                    break;
+                }
+            }
+        }
+        best.map(|(i, _)| i)
     }
 
     fn next_random(&mut self) -> u64 {
@@ -573,6 +638,9 @@ impl Picker {
         let i = index as usize;
         if i < self.have.len() && !self.have.get(i) {
             self.rarity[self.availability[i] as usize] -= 1;
+            if self.priority[i].wanted() {
+                self.wanted_missing -= 1;
+            }
         }
         self.have.set(i, true);
         self.partial.remove(&index);

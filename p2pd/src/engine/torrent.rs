@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::PeerSource;
+use p2p_proto::ipc::{FilePriority, PeerSource, PeerTransport};
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{BlockRef, PeerId};
 use tokio::sync::{mpsc, watch};
@@ -28,6 +28,7 @@ use super::piecebuf::PieceBuf;
 use super::ratelimit::RateLimiter;
 use super::space;
 use super::storage::Storage;
+use super::transport::Link;
 use super::vouch::Vouch;
 use super::{AddTorrent, EngineConfig, EngineError, EngineInner};
 use crate::dht::DhtNode;
@@ -102,6 +103,8 @@ pub struct PeerInfo {
     /// Whether the stream is RC4-encrypted (MSE); a plaintext stream after
     /// an MSE handshake is not.
     pub encrypted: bool,
+    /// What carries it.
+    pub transport: PeerTransport,
     /// How we learnt of it.
     pub source: PeerSource,
 }
@@ -161,6 +164,8 @@ pub enum PeerCmd {
     Cancel(BlockRef),
     /// Close the connection (the peer was banned).
     Disconnect,
+    /// The files wanted changed: count again what the peer has for us.
+    Wanted,
 }
 
 /// Counters a peer task keeps and the torrent reads.
@@ -183,8 +188,7 @@ pub(crate) struct PeerHandle {
     pub listen_addr: Option<SocketAddr>,
     pub peer_id: PeerId,
     pub outgoing: bool,
-    /// The stream is RC4-encrypted (MSE).
-    pub encrypted: bool,
+    pub link: Link,
     pub source: PeerSource,
     pub cmd: mpsc::UnboundedSender<PeerCmd>,
     pub stats: Arc<PeerStats>,
@@ -203,6 +207,9 @@ pub(crate) struct Candidate {
     pub next_attempt: Instant,
     pub failures: u32,
     pub connected: bool,
+    /// Dial it over uTP first: it said so (peer exchange's uTP flag) or
+    /// the last connection that worked was uTP.
+    pub utp_first: bool,
 }
 
 /// Who a ban applies to: the IP, except on loopback, where every local
@@ -244,6 +251,8 @@ pub(crate) struct State {
     pub web_seeds: Vec<Arc<WebSeedStats>>,
     /// Pieces from a web seed in the disk threads: a bad one is its strike.
     pub web_pieces: HashMap<u32, Arc<WebSeedStats>>,
+    /// Each file's priority (one per file of the info dictionary).
+    pub file_priorities: Vec<FilePriority>,
 }
 
 /// Everything peers and the manager share.
@@ -252,6 +261,8 @@ pub(crate) struct Shared {
     pub storage: Arc<Storage>,
     pub peer_id: PeerId,
     pub listen_port: u16,
+    /// The engine's uTP socket, when uTP is on.
+    pub utp: Option<super::utp::UtpSocket>,
     /// The engine's HTTP client, for announces.
     pub http: reqwest::Client,
     pub config: EngineConfig,
@@ -334,7 +345,15 @@ impl Torrent {
             engine.config.direct_writes,
             engine.handles.clone(),
         )
-        .map(|s| s.pinned(add.folder_pin))
+        .map(|s| {
+            s.pinned(add.folder_pin).with_part_file(
+                &meta,
+                super::resume::part_file_path(&super::resume::record_path(
+                    &add.resume_dir,
+                    meta.info_hash,
+                )),
+            )
+        })
         .map_err(|source| EngineError::Storage {
             name: meta.info.name.clone(),
             source,
@@ -346,6 +365,7 @@ impl Torrent {
             storage: Arc::new(storage),
             peer_id: engine.peer_id,
             listen_port: engine.listen_addr.port(),
+            utp: engine.utp.clone(),
             http: engine.http.clone(),
             config: engine.config.clone(),
             caps: engine.caps.clone(),
@@ -383,6 +403,7 @@ impl Torrent {
                 space_retry: None,
                 web_seeds: Vec::new(),
                 web_pieces: HashMap::new(),
+                file_priorities: vec![FilePriority::Normal; meta.info.files.len()],
             }),
             complete_tx,
             downloaded: AtomicU64::new(0),
@@ -447,7 +468,8 @@ impl Torrent {
                     downloaded: p.stats.downloaded.load(Ordering::Relaxed),
                     uploaded: p.stats.uploaded.load(Ordering::Relaxed),
                     outgoing: p.outgoing,
-                    encrypted: p.encrypted,
+                    encrypted: p.link.encrypted,
+                    transport: p.link.transport,
                     source: p.source,
                 })
                 .collect(),
@@ -469,7 +491,7 @@ impl Shared {
         addr: SocketAddr,
         peer_id: PeerId,
         outgoing: bool,
-        encrypted: bool,
+        link: Link,
     ) -> Result<(u64, mpsc::UnboundedReceiver<PeerCmd>, Arc<PeerStats>), Refused> {
         if self.cancel.is_cancelled() {
             return Err(Refused::Stopping);
@@ -518,7 +540,7 @@ impl Shared {
                 listen_addr: outgoing.then_some(addr),
                 peer_id,
                 outgoing,
-                encrypted,
+                link,
                 source,
                 cmd: tx,
                 stats: stats.clone(),
@@ -544,10 +566,20 @@ impl Shared {
 
     /// Adds addresses to dial, learnt from `source`.
     pub fn add_candidates(&self, source: PeerSource, addrs: impl IntoIterator<Item = SocketAddr>) {
+        self.add_candidates_hinted(source, addrs.into_iter().map(|a| (a, false)));
+    }
+
+    /// As [`Shared::add_candidates`], each with whether it is said to speak
+    /// uTP (then dialled over uTP first).
+    pub fn add_candidates_hinted(
+        &self,
+        source: PeerSource,
+        addrs: impl IntoIterator<Item = (SocketAddr, bool)>,
+    ) {
         let own = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), self.listen_port);
         let now = Instant::now();
         let mut st = self.lock();
-        for a in addrs {
+        for (a, utp) in addrs {
             if a.port() == 0 || a == own {
                 continue;
             }
@@ -556,12 +588,16 @@ impl Shared {
             if st.candidates.len() >= MAX_CANDIDATES && !st.candidates.contains_key(&a) {
                 continue;
             }
-            st.candidates.entry(a).or_insert(Candidate {
-                source,
-                next_attempt: now,
-                failures: 0,
-                connected: false,
-            });
+            st.candidates
+                .entry(a)
+                .or_insert(Candidate {
+                    source,
+                    next_attempt: now,
+                    failures: 0,
+                    connected: false,
+                    utp_first: false,
+                })
+                .utp_first |= utp;
         }
         drop(st);
         self.wake.notify_one();
@@ -653,6 +689,12 @@ impl Shared {
                 web.judged.notify_one();
             }
             st.picker.recycle(buf);
+            if !self.storage.holds_piece(index) {
+                // Its files were skipped while it was on its way: its
+                // bytes had nowhere to go, so we do not have it.
+                st.picker.failed(index);
+                continue;
+            }
             st.picker.verified(index);
             for p in st.peers.values() {
                 let _ = p.cmd.send(PeerCmd::Have(index));
@@ -663,19 +705,57 @@ impl Shared {
             st.status,
             TorrentState::Downloading | TorrentState::DiskFull(_)
         );
-        if st.picker.is_complete() && fetching {
-            st.picker.set_paused(false);
-            st.space_retry = None;
-            st.status = TorrentState::Seeding;
-            drop(st);
-            tracing::info!(torrent = %self.meta.info.name, "download complete, seeding");
-            self.complete_tx.send_replace(true);
-            self.events.send(EngineEvent::Completed {
-                info_hash: self.meta.info_hash,
-                name: self.meta.info.name.clone(),
-            });
-            self.wake.notify_one();
+        if st.picker.is_done() && fetching {
+            self.finish(st);
         }
+    }
+
+    /// Every wanted piece is in: seeding what we have, and everyone is told.
+    fn finish(&self, mut st: MutexGuard<'_, State>) {
+        st.picker.set_paused(false);
+        st.space_retry = None;
+        st.status = TorrentState::Seeding;
+        drop(st);
+        tracing::info!(torrent = %self.meta.info.name, "download complete, seeding");
+        self.complete_tx.send_replace(true);
+        self.events.send(EngineEvent::Completed {
+            info_hash: self.meta.info_hash,
+            name: self.meta.info.name.clone(),
+        });
+        self.wake.notify_one();
+    }
+
+    /// Takes new file priorities (the storage has already brought wanted
+    /// files out of the part file): the picker's piece priorities, the
+    /// state (done or downloading again), peers' interest, the next record.
+    pub fn apply_priorities(&self, priorities: Vec<FilePriority>) {
+        let mut st = self.lock();
+        let pieces = super::selection::piece_priorities(
+            &super::selection::Span::of(&self.meta.info.files),
+            &priorities,
+            self.meta.info.piece_length,
+            self.meta.piece_count(),
+        );
+        st.picker.set_priorities(pieces);
+        st.file_priorities = priorities;
+        st.resume_dirty = true;
+        for p in st.peers.values() {
+            let _ = p.cmd.send(PeerCmd::Wanted);
+        }
+        let done = st.picker.is_done();
+        match st.status {
+            TorrentState::Downloading | TorrentState::DiskFull(_) if done => {
+                return self.finish(st);
+            }
+            TorrentState::Seeding if !done => {
+                st.status = TorrentState::Downloading;
+                drop(st);
+                tracing::info!(torrent = %self.meta.info.name, "more files wanted: downloading again");
+                self.complete_tx.send_replace(false);
+            }
+            _ => drop(st),
+        }
+        self.wake.notify_one();
     }
 
     pub(super) fn piece_failed(&self, index: u32, contributors: &[(SocketAddr, PeerId)]) {
@@ -752,8 +832,7 @@ impl Shared {
                 Some((next, _)) if next <= Instant::now() => {}
                 _ => return,
             }
-            let have = st.picker.have();
-            (have.len() - have.count_ones()) as u64 * self.meta.info.piece_length
+            st.picker.wanted_missing() as u64 * self.meta.info.piece_length
         };
         let free = space::available(&self.add.download_dir).unwrap_or(u64::MAX);
         let want = space::enough_to_resume(

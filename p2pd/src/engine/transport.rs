@@ -1,8 +1,7 @@
-//! A peer connection's two halves, whatever carries them: plain TCP, or TCP
-//! with the RC4 stream of Message Stream Encryption (see mse.rs). The peer
-//! loop reads and writes through [`Reader`] and [`Writer`] and never learns
-//! which; another carrier (uTP) is one more [`ReadStream`] / [`WriteStream`]
-//! variant.
+//! A peer connection's two halves, whatever carries them: TCP or uTP
+//! (utp.rs), each plain or with the RC4 stream of Message Stream
+//! Encryption (see mse.rs). The peer loop reads and writes through
+//! [`Reader`] and [`Writer`] and never learns which.
 //!
 //! The plaintext path adds no copy: reads land in the caller's buffer and
 //! vectored writes go straight to the socket. The encrypted path decrypts
@@ -13,40 +12,129 @@
 use std::io::{self, IoSlice};
 
 use bytes::BytesMut;
+use librqbit_utp::{UtpStream, UtpStreamReadHalf, UtpStreamWriteHalf};
+use p2p_proto::ipc::PeerTransport;
 use p2p_proto::mse::Rc4Stream;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 /// Most bytes encrypted ahead of the socket in one go.
 const STAGE_BYTES: usize = 256 * 1024;
 
+/// The peer closed or reset the connection.
+pub(crate) fn hung_up(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// What carries a connection, as the rest of the engine sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Link {
+    pub transport: PeerTransport,
+    /// RC4 after an MSE handshake (plaintext after one is not).
+    pub encrypted: bool,
+}
+
 /// What carries the bytes we read.
-#[derive(Debug)]
 pub(crate) enum ReadStream {
     Tcp(OwnedReadHalf),
+    Utp(UtpStreamReadHalf),
 }
 
 /// What carries the bytes we write.
-#[derive(Debug)]
 pub(crate) enum WriteStream {
     Tcp(OwnedWriteHalf),
+    Utp(UtpStreamWriteHalf),
 }
 
-/// Splits a TCP connection into plaintext halves.
-pub(crate) fn plain(stream: TcpStream) -> (Reader, Writer) {
-    let (r, w) = stream.into_split();
+// uTP's halves do not implement Debug; the carrier's name is enough.
+impl std::fmt::Debug for ReadStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.transport().name())
+    }
+}
+
+impl std::fmt::Debug for WriteStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WriteStream::Tcp(_) => PeerTransport::Tcp.name(),
+            WriteStream::Utp(_) => PeerTransport::Utp.name(),
+        })
+    }
+}
+
+impl ReadStream {
+    fn transport(&self) -> PeerTransport {
+        match self {
+            ReadStream::Tcp(_) => PeerTransport::Tcp,
+            ReadStream::Utp(_) => PeerTransport::Utp,
+        }
+    }
+
+    fn as_async_read(&mut self) -> &mut (dyn AsyncRead + Unpin + Send) {
+        match self {
+            ReadStream::Tcp(r) => r,
+            ReadStream::Utp(r) => r,
+        }
+    }
+}
+
+impl WriteStream {
+    fn as_async_write(&mut self) -> &mut (dyn AsyncWrite + Unpin + Send) {
+        match self {
+            WriteStream::Tcp(w) => w,
+            WriteStream::Utp(w) => w,
+        }
+    }
+}
+
+/// A connected peer stream of either kind.
+pub(crate) enum Connected {
+    Tcp(TcpStream),
+    Utp(UtpStream),
+}
+
+/// Splits a connection into plaintext halves.
+pub(crate) fn plain(stream: impl Into<Connected>) -> (Reader, Writer) {
+    let (r, w) = match stream.into() {
+        Connected::Tcp(s) => {
+            let (r, w) = s.into_split();
+            (ReadStream::Tcp(r), WriteStream::Tcp(w))
+        }
+        Connected::Utp(s) => {
+            let (r, w) = s.split();
+            (ReadStream::Utp(r), WriteStream::Utp(w))
+        }
+    };
     (
         Reader {
-            stream: ReadStream::Tcp(r),
+            stream: r,
             decrypt: None,
             pending: Vec::new(),
         },
         Writer {
-            stream: WriteStream::Tcp(w),
+            stream: w,
             encrypt: None,
         },
     )
+}
+
+impl From<TcpStream> for Connected {
+    fn from(s: TcpStream) -> Self {
+        Connected::Tcp(s)
+    }
+}
+
+impl From<UtpStream> for Connected {
+    fn from(s: UtpStream) -> Self {
+        Connected::Utp(s)
+    }
 }
 
 /// The reading half.
@@ -75,15 +163,19 @@ impl Reader {
         self.pending = bytes;
     }
 
-    /// Whether reads are decrypted.
-    pub(crate) fn is_encrypted(&self) -> bool {
-        self.decrypt.is_some()
+    /// What carries the connection, and whether reads are decrypted.
+    pub(crate) fn link(&self) -> Link {
+        Link {
+            transport: self.stream.transport(),
+            encrypted: self.decrypt.is_some(),
+        }
     }
 
     /// The TCP socket, for socket options.
     pub(crate) fn tcp(&self) -> Option<&TcpStream> {
         match &self.stream {
             ReadStream::Tcp(r) => Some(r.as_ref()),
+            ReadStream::Utp(_) => None,
         }
     }
 
@@ -97,9 +189,7 @@ impl Reader {
             return Ok(n);
         }
         let before = buf.len();
-        let n = match &mut self.stream {
-            ReadStream::Tcp(r) => r.read_buf(buf).await?,
-        };
+        let n = self.stream.as_async_read().read_buf(buf).await?;
         if let Some(c) = &mut self.decrypt {
             c.apply(&mut buf[before..before + n]);
         }
@@ -112,9 +202,7 @@ impl Reader {
         out[..from_pending].copy_from_slice(&self.pending[..from_pending]);
         self.pending.drain(..from_pending);
         let rest = &mut out[from_pending..];
-        match &mut self.stream {
-            ReadStream::Tcp(r) => r.read_exact(rest).await?,
-        };
+        self.stream.as_async_read().read_exact(rest).await?;
         if let Some(c) = &mut self.decrypt {
             c.apply(rest);
         }
@@ -154,7 +242,7 @@ impl Writer {
     /// reported only when the socket has all of them, so a cancelled write
     /// neither loses nor encrypts a byte twice.
     pub(crate) async fn write_vectored(&mut self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
-        let WriteStream::Tcp(w) = &mut self.stream;
+        let w = self.stream.as_async_write();
         let Some(enc) = &mut self.encrypt else {
             return w.write_vectored(slices).await;
         };
@@ -187,7 +275,7 @@ impl Writer {
 
     /// Writes all of `bytes` (for handshakes, not the message loop).
     pub(crate) async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let WriteStream::Tcp(w) = &mut self.stream;
+        let w = self.stream.as_async_write();
         match &mut self.encrypt {
             None => w.write_all(bytes).await,
             Some(enc) => {

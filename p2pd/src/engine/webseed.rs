@@ -54,7 +54,8 @@ enum FetchError {
 }
 
 /// Runs a web seed of a torrent (`key` and `seed` from
-/// `register_web_seed`) until the torrent is complete or stops.
+/// `register_web_seed`) until the torrent stops; idle while every wanted
+/// piece is in (more files wanted later wake it).
 pub(crate) async fn run(shared: Arc<Shared>, key: u64, seed: Arc<WebSeedStats>) {
     let url = seed.url.clone();
     let mut complete = shared.complete_tx.subscribe();
@@ -63,8 +64,18 @@ pub(crate) async fn run(shared: Arc<Shared>, key: u64, seed: Arc<WebSeedStats>) 
     let mut failures = 0u32;
     let mut cursor = 0u32;
     loop {
-        if *complete.borrow() || cancel.is_cancelled() {
+        if cancel.is_cancelled() {
             break;
+        }
+        if *complete.borrow() {
+            // Kept in the list: what it sent stays to be seen.
+            seed.set_status("done: the torrent is complete");
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                more = complete.wait_for(|c| !*c) => if more.is_err() { return },
+            }
+            seed.set_status("ok");
+            continue;
         }
         let strikes = seed.strikes.load(Ordering::Relaxed);
         if strikes >= strikes_allowed {
@@ -130,12 +141,7 @@ pub(crate) async fn run(shared: Arc<Shared>, key: u64, seed: Arc<WebSeedStats>) 
             }
         }
     }
-    if *complete.borrow() && !cancel.is_cancelled() {
-        // Kept in the list: what it sent stays to be seen.
-        seed.set_status("done: the torrent is complete");
-    } else {
-        shared.unregister_web_seed(&seed);
-    }
+    shared.unregister_web_seed(&seed);
 }
 
 /// Fills `buf` with piece `index`, one range request per file it covers.

@@ -143,6 +143,51 @@ async fn a_taken_udp_port_moves_the_dht_to_another_and_the_engine_starts() {
     e.shutdown(Duration::from_secs(5)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_utp_on_the_listen_port_the_dht_takes_the_next_one() {
+    // A port whose TCP and UDP sides and the next UDP port are free now.
+    let port = (0..100)
+        .find_map(|_| {
+            let tcp = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+            let p = tcp.local_addr().ok()?.port();
+            let _udp = std::net::UdpSocket::bind(("127.0.0.1", p)).ok()?;
+            let _next = std::net::UdpSocket::bind(("127.0.0.1", p.checked_add(1)?)).ok()?;
+            Some(p)
+        })
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let e = engine(&cancel, |c| {
+        c.listen = SocketAddr::from(([127, 0, 0, 1], port));
+        c.dht = Some(DhtConfig {
+            port: None,
+            ..lone_dht()
+        });
+    })
+    .await;
+    assert_eq!(e.listen_addr().port(), port);
+    // uTP answers on the listen port's UDP side (a SYN gets a STATE back).
+    let probe = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut syn = [0u8; 20];
+    syn[0] = 0x41; // type ST_SYN, version 1
+    syn[2..4].copy_from_slice(&7u16.to_be_bytes()); // connection id
+    syn[12..16].copy_from_slice(&(1u32 << 20).to_be_bytes()); // window
+    syn[16..18].copy_from_slice(&1u16.to_be_bytes()); // seq_nr
+    probe.send_to(&syn, ("127.0.0.1", port)).await.unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = timeout(Duration::from_secs(5), probe.recv_from(&mut buf))
+        .await
+        .expect("no uTP answer on the listen port")
+        .unwrap();
+    assert!(
+        n >= 20 && buf[0] == 0x21,
+        "not a uTP ST_STATE: {:?}",
+        &buf[..n]
+    );
+    assert_eq!(e.dht_status().await.unwrap().port, port + 1);
+    cancel.cancel();
+    e.shutdown(Duration::from_secs(5)).await;
+}
+
 /// Polls `node` until it knows at least one node, for at most 30 s.
 async fn joined(node: &DhtNode) -> bool {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -143,6 +143,7 @@ async fn a_magnet_s_metadata_comes_over_mse_when_required() {
                 use_trackers: false,
                 use_dht: false,
                 folder_pin: None,
+                files: None,
             },
             WAIT,
         )

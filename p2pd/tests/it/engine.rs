@@ -93,6 +93,7 @@ pub(crate) fn add(meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> AddTor
         use_trackers: false,
         assume_complete: false,
         folder_pin: None,
+        file_priorities: None,
     }
 }
 
@@ -104,6 +105,7 @@ fn magnet_add(dir: &Path) -> AddMagnet {
         use_trackers: false,
         folder_pin: None,
         use_dht: false,
+        files: None,
     }
 }
 

@@ -27,6 +27,7 @@ impl State {
             source,
             to: (!folder.is_empty()).then(|| folder.to_owned()),
             paused: self.paused,
+            files: None,
         }
     }
 }

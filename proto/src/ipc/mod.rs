@@ -23,6 +23,7 @@
 //!
 //! Sans-io: types, framing and the default socket path; no sockets here.
 
+mod files;
 mod frame;
 mod goals;
 mod reply;
@@ -30,6 +31,7 @@ mod request;
 mod settings;
 mod views;
 
+pub use files::*;
 pub use frame::{FrameError, FrameReader, encode_frame};
 pub use goals::*;
 pub use reply::*;

@@ -82,6 +82,8 @@ pub enum Response {
     PasskeyRotated(PasskeyRotatedInfo),
     /// `config_get`, `config_set`.
     Config(RuntimeSettings),
+    /// `torrent_files`, `file_priority`.
+    TorrentFiles(super::files::TorrentFiles),
     /// `seed_goal` (boxed: a summary and more, the largest reply).
     SeedGoal(Box<super::goals::SeedGoalInfo>),
 }
@@ -176,6 +178,9 @@ impl Request {
             Request::Events { .. } => Response::Events(de(c, json)?),
             Request::PasskeyRotate => Response::PasskeyRotated(de(c, json)?),
             Request::ConfigGet | Request::ConfigSet { .. } => Response::Config(de(c, json)?),
+            Request::TorrentFiles { .. } | Request::FilePriority { .. } => {
+                Response::TorrentFiles(de(c, json)?)
+            }
         })
     }
 }

@@ -64,6 +64,11 @@ pub enum Request {
         /// Add without starting.
         #[serde(default)]
         paused: bool,
+        /// Fetch only these files (by their `torrent_files` index, from 1);
+        /// the others are skipped. None: every file, or a magnet link's
+        /// own `so=` list.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files: Option<super::FileSet>,
     },
     /// Resume progress of one torrent ([`super::ProgressInfo`]).
     Progress {
@@ -224,6 +229,22 @@ pub enum Request {
         #[serde(default)]
         upload_rate_limit: Option<u64>,
     },
+    /// The files of a torrent with their size, progress and priority
+    /// ([`super::TorrentFiles`]).
+    TorrentFiles {
+        /// Torrent id.
+        id: String,
+    },
+    /// Changes the priority of some files of a running torrent at once,
+    /// kept in its resume record ([`super::TorrentFiles`] after the change).
+    FilePriority {
+        /// Torrent id.
+        id: String,
+        /// The files, by their `torrent_files` index (from 1).
+        files: super::FileSet,
+        /// The new priority.
+        priority: super::FilePriority,
+    },
     /// Moves a download in the queue, which decides the order downloads
     /// and seeds start in ([`super::TorrentSummary`] after the move).
     Queue {
@@ -298,6 +319,8 @@ impl Request {
             Request::ConfigGet => "config_get",
             Request::ConfigSet { .. } => "config_set",
             Request::TorrentLimits { .. } => "torrent_limits",
+            Request::TorrentFiles { .. } => "torrent_files",
+            Request::FilePriority { .. } => "file_priority",
             Request::Queue { .. } => "queue",
             Request::SeedGoal { .. } => "seed_goal",
         }

@@ -312,6 +312,34 @@ pub struct PeerSummary {
     /// from daemons older than encryption: false.
     #[serde(default)]
     pub encrypted: bool,
+    /// What carries the connection. Absent from daemons older than uTP:
+    /// TCP.
+    #[serde(default)]
+    pub transport: PeerTransport,
+}
+
+/// What carries a peer connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerTransport {
+    /// TCP.
+    #[default]
+    Tcp,
+    /// uTP over UDP (BEP 29).
+    Utp,
+    /// HTTP: a web seed (BEP 19).
+    Http,
+}
+
+impl PeerTransport {
+    /// The name `p2pctl peers` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerTransport::Tcp => "tcp",
+            PeerTransport::Utp => "utp",
+            PeerTransport::Http => "http",
+        }
+    }
 }
 
 /// How a peer was found. One name per source, shown by `p2pctl peers`.

@@ -5,7 +5,7 @@
 //!
 //! Usage: engine-harness TORRENT DOWNLOAD_DIR [--peer ADDR]... [--no-trackers]
 //!        [--resume-dir DIR] [--upload-limit BYTES] [--download-limit BYTES]
-//!        [--encryption prefer|require|disable]
+//!        [--encryption prefer|require|disable] [--utp on|prefer|off]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use p2p_proto::metainfo::Metainfo;
-use p2pd::engine::{AddTorrent, Encryption, Engine, EngineConfig};
+use p2pd::engine::{AddTorrent, Encryption, Engine, EngineConfig, UtpMode};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -56,6 +56,14 @@ async fn main() -> anyhow::Result<()> {
                     _ => bail!("--encryption needs prefer, require or disable"),
                 }
             }
+            "--utp" => {
+                config.utp = match args.next().as_deref() {
+                    Some("on") => UtpMode::On,
+                    Some("prefer") => UtpMode::Prefer,
+                    Some("off") => UtpMode::Off,
+                    _ => bail!("--utp needs on, prefer or off"),
+                }
+            }
             other => bail!("unknown argument {other}"),
         }
     }
@@ -76,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
             use_trackers,
             assume_complete: false,
             folder_pin: None,
+            file_priorities: None,
         })
         .await?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -108,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
                     let peers: Vec<_> = s.peers.iter().map(|p| serde_json::json!({
                         "addr": p.addr.to_string(), "peer_id": p.peer_id,
                         "downloaded": p.downloaded, "uploaded": p.uploaded,
-                        "encrypted": p.encrypted,
+                        "encrypted": p.encrypted, "transport": p.transport.name(),
                     })).collect();
                     println!("{}", serde_json::json!({
                         "state": format!("{:?}", s.state),

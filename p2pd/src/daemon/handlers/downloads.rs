@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{Added, ErrorCode, IpcError, TorrentState, TorrentSummary, parse_rate};
+use p2p_proto::ipc::{
+    Added, ErrorCode, FilePriority, FileSet, IpcError, TorrentState, TorrentSummary, parse_rate,
+};
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 
@@ -15,7 +17,7 @@ use super::views::{idle_summaries, summary};
 use crate::daemon::registry::{Entry, store_torrent};
 use crate::daemon::sharing::read_torrent;
 use crate::daemon::{Daemon, community};
-use crate::engine::{AddMagnet, EngineError, FolderId};
+use crate::engine::{AddMagnet, EngineError, FolderId, selection};
 
 type Reply<T> = Result<T, IpcError>;
 
@@ -34,6 +36,7 @@ pub(super) async fn add(
     source: &str,
     to: Option<&str>,
     paused: bool,
+    files: Option<&FileSet>,
 ) -> Reply<Added> {
     let dir = to
         .map(PathBuf::from)
@@ -54,7 +57,7 @@ pub(super) async fn add(
     if source.starts_with("magnet:") {
         let magnet =
             Magnet::parse(source).map_err(|e| err(ErrorCode::InvalidTorrent, e.to_string()))?;
-        return add_magnet(d, magnet, dir).await;
+        return add_magnet(d, magnet, dir, files.cloned()).await;
     }
     let path = Path::new(source);
     let looks_like_a_path =
@@ -87,9 +90,13 @@ pub(super) async fn add(
             format!("{} is already added ({})", meta.info.name, ih.short_hex()),
         ));
     }
+    let priorities = files
+        .map(|set| selection::from_file_set(&meta.info.files, set))
+        .transpose()
+        .map_err(|e| err(ErrorCode::BadRequest, format!("--files: {e}")))?;
     // Refused before anything is recorded: it could not be downloaded.
-    fits(&meta, &dir.0).await?;
-    record(d, &meta, bytes, &dir, paused).await?;
+    fits(&meta, &dir.0, priorities.clone()).await?;
+    record(d, &meta, bytes, &dir, paused, priorities).await?;
     if paused {
         return Ok(Added {
             torrent: idle_summary(d, ih)?,
@@ -131,14 +138,16 @@ async fn with_rights<T: Send + 'static>(
 /// A download folder and its pin (see [`crate::engine::AddTorrent::folder_pin`]).
 type Folder = (PathBuf, Option<FolderId>);
 
-/// Whether the torrent's files fit in the free space of `dir` (a stat per
-/// file, on the blocking pool).
-async fn fits(meta: &Metainfo, dir: &Path) -> Reply<()> {
+/// Whether the torrent's wanted files fit in the free space of `dir` (a
+/// stat per file, on the blocking pool).
+async fn fits(meta: &Metainfo, dir: &Path, priorities: Option<Vec<FilePriority>>) -> Reply<()> {
     let (meta, dir) = (meta.clone(), dir.to_path_buf());
-    tokio::task::spawn_blocking(move || crate::engine::check_space(&meta, &dir))
-        .await
-        .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| err(ErrorCode::Io, e.to_string()))
+    tokio::task::spawn_blocking(move || {
+        crate::engine::check_selected_space(&meta, &dir, priorities.as_deref())
+    })
+    .await
+    .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+    .map_err(|e| err(ErrorCode::Io, e.to_string()))
 }
 
 /// Stores the .torrent copy (on the blocking pool) and records the download.
@@ -148,6 +157,7 @@ async fn record(
     torrent: Vec<u8>,
     (dir, pin): &Folder,
     paused: bool,
+    file_priorities: Option<Vec<FilePriority>>,
 ) -> Reply<()> {
     let ih = meta.info_hash;
     let entry = Entry {
@@ -160,6 +170,7 @@ async fn record(
         folder_pin: *pin,
         download_rate_limit: None,
         upload_rate_limit: None,
+        file_priorities,
         queue: Default::default(),
     };
     let entry = store_torrent(entry, torrent)
@@ -204,7 +215,12 @@ async fn start_and_summarize(d: &Daemon, ih: InfoHash) -> Reply<Added> {
     })
 }
 
-async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
+async fn add_magnet(
+    d: &Daemon,
+    magnet: Magnet,
+    dir: Folder,
+    files: Option<FileSet>,
+) -> Reply<Added> {
     let add = AddMagnet {
         download_dir: dir.0.clone(),
         resume_dir: d.settings.downloads_dir.join(".progress"),
@@ -212,6 +228,7 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
         use_trackers: true,
         folder_pin: dir.1,
         use_dht: !known_private(d, magnet.info_hash).await,
+        files,
     };
     let ih = d
         .engine
@@ -220,6 +237,7 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
         .map_err(|e| {
             let code = match e {
                 EngineError::NoSpace(_) => ErrorCode::Io,
+                EngineError::FileIndex(_) => ErrorCode::BadRequest,
                 _ => ErrorCode::Tracker,
             };
             err(code, e.to_string())
@@ -232,7 +250,11 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
                 ..Default::default()
             },
         );
-        record(d, &meta, torrent, &dir, false).await?;
+        let priorities = d
+            .engine
+            .files(ih)
+            .map(|f| f.iter().map(|f| f.priority).collect());
+        record(d, &meta, torrent, &dir, false, priorities).await?;
         // The engine started it to fetch the metadata: now it takes its
         // place in the queue (last), and waits if the slots are taken.
         d.queue.plan().await;
@@ -375,6 +397,8 @@ pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply
         .downloads_dir
         .join(".progress")
         .join(format!("{}.resume", ih.to_hex()));
+    // Skipped files' bytes beside it (see engine::partfile).
+    let part_file = resume_file.with_extension("parts");
     let meta = match (meta, &removed) {
         (Some(meta), _) => Some(meta),
         (None, Some(entry)) if delete_data => read_torrent(entry.torrent_file.clone())
@@ -388,6 +412,7 @@ pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply
             remove_if_there(&entry.torrent_file)?;
         }
         remove_if_there(&resume_file)?;
+        remove_if_there(&part_file)?;
         match (delete_data, meta, removed) {
             (true, Some(meta), Some(entry)) => {
                 crate::engine::delete_files(&meta, &entry.download_dir, entry.folder_pin)

@@ -1,12 +1,14 @@
 //! One small handler per control command. Handlers only translate between
 //! the control protocol and the engine; blocking file work goes to blocking
 //! threads. Views (list, status, progress, peers) are in `views`, changes
-//! to the set of downloads in `downloads`, a download's place in the queue
-//! and its seed goals in `queue`, `share` in `share`, and what
+//! to the set of downloads in `downloads`, a download's files in `files`,
+//! a download's place in the queue and its seed goals in `queue`, `share` in
+//! `share`, and what
 //! paths a client may name in `rights`; accounts and groups in `session`
 //! and `community`.
 
 mod downloads;
+mod files;
 mod queue;
 pub(super) mod rights;
 mod share;
@@ -71,9 +73,20 @@ pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Re
             ref source,
             ref to,
             paused,
-        } => add(d, peer, source, to.as_deref(), paused)
+            ref files,
+        } => add(d, peer, source, to.as_deref(), paused, files.as_ref())
             .await
             .map(Response::Added),
+        Request::TorrentFiles { ref id } => {
+            files::list(d, resolve(d, id)?).map(Response::TorrentFiles)
+        }
+        Request::FilePriority {
+            ref id,
+            ref files,
+            priority,
+        } => files::set(d, resolve(d, id)?, files, priority)
+            .await
+            .map(Response::TorrentFiles),
         Request::Progress { ref id } => progress(d, resolve(d, id)?).map(Response::Progress),
         Request::Pause { ref id } => pause(d, resolve(d, id)?).await.map(Response::Torrent),
         Request::Resume { ref id } => resume(d, resolve(d, id)?).await.map(Response::Added),

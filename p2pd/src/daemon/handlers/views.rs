@@ -3,8 +3,8 @@
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    DhtInfo, ErrorCode, FileProgress, IpcError, PeerSource, PeerSummary, ProgressInfo, StatusInfo,
-    TorrentState, TorrentSummary, piece_map,
+    DhtInfo, ErrorCode, FileProgress, IpcError, PeerSource, PeerSummary, PeerTransport,
+    ProgressInfo, StatusInfo, TorrentState, TorrentSummary, piece_map,
 };
 
 use super::err;
@@ -249,6 +249,7 @@ pub(super) fn peers(d: &Daemon, ih: InfoHash) -> Result<Vec<PeerSummary>, IpcErr
             outgoing: p.outgoing,
             source: p.source,
             encrypted: p.encrypted,
+            transport: p.transport,
         })
         .chain(s.web_seeds.iter().map(|w| PeerSummary {
             addr: w.url.clone(),
@@ -258,6 +259,7 @@ pub(super) fn peers(d: &Daemon, ih: InfoHash) -> Result<Vec<PeerSummary>, IpcErr
             outgoing: true,
             source: PeerSource::WebSeed,
             encrypted: false,
+            transport: PeerTransport::Http,
         }))
         .collect())
 }

@@ -233,8 +233,9 @@ impl Sharing {
             .map(|_| Start::Now)
     }
 
-    /// Adds a torrent that announces to its trackers, with the limits of
-    /// its own that its download's entry records (none for other torrents).
+    /// Adds a torrent that announces to its trackers, with the limits and
+    /// file priorities of its own that its download's entry records (none
+    /// for other torrents).
     async fn add(
         &self,
         metainfo: Metainfo,
@@ -242,11 +243,15 @@ impl Sharing {
         resume_dir: PathBuf,
         assume_complete: bool,
     ) -> Result<InfoHash, EngineError> {
-        let (download_rate_limit, upload_rate_limit) = self
+        let (download_rate_limit, upload_rate_limit, file_priorities) = self
             .registry()
             .get(metainfo.info_hash)
-            .map_or((None, None), |e| {
-                (e.download_rate_limit, e.upload_rate_limit)
+            .map_or((None, None, None), |e| {
+                (
+                    e.download_rate_limit,
+                    e.upload_rate_limit,
+                    e.file_priorities.clone(),
+                )
             });
         self.engine
             .add(AddTorrent {
@@ -259,6 +264,7 @@ impl Sharing {
                 use_trackers: true,
                 assume_complete,
                 folder_pin,
+                file_priorities,
             })
             .await
     }

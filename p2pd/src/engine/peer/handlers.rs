@@ -70,7 +70,7 @@ impl Conn {
                     self.peer_pieces.set(i, true);
                     let mut st = self.shared.lock();
                     st.picker.peer_has(i as u32);
-                    if !st.picker.have().get(i) {
+                    if st.picker.wants(i) {
                         self.wanted_from_peer += 1;
                     }
                 }
@@ -107,8 +107,7 @@ impl Conn {
         let mut st = self.shared.lock();
         st.picker.remove_peer(&self.peer_pieces);
         st.picker.add_peer(&pieces);
-        let have = st.picker.have();
-        self.wanted_from_peer = pieces.iter_ones().filter(|&i| !have.get(i)).count();
+        self.wanted_from_peer = pieces.iter_ones().filter(|&i| st.picker.wants(i)).count();
         drop(st);
         self.peer_pieces = pieces;
         self.update_interest();
@@ -169,12 +168,12 @@ impl Conn {
             dropped = msg.dropped.len(),
             "ut_pex taken"
         );
-        self.shared.add_candidates(
+        self.shared.add_candidates_hinted(
             PeerSource::Pex,
             msg.added
                 .iter()
                 .take(p2p_proto::wire::PEX_MAX_PEERS)
-                .map(|&(addr, _)| addr),
+                .map(|&(addr, flags)| (addr, flags & p2p_proto::wire::pex_flags::UTP != 0)),
         );
         Ok(())
     }

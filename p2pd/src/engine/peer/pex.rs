@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use p2p_proto::ipc::PeerTransport;
 use p2p_proto::wire::{PEX_MAX_PEERS, PexMessage, pex_flags};
 use tokio::time::Instant;
 
@@ -110,14 +111,24 @@ impl Shared {
     }
 
     /// The reachable addresses of our peers but `except`, with their
-    /// BEP 11 flags (reachable: we dialled it).
+    /// BEP 11 flags (reachable: we dialled it; uTP and encryption: what
+    /// carries our connection to it).
     pub fn pex_view(&self, except: u64) -> Vec<(SocketAddr, u8)> {
         self.lock()
             .peers
             .iter()
             .filter(|(k, _)| **k != except)
             .filter_map(|(_, p)| {
-                let flags = if p.outgoing { pex_flags::REACHABLE } else { 0 };
+                let mut flags = 0;
+                if p.outgoing {
+                    flags |= pex_flags::REACHABLE;
+                }
+                if p.link.transport == PeerTransport::Utp {
+                    flags |= pex_flags::UTP;
+                }
+                if p.link.encrypted {
+                    flags |= pex_flags::ENCRYPTION;
+                }
                 p.listen_addr.map(|a| (a, flags))
             })
             .collect()

@@ -341,3 +341,54 @@ fn a_piece_a_web_seed_gives_up_keeps_what_a_peer_sent_of_it() {
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].1.len(), (BLOCK_LEN * 3 / 2) as usize);
 }
+
+/// Every piece `p` asks a peer with everything for, in order, delivering
+/// each piece as it is picked.
+fn picking_order(p: &mut Picker, pieces: usize) -> Vec<u32> {
+    let peer = peer_with(pieces, 0..pieces);
+    let mut order = Vec::new();
+    loop {
+        let mut out = Vec::new();
+        p.pick(1, &peer, &|_| false, 4, &mut out);
+        if out.is_empty() {
+            return order;
+        }
+        for (index, _) in deliver(p, &out) {
+            order.push(index);
+            p.verified(index);
+        }
+    }
+}
+
+#[test]
+fn skipped_pieces_are_never_picked_and_high_goes_before_normal_before_low() {
+    use FilePriority::*;
+    let mut p = picker(8, &[0, 1, 2, 3]);
+    p.set_priorities(vec![
+        Normal, Normal, Normal, Normal, Low, Skip, High, Normal,
+    ]);
+    assert_eq!(p.wanted_missing(), 3);
+    assert!(!p.is_done());
+    assert!(p.wants(4) && !p.wants(5) && !p.wants(0));
+    let order = picking_order(&mut p, 8);
+    assert_eq!(order, [6, 7, 4]);
+    assert!(p.is_done(), "every wanted piece is in");
+    assert!(!p.is_complete(), "piece 5 is still missing");
+    // Wanted again later: it is fetched.
+    p.set_priorities(vec![Normal; 8]);
+    assert!(!p.is_done());
+    assert_eq!(picking_order(&mut p, 8), [5]);
+    assert!(p.is_done() && p.is_complete());
+}
+
+#[test]
+fn a_peer_with_only_skipped_pieces_gets_no_requests_even_in_endgame() {
+    use FilePriority::*;
+    let mut p = picker(4, &[]);
+    p.set_priorities(vec![Skip, Normal, Skip, Skip]);
+    let peer = peer_with(4, [0, 2, 3]);
+    let mut out = Vec::new();
+    p.pick(1, &peer, &|_| false, 16, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    assert!(p.claim_for_web_seed(9, 0).is_some_and(|(i, _)| i == 1));
+}

@@ -32,7 +32,8 @@ fn requests_have_the_documented_wire_form() {
         Request::Add {
             source: "/x.torrent".into(),
             to: None,
-            paused: false
+            paused: false,
+            files: None
         }
     );
     let line = encode_frame(&RequestFrame {

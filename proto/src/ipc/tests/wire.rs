@@ -116,6 +116,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                 source: "/home/al/x.torrent".into(),
                 to: None,
                 paused: false,
+                files: None,
             },
             Response::Added(Added {
                 torrent: summary(TorrentState::Paused),
@@ -173,6 +174,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                 outgoing: true,
                 source: PeerSource::Dht,
                 encrypted: true,
+                transport: PeerTransport::Utp,
             }]),
         ),
         (
@@ -357,6 +359,30 @@ fn exchanges() -> Vec<(Request, Response)> {
             Response::Torrent(summary(TorrentState::Seeding)),
         ),
         (
+            Request::Add {
+                source: "/home/al/four.torrent".into(),
+                to: Some("/home/al/dl".into()),
+                paused: false,
+                files: Some(FileSet::parse("1,3-5").unwrap()),
+            },
+            Response::Added(Added {
+                torrent: summary(TorrentState::Downloading),
+                note: None,
+            }),
+        ),
+        (
+            Request::TorrentFiles { id: id() },
+            Response::TorrentFiles(torrent_files(FilePriority::Skip)),
+        ),
+        (
+            Request::FilePriority {
+                id: id(),
+                files: FileSet::parse("2").unwrap(),
+                priority: FilePriority::High,
+            },
+            Response::TorrentFiles(torrent_files(FilePriority::High)),
+        ),
+        (
             Request::Queue {
                 id: id(),
                 to: QueueMove::Top,
@@ -381,6 +407,30 @@ fn exchanges() -> Vec<(Request, Response)> {
             })),
         ),
     ]
+}
+
+/// Two files, the second at `second`.
+fn torrent_files(second: FilePriority) -> TorrentFiles {
+    TorrentFiles {
+        info_hash: ih(),
+        name: "album".into(),
+        files: vec![
+            TorrentFile {
+                index: 1,
+                path: "album/01.flac".into(),
+                length: 30_000_000,
+                have: 30_000_000,
+                priority: FilePriority::Normal,
+            },
+            TorrentFile {
+                index: 2,
+                path: "album/02.flac".into(),
+                length: 25_000_000,
+                have: 0,
+                priority: second,
+            },
+        ],
+    }
 }
 
 fn settings() -> RuntimeSettings {
@@ -421,8 +471,10 @@ fn command_index(r: &Request) -> usize {
         Request::ConfigGet => 27,
         Request::ConfigSet { .. } => 28,
         Request::TorrentLimits { .. } => 29,
-        Request::Queue { .. } => 30,
-        Request::SeedGoal { .. } => 31,
+        Request::TorrentFiles { .. } => 30,
+        Request::FilePriority { .. } => 31,
+        Request::Queue { .. } => 32,
+        Request::SeedGoal { .. } => 33,
     }
 }
 
@@ -431,7 +483,7 @@ fn every_command_has_a_snapshotted_exchange() {
     let mut seen: Vec<usize> = exchanges().iter().map(|(r, _)| command_index(r)).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (0..=31).collect::<Vec<_>>());
+    assert_eq!(seen, (0..=33).collect::<Vec<_>>());
 }
 
 #[test]

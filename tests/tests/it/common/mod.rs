@@ -552,7 +552,7 @@ s = lt.session({
     "listen_interfaces": "127.0.0.1:0",
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False,
     "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
-    # p2pd speaks TCP only; with uTP on, libtorrent dials uTP first.
+    # TCP: interop_utp.rs turns these round for uTP.
     "enable_outgoing_utp": False, "enable_incoming_utp": False,
     "alert_mask": lt.alert_category.error | lt.alert_category.status,
 })
@@ -579,7 +579,7 @@ s = lt.session({
     "listen_interfaces": "127.0.0.1:0",
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False,
     "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
-    # p2pd speaks TCP only; with uTP on, libtorrent dials uTP first.
+    # TCP: interop_utp.rs turns these round for uTP.
     "enable_outgoing_utp": False, "enable_incoming_utp": False,
     "alert_mask": lt.alert_category.error | lt.alert_category.status
         | lt.alert_category.peer | lt.alert_category.connect,
