@@ -89,6 +89,50 @@ pub enum Command {
     Config(ConfigCommand),
     /// Show or set one download's own rate limits (under the global ones).
     Limit(LimitArgs),
+    /// Move a download in the queue (which waits for a download or seed
+    /// slot, see max_active_downloads and max_active_seeds).
+    Queue(QueueArgs),
+    /// Set one download's own seed goals: it stops (or is removed) once it
+    /// uploaded RATIO times its size or seeded for TIME.
+    SeedGoal(SeedGoalArgs),
+}
+
+/// `p2pctl queue`.
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// Where to: first, one place earlier, one place later, or last.
+    #[arg(value_enum)]
+    pub to: QueuePlace,
+}
+
+/// Where `p2pctl queue` moves a download.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum QueuePlace {
+    /// First in the queue.
+    Top,
+    /// One place earlier.
+    Up,
+    /// One place later.
+    Down,
+    /// Last in the queue.
+    Bottom,
+}
+
+/// `p2pctl seed-goal`.
+#[derive(Debug, Args)]
+pub struct SeedGoalArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// Share ratio (uploaded / size, e.g. 2.0), `unlimited`, or `global`
+    /// (the seed_ratio_limit setting).
+    #[arg(long, value_name = "RATIO", allow_hyphen_values = true)]
+    pub ratio: Option<String>,
+    /// Seeding time (e.g. 90m, 3h, 2d, 1h30m), `unlimited`, or `global`
+    /// (the seed_time_limit setting).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub time: Option<String>,
 }
 
 /// `p2pctl config ...`.
@@ -98,8 +142,9 @@ pub enum ConfigCommand {
     Get {
         /// download_rate_limit, upload_rate_limit, alt_download_rate_limit,
         /// alt_upload_rate_limit, alt_speed, alt_speed_schedule,
-        /// max_peers_per_torrent, max_peers_total, upload_slots, tracker, or
-        /// alt_speed_active (read only) [default: all].
+        /// max_peers_per_torrent, max_peers_total, upload_slots, tracker,
+        /// max_active_downloads, max_active_seeds, seed_ratio_limit,
+        /// seed_time_limit, or alt_speed_active (read only) [default: all].
         key: Option<String>,
     },
     /// Change one setting at once; it stays across restarts of p2pd.
@@ -108,7 +153,10 @@ pub enum ConfigCommand {
         key: String,
         /// Rates: bytes per second with K, M, G (binary) or `unlimited`;
         /// alt_speed: on or off; alt_speed_schedule: HH:MM-HH:MM (local
-        /// time) or off; counts: whole numbers; tracker: an http(s) URL.
+        /// time) or off; counts: whole numbers; tracker: an http(s) URL;
+        /// max_active_*: whole numbers or `unlimited`; seed_ratio_limit: a
+        /// ratio (2.0) or `unlimited`; seed_time_limit: 90m, 3h, 2d or
+        /// `unlimited`.
         // Taken as typed (`-3` too): the daemon says what is wrong with it.
         #[arg(allow_hyphen_values = true)]
         value: String,

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use p2p_proto::ipc::{Schedule, parse_schedule};
+use p2p_proto::ipc::{Ratio, Schedule, parse_schedule, parse_seed_time};
 use serde::Deserialize;
 
 use crate::dht::DhtConfig;
@@ -117,12 +117,43 @@ pub struct Config {
     pub on_complete: Option<Vec<String>>,
     /// Seconds `on_complete` may run before it is killed.
     pub on_complete_timeout: Option<u64>,
+    /// Downloads running at once, the others queued (0: unlimited).
+    pub max_active_downloads: Option<u32>,
+    /// Complete downloads seeding at once, the others queued (0: unlimited).
+    pub max_active_seeds: Option<u32>,
+    /// Seconds without payload after which an active download is stalled
+    /// and no longer holds a queue slot.
+    pub stalled_download_secs: Option<u64>,
+    /// Share ratio (uploaded / size) at which seeding stops (absent: none).
+    pub seed_ratio_limit: Option<Ratio>,
+    /// Seeding time after which seeding stops, e.g. `3h` (absent: none).
+    pub seed_time_limit: Option<String>,
+    /// What a reached seed goal does: `stop` or `remove`.
+    pub seed_goal_action: Option<SeedGoalAction>,
+    /// Seed goals stop the watched folder's items too.
+    pub seed_goals_apply_to_shared: Option<bool>,
 }
 
 /// Seconds an `on_complete` program may run when none is configured.
 pub const DEFAULT_ON_COMPLETE_TIMEOUT_SECS: u64 = 600;
 /// Longest `on_complete_timeout` accepted: a day.
 const MAX_ON_COMPLETE_TIMEOUT_SECS: u64 = 86_400;
+
+/// What a reached seed goal does to a download.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeedGoalAction {
+    /// Stop it, keeping it in the list as finished.
+    #[default]
+    Stop,
+    /// Forget it (its files stay).
+    Remove,
+}
+
+/// Downloads running at once unless configured.
+pub const DEFAULT_MAX_ACTIVE_DOWNLOADS: u32 = 5;
+/// Seconds without payload before a download stops holding a queue slot.
+pub const DEFAULT_STALLED_DOWNLOAD_SECS: u64 = 300;
 
 /// The tracker announce URL written into shared torrents when none is set.
 pub const DEFAULT_TRACKER: &str = "http://127.0.0.1:6969/announce";
@@ -270,12 +301,36 @@ watch = true
 # is killed (with what it started).
 # on_complete = ["/usr/local/bin/p2p-done", "--notify"]
 on_complete_timeout = {on_complete_timeout}
+# The queue: at most this many downloads run at once; the others wait in order
+# (`p2pctl queue ID top|up|down|bottom`), their state `queued`. 0 is unlimited.
+# A download that received nothing for stalled_download_secs stops holding a
+# slot (it keeps running) and the next one starts. Complete downloads seed
+# without a limit unless max_active_seeds is set (Transmission's defaults: a
+# download queue of 5, no seed queue); the watched folder's items are never
+# queued. max_active_downloads and max_active_seeds are run-time settings
+# (`p2pctl config set`).
+max_active_downloads = {max_active_downloads}
+max_active_seeds = 0
+stalled_download_secs = {stalled_download_secs}
+
+# Seed goals: a torrent stops seeding once it has uploaded seed_ratio_limit
+# times its size, or seeded for seed_time_limit (e.g. "90m", "3h", "2d"),
+# whichever comes first; then seed_goal_action "stop" keeps it in the list as
+# finished, "remove" forgets it (its files stay). Absent: seed forever. Run-time
+# settings; `p2pctl seed-goal ID --ratio R --time T` sets a torrent's own.
+# The watched folder's items keep seeding unless seed_goals_apply_to_shared.
+# seed_ratio_limit = 2.0
+# seed_time_limit = "3d"
+seed_goal_action = "stop"
+seed_goals_apply_to_shared = false
 
 # For --daemon: where logs and the pid go (default: under state_dir).
 # log_file = "~/.local/share/p2p/state/p2pd.log"
 # pid_file = "~/.local/share/p2p/state/p2pd.pid"
 "#,
         listen_port = engine.listen.port(),
+        max_active_downloads = DEFAULT_MAX_ACTIVE_DOWNLOADS,
+        stalled_download_secs = DEFAULT_STALLED_DOWNLOAD_SECS,
         max_peers_per_torrent = engine.max_peers_per_torrent,
         max_peers_total = engine.max_peers_total,
         upload_slots = engine.upload_slots,
@@ -349,6 +404,20 @@ pub struct Settings {
     pub on_complete: Vec<String>,
     /// How long `on_complete` may run before it is killed.
     pub on_complete_timeout: std::time::Duration,
+    /// Downloads running at once (0: unlimited).
+    pub max_active_downloads: u32,
+    /// Complete downloads seeding at once (0: unlimited).
+    pub max_active_seeds: u32,
+    /// Seconds without payload before a download is stalled.
+    pub stalled_download_secs: u64,
+    /// Ratio at which seeding stops.
+    pub seed_ratio_limit: Option<Ratio>,
+    /// Seconds of seeding after which it stops.
+    pub seed_time_limit: Option<u64>,
+    /// What a reached seed goal does.
+    pub seed_goal_action: SeedGoalAction,
+    /// Seed goals apply to the watched folder's items.
+    pub seed_goals_apply_to_shared: bool,
 }
 
 impl Settings {
@@ -490,6 +559,14 @@ impl Config {
                 expected: "a number of seconds from 1 to 86400",
             });
         }
+        let seed_time_limit = match self.seed_time_limit.as_deref() {
+            None => None,
+            Some(text) => parse_seed_time(text).ok_or_else(|| ConfigError::BadValue {
+                key: "seed_time_limit",
+                value: text.chars().take(80).collect(),
+                expected: "a time such as 90m, 3h, 2d or 1h30m (at most ten years) or `unlimited`",
+            })?,
+        };
         let tracker_instances = self.tracker_instances.clone().unwrap_or_default();
         if let Some(bad) = tracker_instances.iter().find(|u| !is_tracker_url(u)) {
             return Err(ConfigError::BadValue {
@@ -580,6 +657,17 @@ impl Config {
             watch_dir,
             on_complete,
             on_complete_timeout: std::time::Duration::from_secs(on_complete_timeout),
+            max_active_downloads: self
+                .max_active_downloads
+                .unwrap_or(DEFAULT_MAX_ACTIVE_DOWNLOADS),
+            max_active_seeds: self.max_active_seeds.unwrap_or(0),
+            stalled_download_secs: self
+                .stalled_download_secs
+                .unwrap_or(DEFAULT_STALLED_DOWNLOAD_SECS),
+            seed_ratio_limit: self.seed_ratio_limit,
+            seed_time_limit,
+            seed_goal_action: self.seed_goal_action.unwrap_or_default(),
+            seed_goals_apply_to_shared: self.seed_goals_apply_to_shared.unwrap_or(false),
         })
     }
 }
@@ -793,6 +881,37 @@ mod tests {
             .to_string();
         assert!(e.starts_with("on_complete_timeout: \"0\""), "{e}");
         assert!(Config::from_toml("on_complete = \"/bin/sh -c x\"").is_err());
+    }
+
+    #[test]
+    fn the_queue_and_seed_goal_keys_resolve_and_a_bad_seed_time_is_refused() {
+        let d = Config::default().resolve(false, home_env).unwrap();
+        assert_eq!((d.max_active_downloads, d.max_active_seeds), (5, 0));
+        assert_eq!((d.seed_ratio_limit, d.seed_time_limit), (None, None));
+        assert_eq!(d.seed_goal_action, SeedGoalAction::Stop);
+        let s = Config::from_toml(
+            "max_active_downloads = 2\nseed_ratio_limit = 1.5\nseed_time_limit = \"1h30m\"\n\
+             seed_goal_action = \"remove\"\nseed_goals_apply_to_shared = true",
+        )
+        .unwrap()
+        .resolve(false, home_env)
+        .unwrap();
+        assert_eq!(s.max_active_downloads, 2);
+        assert_eq!(s.seed_ratio_limit.map(Ratio::hundredths), Some(150));
+        assert_eq!(s.seed_time_limit, Some(5400));
+        assert_eq!(s.seed_goal_action, SeedGoalAction::Remove);
+        assert!(s.seed_goals_apply_to_shared);
+        let bad = Config::from_toml("seed_time_limit = \"soon\"")
+            .unwrap()
+            .resolve(false, home_env)
+            .unwrap_err();
+        assert!(
+            bad.to_string()
+                .starts_with("seed_time_limit: \"soon\" is not"),
+            "{bad}"
+        );
+        assert!(Config::from_toml("seed_ratio_limit = -1").is_err());
+        assert!(Config::from_toml("seed_goal_action = \"delete\"").is_err());
     }
 
     #[test]

@@ -84,6 +84,9 @@ impl App {
                 }
             }
             Response::Torrent(t) => self.message = done(format!("{command}: {}", t.name)),
+            Response::SeedGoal(g) => {
+                self.message = done(format!("seed goals of {}", g.torrent.name));
+            }
             Response::Progress(p) => {
                 if let Some(d) = self.detail.as_mut().filter(|d| d.0 == p.info_hash.to_hex()) {
                     d.1 = Some(p);

@@ -31,6 +31,8 @@ fn torrent_table(torrents: &[TorrentSummary]) -> String {
                     // The reason is what a user needs to act on.
                     (TorrentState::Error, Some(why)) => format!("error: {why}"),
                     (TorrentState::DiskFull, Some(why)) => format!("disk full: {why}"),
+                    (TorrentState::Queued, Some(place)) => format!("queued {place}"),
+                    (TorrentState::Finished, Some(goal)) => format!("finished: {goal}"),
                     (state, _) => state.to_string(),
                 },
                 percent(t.progress),
@@ -86,6 +88,19 @@ mod tests {
         t.error = Some("disk full".into());
         let text = torrent_table(&[t]);
         assert!(text.contains("error: disk full"), "{text}");
+    }
+
+    #[test]
+    fn queued_and_finished_torrents_show_their_place_and_goal() {
+        let mut q = sample("a", "queued", 0.0);
+        q.state = TorrentState::Queued;
+        q.error = Some("#2 in the queue".into());
+        let mut f = sample("b", "finished", 1.0);
+        f.state = TorrentState::Finished;
+        f.error = Some("ratio 2.00 reached".into());
+        let text = torrent_table(&[q, f]);
+        assert!(text.contains("queued #2 in the queue"), "{text}");
+        assert!(text.contains("finished: ratio 2.00 reached"), "{text}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod lifecycle;
 mod list;
 mod peers;
 mod progress;
+mod queue;
 mod share;
 mod status;
 
@@ -60,6 +61,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Events(args) => catalog::events(d, args, json),
         Command::Config(cmd) => config::run(d, cmd, json),
         Command::Limit(args) => config::limit(d, args, json),
+        Command::Queue(args) => queue::move_in_queue(d, args, json),
+        Command::SeedGoal(args) => queue::seed_goal(d, args, json),
     }
 }
 

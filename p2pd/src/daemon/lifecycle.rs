@@ -153,6 +153,10 @@ fn follow_runtime_keys(current: &mut Settings, new: &Settings) {
     current.max_peers_total = new.max_peers_total;
     current.upload_slots = new.upload_slots;
     current.tracker.clone_from(&new.tracker);
+    current.max_active_downloads = new.max_active_downloads;
+    current.max_active_seeds = new.max_active_seeds;
+    current.seed_ratio_limit = new.seed_ratio_limit;
+    current.seed_time_limit = new.seed_time_limit;
 }
 
 /// The names (as in the configuration file) of the settings that differ.
@@ -192,6 +196,13 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         watch_dir,
         on_complete,
         on_complete_timeout,
+        max_active_downloads,
+        max_active_seeds,
+        stalled_download_secs,
+        seed_ratio_limit,
+        seed_time_limit,
+        seed_goal_action,
+        seed_goals_apply_to_shared,
     } = old;
     let mut out = Vec::new();
     let mut differs = |name: &'static str, same: bool| {
@@ -263,6 +274,31 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
     differs(
         "on_complete_timeout",
         *on_complete_timeout == new.on_complete_timeout,
+    );
+    differs(
+        "max_active_downloads",
+        *max_active_downloads == new.max_active_downloads,
+    );
+    differs(
+        "max_active_seeds",
+        *max_active_seeds == new.max_active_seeds,
+    );
+    differs(
+        "stalled_download_secs",
+        *stalled_download_secs == new.stalled_download_secs,
+    );
+    differs(
+        "seed_ratio_limit",
+        *seed_ratio_limit == new.seed_ratio_limit,
+    );
+    differs("seed_time_limit", *seed_time_limit == new.seed_time_limit);
+    differs(
+        "seed_goal_action",
+        *seed_goal_action == new.seed_goal_action,
+    );
+    differs(
+        "seed_goals_apply_to_shared",
+        *seed_goals_apply_to_shared == new.seed_goals_apply_to_shared,
     );
     out
 }
@@ -357,7 +393,9 @@ mod tests {
             "download_rate_limit = 1\nupload_rate_limit = 2\nalt_download_rate_limit = 3\n\
              alt_upload_rate_limit = 4\nalt_speed_schedule = \"22:00-07:00\"\n\
              max_peers_per_torrent = 5\nmax_peers_total = 6\nupload_slots = 7\n\
-             tracker = \"http://t.example/announce\"\nmax_open_files = 9",
+             tracker = \"http://t.example/announce\"\nmax_open_files = 9\n\
+             max_active_downloads = 2\nmax_active_seeds = 3\nseed_ratio_limit = 1.5\n\
+             seed_time_limit = \"2h\"",
         );
         let changed = changed_keys(&old, &new);
         // alt_speed is switched only at run time: the file has no such key.

@@ -8,9 +8,10 @@
 //! ```text
 //! control  -> handlers                                  (the socket; one handler per command)
 //! watch_torrents -> handlers                            (the .torrent watch folder: downloads as `add` starts them)
-//! handlers -> community, runtime, session, sharing, registry, stats, totals
+//! handlers -> community, queue, runtime, session, sharing, registry, stats, totals
 //! lifecycle -> runtime                                  (the main loop: SIGHUP reloads the run-time settings)
 //! runtime  -> sharing, registry                         (run-time settings: the tracker of new shares)
+//! queue    -> sharing, registry                         (which downloads run; seed goals)
 //! community -> session                                  (groups, catalog: the session's token)
 //! session  -> sharing                                   (login hands credentials to sharing)
 //! sharing  -> registry                                  (watched folder, downloads, catalog entries)
@@ -27,6 +28,7 @@ mod engine_events;
 mod handlers;
 pub mod lifecycle;
 mod on_complete;
+mod queue;
 mod registry;
 mod runtime;
 mod session;
@@ -91,6 +93,8 @@ pub(crate) struct Daemon {
     pub totals: Arc<totals::Totals>,
     /// What the .torrent watch folder did, when it is on.
     pub watch_report: Option<Arc<crate::watchdir::Report>>,
+    /// Which downloads run, and the seed goals.
+    pub queue: Arc<queue::Queue>,
 }
 
 impl Daemon {
@@ -153,6 +157,7 @@ pub async fn run(
     // Before any torrent starts, so no completion goes unheard.
     let engine_events = engine.subscribe();
     let completions = engine.subscribe();
+    let queue_events = engine.subscribe();
     let (events, _) = broadcast::channel(256);
     let api = settings.tracker.as_deref().map(|url| {
         let instances: Vec<&str> = std::iter::once(url)
@@ -187,7 +192,14 @@ pub async fn run(
         settings_file,
         clock,
     ));
+    let queue = Arc::new(queue::Queue::new(
+        engine.clone(),
+        sharing.clone(),
+        settings.downloads_dir.join(".progress"),
+        queue::Policy::from_settings(&settings),
+    ));
     let daemon = Arc::new(Daemon {
+        queue,
         runtime,
         totals: Arc::new(totals),
         watch_report: settings
@@ -206,7 +218,8 @@ pub async fn run(
     });
     tracing::info!("control socket at {}", daemon.settings.socket.display());
     tracing::info!("peers on port {}", daemon.engine.listen_addr().port());
-    daemon.sharing.start_recorded().await;
+    // The queue starts the recorded downloads that have a slot.
+    daemon.queue.plan().await;
     let signals = lifecycle::Signals::install()?;
     service.notifier.ready(&format!(
         "peers on port {}, control socket {}",
@@ -223,6 +236,12 @@ pub async fn run(
     tasks.spawn(engine_events::forward(
         engine_events,
         daemon.events.clone(),
+        cancel.clone(),
+    ));
+    tasks.spawn(queue::run(
+        daemon.queue.clone(),
+        queue_events,
+        daemon.runtime.subscribe(),
         cancel.clone(),
     ));
     tasks.spawn(stats::sample_loop(

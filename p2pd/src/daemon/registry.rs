@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::FilePriority;
+use p2p_proto::ipc::{FilePriority, SeedGoal};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -57,6 +57,37 @@ pub struct Entry {
     /// torrent's resume record holds the same choice once it has run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_priorities: Option<Vec<FilePriority>>,
+    /// Its place in the queue, its seed goals, and whether one was reached
+    /// (absent in lists written before the queue).
+    #[serde(default)]
+    pub queue: QueueState,
+}
+
+/// What the queue keeps of a download.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueState {
+    /// Lower starts first; a new download goes last.
+    #[serde(default)]
+    pub position: u64,
+    /// It had every piece when last seen: it waits for a seed slot, not a
+    /// download slot.
+    #[serde(default)]
+    pub complete: bool,
+    /// Its own seed goals.
+    #[serde(default, skip_serializing_if = "SeedGoal::is_global")]
+    pub seed_goal: SeedGoal,
+    /// The seed goal that stopped it (it is paused then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<Finished>,
+}
+
+/// A reached seed goal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finished {
+    /// Which goal, for people: `ratio 2.00 reached`.
+    pub reason: String,
+    /// Bytes uploaded when it stopped.
+    pub uploaded: u64,
 }
 
 /// The serialised list, as handed to [`save_loop`].
@@ -113,16 +144,73 @@ impl Registry {
         self.torrents_dir.join(format!("{}.torrent", ih.to_hex()))
     }
 
-    /// Records a download whose .torrent [`store_torrent`] has written.
-    pub fn insert(&mut self, entry: Entry) {
+    /// Records a download whose .torrent [`store_torrent`] has written; a
+    /// new one goes last in the queue.
+    pub fn insert(&mut self, mut entry: Entry) {
+        if !self.entries.contains_key(&entry.info_hash) {
+            entry.queue.position = self
+                .entries
+                .values()
+                .map(|e| e.queue.position + 1)
+                .max()
+                .unwrap_or(0);
+        }
         self.entries.insert(entry.info_hash, entry);
         self.save();
     }
 
-    /// Marks a download paused or running.
+    /// Marks a download paused or running; running again clears the seed
+    /// goal that stopped it.
     pub fn set_paused(&mut self, ih: InfoHash, paused: bool) {
         if let Some(e) = self.entries.get_mut(&ih) {
             e.paused = paused;
+            if !paused {
+                e.queue.finished = None;
+            }
+        }
+        self.save();
+    }
+
+    /// Every entry in queue order.
+    pub fn in_queue_order(&self) -> Vec<&Entry> {
+        let mut all: Vec<&Entry> = self.entries.values().collect();
+        all.sort_by_key(|e| (e.queue.position, e.info_hash));
+        all
+    }
+
+    /// Numbers the entries named in `order` 0, 1, 2...; others keep theirs.
+    pub fn set_queue_order(&mut self, order: &[InfoHash]) {
+        for (i, ih) in order.iter().enumerate() {
+            if let Some(e) = self.entries.get_mut(ih) {
+                e.queue.position = i as u64;
+            }
+        }
+        self.save();
+    }
+
+    /// Notes that a download has every piece (written only on a change).
+    pub fn set_complete(&mut self, ih: InfoHash) {
+        if let Some(e) = self.entries.get_mut(&ih).filter(|e| !e.queue.complete) {
+            e.queue.complete = true;
+            self.save();
+        }
+    }
+
+    /// Sets a download's own seed goals; false when it is not recorded.
+    pub fn set_seed_goal(&mut self, ih: InfoHash, goal: SeedGoal) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.queue.seed_goal = goal;
+        self.save();
+        true
+    }
+
+    /// Stops a download for a reached seed goal: paused, with the reason.
+    pub fn finish(&mut self, ih: InfoHash, finished: Finished) {
+        if let Some(e) = self.entries.get_mut(&ih) {
+            e.paused = true;
+            e.queue.finished = Some(finished);
         }
         self.save();
     }
@@ -222,6 +310,7 @@ mod tests {
             download_rate_limit: None,
             upload_rate_limit: None,
             file_priorities: None,
+            queue: QueueState::default(),
         };
         let entry = store_torrent(entry, b"d4:infodee".to_vec()).await.unwrap();
         r.insert(entry);
@@ -245,6 +334,62 @@ mod tests {
         assert_eq!(std::fs::read(&e.torrent_file).unwrap(), b"d4:infodee");
         let text = std::fs::read_to_string(dir.path().join("downloads.json")).unwrap();
         assert!(text.contains(&"07".repeat(20)), "{text}");
+    }
+
+    #[tokio::test]
+    async fn the_queue_order_goals_and_finished_downloads_survive_a_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut r, saves) = Registry::load(dir.path());
+        let cancel = CancellationToken::new();
+        let saver = tokio::spawn(save_loop(saves, cancel.clone()));
+        for i in [5u8, 3, 9] {
+            r.insert(Entry {
+                info_hash: InfoHash([i; 20]),
+                torrent_file: PathBuf::from("/x"),
+                download_dir: PathBuf::from("/dl"),
+                folder_pin: None,
+                paused: false,
+                name: format!("t{i}"),
+                size: 10,
+                download_rate_limit: None,
+                upload_rate_limit: None,
+                file_priorities: None,
+                queue: QueueState::default(),
+            });
+        }
+        let order = |r: &Registry| -> Vec<u8> {
+            r.in_queue_order()
+                .iter()
+                .map(|e| e.info_hash.0[0])
+                .collect()
+        };
+        // New downloads go last, whatever their info-hash.
+        assert_eq!(order(&r), [5, 3, 9]);
+        r.set_queue_order(&[InfoHash([9; 20]), InfoHash([5; 20]), InfoHash([3; 20])]);
+        r.set_complete(InfoHash([5; 20]));
+        let goal = SeedGoal {
+            ratio: p2p_proto::ipc::GoalLimit::Unlimited,
+            ..SeedGoal::default()
+        };
+        assert!(r.set_seed_goal(InfoHash([3; 20]), goal));
+        r.finish(
+            InfoHash([5; 20]),
+            Finished {
+                reason: "ratio 1.00 reached".into(),
+                uploaded: 10,
+            },
+        );
+        cancel.cancel();
+        saver.await.unwrap();
+        let (mut again, _) = Registry::load(dir.path());
+        assert_eq!(order(&again), [9, 5, 3]);
+        let five = again.get(InfoHash([5; 20])).unwrap();
+        assert!(five.paused && five.queue.complete);
+        assert_eq!(five.queue.finished.as_ref().unwrap().uploaded, 10);
+        assert_eq!(again.get(InfoHash([3; 20])).unwrap().queue.seed_goal, goal);
+        // Resumed, it is no longer finished.
+        again.set_paused(InfoHash([5; 20]), false);
+        assert_eq!(again.get(InfoHash([5; 20])).unwrap().queue.finished, None);
     }
 
     #[test]
@@ -278,6 +423,7 @@ mod tests {
                 download_rate_limit: None,
                 upload_rate_limit: None,
                 file_priorities: None,
+                queue: QueueState::default(),
             });
         }
         r.remove(InfoHash([0; 20]));

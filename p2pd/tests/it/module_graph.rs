@@ -176,6 +176,7 @@ fn the_daemon_modules_import_only_down_their_layers() {
             "handlers",
             &[
                 "community",
+                "queue",
                 "runtime",
                 "session",
                 "sharing",
@@ -187,6 +188,7 @@ fn the_daemon_modules_import_only_down_their_layers() {
         ),
         ("watch_torrents", &["handlers", ROOT][..]),
         ("runtime", &["sharing", "registry"][..]),
+        ("queue", &["sharing", "registry"][..]),
         ("community", &["session"][..]),
         ("session", &["sharing"][..]),
         ("sharing", &["registry"][..]),

@@ -44,6 +44,10 @@ pub fn label(key: SettingKey) -> &'static str {
         SettingKey::MaxPeersTotal => "Peers in all",
         SettingKey::UploadSlots => "Upload slots per torrent",
         SettingKey::Tracker => "Tracker URL",
+        SettingKey::MaxActiveDownloads => "Active downloads",
+        SettingKey::MaxActiveSeeds => "Active seeds",
+        SettingKey::SeedRatioLimit => "Stop seeding at ratio",
+        SettingKey::SeedTimeLimit => "Stop seeding after",
     }
 }
 

@@ -276,7 +276,10 @@ fn state_colour(state: TorrentState) -> egui::Color32 {
         TorrentState::Seeding => egui::Color32::from_rgb(46, 125, 50),
         TorrentState::Downloading | TorrentState::Checking => egui::Color32::from_rgb(25, 118, 160),
         TorrentState::Error | TorrentState::DiskFull => egui::Color32::from_rgb(183, 28, 28),
-        TorrentState::Paused | TorrentState::Waiting => egui::Color32::from_gray(100),
+        TorrentState::Paused
+        | TorrentState::Waiting
+        | TorrentState::Queued
+        | TorrentState::Finished => egui::Color32::from_gray(100),
     }
 }
 

@@ -25,6 +25,7 @@
 
 mod files;
 mod frame;
+mod goals;
 mod reply;
 mod request;
 mod settings;
@@ -32,6 +33,7 @@ mod views;
 
 pub use files::*;
 pub use frame::{FrameError, FrameReader, encode_frame};
+pub use goals::*;
 pub use reply::*;
 pub use request::*;
 pub use settings::*;

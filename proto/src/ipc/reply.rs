@@ -87,6 +87,8 @@ pub enum Response {
     Config(RuntimeSettings),
     /// `torrent_files`, `file_priority`.
     TorrentFiles(super::files::TorrentFiles),
+    /// `seed_goal` (boxed: a summary and more, the largest reply).
+    SeedGoal(Box<super::goals::SeedGoalInfo>),
 }
 
 /// Why a reply line cannot be read.
@@ -153,9 +155,11 @@ impl Request {
             Request::Status => Response::Status(de(c, json)?),
             Request::List => Response::List(de(c, json)?),
             Request::Add { .. } | Request::Resume { .. } => Response::Added(de(c, json)?),
-            Request::Pause { .. } | Request::Remove { .. } | Request::TorrentLimits { .. } => {
-                Response::Torrent(de(c, json)?)
-            }
+            Request::Pause { .. }
+            | Request::Remove { .. }
+            | Request::TorrentLimits { .. }
+            | Request::Queue { .. } => Response::Torrent(de(c, json)?),
+            Request::SeedGoal { .. } => Response::SeedGoal(de(c, json)?),
             Request::Progress { .. } => Response::Progress(de(c, json)?),
             Request::Peers { .. } => Response::Peers(de(c, json)?),
             Request::Share { .. } => Response::Shared(de(c, json)?),

@@ -245,6 +245,26 @@ pub enum Request {
         /// The new priority.
         priority: super::FilePriority,
     },
+    /// Moves a download in the queue, which decides the order downloads
+    /// and seeds start in ([`super::TorrentSummary`] after the move).
+    Queue {
+        /// Torrent id.
+        id: String,
+        /// Where to.
+        to: super::QueueMove,
+    },
+    /// Sets a download's own seed goals, kept in its registry entry
+    /// ([`super::SeedGoalInfo`]); a goal not given stays as it was.
+    SeedGoal {
+        /// Torrent id.
+        id: String,
+        /// A ratio (e.g. `2.0`), `unlimited`, or `global`.
+        #[serde(default)]
+        ratio: Option<String>,
+        /// A seeding time (e.g. `3h`), `unlimited`, or `global`.
+        #[serde(default)]
+        time: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for Request {
@@ -301,6 +321,8 @@ impl Request {
             Request::TorrentLimits { .. } => "torrent_limits",
             Request::TorrentFiles { .. } => "torrent_files",
             Request::FilePriority { .. } => "file_priority",
+            Request::Queue { .. } => "queue",
+            Request::SeedGoal { .. } => "seed_goal",
         }
     }
 }

@@ -220,6 +220,11 @@ pub enum TorrentState {
     /// Waiting for free disk space, requesting nothing; goes on by itself
     /// when there is room (why, with the sizes, is beside the state).
     DiskFull,
+    /// Waiting in the queue for a download or seed slot (its place is
+    /// beside the state).
+    Queued,
+    /// Stopped by a seed goal (which one is beside the state).
+    Finished,
 }
 
 impl TorrentState {
@@ -233,6 +238,8 @@ impl TorrentState {
             TorrentState::Waiting => "waiting",
             TorrentState::Error => "error",
             TorrentState::DiskFull => "disk_full",
+            TorrentState::Queued => "queued",
+            TorrentState::Finished => "finished",
         }
     }
 }
@@ -254,7 +261,9 @@ pub struct TorrentSummary {
     pub name: String,
     /// What it is doing.
     pub state: TorrentState,
-    /// Error text when `state` is `error`; why it waits when `disk_full`.
+    /// Error text when `state` is `error`; why it waits when `disk_full`;
+    /// its place when `queued` (`#2 in the queue`); the goal reached when
+    /// `finished` (`ratio 2.00 reached`).
     #[serde(default)]
     pub error: Option<String>,
     /// Verified fraction, 0 to 1.

@@ -23,6 +23,7 @@ mod lsd_netns;
 mod on_complete_e2e;
 mod passkey_rotation_e2e;
 mod private_swarm_e2e;
+mod queue_goals;
 mod relay_engine;
 mod runtime_settings;
 mod story;

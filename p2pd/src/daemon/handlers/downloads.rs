@@ -15,7 +15,7 @@ use super::err;
 use super::rights::{self, Peer, Want};
 use super::views::{idle_summaries, summary};
 use crate::daemon::registry::{Entry, store_torrent};
-use crate::daemon::sharing::{Start, read_torrent};
+use crate::daemon::sharing::read_torrent;
 use crate::daemon::{Daemon, community};
 use crate::engine::{AddMagnet, EngineError, FolderId, selection};
 use crate::watchdir::Found;
@@ -127,7 +127,7 @@ async fn add_parsed(
             note: None,
         });
     }
-    start_and_summarize(d, meta, &dir.0, dir.1).await
+    start_and_summarize(d, ih).await
 }
 
 /// The path to act on for a client (see [`rights::check`]), on the blocking pool.
@@ -195,6 +195,7 @@ async fn record(
         download_rate_limit: None,
         upload_rate_limit: None,
         file_priorities,
+        queue: Default::default(),
     };
     let entry = store_torrent(entry, torrent)
         .await
@@ -204,7 +205,7 @@ async fn record(
 }
 
 /// The summary of a recorded torrent the engine is not running.
-fn idle_summary(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
+pub(super) fn idle_summary(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     idle_summaries(d)
         .into_iter()
         .find(|s| s.info_hash == ih)
@@ -217,30 +218,24 @@ fn idle_summary(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
 }
 
 /// The summary of a torrent: running in the engine, or recorded idle.
-fn describe(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
+pub(super) fn describe(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     match d.engine.stats(ih) {
         Some(stats) => Ok(summary(d, &stats)),
         None => idle_summary(d, ih),
     }
 }
 
-/// Starts a torrent in the engine (or leaves it waiting for a login) and
-/// describes it.
-async fn start_and_summarize(
-    d: &Daemon,
-    meta: Metainfo,
-    dir: &Path,
-    pin: Option<FolderId>,
-) -> Reply<Added> {
-    let ih = meta.info_hash;
-    let start = d
-        .sharing
-        .start_download(meta, dir, pin)
-        .await
-        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+/// Lets the queue start a recorded download (or leave it waiting for a
+/// slot or a login) and describes it; fails when the engine refuses it.
+async fn start_and_summarize(d: &Daemon, ih: InfoHash) -> Reply<Added> {
+    d.queue.retry(ih);
+    let refused = d.queue.plan().await;
+    if let Some((_, why)) = refused.into_iter().find(|(id, _)| *id == ih) {
+        return Err(err(ErrorCode::Io, why));
+    }
     Ok(Added {
         torrent: describe(d, ih)?,
-        note: (start == Start::AtLogin).then(|| STARTS_AT_LOGIN.to_owned()),
+        note: d.sharing.is_stopped().then(|| STARTS_AT_LOGIN.to_owned()),
     })
 }
 
@@ -292,6 +287,9 @@ async fn add_magnet(
             .files(ih)
             .map(|f| f.iter().map(|f| f.priority).collect());
         record(d, &meta, torrent, &dir, false, priorities).await?;
+        // The engine started it to fetch the metadata: now it takes its
+        // place in the queue (last), and waits if the slots are taken.
+        d.queue.plan().await;
     }
     Ok(Added {
         torrent: describe(d, ih)?,
@@ -331,10 +329,7 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
 
 pub(super) async fn pause(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     let Some(stats) = d.engine.stats(ih) else {
-        return Err(err(
-            ErrorCode::NotFound,
-            format!("{} is not running", ih.short_hex()),
-        ));
+        return pause_idle(d, ih).await;
     };
     if d.registry().get(ih).is_none() {
         return Err(err(
@@ -344,9 +339,26 @@ pub(super) async fn pause(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     }
     d.engine.remove(ih).await;
     d.registry().set_paused(ih, true);
+    // Its slot goes to the next in the queue.
+    d.queue.plan().await;
     let mut s = summary(d, &stats);
     s.state = TorrentState::Paused;
     Ok(s)
+}
+
+/// Pauses a download the engine does not run: one waiting in the queue
+/// (or for a login).
+async fn pause_idle(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
+    let waiting = d.registry().get(ih).is_some_and(|e| !e.paused);
+    if !waiting {
+        return Err(err(
+            ErrorCode::NotFound,
+            format!("{} is not running", ih.short_hex()),
+        ));
+    }
+    d.registry().set_paused(ih, true);
+    d.queue.plan().await;
+    idle_summary(d, ih)
 }
 
 pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply<Added> {
@@ -361,11 +373,12 @@ pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply<Added> {
             format!("{} is not paused", ih.short_hex()),
         ));
     }
-    let meta = read_torrent(entry.torrent_file.clone())
+    // Read first: a .torrent that went bad leaves it paused, with the reason.
+    read_torrent(entry.torrent_file.clone())
         .await
         .map_err(|e| err(ErrorCode::InvalidTorrent, e))?;
     d.registry().set_paused(ih, false);
-    start_and_summarize(d, meta, &entry.download_dir, entry.folder_pin).await
+    start_and_summarize(d, ih).await
 }
 
 /// Sets a download's own rate limits: kept in its entry (so they hold
@@ -443,6 +456,8 @@ pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply
     .await
     .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
     .map_err(|e| err(ErrorCode::Io, format!("cannot delete the data: {e}")))?;
+    // Its slot goes to the next in the queue.
+    d.queue.plan().await;
     Ok(summary_before)
 }
 

@@ -2,12 +2,14 @@
 //! the control protocol and the engine; blocking file work goes to blocking
 //! threads. Views (list, status, progress, peers) are in `views`, changes
 //! to the set of downloads in `downloads`, a download's files in `files`,
-//! `share` in `share`, and what
+//! a download's place in the queue and its seed goals in `queue`, `share` in
+//! `share`, and what
 //! paths a client may name in `rights`; accounts and groups in `session`
 //! and `community`.
 
 mod downloads;
 mod files;
+mod queue;
 pub(super) mod rights;
 mod share;
 mod views;
@@ -57,6 +59,15 @@ pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Re
             upload_rate_limit,
         } => limits(d, resolve(d, id)?, download_rate_limit, upload_rate_limit)
             .map(Response::Torrent),
+        Request::Queue { ref id, to } => queue::move_in_queue(d, resolve(d, id)?, to)
+            .await
+            .map(Response::Torrent),
+        Request::SeedGoal {
+            ref id,
+            ref ratio,
+            ref time,
+        } => queue::seed_goal(d, resolve(d, id)?, ratio.as_deref(), time.as_deref())
+            .map(|info| Response::SeedGoal(Box::new(info))),
         Request::Status => Ok(Response::Status(status(d).await)),
         Request::List => Ok(Response::List(list(d))),
         Request::Add {

@@ -9,6 +9,7 @@ use p2p_proto::ipc::{
 
 use super::err;
 use crate::daemon::Daemon;
+use crate::daemon::registry::Entry;
 use crate::engine::{self, TorrentStats};
 
 fn shown_state(s: &engine::TorrentState) -> (TorrentState, Option<String>) {
@@ -63,34 +64,82 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
     }
 }
 
-/// Downloads the engine is not running (paused, or waiting for a login)
-/// are listed from the registry.
+/// Downloads the engine is not running (paused, queued, finished, or
+/// waiting for a login) are listed from the registry.
 pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
     let entries: Vec<_> = d.registry().entries().cloned().collect();
     entries
         .into_iter()
         .filter(|e| e.paused || !d.engine.is_running(e.info_hash))
-        .map(|e| TorrentSummary {
-            info_hash: e.info_hash,
-            short_id: e.info_hash.short_hex(),
-            name: e.name.clone(),
-            state: if e.paused {
-                TorrentState::Paused
-            } else {
-                TorrentState::Waiting
-            },
-            error: None,
-            progress: 0.0,
-            size: e.size,
+        .map(|e| {
+            let (state, error) = idle_state(d, &e);
+            TorrentSummary {
+                info_hash: e.info_hash,
+                short_id: e.info_hash.short_hex(),
+                name: e.name.clone(),
+                state,
+                error,
+                progress: if e.queue.complete { 1.0 } else { 0.0 },
+                size: e.size,
+                downloaded: 0,
+                uploaded: e.queue.finished.as_ref().map_or(0, |f| f.uploaded),
+                download_rate: 0,
+                upload_rate: 0,
+                peers: 0,
+                save_path: e.download_dir.display().to_string(),
+                download_rate_limit: e.download_rate_limit,
+                upload_rate_limit: e.upload_rate_limit,
+                all_time: d.totals.of(e.info_hash, e.size),
+            }
+        })
+        .collect()
+}
+
+/// What a recorded download the engine does not run is doing, and why.
+fn idle_state(d: &Daemon, e: &Entry) -> (TorrentState, Option<String>) {
+    if let Some(f) = &e.queue.finished {
+        return (TorrentState::Finished, Some(f.reason.clone()));
+    }
+    if e.paused {
+        return (TorrentState::Paused, None);
+    }
+    if let Some(n) = d.queue.place(e.info_hash) {
+        return (TorrentState::Queued, Some(format!("#{n} in the queue")));
+    }
+    match d.queue.refused(e.info_hash) {
+        Some(why) => (TorrentState::Error, Some(why)),
+        None => (TorrentState::Waiting, None),
+    }
+}
+
+/// Watched-folder items a seed goal stopped (with
+/// `seed_goals_apply_to_shared`), until the watcher shares them again.
+fn finished_shared(d: &Daemon) -> Vec<TorrentSummary> {
+    d.queue
+        .finished_shared()
+        .into_iter()
+        .map(|(ih, f)| TorrentSummary {
+            info_hash: ih,
+            short_id: ih.short_hex(),
+            name: f.name,
+            state: TorrentState::Finished,
+            error: Some(f.finished.reason),
+            progress: 1.0,
+            size: f.size,
             downloaded: 0,
-            uploaded: 0,
+            uploaded: f.finished.uploaded,
             download_rate: 0,
             upload_rate: 0,
             peers: 0,
-            save_path: e.download_dir.display().to_string(),
-            download_rate_limit: e.download_rate_limit,
-            upload_rate_limit: e.upload_rate_limit,
-            all_time: d.totals.of(e.info_hash, e.size),
+            save_path: d
+                .sharing
+                .item_dir(ih)
+                .unwrap_or_else(|| d.settings.shared_dir.clone())
+                .display()
+                .to_string(),
+            download_rate_limit: None,
+            upload_rate_limit: None,
+            all_time: d.totals.of(ih, f.size),
         })
         .collect()
 }
@@ -98,6 +147,7 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
 pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
     let mut all: Vec<TorrentSummary> = d.engine.all_stats().iter().map(|s| summary(d, s)).collect();
     all.extend(idle_summaries(d));
+    all.extend(finished_shared(d));
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.info_hash.cmp(&b.info_hash)));
     all
 }
@@ -147,7 +197,7 @@ pub(super) fn progress(d: &Daemon, ih: InfoHash) -> Result<ProgressInfo, IpcErro
         return Err(err(
             ErrorCode::NotFound,
             format!(
-                "{} is not running (paused, or waiting for a login): resume it to see its progress",
+                "{} is not running (paused, queued, finished, or waiting for a login): resume it to see its progress",
                 ih.short_hex()
             ),
         ));

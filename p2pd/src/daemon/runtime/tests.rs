@@ -24,6 +24,10 @@ fn base() -> RuntimeSettings {
         max_peers_total: 400,
         upload_slots: 4,
         tracker: "http://127.0.0.1:6969/announce".into(),
+        max_active_downloads: 5,
+        max_active_seeds: 0,
+        seed_ratio_limit: None,
+        seed_time_limit: None,
     }
 }
 

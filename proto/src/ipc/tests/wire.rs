@@ -394,6 +394,30 @@ fn exchanges() -> Vec<(Request, Response)> {
             },
             Response::TorrentFiles(torrent_files(FilePriority::High)),
         ),
+        (
+            Request::Queue {
+                id: id(),
+                to: QueueMove::Top,
+            },
+            Response::Torrent(summary(TorrentState::Downloading)),
+        ),
+        (
+            Request::SeedGoal {
+                id: id(),
+                ratio: Some("2.0".into()),
+                time: Some("global".into()),
+            },
+            Response::SeedGoal(Box::new(SeedGoalInfo {
+                torrent: TorrentSummary {
+                    error: Some("ratio 2.00 reached".into()),
+                    ..summary(TorrentState::Finished)
+                },
+                goal: SeedGoal {
+                    ratio: GoalLimit::Value(Ratio::from_hundredths(200).unwrap()),
+                    time_secs: GoalLimit::Global,
+                },
+            })),
+        ),
     ]
 }
 
@@ -461,6 +485,8 @@ fn command_index(r: &Request) -> usize {
         Request::TorrentLimits { .. } => 29,
         Request::TorrentFiles { .. } => 30,
         Request::FilePriority { .. } => 31,
+        Request::Queue { .. } => 32,
+        Request::SeedGoal { .. } => 33,
     }
 }
 
@@ -469,7 +495,7 @@ fn every_command_has_a_snapshotted_exchange() {
     let mut seen: Vec<usize> = exchanges().iter().map(|(r, _)| command_index(r)).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (0..=31).collect::<Vec<_>>());
+    assert_eq!(seen, (0..=33).collect::<Vec<_>>());
 }
 
 #[test]
