@@ -11,7 +11,7 @@
 //! handlers -> community, queue, runtime, session, sharing, registry, stats, totals
 //! lifecycle -> runtime                                  (the main loop: SIGHUP reloads the run-time settings)
 //! runtime  -> sharing, registry                         (run-time settings: the tracker of new shares)
-//! queue    -> sharing, registry                         (which downloads run; seed goals)
+//! queue    -> sharing, registry, totals                 (which downloads run; seed goals)
 //! community -> session                                  (groups, catalog: the session's token)
 //! session  -> sharing                                   (login hands credentials to sharing)
 //! sharing  -> registry                                  (watched folder, downloads, catalog entries)
@@ -192,16 +192,18 @@ pub async fn run(
         settings_file,
         clock,
     ));
+    let totals = Arc::new(totals);
     let queue = Arc::new(queue::Queue::new(
         engine.clone(),
         sharing.clone(),
+        totals.clone(),
         settings.downloads_dir.join(".progress"),
         queue::Policy::from_settings(&settings),
     ));
     let daemon = Arc::new(Daemon {
         queue,
         runtime,
-        totals: Arc::new(totals),
+        totals,
         watch_report: settings
             .watch_dir
             .as_deref()

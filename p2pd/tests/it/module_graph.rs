@@ -188,7 +188,7 @@ fn the_daemon_modules_import_only_down_their_layers() {
         ),
         ("watch_torrents", &["handlers", ROOT][..]),
         ("runtime", &["sharing", "registry"][..]),
-        ("queue", &["sharing", "registry"][..]),
+        ("queue", &["sharing", "registry", "totals"][..]),
         ("community", &["session"][..]),
         ("session", &["sharing"][..]),
         ("sharing", &["registry"][..]),

@@ -28,8 +28,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::registry::{Entry, Finished};
 use super::sharing::{Sharing, read_torrent};
+use super::totals::Totals;
 use crate::config::{SeedGoalAction, Settings};
-use crate::engine::{Engine, EngineEvent, TorrentState};
+use crate::engine::{Engine, EngineEvent, TorrentState, TorrentStats};
 use plan::{Candidate, Kind, Limits, Run};
 use watch::{Goal, Look, Watch};
 
@@ -87,6 +88,8 @@ impl Policy {
 pub(crate) struct Queue {
     engine: Engine,
     sharing: Arc<Sharing>,
+    /// All-time figures: seed goals count every run, not only this one.
+    totals: Arc<Totals>,
     /// Resume records of downloads (deleted with a removed download).
     resume_dir: PathBuf,
     policy: Mutex<Policy>,
@@ -121,12 +124,14 @@ impl Queue {
     pub fn new(
         engine: Engine,
         sharing: Arc<Sharing>,
+        totals: Arc<Totals>,
         resume_dir: PathBuf,
         policy: Policy,
     ) -> Queue {
         Queue {
             engine,
             sharing,
+            totals,
             resume_dir,
             policy: Mutex::new(policy),
             watch: Mutex::default(),
@@ -269,8 +274,8 @@ impl Queue {
                     ratio: e.queue.seed_goal.ratio.or_global(policy.goal.ratio),
                     time_secs: e.queue.seed_goal.time_secs.or_global(policy.goal.time_secs),
                 };
-                if let Some(reason) = watch::reached(goal, s.uploaded, s.total_length, seeded) {
-                    let uploaded = s.uploaded;
+                let (uploaded, seeded) = self.all_time(&s, seeded);
+                if let Some(reason) = watch::reached(goal, uploaded, s.total_length, seeded) {
                     done.push((id, Finished { reason, uploaded }));
                     continue;
                 }
@@ -290,6 +295,16 @@ impl Queue {
             registry.set_complete(id);
         }
         (candidates, done)
+    }
+
+    /// Bytes uploaded and time seeded over every run (the totals are
+    /// sampled once a second, so this run's own count may be ahead).
+    fn all_time(&self, s: &TorrentStats, seeded_now: Duration) -> (u64, Duration) {
+        let all = self.totals.of(s.info_hash, s.total_length);
+        (
+            all.uploaded.max(s.uploaded),
+            Duration::from_secs(all.seeding_secs).max(seeded_now),
+        )
     }
 
     /// Stops (or forgets, after `action`) a download that reached a goal.
@@ -339,13 +354,13 @@ impl Queue {
                     seeding: s.state == TorrentState::Seeding,
                 };
                 let (_, seeded) = watch.look(id, look, now, policy.stalled_after);
+                let (uploaded, seeded) = self.all_time(&s, seeded);
                 if look.seeding
-                    && let Some(why) =
-                        watch::reached(policy.goal, s.uploaded, s.total_length, seeded)
+                    && let Some(why) = watch::reached(policy.goal, uploaded, s.total_length, seeded)
                 {
                     let finished = Finished {
                         reason: why,
-                        uploaded: s.uploaded,
+                        uploaded,
                     };
                     let size = s.total_length;
                     done.push((
