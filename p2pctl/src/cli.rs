@@ -61,6 +61,9 @@ pub enum Command {
     FilesOf(TorrentArg),
     /// Change how eagerly some files of a torrent are fetched, at once.
     Priority(PriorityArgs),
+    /// Turn sequential (streaming) mode on or off: pieces in order, the
+    /// first and last pieces of media files first, so a player can start.
+    Sequential(SequentialArgs),
     /// Share a file or folder: the daemon copies it into its watched folder.
     Share(ShareArgs),
     /// Create an account on the tracker.
@@ -263,6 +266,21 @@ pub struct DownloadArgs {
     /// e.g. 1,3-5. The others are skipped (not created on disk).
     #[arg(long, value_name = "LIST", value_parser = parse_file_set)]
     pub files: Option<p2p_proto::ipc::FileSet>,
+    /// Download in sequential (streaming) mode: pieces in order (a small
+    /// window ahead is still taken rarest first), the first and last
+    /// pieces of media files first; `p2pctl sequential` switches it later.
+    #[arg(long)]
+    pub sequential: bool,
+}
+
+/// `p2pctl sequential`.
+#[derive(Debug, Args)]
+pub struct SequentialArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// on or off.
+    #[arg(value_parser = ["on", "off"])]
+    pub mode: String,
 }
 
 /// `p2pctl priority`.

@@ -53,6 +53,7 @@ fn torrents(n: usize) -> Vec<TorrentSummary> {
                 download_rate_limit: None,
                 upload_rate_limit: None,
                 all_time: Default::default(),
+                sequential: false,
             }
         })
         .collect()

@@ -75,6 +75,7 @@ pub(crate) fn sample(name: &str, state: &str, progress: f64) -> TorrentSummary {
         download_rate_limit: None,
         upload_rate_limit: None,
         all_time: p2p_proto::ipc::AllTime::default(),
+        sequential: false,
     }
 }
 

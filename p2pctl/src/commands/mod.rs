@@ -15,6 +15,7 @@ mod list;
 mod peers;
 mod progress;
 mod queue;
+mod sequential;
 mod share;
 mod status;
 
@@ -62,6 +63,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Config(cmd) => config::run(d, cmd, json),
         Command::Limit(args) => config::limit(d, args, json),
         Command::Queue(args) => queue::move_in_queue(d, args, json),
+        Command::Sequential(args) => sequential::run(d, args, json),
         Command::SeedGoal(args) => queue::seed_goal(d, args, json),
     }
 }

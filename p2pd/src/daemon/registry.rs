@@ -57,6 +57,9 @@ pub struct Entry {
     /// torrent's resume record holds the same choice once it has run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_priorities: Option<Vec<FilePriority>>,
+    /// Sequential (streaming) mode, as asked with `--sequential` or changed since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sequential: bool,
     /// Its place in the queue, its seed goals, and whether one was reached
     /// (absent in lists written before the queue).
     #[serde(default)]
@@ -227,6 +230,16 @@ impl Registry {
     }
 
     /// Records a download's file priorities; false when it is not recorded.
+    /// Records a download's sequential mode; false when it is not recorded.
+    pub fn set_sequential(&mut self, ih: InfoHash, on: bool) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.sequential = on;
+        self.save();
+        true
+    }
+
     pub fn set_file_priorities(&mut self, ih: InfoHash, priorities: Vec<FilePriority>) -> bool {
         let Some(e) = self.entries.get_mut(&ih) else {
             return false;
@@ -310,6 +323,7 @@ mod tests {
             download_rate_limit: None,
             upload_rate_limit: None,
             file_priorities: None,
+            sequential: false,
             queue: QueueState::default(),
         };
         let entry = store_torrent(entry, b"d4:infodee".to_vec()).await.unwrap();
@@ -354,6 +368,7 @@ mod tests {
                 download_rate_limit: None,
                 upload_rate_limit: None,
                 file_priorities: None,
+                sequential: false,
                 queue: QueueState::default(),
             });
         }
@@ -423,6 +438,7 @@ mod tests {
                 download_rate_limit: None,
                 upload_rate_limit: None,
                 file_priorities: None,
+                sequential: false,
                 queue: QueueState::default(),
             });
         }

@@ -116,12 +116,15 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     let (have, checked, after_crash, priorities) = result;
     let complete = {
         let mut st = shared.lock();
+        // Sequential mode, set at the add or while checking, carries over.
+        let streaming = st.picker.streaming().cloned();
         st.picker = Picker::new(
             shared.meta.info.piece_length,
             shared.meta.info.total_length,
             have,
             rand::random(),
         );
+        st.picker.set_streaming(streaming);
         st.picker.set_priorities(selection::piece_priorities(
             &selection::Span::of(&shared.meta.info.files),
             &priorities,

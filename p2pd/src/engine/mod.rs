@@ -271,6 +271,9 @@ pub struct AddTorrent {
     /// torrent never started; a resume record's own choice wins. `None`:
     /// every file normal.
     pub file_priorities: Option<Vec<FilePriority>>,
+    /// Sequential (streaming) mode from the start (see
+    /// [`Engine::set_sequential`]).
+    pub sequential: bool,
 }
 
 /// How a magnet link is added.
@@ -293,6 +296,8 @@ pub struct AddMagnet {
     /// Fetch only these files (by their `files-of` index, from 1); `None`:
     /// what the link's `so=` lists, else every file.
     pub files: Option<FileSet>,
+    /// As [`AddTorrent::sequential`].
+    pub sequential: bool,
 }
 
 /// Why the engine could not do something.
@@ -641,6 +646,7 @@ impl Engine {
             assume_complete: false,
             folder_pin: add.folder_pin,
             file_priorities,
+            sequential: add.sequential,
         })
         .await
     }
@@ -677,6 +683,25 @@ impl Engine {
                 })
                 .collect(),
         )
+    }
+
+    /// Turns sequential (streaming) mode of a running torrent on or off:
+    /// on, the first and last pieces of its media files come first, then
+    /// the pieces in order (see the picker). Pieces under way are finished.
+    pub fn set_sequential(&self, info_hash: InfoHash, on: bool) -> Result<(), EngineError> {
+        let t = self
+            .lock_torrents()
+            .get(&info_hash)
+            .cloned()
+            .ok_or(EngineError::NotRunning(info_hash))?;
+        t.shared.set_sequential(on);
+        Ok(())
+    }
+
+    /// Whether a running torrent is in sequential mode.
+    pub fn is_sequential(&self, info_hash: InfoHash) -> Option<bool> {
+        let t = self.lock_torrents().get(&info_hash).cloned()?;
+        Some(t.shared.lock().picker.is_streaming())
     }
 
     /// Changes the priorities of a running torrent's files (one per file of

@@ -3,7 +3,10 @@
 //! rarest first; pieces already started are finished first; at the tail
 //! (endgame) blocks still in flight are asked of a second peer. Pieces of
 //! high-priority files go before normal ones, normal before low; pieces of
-//! skipped files only are never started.
+//! skipped files only are never started. In sequential (streaming) mode,
+//! the first and last pieces of media files come first, then the pieces in
+//! order: a small read-ahead window from the first missing one, rarest
+//! first inside it.
 //! Pure logic: no I/O, no clock; randomness comes from a seed.
 
 use std::collections::BTreeMap;
@@ -22,6 +25,12 @@ const RANDOM_FIRST_PIECES: usize = 4;
 const SPARE_BYTES: u64 = 16 << 20;
 /// Most peers asked for the same block in endgame.
 const MAX_ENDGAME_DUPLICATES: u8 = 2;
+/// Bytes of the sequential read-ahead window: pieces inside it are taken
+/// rarest first (so a swarm still spreads them), none past it while one
+/// inside can be had.
+const READ_AHEAD_BYTES: u64 = 4 << 20;
+/// Pieces of the read-ahead window, whatever their size.
+const READ_AHEAD_PIECES: std::ops::RangeInclusive<usize> = 4..=64;
 
 /// The download state of a torrent's pieces.
 #[derive(Debug)]
@@ -55,6 +64,16 @@ pub struct Picker {
     /// The tiers missing pieces were in when priorities were last set, from
     /// high to low: the tiers a new piece is looked for in.
     tiers: Vec<FilePriority>,
+    /// Sequential (streaming) mode, when on.
+    streaming: Option<Streaming>,
+}
+
+/// How sequential mode picks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Streaming {
+    /// Pieces wanted before all others (the first and last pieces of media
+    /// files: a player reads a file's header and often its index at the end).
+    pub first: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -122,7 +141,24 @@ impl Picker {
             wanted_missing: missing,
             priority: vec![FilePriority::Normal; n],
             tiers: vec![FilePriority::Normal],
+            streaming: None,
         }
+    }
+
+    /// Turns sequential mode on (with its first pieces) or off. Pieces
+    /// already started are finished either way.
+    pub fn set_streaming(&mut self, streaming: Option<Streaming>) {
+        self.streaming = streaming;
+    }
+
+    /// Whether sequential mode is on.
+    pub fn is_streaming(&self) -> bool {
+        self.streaming.is_some()
+    }
+
+    /// Sequential mode's settings, when on.
+    pub fn streaming(&self) -> Option<&Streaming> {
+        self.streaming.as_ref()
     }
 
     /// Sets each piece's priority (one per piece; a list of another
@@ -395,6 +431,13 @@ impl Picker {
         if n == 0 {
             return None;
         }
+        if let Some(s) = &self.streaming {
+            let pick = self.choose_in_order(s, peer);
+            if let Some(i) = pick {
+                self.cursor = i as usize + 1;
+            }
+            return pick;
+        }
         let random_phase = self.have.count_ones() < RANDOM_FIRST_PIECES;
         let offset = if random_phase {
             (self.next_random() % n as u64) as usize
@@ -422,6 +465,29 @@ impl Picker {
             self.cursor = i + 1;
         }
         pick.map(|i| i as u32)
+    }
+
+    /// Sequential mode's choice: a first piece of a media file, else the
+    /// rarest in the read-ahead window from the first wanted missing piece
+    /// (ties to the earliest), else the next piece in order past it.
+    fn choose_in_order(&self, streaming: &Streaming, peer: &Bitfield) -> Option<u32> {
+        let can_start = |i: usize| peer.get(i) && self.is_untouched(i as u32);
+        if let Some(&i) = streaming.first.iter().find(|&&i| can_start(i as usize)) {
+            return Some(i);
+        }
+        let n = self.have.len();
+        let from = (0..n).find(|&i| self.wants(i))?;
+        let window = (READ_AHEAD_BYTES / self.piece_length.max(1)) as usize;
+        let window = window.clamp(*READ_AHEAD_PIECES.start(), *READ_AHEAD_PIECES.end());
+        // The window counts wanted pieces, so a skipped file inside it does
+        // not shrink what is read ahead.
+        let end = (from..n)
+            .filter(|&i| self.wants(i))
+            .nth(window)
+            .unwrap_or(n);
+        self.rarest((from..end).filter(|&i| can_start(i)))
+            .or_else(|| (end..n).find(|&i| can_start(i)))
+            .map(|i| i as u32)
     }
 
     /// Rarest first; ties go to the first candidate. The scan stops at a

@@ -44,6 +44,37 @@ impl Span {
     }
 }
 
+/// File name endings of audio and video a player may start before the
+/// whole file is there.
+const MEDIA: &[&str] = &[
+    "mp4", "m4v", "mkv", "webm", "avi", "mov", "wmv", "flv", "mpg", "mpeg", "ts", "m2ts", "ogv",
+    "mp3", "m4a", "flac", "ogg", "oga", "opus", "wav", "aac", "wma",
+];
+
+/// The first and last piece of every media file (a player reads the
+/// header, and often an index at the end, before anything else), in file
+/// order, without repeats.
+pub fn media_ends(files: &[FileEntry], piece_length: u64) -> Vec<u32> {
+    let mut out = Vec::new();
+    for (f, span) in files.iter().zip(Span::of(files)) {
+        let media = f
+            .path
+            .last()
+            .and_then(|n| n.rsplit_once('.'))
+            .is_some_and(|(_, ext)| MEDIA.iter().any(|m| m.eq_ignore_ascii_case(ext)));
+        let pieces = span.pieces(piece_length);
+        if !media || pieces.is_empty() {
+            continue;
+        }
+        for i in [pieces.start, pieces.end - 1] {
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+    }
+    out
+}
+
 /// Each piece's priority: the highest of the files it holds bytes of. A
 /// piece of padding only goes with the lowest wanted priority, so that when
 /// every file is wanted the whole torrent is fetched, as before selection.
@@ -265,5 +296,28 @@ mod tests {
         let files = entries(&[false, false, false]);
         let so = IndexRanges::parse("0,2-9", 0).unwrap();
         assert_eq!(from_select_only(&files, &so), [Normal, Skip, Normal]);
+    }
+
+    #[test]
+    fn media_files_give_their_first_and_last_pieces_and_other_files_none() {
+        let mut offset = 0;
+        let files: Vec<FileEntry> = [("film.MKV", 40u64), ("notes.txt", 30), ("song.flac", 5)]
+            .iter()
+            .map(|&(name, length)| {
+                let f = FileEntry {
+                    path: vec!["t".into(), name.into()],
+                    length,
+                    offset,
+                    pad: false,
+                    symlink: false,
+                    executable: false,
+                };
+                offset += length;
+                f
+            })
+            .collect();
+        // Pieces of 8: the film is 0..=4, the notes 5..=8, the song 8..=9.
+        assert_eq!(media_ends(&files, 8), [0, 4, 8, 9]);
+        assert!(media_ends(&files[1..2], 8).is_empty());
     }
 }

@@ -420,6 +420,9 @@ impl Torrent {
             wake: tokio::sync::Notify::new(),
             events: engine.events.clone(),
         });
+        if shared.add.sequential {
+            shared.set_sequential(true);
+        }
         Ok((Torrent { shared, stopped }, stopped_tx))
     }
 
@@ -723,6 +726,18 @@ impl Shared {
             name: self.meta.info.name.clone(),
         });
         self.wake.notify_one();
+    }
+
+    /// Sequential mode on or off; peers look for blocks to ask again.
+    pub fn set_sequential(&self, on: bool) {
+        let streaming = on.then(|| super::picker::Streaming {
+            first: super::selection::media_ends(&self.meta.info.files, self.meta.info.piece_length),
+        });
+        let mut st = self.lock();
+        st.picker.set_streaming(streaming);
+        for p in st.peers.values() {
+            let _ = p.cmd.send(PeerCmd::Wanted);
+        }
     }
 
     /// Takes new file priorities (the storage has already brought wanted

@@ -144,6 +144,7 @@ async fn a_magnet_s_metadata_comes_over_mse_when_required() {
                 use_dht: false,
                 folder_pin: None,
                 files: None,
+                sequential: false,
             },
             WAIT,
         )

@@ -94,6 +94,7 @@ pub(crate) fn add(meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> AddTor
         assume_complete: false,
         folder_pin: None,
         file_priorities: None,
+        sequential: false,
     }
 }
 
@@ -106,6 +107,7 @@ fn magnet_add(dir: &Path) -> AddMagnet {
         folder_pin: None,
         use_dht: false,
         files: None,
+        sequential: false,
     }
 }
 

@@ -1,6 +1,6 @@
 //! p2pd's integration tests, linked into one binary: the real p2pd binary
 //! (`daemon`), engines in one process (`engine`), encrypted peers
-//! (`encryption`), peers over uTP (`utp`), the watched folder
+//! (`encryption`), peers over uTP (`utp`), sequential mode (`sequential`), the watched folder
 //! (`watcher`), the DHT bit and PORT message (`dht`), limits changed while the engine runs (`live_limits`),
 //! the control socket's folder under attack (`socket_folder`),
 //! the daemon on a hostile machine (`disk_faults`), links planted among a
@@ -20,6 +20,7 @@ mod pex;
 // The end-to-end tests' file server, one source for both test binaries.
 #[path = "../../../tests/src/range_server.rs"]
 mod range_server;
+mod sequential;
 mod service_notify;
 mod socket_folder;
 mod symlinks;

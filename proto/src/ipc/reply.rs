@@ -158,7 +158,8 @@ impl Request {
             Request::Pause { .. }
             | Request::Remove { .. }
             | Request::TorrentLimits { .. }
-            | Request::Queue { .. } => Response::Torrent(de(c, json)?),
+            | Request::Queue { .. }
+            | Request::Sequential { .. } => Response::Torrent(de(c, json)?),
             Request::SeedGoal { .. } => Response::SeedGoal(de(c, json)?),
             Request::Progress { .. } => Response::Progress(de(c, json)?),
             Request::Peers { .. } => Response::Peers(de(c, json)?),

@@ -69,6 +69,9 @@ pub enum Request {
         /// own `so=` list.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         files: Option<super::FileSet>,
+        /// Download in sequential (streaming) mode.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sequential: bool,
     },
     /// Resume progress of one torrent ([`super::ProgressInfo`]).
     Progress {
@@ -245,6 +248,15 @@ pub enum Request {
         /// The new priority.
         priority: super::FilePriority,
     },
+    /// Turns a download's sequential (streaming) mode on or off: pieces in
+    /// order, the first and last of media files first; kept with the
+    /// download ([`super::TorrentSummary`] after the change).
+    Sequential {
+        /// Torrent id.
+        id: String,
+        /// On or off.
+        on: bool,
+    },
     /// Moves a download in the queue, which decides the order downloads
     /// and seeds start in ([`super::TorrentSummary`] after the move).
     Queue {
@@ -322,6 +334,7 @@ impl Request {
             Request::TorrentFiles { .. } => "torrent_files",
             Request::FilePriority { .. } => "file_priority",
             Request::Queue { .. } => "queue",
+            Request::Sequential { .. } => "sequential",
             Request::SeedGoal { .. } => "seed_goal",
         }
     }

@@ -291,6 +291,9 @@ pub struct TorrentSummary {
     /// Its transfers over its whole life, across restarts.
     #[serde(default)]
     pub all_time: AllTime,
+    /// Sequential (streaming) mode.
+    #[serde(default)]
+    pub sequential: bool,
 }
 
 /// Reply to `progress`.

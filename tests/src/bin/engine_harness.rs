@@ -85,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
             assume_complete: false,
             folder_pin: None,
             file_priorities: None,
+            sequential: false,
         })
         .await?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));

@@ -400,3 +400,52 @@ fn files_chosen_by_so_come_from_a_libtorrent_seeder() {
         );
     }
 }
+
+/// `sequential` of the download's row in `p2pctl list --json`.
+fn sequential_of(socket: &Path, info_hash: &str) -> bool {
+    let list = ok_json(socket, &["list"]);
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["info_hash"] == info_hash)
+        .cloned()
+        .unwrap();
+    row["sequential"].as_bool().unwrap()
+}
+
+#[test]
+fn sequential_mode_is_asked_at_download_switched_by_p2pctl_and_kept_across_a_restart() {
+    let swarm = seeded_swarm();
+    let leech_home = swarm.tmp.path().join("leech");
+    let (leech, sock) = daemon(&leech_home, &swarm.announce);
+    let ih = &swarm.info_hash;
+    let t = swarm.torrent.to_str().unwrap();
+    let out = p2pctl_within(&sock, &["download", t, "--sequential"], 120);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for n in 1..=4 {
+        let name = format!("f{n}.bin");
+        let got = leech_home.join("downloads/four").join(&name);
+        assert_eq!(sha1_of(&got), sha1_of(&swarm.src.join(&name)), "{name}");
+    }
+    assert!(sequential_of(&sock, ih));
+    let text = succeed(&sock, &["sequential", &ih[..8], "off"]);
+    assert!(text.ends_with(": rarest first\n"), "{text}");
+    assert!(!sequential_of(&sock, ih));
+    let text = succeed(&sock, &["sequential", &ih[..8], "on"]);
+    assert!(text.ends_with(": sequential\n"), "{text}");
+    let e = refused(&sock, &["sequential", &ih[..8], "maybe"]);
+    assert!(e.contains("maybe"), "{e}");
+    stop(leech);
+    let (_leech, sock) = daemon(&leech_home, &swarm.announce);
+    wait_until("the download to be listed again", 30, || {
+        ok_json(&sock, &["list"])
+            .as_array()
+            .is_some_and(|l| !l.is_empty())
+    });
+    assert!(sequential_of(&sock, ih), "the mode was not kept");
+}

@@ -38,6 +38,7 @@ pub(super) async fn add(
     to: Option<&str>,
     paused: bool,
     files: Option<&FileSet>,
+    sequential: bool,
 ) -> Reply<Added> {
     let dir = to
         .map(PathBuf::from)
@@ -58,7 +59,7 @@ pub(super) async fn add(
     if source.starts_with("magnet:") {
         let magnet =
             Magnet::parse(source).map_err(|e| err(ErrorCode::InvalidTorrent, e.to_string()))?;
-        return add_magnet(d, magnet, dir, files.cloned()).await;
+        return add_magnet(d, magnet, dir, files.cloned(), sequential).await;
     }
     let path = Path::new(source);
     let looks_like_a_path =
@@ -84,7 +85,7 @@ pub(super) async fn add(
         .await
         .map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
     let meta = meta.map_err(|e| err(ErrorCode::InvalidTorrent, format!("{source}: {e}")))?;
-    add_parsed(d, meta, bytes, dir, paused, files).await
+    add_parsed(d, meta, bytes, dir, paused, files, sequential).await
 }
 
 /// Starts a download from a file of the .torrent watch folder the way
@@ -92,8 +93,10 @@ pub(super) async fn add(
 pub(crate) async fn add_dropped(d: &Daemon, found: Found) -> Reply<Added> {
     let dir = (d.settings.downloads_dir.clone(), None);
     match found {
-        Found::Torrent { meta, bytes } => add_parsed(d, *meta, bytes, dir, false, None).await,
-        Found::Magnet(magnet) => add_magnet(d, *magnet, dir, None).await,
+        Found::Torrent { meta, bytes } => {
+            add_parsed(d, *meta, bytes, dir, false, None, false).await
+        }
+        Found::Magnet(magnet) => add_magnet(d, *magnet, dir, None, false).await,
     }
 }
 
@@ -106,6 +109,7 @@ async fn add_parsed(
     dir: Folder,
     paused: bool,
     files: Option<&FileSet>,
+    sequential: bool,
 ) -> Reply<Added> {
     let ih = meta.info_hash;
     if d.engine.is_running(ih) || d.registry().get(ih).is_some() {
@@ -120,7 +124,7 @@ async fn add_parsed(
         .map_err(|e| err(ErrorCode::BadRequest, format!("--files: {e}")))?;
     // Refused before anything is recorded: it could not be downloaded.
     fits(&meta, &dir.0, priorities.clone()).await?;
-    record(d, &meta, bytes, &dir, paused, priorities).await?;
+    record(d, &meta, bytes, &dir, paused, priorities, sequential).await?;
     if paused {
         return Ok(Added {
             torrent: idle_summary(d, ih)?,
@@ -182,6 +186,7 @@ async fn record(
     (dir, pin): &Folder,
     paused: bool,
     file_priorities: Option<Vec<FilePriority>>,
+    sequential: bool,
 ) -> Reply<()> {
     let ih = meta.info_hash;
     let entry = Entry {
@@ -195,6 +200,7 @@ async fn record(
         download_rate_limit: None,
         upload_rate_limit: None,
         file_priorities,
+        sequential,
         queue: Default::default(),
     };
     let entry = store_torrent(entry, torrent)
@@ -244,6 +250,7 @@ async fn add_magnet(
     magnet: Magnet,
     dir: Folder,
     files: Option<FileSet>,
+    sequential: bool,
 ) -> Reply<Added> {
     let ih = magnet.info_hash;
     if d.engine.is_running(ih) || d.registry().get(ih).is_some() {
@@ -261,6 +268,7 @@ async fn add_magnet(
         folder_pin: dir.1,
         use_dht: !known_private(d, magnet.info_hash).await,
         files,
+        sequential,
     };
     let ih = d
         .engine
@@ -286,7 +294,7 @@ async fn add_magnet(
             .engine
             .files(ih)
             .map(|f| f.iter().map(|f| f.priority).collect());
-        record(d, &meta, torrent, &dir, false, priorities).await?;
+        record(d, &meta, torrent, &dir, false, priorities, sequential).await?;
         // The engine started it to fetch the metadata: now it takes its
         // place in the queue (last), and waits if the slots are taken.
         d.queue.plan().await;

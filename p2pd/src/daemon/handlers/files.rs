@@ -1,9 +1,12 @@
 //! The files of a download: `torrent_files` lists them with their progress
-//! and priority, `file_priority` changes the priority of some at once.
+//! and priority, `file_priority` changes the priority of some at once,
+//! `sequential` the order pieces come in.
 //! Files are numbered from 1 as people see them (padding files left out).
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{ErrorCode, FilePriority, FileSet, IpcError, TorrentFile, TorrentFiles};
+use p2p_proto::ipc::{
+    ErrorCode, FilePriority, FileSet, IpcError, TorrentFile, TorrentFiles, TorrentSummary,
+};
 
 use super::err;
 use crate::daemon::Daemon;
@@ -40,6 +43,20 @@ pub(super) async fn set(
     // Kept with the download too, for a start without a resume record.
     d.registry().set_file_priorities(ih, priorities);
     list(d, ih)
+}
+
+/// Turns sequential mode on or off, now if the torrent runs, and for its
+/// next start.
+pub(super) fn sequential(d: &Daemon, ih: InfoHash, on: bool) -> Result<TorrentSummary, IpcError> {
+    let running = d.engine.set_sequential(ih, on).is_ok();
+    let recorded = d.registry().set_sequential(ih, on);
+    if !running && !recorded {
+        return Err(err(
+            ErrorCode::NotFound,
+            format!("{} is not a download of this daemon", ih.short_hex()),
+        ));
+    }
+    super::downloads::describe(d, ih)
 }
 
 fn running(d: &Daemon, ih: InfoHash) -> Result<(Vec<FileView>, String), IpcError> {

@@ -59,6 +59,9 @@ pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Re
             upload_rate_limit,
         } => limits(d, resolve(d, id)?, download_rate_limit, upload_rate_limit)
             .map(Response::Torrent),
+        Request::Sequential { ref id, on } => {
+            files::sequential(d, resolve(d, id)?, on).map(Response::Torrent)
+        }
         Request::Queue { ref id, to } => queue::move_in_queue(d, resolve(d, id)?, to)
             .await
             .map(Response::Torrent),
@@ -75,9 +78,18 @@ pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Re
             ref to,
             paused,
             ref files,
-        } => add(d, peer, source, to.as_deref(), paused, files.as_ref())
-            .await
-            .map(Response::Added),
+            sequential,
+        } => add(
+            d,
+            peer,
+            source,
+            to.as_deref(),
+            paused,
+            files.as_ref(),
+            sequential,
+        )
+        .await
+        .map(Response::Added),
         Request::TorrentFiles { ref id } => {
             files::list(d, resolve(d, id)?).map(Response::TorrentFiles)
         }

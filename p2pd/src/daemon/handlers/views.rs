@@ -61,6 +61,7 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
         download_rate_limit,
         upload_rate_limit,
         all_time: d.totals.of(s.info_hash, s.total_length),
+        sequential: d.engine.is_sequential(s.info_hash).unwrap_or(false),
     }
 }
 
@@ -90,6 +91,7 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
                 download_rate_limit: e.download_rate_limit,
                 upload_rate_limit: e.upload_rate_limit,
                 all_time: d.totals.of(e.info_hash, e.size),
+                sequential: e.sequential,
             }
         })
         .collect()
@@ -140,6 +142,7 @@ fn finished_shared(d: &Daemon) -> Vec<TorrentSummary> {
             download_rate_limit: None,
             upload_rate_limit: None,
             all_time: d.totals.of(ih, f.size),
+            sequential: false,
         })
         .collect()
 }

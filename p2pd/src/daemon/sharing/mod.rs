@@ -243,14 +243,15 @@ impl Sharing {
         resume_dir: PathBuf,
         assume_complete: bool,
     ) -> Result<InfoHash, EngineError> {
-        let (download_rate_limit, upload_rate_limit, file_priorities) = self
+        let (download_rate_limit, upload_rate_limit, file_priorities, sequential) = self
             .registry()
             .get(metainfo.info_hash)
-            .map_or((None, None, None), |e| {
+            .map_or((None, None, None, false), |e| {
                 (
                     e.download_rate_limit,
                     e.upload_rate_limit,
                     e.file_priorities.clone(),
+                    e.sequential,
                 )
             });
         self.engine
@@ -265,6 +266,7 @@ impl Sharing {
                 assume_complete,
                 folder_pin,
                 file_priorities,
+                sequential,
             })
             .await
     }

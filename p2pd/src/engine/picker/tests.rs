@@ -392,3 +392,50 @@ fn a_peer_with_only_skipped_pieces_gets_no_requests_even_in_endgame() {
     assert!(out.is_empty(), "{out:?}");
     assert!(p.claim_for_web_seed(9, 0).is_some_and(|(i, _)| i == 1));
 }
+
+#[test]
+fn sequential_mode_takes_pieces_in_order_after_the_first_pieces_of_media_files() {
+    let mut p = picker(12, &[]);
+    p.set_streaming(Some(Streaming { first: vec![0, 11] }));
+    assert!(p.is_streaming());
+    let order = picking_order(&mut p, 12);
+    assert_eq!(order, [0, 11, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+}
+
+#[test]
+fn sequential_mode_takes_the_rarest_inside_its_window_and_nothing_past_it_first() {
+    // 64 KiB pieces: a 64-piece window (4 MiB).
+    let n = 100;
+    let mut p = picker(n, &[]);
+    p.add_peer(&peer_with(n, 0..n));
+    p.add_peer(&peer_with(n, (0..n).filter(|&i| i != 10 && i != 70)));
+    p.set_streaming(Some(Streaming { first: vec![] }));
+    let order = picking_order(&mut p, n);
+    // Piece 10 is rarer than its neighbours inside the window: first.
+    // Piece 70 is as rare but past the window: taken only once the window,
+    // moving with the first missing piece, reaches it (64 wanted pieces
+    // from piece 6).
+    assert_eq!(order[0], 10, "{order:?}");
+    let at_70 = order.iter().position(|&i| i == 70).unwrap();
+    assert_eq!(order[..at_70], [10, 0, 1, 2, 3, 4, 5], "{order:?}");
+    let rest: Vec<u32> = order
+        .iter()
+        .copied()
+        .filter(|&i| i != 10 && i != 70)
+        .collect();
+    assert!(rest.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}
+
+#[test]
+fn sequential_mode_gives_a_peer_without_the_window_the_next_pieces_past_it() {
+    let n = 100;
+    let mut p = picker(n, &[]);
+    p.set_streaming(Some(Streaming { first: vec![] }));
+    let late = peer_with(n, 80..n);
+    let mut out = Vec::new();
+    p.pick(1, &late, &|_| false, 4, &mut out);
+    assert_eq!(out.first().map(|b| b.index), Some(80), "{out:?}");
+    // Off again: back to the usual choice (random first), which may be anything.
+    p.set_streaming(None);
+    assert!(!p.is_streaming());
+}

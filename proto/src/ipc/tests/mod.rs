@@ -33,7 +33,8 @@ fn requests_have_the_documented_wire_form() {
             source: "/x.torrent".into(),
             to: None,
             paused: false,
-            files: None
+            files: None,
+            sequential: false,
         }
     );
     let line = encode_frame(&RequestFrame {

@@ -28,6 +28,7 @@ fn summary(state: TorrentState) -> TorrentSummary {
         download_rate_limit: None,
         upload_rate_limit: Some(1_000_000),
         all_time: AllTime::new(524_288, 1 << 20, 3_600, 1 << 20),
+        sequential: false,
     }
 }
 
@@ -128,6 +129,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                 to: None,
                 paused: false,
                 files: None,
+                sequential: false,
             },
             Response::Added(Added {
                 torrent: summary(TorrentState::Paused),
@@ -376,6 +378,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                 to: Some("/home/al/dl".into()),
                 paused: false,
                 files: Some(FileSet::parse("1,3-5").unwrap()),
+                sequential: true,
             },
             Response::Added(Added {
                 torrent: summary(TorrentState::Downloading),
@@ -417,6 +420,13 @@ fn exchanges() -> Vec<(Request, Response)> {
                     time_secs: GoalLimit::Global,
                 },
             })),
+        ),
+        (
+            Request::Sequential { id: id(), on: true },
+            Response::Torrent(TorrentSummary {
+                sequential: true,
+                ..summary(TorrentState::Downloading)
+            }),
         ),
     ]
 }
@@ -487,6 +497,7 @@ fn command_index(r: &Request) -> usize {
         Request::FilePriority { .. } => 31,
         Request::Queue { .. } => 32,
         Request::SeedGoal { .. } => 33,
+        Request::Sequential { .. } => 34,
     }
 }
 
@@ -495,7 +506,7 @@ fn every_command_has_a_snapshotted_exchange() {
     let mut seen: Vec<usize> = exchanges().iter().map(|(r, _)| command_index(r)).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (0..=33).collect::<Vec<_>>());
+    assert_eq!(seen, (0..=34).collect::<Vec<_>>());
 }
 
 #[test]
