@@ -418,6 +418,23 @@ fn exchanges() -> Vec<(Request, Response)> {
                 },
             })),
         ),
+        (
+            Request::Move {
+                id: id(),
+                to: "/srv/media".into(),
+            },
+            Response::Torrent(summary(TorrentState::Seeding)),
+        ),
+        (
+            Request::Verify { id: id() },
+            Response::Verified(Verified {
+                info_hash: ih(),
+                name: "album".into(),
+                checked: 220,
+                bad: vec![3, 17],
+                note: None,
+            }),
+        ),
     ]
 }
 
@@ -487,6 +504,8 @@ fn command_index(r: &Request) -> usize {
         Request::FilePriority { .. } => 31,
         Request::Queue { .. } => 32,
         Request::SeedGoal { .. } => 33,
+        Request::Move { .. } => 34,
+        Request::Verify { .. } => 35,
     }
 }
 
@@ -495,7 +514,7 @@ fn every_command_has_a_snapshotted_exchange() {
     let mut seen: Vec<usize> = exchanges().iter().map(|(r, _)| command_index(r)).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (0..=33).collect::<Vec<_>>());
+    assert_eq!(seen, (0..=35).collect::<Vec<_>>());
 }
 
 #[test]
