@@ -226,6 +226,18 @@ impl Registry {
         true
     }
 
+    /// Records a download's new folder and its pin after its files moved;
+    /// false when it is not recorded.
+    pub fn set_download_dir(&mut self, ih: InfoHash, dir: PathBuf, pin: Option<FolderId>) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.download_dir = dir;
+        e.folder_pin = pin;
+        self.save();
+        true
+    }
+
     /// Records a download's file priorities; false when it is not recorded.
     pub fn set_file_priorities(&mut self, ih: InfoHash, priorities: Vec<FilePriority>) -> bool {
         let Some(e) = self.entries.get_mut(&ih) else {
