@@ -339,4 +339,32 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
         assert!(all_there(&meta, tmp.path()));
     }
+
+    /// Across file systems (when /dev/shm is another one here) the files
+    /// are copied with their mtime and the originals go.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn across_file_systems_files_are_copied_with_their_mtime() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let Ok(other) = tempfile::tempdir_in("/dev/shm") else {
+            return;
+        };
+        let dev = |p: &Path| fs::metadata(p).unwrap().dev();
+        if dev(tmp.path()) == dev(other.path()) {
+            return;
+        }
+        let (from, to) = (tmp.path().join("old"), other.path().join("new"));
+        let meta = two_file_torrent(&from);
+        let mtime = fs::metadata(from.join("album/a/1.bin"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(move_files(&meta, &from, &to, None).unwrap(), 2);
+        assert!(all_there(&meta, &to));
+        assert!(!from.join("album").exists());
+        let moved = fs::metadata(to.join("album/a/1.bin")).unwrap();
+        assert_eq!(moved.modified().unwrap(), mtime);
+        assert_eq!(fs::read(to.join("album/b/2.bin")).unwrap(), vec![2u8; 5000]);
+    }
 }

@@ -246,3 +246,38 @@ fn verify_names_the_pieces_changed_behind_its_back_and_fetches_them_again() {
     let p = progress(&leech_sock, &ih);
     assert_eq!(p["pieces_have"], 64, "{p}");
 }
+
+#[test]
+fn a_watched_folder_item_is_neither_moved_nor_verified() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("d");
+    let (_p, socket) = daemon(&home, NO_TRACKER);
+    let item = home.join("shared/item.bin");
+    write_data(&item, 64 << 10, 5);
+    let mut ih = String::new();
+    wait_until("the item seeds", 60, || {
+        let list = ok_json(&socket, &["list"]);
+        let seeding = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["state"] == "seeding");
+        if let Some(t) = seeding {
+            ih = t["info_hash"].as_str().unwrap().to_owned();
+        }
+        seeding.is_some()
+    });
+    let to = tmp.path().join("elsewhere");
+    let err = fail(&socket, &["move", &ih[..8], to.to_str().unwrap()]);
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "p2pctl: {} is a watched-folder item: it lives in shared/ and moves with its file",
+            &ih[..8]
+        )
+    );
+    let err = fail(&socket, &["verify", &ih[..8]]);
+    assert!(err.contains("is a watched-folder item"), "{err}");
+    assert!(item.exists() && !to.exists());
+    assert_eq!(state(&socket, &ih), "seeding");
+}
