@@ -182,12 +182,13 @@ impl Queue {
         lock(&self.refused).remove(&id);
     }
 
-    /// Keeps a download from being started (by a plan, not by a login)
-    /// while the guard lives, so it can be stopped and its files handled.
+    /// Keeps a download from being started (by a plan or a login) while
+    /// the guard lives, so it can be stopped and its files handled.
     /// Waits for a plan under way: it may be starting it.
     pub async fn set_aside(&self, id: InfoHash) -> Aside<'_> {
         let _turn = self.turn.lock().await;
         lock(&self.aside).insert(id);
+        self.sharing.hold_one(id);
         Aside { queue: self, id }
     }
 
@@ -229,7 +230,9 @@ impl Queue {
             self.finish_shared(&policy, now).await;
         }
         let plan = plan::decide(&candidates, policy.limits);
-        self.sharing.hold(plan.queued.iter().copied().collect());
+        // A login starts what is not held: not what is set aside either.
+        self.sharing
+            .hold(plan.queued.iter().chain(&aside).copied().collect());
         *lock(&self.queued) = plan
             .queued
             .iter()
