@@ -98,6 +98,21 @@ pub enum Command {
     /// Set one download's own seed goals: it stops (or is removed) once it
     /// uploaded RATIO times its size or seeded for TIME.
     SeedGoal(SeedGoalArgs),
+    /// Move a download's files to another folder; it goes on (seeding)
+    /// from there without hashing them again.
+    Move(MoveArgs),
+    /// Hash every piece of a download again now; bad pieces are fetched
+    /// again. Waits for the check (raise --timeout for a large torrent).
+    Verify(TorrentArg),
+}
+
+/// `p2pctl move`.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// The new download folder (created if missing).
+    pub dir: std::path::PathBuf,
 }
 
 /// `p2pctl queue`.

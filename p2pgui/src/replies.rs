@@ -149,6 +149,10 @@ impl App {
             Response::Catalog(c) => self.net.catalog = Some(c),
             Response::Events(page) => self.tracker_events(&page.events),
             Response::Config(s) => self.settings_arrived(s, command),
+            // The window sends no verify yet; p2pctl verify does.
+            Response::Verified(v) => {
+                self.message = done(format!("{}: {} bad pieces", v.name, v.bad.len()));
+            }
             Response::Status(_)
             | Response::List(_)
             | Response::Subscribed(_)

@@ -12,6 +12,7 @@ mod groups;
 mod inspect;
 mod lifecycle;
 mod list;
+mod maintenance;
 mod peers;
 mod progress;
 mod queue;
@@ -65,6 +66,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Queue(args) => queue::move_in_queue(d, args, json),
         Command::Sequential(args) => sequential::run(d, args, json),
         Command::SeedGoal(args) => queue::seed_goal(d, args, json),
+        Command::Move(args) => maintenance::move_data(d, args, json),
+        Command::Verify(t) => maintenance::verify(d, &t.id, json),
     }
 }
 

@@ -47,7 +47,8 @@ fn shown(event: EngineEvent) -> Option<Event> {
             tracing::info!(torrent = %name, %info_hash, "metadata received");
             None
         }
-        EngineEvent::Stopped { .. } => None,
+        // The engine logged what it found; `verify` answers with it.
+        EngineEvent::Stopped { .. } | EngineEvent::Rechecked { .. } => None,
     }
 }
 

@@ -229,6 +229,18 @@ impl Registry {
         true
     }
 
+    /// Records a download's new folder and its pin after its files moved;
+    /// false when it is not recorded.
+    pub fn set_download_dir(&mut self, ih: InfoHash, dir: PathBuf, pin: Option<FolderId>) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.download_dir = dir;
+        e.folder_pin = pin;
+        self.save();
+        true
+    }
+
     /// Records a download's file priorities; false when it is not recorded.
     /// Records a download's sequential mode; false when it is not recorded.
     pub fn set_sequential(&mut self, ih: InfoHash, on: bool) -> bool {

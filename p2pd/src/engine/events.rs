@@ -32,6 +32,19 @@ pub enum EngineEvent {
         /// The torrent.
         info_hash: InfoHash,
     },
+    /// Every piece was hashed again at start, as asked by
+    /// [`super::request_recheck`].
+    Rechecked {
+        /// The torrent.
+        info_hash: InfoHash,
+        /// Its name.
+        name: String,
+        /// Pieces hashed.
+        checked: usize,
+        /// Pieces the resume record had that failed their hash, by index:
+        /// they are downloaded again.
+        bad: Vec<u32>,
+    },
     /// A magnet link's info dictionary arrived and matched its info-hash.
     MetadataReceived {
         /// The torrent.

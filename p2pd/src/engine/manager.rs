@@ -103,17 +103,35 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
                 s.storage.park_if_absent(i)?;
             }
         }
+        // `verify` asked for a full check: the record's pieces are what
+        // the torrent had, and the check says which of them went bad.
+        let full_check = resume::recheck_path(&s.resume_path).exists();
+        let (record, had) = match record {
+            Some(r) if full_check => (None, Some(r.pieces)),
+            r => (r, None),
+        };
         let (have, checked) =
             resume::initial_pieces(&s.storage, &s.meta.info.pieces, record, after_crash)?;
         if !have.all() {
             s.storage.allocate()?;
         }
-        Ok::<_, std::io::Error>((have, checked, after_crash, priorities))
+        let recheck = full_check.then(|| {
+            let bad: Vec<u32> = had
+                .map(|had| {
+                    (0..n)
+                        .filter(|&p| had.get(p) && !have.get(p))
+                        .map(|p| p as u32)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (checked, bad)
+        });
+        Ok::<_, std::io::Error>((have, checked, after_crash, priorities, recheck))
     })
     .await
     .map_err(|e| format!("checking files failed: {e}"))?
     .map_err(|e| format!("cannot check files of {}: {e}", shared.meta.info.name))?;
-    let (have, checked, after_crash, priorities) = result;
+    let (have, checked, after_crash, priorities, recheck) = result;
     let complete = {
         let mut st = shared.lock();
         // Sequential mode, set at the add or while checking, carries over.
@@ -155,12 +173,43 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     flush_resume(shared, false)
         .await
         .map_err(|e| format!("cannot write resume record: {e}"))?;
+    if let Some((checked, bad)) = recheck {
+        end_recheck(shared, checked, bad).await;
+    }
     // From here on our writes move the files' mtime past the record's.
     let marker = resume::marker_path(&shared.resume_path);
     tokio::task::spawn_blocking(move || std::fs::write(&marker, b""))
         .await
         .map_err(|e| format!("cannot write the run marker: {e}"))?
         .map_err(|e| format!("cannot write the run marker: {e}"))
+}
+
+/// Tells what a full check found, once the record that holds its outcome
+/// is down: the recheck marker goes, so the next start trusts the record.
+async fn end_recheck(shared: &Arc<Shared>, checked: usize, bad: Vec<u32>) {
+    let name = &shared.meta.info.name;
+    if bad.is_empty() {
+        tracing::info!(torrent = %name, checked, "verified: every piece it had is good");
+    } else {
+        tracing::warn!(
+            torrent = %name,
+            checked,
+            bad = ?bad,
+            "verified: {} pieces it had failed their hash and are downloaded again",
+            bad.len()
+        );
+    }
+    let marker = resume::recheck_path(&shared.resume_path);
+    let removed = tokio::task::spawn_blocking(move || std::fs::remove_file(&marker)).await;
+    if let Ok(Err(e)) = removed {
+        tracing::warn!(torrent = %name, "cannot remove the recheck marker: {e}");
+    }
+    shared.events.send(EngineEvent::Rechecked {
+        info_hash: shared.meta.info_hash,
+        name: name.clone(),
+        checked,
+        bad,
+    });
 }
 
 /// Removes the run marker after a clean stop (see `resume`).

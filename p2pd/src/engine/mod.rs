@@ -24,6 +24,9 @@
 //!                           ├── dht_peers          │
 //!             └── metadata ─┘ (announce)           └── storage
 //! ```
+//! `relocate` moves a stopped torrent's files (`p2pctl move`); a recheck
+//! marker beside the resume record has the next start hash every piece
+//! (`p2pctl verify`).
 //! File selection: `selection` turns file priorities into piece
 //! priorities (the picker's tiers), `partfile` keeps skipped files' bytes
 //! of shared pieces, and the resume record keeps the choice.
@@ -56,6 +59,7 @@ mod picker;
 mod piecebuf;
 mod posio;
 mod ratelimit;
+mod relocate;
 mod resume;
 pub mod selection;
 mod sockopt;
@@ -102,6 +106,26 @@ pub fn delete_files(
     storage::Storage::new(meta, dir, false, handles)?
         .pinned(pin)
         .delete_files()
+}
+
+/// Moves a stopped torrent's files from `from` to `to` (pinned to `pin`),
+/// all or nothing, keeping what its resume record compares so it starts
+/// again without hashing (see `relocate`). Blocking.
+pub fn move_files(
+    meta: &Metainfo,
+    from: &std::path::Path,
+    to: &std::path::Path,
+    pin: Option<FolderId>,
+) -> std::io::Result<usize> {
+    relocate::move_files(meta, from, to, pin)
+}
+
+/// Has every piece of a torrent hashed again at its next start, whatever
+/// its resume record says; the start then reports what it found as
+/// [`EngineEvent::Rechecked`]. Blocking.
+pub fn request_recheck(resume_dir: &std::path::Path, info_hash: InfoHash) -> std::io::Result<()> {
+    let record = resume::record_path(resume_dir, info_hash);
+    p2p_proto::fsutil::write_atomically(&resume::recheck_path(&record), b"")
 }
 
 /// Creates the folders `rest` below `dir` (which must still be the folder

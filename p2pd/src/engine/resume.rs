@@ -58,6 +58,14 @@ pub fn marker_path(record_path: &Path) -> PathBuf {
     record_path.with_extension("running")
 }
 
+/// The recheck marker of the torrent whose record is `record_path`: found
+/// at start, every piece is hashed again whatever the record says (the
+/// record still gives the file priorities); removed once the new record
+/// is written, so a crash during the check checks again.
+pub fn recheck_path(record_path: &Path) -> PathBuf {
+    record_path.with_extension("recheck")
+}
+
 /// Reads a record; `None` when missing, unreadable or for another shape of torrent.
 pub fn load(path: &Path, piece_count: usize, file_count: usize) -> Option<ResumeRecord> {
     use std::io::Read;

@@ -26,6 +26,7 @@
 mod files;
 mod frame;
 mod goals;
+mod maintenance;
 mod reply;
 mod request;
 mod settings;
@@ -34,6 +35,7 @@ mod views;
 pub use files::*;
 pub use frame::{FrameError, FrameReader, encode_frame};
 pub use goals::*;
+pub use maintenance::*;
 pub use reply::*;
 pub use request::*;
 pub use settings::*;

@@ -45,7 +45,8 @@ pub enum Response {
     List(Vec<TorrentSummary>),
     /// `add`, `resume`: the torrent, with a note when it waits.
     Added(Added),
-    /// `pause`, `remove`: the torrent as it was.
+    /// `pause`, `remove`: the torrent as it was; `torrent_limits`,
+    /// `queue`, `move`: as it is after the change.
     Torrent(TorrentSummary),
     /// `progress`.
     Progress(ProgressInfo),
@@ -89,6 +90,8 @@ pub enum Response {
     TorrentFiles(super::files::TorrentFiles),
     /// `seed_goal` (boxed: a summary and more, the largest reply).
     SeedGoal(Box<super::goals::SeedGoalInfo>),
+    /// `verify`.
+    Verified(super::maintenance::Verified),
 }
 
 /// Why a reply line cannot be read.
@@ -159,7 +162,9 @@ impl Request {
             | Request::Remove { .. }
             | Request::TorrentLimits { .. }
             | Request::Queue { .. }
-            | Request::Sequential { .. } => Response::Torrent(de(c, json)?),
+            | Request::Sequential { .. }
+            | Request::Move { .. } => Response::Torrent(de(c, json)?),
+            Request::Verify { .. } => Response::Verified(de(c, json)?),
             Request::SeedGoal { .. } => Response::SeedGoal(de(c, json)?),
             Request::Progress { .. } => Response::Progress(de(c, json)?),
             Request::Peers { .. } => Response::Peers(de(c, json)?),

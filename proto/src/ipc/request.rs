@@ -277,6 +277,21 @@ pub enum Request {
         #[serde(default)]
         time: Option<String>,
     },
+    /// Moves a download's data to another folder and goes on from there
+    /// without hashing it again ([`super::TorrentSummary`] after the move).
+    /// A failed move leaves every file where it was.
+    Move {
+        /// Torrent id.
+        id: String,
+        /// The new download folder (absolute; judged like `add`'s `to`).
+        to: String,
+    },
+    /// Hashes every piece of a download again now, drops the bad ones from
+    /// what it has so they are downloaded again ([`super::Verified`]).
+    Verify {
+        /// Torrent id.
+        id: String,
+    },
 }
 
 impl std::fmt::Debug for Request {
@@ -336,6 +351,8 @@ impl Request {
             Request::Queue { .. } => "queue",
             Request::Sequential { .. } => "sequential",
             Request::SeedGoal { .. } => "seed_goal",
+            Request::Move { .. } => "move",
+            Request::Verify { .. } => "verify",
         }
     }
 }

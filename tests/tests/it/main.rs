@@ -20,6 +20,7 @@ mod interop_pex;
 mod interop_transmission;
 mod interop_utp;
 mod lsd_netns;
+mod move_verify_e2e;
 mod on_complete_e2e;
 mod passkey_rotation_e2e;
 mod private_swarm_e2e;

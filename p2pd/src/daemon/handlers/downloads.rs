@@ -143,7 +143,7 @@ pub(super) async fn judge(d: &Daemon, peer: &Peer, path: PathBuf, want: Want) ->
 }
 
 /// A download folder for a client (see [`rights::check_folder`]), on the blocking pool.
-async fn judge_folder(d: &Daemon, peer: &Peer, path: PathBuf) -> Reply<Folder> {
+pub(super) async fn judge_folder(d: &Daemon, peer: &Peer, path: PathBuf) -> Reply<Folder> {
     with_rights(d, peer, move |policy, peer| {
         rights::check_folder(policy, peer, &path)
     })
@@ -164,7 +164,7 @@ async fn with_rights<T: Send + 'static>(
 }
 
 /// A download folder and its pin (see [`crate::engine::AddTorrent::folder_pin`]).
-type Folder = (PathBuf, Option<FolderId>);
+pub(super) type Folder = (PathBuf, Option<FolderId>);
 
 /// Whether the torrent's wanted files fit in the free space of `dir` (a
 /// stat per file, on the blocking pool).

@@ -2,13 +2,15 @@
 //! the control protocol and the engine; blocking file work goes to blocking
 //! threads. Views (list, status, progress, peers) are in `views`, changes
 //! to the set of downloads in `downloads`, a download's files in `files`,
-//! a download's place in the queue and its seed goals in `queue`, `share` in
+//! a download's place in the queue and its seed goals in `queue`, moving
+//! and verifying its data in `maintenance`, `share` in
 //! `share`, and what
 //! paths a client may name in `rights`; accounts and groups in `session`
 //! and `community`.
 
 mod downloads;
 mod files;
+mod maintenance;
 mod queue;
 pub(super) mod rights;
 mod share;
@@ -71,6 +73,12 @@ pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Re
             ref time,
         } => queue::seed_goal(d, resolve(d, id)?, ratio.as_deref(), time.as_deref())
             .map(|info| Response::SeedGoal(Box::new(info))),
+        Request::Move { ref id, ref to } => maintenance::move_data(d, peer, resolve(d, id)?, to)
+            .await
+            .map(Response::Torrent),
+        Request::Verify { ref id } => maintenance::verify(d, resolve(d, id)?)
+            .await
+            .map(Response::Verified),
         Request::Status => Ok(Response::Status(status(d).await)),
         Request::List => Ok(Response::List(list(d))),
         Request::Add {

@@ -16,7 +16,7 @@
 mod plan;
 mod watch;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -101,8 +101,25 @@ pub(crate) struct Queue {
     refused: Mutex<HashMap<InfoHash, String>>,
     /// Watched-folder items a seed goal stopped, until they run again.
     finished_shared: Mutex<HashMap<InfoHash, FinishedShared>>,
+    /// Downloads a `move` or `verify` stopped for a moment: not started
+    /// until it is done with them (see [`Queue::set_aside`]).
+    aside: Mutex<HashSet<InfoHash>>,
     /// One plan at a time: a plan awaits the engine.
     turn: tokio::sync::Mutex<()>,
+}
+
+/// A download set aside; dropping it lets the queue start it again (at
+/// its next plan).
+#[derive(Debug)]
+pub(crate) struct Aside<'a> {
+    queue: &'a Queue,
+    id: InfoHash,
+}
+
+impl Drop for Aside<'_> {
+    fn drop(&mut self) {
+        lock(&self.queue.aside).remove(&self.id);
+    }
 }
 
 /// A watched-folder item a seed goal stopped, as `list` shows it.
@@ -138,6 +155,7 @@ impl Queue {
             queued: Mutex::default(),
             refused: Mutex::default(),
             finished_shared: Mutex::default(),
+            aside: Mutex::default(),
             turn: tokio::sync::Mutex::new(()),
         }
     }
@@ -164,6 +182,16 @@ impl Queue {
         lock(&self.refused).remove(&id);
     }
 
+    /// Keeps a download from being started (by a plan or a login) while
+    /// the guard lives, so it can be stopped and its files handled.
+    /// Waits for a plan under way: it may be starting it.
+    pub async fn set_aside(&self, id: InfoHash) -> Aside<'_> {
+        let _turn = self.turn.lock().await;
+        lock(&self.aside).insert(id);
+        self.sharing.hold_one(id);
+        Aside { queue: self, id }
+    }
+
     /// Moves a download in the queue (kept in the registry), then plans.
     pub async fn move_to(&self, id: InfoHash, to: QueueMove) {
         {
@@ -185,12 +213,13 @@ impl Queue {
         let _turn = self.turn.lock().await;
         let policy = *lock(&self.policy);
         let now = Instant::now();
+        let aside = lock(&self.aside).clone();
         let entries: Vec<Entry> = self
             .sharing
             .registry()
             .in_queue_order()
             .into_iter()
-            .filter(|e| !e.paused)
+            .filter(|e| !e.paused && !aside.contains(&e.info_hash))
             .cloned()
             .collect();
         let (candidates, done) = self.look(&entries, &policy, now);
@@ -201,7 +230,9 @@ impl Queue {
             self.finish_shared(&policy, now).await;
         }
         let plan = plan::decide(&candidates, policy.limits);
-        self.sharing.hold(plan.queued.iter().copied().collect());
+        // A login starts what is not held: not what is set aside either.
+        self.sharing
+            .hold(plan.queued.iter().chain(&aside).copied().collect());
         *lock(&self.queued) = plan
             .queued
             .iter()

@@ -146,6 +146,14 @@ impl Sharing {
         *self.held.lock().unwrap_or_else(PoisonError::into_inner) = held;
     }
 
+    /// Holds one more download back until the queue's next [`Sharing::hold`].
+    pub fn hold_one(&self, id: InfoHash) {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
+    }
+
     /// Whether sharing is stopped by a logout until the next login.
     pub fn is_stopped(&self) -> bool {
         self.identity().stopped

@@ -428,6 +428,23 @@ fn exchanges() -> Vec<(Request, Response)> {
                 ..summary(TorrentState::Downloading)
             }),
         ),
+        (
+            Request::Move {
+                id: id(),
+                to: "/srv/media".into(),
+            },
+            Response::Torrent(summary(TorrentState::Seeding)),
+        ),
+        (
+            Request::Verify { id: id() },
+            Response::Verified(Verified {
+                info_hash: ih(),
+                name: "album".into(),
+                checked: 220,
+                bad: vec![3, 17],
+                note: None,
+            }),
+        ),
     ]
 }
 
@@ -498,6 +515,8 @@ fn command_index(r: &Request) -> usize {
         Request::Queue { .. } => 32,
         Request::SeedGoal { .. } => 33,
         Request::Sequential { .. } => 34,
+        Request::Move { .. } => 35,
+        Request::Verify { .. } => 36,
     }
 }
 
@@ -506,7 +525,7 @@ fn every_command_has_a_snapshotted_exchange() {
     let mut seen: Vec<usize> = exchanges().iter().map(|(r, _)| command_index(r)).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (0..=34).collect::<Vec<_>>());
+    assert_eq!(seen, (0..=36).collect::<Vec<_>>());
 }
 
 #[test]
