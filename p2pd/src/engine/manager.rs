@@ -74,6 +74,25 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
     stopped.send_replace(true);
 }
 
+/// Says which files are missing (the first few by name) and what to do.
+fn missing_message(files: &[p2p_proto::metainfo::FileEntry], missing: &[usize]) -> String {
+    const NAMED: usize = 3;
+    let mut names: Vec<String> = missing
+        .iter()
+        .take(NAMED)
+        .map(|&i| files[i].display_path())
+        .collect();
+    if missing.len() > NAMED {
+        names.push(format!("and {} more", missing.len() - NAMED));
+    }
+    format!(
+        "{} of its files {} missing ({}): put them back and resume it, or verify it to download them again",
+        missing.len(),
+        if missing.len() == 1 { "is" } else { "are" },
+        names.join(", ")
+    )
+}
+
 /// Reads the resume record or hashes what is on disk, then prepares the files.
 async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     let s = shared.clone();
@@ -110,6 +129,17 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
             Some(r) if full_check => (None, Some(r.pieces)),
             r => (r, None),
         };
+        // Data deleted behind our back is reported, not fetched again
+        // unasked: the user may have moved it, or unplugged its disk.
+        if let Some(r) = &record {
+            let missing = resume::missing_files(&s.storage, r);
+            if !missing.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    missing_message(&s.meta.info.files, &missing),
+                ));
+            }
+        }
         let (have, checked) =
             resume::initial_pieces(&s.storage, &s.meta.info.pieces, record, after_crash)?;
         if !have.all() {

@@ -188,6 +188,27 @@ pub fn initial_pieces(
     Ok((have, to_check.len()))
 }
 
+/// Files the record saw with data, holding verified pieces, that are gone
+/// from the disk now (deleted or moved while we were not running): by
+/// their index. Parked files (skipped, see storage.rs) are not looked for.
+pub fn missing_files(storage: &Storage, record: &ResumeRecord) -> Vec<usize> {
+    let now = storage.file_states();
+    let gone = FileState {
+        length: 0,
+        mtime_ns: 0,
+    };
+    (0..storage.file_count())
+        .filter(|&i| {
+            record.files.get(i).is_some_and(|then| then.length > 0)
+                && now.get(i) == Some(&gone)
+                && !storage.is_parked(i)
+                && storage
+                    .pieces_of_file(i)
+                    .any(|p| record.pieces.get(p as usize))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@
 //! the old folder is empty); a move to a folder the client may not use is
 //! refused and moves nothing; a verify after bytes were changed behind the
 //! daemon's back names exactly the pieces they fell in, and the torrent
-//! fetches them again from a seeder.
+//! fetches them again from a seeder; a file deleted while the download was
+//! stopped is reported at its next start, not fetched again until verify.
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 #![cfg(unix)]
@@ -280,4 +281,50 @@ fn a_watched_folder_item_is_neither_moved_nor_verified() {
     assert!(err.contains("is a watched-folder item"), "{err}");
     assert!(item.exists() && !to.exists());
     assert_eq!(state(&socket, &ih), "seeding");
+}
+
+#[test]
+fn a_file_deleted_behind_its_back_is_reported_not_fetched_again_until_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_tracker, url) = trackerd(&tmp.path().join("tracker"));
+    let announce = format!("{url}/announce");
+    let (_seed, seed_sock) = daemon(&tmp.path().join("seed"), &announce);
+    let (_leech, leech_sock) = daemon(&tmp.path().join("leech"), &announce);
+    let file = tmp.path().join("seed/downloads/lost.bin");
+    write_data(&file, 1 << 20, 23);
+    let want = sha1_file(&file);
+    let (torrent, ih) = torrent_of(&seed_sock, &file, tmp.path(), &announce);
+    seed(&seed_sock, &torrent, &ih);
+    download(&leech_sock, &torrent);
+    let copy = tmp.path().join("leech/downloads/lost.bin");
+    assert_eq!(sha1_file(&copy), want);
+
+    // Deleted while the torrent is stopped: the next start says so and
+    // neither creates the file again nor fetches a byte.
+    ok_json(&leech_sock, &["pause", &ih[..8]]);
+    std::fs::remove_file(&copy).unwrap();
+    ok_json(&leech_sock, &["resume", &ih[..8]]);
+    wait_until("the torrent to report the loss", 30, || {
+        state(&leech_sock, &ih) == "error"
+    });
+    let t = summary(&leech_sock, &ih);
+    let why = t["error"].as_str().unwrap();
+    assert!(
+        why.contains("1 of its files is missing (lost.bin)") && why.contains("verify"),
+        "{t}"
+    );
+    assert!(!copy.exists(), "the file was created again");
+    assert_eq!(t["downloaded"], 0, "{t}");
+
+    // Asked to, it downloads the file again.
+    let out = p2pctl_within(&leech_sock, &["verify", &ih[..8]], 60);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until("the file is fetched again", 60, || {
+        state(&leech_sock, &ih) == "seeding"
+    });
+    assert_eq!(sha1_file(&copy), want);
 }
