@@ -58,32 +58,6 @@ fn p2pd_requiring(home: &Path, extra: &str) -> (DaemonProc, PathBuf) {
     (p, PathBuf::from(socket))
 }
 
-fn state(socket: &Path, hex: &str) -> String {
-    let list = ok_json(socket, &["list"]);
-    list.as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["info_hash"] == hex)
-        .map(|t| t["state"].as_str().unwrap_or_default().to_owned())
-        .unwrap_or_default()
-}
-
-/// Waits for a connected peer in `p2pctl peers --json`; returns it.
-fn first_peer(socket: &Path, hex: &str) -> Value {
-    let mut found = Value::Null;
-    wait_until("a peer in p2pctl peers", 60, || {
-        let peers = ok_json(socket, &["peers", hex]);
-        match peers.as_array().and_then(|ps| ps.first()) {
-            Some(p) => {
-                found = p.clone();
-                true
-            }
-            None => false,
-        }
-    });
-    found
-}
-
 struct Files {
     tmp: tempfile::TempDir,
     original: PathBuf,

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use crate::common::*;
 use p2p_tests::e2e::{Proc as DaemonProc, bin, ok_json, start, wait_until};
-use serde_json::Value;
 
 const FILE_BYTES: u64 = 6 << 20;
 /// Bytes per second the far side sends or takes: a few seconds of transfer.
@@ -48,32 +47,6 @@ fn p2pd(home: &Path) -> (DaemonProc, PathBuf) {
         "control socket at ",
     );
     (p, PathBuf::from(socket))
-}
-
-fn state(socket: &Path, hex: &str) -> String {
-    ok_json(socket, &["list"])
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["info_hash"] == hex)
-        .map(|t| t["state"].as_str().unwrap_or_default().to_owned())
-        .unwrap_or_default()
-}
-
-/// Waits for a connected peer in `p2pctl peers --json`; returns it.
-fn first_peer(socket: &Path, hex: &str) -> Value {
-    let mut found = Value::Null;
-    wait_until("a peer in p2pctl peers", 60, || {
-        let peers = ok_json(socket, &["peers", hex]);
-        match peers.as_array().and_then(|ps| ps.first()) {
-            Some(p) => {
-                found = p.clone();
-                true
-            }
-            None => false,
-        }
-    });
-    found
 }
 
 struct Files {
