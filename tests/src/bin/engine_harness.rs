@@ -6,6 +6,7 @@
 //! Usage: engine-harness TORRENT DOWNLOAD_DIR [--peer ADDR]... [--no-trackers]
 //!        [--resume-dir DIR] [--upload-limit BYTES] [--download-limit BYTES]
 //!        [--encryption prefer|require|disable] [--utp on|prefer|off]
+//!        [--upload-slots N]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,6 +64,10 @@ async fn main() -> anyhow::Result<()> {
                     Some("off") => UtpMode::Off,
                     _ => bail!("--utp needs on, prefer or off"),
                 }
+            }
+            // bench/seed8.sh: how the choker's slot count bounds one seeder's upload.
+            "--upload-slots" => {
+                config.upload_slots = args.next().context("--upload-slots needs N")?.parse()?
             }
             other => bail!("unknown argument {other}"),
         }
