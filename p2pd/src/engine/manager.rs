@@ -21,9 +21,7 @@ use super::vouch::REFRESH_GAP;
 use super::{choker, dht_peers, peer, selection, webseed};
 use p2p_proto::ipc::FilePriority;
 
-/// Rechoke period (BEP 3 suggests 10 s).
-const CHOKE_PERIOD: Duration = Duration::from_secs(10);
-/// The optimistic unchoke rotates every third rechoke (30 s).
+/// The optimistic unchoke rotates every third rechoke (30 s by default).
 const OPTIMISTIC_EVERY: u32 = 3;
 /// Time allowed for peers to finish and for the last announce at shutdown.
 const STOP_DEADLINE: Duration = Duration::from_secs(5);
@@ -401,7 +399,7 @@ async fn announce_loop(shared: &Arc<Shared>) {
 
 async fn connection_loop(shared: &Arc<Shared>) {
     let mut dial = interval(Duration::from_secs(1));
-    let mut choke = interval(CHOKE_PERIOD);
+    let mut choke = interval(shared.config.choke_period);
     let mut save = interval(shared.config.resume_interval);
     for t in [&mut dial, &mut choke, &mut save] {
         t.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -420,6 +418,8 @@ async fn connection_loop(shared: &Arc<Shared>) {
                 optimistic = rechoke(shared, optimistic);
                 rounds += 1;
             }
+            // Between rounds: the optimistic peer stays, rotation keeps time.
+            _ = shared.slot_freed.notified() => optimistic = rechoke(shared, optimistic),
             _ = save.tick() => {
                 let s = shared.clone();
                 let _ = tokio::task::spawn_blocking(move || s.retry_when_space()).await;

@@ -153,6 +153,9 @@ pub struct EngineConfig {
     pub connect_timeout: Duration,
     /// Peers unchoked by rate, per torrent (plus one optimistic unchoke).
     pub upload_slots: usize,
+    /// Time between choking rounds (BEP 3 suggests 10 s). A slot freed
+    /// between rounds is given away at once.
+    pub choke_period: Duration,
     /// Download limit in bytes per second for all torrents; `None` is unlimited.
     pub download_rate_limit: Option<u64>,
     /// Upload limit in bytes per second for all torrents; `None` is unlimited.
@@ -196,6 +199,7 @@ impl Default for EngineConfig {
             max_peers_total: 400,
             connect_timeout: Duration::from_secs(10),
             upload_slots: 4,
+            choke_period: Duration::from_secs(10),
             download_rate_limit: None,
             upload_rate_limit: None,
             ban_after_bad_pieces: 2,

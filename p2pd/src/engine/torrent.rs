@@ -288,6 +288,10 @@ pub(crate) struct Shared {
     pub add: AddTorrent,
     /// Wakes the manager to announce `completed` or dial new peers.
     pub wake: tokio::sync::Notify,
+    /// An unchoked peer left or lost interest: the manager chokes and
+    /// unchokes again now, not at the next round (peers that finish
+    /// usually just close, and the slot would idle up to a whole round).
+    pub slot_freed: tokio::sync::Notify,
     /// The engine's event channel.
     pub events: super::events::Events,
     /// Who may connect to us for this torrent (everyone unless it is private).
@@ -418,6 +422,7 @@ impl Torrent {
             meta,
             add,
             wake: tokio::sync::Notify::new(),
+            slot_freed: tokio::sync::Notify::new(),
             events: engine.events.clone(),
         });
         if shared.add.sequential {
@@ -556,10 +561,13 @@ impl Shared {
     /// A peer task ended: forget its pieces and return its requests to the pool.
     pub fn unregister_peer(&self, key: u64, pieces: &Bitfield, in_flight: &[BlockRef]) {
         let mut st = self.lock();
-        if let Some(p) = st.peers.remove(&key)
-            && let Some(c) = st.candidates.get_mut(&p.addr)
-        {
-            c.connected = false;
+        if let Some(p) = st.peers.remove(&key) {
+            if p.unchoked {
+                self.slot_freed.notify_one();
+            }
+            if let Some(c) = st.candidates.get_mut(&p.addr) {
+                c.connected = false;
+            }
         }
         st.picker.remove_peer(pieces);
         for b in in_flight {
@@ -914,6 +922,14 @@ impl Shared {
 
     /// Unchokes a peer at once if an upload slot is free (instead of waiting
     /// up to ten seconds for the next choking round).
+    /// A peer we unchoked is no longer interested: its slot can go to
+    /// another now.
+    pub fn lost_interest(&self, key: u64) {
+        if self.lock().peers.get(&key).is_some_and(|p| p.unchoked) {
+            self.slot_freed.notify_one();
+        }
+    }
+
     pub fn try_unchoke(&self, key: u64) -> bool {
         let mut st = self.lock();
         let unchoked = st.peers.values().filter(|p| p.unchoked).count();

@@ -7,6 +7,7 @@
 //! torrent's files (`symlinks`), web seeds over HTTP (`webseed`) and the
 //! import graph of the source (`module_graph`).
 
+mod choking;
 mod daemon;
 mod dht;
 mod disk_faults;

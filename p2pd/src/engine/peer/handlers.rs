@@ -60,7 +60,10 @@ impl Conn {
                     self.set_choking(false);
                 }
             }
-            Message::NotInterested => self.stats.peer_interested.store(false, Ordering::Relaxed),
+            Message::NotInterested => {
+                self.stats.peer_interested.store(false, Ordering::Relaxed);
+                self.shared.lost_interest(self.key);
+            }
             Message::Have(i) => {
                 let i = i as usize;
                 if i >= n {
