@@ -426,6 +426,13 @@ async fn connection_loop(shared: &Arc<Shared>) {
             _ = shared.cancel.cancelled() => break,
             _ = shared.wake.notified() => dial_peers(shared),
             _ = dial.tick(), if anyone => dial_peers(shared),
+            () = shared.storage.refusal_noted() => {
+                if let Some(reason) = shared.storage.take_refusal() {
+                    // A link where a file of ours was: serve nothing more.
+                    shared.disk_error(reason);
+                    break;
+                }
+            }
             _ = choke.tick() => {
                 if rounds.is_multiple_of(OPTIMISTIC_EVERY) {
                     optimistic = None;
