@@ -14,7 +14,7 @@
 # CPU < 2% of one core.
 #
 # Usage: bench/many_torrents.sh     (from anywhere)
-# Knobs: N (10000), FILE_KIB (4), ADD (watch | socket; default watch),
+# Knobs: N (10000), FILE_KIB (4), ADD (socket | watch; default socket),
 #        IDLE_S (60), LIST_CALLS (20), TIMEOUT_S (per wait, 600),
 #        DHT / LSD (off), BENCH_DIR (bench/out), KEEP=1,
 #        P2PD / P2PCTL (binaries; default: cargo build --release, under
@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 N=${N:-10000}
 FILE_KIB=${FILE_KIB:-4}
-ADD=${ADD:-watch}
+ADD=${ADD:-socket}
 IDLE_S=${IDLE_S:-60}
 LIST_CALLS=${LIST_CALLS:-20}
 TIMEOUT_S=${TIMEOUT_S:-600}
