@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use p2p_proto::ipc::{
     ClientHello, ClientHelloBody, Event, EventFrame, FrameError, FrameReader, IpcError,
-    PROTOCOL_VERSION, ReplyBody, ReplyFrame, Request, RequestFrame, Response, ServerHello,
-    encode_frame,
+    MAX_REPLY_BYTES, PROTOCOL_VERSION, ReplyBody, ReplyFrame, Request, RequestFrame, Response,
+    ServerHello, encode_frame,
 };
 use serde::Serialize;
 
@@ -117,7 +117,7 @@ impl Client {
         let stream = crate::transport::open(socket, timeout, owners)?;
         let mut client = Client {
             stream,
-            frames: FrameReader::new(),
+            frames: FrameReader::with_limit(MAX_REPLY_BYTES),
             socket: socket.to_path_buf(),
             timeout,
             next_id: 1,

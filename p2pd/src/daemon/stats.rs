@@ -12,7 +12,7 @@ use p2p_proto::ipc::{Reachability, TrackerState};
 use tokio_util::sync::CancellationToken;
 
 use super::totals::{Moved, Totals};
-use crate::engine::{Engine, TorrentState};
+use crate::engine::Engine;
 use crate::tracker_api::TrackerApi;
 
 /// How often the tracker is checked.
@@ -61,7 +61,7 @@ pub(crate) async fn sample_loop(
         let now = Instant::now();
         let elapsed = now.duration_since(last);
         last = now;
-        let stats = engine.all_stats();
+        let stats = engine.all_counters();
         let mut moved = Vec::with_capacity(stats.len());
         {
             let mut map = rates.inner.lock().unwrap_or_else(PoisonError::into_inner);
@@ -77,8 +77,8 @@ pub(crate) async fn sample_loop(
                     ),
                     None => (s.downloaded, s.uploaded),
                 };
-                let seeding = match (&s.state, prev) {
-                    (TorrentState::Seeding, Some(_)) => elapsed,
+                let seeding = match prev {
+                    Some(_) if s.seeding => elapsed,
                     _ => Duration::ZERO,
                 };
                 moved.push(Moved {

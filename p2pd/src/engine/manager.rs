@@ -407,10 +407,30 @@ async fn connection_loop(shared: &Arc<Shared>) {
     let mut rounds = 0u32;
     let mut optimistic = None;
     loop {
+        // Thousands of idle torrents would each wake twice a second for
+        // nothing. With no address to dial, the dial tick has nothing to do
+        // (a new address comes with a `wake`). A seed with no peer, nothing
+        // to save and no disk-space wait has nothing to save: a peer that
+        // arrives is seen at the latest at the next choke round.
+        let (anyone, busy) = {
+            let st = shared.lock();
+            let busy = !st.peers.is_empty()
+                || st.resume_dirty
+                || st.space_retry.is_some()
+                || st.status != TorrentState::Seeding;
+            (!st.candidates.is_empty(), busy)
+        };
         tokio::select! {
             _ = shared.cancel.cancelled() => break,
             _ = shared.wake.notified() => dial_peers(shared),
-            _ = dial.tick() => dial_peers(shared),
+            _ = dial.tick(), if anyone => dial_peers(shared),
+            () = shared.storage.refusal_noted() => {
+                if let Some(reason) = shared.storage.take_refusal() {
+                    // A link where a file of ours was: serve nothing more.
+                    shared.disk_error(reason);
+                    break;
+                }
+            }
             _ = choke.tick() => {
                 if rounds.is_multiple_of(OPTIMISTIC_EVERY) {
                     optimistic = None;
@@ -420,9 +440,11 @@ async fn connection_loop(shared: &Arc<Shared>) {
             }
             // Between rounds: the optimistic peer stays, rotation keeps time.
             _ = shared.slot_freed.notified() => optimistic = rechoke(shared, optimistic),
-            _ = save.tick() => {
-                let s = shared.clone();
-                let _ = tokio::task::spawn_blocking(move || s.retry_when_space()).await;
+            _ = save.tick(), if busy => {
+                if shared.space_retry_due() {
+                    let s = shared.clone();
+                    let _ = tokio::task::spawn_blocking(move || s.retry_when_space()).await;
+                }
                 if let Some(reason) = shared.storage.take_refusal() {
                     // A link where a file of ours was: serve nothing more.
                     shared.disk_error(reason);

@@ -92,7 +92,7 @@ pub use metadata::MetadataError;
 pub use nofollow::FolderId;
 pub use ratelimit::RateLimiter;
 pub use space::{NoSpace, check as check_space, check_selected as check_selected_space};
-pub use torrent::{PeerInfo, TorrentState, TorrentStats, WebSeedInfo};
+pub use torrent::{Counters, PeerInfo, TorrentState, TorrentStats, WebSeedInfo};
 
 /// Deletes a torrent's files under `dir` (pinned to `pin`, see
 /// [`AddTorrent::folder_pin`]) and the folders they leave empty, never
@@ -875,6 +875,16 @@ impl Engine {
         let t = self.lock_torrents().get(&info_hash).cloned()?;
         let have = t.shared.lock().picker.have().clone();
         Some(have)
+    }
+
+    /// Every torrent's byte counters and whether it seeds: what the
+    /// once-a-second rate sampler needs, without the full [`TorrentStats`]
+    /// (a name and a peer list copied per torrent, every second).
+    pub fn all_counters(&self) -> Vec<Counters> {
+        self.lock_torrents()
+            .values()
+            .map(torrent::Torrent::counters)
+            .collect()
     }
 
     /// Snapshots of every torrent.

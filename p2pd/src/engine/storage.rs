@@ -47,6 +47,9 @@ pub struct Storage {
     /// The first file refused since the last look (a link planted or
     /// swapped in): the torrent fails with it.
     refused: Mutex<Option<String>>,
+    /// Told when `refused` is set: the torrent's loop, asleep while it is
+    /// idle, stops the torrent at once.
+    refusal_noted: tokio::sync::Notify,
     /// Where parked files' bytes go; `None`: no file can be parked.
     parts: Option<PartFile>,
     /// Per file: parked (skipped and not on disk). Read-locked for every
@@ -114,6 +117,7 @@ impl Storage {
             total_length: meta.info.total_length,
             direct_writes: AtomicBool::new(direct_writes && direct::SUPPORTED),
             refused: Mutex::new(None),
+            refusal_noted: tokio::sync::Notify::new(),
             parts: None,
             parked: RwLock::new(vec![false; meta.info.files.len()]),
         })
@@ -533,7 +537,14 @@ impl Storage {
         if nofollow::is_refusal(e) {
             let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
             refused.get_or_insert_with(|| e.to_string());
+            self.refusal_noted.notify_one();
         }
+    }
+
+    /// Returns once a refusal was noted (at once if one was noted while
+    /// nobody waited); [`Storage::take_refusal`] then says which.
+    pub async fn refusal_noted(&self) {
+        self.refusal_noted.notified().await;
     }
 
     /// The file refused since the last call, if any: a link where a file of

@@ -52,6 +52,19 @@ pub enum TorrentState {
     DiskFull(String),
 }
 
+/// A torrent's byte counters, for the rate sampler.
+#[derive(Debug, Clone, Copy)]
+pub struct Counters {
+    /// Which torrent.
+    pub info_hash: InfoHash,
+    /// Payload bytes received, this run.
+    pub downloaded: u64,
+    /// Payload bytes sent, this run.
+    pub uploaded: u64,
+    /// It is seeding.
+    pub seeding: bool,
+}
+
 /// A snapshot of a torrent for display.
 #[derive(Debug, Clone)]
 pub struct TorrentStats {
@@ -443,6 +456,17 @@ impl Torrent {
     pub async fn wait_complete(&self) {
         let mut rx = self.shared.complete_tx.subscribe();
         let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// Its byte counters and whether it seeds.
+    pub fn counters(&self) -> Counters {
+        let s = &self.shared;
+        Counters {
+            info_hash: s.meta.info_hash,
+            downloaded: s.downloaded.load(Ordering::Relaxed),
+            uploaded: s.uploaded.load(Ordering::Relaxed),
+            seeding: matches!(s.lock().status, TorrentState::Seeding),
+        }
     }
 
     pub fn stats(&self) -> TorrentStats {
@@ -842,6 +866,14 @@ impl Shared {
         if first {
             tracing::warn!(torrent = %self.meta.info.name, "disk full: waiting for free space ({e})");
         }
+    }
+
+    /// Whether a download paused for lack of space is due for
+    /// [`Shared::retry_when_space`]: cheap, so the once-a-second save tick of
+    /// every torrent asks this before a trip to the blocking pool (with
+    /// thousands of idle torrents those trips were most of the idle CPU).
+    pub(super) fn space_retry_due(&self) -> bool {
+        matches!(self.lock().space_retry, Some((next, _)) if next <= Instant::now())
     }
 
     /// While the disk is full, looks at the free space when due: with room

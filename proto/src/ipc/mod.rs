@@ -1,6 +1,6 @@
 //! The control protocol between p2pctl (or any script) and p2pd over a local
 //! socket: newline-delimited JSON, one object per line, at most
-//! [`MAX_FRAME_BYTES`] per line.
+//! [`MAX_FRAME_BYTES`] per request line and [`MAX_REPLY_BYTES`] per reply.
 //!
 //! A session opens with a version handshake:
 //! ```text
@@ -45,8 +45,12 @@ pub use views::*;
 /// 2: replies are typed per command; `add` and `resume` may carry a `note`;
 /// `whoami`, `login` and `logout` all answer `{logged_in_as, ended_because}`.
 pub const PROTOCOL_VERSION: u32 = 2;
-/// Longest line accepted in either direction.
+/// Longest line the daemon accepts, and the default of [`FrameReader`].
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
+/// Longest reply line a client accepts: `list` answers about 440 bytes a
+/// torrent, so 10,000 torrents make a line of over 4 MiB; this leaves room
+/// for about 150,000 and still bounds what a client holds.
+pub const MAX_REPLY_BYTES: usize = 64 << 20;
 
 /// Where a daemon's control socket is by default.
 ///
