@@ -71,6 +71,8 @@ pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
             ui.end_row();
             ui.label("");
             ui.checkbox(&mut app.add.paused, "Add paused");
+            ui.end_row();
+            ui.label("");
             ui.checkbox(
                 &mut app.add.sequential,
                 "In order (to play while it downloads)",
