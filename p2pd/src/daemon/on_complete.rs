@@ -17,11 +17,10 @@ use p2p_proto::infohash::InfoHash;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::Semaphore;
 use tokio::sync::broadcast::Receiver;
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::engine::EngineEvent;
+use crate::engine::{EngineEvent, next_event};
 
 /// Programs run at once.
 const MAX_RUNNING: usize = 4;
@@ -198,18 +197,7 @@ pub(crate) async fn forward(
     tasks: TaskTracker,
     cancel: CancellationToken,
 ) {
-    loop {
-        let event = tokio::select! {
-            _ = cancel.cancelled() => return,
-            e = rx.recv() => match e {
-                Ok(e) => e,
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!("on_complete: missed {n} engine events");
-                    continue;
-                }
-                Err(RecvError::Closed) => return,
-            },
-        };
+    while let Some(event) = next_event(&mut rx, &cancel, "on_complete").await {
         let EngineEvent::Completed { info_hash, name } = event else {
             continue;
         };

@@ -54,6 +54,28 @@ pub enum EngineEvent {
     },
 }
 
+/// The next event for a listener that stops with `cancel`: `None` once
+/// cancelled or once the engine is gone. A listener that fell behind
+/// (`who` names it in the log) goes on with the events still kept.
+pub async fn next_event(
+    rx: &mut broadcast::Receiver<EngineEvent>,
+    cancel: &tokio_util::sync::CancellationToken,
+    who: &str,
+) -> Option<EngineEvent> {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return None,
+            e = rx.recv() => match e {
+                Ok(e) => return Some(e),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("{who}: missed {n} engine events");
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            },
+        }
+    }
+}
+
 /// The sending side, shared by the engine and its torrents.
 #[derive(Debug, Clone)]
 pub(crate) struct Events(broadcast::Sender<EngineEvent>);

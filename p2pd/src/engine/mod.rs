@@ -87,7 +87,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::dht::{DhtNode, DhtStatus};
-pub use events::EngineEvent;
+pub use events::{EngineEvent, next_event};
 pub use metadata::MetadataError;
 pub use nofollow::FolderId;
 pub use ratelimit::RateLimiter;
