@@ -61,7 +61,7 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
         download_rate_limit,
         upload_rate_limit,
         all_time: d.totals.of(s.info_hash, s.total_length),
-        sequential: d.engine.is_sequential(s.info_hash).unwrap_or(false),
+        sequential: s.sequential,
     }
 }
 
