@@ -327,18 +327,25 @@ pub async fn save_loop(
 mod tests {
     use super::*;
 
+    /// Runs `change` on the registry in `dir` while its saver runs, then
+    /// stops the saver as the daemon does.
+    async fn changed_and_saved(dir: &Path, change: impl FnOnce(&mut Registry)) {
+        let (r, saves) = Registry::load(dir);
+        let shared = Arc::new(Mutex::new(r));
+        let cancel = CancellationToken::new();
+        let saver = tokio::spawn(save_loop(saves, shared.clone(), cancel.clone()));
+        change(&mut shared.lock().unwrap());
+        cancel.cancel();
+        saver.await.unwrap();
+    }
+
     #[tokio::test]
     async fn downloads_survive_a_reload() {
         let dir = tempfile::tempdir().unwrap();
         let ih = InfoHash([7; 20]);
-        let (r, saves) = Registry::load(dir.path());
-        let shared = Arc::new(Mutex::new(r));
-        let cancel = CancellationToken::new();
-        let saver = tokio::spawn(save_loop(saves, shared.clone(), cancel.clone()));
-        let mut r = shared.lock().unwrap();
         let entry = Entry {
             info_hash: ih,
-            torrent_file: r.torrent_path(ih),
+            torrent_file: Registry::load(dir.path()).0.torrent_path(ih),
             download_dir: PathBuf::from("/dl"),
             folder_pin: None,
             paused: false,
@@ -351,14 +358,14 @@ mod tests {
             queue: QueueState::default(),
         };
         let entry = store_torrent(entry, b"d4:infodee".to_vec()).await.unwrap();
-        r.insert(entry);
-        r.set_paused(ih, true);
-        assert!(r.set_limits(ih, Some(1000), None));
-        assert!(r.set_file_priorities(ih, vec![FilePriority::Skip, FilePriority::High]));
-        assert!(!r.set_limits(InfoHash([8; 20]), None, None));
-        drop(r);
-        cancel.cancel();
-        saver.await.unwrap();
+        changed_and_saved(dir.path(), |r| {
+            r.insert(entry);
+            r.set_paused(ih, true);
+            assert!(r.set_limits(ih, Some(1000), None));
+            assert!(r.set_file_priorities(ih, vec![FilePriority::Skip, FilePriority::High]));
+            assert!(!r.set_limits(InfoHash([8; 20]), None, None));
+        })
+        .await;
         let (again, _) = Registry::load(dir.path());
         let e = again.get(ih).unwrap();
         assert!(e.paused);
@@ -378,52 +385,47 @@ mod tests {
     #[tokio::test]
     async fn the_queue_order_goals_and_finished_downloads_survive_a_reload() {
         let dir = tempfile::tempdir().unwrap();
-        let (r, saves) = Registry::load(dir.path());
-        let shared = Arc::new(Mutex::new(r));
-        let cancel = CancellationToken::new();
-        let saver = tokio::spawn(save_loop(saves, shared.clone(), cancel.clone()));
-        let mut r = shared.lock().unwrap();
-        for i in [5u8, 3, 9] {
-            r.insert(Entry {
-                info_hash: InfoHash([i; 20]),
-                torrent_file: PathBuf::from("/x"),
-                download_dir: PathBuf::from("/dl"),
-                folder_pin: None,
-                paused: false,
-                name: format!("t{i}"),
-                size: 10,
-                download_rate_limit: None,
-                upload_rate_limit: None,
-                file_priorities: None,
-                sequential: false,
-                queue: QueueState::default(),
-            });
-        }
         let order = |r: &Registry| -> Vec<u8> {
             r.in_queue_order()
                 .iter()
                 .map(|e| e.info_hash.0[0])
                 .collect()
         };
-        // New downloads go last, whatever their info-hash.
-        assert_eq!(order(&r), [5, 3, 9]);
-        r.set_queue_order(&[InfoHash([9; 20]), InfoHash([5; 20]), InfoHash([3; 20])]);
-        r.set_complete(InfoHash([5; 20]));
         let goal = SeedGoal {
             ratio: p2p_proto::ipc::GoalLimit::Unlimited,
             ..SeedGoal::default()
         };
-        assert!(r.set_seed_goal(InfoHash([3; 20]), goal));
-        r.finish(
-            InfoHash([5; 20]),
-            Finished {
-                reason: "ratio 1.00 reached".into(),
-                uploaded: 10,
-            },
-        );
-        drop(r);
-        cancel.cancel();
-        saver.await.unwrap();
+        changed_and_saved(dir.path(), |r| {
+            for i in [5u8, 3, 9] {
+                r.insert(Entry {
+                    info_hash: InfoHash([i; 20]),
+                    torrent_file: PathBuf::from("/x"),
+                    download_dir: PathBuf::from("/dl"),
+                    folder_pin: None,
+                    paused: false,
+                    name: format!("t{i}"),
+                    size: 10,
+                    download_rate_limit: None,
+                    upload_rate_limit: None,
+                    file_priorities: None,
+                    sequential: false,
+                    queue: QueueState::default(),
+                });
+            }
+            // New downloads go last, whatever their info-hash.
+            assert_eq!(order(r), [5, 3, 9]);
+            r.set_queue_order(&[InfoHash([9; 20]), InfoHash([5; 20]), InfoHash([3; 20])]);
+            r.set_complete(InfoHash([5; 20]));
+            assert!(r.set_seed_goal(InfoHash([3; 20]), goal));
+            r.finish(
+                InfoHash([5; 20]),
+                Finished {
+                    reason: "ratio 1.00 reached".into(),
+                    uploaded: 10,
+                },
+            );
+        })
+        .await;
         let (mut again, _) = Registry::load(dir.path());
         assert_eq!(order(&again), [9, 5, 3]);
         let five = again.get(InfoHash([5; 20])).unwrap();
@@ -451,31 +453,26 @@ mod tests {
     #[tokio::test]
     async fn a_burst_of_changes_ends_with_the_last_list_on_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let (r, saves) = Registry::load(dir.path());
-        let shared = Arc::new(Mutex::new(r));
-        let cancel = CancellationToken::new();
-        let saver = tokio::spawn(save_loop(saves, shared.clone(), cancel.clone()));
-        let mut r = shared.lock().unwrap();
-        for i in 0..50u8 {
-            r.insert(Entry {
-                info_hash: InfoHash([i; 20]),
-                torrent_file: PathBuf::from("/x"),
-                download_dir: PathBuf::from("/dl"),
-                folder_pin: None,
-                paused: false,
-                name: format!("t{i}"),
-                size: u64::from(i),
-                download_rate_limit: None,
-                upload_rate_limit: None,
-                file_priorities: None,
-                sequential: false,
-                queue: QueueState::default(),
-            });
-        }
-        r.remove(InfoHash([0; 20]));
-        drop(r);
-        cancel.cancel();
-        saver.await.unwrap();
+        changed_and_saved(dir.path(), |r| {
+            for i in 0..50u8 {
+                r.insert(Entry {
+                    info_hash: InfoHash([i; 20]),
+                    torrent_file: PathBuf::from("/x"),
+                    download_dir: PathBuf::from("/dl"),
+                    folder_pin: None,
+                    paused: false,
+                    name: format!("t{i}"),
+                    size: u64::from(i),
+                    download_rate_limit: None,
+                    upload_rate_limit: None,
+                    file_priorities: None,
+                    sequential: false,
+                    queue: QueueState::default(),
+                });
+            }
+            r.remove(InfoHash([0; 20]));
+        })
+        .await;
         let (again, _) = Registry::load(dir.path());
         assert_eq!(again.entries().count(), 49);
         assert!(again.get(InfoHash([0; 20])).is_none());

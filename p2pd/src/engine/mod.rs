@@ -850,6 +850,11 @@ impl Engine {
         self.lock_torrents().contains_key(&info_hash)
     }
 
+    /// The torrents running now.
+    pub fn running(&self) -> std::collections::HashSet<InfoHash> {
+        self.lock_torrents().keys().copied().collect()
+    }
+
     /// A snapshot of one torrent.
     pub fn stats(&self, info_hash: InfoHash) -> Option<TorrentStats> {
         self.lock_torrents()
