@@ -144,6 +144,7 @@ pub async fn run(
     let (registry, saves) = tokio::task::spawn_blocking(move || Registry::load(&state_dir))
         .await
         .context("loading the downloads list")?;
+    let registry = Arc::new(Mutex::new(registry));
     let totals_file = settings.state_dir.join("torrent-totals.json");
     let totals = tokio::task::spawn_blocking(move || totals::Totals::load(&totals_file))
         .await
@@ -175,7 +176,7 @@ pub async fn run(
             shared_resume_dir: settings.state_dir.join("shared-progress"),
         },
         api.clone().and_then(Result::ok),
-        Arc::new(Mutex::new(registry)),
+        registry.clone(),
         events.clone(),
     ));
     let session = Arc::new(Session::new(
@@ -232,7 +233,11 @@ pub async fn run(
     // The downloads list is written until the control socket is closed,
     // then once more: no change made by a last request is lost.
     let saves_done = CancellationToken::new();
-    let saver = tokio::spawn(registry::save_loop(saves, saves_done.clone()));
+    let saver = tokio::spawn(registry::save_loop(
+        saves,
+        registry.clone(),
+        saves_done.clone(),
+    ));
     let totals_saver = tokio::spawn(totals::save_loop(daemon.totals.clone(), saves_done.clone()));
     let tasks = tokio_util::task::TaskTracker::new();
     tasks.spawn(engine_events::forward(

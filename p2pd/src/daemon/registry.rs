@@ -3,15 +3,17 @@
 //! `state/downloads.json`, both written atomically.
 //!
 //! The list lives in memory behind the daemon's mutex; changing it never
-//! touches the disk under that lock. Each change hands the new list to
-//! [`save_loop`], a task that writes the latest one on the blocking pool
-//! (a burst of changes costs one write) and writes the last one at shutdown.
+//! touches the disk under that lock, nor serialises the list (thousands of
+//! entries, thousands of adds). Each change only tells [`save_loop`], a
+//! task that copies the list when it is free to write it and writes it on
+//! the blocking pool (a burst of changes costs one copy and one write), and
+//! writes the last one at shutdown.
 //! The .torrent copies are written by [`store_torrent`] on the blocking pool
 //! before the entry that names them is recorded.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{FilePriority, SeedGoal};
@@ -93,22 +95,20 @@ pub struct Finished {
     pub uploaded: u64,
 }
 
-/// The serialised list, as handed to [`save_loop`].
-type Snapshot = Option<Arc<Vec<u8>>>;
-
 /// Every download, by info-hash.
 #[derive(Debug)]
 pub struct Registry {
     torrents_dir: PathBuf,
     entries: BTreeMap<InfoHash, Entry>,
-    saves: watch::Sender<Snapshot>,
+    /// Counts the changes, for [`save_loop`].
+    changes: watch::Sender<u64>,
 }
 
-/// The receiving half of the registry's saves, for [`save_loop`].
+/// The receiving half of the registry's change count, for [`save_loop`].
 #[derive(Debug)]
 pub struct Saves {
     path: PathBuf,
-    rx: watch::Receiver<Snapshot>,
+    rx: watch::Receiver<u64>,
 }
 
 impl Registry {
@@ -123,11 +123,11 @@ impl Registry {
             }),
             Err(_) => Vec::new(),
         };
-        let (saves, rx) = watch::channel(None);
+        let (changes, rx) = watch::channel(0);
         let registry = Registry {
             torrents_dir: state_dir.join("torrents"),
             entries: entries.into_iter().map(|e| (e.info_hash, e)).collect(),
-            saves,
+            changes,
         };
         (registry, Saves { path, rx })
     }
@@ -269,13 +269,7 @@ impl Registry {
     }
 
     fn save(&self) {
-        let list: Vec<&Entry> = self.entries.values().collect();
-        match serde_json::to_vec_pretty(&list) {
-            Ok(bytes) => {
-                self.saves.send_replace(Some(Arc::new(bytes)));
-            }
-            Err(e) => tracing::error!("cannot serialise the downloads list: {e}"),
-        }
+        self.changes.send_modify(|n| *n += 1);
     }
 }
 
@@ -289,18 +283,34 @@ pub async fn store_torrent(entry: Entry, torrent: Vec<u8>) -> std::io::Result<En
     Ok(entry)
 }
 
-/// Writes each new version of the list until `cancel`, then the last one.
-pub async fn save_loop(mut saves: Saves, cancel: CancellationToken) {
+/// Writes the list after each change of `registry` until `cancel`, then
+/// once more if it changed since.
+pub async fn save_loop(
+    mut saves: Saves,
+    registry: Arc<Mutex<Registry>>,
+    cancel: CancellationToken,
+) {
     loop {
         let open = tokio::select! {
             changed = saves.rx.changed() => changed.is_ok(),
             _ = cancel.cancelled() => false,
         };
-        let latest = saves.rx.borrow_and_update().clone();
-        if let Some(bytes) = latest {
+        if open || saves.rx.has_changed().unwrap_or(false) {
+            saves.rx.borrow_and_update();
+            // Copied under the lock, serialised and written outside it.
+            let list: Vec<Entry> = registry
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entries
+                .values()
+                .cloned()
+                .collect();
             let path = saves.path.clone();
-            let written =
-                tokio::task::spawn_blocking(move || write_atomically(&path, &bytes)).await;
+            let written = tokio::task::spawn_blocking(move || {
+                let bytes = serde_json::to_vec_pretty(&list).map_err(std::io::Error::other)?;
+                write_atomically(&path, &bytes)
+            })
+            .await;
             match written {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::error!("cannot save {}: {e}", saves.path.display()),
@@ -317,16 +327,25 @@ pub async fn save_loop(mut saves: Saves, cancel: CancellationToken) {
 mod tests {
     use super::*;
 
+    /// Runs `change` on the registry in `dir` while its saver runs, then
+    /// stops the saver as the daemon does.
+    async fn changed_and_saved(dir: &Path, change: impl FnOnce(&mut Registry)) {
+        let (r, saves) = Registry::load(dir);
+        let shared = Arc::new(Mutex::new(r));
+        let cancel = CancellationToken::new();
+        let saver = tokio::spawn(save_loop(saves, shared.clone(), cancel.clone()));
+        change(&mut shared.lock().unwrap());
+        cancel.cancel();
+        saver.await.unwrap();
+    }
+
     #[tokio::test]
     async fn downloads_survive_a_reload() {
         let dir = tempfile::tempdir().unwrap();
         let ih = InfoHash([7; 20]);
-        let (mut r, saves) = Registry::load(dir.path());
-        let cancel = CancellationToken::new();
-        let saver = tokio::spawn(save_loop(saves, cancel.clone()));
         let entry = Entry {
             info_hash: ih,
-            torrent_file: r.torrent_path(ih),
+            torrent_file: Registry::load(dir.path()).0.torrent_path(ih),
             download_dir: PathBuf::from("/dl"),
             folder_pin: None,
             paused: false,
@@ -339,13 +358,14 @@ mod tests {
             queue: QueueState::default(),
         };
         let entry = store_torrent(entry, b"d4:infodee".to_vec()).await.unwrap();
-        r.insert(entry);
-        r.set_paused(ih, true);
-        assert!(r.set_limits(ih, Some(1000), None));
-        assert!(r.set_file_priorities(ih, vec![FilePriority::Skip, FilePriority::High]));
-        assert!(!r.set_limits(InfoHash([8; 20]), None, None));
-        cancel.cancel();
-        saver.await.unwrap();
+        changed_and_saved(dir.path(), |r| {
+            r.insert(entry);
+            r.set_paused(ih, true);
+            assert!(r.set_limits(ih, Some(1000), None));
+            assert!(r.set_file_priorities(ih, vec![FilePriority::Skip, FilePriority::High]));
+            assert!(!r.set_limits(InfoHash([8; 20]), None, None));
+        })
+        .await;
         let (again, _) = Registry::load(dir.path());
         let e = again.get(ih).unwrap();
         assert!(e.paused);
@@ -365,49 +385,47 @@ mod tests {
     #[tokio::test]
     async fn the_queue_order_goals_and_finished_downloads_survive_a_reload() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut r, saves) = Registry::load(dir.path());
-        let cancel = CancellationToken::new();
-        let saver = tokio::spawn(save_loop(saves, cancel.clone()));
-        for i in [5u8, 3, 9] {
-            r.insert(Entry {
-                info_hash: InfoHash([i; 20]),
-                torrent_file: PathBuf::from("/x"),
-                download_dir: PathBuf::from("/dl"),
-                folder_pin: None,
-                paused: false,
-                name: format!("t{i}"),
-                size: 10,
-                download_rate_limit: None,
-                upload_rate_limit: None,
-                file_priorities: None,
-                sequential: false,
-                queue: QueueState::default(),
-            });
-        }
         let order = |r: &Registry| -> Vec<u8> {
             r.in_queue_order()
                 .iter()
                 .map(|e| e.info_hash.0[0])
                 .collect()
         };
-        // New downloads go last, whatever their info-hash.
-        assert_eq!(order(&r), [5, 3, 9]);
-        r.set_queue_order(&[InfoHash([9; 20]), InfoHash([5; 20]), InfoHash([3; 20])]);
-        r.set_complete(InfoHash([5; 20]));
         let goal = SeedGoal {
             ratio: p2p_proto::ipc::GoalLimit::Unlimited,
             ..SeedGoal::default()
         };
-        assert!(r.set_seed_goal(InfoHash([3; 20]), goal));
-        r.finish(
-            InfoHash([5; 20]),
-            Finished {
-                reason: "ratio 1.00 reached".into(),
-                uploaded: 10,
-            },
-        );
-        cancel.cancel();
-        saver.await.unwrap();
+        changed_and_saved(dir.path(), |r| {
+            for i in [5u8, 3, 9] {
+                r.insert(Entry {
+                    info_hash: InfoHash([i; 20]),
+                    torrent_file: PathBuf::from("/x"),
+                    download_dir: PathBuf::from("/dl"),
+                    folder_pin: None,
+                    paused: false,
+                    name: format!("t{i}"),
+                    size: 10,
+                    download_rate_limit: None,
+                    upload_rate_limit: None,
+                    file_priorities: None,
+                    sequential: false,
+                    queue: QueueState::default(),
+                });
+            }
+            // New downloads go last, whatever their info-hash.
+            assert_eq!(order(r), [5, 3, 9]);
+            r.set_queue_order(&[InfoHash([9; 20]), InfoHash([5; 20]), InfoHash([3; 20])]);
+            r.set_complete(InfoHash([5; 20]));
+            assert!(r.set_seed_goal(InfoHash([3; 20]), goal));
+            r.finish(
+                InfoHash([5; 20]),
+                Finished {
+                    reason: "ratio 1.00 reached".into(),
+                    uploaded: 10,
+                },
+            );
+        })
+        .await;
         let (mut again, _) = Registry::load(dir.path());
         assert_eq!(order(&again), [9, 5, 3]);
         let five = again.get(InfoHash([5; 20])).unwrap();
@@ -435,28 +453,26 @@ mod tests {
     #[tokio::test]
     async fn a_burst_of_changes_ends_with_the_last_list_on_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut r, saves) = Registry::load(dir.path());
-        let cancel = CancellationToken::new();
-        let saver = tokio::spawn(save_loop(saves, cancel.clone()));
-        for i in 0..50u8 {
-            r.insert(Entry {
-                info_hash: InfoHash([i; 20]),
-                torrent_file: PathBuf::from("/x"),
-                download_dir: PathBuf::from("/dl"),
-                folder_pin: None,
-                paused: false,
-                name: format!("t{i}"),
-                size: u64::from(i),
-                download_rate_limit: None,
-                upload_rate_limit: None,
-                file_priorities: None,
-                sequential: false,
-                queue: QueueState::default(),
-            });
-        }
-        r.remove(InfoHash([0; 20]));
-        cancel.cancel();
-        saver.await.unwrap();
+        changed_and_saved(dir.path(), |r| {
+            for i in 0..50u8 {
+                r.insert(Entry {
+                    info_hash: InfoHash([i; 20]),
+                    torrent_file: PathBuf::from("/x"),
+                    download_dir: PathBuf::from("/dl"),
+                    folder_pin: None,
+                    paused: false,
+                    name: format!("t{i}"),
+                    size: u64::from(i),
+                    download_rate_limit: None,
+                    upload_rate_limit: None,
+                    file_priorities: None,
+                    sequential: false,
+                    queue: QueueState::default(),
+                });
+            }
+            r.remove(InfoHash([0; 20]));
+        })
+        .await;
         let (again, _) = Registry::load(dir.path());
         assert_eq!(again.entries().count(), 49);
         assert!(again.get(InfoHash([0; 20])).is_none());

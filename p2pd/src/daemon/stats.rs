@@ -12,7 +12,7 @@ use p2p_proto::ipc::{Reachability, TrackerState};
 use tokio_util::sync::CancellationToken;
 
 use super::totals::{Moved, Totals};
-use crate::engine::Engine;
+use crate::engine::{Engine, TorrentState};
 use crate::tracker_api::TrackerApi;
 
 /// How often the tracker is checked.
@@ -78,7 +78,7 @@ pub(crate) async fn sample_loop(
                     None => (s.downloaded, s.uploaded),
                 };
                 let seeding = match prev {
-                    Some(_) if s.seeding => elapsed,
+                    Some(_) if s.state == TorrentState::Seeding => elapsed,
                     _ => Duration::ZERO,
                 };
                 moved.push(Moved {

@@ -30,11 +30,14 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(1800);
 const FIRST_RETRY: Duration = Duration::from_secs(15);
 
 pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
-    if let Err(message) = rebuild_state(&shared).await {
-        shared.fail(message);
-        stopped.send_replace(true);
-        return;
-    }
+    let marked = match rebuild_state(&shared).await {
+        Ok(marked) => marked,
+        Err(message) => {
+            shared.fail(message);
+            stopped.send_replace(true);
+            return;
+        }
+    };
     shared.add_candidates(PeerSource::User, shared.add.extra_peers.clone());
     // BEP 27 keeps a private torrent's peers to its trackers; a web seed
     // is no peer, and the torrent's author listed it.
@@ -55,7 +58,8 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
     let _ = tokio::time::timeout(STOP_DEADLINE, shared.peer_tasks.wait()).await;
     match flush_resume(&shared, true).await {
         // The last record is down: the next start needs not doubt it.
-        Ok(()) => remove_run_marker(&shared).await,
+        Ok(()) if marked => remove_run_marker(&shared).await,
+        Ok(()) => {}
         Err(e) => {
             tracing::warn!(torrent = %shared.meta.info.name, "cannot write resume record: {e}")
         }
@@ -91,14 +95,16 @@ fn missing_message(files: &[p2p_proto::metainfo::FileEntry], missing: &[usize]) 
     )
 }
 
-/// Reads the resume record or hashes what is on disk, then prepares the files.
-async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
+/// Reads the resume record or hashes what is on disk, then prepares the
+/// files. Returns whether the run marker is down (see `resume`).
+async fn rebuild_state(shared: &Arc<Shared>) -> Result<bool, String> {
     let s = shared.clone();
     let result = tokio::task::spawn_blocking(move || {
         let n = s.meta.piece_count();
         let after_crash = resume::marker_path(&s.resume_path).exists();
         let file_count = s.storage.file_count();
         let mut record = resume::load(&s.resume_path, n, file_count);
+        let on_disk = record.clone();
         if record.is_none() && s.add.assume_complete {
             record = Some(resume::ResumeRecord {
                 pieces: p2p_proto::bitfield::Bitfield::full(n),
@@ -154,12 +160,12 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
                 .unwrap_or_default();
             (checked, bad)
         });
-        Ok::<_, std::io::Error>((have, checked, after_crash, priorities, recheck))
+        Ok::<_, std::io::Error>((have, checked, after_crash, priorities, recheck, on_disk))
     })
     .await
     .map_err(|e| format!("checking files failed: {e}"))?
     .map_err(|e| format!("cannot check files of {}: {e}", shared.meta.info.name))?;
-    let (have, checked, after_crash, priorities, recheck) = result;
+    let (have, checked, after_crash, priorities, recheck, on_disk) = result;
     let complete = {
         let mut st = shared.lock();
         // Sequential mode, set at the add or while checking, carries over.
@@ -186,6 +192,7 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
             TorrentState::Downloading
         };
         st.resume_dirty = true;
+        st.last_record = on_disk;
         complete
     };
     tracing::info!(
@@ -204,12 +211,24 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     if let Some((checked, bad)) = recheck {
         end_recheck(shared, checked, bad).await;
     }
-    // From here on our writes move the files' mtime past the record's.
+    // A complete torrent writes nothing, so its record stays true without
+    // a marker (and thousands of seeds start without creating one each);
+    // one left by a crash goes now that the record is down. Should it
+    // download again (a file no longer skipped) and crash, the files it
+    // wrote are checked in full: slower, never wrong.
     let marker = resume::marker_path(&shared.resume_path);
+    if complete {
+        if after_crash {
+            remove_run_marker(shared).await;
+        }
+        return Ok(false);
+    }
+    // From here on our writes move the files' mtime past the record's.
     tokio::task::spawn_blocking(move || std::fs::write(&marker, b""))
         .await
         .map_err(|e| format!("cannot write the run marker: {e}"))?
-        .map_err(|e| format!("cannot write the run marker: {e}"))
+        .map_err(|e| format!("cannot write the run marker: {e}"))?;
+    Ok(true)
 }
 
 /// Tells what a full check found, once the record that holds its outcome
@@ -255,27 +274,42 @@ async fn remove_run_marker(shared: &Arc<Shared>) {
 
 /// Writes the resume record if pieces were verified since the last one.
 /// Data files are synced first, so a record never claims bytes a power cut lost.
+/// A record the same as the one on disk is not written again.
 async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> {
-    let (pieces, priorities) = {
+    let (pieces, priorities, last) = {
         let mut st = shared.lock();
         if !st.resume_dirty && !force {
             return Ok(());
         }
         st.resume_dirty = false;
-        (st.picker.have().clone(), Some(st.file_priorities.clone()))
+        (
+            st.picker.have().clone(),
+            Some(st.file_priorities.clone()),
+            st.last_record.take(),
+        )
     };
     let s = shared.clone();
-    tokio::task::spawn_blocking(move || {
-        s.storage.sync_all()?;
+    let written = tokio::task::spawn_blocking(move || {
         let record = ResumeRecord {
             pieces,
             files: s.storage.file_states(),
             priorities,
         };
-        resume::save(&s.resume_path, &record)
+        if last.as_ref() == Some(&record) {
+            return Ok(record);
+        }
+        s.storage.sync_all()?;
+        let record = ResumeRecord {
+            files: s.storage.file_states(),
+            ..record
+        };
+        resume::save(&s.resume_path, &record)?;
+        Ok(record)
     })
     .await
-    .map_err(std::io::Error::other)?
+    .map_err(std::io::Error::other)?;
+    // After a failed write no record is known: the next flush writes.
+    written.map(|record| shared.lock().last_record = Some(record))
 }
 
 fn progress(shared: &Shared) -> Progress {
@@ -407,18 +441,20 @@ async fn connection_loop(shared: &Arc<Shared>) {
     let mut rounds = 0u32;
     let mut optimistic = None;
     loop {
-        // Thousands of idle torrents would each wake twice a second for
-        // nothing. With no address to dial, the dial tick has nothing to do
-        // (a new address comes with a `wake`). A seed with no peer, nothing
-        // to save and no disk-space wait has nothing to save: a peer that
-        // arrives is seen at the latest at the next choke round.
-        let (anyone, busy) = {
+        // Thousands of idle torrents would each wake several times a
+        // second for nothing. With no address to dial, the dial tick has
+        // nothing to do (a new address comes with a `wake`). With no peer,
+        // there is no one to choke (the first peer comes with a
+        // `slot_freed`). A seed with no peer, nothing to save and no
+        // disk-space wait has nothing to save.
+        let (anyone, connected, busy) = {
             let st = shared.lock();
-            let busy = !st.peers.is_empty()
+            let connected = !st.peers.is_empty();
+            let busy = connected
                 || st.resume_dirty
                 || st.space_retry.is_some()
                 || st.status != TorrentState::Seeding;
-            (!st.candidates.is_empty(), busy)
+            (!st.candidates.is_empty(), connected, busy)
         };
         tokio::select! {
             _ = shared.cancel.cancelled() => break,
@@ -431,7 +467,7 @@ async fn connection_loop(shared: &Arc<Shared>) {
                     break;
                 }
             }
-            _ = choke.tick() => {
+            _ = choke.tick(), if connected => {
                 if rounds.is_multiple_of(OPTIMISTIC_EVERY) {
                     optimistic = None;
                 }

@@ -726,12 +726,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether a running torrent is in sequential mode.
-    pub fn is_sequential(&self, info_hash: InfoHash) -> Option<bool> {
-        let t = self.lock_torrents().get(&info_hash).cloned()?;
-        Some(t.shared.lock().picker.is_streaming())
-    }
-
     /// Changes the priorities of a running torrent's files (one per file of
     /// the info dictionary): files wanted again come out of the part file
     /// first, then pieces are picked by the new priorities. Kept in the
@@ -856,6 +850,11 @@ impl Engine {
         self.lock_torrents().contains_key(&info_hash)
     }
 
+    /// The torrents running now.
+    pub fn running(&self) -> std::collections::HashSet<InfoHash> {
+        self.lock_torrents().keys().copied().collect()
+    }
+
     /// A snapshot of one torrent.
     pub fn stats(&self, info_hash: InfoHash) -> Option<TorrentStats> {
         self.lock_torrents()
@@ -877,8 +876,8 @@ impl Engine {
         Some(have)
     }
 
-    /// Every torrent's byte counters and whether it seeds: what the
-    /// once-a-second rate sampler needs, without the full [`TorrentStats`]
+    /// Every torrent's byte counters and state: what the once-a-second rate
+    /// sampler and the queue's look need, without the full [`TorrentStats`]
     /// (a name and a peer list copied per torrent, every second).
     pub fn all_counters(&self) -> Vec<Counters> {
         self.lock_torrents()

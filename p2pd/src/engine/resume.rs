@@ -4,13 +4,15 @@
 //! match is trusted; files that changed get their pieces checked again.
 //!
 //! A run marker (`HASH.running` beside the record) exists while a torrent
-//! runs and is removed after the last record of a clean stop. Found at
+//! that is not complete runs (a complete one writes no data) and is
+//! removed after the last record of a clean stop. Found at
 //! start, it means we crashed: the record's pieces were fsynced before it
 //! was written, so they are trusted even though our own later writes moved
 //! the files' mtime; only the pieces the record lacks are hashed (to pick
 //! up what was written after it). A file whose size changed, or whose
 //! mtime went back, is still checked in full. An edit that keeps the size
-//! made between a crash and the next start is not seen.
+//! made between a crash and the next start is not seen. A record the same
+//! as the one on disk is not written again.
 //!
 //! A record also keeps each file's priority (one byte per file), so a
 //! restart keeps the user's choice of files over the one the torrent was

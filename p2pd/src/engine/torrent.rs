@@ -52,8 +52,8 @@ pub enum TorrentState {
     DiskFull(String),
 }
 
-/// A torrent's byte counters, for the rate sampler.
-#[derive(Debug, Clone, Copy)]
+/// A torrent's byte counters and state, for the rate sampler and the queue.
+#[derive(Debug, Clone)]
 pub struct Counters {
     /// Which torrent.
     pub info_hash: InfoHash,
@@ -61,8 +61,10 @@ pub struct Counters {
     pub downloaded: u64,
     /// Payload bytes sent, this run.
     pub uploaded: u64,
-    /// It is seeding.
-    pub seeding: bool,
+    /// Its size in bytes.
+    pub total_length: u64,
+    /// What it is doing.
+    pub state: TorrentState,
 }
 
 /// A snapshot of a torrent for display.
@@ -98,6 +100,8 @@ pub struct TorrentStats {
     pub banned: usize,
     /// Last tracker outcome.
     pub tracker_status: String,
+    /// Pieces are taken in order (streaming).
+    pub sequential: bool,
 }
 
 /// One connected peer.
@@ -254,6 +258,10 @@ pub(crate) struct State {
     pub strikes: HashMap<BanKey, u32>,
     pub banned: HashSet<BanKey>,
     pub resume_dirty: bool,
+    /// The resume record on disk, as read at start or last written: a
+    /// flush that would write the same again is skipped (thousands of idle
+    /// torrents would otherwise rewrite theirs at every start and stop).
+    pub last_record: Option<super::resume::ResumeRecord>,
     pub pieces_rechecked: usize,
     pub hash_failures: u64,
     pub tracker_status: String,
@@ -301,9 +309,10 @@ pub(crate) struct Shared {
     pub add: AddTorrent,
     /// Wakes the manager to announce `completed` or dial new peers.
     pub wake: tokio::sync::Notify,
-    /// An unchoked peer left or lost interest: the manager chokes and
-    /// unchokes again now, not at the next round (peers that finish
-    /// usually just close, and the slot would idle up to a whole round).
+    /// An unchoked peer left or lost interest, or the first peer came: the
+    /// manager chokes and unchokes again now, not at the next round (peers
+    /// that finish usually just close, and the slot would idle up to a
+    /// whole round; with no peer the rounds do not run).
     pub slot_freed: tokio::sync::Notify,
     /// The engine's event channel.
     pub events: super::events::Events,
@@ -414,6 +423,7 @@ impl Torrent {
                 strikes: HashMap::new(),
                 banned: HashSet::new(),
                 resume_dirty: false,
+                last_record: None,
                 pieces_rechecked: 0,
                 hash_failures: 0,
                 tracker_status: "not announced yet".into(),
@@ -465,7 +475,8 @@ impl Torrent {
             info_hash: s.meta.info_hash,
             downloaded: s.downloaded.load(Ordering::Relaxed),
             uploaded: s.uploaded.load(Ordering::Relaxed),
-            seeding: matches!(s.lock().status, TorrentState::Seeding),
+            total_length: s.meta.info.total_length,
+            state: s.lock().status.clone(),
         }
     }
 
@@ -508,6 +519,7 @@ impl Torrent {
             web_seeds: st.web_seeds.iter().map(|w| w.info()).collect(),
             banned: st.banned.len(),
             tracker_status: st.tracker_status.clone(),
+            sequential: st.picker.is_streaming(),
         }
     }
 }
@@ -560,6 +572,10 @@ impl Shared {
         } else {
             PeerSource::Incoming
         };
+        // The manager's choking rounds sleep while there is no peer.
+        if st.peers.is_empty() {
+            self.slot_freed.notify_one();
+        }
         let key = st.next_peer_key;
         st.next_peer_key += 1;
         let (tx, rx) = mpsc::unbounded_channel();

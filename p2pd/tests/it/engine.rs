@@ -376,6 +376,53 @@ async fn a_stopped_download_resumes_without_rehashing() {
     cancel.cancel();
 }
 
+/// Thousands of seeds start and stop with the daemon: a seed writes
+/// nothing, so its resume record is not written again and it runs without
+/// a run marker; the record is still trusted at the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_seed_leaves_its_resume_record_alone_and_has_no_run_marker() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let seed_dir = dir.path().join("seed");
+    let meta = make_torrent(&seed_dir, "s.bin", &[("", 300_000)], 32 * 1024);
+    let hex = meta.info_hash.to_hex();
+    let record = seed_dir.join(format!(".progress/{hex}.resume"));
+    let marker = seed_dir.join(format!(".progress/{hex}.running"));
+    let identity = |p: &Path| {
+        let m = fs::metadata(p).unwrap();
+        (m.ino(), m.modified().unwrap(), fs::read(p).unwrap())
+    };
+    let mut seen = None;
+    for run in 0..3 {
+        let cancel = CancellationToken::new();
+        let e = engine(&cancel, |_| {}).await;
+        seed(&e, &meta, &seed_dir).await;
+        let rechecked = e.stats(meta.info_hash).unwrap().pieces_rechecked;
+        if run == 0 {
+            // No record yet: hashed once, and the record written.
+            assert_eq!(rechecked, meta.piece_count());
+        } else {
+            assert_eq!(rechecked, 0, "run {run}: the record was trusted");
+        }
+        // The record follows the completion.
+        let deadline = Instant::now() + WAIT;
+        while !record.exists() {
+            assert!(Instant::now() < deadline, "no resume record");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!marker.exists(), "run {run}: a seed runs without a marker");
+        let now = identity(&record);
+        if let Some(before) = &seen {
+            assert_eq!(&now, before, "run {run}: the record was written again");
+        }
+        cancel.cancel();
+        assert!(e.shutdown(Duration::from_secs(10)).await);
+        assert_eq!(identity(&record), now, "run {run}: rewritten at stop");
+        assert!(!marker.exists());
+        seen = Some(now);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_limit_holds_the_transfer_to_its_rate() {
     let dir = tempfile::tempdir().unwrap();

@@ -61,7 +61,7 @@ async fn streamed(name: &str, sequential: bool) -> (Vec<(usize, Vec<usize>)>, te
     let mut a = add(&meta, &dir.path().join("leech"), vec![seeder.listen_addr()]);
     a.sequential = sequential;
     let ih = leecher.add(a).await.unwrap();
-    assert_eq!(leecher.is_sequential(ih), Some(sequential));
+    assert_eq!(leecher.stats(ih).map(|s| s.sequential), Some(sequential));
     let order = completion_order(&leecher, ih).await;
     assert!(leecher.wait_complete(ih, WAIT).await);
     assert_eq!(
@@ -135,11 +135,11 @@ async fn sequential_mode_switches_on_and_off_while_running() {
         ))
         .await
         .unwrap();
-    assert_eq!(leecher.is_sequential(ih), Some(false));
+    assert_eq!(leecher.stats(ih).map(|s| s.sequential), Some(false));
     leecher.set_sequential(ih, true).unwrap();
-    assert_eq!(leecher.is_sequential(ih), Some(true));
+    assert_eq!(leecher.stats(ih).map(|s| s.sequential), Some(true));
     leecher.set_sequential(ih, false).unwrap();
-    assert_eq!(leecher.is_sequential(ih), Some(false));
+    assert_eq!(leecher.stats(ih).map(|s| s.sequential), Some(false));
     assert!(leecher.set_sequential(InfoHash([9; 20]), true).is_err());
     cancel.cancel();
 }

@@ -13,7 +13,7 @@ use p2p_proto::metainfo::Metainfo;
 
 use super::err;
 use super::rights::{self, Peer, Want};
-use super::views::{idle_summaries, summary};
+use super::views::{idle_summary, summary};
 use crate::daemon::registry::{Entry, store_torrent};
 use crate::daemon::sharing::read_torrent;
 use crate::daemon::{Daemon, community};
@@ -127,7 +127,7 @@ async fn add_parsed(
     record(d, &meta, bytes, &dir, paused, priorities, sequential).await?;
     if paused {
         return Ok(Added {
-            torrent: idle_summary(d, ih)?,
+            torrent: recorded_summary(d, ih)?,
             note: None,
         });
     }
@@ -211,23 +211,21 @@ async fn record(
 }
 
 /// The summary of a recorded torrent the engine is not running.
-pub(super) fn idle_summary(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
-    idle_summaries(d)
-        .into_iter()
-        .find(|s| s.info_hash == ih)
-        .ok_or_else(|| {
-            err(
-                ErrorCode::NotFound,
-                format!("{} is not recorded", ih.short_hex()),
-            )
-        })
+fn recorded_summary(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
+    let entry = d.registry().get(ih).cloned();
+    entry.map(|e| idle_summary(d, &e)).ok_or_else(|| {
+        err(
+            ErrorCode::NotFound,
+            format!("{} is not recorded", ih.short_hex()),
+        )
+    })
 }
 
 /// The summary of a torrent: running in the engine, or recorded idle.
 pub(super) fn describe(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     match d.engine.stats(ih) {
         Some(stats) => Ok(summary(d, &stats)),
-        None => idle_summary(d, ih),
+        None => recorded_summary(d, ih),
     }
 }
 
@@ -366,7 +364,7 @@ async fn pause_idle(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     }
     d.registry().set_paused(ih, true);
     d.queue.plan().await;
-    idle_summary(d, ih)
+    recorded_summary(d, ih)
 }
 
 pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply<Added> {

@@ -61,40 +61,46 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
         download_rate_limit,
         upload_rate_limit,
         all_time: d.totals.of(s.info_hash, s.total_length),
-        sequential: d.engine.is_sequential(s.info_hash).unwrap_or(false),
+        sequential: s.sequential,
     }
 }
 
 /// Downloads the engine is not running (paused, queued, finished, or
 /// waiting for a login) are listed from the registry.
 pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
-    let entries: Vec<_> = d.registry().entries().cloned().collect();
-    entries
-        .into_iter()
-        .filter(|e| e.paused || !d.engine.is_running(e.info_hash))
-        .map(|e| {
-            let (state, error) = idle_state(d, &e);
-            TorrentSummary {
-                info_hash: e.info_hash,
-                short_id: e.info_hash.short_hex(),
-                name: e.name.clone(),
-                state,
-                error,
-                progress: if e.queue.complete { 1.0 } else { 0.0 },
-                size: e.size,
-                downloaded: 0,
-                uploaded: e.queue.finished.as_ref().map_or(0, |f| f.uploaded),
-                download_rate: 0,
-                upload_rate: 0,
-                peers: 0,
-                save_path: e.download_dir.display().to_string(),
-                download_rate_limit: e.download_rate_limit,
-                upload_rate_limit: e.upload_rate_limit,
-                all_time: d.totals.of(e.info_hash, e.size),
-                sequential: e.sequential,
-            }
-        })
-        .collect()
+    let running = d.engine.running();
+    // Only the idle ones copied: with thousands seeding, that is few.
+    let entries: Vec<Entry> = d
+        .registry()
+        .entries()
+        .filter(|e| e.paused || !running.contains(&e.info_hash))
+        .cloned()
+        .collect();
+    entries.iter().map(|e| idle_summary(d, e)).collect()
+}
+
+/// The summary of one recorded download the engine is not running.
+pub(super) fn idle_summary(d: &Daemon, e: &Entry) -> TorrentSummary {
+    let (state, error) = idle_state(d, e);
+    TorrentSummary {
+        info_hash: e.info_hash,
+        short_id: e.info_hash.short_hex(),
+        name: e.name.clone(),
+        state,
+        error,
+        progress: if e.queue.complete { 1.0 } else { 0.0 },
+        size: e.size,
+        downloaded: 0,
+        uploaded: e.queue.finished.as_ref().map_or(0, |f| f.uploaded),
+        download_rate: 0,
+        upload_rate: 0,
+        peers: 0,
+        save_path: e.download_dir.display().to_string(),
+        download_rate_limit: e.download_rate_limit,
+        upload_rate_limit: e.upload_rate_limit,
+        all_time: d.totals.of(e.info_hash, e.size),
+        sequential: e.sequential,
+    }
 }
 
 /// What a recorded download the engine does not run is doing, and why.

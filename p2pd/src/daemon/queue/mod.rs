@@ -26,11 +26,11 @@ use p2p_proto::ipc::{QueueMove, RuntimeSettings};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use super::registry::{Entry, Finished};
+use super::registry::{Entry, Finished, QueueState};
 use super::sharing::{Sharing, read_torrent};
 use super::totals::Totals;
 use crate::config::{SeedGoalAction, Settings};
-use crate::engine::{Engine, EngineEvent, TorrentState, TorrentStats};
+use crate::engine::{Counters, Engine, EngineEvent, TorrentState};
 use plan::{Candidate, Kind, Limits, Run};
 use watch::{Goal, Look, Watch};
 
@@ -214,20 +214,29 @@ impl Queue {
         let policy = *lock(&self.policy);
         let now = Instant::now();
         let aside = lock(&self.aside).clone();
-        let entries: Vec<Entry> = self
+        // What the plan needs of each entry, not the entries: this runs
+        // every few seconds over thousands of them.
+        let entries: Vec<(InfoHash, QueueState)> = self
             .sharing
             .registry()
             .in_queue_order()
             .into_iter()
             .filter(|e| !e.paused && !aside.contains(&e.info_hash))
-            .cloned()
+            .map(|e| (e.info_hash, e.queue.clone()))
             .collect();
-        let (candidates, done) = self.look(&entries, &policy, now);
+        // One pass over the engine's torrents, not a lookup per entry.
+        let running: HashMap<InfoHash, Counters> = self
+            .engine
+            .all_counters()
+            .into_iter()
+            .map(|c| (c.info_hash, c))
+            .collect();
+        let (candidates, done) = self.look(&entries, &running, &policy, now);
         for (id, finished) in done {
             self.finish(id, finished, policy.action).await;
         }
         if policy.apply_to_shared {
-            self.finish_shared(&policy, now).await;
+            self.finish_shared(&running, &policy, now).await;
         }
         let plan = plan::decide(&candidates, policy.limits);
         // A login starts what is not held: not what is set aside either.
@@ -250,10 +259,10 @@ impl Queue {
         }
         let mut refused = Vec::new();
         for id in plan.start {
-            let Some(e) = entries.iter().find(|e| e.info_hash == id) else {
+            let Some(e) = self.sharing.registry().get(id).cloned() else {
                 continue;
             };
-            if let Err(why) = self.start(e).await {
+            if let Err(why) = self.start(&e).await {
                 tracing::warn!(torrent = %e.name, "cannot start download: {why}");
                 lock(&self.refused).insert(id, why.clone());
                 refused.push((id, why));
@@ -266,7 +275,8 @@ impl Queue {
     /// reached a seed goal.
     fn look(
         &self,
-        entries: &[Entry],
+        entries: &[(InfoHash, QueueState)],
+        running: &HashMap<InfoHash, Counters>,
         policy: &Policy,
         now: Instant,
     ) -> (Vec<Candidate>, Vec<(InfoHash, Finished)>) {
@@ -275,10 +285,10 @@ impl Queue {
         let mut candidates = Vec::with_capacity(entries.len());
         let mut done = Vec::new();
         let mut complete = Vec::new();
-        for e in entries {
-            let id = e.info_hash;
-            let Some(s) = self.engine.stats(id) else {
-                let kind = if e.queue.complete {
+        for (id, queue) in entries {
+            let id = *id;
+            let Some(s) = running.get(&id) else {
+                let kind = if queue.complete {
                     Kind::Seed
                 } else {
                     Kind::Download
@@ -298,14 +308,14 @@ impl Queue {
             };
             let (stalled, seeded) = watch.look(id, look, now, policy.stalled_after);
             if seeding {
-                if !e.queue.complete {
+                if !queue.complete {
                     complete.push(id);
                 }
                 let goal = Goal {
-                    ratio: e.queue.seed_goal.ratio.or_global(policy.goal.ratio),
-                    time_secs: e.queue.seed_goal.time_secs.or_global(policy.goal.time_secs),
+                    ratio: queue.seed_goal.ratio.or_global(policy.goal.ratio),
+                    time_secs: queue.seed_goal.time_secs.or_global(policy.goal.time_secs),
                 };
-                let (uploaded, seeded) = self.all_time(&s, seeded);
+                let (uploaded, seeded) = self.all_time(s, seeded);
                 if let Some(reason) = watch::reached(goal, uploaded, s.total_length, seeded) {
                     done.push((id, Finished { reason, uploaded }));
                     continue;
@@ -330,7 +340,7 @@ impl Queue {
 
     /// Bytes uploaded and time seeded over every run (the totals are
     /// sampled once a second, so this run's own count may be ahead).
-    fn all_time(&self, s: &TorrentStats, seeded_now: Duration) -> (u64, Duration) {
+    fn all_time(&self, s: &Counters, seeded_now: Duration) -> (u64, Duration) {
         let all = self.totals.of(s.info_hash, s.total_length);
         (
             all.uploaded.max(s.uploaded),
@@ -369,7 +379,12 @@ impl Queue {
 
     /// Stops the watched-folder items that reached the global goals; they
     /// seed again when the watcher shares them again (a restart, a change).
-    async fn finish_shared(&self, policy: &Policy, now: Instant) {
+    async fn finish_shared(
+        &self,
+        running: &HashMap<InfoHash, Counters>,
+        policy: &Policy,
+        now: Instant,
+    ) {
         if policy.goal.ratio.is_none() && policy.goal.time_secs.is_none() {
             return;
         }
@@ -377,7 +392,7 @@ impl Queue {
         {
             let mut watch = lock(&self.watch);
             for id in self.sharing.item_ids() {
-                let Some(s) = self.engine.stats(id) else {
+                let Some(s) = running.get(&id) else {
                     continue;
                 };
                 let look = Look {
@@ -385,7 +400,7 @@ impl Queue {
                     seeding: s.state == TorrentState::Seeding,
                 };
                 let (_, seeded) = watch.look(id, look, now, policy.stalled_after);
-                let (uploaded, seeded) = self.all_time(&s, seeded);
+                let (uploaded, seeded) = self.all_time(s, seeded);
                 if look.seeding
                     && let Some(why) = watch::reached(policy.goal, uploaded, s.total_length, seeded)
                 {
@@ -393,12 +408,16 @@ impl Queue {
                         reason: why,
                         uploaded,
                     };
-                    let size = s.total_length;
+                    // A name only for the few that stop.
+                    let name = self
+                        .engine
+                        .metainfo(id)
+                        .map_or_else(|| id.to_hex(), |m| m.info.name.clone());
                     done.push((
                         id,
                         FinishedShared {
-                            name: s.name,
-                            size,
+                            name,
+                            size: s.total_length,
                             finished,
                         },
                     ));
