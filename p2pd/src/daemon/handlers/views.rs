@@ -157,8 +157,14 @@ pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
     let mut all: Vec<TorrentSummary> = d.engine.all_stats().iter().map(|s| summary(d, s)).collect();
     all.extend(idle_summaries(d));
     all.extend(finished_shared(d));
-    all.sort_by(|a, b| a.name.cmp(&b.name).then(a.info_hash.cmp(&b.info_hash)));
-    all
+    // Sorted by place, then moved once: sorting the summaries themselves
+    // moves each large struct log n times (10,000 torrents: 40 MB copied).
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by(|&a, &b| {
+        (all[a].name.as_str(), all[a].info_hash).cmp(&(all[b].name.as_str(), all[b].info_hash))
+    });
+    let mut slots: Vec<Option<TorrentSummary>> = all.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 pub(super) async fn status(d: &Daemon) -> StatusInfo {
