@@ -1,6 +1,7 @@
 //! One peer connection (BEP 3, with BEP 6 Fast and BEP 10 extensions): the
-//! handshake, then a single task that reads and parses messages in place
-//! from a reusable buffer, keeps a pipeline of block requests full, serves
+//! handshake, then a single task that reads blocks straight into their
+//! pieces and parses the other messages in place from a reusable buffer
+//! (receive.rs), keeps a pipeline of block requests full, serves
 //! the peer's requests from a small read cache, and writes whatever is
 //! queued whenever the socket can take it, in vectored writes (reading and
 //! writing never wait on each other, so two peers uploading to each other
