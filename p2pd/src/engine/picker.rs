@@ -1,7 +1,8 @@
 //! Which blocks to ask a peer for next, and assembly of the blocks that
 //! come back (assembly.rs). Random pieces first (to have something to
-//! trade quickly), then rarest first; pieces already started are finished first; at the tail
-//! (endgame) blocks still in flight are asked of a second peer.
+//! trade quickly), then rarest first; pieces already started are finished
+//! first; at the tail (endgame) blocks still in flight are asked of a
+//! second peer.
 //! Pure logic: no I/O, no clock; randomness comes from a seed.
 
 use std::collections::BTreeMap;
