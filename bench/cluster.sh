@@ -9,10 +9,18 @@
 # and wrk share its cores: the ratio says what the cluster costs there,
 # not what two machines would give.
 #
+#
+# INSTANCE_CPUS caps each trackerd process (the SQLite one and each of the
+# pair) at that many CPUs with a cgroup v1 CPU quota, standing in for
+# machines of equal size: the pair then has twice the CPU of the single
+# instance, as two machines would, while wrk, HAProxy and PostgreSQL run
+# uncapped beside them (needs root and /sys/fs/cgroup/cpu).
+#
 # Runs itself inside scripts/with-postgres when no P2P_TEST_PG_URL is set.
 # Usage: bench/cluster.sh
 # Knobs: ROUNDS (3), DURATION (s, 8), CONNECTIONS (32), THREADS (2),
-#        HASHES (1000), TRACKERD (binary; default builds the release binary).
+#        HASHES (1000), INSTANCE_CPUS (none: uncapped; e.g. 0.3),
+#        TRACKERD (binary; default builds the release binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,6 +32,7 @@ DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 HASHES=${HASHES:-1000}
+INSTANCE_CPUS=${INSTANCE_CPUS:-}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 bench_workdir cluster
@@ -35,25 +44,38 @@ od -An -tx1 -N $((20 * HASHES)) /dev/urandom | tr -d ' \n' | fold -w40 >"$WORK/h
 echo >>"$WORK/hashes.txt"
 { uncapped_announce_toml; echo 'trusted_proxies = ["127.0.0.1"]'; } >"$WORK/trackerd.toml"
 
-# Starts a trackerd on database $1 (empty: SQLite in its folder); prints its port.
+# Starts a trackerd on database $1 (empty: SQLite in its folder), in a CPU
+# cgroup of its own when INSTANCE_CPUS is set; sets PORT. (Not in a $(...)
+# subshell: the PID must reach STARTED and PIDS here.)
 start_trackerd() {
-    local dir port
+    local dir
     dir=$(mktemp -d "$WORK/run.XXXXXX")
-    port=$(free_port)
-    local args=(--config "$WORK/trackerd.toml" --listen "127.0.0.1:$port" --data-dir "$dir")
+    PORT=$(free_port)
+    local args=(--config "$WORK/trackerd.toml" --listen "127.0.0.1:$PORT" --data-dir "$dir")
     [[ -n "$1" ]] && args+=(--database "$1")
     RUST_LOG=warn "$TRACKERD" "${args[@]}" >"$dir/log" 2>&1 &
-    PIDS+=("$!")
-    STARTED+=("$!")
-    wait_port "$port"
-    echo "$port"
+    local pid=$!
+    PIDS+=("$pid")
+    STARTED+=("$pid")
+    if [[ -n "$INSTANCE_CPUS" ]]; then
+        local group=/sys/fs/cgroup/cpu/p2p-bench-$pid
+        mkdir "$group"
+        echo 100000 >"$group/cpu.cfs_period_us"
+        awk -v c="$INSTANCE_CPUS" 'BEGIN { printf "%d\n", c * 100000 }' >"$group/cpu.cfs_quota_us"
+        echo "$pid" >"$group/cgroup.procs"
+        GROUPS_MADE+=("$group")
+    fi
+    wait_port "$PORT"
 }
 
 stop_started() {
-    local pid
+    local pid group
     for pid in "${STARTED[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     STARTED=()
+    for group in "${GROUPS_MADE[@]}"; do rmdir "$group" 2>/dev/null || true; done
+    GROUPS_MADE=()
 }
+trap 'stop_started; bench_cleanup' EXIT
 
 rate() { # URL
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$ROOT/bench/announce.lua" "$1" -- "$WORK/hashes.txt" |
@@ -63,18 +85,20 @@ rate() { # URL
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 sqlite=() cluster=()
-STARTED=()
+STARTED=() GROUPS_MADE=()
 for round in $(seq "$ROUNDS"); do
-    port=$(start_trackerd "")
-    sqlite+=("$(rate "http://127.0.0.1:$port")")
+    start_trackerd ""
+    sqlite+=("$(rate "http://127.0.0.1:$PORT")")
     stop_started
 
     # A fresh schema per round, so each round starts with empty swarms.
     schema="bench_$round"
     "$PSQL" "$P2P_TEST_PG_URL" -qc "CREATE SCHEMA $schema"
     db="$P2P_TEST_PG_URL?options=-c%20search_path%3D$schema"
-    a=$(start_trackerd "$db")
-    b=$(start_trackerd "$db")
+    start_trackerd "$db"
+    a=$PORT
+    start_trackerd "$db"
+    b=$PORT
     front=$(free_port)
     cat >"$WORK/haproxy.cfg" <<CFG
 global
@@ -104,4 +128,4 @@ CFG
 done
 s=$(printf '%s\n' "${sqlite[@]}" | median)
 c=$(printf '%s\n' "${cluster[@]}" | median)
-echo "median announces/s: one sqlite $s, two postgres behind haproxy $c, cluster / sqlite $(echo "scale=2; $c / $s" | bc)"
+echo "median announces/s: one sqlite $s, two postgres behind haproxy $c, cluster / sqlite $(echo "scale=2; $c / $s" | bc)${INSTANCE_CPUS:+ (each trackerd capped at $INSTANCE_CPUS CPUs)}"

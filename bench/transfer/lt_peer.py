@@ -13,6 +13,9 @@ Leech: /usr/bin/python3 lt_peer.py leech TORRENT SAVE_DIR --port P --peer 127.0.
        prints {"event": "unchoked"} when a peer first unchokes it, {"event": "first_byte"} and then {"event": "done", ...} as soon as every piece
        is downloaded and hash-checked by libtorrent (torrent is seeding), then keeps running
        until SIGINT / SIGTERM (the caller samples its CPU time at "done").
+       --no-pex: ut_pex off for this torrent (bench/seed8.sh: leechers must not learn of each
+       other through the seeder's PEX and trade pieces among themselves).
+Both modes print {"event": "exit", "uploaded": N, "downloaded": N} (payload bytes) on the way out.
 Must run with Debian's /usr/bin/python3 (the only interpreter with the libtorrent module).
 
 Settings: libtorrent defaults, except what loopback needs: listen on 127.0.0.1:PORT only,
@@ -43,6 +46,8 @@ def main():
     ap.add_argument("--seed-mode", action="store_true",
                     help="seed: torrent_flags.seed_mode (no check at start; pieces hashed when first sent)")
     ap.add_argument("--utp", action="store_true", help="allow uTP (libtorrent's default; off here)")
+    ap.add_argument("--utp-only", action="store_true", help="uTP only: TCP off both ways (bench/utp.sh)")
+    ap.add_argument("--no-pex", action="store_true", help="torrent_flags.disable_pex (no ut_pex)")
     ap.add_argument("--max-seconds", type=float, default=3600)
     ap.add_argument("--use-trackers", action="store_true",
                     help="keep the torrent's trackers (bench/transmission.sh); default: peers given only")
@@ -59,8 +64,10 @@ def main():
         "enable_natpmp": False,
         "allow_multiple_connections_per_ip": True,
         # TCP only, like p2pd and aria2 (neither has uTP); uTP over loopback is far slower.
-        "enable_incoming_utp": args.utp,
-        "enable_outgoing_utp": args.utp,
+        "enable_incoming_utp": args.utp or args.utp_only,
+        "enable_outgoing_utp": args.utp or args.utp_only,
+        "enable_incoming_tcp": not args.utp_only,
+        "enable_outgoing_tcp": not args.utp_only,
         "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
     })
     ti = lt.torrent_info(args.torrent)
@@ -73,6 +80,8 @@ def main():
         atp.flags |= lt.torrent_flags.override_trackers
     if args.mode == "seed" and args.seed_mode:
         atp.flags |= lt.torrent_flags.seed_mode
+    if args.no_pex:
+        atp.flags |= lt.torrent_flags.disable_pex
     h = ses.add_torrent(atp)
     for p in args.peer:
         h.connect_peer(("127.0.0.1", int(p.rsplit(":", 1)[1])))
@@ -110,12 +119,22 @@ def main():
             if args.mode == "leech":
                 try:
                     ev["peers"] = [{"ip": f"{p.ip[0]}:{p.ip[1]}",
+                                    "down": p.total_download,
                                     "rc4": bool(p.flags & lt.peer_info.rc4_encrypted),
                                     "plaintext_pe": bool(p.flags & lt.peer_info.plaintext_encrypted)}
                                    for p in h.get_peer_info()]
                 except Exception as e:  # noqa: BLE001
                     ev["peers_error"] = str(e)
             emit(ev)
+    if args.mode == "seed":
+        # libtorrent adds its peers' byte counts to the torrent's once a second: wait for the
+        # last of them (bench/seed8.sh compares the seeder's total with leechers x size).
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:
+            ses.wait_for_alert(100)
+            ses.pop_alerts()
+    st = h.status()
+    emit({"event": "exit", "uploaded": st.total_payload_upload, "downloaded": st.total_payload_download})
     ses.pause()
     del ses
     sys.exit(0 if announced else 2)

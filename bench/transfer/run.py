@@ -45,6 +45,26 @@ CASES = {
     "aria2": ("aria2", 1),
     "p2pd4": ("p2pd", 4),
     "lt4": ("lt", 4),
+    # Message Stream Encryption, both ends set alike (bench/mse.sh compares them).
+    "p2pdplain": ("p2pd", 1),
+    "p2pdrc4": ("p2pd", 1),
+    # uTP (bench/utp.sh): p2pd over TCP only, p2pd dialling uTP first, and
+    # libtorrent with TCP off.
+    "p2pdtcp": ("p2pd", 1),
+    "p2pdutp": ("p2pd", 1),
+    "ltutp": ("lt", 1),
+}
+# engine-harness flags per case (both seeders and leecher). `p2pd` keeps the
+# default, `prefer`, which two p2pd settle as RC4.
+P2PD_ARGS = {
+    "p2pdplain": ["--encryption", "disable"],
+    "p2pdrc4": ["--encryption", "require"],
+    "p2pdtcp": ["--utp", "off"],
+    "p2pdutp": ["--utp", "prefer"],
+}
+# lt_peer.py flags per case (both seeders and leecher).
+LT_ARGS = {
+    "ltutp": ["--utp-only"],
 }
 LABEL = {"p2pd": "p2pd", "lt": "libtorrent", "aria2": "aria2c"}
 
@@ -279,6 +299,7 @@ class Bench:
         os.makedirs(self.logs, exist_ok=True)
         self.started = []  # every Proc, for cleanup
         self.ot = None
+        self.p2pd_args = []
 
     # ---------- seed folders: hard links to the one data file (one inode, one page cache) ----
     def seed_dir(self, client, i):
@@ -335,7 +356,8 @@ class Bench:
     def start_seeder(self, client, i, tag):
         d = self.seed_dir(client, i)
         if client == "p2pd":
-            p = self.proc(f"seed{i}", [self.a.harness, self.torrent, d, "--no-trackers"], tag)
+            p = self.proc(f"seed{i}", [self.a.harness, self.torrent, d, "--no-trackers",
+                                       *self.p2pd_args], tag)
             lw = p.watch(lambda l: l.startswith("listening on "))
             rw = p.watch(lambda l: (jline(l) or {}).get("state") == "Seeding")
             return p, lambda: (lw["ev"].is_set() and rw["ev"].is_set()), \
@@ -343,7 +365,7 @@ class Bench:
         if client == "lt":
             port = free_port()
             p = self.proc(f"seed{i}", ["/usr/bin/python3", os.path.join(HERE, "lt_peer.py"), "seed",
-                                       self.torrent, d, "--port", str(port)], tag)
+                                       self.torrent, d, "--port", str(port), *self.lt_args], tag)
             rw = p.watch(lambda l: (jline(l) or {}).get("event") == "ready")
             return p, lambda: rw["ev"].is_set() and port_open(port), lambda: port
         if client == "aria2":
@@ -373,6 +395,8 @@ class Bench:
         shutil.rmtree(leech_dir, ignore_errors=True)
         os.makedirs(leech_dir)  # a fresh, empty download folder for every run
         row = {"case": case, "client": client, "seeders": nseed, "run": run, "ok": False}
+        self.p2pd_args = P2PD_ARGS.get(case, [])
+        self.lt_args = LT_ARGS.get(case, [])
         seeders = []
         relays = []
         leecher = None
@@ -405,7 +429,7 @@ class Bench:
             t0 = time.monotonic()
             lport = free_port()
             if client == "p2pd":
-                cmd = [self.a.harness, self.torrent, leech_dir, "--no-trackers"]
+                cmd = [self.a.harness, self.torrent, leech_dir, "--no-trackers", *self.p2pd_args]
                 for port in ports:
                     cmd += ["--peer", f"127.0.0.1:{port}"]
                 leecher = self.proc("leech", cmd, tag)
@@ -413,7 +437,7 @@ class Bench:
                 done = leecher.watch(lambda l: (jline(l) or {}).get("state") == "Seeding")
             elif client == "lt":
                 cmd = ["/usr/bin/python3", os.path.join(HERE, "lt_peer.py"), "leech", self.torrent, leech_dir,
-                       "--port", str(lport)]
+                       "--port", str(lport), *self.lt_args]
                 for port in ports:
                     cmd += ["--peer", f"127.0.0.1:{port}"]
                 leecher = self.proc("leech", cmd, tag)
@@ -462,8 +486,11 @@ class Bench:
                     row["p2pd_done_status"] = {k: info.get(k) for k in
                                                ("pieces_have", "piece_count", "downloaded", "hash_failures",
                                                 "pieces_rechecked")}
-                    row["p2pd_done_status"]["peers"] = [{k: p.get(k) for k in ("addr", "downloaded")}
+                    row["p2pd_done_status"]["peers"] = [{k: p.get(k) for k in ("addr", "downloaded", "transport")}
                                                         for p in info.get("peers", [])]
+                    # What carried the first bytes (bench/utp.sh checks it was what the case says).
+                    firsts = (jline(first["line"]) or {}).get("peers", []) if first and first["line"] else []
+                    row["transports"] = sorted({p.get("transport") for p in firsts if p.get("transport")})
                 else:
                     row["lt_done"] = info
             # stop everything, collect exit CPU / peak RSS
@@ -555,6 +582,8 @@ def table(res, cases):
         r = res[c]
         client, n = CASES[c]
         name = f"{n} x {LABEL[client]} -> {LABEL[client]}" if n > 1 else f"{LABEL[client]} -> {LABEL[client]}"
+        if c in P2PD_ARGS:
+            name += f" ({P2PD_ARGS[c][1]})"
         if not r.get("ok_runs"):
             out.append(f"{name:<28} {0:>2}/{r['runs']:<1}  (failed, see the logs)")
             continue

@@ -16,19 +16,14 @@ use std::time::Duration;
 
 use p2p_proto::ipc::{
     ClientHello, ClientHelloBody, Event, EventFrame, FrameError, FrameReader, IpcError,
-    PROTOCOL_VERSION, ReplyBody, ReplyFrame, Request, RequestFrame, Response, ServerHello,
-    encode_frame,
+    MAX_REPLY_BYTES, PROTOCOL_VERSION, ReplyBody, ReplyFrame, Request, RequestFrame, Response,
+    ServerHello, encode_frame,
 };
 use serde::Serialize;
 
 use crate::owner::{Owners, Untrusted};
 
-#[cfg(unix)]
-type Stream = std::os::unix::net::UnixStream;
-/// Never constructed: [`Client::connect`] refuses on platforms without Unix
-/// sockets before opening anything; the alias only lets the rest compile.
-#[cfg(not(unix))]
-type Stream = std::net::TcpStream;
+use crate::transport::Stream;
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -97,9 +92,6 @@ pub enum ClientError {
     /// A reply of the wrong shape for its command.
     #[error("p2pd's answer to `{command}` is not what this p2pctl expects: {error}")]
     Shape { command: String, error: String },
-    /// No Unix sockets here.
-    #[error("talking to p2pd is not supported on this platform yet (it needs Unix sockets)")]
-    Unsupported,
 }
 
 /// One connection to the daemon, past the hello.
@@ -122,27 +114,15 @@ impl Client {
         timeout: Duration,
         owners: &Owners,
     ) -> Result<Client, ClientError> {
-        let stream = open(socket)?;
-        #[cfg(unix)]
-        crate::owner::check(socket, &stream, owners).map_err(|why| ClientError::Untrusted {
-            socket: socket.to_path_buf(),
-            why,
-        })?;
-        #[cfg(not(unix))]
-        let _ = owners;
+        let stream = crate::transport::open(socket, timeout, owners)?;
         let mut client = Client {
             stream,
-            frames: FrameReader::new(),
+            frames: FrameReader::with_limit(MAX_REPLY_BYTES),
             socket: socket.to_path_buf(),
             timeout,
             next_id: 1,
             server: String::new(),
         };
-        client
-            .stream
-            .set_read_timeout(Some(timeout))
-            .and_then(|()| client.stream.set_write_timeout(Some(timeout)))
-            .map_err(|e| client.io_error(e))?;
         client.hello()?;
         Ok(client)
     }
@@ -270,7 +250,7 @@ impl Client {
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::UnexpectedEof => ClientError::Closed { socket },
-            // A read timeout surfaces as WouldBlock on Unix.
+            // A read timeout surfaces as WouldBlock on Unix, TimedOut on Windows.
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::Timeout {
                 socket,
                 waited: self.timeout,
@@ -351,43 +331,6 @@ fn is_event_frame(line: &str) -> bool {
         event: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
     }
     serde_json::from_str::<AnyEvent>(line).is_ok()
-}
-
-#[cfg(unix)]
-fn open(socket: &Path) -> Result<Stream, ClientError> {
-    use std::os::unix::fs::FileTypeExt;
-
-    let error = match Stream::connect(socket) {
-        Ok(stream) => return Ok(stream),
-        Err(e) => e,
-    };
-    let no_daemon = |why| ClientError::NoDaemon {
-        socket: socket.to_path_buf(),
-        why,
-    };
-    Err(match error.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => {
-            no_daemon("there is no socket there")
-        }
-        io::ErrorKind::ConnectionRefused => match std::fs::metadata(socket) {
-            Ok(m) if !m.file_type().is_socket() => no_daemon("that file is not a socket"),
-            _ => no_daemon(
-                "the socket exists but nothing listens on it (left over from a daemon that stopped)",
-            ),
-        },
-        io::ErrorKind::PermissionDenied => ClientError::PermissionDenied {
-            socket: socket.to_path_buf(),
-        },
-        _ => ClientError::Connect {
-            socket: socket.to_path_buf(),
-            error,
-        },
-    })
-}
-
-#[cfg(not(unix))]
-fn open(_socket: &Path) -> Result<Stream, ClientError> {
-    Err(ClientError::Unsupported)
 }
 
 /// The start of a line, quoted, for an error message on one line.

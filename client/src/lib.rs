@@ -8,6 +8,10 @@
 mod connection;
 pub mod owner;
 mod target;
+// How the bytes travel: the one place the platforms differ.
+#[cfg_attr(unix, path = "transport/unix.rs")]
+#[cfg_attr(windows, path = "transport/windows.rs")]
+mod transport;
 
 pub use connection::{Client, ClientError, Events, unexpected};
 pub use owner::Owners;

@@ -13,7 +13,8 @@ pub struct Cli {
     pub json: bool,
 
     /// The daemon's control socket [default: $P2PD_SOCKET, else
-    /// $XDG_RUNTIME_DIR/p2pd/p2pd.sock, else /tmp/p2pd-$USER/p2pd.sock].
+    /// $XDG_RUNTIME_DIR/p2pd/p2pd.sock, else /tmp/p2pd-$USER/p2pd.sock; on
+    /// Windows a named pipe, \\.\pipe\p2pd-%USERNAME%].
     #[arg(long, global = true, value_name = "PATH")]
     pub socket: Option<PathBuf>,
 
@@ -56,6 +57,13 @@ pub enum Command {
     Remove(RemoveArgs),
     /// List the peers a torrent is connected to.
     Peers(TorrentArg),
+    /// List a torrent's files: index, size, bytes verified, priority.
+    FilesOf(TorrentArg),
+    /// Change how eagerly some files of a torrent are fetched, at once.
+    Priority(PriorityArgs),
+    /// Turn sequential (streaming) mode on or off: pieces in order, the
+    /// first and last pieces of media files first, so a player can start.
+    Sequential(SequentialArgs),
     /// Share a file or folder: the daemon copies it into its watched folder.
     Share(ShareArgs),
     /// Create an account on the tracker.
@@ -84,6 +92,65 @@ pub enum Command {
     Config(ConfigCommand),
     /// Show or set one download's own rate limits (under the global ones).
     Limit(LimitArgs),
+    /// Move a download in the queue (which waits for a download or seed
+    /// slot, see max_active_downloads and max_active_seeds).
+    Queue(QueueArgs),
+    /// Set one download's own seed goals: it stops (or is removed) once it
+    /// uploaded RATIO times its size or seeded for TIME.
+    SeedGoal(SeedGoalArgs),
+    /// Move a download's files to another folder; it goes on (seeding)
+    /// from there without hashing them again.
+    Move(MoveArgs),
+    /// Hash every piece of a download again now; bad pieces are fetched
+    /// again. Waits for the check (raise --timeout for a large torrent).
+    Verify(TorrentArg),
+}
+
+/// `p2pctl move`.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// The new download folder (created if missing).
+    pub dir: std::path::PathBuf,
+}
+
+/// `p2pctl queue`.
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// Where to: first, one place earlier, one place later, or last.
+    #[arg(value_enum)]
+    pub to: QueuePlace,
+}
+
+/// Where `p2pctl queue` moves a download.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum QueuePlace {
+    /// First in the queue.
+    Top,
+    /// One place earlier.
+    Up,
+    /// One place later.
+    Down,
+    /// Last in the queue.
+    Bottom,
+}
+
+/// `p2pctl seed-goal`.
+#[derive(Debug, Args)]
+pub struct SeedGoalArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// Share ratio (uploaded / size, e.g. 2.0), `unlimited`, or `global`
+    /// (the seed_ratio_limit setting).
+    #[arg(long, value_name = "RATIO", allow_hyphen_values = true)]
+    pub ratio: Option<String>,
+    /// Seeding time (e.g. 90m, 3h, 2d, 1h30m), `unlimited`, or `global`
+    /// (the seed_time_limit setting).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub time: Option<String>,
 }
 
 /// `p2pctl config ...`.
@@ -93,8 +160,9 @@ pub enum ConfigCommand {
     Get {
         /// download_rate_limit, upload_rate_limit, alt_download_rate_limit,
         /// alt_upload_rate_limit, alt_speed, alt_speed_schedule,
-        /// max_peers_per_torrent, max_peers_total, upload_slots, tracker, or
-        /// alt_speed_active (read only) [default: all].
+        /// max_peers_per_torrent, max_peers_total, upload_slots, tracker,
+        /// max_active_downloads, max_active_seeds, seed_ratio_limit,
+        /// seed_time_limit, or alt_speed_active (read only) [default: all].
         key: Option<String>,
     },
     /// Change one setting at once; it stays across restarts of p2pd.
@@ -103,7 +171,10 @@ pub enum ConfigCommand {
         key: String,
         /// Rates: bytes per second with K, M, G (binary) or `unlimited`;
         /// alt_speed: on or off; alt_speed_schedule: HH:MM-HH:MM (local
-        /// time) or off; counts: whole numbers; tracker: an http(s) URL.
+        /// time) or off; counts: whole numbers; tracker: an http(s) URL;
+        /// max_active_*: whole numbers or `unlimited`; seed_ratio_limit: a
+        /// ratio (2.0) or `unlimited`; seed_time_limit: 90m, 3h, 2d or
+        /// `unlimited`.
         // Taken as typed (`-3` too): the daemon says what is wrong with it.
         #[arg(allow_hyphen_values = true)]
         value: String,
@@ -206,6 +277,48 @@ pub struct DownloadArgs {
     /// Return once the daemon has the torrent, without waiting for it.
     #[arg(short, long)]
     pub detach: bool,
+    /// Fetch only these files, by their index in `files-of` (from 1):
+    /// e.g. 1,3-5. The others are skipped (not created on disk).
+    #[arg(long, value_name = "LIST", value_parser = parse_file_set)]
+    pub files: Option<p2p_proto::ipc::FileSet>,
+    /// Download in sequential (streaming) mode: pieces in order (a small
+    /// window ahead is still taken rarest first), the first and last
+    /// pieces of media files first; `p2pctl sequential` switches it later.
+    #[arg(long)]
+    pub sequential: bool,
+}
+
+/// `p2pctl sequential`.
+#[derive(Debug, Args)]
+pub struct SequentialArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// on or off.
+    #[arg(value_parser = ["on", "off"])]
+    pub mode: String,
+}
+
+/// `p2pctl priority`.
+#[derive(Debug, Args)]
+pub struct PriorityArgs {
+    /// Info-hash, a unique prefix of it (the short id of `list`), or a name.
+    pub id: String,
+    /// The files, by their index in `files-of` (from 1): e.g. 4, or 1,3-5.
+    #[arg(value_parser = parse_file_set)]
+    pub files: p2p_proto::ipc::FileSet,
+    /// high, normal, low, or skip (not fetched; a file not on disk yet is
+    /// not created).
+    #[arg(value_parser = parse_priority)]
+    pub priority: p2p_proto::ipc::FilePriority,
+}
+
+fn parse_file_set(text: &str) -> Result<p2p_proto::ipc::FileSet, String> {
+    p2p_proto::ipc::FileSet::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_priority(word: &str) -> Result<p2p_proto::ipc::FilePriority, String> {
+    p2p_proto::ipc::FilePriority::parse(word)
+        .ok_or_else(|| format!("{word:?} is not a priority: use high, normal, low or skip"))
 }
 
 /// `p2pctl progress`.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// The p2p daemon: shares what lands in its watched folder, downloads what
 /// p2pctl asks for, and seeds.
@@ -38,4 +38,46 @@ pub struct Flags {
     /// Fork into the background, write a pid file and log to a file.
     #[arg(long)]
     pub daemon: bool,
+    /// Without a command, p2pd runs in the foreground.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What p2pd does instead of running in the foreground.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// The Windows service (Windows only): install, start, stop, uninstall.
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
+}
+
+/// `p2pd service ...` (Windows only; elsewhere use systemd or `--daemon`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ServiceAction {
+    /// Register the service "p2pd" (manual start, as LocalSystem), to run
+    /// this executable with the `--config` given here, if any.
+    Install,
+    /// Stop the service if it runs and remove it.
+    Uninstall,
+    /// Ask the service manager to start the service.
+    Start,
+    /// Ask the service manager to stop the service.
+    Stop,
+    /// Run as the service (what the service manager starts; not for a
+    /// console).
+    Run,
+}
+
+impl Flags {
+    /// Whether this process is the Windows service itself.
+    pub fn is_service(&self) -> bool {
+        matches!(
+            self.command,
+            Some(Command::Service {
+                action: ServiceAction::Run
+            })
+        )
+    }
 }

@@ -1,12 +1,13 @@
 //! p2pd: parses flags, loads the configuration, sets up logging, forks for
 //! `--daemon` (before any runtime exists), then runs the daemon until
-//! SIGTERM or SIGINT.
+//! SIGTERM or SIGINT; or, for `p2pd service ...`, hands the same daemon to
+//! the Windows service code, which stops it through its token.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use p2pd::cli::Flags;
+use p2pd::cli::{Command, Flags};
 use p2pd::config::{Config, Settings, default_config_toml};
 use p2pd::daemon::Service;
 use p2pd::service_manager::Notifier;
@@ -55,28 +56,58 @@ fn resolve_settings(flags: &Flags) -> anyhow::Result<Settings> {
     if flags.tracker.is_some() {
         config.tracker = flags.tracker.clone();
     }
-    // Under systemd as root the daemon is a system service.
-    let system = std::env::var_os("INVOCATION_ID").is_some() && is_root();
+    // Under systemd as root, or as the Windows service, the daemon is a
+    // system service.
+    let system = flags.is_service() || (std::env::var_os("INVOCATION_ID").is_some() && is_root());
     Ok(config.resolve(system, env)?)
 }
 
 fn run(flags: Flags) -> anyhow::Result<()> {
+    if let Some(Command::Service { action }) = flags.command {
+        let config = flags.config.clone();
+        return p2pd::service::run(
+            action,
+            config.as_deref(),
+            Box::new(move |cancel| run_service(flags, cancel)),
+        );
+    }
     let settings = resolve_settings(&flags)?;
     if flags.daemon {
         daemonize(&settings.pid_file, &settings.state_dir)?;
-        p2pd::logging::init_file(&settings.log_file)
-            .with_context(|| format!("cannot open log file {}", settings.log_file.display()))?;
+        init_log_file(&settings)?;
     } else {
         p2pd::logging::init_foreground();
     }
+    serve(flags, settings, CancellationToken::new(), true)
+}
 
+/// The daemon as a service: no console, so it logs to its file.
+fn run_service(flags: Flags, cancel: CancellationToken) -> anyhow::Result<()> {
+    let settings = resolve_settings(&flags)?;
+    init_log_file(&settings)?;
+    serve(flags, settings, cancel, false)
+}
+
+fn init_log_file(settings: &Settings) -> anyhow::Result<()> {
+    p2pd::logging::init_file(&settings.log_file)
+        .with_context(|| format!("cannot open log file {}", settings.log_file.display()))
+}
+
+/// Runs the daemon until `cancel`, or a signal when `signals` holds.
+fn serve(
+    flags: Flags,
+    settings: Settings,
+    cancel: CancellationToken,
+    signals: bool,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let cancel = CancellationToken::new();
-        tokio::spawn(stop_on_signal(cancel.clone()));
+        if signals {
+            tokio::spawn(stop_on_signal(cancel.clone()));
+        }
         let service = Service {
             notifier: Notifier::from_env(),
             reload: Box::new(move || resolve_settings(&flags)),

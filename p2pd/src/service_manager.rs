@@ -84,8 +84,16 @@ fn send(states: &[State<'_>]) {
     }
 }
 
+/// No notify socket here: the status line goes to the log (a Windows
+/// service reports running and stopped through its service main instead).
 #[cfg(not(unix))]
-fn send(_states: &[State<'_>]) {}
+fn send(states: &[State<'_>]) {
+    for s in states {
+        if let State::Status(status) = s {
+            tracing::debug!("status: {status}");
+        }
+    }
+}
 
 #[cfg(unix)]
 fn watchdog_timeout() -> Option<Duration> {

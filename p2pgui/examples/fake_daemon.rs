@@ -6,9 +6,9 @@
 //! `cargo run --release -p p2pgui --example fake_daemon -- SOCKET [N]`
 
 #![allow(clippy::unwrap_used)] // a bench tool
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixListener;
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
@@ -52,6 +52,8 @@ fn torrents(n: usize) -> Vec<TorrentSummary> {
                 save_path: "/home/user/Downloads".into(),
                 download_rate_limit: None,
                 upload_rate_limit: None,
+                all_time: Default::default(),
+                sequential: false,
             }
         })
         .collect()
@@ -75,10 +77,19 @@ fn status(n: usize) -> StatusInfo {
         seeding: n / 3,
         download_rate: 0,
         upload_rate: 0,
+        dht: None,
+        watch_folder: None,
     }
 }
 
+#[cfg(not(unix))]
 fn main() {
+    eprintln!("fake_daemon listens on a Unix socket: it runs on Unix only");
+}
+
+#[cfg(unix)]
+fn main() {
+    use std::os::unix::net::UnixListener;
     let mut args = std::env::args().skip(1);
     let socket = args.next().expect("usage: fake_daemon SOCKET [N]");
     let n: usize = args.next().map_or(1000, |n| n.parse().unwrap());

@@ -84,6 +84,9 @@ impl App {
                 }
             }
             Response::Torrent(t) => self.message = done(format!("{command}: {}", t.name)),
+            Response::SeedGoal(g) => {
+                self.message = done(format!("seed goals of {}", g.torrent.name));
+            }
             Response::Progress(p) => {
                 if let Some(d) = self.detail.as_mut().filter(|d| d.0 == p.info_hash.to_hex()) {
                     d.1 = Some(p);
@@ -95,6 +98,10 @@ impl App {
                 }
             }
             Response::Shared(s) => self.message = done(format!("sharing {}", s.placed_at)),
+            // The window has no file list yet; p2pctl files-of shows one.
+            Response::TorrentFiles(f) => {
+                self.message = done(format!("{}: {} files", f.name, f.files.len()));
+            }
             Response::Registered(r) => {
                 self.message = done(format!("registered {}", r.registered));
             }
@@ -142,6 +149,10 @@ impl App {
             Response::Catalog(c) => self.net.catalog = Some(c),
             Response::Events(page) => self.tracker_events(&page.events),
             Response::Config(s) => self.settings_arrived(s, command),
+            // The window sends no verify yet; p2pctl verify does.
+            Response::Verified(v) => {
+                self.message = done(format!("{}: {} bad pieces", v.name, v.bad.len()));
+            }
             Response::Status(_)
             | Response::List(_)
             | Response::Subscribed(_)

@@ -36,6 +36,9 @@ pub enum Command {
 }
 
 /// What the worker tells the window.
+// A few a second pass through the channel, each read once: boxing the
+// reply would only add an allocation to each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Update {
     /// Connected to a daemon (its hello name, e.g. `p2pd 0.1.0`).

@@ -1,9 +1,11 @@
 //! Magnet links for BitTorrent v1 (BEP 9): `xt=urn:btih:` in hex or base32,
-//! `dn`, any number of `tr`, `xl`, `x.pe` (peer addresses) and `ws` (web seeds).
+//! `dn`, any number of `tr`, `xl`, `x.pe` (peer addresses), `ws` (web seeds)
+//! and `so` (BEP 53: the files to fetch, by index from 0).
 
 use std::fmt;
 use std::net::SocketAddr;
 
+use crate::indexes::{IndexError, IndexRanges};
 use crate::infohash::InfoHash;
 use crate::percent::{percent_decode_plus_as_space, percent_encode};
 
@@ -25,6 +27,10 @@ pub struct Magnet {
     pub peers: Vec<SocketAddr>,
     /// `ws`: web seeds.
     pub web_seeds: Vec<String>,
+    /// `so` (BEP 53): fetch only these files, by index from 0 in the info
+    /// dictionary's order; `None` fetches every file. Indexes past the
+    /// torrent's last file are ignored once the metadata is known.
+    pub select_only: Option<IndexRanges>,
 }
 
 /// Why a text is not a usable magnet link.
@@ -57,6 +63,9 @@ pub enum MagnetError {
     /// A `%` escape that is not two hex digits, or text that is not UTF-8.
     #[error("bad percent-encoding in magnet link parameter {0:?}")]
     BadEncoding(String),
+    /// `so` is not a list of indexes and ranges.
+    #[error("bad 'so' (select only) in magnet link: {0}")]
+    BadSelectOnly(IndexError),
 }
 
 impl Magnet {
@@ -82,6 +91,7 @@ impl Magnet {
             exact_length: None,
             peers: Vec::new(),
             web_seeds: Vec::new(),
+            select_only: None,
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
@@ -109,12 +119,29 @@ impl Magnet {
                 }
                 "dn" => m.display_name = Some(value).filter(|v| !v.is_empty()),
                 "tr" if !value.is_empty() && !m.trackers.contains(&value) => m.trackers.push(value),
-                "ws" if !value.is_empty() => m.web_seeds.push(value),
+                // As in a .torrent's `url-list`: unusable or surplus
+                // web seeds are dropped, the link still works.
+                "ws" => {
+                    if let Some(url) = crate::webseed::accept_url(&value)
+                        && m.web_seeds.len() < crate::webseed::MAX_WEB_SEEDS
+                        && !m.web_seeds.contains(&url)
+                    {
+                        m.web_seeds.push(url);
+                    }
+                }
                 "xl" => {
                     let n = value
                         .parse()
                         .map_err(|_| MagnetError::BadLength(value.chars().take(64).collect()))?;
                     m.exact_length = Some(n);
+                }
+                // BEP 53: several `so` keys add up.
+                "so" => {
+                    let more = IndexRanges::parse(&value, 0).map_err(MagnetError::BadSelectOnly)?;
+                    m.select_only = Some(match m.select_only.take() {
+                        Some(before) => before.join(more).map_err(MagnetError::BadSelectOnly)?,
+                        None => more,
+                    });
                 }
                 "x.pe" => {
                     let addr = value
@@ -152,6 +179,9 @@ impl fmt::Display for Magnet {
         }
         for pe in &self.peers {
             write!(f, "&x.pe={}", percent_encode(pe.to_string().as_bytes()))?;
+        }
+        if let Some(so) = &self.select_only {
+            write!(f, "&so={}", so.display(0))?;
         }
         Ok(())
     }
@@ -200,6 +230,18 @@ mod tests {
     }
 
     #[test]
+    fn web_seeds_are_kept_when_usable_once_and_up_to_the_cap() {
+        let mut uri =
+            format!("magnet:?xt=urn:btih:{HEX}&ws=ftp%3A%2F%2Fx%2F&ws=&ws=http://a/&ws=http://a/");
+        for i in 0..100 {
+            uri.push_str(&format!("&ws=http://h{i}/"));
+        }
+        let m = Magnet::parse(&uri).unwrap();
+        assert_eq!(m.web_seeds.len(), crate::webseed::MAX_WEB_SEEDS);
+        assert_eq!(m.web_seeds[..2], ["http://a/", "http://h0/"]);
+    }
+
+    #[test]
     fn base32_hashes_and_numbered_keys_are_understood() {
         let m =
             Magnet::parse("magnet:?xt.1=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK&tr.1=http://t/a")
@@ -217,6 +259,7 @@ mod tests {
             exact_length: Some(42),
             peers: vec!["[::1]:6881".parse().unwrap()],
             web_seeds: vec!["http://w/".into()],
+            select_only: Some(IndexRanges::parse("0,2,4-6", 0).unwrap()),
         };
         assert_eq!(Magnet::parse(&m.to_string()).unwrap(), m);
     }
@@ -270,6 +313,57 @@ mod tests {
                 Err(MagnetError::BadEncoding("dn".into())),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn select_only_lists_files_from_zero_and_adds_up() {
+        let m = Magnet::parse(&format!("magnet:?xt=urn:btih:{HEX}&so=0,2,4-6&so=9")).unwrap();
+        let so = m.select_only.unwrap();
+        assert_eq!(so.ranges(), [(0, 0), (2, 2), (4, 6), (9, 9)]);
+        let none = Magnet::parse(&format!("magnet:?xt=urn:btih:{HEX}")).unwrap();
+        assert_eq!(none.select_only, None);
+        // Percent-encoded commas are the same list.
+        let enc = Magnet::parse(&format!("magnet:?xt=urn:btih:{HEX}&so=1%2C3")).unwrap();
+        assert_eq!(enc.select_only.unwrap().ranges(), [(1, 1), (3, 3)]);
+    }
+
+    #[test]
+    fn hostile_select_only_values_fail_with_a_reason() {
+        for (so, want) in [
+            ("", IndexError::Empty),
+            ("6-4", IndexError::Reversed { from: 6, to: 4 }),
+            ("x", IndexError::NotAnIndex("x".into())),
+            ("-1", IndexError::NotAnIndex("-1".into())),
+            ("4294967296", IndexError::TooLarge(4_294_967_296)),
+            (
+                "0-18446744073709551616",
+                IndexError::NotAnIndex("0-18446744073709551616".into()),
+            ),
+        ] {
+            assert_eq!(
+                Magnet::parse(&format!("magnet:?xt=urn:btih:{HEX}&so={so}")),
+                Err(MagnetError::BadSelectOnly(want)),
+                "{so}"
+            );
+        }
+        let many = vec!["1"; crate::indexes::MAX_INDEX_RANGES + 1].join(",");
+        assert_eq!(
+            Magnet::parse(&format!("magnet:?xt=urn:btih:{HEX}&so={many}")),
+            Err(MagnetError::BadSelectOnly(IndexError::TooMany))
+        );
+        // Many small `so` keys cannot add up past the cap either.
+        let keys = "&so=1".repeat(crate::indexes::MAX_INDEX_RANGES + 1);
+        assert_eq!(
+            Magnet::parse(&format!("magnet:?xt=urn:btih:{HEX}{keys}")),
+            Err(MagnetError::BadSelectOnly(IndexError::TooMany))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_select_only_value_parses_or_fails_cleanly(so in "[0-9,\\-%a-f ]{0,60}") {
+            let _ = Magnet::parse(&format!("magnet:?xt=urn:btih:{HEX}&so={so}"));
         }
     }
 }

@@ -126,6 +126,9 @@ pub struct Tracker {
     catalog: RwLock<HashSet<InfoHash>>,
     /// Completed downloads not yet written to the store.
     pending: Mutex<HashMap<InfoHash, u64>>,
+    /// Completed downloads taken from `pending` by a flush whose write has
+    /// not committed yet: still pending for whoever asks.
+    flushing: AtomicU64,
     /// The store.
     pub store: Box<dyn Store>,
     /// Live counters.
@@ -170,6 +173,7 @@ impl Tracker {
             swarms,
             catalog: RwLock::new(catalog),
             pending: Mutex::default(),
+            flushing: AtomicU64::new(0),
             store,
             stats: Stats::new(Instant::now()),
             outsiders: Outsiders::default(),
@@ -397,23 +401,35 @@ impl Tracker {
     /// Writes pending completed counters to the store. On failure they are
     /// kept for the next flush.
     pub async fn flush(&self) -> Result<usize, StoreError> {
-        let batch: Vec<(InfoHash, u64)> = self.pending.lock().drain().collect();
+        let batch: Vec<(InfoHash, u64)> = {
+            let mut pending = self.pending.lock();
+            let batch: Vec<(InfoHash, u64)> = pending.drain().collect();
+            // Counted as in flight before the lock is let go, so that
+            // `pending_completed` never reads 0 before the write commits.
+            self.flushing
+                .fetch_add(batch.iter().map(|(_, n)| n).sum(), Ordering::SeqCst);
+            batch
+        };
         if batch.is_empty() {
             return Ok(0);
         }
-        if let Err(e) = self.store.add_completed(&batch).await {
+        let total: u64 = batch.iter().map(|(_, n)| n).sum();
+        let written = self.store.add_completed(&batch).await;
+        if written.is_err() {
             let mut pending = self.pending.lock();
-            for (h, n) in batch {
+            for &(h, n) in &batch {
                 *pending.entry(h).or_default() += n;
             }
-            return Err(e);
         }
-        Ok(batch.len())
+        self.flushing.fetch_sub(total, Ordering::SeqCst);
+        written.map(|()| batch.len())
     }
 
-    /// Completed downloads counted but not yet written to the store.
+    /// Completed downloads counted but not yet written to the store
+    /// (including those a flush is writing now).
     pub fn pending_completed(&self) -> u64 {
-        self.pending.lock().values().sum()
+        let pending = self.pending.lock();
+        pending.values().sum::<u64>() + self.flushing.load(Ordering::SeqCst)
     }
 
     /// The swarm where peers of `h` are kept: its own, or its outsiders'

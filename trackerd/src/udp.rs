@@ -3,20 +3,21 @@
 //! passkey travels as BEP 41 URL data (`/announce/<passkey>`), so group
 //! torrents work over UDP as they do over `/announce/<passkey>`.
 //!
-//! Connection ids cost no memory per client: an id is a keyed hash of the
-//! client's address and a one-minute window, good in the window it was
+//! Connection ids cost no memory per client: an id is a keyed hash
+//! (SipHash) of the client's address and a one-minute window, good in the window it was
 //! made in and the next one (one to two minutes, where BEP 15 asks for at
 //! least one). The key is made at start: a restart, or another instance,
 //! makes clients connect again, which they do after one error.
 
-use std::net::{IpAddr, SocketAddr};
+use std::hash::{BuildHasher, RandomState};
+use std::io::ErrorKind;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use p2p_proto::tracker::udp::{UdpAnnounce, UdpRequest, UdpResponse};
 use p2p_proto::tracker::{AnnounceRequest, ScrapeRequest};
-use sha2::{Digest, Sha256};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
@@ -28,12 +29,17 @@ const WINDOW_SECS: u64 = 60;
 const MAX_DATAGRAM: usize = 2048;
 /// The refusal of an unknown or old connection id (8 + 21 bytes on the wire).
 const EXPIRED: &str = "connection id expired";
-/// Tasks answering datagrams on the one socket.
-const WORKERS: usize = 2;
+/// Most threads answering datagrams.
+const MAX_WORKERS: usize = 8;
+/// Longest a worker waits for a datagram before looking at the shutdown
+/// token (or for room to send one).
+const WAKE_EVERY: Duration = Duration::from_millis(100);
 
 /// Makes and checks connection ids.
 pub struct ConnectionIds {
-    key: [u8; 32],
+    /// SipHash with 128 random key bits: a keyed hash that cannot be
+    /// forged without the key, and costs tens of nanoseconds per datagram.
+    key: RandomState,
 }
 
 impl std::fmt::Debug for ConnectionIds {
@@ -46,23 +52,12 @@ impl ConnectionIds {
     /// With a fresh random key.
     pub fn new() -> ConnectionIds {
         ConnectionIds {
-            key: rand::random(),
+            key: RandomState::new(),
         }
     }
 
     fn id(&self, from: SocketAddr, window: u64) -> u64 {
-        let mut h = Sha256::new();
-        h.update(self.key);
-        match from.ip() {
-            IpAddr::V4(ip) => h.update(ip.octets()),
-            IpAddr::V6(ip) => h.update(ip.octets()),
-        }
-        h.update(from.port().to_be_bytes());
-        h.update(window.to_be_bytes());
-        let digest = h.finalize();
-        let mut id = [0; 8];
-        id.copy_from_slice(&digest[..8]);
-        u64::from_be_bytes(id)
+        self.key.hash_one((from, window))
     }
 
     /// A connection id for `from`, at `now_secs` (Unix time).
@@ -83,27 +78,29 @@ impl Default for ConnectionIds {
     }
 }
 
-/// The answer to one datagram from `from`, or `None` when it gets none: a
-/// datagram that is not a request, unless it came under a valid connection
-/// id (only then is the address known to be the sender's).
+/// Writes into `out` (cleared first) the answer to one datagram from
+/// `from`; false when it gets none: a datagram that is not a request,
+/// unless it came under a valid connection id (only then is the address
+/// known to be the sender's).
 pub fn answer(
     t: &Tracker,
     ids: &ConnectionIds,
     datagram: &[u8],
     from: SocketAddr,
     now_secs: u64,
-) -> Option<Vec<u8>> {
+    out: &mut Vec<u8>,
+) -> bool {
+    out.clear();
     let from = SocketAddr::new(from.ip().to_canonical(), from.port());
     let ipv6 = from.is_ipv6();
-    let refuse = |transaction_id: u32, message: String| {
+    let mut refuse = |transaction_id: u32, message: String| {
         t.stats.failures.fetch_add(1, Ordering::Relaxed);
-        Some(
-            UdpResponse::Error {
-                transaction_id,
-                message,
-            }
-            .encode(ipv6),
-        )
+        UdpResponse::Error {
+            transaction_id,
+            message,
+        }
+        .encode_into(ipv6, out);
+        true
     };
     let request = match UdpRequest::decode(datagram) {
         Ok(r) => r,
@@ -111,14 +108,15 @@ pub fn answer(
         // forged one) hears why its datagram was refused: an answer to a
         // forged address would send our bytes to someone who never asked.
         Err(e) if datagram.len() >= 16 => {
-            let id = u64::from_be_bytes(datagram[..8].try_into().ok()?);
-            if !ids.valid(id, from, now_secs) {
-                return None;
+            let (Ok(id), Ok(tid)) = (datagram[..8].try_into(), datagram[12..16].try_into()) else {
+                return false;
+            };
+            if !ids.valid(u64::from_be_bytes(id), from, now_secs) {
+                return false;
             }
-            let tid = u32::from_be_bytes(datagram[12..16].try_into().ok()?);
-            return refuse(tid, e.to_string());
+            return refuse(u32::from_be_bytes(tid), e.to_string());
         }
-        Err(_) => return None,
+        Err(_) => return false,
     };
     let tid = request.transaction_id();
     let response = match request {
@@ -185,7 +183,8 @@ pub fn answer(
             }
         }
     };
-    Some(response.encode(ipv6))
+    response.encode_into(ipv6, out);
+    true
 }
 
 /// The passkey of BEP 41 URL data: `/announce/<passkey>` (a query after it
@@ -227,39 +226,70 @@ fn unix_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Answers datagrams on `socket` until `token` is cancelled.
+/// Answers datagrams on `socket` until `token` is cancelled. Threads of
+/// their own, each in a blocking receive on the one socket (as
+/// opentracker's UDP workers do): a datagram costs one receive and one send
+/// call, with no reactor, task wake-up or allocator shared between threads
+/// in between.
 pub async fn serve(socket: UdpSocket, t: Arc<Tracker>, token: CancellationToken) {
-    let socket = Arc::new(socket);
+    let socket = match blocking(socket) {
+        Ok(s) => s,
+        Err(e) => return tracing::error!("UDP socket: {e}"),
+    };
     let ids = Arc::new(ConnectionIds::new());
-    let mut workers = Vec::with_capacity(WORKERS);
-    for _ in 0..WORKERS {
-        let (socket, t, ids, token) = (socket.clone(), t.clone(), ids.clone(), token.clone());
-        workers.push(tokio::spawn(async move {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            loop {
-                let (n, from) = tokio::select! {
-                    _ = token.cancelled() => return,
-                    got = socket.recv_from(&mut buf) => match got {
-                        Ok(got) => got,
-                        // An ICMP error for an earlier answer, a full buffer:
-                        // nothing to do for that datagram.
-                        Err(e) => {
-                            tracing::debug!("UDP receive: {e}");
-                            continue;
-                        }
-                    },
-                };
-                if let Some(reply) = answer(&t, &ids, &buf[..n], from, unix_secs())
-                    && let Err(e) = socket.send_to(&reply, from).await
-                {
-                    tracing::debug!("UDP answer to {from}: {e}");
-                }
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, MAX_WORKERS);
+    let mut handles = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let socket = match socket.try_clone() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("UDP socket: {e}");
+                break;
             }
+        };
+        let (t, ids, token) = (t.clone(), ids.clone(), token.clone());
+        handles.push(tokio::task::spawn_blocking(move || {
+            work(&socket, &t, &ids, &token);
         }));
     }
-    for w in workers {
-        if let Err(e) = w.await {
+    for h in handles {
+        if let Err(e) = h.await {
             tracing::error!("UDP worker failed: {e}");
+        }
+    }
+}
+
+/// The socket out of the reactor, blocking, with timeouts so that workers
+/// see the shutdown token.
+fn blocking(socket: UdpSocket) -> std::io::Result<std::net::UdpSocket> {
+    let socket = socket.into_std()?;
+    socket.set_nonblocking(false)?;
+    socket.set_read_timeout(Some(WAKE_EVERY))?;
+    socket.set_write_timeout(Some(WAKE_EVERY))?;
+    Ok(socket)
+}
+
+/// One worker: receive, answer, send, with one buffer each way.
+fn work(socket: &std::net::UdpSocket, t: &Tracker, ids: &ConnectionIds, token: &CancellationToken) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut out = Vec::with_capacity(MAX_DATAGRAM);
+    while !token.is_cancelled() {
+        let (n, from) = match socket.recv_from(&mut buf) {
+            Ok(got) => got,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
+            // An ICMP error for an earlier answer, a signal: nothing to do
+            // for that datagram.
+            Err(e) => {
+                tracing::debug!("UDP receive: {e}");
+                continue;
+            }
+        };
+        if answer(t, ids, &buf[..n], from, unix_secs(), &mut out)
+            && let Err(e) = socket.send_to(&out, from)
+        {
+            tracing::debug!("UDP answer to {from}: {e}");
         }
     }
 }

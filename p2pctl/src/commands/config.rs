@@ -175,6 +175,10 @@ mod tests {
             max_peers_total: 400,
             upload_slots: 4,
             tracker: "http://t/announce".into(),
+            max_active_downloads: 5,
+            max_active_seeds: 0,
+            seed_ratio_limit: None,
+            seed_time_limit: None,
         };
         let text = settings_table(&s);
         let lines: Vec<Vec<&str>> = text
@@ -186,8 +190,10 @@ mod tests {
         assert_eq!(lines[2], ["upload_rate_limit", "unlimited"]);
         assert_eq!(lines[6], ["alt_speed_schedule", "off"]);
         assert_eq!(lines[10], ["tracker", "http://t/announce"]);
-        assert_eq!(lines[11], ["alt_speed_active", "on"]);
-        assert_eq!(lines.len(), 12);
+        assert_eq!(lines[11], ["max_active_downloads", "5"]);
+        assert_eq!(lines[12], ["max_active_seeds", "unlimited"]);
+        assert_eq!(lines[15], ["alt_speed_active", "on"]);
+        assert_eq!(lines.len(), 16);
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub fn run(daemon: &Target, args: &DownloadArgs, json: bool) -> anyhow::Result<(
         source: source.clone(),
         to,
         paused: false,
+        files: args.files.clone(),
+        sequential: args.sequential,
     };
     let reply = match daemon.connect()?.request(add) {
         Ok(reply) => reply_as!(reply, "add", Response::Added)?,

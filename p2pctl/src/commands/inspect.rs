@@ -149,6 +149,7 @@ fn magnet_json(m: &Magnet) -> Value {
         "trackers": m.trackers,
         "web_seeds": m.web_seeds,
         "peers": m.peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "select_only": m.select_only.as_ref().map(|so| so.display(0).to_string()),
         "magnet": m.to_string(),
     })
 }
@@ -167,6 +168,15 @@ fn magnet_human(m: &Magnet) -> String {
     }
     for p in &m.peers {
         let _ = writeln!(s, "peer:          {p}");
+    }
+    if let Some(so) = &m.select_only {
+        // BEP 53 counts from 0; `files-of` and `--files` from 1.
+        let _ = writeln!(
+            s,
+            "only files:    {} (files-of numbers: {})",
+            so.display(0),
+            so.display(1)
+        );
     }
     s
 }

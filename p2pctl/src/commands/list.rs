@@ -20,7 +20,9 @@ pub fn run(daemon: &Target, json: bool) -> anyhow::Result<()> {
 
 fn torrent_table(torrents: &[TorrentSummary]) -> String {
     table(
-        &["ID", "NAME", "STATE", "PROGRESS", "DOWN", "UP", "PEERS"],
+        &[
+            "ID", "NAME", "STATE", "PROGRESS", "DOWN", "UP", "PEERS", "RATIO",
+        ],
         torrents.iter().map(|t| {
             vec![
                 t.short_id.clone(),
@@ -29,12 +31,16 @@ fn torrent_table(torrents: &[TorrentSummary]) -> String {
                     // The reason is what a user needs to act on.
                     (TorrentState::Error, Some(why)) => format!("error: {why}"),
                     (TorrentState::DiskFull, Some(why)) => format!("disk full: {why}"),
+                    (TorrentState::Queued, Some(place)) => format!("queued {place}"),
+                    (TorrentState::Finished, Some(goal)) => format!("finished: {goal}"),
                     (state, _) => state.to_string(),
                 },
                 percent(t.progress),
                 human_rate(t.download_rate),
                 human_rate(t.upload_rate),
                 t.peers.to_string(),
+                // All time, across restarts, as seed goals count it.
+                format!("{:.2}", t.all_time.ratio),
             ]
         }),
     )
@@ -68,6 +74,8 @@ pub(crate) fn sample(name: &str, state: &str, progress: f64) -> TorrentSummary {
         save_path: "/d".into(),
         download_rate_limit: None,
         upload_rate_limit: None,
+        all_time: p2p_proto::ipc::AllTime::default(),
+        sequential: false,
     }
 }
 
@@ -81,6 +89,19 @@ mod tests {
         t.error = Some("disk full".into());
         let text = torrent_table(&[t]);
         assert!(text.contains("error: disk full"), "{text}");
+    }
+
+    #[test]
+    fn queued_and_finished_torrents_show_their_place_and_goal() {
+        let mut q = sample("a", "queued", 0.0);
+        q.state = TorrentState::Queued;
+        q.error = Some("#2 in the queue".into());
+        let mut f = sample("b", "finished", 1.0);
+        f.state = TorrentState::Finished;
+        f.error = Some("ratio 2.00 reached".into());
+        let text = torrent_table(&[q, f]);
+        assert!(text.contains("queued #2 in the queue"), "{text}");
+        assert!(text.contains("finished: ratio 2.00 reached"), "{text}");
     }
 
     #[test]
@@ -99,7 +120,8 @@ mod tests {
                 "KiB/s",
                 "0",
                 "B/s",
-                "4"
+                "4",
+                "0.00"
             ],
             "{text}"
         );

@@ -7,12 +7,16 @@ mod catalog;
 mod config;
 mod create;
 mod download;
+mod files_of;
 mod groups;
 mod inspect;
 mod lifecycle;
 mod list;
+mod maintenance;
 mod peers;
 mod progress;
+mod queue;
+mod sequential;
 mod share;
 mod status;
 
@@ -45,6 +49,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Resume(t) => lifecycle::resume(d, &t.id, json),
         Command::Remove(args) => lifecycle::remove(d, args, json),
         Command::Peers(t) => peers::run(d, &t.id, json),
+        Command::FilesOf(t) => files_of::list(d, &t.id, json),
+        Command::Priority(args) => files_of::set(d, args, json),
         Command::Share(args) => share::run(d, args, json),
         Command::Register(args) => account::register(d, args, json),
         Command::Login(args) => account::login(d, args, json),
@@ -57,6 +63,11 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Events(args) => catalog::events(d, args, json),
         Command::Config(cmd) => config::run(d, cmd, json),
         Command::Limit(args) => config::limit(d, args, json),
+        Command::Queue(args) => queue::move_in_queue(d, args, json),
+        Command::Sequential(args) => sequential::run(d, args, json),
+        Command::SeedGoal(args) => queue::seed_goal(d, args, json),
+        Command::Move(args) => maintenance::move_data(d, args, json),
+        Command::Verify(t) => maintenance::verify(d, &t.id, json),
     }
 }
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use p2p_proto::ipc::{ErrorCode, ProgressInfo, Request, Response};
 
 use super::{print, print_json};
-use crate::output::{fraction, human_eta, human_size, key_values, percent};
+use crate::output::{fraction, human_duration, human_eta, human_size, key_values, percent};
 use p2p_client::ClientError;
 use p2p_client::Target;
 use p2p_client::reply_as;
@@ -80,6 +80,16 @@ fn describe(p: &ProgressInfo, with_files: bool) -> String {
             "files",
             format!("{done_files} of {} complete", p.files.len()),
         ),
+        (
+            "all time",
+            format!(
+                "{} down, {} up, ratio {:.2}, seeded {}",
+                human_size(p.all_time.downloaded),
+                human_size(p.all_time.uploaded),
+                p.all_time.ratio,
+                human_duration(p.all_time.seeding_secs)
+            ),
+        ),
     ]);
     if with_files {
         for f in &p.files {
@@ -120,6 +130,7 @@ mod tests {
                 },
             ],
             piece_map: Vec::new(),
+            all_time: p2p_proto::ipc::AllTime::new(4 << 20, 6 << 20, 7_260, 4 << 20),
         }
     }
 
@@ -131,6 +142,7 @@ mod tests {
             "bytes:     1.00 MiB of 4.00 MiB (25.0%)\n",
             "eta:       5m 12s\n",
             "files:     1 of 2 complete\n",
+            "all time:  4.00 MiB down, 6.00 MiB up, ratio 1.50, seeded 2h 01m\n",
             "  done      1.00 MiB  album/1.flac\n",
             "            3.00 MiB  album/2.flac\n",
         ] {

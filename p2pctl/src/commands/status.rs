@@ -1,6 +1,6 @@
 //! `p2pctl status`: the daemon's state in a few lines.
 
-use p2p_proto::ipc::{Reachability, Request, Response, StatusInfo};
+use p2p_proto::ipc::{DhtInfo, Reachability, Request, Response, StatusInfo, WatchFolderInfo};
 
 use super::{print, print_json};
 use crate::output::{human_duration, human_rate, key_values};
@@ -33,7 +33,7 @@ fn describe(s: &StatusInfo) -> String {
     } else {
         format!("{} ({})", tracker_state(s.tracker.state), s.tracker.reason)
     };
-    key_values(&[
+    let mut lines = vec![
         ("daemon", format!("p2pd {}", s.version)),
         ("uptime", human_duration(s.uptime_secs)),
         (
@@ -57,7 +57,49 @@ fn describe(s: &StatusInfo) -> String {
         ("listen port", s.listen_port.to_string()),
         ("shared folder", s.shared_dir.clone()),
         ("downloads folder", s.downloads_dir.clone()),
-    ])
+        ("DHT", dht_state(s.dht.as_deref())),
+        ("watch folder", watch_state(s.watch_folder.as_deref())),
+    ];
+    // Each file the watch folder refused, with the reason to act on.
+    for bad in s.watch_folder.iter().flat_map(|w| &w.recent_invalid) {
+        lines.push(("invalid file", format!("{}: {}", bad.file, bad.reason)));
+    }
+    key_values(&lines)
+}
+
+/// The watch folder in a line: where it is and what became of its files.
+fn watch_state(watch: Option<&WatchFolderInfo>) -> String {
+    let Some(w) = watch else {
+        return "off".into();
+    };
+    format!(
+        "{} ({} started, {} already there, {} invalid)",
+        w.dir, w.started, w.already_there, w.invalid
+    )
+}
+
+/// The DHT node in a line: its port, how many nodes it knows (none:
+/// not joined yet) and whether it answers others.
+fn dht_state(dht: Option<&DhtInfo>) -> String {
+    let Some(d) = dht else {
+        return "off".into();
+    };
+    let nodes = match d.nodes {
+        0 => "no nodes yet (joining)".to_owned(),
+        1 => "1 node".to_owned(),
+        n => format!("{n} nodes"),
+    };
+    let mode = if d.server_mode {
+        "server mode"
+    } else {
+        "client mode"
+    };
+    let seen = d
+        .public_address
+        .as_deref()
+        .map(|a| format!(", seen as {a}"))
+        .unwrap_or_default();
+    format!("port {}, {nodes}, {mode}{seen}", d.port)
 }
 
 #[cfg(test)]
@@ -85,6 +127,23 @@ mod tests {
             seeding: 2,
             download_rate: 2048,
             upload_rate: 0,
+            dht: Some(Box::new(DhtInfo {
+                port: 6881,
+                nodes: 0,
+                server_mode: false,
+                firewalled: true,
+                public_address: None,
+            })),
+            watch_folder: Some(Box::new(WatchFolderInfo {
+                dir: "/w".into(),
+                started: 1,
+                already_there: 0,
+                invalid: 1,
+                recent_invalid: vec![p2p_proto::ipc::InvalidWatchFile {
+                    file: "junk.torrent".into(),
+                    reason: "not bencode".into(),
+                }],
+            })),
         };
         let text = describe(&s);
         for want in [
@@ -96,6 +155,9 @@ mod tests {
             "download rate:    2.00 KiB/s\n",
             "listen port:      6881\n",
             "downloads folder: /d\n",
+            "DHT:              port 6881, no nodes yet (joining), client mode\n",
+            "watch folder:     /w (1 started, 0 already there, 1 invalid)\n",
+            "invalid file:     junk.torrent: not bencode\n",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }

@@ -571,6 +571,9 @@ fn inspect_reads_a_hand_written_magnet_with_a_base32_hash() {
     assert_eq!(v["info_hash"], "0".repeat(40));
     assert_eq!(v["name"], "hello world");
     assert_eq!(v["total_size"], 42);
+    assert!(v["select_only"].is_null());
+    let so = inspect_json(tmp.path(), format!("{magnet}&so=0,2,4-6"));
+    assert_eq!(so["select_only"], "0,2,4-6");
 }
 
 #[test]
@@ -580,6 +583,7 @@ fn inspect_of_a_bad_magnet_fails_with_one_line() {
         "magnet:?xt=urn:btih:1234",
         "magnet:?dn=no-hash",
         "magnet:?xt=urn:btih:zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        "magnet:?xt=urn:btih:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&so=6-4",
     ] {
         let out = run(p2pctl(tmp.path()).args(["inspect", bad]));
         assert_fails_with_one_line(&out);

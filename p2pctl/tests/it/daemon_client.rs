@@ -17,6 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use p2p_proto::ipc::MAX_REPLY_BYTES;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -347,13 +348,37 @@ fn a_listener_that_never_answers_times_out() {
 }
 
 #[test]
+fn a_list_of_many_torrents_longer_than_a_request_may_be_is_read_whole() {
+    const TORRENTS: usize = 12_000;
+    let tmp = TempDir::new().unwrap();
+    let socket = listener(tmp.path(), |c| {
+        let mut r = answer_hello(&c, "{\"hello\":{\"version\":2,\"server\":\"p2pd test\"}}\n");
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let req: Value = serde_json::from_str(&line).unwrap();
+        let all = vec![summary("seeding", 1.0); TORRENTS];
+        let mut reply = serde_json::to_vec(&json!({"id": req["id"], "ok": all})).unwrap();
+        // Past the cap on request lines, as a list of 10,000 torrents is.
+        assert!(reply.len() > p2p_proto::ipc::MAX_FRAME_BYTES);
+        reply.push(b'\n');
+        let _ = (&c).write_all(&reply);
+    });
+    let out = at(tmp.path(), &socket, &["--json", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = String::from_utf8_lossy(&out.stdout)
+        .matches("movie.mkv")
+        .count();
+    assert_eq!(listed, TORRENTS);
+}
+
+#[test]
 fn an_endless_line_is_refused_rather_than_buffered() {
     let tmp = TempDir::new().unwrap();
     let socket = listener(tmp.path(), |c| {
         let _r = answer_hello(&c, "");
         let chunk = vec![b'x'; 64 * 1024];
-        // Far past the frame cap, never a newline; stops when the client hangs up.
-        for _ in 0..64 {
+        // Past the cap on a reply line, never a newline; stops when the client hangs up.
+        for _ in 0..=MAX_REPLY_BYTES / chunk.len() + 1 {
             if (&c).write_all(&chunk).is_err() {
                 return;
             }

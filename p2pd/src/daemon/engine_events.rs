@@ -3,11 +3,10 @@
 //! daemon does not infer it from snapshots.
 
 use p2p_proto::ipc::Event;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::{self, Receiver};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::EngineEvent;
+use crate::engine::{EngineEvent, next_event};
 
 /// Forwards engine events to subscribers until `cancel`.
 pub(crate) async fn forward(
@@ -15,18 +14,7 @@ pub(crate) async fn forward(
     events: broadcast::Sender<Event>,
     cancel: CancellationToken,
 ) {
-    loop {
-        let event = tokio::select! {
-            _ = cancel.cancelled() => return,
-            e = rx.recv() => match e {
-                Ok(e) => e,
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!("missed {n} engine events");
-                    continue;
-                }
-                Err(RecvError::Closed) => return,
-            },
-        };
+    while let Some(event) = next_event(&mut rx, &cancel, "subscribers").await {
         if let Some(shown) = shown(event) {
             let _ = events.send(shown);
         }
@@ -47,7 +35,8 @@ fn shown(event: EngineEvent) -> Option<Event> {
             tracing::info!(torrent = %name, %info_hash, "metadata received");
             None
         }
-        EngineEvent::Stopped { .. } => None,
+        // The engine logged what it found; `verify` answers with it.
+        EngineEvent::Stopped { .. } | EngineEvent::Rechecked { .. } => None,
     }
 }
 

@@ -153,6 +153,10 @@ fn follow_runtime_keys(current: &mut Settings, new: &Settings) {
     current.max_peers_total = new.max_peers_total;
     current.upload_slots = new.upload_slots;
     current.tracker.clone_from(&new.tracker);
+    current.max_active_downloads = new.max_active_downloads;
+    current.max_active_seeds = new.max_active_seeds;
+    current.seed_ratio_limit = new.seed_ratio_limit;
+    current.seed_time_limit = new.seed_time_limit;
 }
 
 /// The names (as in the configuration file) of the settings that differ.
@@ -178,13 +182,27 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         alt_upload_rate_limit,
         alt_speed_schedule,
         direct_writes,
+        encryption,
+        utp,
         client_folders,
         only_client_folders,
         max_open_files,
+        lsd,
+        dht,
         log_file,
         pid_file,
         system: _,
         socket_group_access,
+        watch_dir,
+        on_complete,
+        on_complete_timeout,
+        max_active_downloads,
+        max_active_seeds,
+        stalled_download_secs,
+        seed_ratio_limit,
+        seed_time_limit,
+        seed_goal_action,
+        seed_goals_apply_to_shared,
     } = old;
     let mut out = Vec::new();
     let mut differs = |name: &'static str, same: bool| {
@@ -235,17 +253,52 @@ fn changed_keys(old: &Settings, new: &Settings) -> Vec<&'static str> {
         *alt_speed_schedule == new.alt_speed_schedule,
     );
     differs("direct_writes", *direct_writes == new.direct_writes);
+    differs("encryption", *encryption == new.encryption);
+    differs("utp", *utp == new.utp);
     differs("client_folders", *client_folders == new.client_folders);
     differs(
         "only_client_folders",
         *only_client_folders == new.only_client_folders,
     );
     differs("max_open_files", *max_open_files == new.max_open_files);
+    differs("lsd", *lsd == new.lsd);
+    differs("dht", *dht == new.dht);
     differs("log_file", *log_file == new.log_file);
     differs("pid_file", *pid_file == new.pid_file);
     differs(
         "socket_group_access",
         *socket_group_access == new.socket_group_access,
+    );
+    differs("watch_dir", *watch_dir == new.watch_dir);
+    differs("on_complete", *on_complete == new.on_complete);
+    differs(
+        "on_complete_timeout",
+        *on_complete_timeout == new.on_complete_timeout,
+    );
+    differs(
+        "max_active_downloads",
+        *max_active_downloads == new.max_active_downloads,
+    );
+    differs(
+        "max_active_seeds",
+        *max_active_seeds == new.max_active_seeds,
+    );
+    differs(
+        "stalled_download_secs",
+        *stalled_download_secs == new.stalled_download_secs,
+    );
+    differs(
+        "seed_ratio_limit",
+        *seed_ratio_limit == new.seed_ratio_limit,
+    );
+    differs("seed_time_limit", *seed_time_limit == new.seed_time_limit);
+    differs(
+        "seed_goal_action",
+        *seed_goal_action == new.seed_goal_action,
+    );
+    differs(
+        "seed_goals_apply_to_shared",
+        *seed_goals_apply_to_shared == new.seed_goals_apply_to_shared,
     );
     out
 }
@@ -340,7 +393,9 @@ mod tests {
             "download_rate_limit = 1\nupload_rate_limit = 2\nalt_download_rate_limit = 3\n\
              alt_upload_rate_limit = 4\nalt_speed_schedule = \"22:00-07:00\"\n\
              max_peers_per_torrent = 5\nmax_peers_total = 6\nupload_slots = 7\n\
-             tracker = \"http://t.example/announce\"\nmax_open_files = 9",
+             tracker = \"http://t.example/announce\"\nmax_open_files = 9\n\
+             max_active_downloads = 2\nmax_active_seeds = 3\nseed_ratio_limit = 1.5\n\
+             seed_time_limit = \"2h\"",
         );
         let changed = changed_keys(&old, &new);
         // alt_speed is switched only at run time: the file has no such key.

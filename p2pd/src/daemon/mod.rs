@@ -7,13 +7,16 @@
 //!
 //! ```text
 //! control  -> handlers                                  (the socket; one handler per command)
-//! handlers -> community, runtime, session, sharing, registry, stats
+//! watch_torrents -> handlers                            (the .torrent watch folder: downloads as `add` starts them)
+//! handlers -> community, queue, runtime, session, sharing, registry, stats, totals
 //! lifecycle -> runtime                                  (the main loop: SIGHUP reloads the run-time settings)
 //! runtime  -> sharing, registry                         (run-time settings: the tracker of new shares)
+//! queue    -> sharing, registry, totals                 (which downloads run; seed goals)
 //! community -> session                                  (groups, catalog: the session's token)
 //! session  -> sharing                                   (login hands credentials to sharing)
 //! sharing  -> registry                                  (watched folder, downloads, catalog entries)
-//! registry, stats, engine_events                       (leaves)
+//! stats    -> totals                                    (the rate samples feed the all-time totals)
+//! registry, totals, engine_events, on_complete         (leaves)
 //! ```
 //! Below them all: `crate::engine` (torrents, peers, disk; reports events),
 //! `crate::tracker_api` (typed trackerd client) and `crate::watcher`. Only
@@ -24,11 +27,15 @@ mod control;
 mod engine_events;
 mod handlers;
 pub mod lifecycle;
+mod on_complete;
+mod queue;
 mod registry;
 mod runtime;
 mod session;
 mod sharing;
 mod stats;
+mod totals;
+mod watch_torrents;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -82,6 +89,12 @@ pub(crate) struct Daemon {
     pub session: Arc<Session>,
     /// The run-time settings (`config get`, `config set`).
     pub runtime: Arc<runtime::Runtime>,
+    /// All-time figures per torrent, kept across restarts.
+    pub totals: Arc<totals::Totals>,
+    /// What the .torrent watch folder did, when it is on.
+    pub watch_report: Option<Arc<crate::watchdir::Report>>,
+    /// Which downloads run, and the seed goals.
+    pub queue: Arc<queue::Queue>,
 }
 
 impl Daemon {
@@ -93,7 +106,7 @@ impl Daemon {
 
 /// Runs the daemon until `cancel` fires; tells the service manager it is
 /// ready once the socket accepts connections and the engine listens, then
-/// runs the main loop ([`lifecycle::main_loop`]).
+/// runs the main loop (`lifecycle::main_loop`).
 pub async fn run(
     settings: Settings,
     cancel: CancellationToken,
@@ -105,7 +118,10 @@ pub async fn run(
         &settings.torrents_dir,
         &settings.downloads_dir,
         &settings.state_dir,
-    ] {
+    ]
+    .into_iter()
+    .chain(&settings.watch_dir)
+    {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     // The run-time settings kept in the state folder go over the config
@@ -128,6 +144,10 @@ pub async fn run(
     let (registry, saves) = tokio::task::spawn_blocking(move || Registry::load(&state_dir))
         .await
         .context("loading the downloads list")?;
+    let totals_file = settings.state_dir.join("torrent-totals.json");
+    let totals = tokio::task::spawn_blocking(move || totals::Totals::load(&totals_file))
+        .await
+        .context("loading the torrent totals")?;
     let engine = Engine::start(
         settings.engine_config(Some(http.clone())),
         cancel.child_token(),
@@ -136,6 +156,8 @@ pub async fn run(
     .context("cannot start the peer engine")?;
     // Before any torrent starts, so no completion goes unheard.
     let engine_events = engine.subscribe();
+    let completions = engine.subscribe();
+    let queue_events = engine.subscribe();
     let (events, _) = broadcast::channel(256);
     let api = settings.tracker.as_deref().map(|url| {
         let instances: Vec<&str> = std::iter::once(url)
@@ -170,8 +192,22 @@ pub async fn run(
         settings_file,
         clock,
     ));
+    let totals = Arc::new(totals);
+    let queue = Arc::new(queue::Queue::new(
+        engine.clone(),
+        sharing.clone(),
+        totals.clone(),
+        settings.downloads_dir.join(".progress"),
+        queue::Policy::from_settings(&settings),
+    ));
     let daemon = Arc::new(Daemon {
+        queue,
         runtime,
+        totals,
+        watch_report: settings
+            .watch_dir
+            .as_deref()
+            .map(|dir| Arc::new(crate::watchdir::Report::new(dir))),
         engine,
         started: Instant::now(),
         rates: Arc::default(),
@@ -184,7 +220,8 @@ pub async fn run(
     });
     tracing::info!("control socket at {}", daemon.settings.socket.display());
     tracing::info!("peers on port {}", daemon.engine.listen_addr().port());
-    daemon.sharing.start_recorded().await;
+    // The queue starts the recorded downloads that have a slot.
+    daemon.queue.plan().await;
     let signals = lifecycle::Signals::install()?;
     service.notifier.ready(&format!(
         "peers on port {}, control socket {}",
@@ -196,17 +233,53 @@ pub async fn run(
     // then once more: no change made by a last request is lost.
     let saves_done = CancellationToken::new();
     let saver = tokio::spawn(registry::save_loop(saves, saves_done.clone()));
+    let totals_saver = tokio::spawn(totals::save_loop(daemon.totals.clone(), saves_done.clone()));
     let tasks = tokio_util::task::TaskTracker::new();
     tasks.spawn(engine_events::forward(
         engine_events,
         daemon.events.clone(),
         cancel.clone(),
     ));
+    tasks.spawn(queue::run(
+        daemon.queue.clone(),
+        queue_events,
+        daemon.runtime.subscribe(),
+        cancel.clone(),
+    ));
     tasks.spawn(stats::sample_loop(
         daemon.engine.clone(),
         daemon.rates.clone(),
+        daemon.totals.clone(),
         cancel.clone(),
     ));
+    if let Some(hook) = on_complete::OnComplete::new(
+        &daemon.settings.on_complete,
+        daemon.settings.on_complete_timeout,
+    ) {
+        let sharing = daemon.sharing.clone();
+        let downloads_dir = daemon.settings.downloads_dir.clone();
+        let locate = move |ih| {
+            let recorded = sharing.registry().get(ih).map(|e| e.download_dir.clone());
+            recorded
+                .or_else(|| sharing.item_dir(ih))
+                .unwrap_or_else(|| downloads_dir.clone())
+        };
+        tasks.spawn(on_complete::forward(
+            completions,
+            Arc::new(hook),
+            locate,
+            tasks.clone(),
+            cancel.clone(),
+        ));
+    }
+    if let (Some(dir), Some(report)) = (&daemon.settings.watch_dir, &daemon.watch_report) {
+        tasks.spawn(crate::watchdir::run(
+            dir.clone(),
+            report.clone(),
+            Arc::new(watch_torrents::Downloads(daemon.clone())),
+            cancel.child_token(),
+        ));
+    }
     tasks.spawn(runtime::schedule_loop(
         daemon.runtime.clone(),
         cancel.clone(),
@@ -243,6 +316,9 @@ pub async fn run(
     saves_done.cancel();
     if let Err(e) = saver.await {
         tracing::error!("the downloads list writer failed: {e}");
+    }
+    if let Err(e) = totals_saver.await {
+        tracing::error!("the torrent totals writer failed: {e}");
     }
     let clean = daemon.engine.shutdown(SHUTDOWN_DEADLINE).await;
     if !clean {

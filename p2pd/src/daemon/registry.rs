@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::{FilePriority, SeedGoal};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -51,6 +52,45 @@ pub struct Entry {
     /// Its own upload limit in bytes per second, under the global one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_rate_limit: Option<u64>,
+    /// Each file's priority (one per file of the info dictionary), as
+    /// chosen with `--files` or changed since; absent: every file. The
+    /// torrent's resume record holds the same choice once it has run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_priorities: Option<Vec<FilePriority>>,
+    /// Sequential (streaming) mode, as asked with `--sequential` or changed since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sequential: bool,
+    /// Its place in the queue, its seed goals, and whether one was reached
+    /// (absent in lists written before the queue).
+    #[serde(default)]
+    pub queue: QueueState,
+}
+
+/// What the queue keeps of a download.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueState {
+    /// Lower starts first; a new download goes last.
+    #[serde(default)]
+    pub position: u64,
+    /// It had every piece when last seen: it waits for a seed slot, not a
+    /// download slot.
+    #[serde(default)]
+    pub complete: bool,
+    /// Its own seed goals.
+    #[serde(default, skip_serializing_if = "SeedGoal::is_global")]
+    pub seed_goal: SeedGoal,
+    /// The seed goal that stopped it (it is paused then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<Finished>,
+}
+
+/// A reached seed goal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finished {
+    /// Which goal, for people: `ratio 2.00 reached`.
+    pub reason: String,
+    /// Bytes uploaded when it stopped.
+    pub uploaded: u64,
 }
 
 /// The serialised list, as handed to [`save_loop`].
@@ -107,16 +147,73 @@ impl Registry {
         self.torrents_dir.join(format!("{}.torrent", ih.to_hex()))
     }
 
-    /// Records a download whose .torrent [`store_torrent`] has written.
-    pub fn insert(&mut self, entry: Entry) {
+    /// Records a download whose .torrent [`store_torrent`] has written; a
+    /// new one goes last in the queue.
+    pub fn insert(&mut self, mut entry: Entry) {
+        if !self.entries.contains_key(&entry.info_hash) {
+            entry.queue.position = self
+                .entries
+                .values()
+                .map(|e| e.queue.position + 1)
+                .max()
+                .unwrap_or(0);
+        }
         self.entries.insert(entry.info_hash, entry);
         self.save();
     }
 
-    /// Marks a download paused or running.
+    /// Marks a download paused or running; running again clears the seed
+    /// goal that stopped it.
     pub fn set_paused(&mut self, ih: InfoHash, paused: bool) {
         if let Some(e) = self.entries.get_mut(&ih) {
             e.paused = paused;
+            if !paused {
+                e.queue.finished = None;
+            }
+        }
+        self.save();
+    }
+
+    /// Every entry in queue order.
+    pub fn in_queue_order(&self) -> Vec<&Entry> {
+        let mut all: Vec<&Entry> = self.entries.values().collect();
+        all.sort_by_key(|e| (e.queue.position, e.info_hash));
+        all
+    }
+
+    /// Numbers the entries named in `order` 0, 1, 2...; others keep theirs.
+    pub fn set_queue_order(&mut self, order: &[InfoHash]) {
+        for (i, ih) in order.iter().enumerate() {
+            if let Some(e) = self.entries.get_mut(ih) {
+                e.queue.position = i as u64;
+            }
+        }
+        self.save();
+    }
+
+    /// Notes that a download has every piece (written only on a change).
+    pub fn set_complete(&mut self, ih: InfoHash) {
+        if let Some(e) = self.entries.get_mut(&ih).filter(|e| !e.queue.complete) {
+            e.queue.complete = true;
+            self.save();
+        }
+    }
+
+    /// Sets a download's own seed goals; false when it is not recorded.
+    pub fn set_seed_goal(&mut self, ih: InfoHash, goal: SeedGoal) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.queue.seed_goal = goal;
+        self.save();
+        true
+    }
+
+    /// Stops a download for a reached seed goal: paused, with the reason.
+    pub fn finish(&mut self, ih: InfoHash, finished: Finished) {
+        if let Some(e) = self.entries.get_mut(&ih) {
+            e.paused = true;
+            e.queue.finished = Some(finished);
         }
         self.save();
     }
@@ -128,6 +225,38 @@ impl Registry {
         };
         e.download_rate_limit = download;
         e.upload_rate_limit = upload;
+        self.save();
+        true
+    }
+
+    /// Records a download's new folder and its pin after its files moved;
+    /// false when it is not recorded.
+    pub fn set_download_dir(&mut self, ih: InfoHash, dir: PathBuf, pin: Option<FolderId>) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.download_dir = dir;
+        e.folder_pin = pin;
+        self.save();
+        true
+    }
+
+    /// Records a download's file priorities; false when it is not recorded.
+    /// Records a download's sequential mode; false when it is not recorded.
+    pub fn set_sequential(&mut self, ih: InfoHash, on: bool) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.sequential = on;
+        self.save();
+        true
+    }
+
+    pub fn set_file_priorities(&mut self, ih: InfoHash, priorities: Vec<FilePriority>) -> bool {
+        let Some(e) = self.entries.get_mut(&ih) else {
+            return false;
+        };
+        e.file_priorities = Some(priorities);
         self.save();
         true
     }
@@ -205,11 +334,15 @@ mod tests {
             size: 1,
             download_rate_limit: None,
             upload_rate_limit: None,
+            file_priorities: None,
+            sequential: false,
+            queue: QueueState::default(),
         };
         let entry = store_torrent(entry, b"d4:infodee".to_vec()).await.unwrap();
         r.insert(entry);
         r.set_paused(ih, true);
         assert!(r.set_limits(ih, Some(1000), None));
+        assert!(r.set_file_priorities(ih, vec![FilePriority::Skip, FilePriority::High]));
         assert!(!r.set_limits(InfoHash([8; 20]), None, None));
         cancel.cancel();
         saver.await.unwrap();
@@ -220,9 +353,70 @@ mod tests {
             (e.download_rate_limit, e.upload_rate_limit),
             (Some(1000), None)
         );
+        assert_eq!(
+            e.file_priorities,
+            Some(vec![FilePriority::Skip, FilePriority::High])
+        );
         assert_eq!(std::fs::read(&e.torrent_file).unwrap(), b"d4:infodee");
         let text = std::fs::read_to_string(dir.path().join("downloads.json")).unwrap();
         assert!(text.contains(&"07".repeat(20)), "{text}");
+    }
+
+    #[tokio::test]
+    async fn the_queue_order_goals_and_finished_downloads_survive_a_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut r, saves) = Registry::load(dir.path());
+        let cancel = CancellationToken::new();
+        let saver = tokio::spawn(save_loop(saves, cancel.clone()));
+        for i in [5u8, 3, 9] {
+            r.insert(Entry {
+                info_hash: InfoHash([i; 20]),
+                torrent_file: PathBuf::from("/x"),
+                download_dir: PathBuf::from("/dl"),
+                folder_pin: None,
+                paused: false,
+                name: format!("t{i}"),
+                size: 10,
+                download_rate_limit: None,
+                upload_rate_limit: None,
+                file_priorities: None,
+                sequential: false,
+                queue: QueueState::default(),
+            });
+        }
+        let order = |r: &Registry| -> Vec<u8> {
+            r.in_queue_order()
+                .iter()
+                .map(|e| e.info_hash.0[0])
+                .collect()
+        };
+        // New downloads go last, whatever their info-hash.
+        assert_eq!(order(&r), [5, 3, 9]);
+        r.set_queue_order(&[InfoHash([9; 20]), InfoHash([5; 20]), InfoHash([3; 20])]);
+        r.set_complete(InfoHash([5; 20]));
+        let goal = SeedGoal {
+            ratio: p2p_proto::ipc::GoalLimit::Unlimited,
+            ..SeedGoal::default()
+        };
+        assert!(r.set_seed_goal(InfoHash([3; 20]), goal));
+        r.finish(
+            InfoHash([5; 20]),
+            Finished {
+                reason: "ratio 1.00 reached".into(),
+                uploaded: 10,
+            },
+        );
+        cancel.cancel();
+        saver.await.unwrap();
+        let (mut again, _) = Registry::load(dir.path());
+        assert_eq!(order(&again), [9, 5, 3]);
+        let five = again.get(InfoHash([5; 20])).unwrap();
+        assert!(five.paused && five.queue.complete);
+        assert_eq!(five.queue.finished.as_ref().unwrap().uploaded, 10);
+        assert_eq!(again.get(InfoHash([3; 20])).unwrap().queue.seed_goal, goal);
+        // Resumed, it is no longer finished.
+        again.set_paused(InfoHash([5; 20]), false);
+        assert_eq!(again.get(InfoHash([5; 20])).unwrap().queue.finished, None);
     }
 
     #[test]
@@ -255,6 +449,9 @@ mod tests {
                 size: u64::from(i),
                 download_rate_limit: None,
                 upload_rate_limit: None,
+                file_priorities: None,
+                sequential: false,
+                queue: QueueState::default(),
             });
         }
         r.remove(InfoHash([0; 20]));

@@ -1,15 +1,17 @@
-//! Transfer rates sampled once a second, and whether the tracker answers.
-//! Read by the control handlers.
+//! Transfer rates sampled once a second (and the all-time totals fed from
+//! the same samples), and whether the tracker answers. Read by the control
+//! handlers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{Reachability, TrackerState};
 
 use tokio_util::sync::CancellationToken;
 
+use super::totals::{Moved, Totals};
 use crate::engine::Engine;
 use crate::tracker_api::TrackerApi;
 
@@ -41,29 +43,63 @@ impl Rates {
     }
 }
 
-/// Samples the engine's counters once a second until `cancel`.
-pub(crate) async fn sample_loop(engine: Engine, rates: Arc<Rates>, cancel: CancellationToken) {
+/// Samples the engine's counters once a second until `cancel`, and once
+/// more then (the torrents still run: their last bytes reach the totals).
+pub(crate) async fn sample_loop(
+    engine: Engine,
+    rates: Arc<Rates>,
+    totals: Arc<Totals>,
+    cancel: CancellationToken,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last = Instant::now();
     loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let stats = engine.all_stats();
+        let stop = tokio::select! {
+            _ = cancel.cancelled() => true,
+            _ = tick.tick() => false,
+        };
+        let now = Instant::now();
+        let elapsed = now.duration_since(last);
+        last = now;
+        let stats = engine.all_counters();
+        let mut moved = Vec::with_capacity(stats.len());
         {
             let mut map = rates.inner.lock().unwrap_or_else(PoisonError::into_inner);
             let mut next = HashMap::new();
             for s in &stats {
                 let prev = map.remove(&s.info_hash);
+                // The counters start at 0 with the torrent: a torrent not
+                // sampled before moved all it counts.
+                let (down, up) = match prev {
+                    Some(p) => (
+                        s.downloaded.saturating_sub(p.downloaded),
+                        s.uploaded.saturating_sub(p.uploaded),
+                    ),
+                    None => (s.downloaded, s.uploaded),
+                };
+                let seeding = match prev {
+                    Some(_) if s.seeding => elapsed,
+                    _ => Duration::ZERO,
+                };
+                moved.push(Moved {
+                    info_hash: s.info_hash,
+                    downloaded: down,
+                    uploaded: up,
+                    seeding,
+                });
                 let sample = Sample {
                     downloaded: s.downloaded,
                     uploaded: s.uploaded,
-                    download_rate: prev.map_or(0, |p| s.downloaded.saturating_sub(p.downloaded)),
-                    upload_rate: prev.map_or(0, |p| s.uploaded.saturating_sub(p.uploaded)),
+                    download_rate: prev.map_or(0, |_| down),
+                    upload_rate: prev.map_or(0, |_| up),
                 };
                 next.insert(s.info_hash, sample);
             }
             *map = next;
+        }
+        totals.add(&moved);
+        if stop {
+            return;
         }
     }
 }

@@ -32,6 +32,19 @@ pub enum EngineEvent {
         /// The torrent.
         info_hash: InfoHash,
     },
+    /// Every piece was hashed again at start, as asked by
+    /// [`super::request_recheck`].
+    Rechecked {
+        /// The torrent.
+        info_hash: InfoHash,
+        /// Its name.
+        name: String,
+        /// Pieces hashed.
+        checked: usize,
+        /// Pieces the resume record had that failed their hash, by index:
+        /// they are downloaded again.
+        bad: Vec<u32>,
+    },
     /// A magnet link's info dictionary arrived and matched its info-hash.
     MetadataReceived {
         /// The torrent.
@@ -39,6 +52,28 @@ pub enum EngineEvent {
         /// Its name, from the metadata.
         name: String,
     },
+}
+
+/// The next event for a listener that stops with `cancel`: `None` once
+/// cancelled or once the engine is gone. A listener that fell behind
+/// (`who` names it in the log) goes on with the events still kept.
+pub async fn next_event(
+    rx: &mut broadcast::Receiver<EngineEvent>,
+    cancel: &tokio_util::sync::CancellationToken,
+    who: &str,
+) -> Option<EngineEvent> {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return None,
+            e = rx.recv() => match e {
+                Ok(e) => return Some(e),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("{who}: missed {n} engine events");
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            },
+        }
+    }
 }
 
 /// The sending side, shared by the engine and its torrents.

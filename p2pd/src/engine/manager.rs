@@ -1,11 +1,13 @@
 //! The task that runs one torrent: rebuilds its state at start (resume
-//! record or hashing), then announces, dials peers, chokes and writes resume
-//! records until cancelled, and finally sends `stopped` and a last record.
+//! record or hashing), then announces, dials peers, starts its web seeds,
+//! chokes and writes resume records until cancelled, and finally sends
+//! `stopped` and a last record.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use p2p_proto::ipc::PeerSource;
 use p2p_proto::tracker::Event;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
@@ -16,11 +18,10 @@ use super::picker::Picker;
 use super::resume::{self, ResumeRecord};
 use super::torrent::{PeerCmd, Shared, TorrentState, backoff};
 use super::vouch::REFRESH_GAP;
-use super::{choker, peer};
+use super::{choker, dht_peers, peer, selection, webseed};
+use p2p_proto::ipc::FilePriority;
 
-/// Rechoke period (BEP 3 suggests 10 s).
-const CHOKE_PERIOD: Duration = Duration::from_secs(10);
-/// The optimistic unchoke rotates every third rechoke (30 s).
+/// The optimistic unchoke rotates every third rechoke (30 s by default).
 const OPTIMISTIC_EVERY: u32 = 3;
 /// Time allowed for peers to finish and for the last announce at shutdown.
 const STOP_DEADLINE: Duration = Duration::from_secs(5);
@@ -34,8 +35,21 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
         stopped.send_replace(true);
         return;
     }
-    shared.add_candidates(shared.add.extra_peers.clone());
-    tokio::join!(announce_loop(&shared), connection_loop(&shared));
+    shared.add_candidates(PeerSource::User, shared.add.extra_peers.clone());
+    // BEP 27 keeps a private torrent's peers to its trackers; a web seed
+    // is no peer, and the torrent's author listed it.
+    for url in &shared.meta.web_seeds {
+        // Registered here, not in the task: listed in the torrent's order.
+        let (key, seed) = shared.register_web_seed(url);
+        shared
+            .peer_tasks
+            .spawn(webseed::run(shared.clone(), key, seed));
+    }
+    tokio::join!(
+        announce_loop(&shared),
+        connection_loop(&shared),
+        dht_peers::run(&shared)
+    );
 
     shared.peer_tasks.close();
     let _ = tokio::time::timeout(STOP_DEADLINE, shared.peer_tasks.wait()).await;
@@ -58,39 +72,113 @@ pub(crate) async fn run(shared: Arc<Shared>, stopped: watch::Sender<bool>) {
     stopped.send_replace(true);
 }
 
+/// Says which files are missing (the first few by name) and what to do.
+fn missing_message(files: &[p2p_proto::metainfo::FileEntry], missing: &[usize]) -> String {
+    const NAMED: usize = 3;
+    let mut names: Vec<String> = missing
+        .iter()
+        .take(NAMED)
+        .map(|&i| files[i].display_path())
+        .collect();
+    if missing.len() > NAMED {
+        names.push(format!("and {} more", missing.len() - NAMED));
+    }
+    format!(
+        "{} of its files {} missing ({}): put them back and resume it, or verify it to download them again",
+        missing.len(),
+        if missing.len() == 1 { "is" } else { "are" },
+        names.join(", ")
+    )
+}
+
 /// Reads the resume record or hashes what is on disk, then prepares the files.
 async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     let s = shared.clone();
     let result = tokio::task::spawn_blocking(move || {
         let n = s.meta.piece_count();
         let after_crash = resume::marker_path(&s.resume_path).exists();
-        let mut record = resume::load(&s.resume_path, n, s.storage.file_count());
+        let file_count = s.storage.file_count();
+        let mut record = resume::load(&s.resume_path, n, file_count);
         if record.is_none() && s.add.assume_complete {
             record = Some(resume::ResumeRecord {
                 pieces: p2p_proto::bitfield::Bitfield::full(n),
                 files: s.storage.file_states(),
+                priorities: None,
             });
+        }
+        // The record's choice is the latest (changed at run time); the
+        // add's counts for a torrent never started.
+        let priorities = record
+            .as_ref()
+            .and_then(|r| r.priorities.clone())
+            .or_else(|| s.add.file_priorities.clone())
+            .filter(|p| p.len() == file_count)
+            .unwrap_or_else(|| vec![FilePriority::Normal; file_count]);
+        // Before the check: a skipped file's bytes are read from the part file.
+        for (i, p) in priorities.iter().enumerate() {
+            if !p.wanted() {
+                s.storage.park_if_absent(i)?;
+            }
+        }
+        // `verify` asked for a full check: the record's pieces are what
+        // the torrent had, and the check says which of them went bad.
+        let full_check = resume::recheck_path(&s.resume_path).exists();
+        let (record, had) = match record {
+            Some(r) if full_check => (None, Some(r.pieces)),
+            r => (r, None),
+        };
+        // Data deleted behind our back is reported, not fetched again
+        // unasked: the user may have moved it, or unplugged its disk.
+        if let Some(r) = &record {
+            let missing = resume::missing_files(&s.storage, r);
+            if !missing.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    missing_message(&s.meta.info.files, &missing),
+                ));
+            }
         }
         let (have, checked) =
             resume::initial_pieces(&s.storage, &s.meta.info.pieces, record, after_crash)?;
         if !have.all() {
             s.storage.allocate()?;
         }
-        Ok::<_, std::io::Error>((have, checked, after_crash))
+        let recheck = full_check.then(|| {
+            let bad: Vec<u32> = had
+                .map(|had| {
+                    (0..n)
+                        .filter(|&p| had.get(p) && !have.get(p))
+                        .map(|p| p as u32)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (checked, bad)
+        });
+        Ok::<_, std::io::Error>((have, checked, after_crash, priorities, recheck))
     })
     .await
     .map_err(|e| format!("checking files failed: {e}"))?
     .map_err(|e| format!("cannot check files of {}: {e}", shared.meta.info.name))?;
-    let (have, checked, after_crash) = result;
-    let complete = have.all();
-    {
+    let (have, checked, after_crash, priorities, recheck) = result;
+    let complete = {
         let mut st = shared.lock();
+        // Sequential mode, set at the add or while checking, carries over.
+        let streaming = st.picker.streaming().cloned();
         st.picker = Picker::new(
             shared.meta.info.piece_length,
             shared.meta.info.total_length,
             have,
             rand::random(),
         );
+        st.picker.set_streaming(streaming);
+        st.picker.set_priorities(selection::piece_priorities(
+            &selection::Span::of(&shared.meta.info.files),
+            &priorities,
+            shared.meta.info.piece_length,
+            shared.meta.piece_count(),
+        ));
+        st.file_priorities = priorities;
+        let complete = st.picker.is_done();
         st.pieces_rechecked = checked;
         st.status = if complete {
             TorrentState::Seeding
@@ -98,7 +186,8 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
             TorrentState::Downloading
         };
         st.resume_dirty = true;
-    }
+        complete
+    };
     tracing::info!(
         torrent = %shared.meta.info.name,
         rechecked = checked,
@@ -112,12 +201,43 @@ async fn rebuild_state(shared: &Arc<Shared>) -> Result<(), String> {
     flush_resume(shared, false)
         .await
         .map_err(|e| format!("cannot write resume record: {e}"))?;
+    if let Some((checked, bad)) = recheck {
+        end_recheck(shared, checked, bad).await;
+    }
     // From here on our writes move the files' mtime past the record's.
     let marker = resume::marker_path(&shared.resume_path);
     tokio::task::spawn_blocking(move || std::fs::write(&marker, b""))
         .await
         .map_err(|e| format!("cannot write the run marker: {e}"))?
         .map_err(|e| format!("cannot write the run marker: {e}"))
+}
+
+/// Tells what a full check found, once the record that holds its outcome
+/// is down: the recheck marker goes, so the next start trusts the record.
+async fn end_recheck(shared: &Arc<Shared>, checked: usize, bad: Vec<u32>) {
+    let name = &shared.meta.info.name;
+    if bad.is_empty() {
+        tracing::info!(torrent = %name, checked, "verified: every piece it had is good");
+    } else {
+        tracing::warn!(
+            torrent = %name,
+            checked,
+            bad = ?bad,
+            "verified: {} pieces it had failed their hash and are downloaded again",
+            bad.len()
+        );
+    }
+    let marker = resume::recheck_path(&shared.resume_path);
+    let removed = tokio::task::spawn_blocking(move || std::fs::remove_file(&marker)).await;
+    if let Ok(Err(e)) = removed {
+        tracing::warn!(torrent = %name, "cannot remove the recheck marker: {e}");
+    }
+    shared.events.send(EngineEvent::Rechecked {
+        info_hash: shared.meta.info_hash,
+        name: name.clone(),
+        checked,
+        bad,
+    });
 }
 
 /// Removes the run marker after a clean stop (see `resume`).
@@ -136,13 +256,13 @@ async fn remove_run_marker(shared: &Arc<Shared>) {
 /// Writes the resume record if pieces were verified since the last one.
 /// Data files are synced first, so a record never claims bytes a power cut lost.
 async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> {
-    let pieces = {
+    let (pieces, priorities) = {
         let mut st = shared.lock();
         if !st.resume_dirty && !force {
             return Ok(());
         }
         st.resume_dirty = false;
-        st.picker.have().clone()
+        (st.picker.have().clone(), Some(st.file_priorities.clone()))
     };
     let s = shared.clone();
     tokio::task::spawn_blocking(move || {
@@ -150,6 +270,7 @@ async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> 
         let record = ResumeRecord {
             pieces,
             files: s.storage.file_states(),
+            priorities,
         };
         resume::save(&s.resume_path, &record)
     })
@@ -159,8 +280,8 @@ async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> 
 
 fn progress(shared: &Shared) -> Progress {
     let st = shared.lock();
-    let have = st.picker.have();
-    let missing = have.len() - have.count_ones();
+    // What we still want: a download of some files is done when they are.
+    let missing = st.picker.wanted_missing();
     let left = if missing == 0 {
         0
     } else {
@@ -216,6 +337,10 @@ async fn announce_loop(shared: &Arc<Shared>) {
                 if *complete_rx.borrow() && event != Event::Started {
                     completed_pending = true;
                     next = Instant::now();
+                } else if !*complete_rx.borrow() {
+                    // More files wanted after it was done: the tracker
+                    // hears we are leeching again and names seeders now.
+                    next = Instant::now();
                 }
             }
             _ = sleep_until(next) => {
@@ -250,7 +375,7 @@ async fn announce_loop(shared: &Arc<Shared>) {
                             resp.peers.len(), resp.complete, resp.incomplete
                         );
                         shared.vouch.listed(resp.peers.iter().map(|p| p.addr), Instant::now());
-                        shared.add_candidates(resp.peers.iter().map(|p| p.addr));
+                        shared.add_candidates(PeerSource::Tracker, resp.peers.iter().map(|p| p.addr));
                     }
                     Err(e) => {
                         tracing::warn!(torrent = %shared.meta.info.name, "announce failed: {e}");
@@ -274,7 +399,7 @@ async fn announce_loop(shared: &Arc<Shared>) {
 
 async fn connection_loop(shared: &Arc<Shared>) {
     let mut dial = interval(Duration::from_secs(1));
-    let mut choke = interval(CHOKE_PERIOD);
+    let mut choke = interval(shared.config.choke_period);
     let mut save = interval(shared.config.resume_interval);
     for t in [&mut dial, &mut choke, &mut save] {
         t.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -282,10 +407,30 @@ async fn connection_loop(shared: &Arc<Shared>) {
     let mut rounds = 0u32;
     let mut optimistic = None;
     loop {
+        // Thousands of idle torrents would each wake twice a second for
+        // nothing. With no address to dial, the dial tick has nothing to do
+        // (a new address comes with a `wake`). A seed with no peer, nothing
+        // to save and no disk-space wait has nothing to save: a peer that
+        // arrives is seen at the latest at the next choke round.
+        let (anyone, busy) = {
+            let st = shared.lock();
+            let busy = !st.peers.is_empty()
+                || st.resume_dirty
+                || st.space_retry.is_some()
+                || st.status != TorrentState::Seeding;
+            (!st.candidates.is_empty(), busy)
+        };
         tokio::select! {
             _ = shared.cancel.cancelled() => break,
             _ = shared.wake.notified() => dial_peers(shared),
-            _ = dial.tick() => dial_peers(shared),
+            _ = dial.tick(), if anyone => dial_peers(shared),
+            () = shared.storage.refusal_noted() => {
+                if let Some(reason) = shared.storage.take_refusal() {
+                    // A link where a file of ours was: serve nothing more.
+                    shared.disk_error(reason);
+                    break;
+                }
+            }
             _ = choke.tick() => {
                 if rounds.is_multiple_of(OPTIMISTIC_EVERY) {
                     optimistic = None;
@@ -293,9 +438,13 @@ async fn connection_loop(shared: &Arc<Shared>) {
                 optimistic = rechoke(shared, optimistic);
                 rounds += 1;
             }
-            _ = save.tick() => {
-                let s = shared.clone();
-                let _ = tokio::task::spawn_blocking(move || s.retry_when_space()).await;
+            // Between rounds: the optimistic peer stays, rotation keeps time.
+            _ = shared.slot_freed.notified() => optimistic = rechoke(shared, optimistic),
+            _ = save.tick(), if busy => {
+                if shared.space_retry_due() {
+                    let s = shared.clone();
+                    let _ = tokio::task::spawn_blocking(move || s.retry_when_space()).await;
+                }
                 if let Some(reason) = shared.storage.take_refusal() {
                     // A link where a file of ours was: serve nothing more.
                     shared.disk_error(reason);
@@ -353,7 +502,7 @@ fn dial_peers(shared: &Arc<Shared>) {
 /// One choking round; returns the optimistic peer to keep.
 fn rechoke(shared: &Arc<Shared>, optimistic: Option<u64>) -> Option<u64> {
     let mut st = shared.lock();
-    let seeding = st.picker.is_complete();
+    let seeding = st.picker.is_done();
     let peers: Vec<choker::Candidate> = st
         .peers
         .iter()

@@ -1,8 +1,10 @@
 //! Magnet links: fetch the info dictionary from peers (BEP 9 ut_metadata
 //! over BEP 10), check it against the info-hash, and hand back a Metainfo.
-//! Peers come from the link (`x.pe`), its trackers, or the caller. A few
-//! peers are tried at once; the first whole, verified copy wins.
+//! Peers come from the link (`x.pe`), its trackers, the DHT (unless the
+//! caller knows the info-hash to be private), or the caller. A few peers
+//! are tried at once; the first whole, verified copy wins.
 
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,17 +17,24 @@ use p2p_proto::wire::{
     DEFAULT_MAX_MESSAGE_LEN, Decoded, ExtHandshake, Handshake, MAX_METADATA_SIZE,
     METADATA_PIECE_LEN, Message, MetadataMsg, PeerId, UT_METADATA,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::announce::{Announcer, Progress};
+use super::connect::Dial;
+use super::transport::Reader;
+use crate::dht::DhtNode;
 
 /// Peers asked at the same time.
 const PARALLEL_PEERS: usize = 4;
 /// Time one peer gets to deliver the whole info dictionary.
 const PER_PEER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most addresses tried for one link (the DHT may name many).
+const MAX_PEERS_TRIED: usize = 200;
+/// Pause after the first DHT lookup of a link, doubling up to the last.
+const FIRST_DHT_RETRY: Duration = Duration::from_secs(2);
+const LAST_DHT_RETRY: Duration = Duration::from_secs(30);
 /// Our id for ut_metadata in the extension handshake.
 const OUR_UT_METADATA: u8 = 1;
 
@@ -40,18 +49,35 @@ pub enum MetadataError {
     Cancelled,
 }
 
+/// How we present ourselves to the peers we ask.
+#[derive(Clone)]
+pub(crate) struct Us {
+    pub peer_id: PeerId,
+    pub listen_port: u16,
+    pub dial: Dial,
+}
+
 /// Fetches and verifies the metadata of `magnet`, asking `extra_peers`, the
-/// link's peers and the peers its trackers return.
+/// link's peers, the peers its trackers return and, with `dht`, the peers
+/// the DHT names (looked up again now and then until the deadline: a
+/// seeder may announce itself after we asked).
+#[allow(clippy::too_many_arguments)]
 pub async fn fetch(
     http: &reqwest::Client,
+    dht: Option<&DhtNode>,
     magnet: &Magnet,
     extra_peers: &[SocketAddr],
-    peer_id: PeerId,
-    listen_port: u16,
+    us: Us,
     deadline: Duration,
     cancel: &CancellationToken,
 ) -> Result<Metainfo, MetadataError> {
-    let mut peers: Vec<SocketAddr> = extra_peers.iter().chain(&magnet.peers).copied().collect();
+    let Us {
+        peer_id,
+        listen_port,
+        dial,
+    } = us;
+    let mut queue: VecDeque<SocketAddr> =
+        extra_peers.iter().chain(&magnet.peers).copied().collect();
     if !magnet.trackers.is_empty() {
         let tiers: Vec<Vec<String>> = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
         let mut announcer = Announcer::new(
@@ -67,33 +93,74 @@ pub async fn fetch(
             left: magnet.exact_length.unwrap_or(1).max(1),
         };
         if let Ok(r) = announcer.announce(Event::Started, progress).await {
-            peers.extend(r.peers.iter().map(|p| p.addr));
+            queue.extend(r.peers.iter().map(|p| p.addr));
         }
     }
-    peers.dedup();
+    let (found_tx, mut found) = mpsc::unbounded_channel::<SocketAddr>();
+    let search = async {
+        let Some(dht) = dht else {
+            drop(found_tx);
+            return std::future::pending::<Result<Metainfo, String>>().await;
+        };
+        let mut pause = FIRST_DHT_RETRY;
+        loop {
+            let n = dht
+                .lookup(magnet.info_hash, None, |peers| {
+                    for p in peers {
+                        let _ = found_tx.send(p);
+                    }
+                })
+                .await;
+            tracing::debug!(torrent = %magnet.info_hash, peers = n, "DHT lookup for a magnet link");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LAST_DHT_RETRY);
+        }
+    };
     let attempt = async {
         let mut errors = Vec::new();
+        let mut tried = HashSet::new();
         let mut tasks = JoinSet::new();
-        let mut queue = peers.into_iter();
+        let mut more_coming = dht.is_some();
         loop {
             while tasks.len() < PARALLEL_PEERS {
-                let Some(addr) = queue.next() else { break };
+                let Some(addr) = queue.pop_front() else { break };
+                if !tried.insert(addr) || tried.len() > MAX_PEERS_TRIED {
+                    continue;
+                }
                 let info_hash = magnet.info_hash;
+                let dial = dial.clone();
                 tasks.spawn(async move {
-                    let r =
-                        tokio::time::timeout(PER_PEER_TIMEOUT, from_peer(addr, info_hash, peer_id))
-                            .await;
+                    let r = tokio::time::timeout(
+                        PER_PEER_TIMEOUT,
+                        from_peer(addr, info_hash, peer_id, &dial),
+                    )
+                    .await;
                     (addr, r.unwrap_or_else(|_| Err("timed out".into())))
                 });
             }
-            let Some(joined) = tasks.join_next().await else {
+            if tasks.is_empty() && !more_coming {
                 return Err(errors.join("; "));
-            };
-            match joined {
-                Ok((_, Ok(meta))) => return Ok(meta),
-                Ok((addr, Err(e))) => errors.push(format!("{addr}: {e}")),
-                Err(e) => errors.push(e.to_string()),
             }
+            tokio::select! {
+                joined = tasks.join_next(), if !tasks.is_empty() => match joined {
+                    Some(Ok((_, Ok(meta)))) => return Ok(meta),
+                    Some(Ok((addr, Err(e)))) => errors.push(format!("{addr}: {e}")),
+                    Some(Err(e)) => errors.push(e.to_string()),
+                    None => {}
+                },
+                addr = found.recv(), if more_coming => match addr {
+                    // The DHT may name many: a bounded queue, the rest dropped.
+                    Some(addr) if queue.len() < MAX_PEERS_TRIED => queue.push_back(addr),
+                    Some(_) => {}
+                    None => more_coming = false,
+                },
+            }
+        }
+    };
+    let attempt = async {
+        tokio::select! {
+            r = attempt => r,
+            never = search => never,
         }
     };
     tokio::select! {
@@ -111,20 +178,13 @@ async fn from_peer(
     addr: SocketAddr,
     info_hash: InfoHash,
     peer_id: PeerId,
+    dial: &Dial,
 ) -> Result<Metainfo, String> {
-    let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    stream
-        .write_all(&Handshake::new(info_hash, peer_id).to_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut r, mut w, theirs) =
+        super::connect::dial(addr, Handshake::new(info_hash, peer_id), dial)
+            .await
+            .map_err(|e| e.to_string())?;
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let theirs = loop {
-        if let Decoded::Done(h, used) = Handshake::decode(&buf).map_err(|e| e.to_string())? {
-            buf.advance(used);
-            break h;
-        }
-        read_more(&mut stream, &mut buf).await?;
-    };
     if theirs.info_hash != info_hash || !theirs.supports_extensions() {
         return Err("peer does not support extensions for this torrent".into());
     }
@@ -136,7 +196,7 @@ async fn from_peer(
         payload: &ours.encode(),
     }
     .encode(&mut out);
-    stream.write_all(&out).await.map_err(|e| e.to_string())?;
+    w.write_all(&out).await.map_err(|e| e.to_string())?;
 
     let mut assembled: Option<(Vec<u8>, Vec<bool>)> = None;
     loop {
@@ -188,9 +248,9 @@ async fn from_peer(
             Message::Extended { id: *id, payload }.encode(&mut out);
         }
         if !out.is_empty() {
-            stream.write_all(&out).await.map_err(|e| e.to_string())?;
+            w.write_all(&out).await.map_err(|e| e.to_string())?;
         }
-        read_more(&mut stream, &mut buf).await?;
+        read_more(&mut r, &mut buf).await?;
     }
 }
 
@@ -222,9 +282,9 @@ fn store_piece(
     }
 }
 
-async fn read_more(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<(), String> {
+async fn read_more(r: &mut Reader, buf: &mut BytesMut) -> Result<(), String> {
     buf.reserve(64 * 1024);
-    match stream.read_buf(buf).await {
+    match r.read_buf(buf).await {
         Ok(0) => Err("connection closed".into()),
         Ok(_) => Ok(()),
         Err(e) => Err(e.to_string()),

@@ -11,6 +11,7 @@
 mod handlers;
 mod inflight;
 mod outbox;
+mod pex;
 mod receive;
 mod upload;
 
@@ -21,16 +22,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use p2p_proto::bitfield::Bitfield;
+use p2p_proto::ipc::PeerTransport;
 use p2p_proto::wire::{
     BlockRef, DEFAULT_MAX_MESSAGE_LEN, Decoded, Handshake, Message, PeerId, WireError,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use super::torrent::{PeerCmd, PeerStats, Refused, Shared, backoff};
+use super::transport::{Reader, Writer};
 
 /// Fewest block requests kept in flight to one peer (a new or slow one).
 const MIN_PIPELINE: usize = 16;
@@ -89,27 +89,25 @@ pub(crate) enum PeerError {
     Timeout,
     #[error("peer is for another torrent")]
     WrongTorrent,
+    #[error("{0}")]
+    Connect(#[from] super::connect::ConnectError),
 }
 
 /// Dials `addr` and runs the connection.
 pub(crate) async fn dial(shared: Arc<Shared>, addr: SocketAddr, permit: OwnedSemaphorePermit) {
-    let timeout = shared.config.connect_timeout;
+    let utp_first = shared
+        .lock()
+        .candidates
+        .get(&addr)
+        .is_some_and(|c| c.utp_first);
+    let how = super::dial_settings(&shared.config, shared.utp.clone(), utp_first);
+    let mut transport = None;
     let result = async {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| PeerError::Timeout)??;
-        stream.set_nodelay(true)?;
-        let (mut r, mut w) = stream.into_split();
-        let ours = Handshake::new(shared.meta.info_hash, shared.peer_id);
-        let theirs = tokio::time::timeout(timeout, async {
-            w.write_all(&ours.to_bytes()).await?;
-            read_handshake(&mut r).await
-        })
-        .await
-        .map_err(|_| PeerError::Timeout)??;
+        let (r, w, theirs) = super::connect::dial(addr, our_handshake(&shared), &how).await?;
         if theirs.info_hash != shared.meta.info_hash {
             return Err(PeerError::WrongTorrent);
         }
+        transport = Some(r.link().transport);
         run(shared.clone(), r, w, addr, theirs, true).await
     }
     .await;
@@ -117,6 +115,10 @@ pub(crate) async fn dial(shared: Arc<Shared>, addr: SocketAddr, permit: OwnedSem
     let mut st = shared.lock();
     if let Some(c) = st.candidates.get_mut(&addr) {
         c.connected = false;
+        if let Some(t) = transport {
+            // Next time, first what worked this time.
+            c.utp_first = t == PeerTransport::Utp;
+        }
         if matches!(result, Err(PeerError::Refused(Refused::OurOwnId))) {
             // Our own address: never dial it again (and never ban it).
             c.next_attempt = Instant::now() + Duration::from_secs(86_400 * 365);
@@ -128,20 +130,19 @@ pub(crate) async fn dial(shared: Arc<Shared>, addr: SocketAddr, permit: OwnedSem
     }
 }
 
-/// Runs an incoming connection whose first 48 handshake bytes were read by the listener.
+/// Runs an incoming connection whose first 48 handshake bytes the listener
+/// read (through MSE or not).
 pub(crate) async fn accept(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    (mut r, mut w): (Reader, Writer),
     addr: SocketAddr,
     reserved: [u8; 8],
     permit: OwnedSemaphorePermit,
 ) {
     let result = async {
-        stream.set_nodelay(true)?;
-        let (mut r, mut w) = stream.into_split();
         let timeout = shared.config.connect_timeout;
         let peer_id = tokio::time::timeout(timeout, async {
-            let ours = Handshake::new(shared.meta.info_hash, shared.peer_id);
+            let ours = our_handshake(&shared);
             w.write_all(&ours.to_bytes()).await?;
             let mut id = [0u8; 20];
             r.read_exact(&mut id).await?;
@@ -163,12 +164,14 @@ pub(crate) async fn accept(
     }
 }
 
-async fn read_handshake(r: &mut OwnedReadHalf) -> Result<Handshake, PeerError> {
-    let mut buf = [0u8; p2p_proto::wire::HANDSHAKE_LEN];
-    r.read_exact(&mut buf).await?;
-    match Handshake::decode(&buf)? {
-        Decoded::Done(h, _) => Ok(h),
-        Decoded::NeedMore(_) => Err(PeerError::Violation("short handshake".into())),
+/// Our handshake for this torrent: with the DHT bit only when the torrent
+/// is public and a DHT node runs (`Shared::dht` is `None` otherwise).
+fn our_handshake(shared: &Shared) -> Handshake {
+    let h = Handshake::new(shared.meta.info_hash, shared.peer_id);
+    if shared.dht.is_some() {
+        h.with_dht()
+    } else {
+        h
     }
 }
 
@@ -176,6 +179,9 @@ async fn read_handshake(r: &mut OwnedReadHalf) -> Result<Handshake, PeerError> {
 pub(crate) struct Conn {
     shared: Arc<Shared>,
     key: u64,
+    addr: SocketAddr,
+    /// Our DHT port, sent in a PORT message when both sides set the DHT bit.
+    dht_port: Option<u16>,
     peer_id: PeerId,
     stats: Arc<PeerStats>,
     fast: bool,
@@ -191,6 +197,8 @@ pub(crate) struct Conn {
     peer_reqq: usize,
     /// The peer's id for ut_metadata, from its extension handshake.
     peer_metadata_id: Option<u8>,
+    /// Peer exchange with this peer (BEP 11).
+    pex: pex::Pex,
     last_block_at: Instant,
     last_recv_at: Instant,
     last_send_at: Instant,
@@ -211,13 +219,13 @@ pub(crate) struct Conn {
 
 async fn run(
     shared: Arc<Shared>,
-    mut r: OwnedReadHalf,
-    mut w: OwnedWriteHalf,
+    mut r: Reader,
+    mut w: Writer,
     addr: SocketAddr,
     theirs: Handshake,
     outgoing: bool,
 ) -> Result<(), PeerError> {
-    let (key, mut cmds, stats) = shared.register_peer(addr, theirs.peer_id, outgoing)?;
+    let (key, mut cmds, stats) = shared.register_peer(addr, theirs.peer_id, outgoing, r.link())?;
     if outgoing {
         let mut st = shared.lock();
         if let Some(c) = st.candidates.get_mut(&addr) {
@@ -226,11 +234,18 @@ async fn run(
             c.next_attempt = Instant::now() + backoff(1);
         }
     }
-    let ours = Handshake::new(shared.meta.info_hash, shared.peer_id);
+    let ours = our_handshake(&shared);
     let n = shared.meta.piece_count();
     let now = Instant::now();
+    let dht_port = shared
+        .dht
+        .as_ref()
+        .filter(|_| theirs.supports_dht())
+        .map(|d| d.port());
     let mut conn = Conn {
         key,
+        addr,
+        dht_port,
         peer_id: theirs.peer_id,
         stats,
         fast: ours.supports_fast() && theirs.supports_fast(),
@@ -244,6 +259,7 @@ async fn run(
         in_flight: inflight::InFlight::default(),
         peer_reqq: 250,
         peer_metadata_id: None,
+        pex: pex::Pex::new(now),
         last_block_at: now,
         last_recv_at: now,
         last_send_at: now,
@@ -267,8 +283,8 @@ async fn run(
 impl Conn {
     async fn event_loop(
         &mut self,
-        r: &mut OwnedReadHalf,
-        w: &mut OwnedWriteHalf,
+        r: &mut Reader,
+        w: &mut Writer,
         cmds: &mut mpsc::UnboundedReceiver<PeerCmd>,
     ) -> Result<(), PeerError> {
         self.send_greeting();
@@ -281,7 +297,9 @@ impl Conn {
             let want = self.wanted_lowat();
             if want != lowat {
                 lowat = want;
-                if let Err(e) = super::sockopt::set_recv_lowat(r.as_ref(), lowat as i32) {
+                if let Some(tcp) = r.tcp()
+                    && let Err(e) = super::sockopt::set_recv_lowat(tcp, lowat as i32)
+                {
                     tracing::debug!("cannot set the receive low-water mark: {e}");
                 }
             }
@@ -305,9 +323,8 @@ impl Conn {
                         }
                     }
                 }
-                ready = r.readable() => {
-                    ready?;
-                    match self.read_and_parse(r, &mut rbuf)? {
+                arrival = receive::arrival(r, &mut rbuf) => {
+                    match self.on_arrival(r, &mut rbuf, arrival?)? {
                         receive::ReadOutcome::Closed => return Ok(()),
                         receive::ReadOutcome::Empty => {}
                         receive::ReadOutcome::Data => {
@@ -396,6 +413,9 @@ impl Conn {
                 payload: &payload,
             });
         }
+        if let Some(port) = self.dht_port {
+            self.send(&Message::Port(port));
+        }
     }
 
     fn on_command(&mut self, cmd: PeerCmd) {
@@ -404,7 +424,17 @@ impl Conn {
                 self.send(&Message::Have(i));
                 if self.peer_pieces.get(i as usize) {
                     self.wanted_from_peer = self.wanted_from_peer.saturating_sub(1);
+                    if self.wanted_from_peer == 0 {
+                        // The piece may not have been a wanted one (a file
+                        // skipped while it was in flight): count afresh
+                        // before losing interest.
+                        self.recount_wanted();
+                    }
                 }
+                self.update_interest();
+            }
+            PeerCmd::Wanted => {
+                self.recount_wanted();
                 self.update_interest();
             }
             PeerCmd::Choke => self.set_choking(true),
@@ -434,6 +464,16 @@ impl Conn {
         } else {
             self.send(&Message::Unchoke);
         }
+    }
+
+    /// Pieces the peer has that we lack and want, counted from scratch.
+    fn recount_wanted(&mut self) {
+        let st = self.shared.lock();
+        self.wanted_from_peer = self
+            .peer_pieces
+            .iter_ones()
+            .filter(|&i| st.picker.wants(i))
+            .count();
     }
 
     fn update_interest(&mut self) {
@@ -537,6 +577,7 @@ impl Conn {
             self.send(&Message::KeepAlive);
             self.last_send_at = now;
         }
+        self.send_pex(now);
         let snubbed =
             !self.in_flight.is_empty() && now.duration_since(self.last_block_at) > SNUB_AFTER;
         self.stats.snubbed.store(snubbed, Ordering::Relaxed);

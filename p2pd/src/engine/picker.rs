@@ -1,13 +1,18 @@
-//! Which blocks to ask a peer for next, and assembly of the blocks that
-//! come back (assembly.rs). Random pieces first (to have something to
-//! trade quickly), then rarest first; pieces already started are finished
-//! first; at the tail (endgame) blocks still in flight are asked of a
-//! second peer.
+//! Which blocks to ask a peer for next, and assembly of the blocks that come
+//! back (assembly.rs). Random pieces first (to have something to trade
+//! quickly), then rarest first; pieces already started are finished first;
+//! at the tail (endgame) blocks still in flight are asked of a second peer.
+//! Pieces of high-priority files go before normal ones, normal before low;
+//! pieces of skipped files only are never started. In sequential
+//! (streaming) mode, the first and last pieces of media files come first,
+//! then the pieces in order: a small read-ahead window from the first
+//! missing one, rarest first inside it.
 //! Pure logic: no I/O, no clock; randomness comes from a seed.
 
 use std::collections::BTreeMap;
 
 use p2p_proto::bitfield::Bitfield;
+use p2p_proto::ipc::FilePriority;
 use p2p_proto::wire::{BLOCK_LEN, BlockRef};
 
 use super::piecebuf::PieceBuf;
@@ -20,6 +25,12 @@ const RANDOM_FIRST_PIECES: usize = 4;
 const SPARE_BYTES: u64 = 16 << 20;
 /// Most peers asked for the same block in endgame.
 const MAX_ENDGAME_DUPLICATES: u8 = 2;
+/// Bytes of the sequential read-ahead window: pieces inside it are taken
+/// rarest first (so a swarm still spreads them), none past it while one
+/// inside can be had.
+const READ_AHEAD_BYTES: u64 = 4 << 20;
+/// Pieces of the read-ahead window, whatever their size.
+const READ_AHEAD_PIECES: std::ops::RangeInclusive<usize> = 4..=64;
 
 /// The download state of a torrent's pieces.
 #[derive(Debug)]
@@ -46,6 +57,23 @@ pub struct Picker {
     cursor: usize,
     /// Picks nothing (the torrent waits for disk space).
     paused: bool,
+    /// Each piece's priority (see selection): `Skip` pieces are not started.
+    priority: Vec<FilePriority>,
+    /// Missing pieces that are wanted: none left means done for the user.
+    wanted_missing: usize,
+    /// The tiers missing pieces were in when priorities were last set, from
+    /// high to low: the tiers a new piece is looked for in.
+    tiers: Vec<FilePriority>,
+    /// Sequential (streaming) mode, when on.
+    streaming: Option<Streaming>,
+}
+
+/// How sequential mode picks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Streaming {
+    /// Pieces wanted before all others (the first and last pieces of media
+    /// files: a player reads a file's header and often its index at the end).
+    pub first: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -58,6 +86,9 @@ struct Partial {
     owner: Option<u64>,
     /// Peers that delivered blocks of it.
     contributors: Vec<u64>,
+    /// The web seed fetching it whole: peers leave it alone outside
+    /// endgame, and its blocks count as asked once.
+    web: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +125,7 @@ impl Picker {
     /// A picker for a torrent, starting from the pieces already verified.
     pub fn new(piece_length: u64, total_length: u64, have: Bitfield, seed: u64) -> Picker {
         let n = have.len();
+        let missing = n - have.count_ones();
         Picker {
             piece_length,
             total_length,
@@ -106,7 +138,65 @@ impl Picker {
             rng: seed | 1,
             cursor: 0,
             paused: false,
+            wanted_missing: missing,
+            priority: vec![FilePriority::Normal; n],
+            tiers: vec![FilePriority::Normal],
+            streaming: None,
         }
+    }
+
+    /// Turns sequential mode on (with its first pieces) or off. Pieces
+    /// already started are finished either way.
+    pub fn set_streaming(&mut self, streaming: Option<Streaming>) {
+        self.streaming = streaming;
+    }
+
+    /// Whether sequential mode is on.
+    pub fn is_streaming(&self) -> bool {
+        self.streaming.is_some()
+    }
+
+    /// Sequential mode's settings, when on.
+    pub fn streaming(&self) -> Option<&Streaming> {
+        self.streaming.as_ref()
+    }
+
+    /// Sets each piece's priority (one per piece; a list of another
+    /// length is ignored). Pieces already started are finished.
+    pub fn set_priorities(&mut self, priority: Vec<FilePriority>) {
+        if priority.len() != self.have.len() {
+            return;
+        }
+        self.priority = priority;
+        let mut tiers = [false; 4];
+        self.wanted_missing = 0;
+        for (i, p) in self.priority.iter().enumerate() {
+            if !self.have.get(i) && p.wanted() {
+                self.wanted_missing += 1;
+                tiers[*p as usize] = true;
+            }
+        }
+        self.tiers = FilePriority::ALL
+            .into_iter()
+            .rev()
+            .filter(|p| p.wanted() && tiers[*p as usize])
+            .collect();
+    }
+
+    /// Whether we lack the piece and want it.
+    pub fn wants(&self, index: usize) -> bool {
+        !self.have.get(index) && self.priority.get(index).is_some_and(|p| p.wanted())
+    }
+
+    /// Every wanted piece is verified: the download is done for the user,
+    /// though pieces of skipped files may be missing.
+    pub fn is_done(&self) -> bool {
+        self.wanted_missing == 0
+    }
+
+    /// Missing pieces that are wanted.
+    pub fn wanted_missing(&self) -> usize {
+        self.wanted_missing
     }
 
     /// While paused (the disk is full), [`Picker::pick`] picks nothing.
@@ -219,7 +309,9 @@ impl Picker {
         let started: Vec<u32> = self
             .partial
             .iter()
-            .filter(|(i, p)| p.owner.is_none_or(|o| o == key) && peer.get(**i as usize))
+            .filter(|(i, p)| {
+                p.web.is_none() && p.owner.is_none_or(|o| o == key) && peer.get(**i as usize)
+            })
             .map(|(i, _)| *i)
             .collect();
         for index in started {
@@ -246,6 +338,7 @@ impl Picker {
                     data: None,
                     owner: Some(key),
                     contributors: Vec::new(),
+                    web: None,
                 },
             );
             self.take_missing(index, max - (out.len() - start_len), out);
@@ -277,14 +370,15 @@ impl Picker {
     fn has_unrequested(&self, key: u64, peer: &Bitfield) -> bool {
         self.partial.iter().any(|(&i, p)| {
             peer.get(i as usize)
+                && p.web.is_none()
                 && p.owner.is_none_or(|o| o == key)
                 && p.blocks.contains(&BlockState::Missing)
         }) || peer.iter_ones().any(|i| self.is_untouched(i as u32))
     }
 
-    /// Missing, and neither being downloaded nor being verified.
+    /// Missing and wanted, and neither being downloaded nor being verified.
     fn is_untouched(&self, index: u32) -> bool {
-        !self.have.get(index as usize) && !self.busy.get(index as usize)
+        self.wants(index as usize) && !self.busy.get(index as usize)
     }
 
     fn endgame(
@@ -340,38 +434,81 @@ impl Picker {
         if n == 0 {
             return None;
         }
+        if let Some(s) = &self.streaming {
+            let pick = self.choose_in_order(s, peer);
+            if let Some(i) = pick {
+                self.cursor = i as usize + 1;
+            }
+            return pick;
+        }
         let random_phase = self.have.count_ones() < RANDOM_FIRST_PIECES;
         let offset = if random_phase {
             (self.next_random() % n as u64) as usize
         } else {
             self.cursor % n
         };
-        let candidates = (0..n)
-            .map(|k| (k + offset) % n)
-            .filter(|&i| peer.get(i) && self.is_untouched(i as u32));
-        let pick = if random_phase {
-            candidates.into_iter().next()
-        } else {
-            // Rarest first; ties go to the first one after the cursor. The
-            // scan stops at a piece as rare as the rarest missing one (when
-            // all are equally common, that is the first candidate).
-            let floor = self.rarest_missing();
-            let mut best: Option<(usize, u32)> = None;
-            for i in candidates {
-                let a = self.availability[i];
-                if best.is_none_or(|(_, b)| a < b) {
-                    best = Some((i, a));
-                    if a <= floor {
-                        break;
-                    }
-                }
+        let single_tier = self.tiers.len() == 1;
+        let mut pick = None;
+        for tier in self.tiers.clone() {
+            let candidates = (0..n).map(|k| (k + offset) % n).filter(|&i| {
+                peer.get(i)
+                    && self.is_untouched(i as u32)
+                    && (single_tier || self.priority[i] == tier)
+            });
+            pick = if random_phase {
+                candidates.into_iter().next()
+            } else {
+                self.rarest(candidates)
+            };
+            if pick.is_some() {
+                break;
             }
-            best.map(|(i, _)| i)
-        };
+        }
         if let Some(i) = pick {
             self.cursor = i + 1;
         }
         pick.map(|i| i as u32)
+    }
+
+    /// Sequential mode's choice: a first piece of a media file, else the
+    /// rarest in the read-ahead window from the first wanted missing piece
+    /// (ties to the earliest), else the next piece in order past it.
+    fn choose_in_order(&self, streaming: &Streaming, peer: &Bitfield) -> Option<u32> {
+        let can_start = |i: usize| peer.get(i) && self.is_untouched(i as u32);
+        if let Some(&i) = streaming.first.iter().find(|&&i| can_start(i as usize)) {
+            return Some(i);
+        }
+        let n = self.have.len();
+        let from = (0..n).find(|&i| self.wants(i))?;
+        let window = (READ_AHEAD_BYTES / self.piece_length.max(1)) as usize;
+        let window = window.clamp(*READ_AHEAD_PIECES.start(), *READ_AHEAD_PIECES.end());
+        // The window counts wanted pieces, so a skipped file inside it does
+        // not shrink what is read ahead.
+        let end = (from..n)
+            .filter(|&i| self.wants(i))
+            .nth(window)
+            .unwrap_or(n);
+        self.rarest((from..end).filter(|&i| can_start(i)))
+            .or_else(|| (end..n).find(|&i| can_start(i)))
+            .map(|i| i as u32)
+    }
+
+    /// Rarest first; ties go to the first candidate. The scan stops at a
+    /// piece as rare as the rarest missing one (when all are equally
+    /// common, that is the first candidate): no wanted piece is rarer.
+    fn rarest(&self, candidates: impl Iterator<Item = usize>) -> Option<usize> {
+        let floor = self.rarest_missing();
+        let mut best: Option<(usize, u32)> = None;
+        for i in candidates {
+            let a = self.availability[i];
+            if best.is_none_or(|(_, b)| a < b) {
+                best = Some((i, a));
+                if a <= floor {
+                    break;
+                }
+            }
+        }
+        best.map(|(i, _)| i)
     }
 
     fn next_random(&mut self) -> u64 {
@@ -407,11 +544,125 @@ impl Picker {
         }
     }
 
+    /// Claims a whole piece for the web seed `key` and gives a zeroed
+    /// buffer for it: a piece no peer works on, those fewest peers have
+    /// first (ties go to the first from `from` on), else one that peers
+    /// started and left. Peers leave it alone until endgame, when they may
+    /// double up on its blocks.
+    pub fn claim_for_web_seed(&mut self, key: u64, from: u32) -> Option<(u32, PieceBuf)> {
+        let n = self.have.len();
+        if self.paused || n == 0 {
+            return None;
+        }
+        let mut best: Option<(usize, u32)> = None;
+        for i in (0..n).map(|k| (k + from as usize) % n) {
+            if !self.is_untouched(i as u32) {
+                continue;
+            }
+            let a = self.availability[i];
+            if best.is_none_or(|(_, b)| a < b) {
+                best = Some((i, a));
+                if a == 0 {
+                    break;
+                }
+            }
+        }
+        let index = match best {
+            Some((i, _)) => i as u32,
+            None => {
+                *self
+                    .partial
+                    .iter()
+                    .find(|(_, p)| {
+                        p.web.is_none()
+                            && p.owner.is_none()
+                            && !p
+                                .blocks
+                                .iter()
+                                .any(|b| matches!(b, BlockState::Requested(_)))
+                    })?
+                    .0
+            }
+        };
+        let blocks = self.block_count(index);
+        self.busy.set(index as usize, true);
+        let p = self.partial.entry(index).or_insert_with(|| Partial {
+            blocks: vec![BlockState::Missing; blocks],
+            received: 0,
+            data: None,
+            owner: None,
+            contributors: Vec::new(),
+            web: None,
+        });
+        // What peers sent of it is superseded by the whole piece: were the
+        // web seed to give it up, peers would start it afresh.
+        p.web = Some(key);
+        p.blocks.fill(BlockState::Requested(1));
+        p.received = 0;
+        p.contributors.clear();
+        let started = p.data.take();
+        let size = self.piece_size(index) as usize;
+        let buf = match started.or_else(|| {
+            let i = self.spare.iter().position(|b| b.len() == size)?;
+            Some(self.spare.swap_remove(i))
+        }) {
+            Some(mut b) => {
+                // Pad-file bytes are never fetched: they must be zeros.
+                b.fill(0);
+                b
+            }
+            None => PieceBuf::zeroed(size),
+        };
+        Some((index, buf))
+    }
+
+    /// The web seed `key` has every byte of its piece: true when the piece
+    /// is still its own to hand in (peers did not complete it first).
+    pub fn web_seed_done(&mut self, key: u64, index: u32) -> bool {
+        if self.partial.get(&index).is_none_or(|p| p.web != Some(key)) {
+            return false;
+        }
+        if let Some(p) = self.partial.remove(&index)
+            && let Some(data) = p.data
+        {
+            self.recycle(data);
+        }
+        true
+    }
+
+    /// The web seed `key` could not fetch its piece: peers may finish it,
+    /// or anyone may start it again.
+    pub fn web_seed_released(&mut self, key: u64, index: u32) {
+        let Some(p) = self.partial.get_mut(&index) else {
+            return;
+        };
+        if p.web != Some(key) {
+            return;
+        }
+        p.web = None;
+        for b in &mut p.blocks {
+            if let BlockState::Requested(n) = *b {
+                *b = if n > 1 {
+                    BlockState::Requested(n - 1)
+                } else {
+                    BlockState::Missing
+                };
+            }
+        }
+        if p.received == 0 && p.blocks.iter().all(|b| *b == BlockState::Missing) {
+            self.partial.remove(&index);
+            self.busy.set(index as usize, false);
+        }
+    }
+
     /// A completed piece passed its hash check and is on disk.
     pub fn verified(&mut self, index: u32) {
         let i = index as usize;
         if i < self.have.len() && !self.have.get(i) {
             self.rarity[self.availability[i] as usize] -= 1;
+            if self.priority[i].wanted() {
+                self.wanted_missing -= 1;
+            }
         }
         self.have.set(i, true);
         self.partial.remove(&index);

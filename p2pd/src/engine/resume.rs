@@ -11,6 +11,10 @@
 //! up what was written after it). A file whose size changed, or whose
 //! mtime went back, is still checked in full. An edit that keeps the size
 //! made between a crash and the next start is not seen.
+//!
+//! A record also keeps each file's priority (one byte per file), so a
+//! restart keeps the user's choice of files over the one the torrent was
+//! added with; a record without them (older) leaves the add's choice.
 
 use std::fs;
 use std::io;
@@ -19,6 +23,7 @@ use std::path::{Path, PathBuf};
 use p2p_proto::bencode::{self, OwnedValue};
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::FilePriority;
 
 use super::storage::{FileState, Storage};
 
@@ -34,6 +39,8 @@ pub struct ResumeRecord {
     pub pieces: Bitfield,
     /// Files as they were when the record was written.
     pub files: Vec<FileState>,
+    /// Each file's priority, when set (see the module doc).
+    pub priorities: Option<Vec<FilePriority>>,
 }
 
 /// The record file of a torrent.
@@ -41,9 +48,22 @@ pub fn record_path(resume_dir: &Path, info_hash: InfoHash) -> PathBuf {
     resume_dir.join(format!("{}.resume", info_hash.to_hex()))
 }
 
+/// The part file of the torrent whose record is `record_path` (see partfile).
+pub fn part_file_path(record_path: &Path) -> PathBuf {
+    record_path.with_extension("parts")
+}
+
 /// The run marker of the torrent whose record is `record_path`.
 pub fn marker_path(record_path: &Path) -> PathBuf {
     record_path.with_extension("running")
+}
+
+/// The recheck marker of the torrent whose record is `record_path`: found
+/// at start, every piece is hashed again whatever the record says (the
+/// record still gives the file priorities); removed once the new record
+/// is written, so a crash during the check checks again.
+pub fn recheck_path(record_path: &Path) -> PathBuf {
+    record_path.with_extension("recheck")
 }
 
 /// Reads a record; `None` when missing, unreadable or for another shape of torrent.
@@ -75,7 +95,22 @@ pub fn load(path: &Path, piece_count: usize, file_count: usize) -> Option<Resume
         })
         .collect();
     let files = files?;
-    (files.len() == file_count).then_some(ResumeRecord { pieces, files })
+    // Unreadable priorities are dropped, not the record: the pieces are
+    // still good, and every file is then fetched (nothing is lost).
+    let priorities = v
+        .get("priorities")
+        .and_then(|p| p.as_bytes())
+        .filter(|p| p.len() == file_count)
+        .and_then(|p| p.iter().map(|&b| priority_of(b)).collect());
+    (files.len() == file_count).then_some(ResumeRecord {
+        pieces,
+        files,
+        priorities,
+    })
+}
+
+fn priority_of(byte: u8) -> Option<FilePriority> {
+    FilePriority::ALL.get(usize::from(byte)).copied()
 }
 
 /// Writes a record so that a crash leaves either the old or the new one.
@@ -90,11 +125,15 @@ pub fn save(path: &Path, record: &ResumeRecord) -> io::Result<()> {
             ])
         })
         .collect();
-    let doc = OwnedValue::dict()
+    let mut doc = OwnedValue::dict()
         .with("version", OwnedValue::Int(RECORD_VERSION))
         .with("piece-count", OwnedValue::Int(record.pieces.len() as i64))
         .with("pieces", OwnedValue::bytes(record.pieces.as_bytes()))
         .with("files", OwnedValue::List(files));
+    if let Some(p) = &record.priorities {
+        let bytes: Vec<u8> = p.iter().map(|&p| p as u8).collect();
+        doc = doc.with("priorities", OwnedValue::bytes(&bytes));
+    }
     p2p_proto::fsutil::write_atomically(path, &bencode::encode(&doc))
 }
 
@@ -149,6 +188,27 @@ pub fn initial_pieces(
     Ok((have, to_check.len()))
 }
 
+/// Files the record saw with data, holding verified pieces, that are gone
+/// from the disk now (deleted or moved while we were not running): by
+/// their index. Parked files (skipped, see storage.rs) are not looked for.
+pub fn missing_files(storage: &Storage, record: &ResumeRecord) -> Vec<usize> {
+    let now = storage.file_states();
+    let gone = FileState {
+        length: 0,
+        mtime_ns: 0,
+    };
+    (0..storage.file_count())
+        .filter(|&i| {
+            record.files.get(i).is_some_and(|then| then.length > 0)
+                && now.get(i) == Some(&gone)
+                && !storage.is_parked(i)
+                && storage
+                    .pieces_of_file(i)
+                    .any(|p| record.pieces.get(p as usize))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +226,7 @@ mod tests {
                 length: 5,
                 mtime_ns: 123_456_789,
             }],
+            priorities: Some(vec![FilePriority::Skip]),
         };
         save(&path, &rec).unwrap();
         assert_eq!(load(&path, 10, 1), Some(rec));
@@ -208,6 +269,7 @@ mod tests {
         let record = ResumeRecord {
             pieces,
             files: storage.file_states(),
+            priorities: None,
         };
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
         fs::File::options()
@@ -257,5 +319,36 @@ mod tests {
             initial_pieces(&storage, &meta.info.pieces, Some(record), true).unwrap();
         assert_eq!(checked, 10);
         assert_eq!(have.count_ones(), 2, "pieces 0 and 1 only");
+    }
+
+    #[test]
+    fn a_record_with_bad_priorities_keeps_its_pieces_and_drops_the_choice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = record_path(dir.path(), InfoHash([4; 20]));
+        let rec = ResumeRecord {
+            pieces: Bitfield::full(3),
+            files: vec![
+                FileState {
+                    length: 1,
+                    mtime_ns: 1,
+                };
+                2
+            ],
+            priorities: Some(vec![FilePriority::High, FilePriority::Low]),
+        };
+        save(&path, &rec).unwrap();
+        assert_eq!(load(&path, 3, 2), Some(rec.clone()));
+        let bytes = fs::read(&path).unwrap();
+        // Priority byte 9 is no priority.
+        let at = bytes
+            .windows(14)
+            .position(|w| w == b"priorities2:\x03\x01")
+            .unwrap();
+        let mut bad = bytes.clone();
+        bad[at + 13] = 9;
+        fs::write(&path, &bad).unwrap();
+        let back = load(&path, 3, 2).unwrap();
+        assert_eq!(back.priorities, None);
+        assert_eq!(back.pieces, rec.pieces);
     }
 }

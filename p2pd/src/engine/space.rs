@@ -7,6 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use p2p_proto::ipc::FilePriority;
 use p2p_proto::metainfo::Metainfo;
 
 /// A download that does not fit.
@@ -61,12 +62,17 @@ fn free_at(_dir: &Path) -> Option<u64> {
 
 /// Bytes the torrent's files still need under `dir`: their lengths, less
 /// what their files already hold on disk (sparse files hold little).
-pub fn still_needed(meta: &Metainfo, dir: &Path) -> u64 {
+/// Only the files `priorities` wants count (all when `None`): skipped
+/// files are not created (their few bytes in shared pieces go to the part
+/// file, beside the resume records).
+pub fn still_needed(meta: &Metainfo, dir: &Path, priorities: Option<&[FilePriority]>) -> u64 {
+    let wanted = |i: usize| priorities.is_none_or(|p| p.get(i).is_none_or(|p| p.wanted()));
     meta.info
         .files
         .iter()
-        .filter(|f| !f.pad && !f.symlink)
-        .map(|f| {
+        .enumerate()
+        .filter(|&(i, f)| !f.pad && !f.symlink && wanted(i))
+        .map(|(_, f)| {
             let path: PathBuf = std::iter::once(dir.as_os_str())
                 .chain(f.path.iter().map(|c| std::ffi::OsStr::new(c.as_str())))
                 .collect();
@@ -89,7 +95,16 @@ fn on_disk(path: &Path) -> u64 {
 /// Refuses a download whose files cannot fit in its folder's free space
 /// (blocking: a stat per file). Unknown free space lets it through.
 pub fn check(meta: &Metainfo, dir: &Path) -> Result<(), NoSpace> {
-    let needed = still_needed(meta, dir);
+    check_selected(meta, dir, None)
+}
+
+/// [`check`] for the files `priorities` wants (all when `None`).
+pub fn check_selected(
+    meta: &Metainfo,
+    dir: &Path,
+    priorities: Option<&[FilePriority]>,
+) -> Result<(), NoSpace> {
+    let needed = still_needed(meta, dir, priorities);
     match available(dir) {
         Some(available) if available < needed => Err(NoSpace {
             name: meta.info.name.clone(),
@@ -144,5 +159,22 @@ mod tests {
         assert_eq!(enough_to_resume(1_000, 1 << 20), 1_000);
         assert_eq!(enough_to_resume(1 << 40, 1 << 20), 8 << 20);
         assert_eq!(enough_to_resume(1 << 40, 16384), 4 << 20);
+    }
+
+    #[test]
+    fn skipped_files_need_no_space() {
+        use p2p_proto::create::{Control, CreateOptions, create_torrent};
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("pack");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("a"), vec![1u8; 30_000]).unwrap();
+        std::fs::write(src.join("b"), vec![2u8; 5_000]).unwrap();
+        let meta = create_torrent(&src, &CreateOptions::default(), &Control::default())
+            .unwrap()
+            .metainfo;
+        let empty = dir.path().join("dl");
+        assert_eq!(still_needed(&meta, &empty, None), 35_000);
+        let skip_a = [FilePriority::Skip, FilePriority::Low];
+        assert_eq!(still_needed(&meta, &empty, Some(&skip_a)), 5_000);
     }
 }

@@ -7,6 +7,10 @@
 //! cache (see handles), so a torrent may have more files than the process
 //! may hold descriptors.
 //!
+//! Files can be parked (skipped and never created): their bytes then go
+//! to the torrent's part file (see partfile), and come out of it when the
+//! file is wanted again ([`Storage::unpark`]).
+//!
 //! Verified pieces are written with direct I/O (`O_DIRECT`) where the file
 //! system takes it and the span is block-aligned: putting a downloaded
 //! gigabyte into fresh page-cache pages costs the kernel more CPU than
@@ -17,13 +21,16 @@ use std::fs::File;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use p2p_proto::metainfo::Metainfo;
 use sha1::{Digest, Sha1};
 
 use super::handles::{FileHandles, Kind};
 use super::nofollow::{self, Access, FolderId, Root};
+use super::partfile::PartFile;
+use super::posio::{read_exact_at, write_all_at};
+use super::selection::{Span, shared_pieces};
 
 /// The files of one torrent on disk.
 #[derive(Debug)]
@@ -40,6 +47,14 @@ pub struct Storage {
     /// The first file refused since the last look (a link planted or
     /// swapped in): the torrent fails with it.
     refused: Mutex<Option<String>>,
+    /// Told when `refused` is set: the torrent's loop, asleep while it is
+    /// idle, stops the torrent at once.
+    refusal_noted: tokio::sync::Notify,
+    /// Where parked files' bytes go; `None`: no file can be parked.
+    parts: Option<PartFile>,
+    /// Per file: parked (skipped and not on disk). Read-locked for every
+    /// read and write, so a file unparks between two writes, never during one.
+    parked: RwLock<Vec<bool>>,
 }
 
 #[derive(Debug)]
@@ -102,7 +117,107 @@ impl Storage {
             total_length: meta.info.total_length,
             direct_writes: AtomicBool::new(direct_writes && direct::SUPPORTED),
             refused: Mutex::new(None),
+            refusal_noted: tokio::sync::Notify::new(),
+            parts: None,
+            parked: RwLock::new(vec![false; meta.info.files.len()]),
         })
+    }
+
+    /// Lets skipped files be parked, their bytes in shared pieces kept in
+    /// the part file at `path`.
+    pub fn with_part_file(mut self, meta: &Metainfo, path: std::path::PathBuf) -> Storage {
+        let shared = shared_pieces(&Span::of(&meta.info.files), self.piece_length);
+        self.parts = Some(PartFile::new(path, self.piece_length, shared));
+        self
+    }
+
+    /// Parks file `i` if it is not on disk: it is then never created, and
+    /// its bytes in shared pieces go to the part file. A file already on
+    /// disk stays where it is. Blocking (a stat).
+    pub fn park_if_absent(&self, i: usize) -> io::Result<()> {
+        let Some(f) = self.files.get(i) else {
+            return Ok(());
+        };
+        if self.parts.is_none() || f.virtual_only {
+            return Ok(());
+        }
+        let mut parked = self.parked.write().unwrap_or_else(PoisonError::into_inner);
+        if parked[i] {
+            return Ok(());
+        }
+        if nofollow::stat(&self.root, &f.rel)?.is_none() {
+            parked[i] = true;
+        }
+        Ok(())
+    }
+
+    /// Brings a parked file to disk: created at its full size, with what
+    /// the part file holds of it; from then on its bytes go to it. The
+    /// part file goes once no file is parked. Blocking.
+    pub fn unpark(&self, i: usize) -> io::Result<()> {
+        let mut parked = self.parked.write().unwrap_or_else(PoisonError::into_inner);
+        let (Some(true), Some(parts)) = (parked.get(i).copied(), &self.parts) else {
+            return Ok(());
+        };
+        let f = &self.files[i];
+        let file = self.open(i, Kind::Write)?;
+        file.set_len(f.length)?;
+        let end = f.offset + f.length;
+        if let Some(last) = end.checked_sub(1) {
+            let (first, last) = (f.offset / self.piece_length, last / self.piece_length);
+            let mut buf = Vec::new();
+            for piece in parts.slotted(first as u32, last as u32) {
+                let (start, len) = self.piece_span(piece);
+                let (lo, hi) = (start.max(f.offset), (start + len as u64).min(end));
+                buf.resize((hi - lo) as usize, 0);
+                match parts.read_at(lo, &mut buf) {
+                    Ok(()) => write_all_at(&file, &buf, lo - f.offset)?,
+                    // Never written: nothing of it to keep.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::NotFound | io::ErrorKind::UnexpectedEof
+                        ) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        f.unsynced.store(true, Ordering::Relaxed);
+        parked[i] = false;
+        if !parked.contains(&true) {
+            // Its bytes are in the files now: flush them before the part
+            // file (the only other copy) goes.
+            file.sync_data()?;
+            parts.remove()?;
+        }
+        Ok(())
+    }
+
+    /// Whether file `i` is parked.
+    pub fn is_parked(&self, i: usize) -> bool {
+        self.parked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(i)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// Whether a written piece is really kept: false for a piece that lies
+    /// in parked files only (its bytes had nowhere to go), which must not
+    /// count as verified.
+    pub fn holds_piece(&self, index: u32) -> bool {
+        let parked = self.parked.read().unwrap_or_else(PoisonError::into_inner);
+        if self.parts.as_ref().is_some_and(|p| p.has_slot(index)) {
+            return true;
+        }
+        let (start, len) = self.piece_span(index);
+        let mut held = false;
+        let _ = self.for_each_span(start, len, |i, _, _| {
+            held |= !self.files[i].virtual_only && !parked[i];
+            Ok(())
+        });
+        held || len == 0
     }
 
     /// Opens files only while the download folder is still the folder
@@ -115,8 +230,13 @@ impl Storage {
     /// Deletes the torrent's files and the folders they leave empty,
     /// without following a link below the download folder.
     pub fn delete_files(&self) -> io::Result<()> {
-        for f in self.files.iter().filter(|f| !f.virtual_only) {
-            nofollow::remove(&self.root, &f.rel)?;
+        for (i, f) in self.files.iter().enumerate() {
+            if !f.virtual_only && !self.is_parked(i) {
+                nofollow::remove(&self.root, &f.rel)?;
+            }
+        }
+        if let Some(parts) = &self.parts {
+            parts.remove()?;
         }
         Ok(())
     }
@@ -131,10 +251,11 @@ impl Storage {
         (start, len as usize)
     }
 
-    /// Creates folders and files, as sparse files of their final size.
+    /// Creates folders and files, as sparse files of their final size
+    /// (parked files excepted).
     pub fn allocate(&self) -> io::Result<()> {
         for (i, f) in self.files.iter().enumerate() {
-            if f.virtual_only {
+            if f.virtual_only || self.is_parked(i) {
                 continue;
             }
             let file = self.open(i, Kind::Write)?;
@@ -147,11 +268,15 @@ impl Storage {
 
     /// Reads `buf.len()` bytes of the torrent from `offset`; pad files read as zeros.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let parked = self.parked.read().unwrap_or_else(PoisonError::into_inner);
         self.for_each_span(offset, buf.len(), |i, within, range| {
             let dst = &mut buf[range];
             if self.files[i].virtual_only {
                 dst.fill(0);
                 return Ok(());
+            }
+            if parked[i] {
+                return self.parked_io(|p| p.read_at(self.files[i].offset + within, dst));
             }
             read_exact_at(&*self.open(i, Kind::Read)?, dst, within)
         })
@@ -161,11 +286,15 @@ impl Storage {
     /// Spans that start and end on a block boundary, in memory and in the
     /// file, go straight to the disk when direct I/O is on.
     pub fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        let parked = self.parked.read().unwrap_or_else(PoisonError::into_inner);
         self.for_each_span(offset, data.len(), |i, within, range| {
             if self.files[i].virtual_only {
                 return Ok(());
             }
             let chunk = &data[range];
+            if parked[i] {
+                return self.parked_io(|p| p.write_at(self.files[i].offset + within, chunk));
+            }
             if direct::aligned(within, chunk) && self.write_direct(i, within, chunk)? {
                 return Ok(());
             }
@@ -187,7 +316,8 @@ impl Storage {
         let one_file = self
             .files
             .get(i)
-            .is_some_and(|f| !f.virtual_only && offset + total as u64 <= f.offset + f.length);
+            .is_some_and(|f| !f.virtual_only && offset + total as u64 <= f.offset + f.length)
+            && !self.is_parked(i);
         if one_file {
             // Every buffer is a whole number of blocks, so checking each
             // against the first offset checks every offset.
@@ -252,6 +382,14 @@ impl Storage {
             Ok(()) => Ok(true),
             Err(e) if direct::refused(&e) => Ok(self.direct_refused(&e)),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `op` on the part file (there is one when a file is parked).
+    fn parked_io(&self, op: impl FnOnce(&PartFile) -> io::Result<()>) -> io::Result<()> {
+        match &self.parts {
+            Some(p) => op(p),
+            None => Err(io::Error::other("a parked file without a part file")),
         }
     }
 
@@ -324,6 +462,9 @@ impl Storage {
     /// them). A handle closed since is opened again: a sync flushes the
     /// file, whichever handle wrote it.
     pub fn sync_all(&self) -> io::Result<()> {
+        if let Some(parts) = &self.parts {
+            parts.sync()?;
+        }
         for (i, f) in self.files.iter().enumerate() {
             if !f.unsynced.swap(false, Ordering::Relaxed) {
                 continue;
@@ -396,7 +537,14 @@ impl Storage {
         if nofollow::is_refusal(e) {
             let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
             refused.get_or_insert_with(|| e.to_string());
+            self.refusal_noted.notify_one();
         }
+    }
+
+    /// Returns once a refusal was noted (at once if one was noted while
+    /// nobody waited); [`Storage::take_refusal`] then says which.
+    pub async fn refusal_noted(&self) {
+        self.refusal_noted.notified().await;
     }
 
     /// The file refused since the last call, if any: a link where a file of
@@ -466,180 +614,5 @@ mod direct {
     }
 }
 
-#[cfg(unix)]
-fn read_exact_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
-}
-
-#[cfg(unix)]
-fn write_all_at(f: &File, buf: &[u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(f, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_exact_at(f: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        match f.seek_read(buf, offset)? {
-            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-            n => {
-                buf = &mut buf[n..];
-                offset += n as u64;
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(windows)]
-fn write_all_at(f: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        match f.seek_write(buf, offset)? {
-            0 => return Err(io::ErrorKind::WriteZero.into()),
-            n => {
-                buf = &buf[n..];
-                offset += n as u64;
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::piecebuf::PieceBuf;
-    use std::fs;
-
-    /// One handle at a time: every switch of file closes and reopens.
-    fn handles() -> Arc<FileHandles> {
-        Arc::new(FileHandles::new(1))
-    }
-    use p2p_proto::create::{Control, CreateOptions, create_torrent};
-
-    /// A two-file torrent (unicode, nested) and its byte stream.
-    fn make(dir: &Path) -> (Metainfo, Vec<u8>) {
-        let src = dir.join("src/pack");
-        fs::create_dir_all(src.join("sub/ü")).unwrap();
-        let a: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
-        let b: Vec<u8> = (0..9_000u32).map(|i| (i % 13) as u8).collect();
-        fs::write(src.join("a.bin"), &a).unwrap();
-        fs::write(src.join("sub/ü/b.bin"), &b).unwrap();
-        let opts = CreateOptions {
-            piece_length: Some(16384),
-            ..CreateOptions::default()
-        };
-        let c = create_torrent(&src, &opts, &Control::default()).unwrap();
-        (c.metainfo, [a, b].concat())
-    }
-
-    #[test]
-    fn pieces_written_across_files_read_back_and_verify() {
-        let dir = tempfile::tempdir().unwrap();
-        let (meta, stream) = make(dir.path());
-        let dl = dir.path().join("downloads");
-        let s = Storage::new(&meta, &dl, true, handles()).unwrap();
-        s.allocate().unwrap();
-        assert_eq!(fs::metadata(dl.join("pack/a.bin")).unwrap().len(), 40_000);
-        let mut buf = Vec::new();
-        assert!(!s.verify_piece(2, &meta.info.pieces[2], &mut buf).unwrap());
-        for i in 0..meta.piece_count() as u32 {
-            let (start, len) = s.piece_span(i);
-            s.write(start, &stream[start as usize..start as usize + len])
-                .unwrap();
-        }
-        for i in 0..meta.piece_count() as u32 {
-            assert!(
-                s.verify_piece(i, &meta.info.pieces[i as usize], &mut buf)
-                    .unwrap()
-            );
-        }
-        assert_eq!(
-            fs::read(dl.join("pack/sub/ü/b.bin")).unwrap(),
-            &stream[40_000..]
-        );
-        // Piece 2 spans a.bin (bytes 32768..40000) and b.bin.
-        assert_eq!(s.pieces_of_file(1), 2..3);
-    }
-
-    /// One file of five 64 KiB pieces and a short last piece.
-    fn single_file(dir: &Path) -> (Metainfo, Vec<u8>) {
-        let src = dir.join("src");
-        fs::create_dir_all(&src).unwrap();
-        let data: Vec<u8> = (0..5 * 65_536 + 1_000u32)
-            .map(|i| (i % 253) as u8)
-            .collect();
-        fs::write(src.join("one.bin"), &data).unwrap();
-        let opts = CreateOptions {
-            piece_length: Some(65_536),
-            ..CreateOptions::default()
-        };
-        let c = create_torrent(&src.join("one.bin"), &opts, &Control::default()).unwrap();
-        (c.metainfo, data)
-    }
-
-    fn piece_bufs(s: &Storage, stream: &[u8], pieces: std::ops::Range<u32>) -> Vec<PieceBuf> {
-        pieces
-            .map(|i| {
-                let (start, len) = s.piece_span(i);
-                let mut b = PieceBuf::zeroed(len);
-                b.copy_from_slice(&stream[start as usize..start as usize + len]);
-                b
-            })
-            .collect()
-    }
-
-    #[test]
-    fn runs_of_pieces_land_byte_for_byte_with_and_without_direct_io() {
-        for direct in [true, false] {
-            let dir = tempfile::tempdir().unwrap();
-            let (meta, stream) = single_file(dir.path());
-            let s = Storage::new(&meta, &dir.path().join("dl"), direct, handles()).unwrap();
-            s.allocate().unwrap();
-            let bufs = piece_bufs(&s, &stream, 0..6);
-            let slices: Vec<&[u8]> = bufs.iter().map(|b| &b[..]).collect();
-            // An aligned run, a single aligned piece, and a run ending in
-            // the short last piece (which cannot go direct).
-            s.write_run(0, &slices[0..3]).unwrap();
-            s.write_run(3 * 65_536, &slices[3..4]).unwrap();
-            s.write_run(4 * 65_536, &slices[4..6]).unwrap();
-            s.sync_all().unwrap();
-            assert_eq!(fs::read(dir.path().join("dl/one.bin")).unwrap(), stream);
-            let mut buf = Vec::new();
-            for i in 0..6 {
-                assert!(
-                    s.verify_piece(i, &meta.info.pieces[i as usize], &mut buf)
-                        .unwrap()
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_run_across_files_is_written_piece_by_piece() {
-        let dir = tempfile::tempdir().unwrap();
-        let (meta, stream) = make(dir.path());
-        let dl = dir.path().join("downloads");
-        let s = Storage::new(&meta, &dl, true, handles()).unwrap();
-        s.allocate().unwrap();
-        let n = meta.piece_count() as u32;
-        let bufs = piece_bufs(&s, &stream, 0..n);
-        let slices: Vec<&[u8]> = bufs.iter().map(|b| &b[..]).collect();
-        s.write_run(0, &slices).unwrap();
-        assert_eq!(fs::read(dl.join("pack/a.bin")).unwrap(), &stream[..40_000]);
-        assert_eq!(
-            fs::read(dl.join("pack/sub/ü/b.bin")).unwrap(),
-            &stream[40_000..]
-        );
-    }
-
-    #[test]
-    fn reads_past_the_end_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let (meta, _) = make(dir.path());
-        let s = Storage::new(&meta, &dir.path().join("dl"), true, handles()).unwrap();
-        let mut buf = [0u8; 10];
-        assert!(s.read(meta.info.total_length - 5, &mut buf).is_err());
-    }
-}
+mod tests;

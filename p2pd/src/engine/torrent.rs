@@ -6,12 +6,13 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::infohash::InfoHash;
+use p2p_proto::ipc::{FilePriority, PeerSource, PeerTransport};
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{BlockRef, PeerId};
 use tokio::sync::{mpsc, watch};
@@ -27,8 +28,10 @@ use super::piecebuf::PieceBuf;
 use super::ratelimit::RateLimiter;
 use super::space;
 use super::storage::Storage;
+use super::transport::Link;
 use super::vouch::Vouch;
 use super::{AddTorrent, EngineConfig, EngineError, EngineInner};
+use crate::dht::DhtNode;
 
 /// What a torrent is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +50,19 @@ pub enum TorrentState {
     /// at the free space now and then, going on by itself when there is
     /// room (the text says so, with the sizes).
     DiskFull(String),
+}
+
+/// A torrent's byte counters, for the rate sampler.
+#[derive(Debug, Clone, Copy)]
+pub struct Counters {
+    /// Which torrent.
+    pub info_hash: InfoHash,
+    /// Payload bytes received, this run.
+    pub downloaded: u64,
+    /// Payload bytes sent, this run.
+    pub uploaded: u64,
+    /// It is seeding.
+    pub seeding: bool,
 }
 
 /// A snapshot of a torrent for display.
@@ -76,6 +92,8 @@ pub struct TorrentStats {
     pub hash_failures: u64,
     /// Connected peers.
     pub peers: Vec<PeerInfo>,
+    /// Web seeds (BEP 19): fetching, waiting, given up, or done.
+    pub web_seeds: Vec<WebSeedInfo>,
     /// Banned peers.
     pub banned: usize,
     /// Last tracker outcome.
@@ -95,6 +113,55 @@ pub struct PeerInfo {
     pub uploaded: u64,
     /// Whether we dialed it.
     pub outgoing: bool,
+    /// Whether the stream is RC4-encrypted (MSE); a plaintext stream after
+    /// an MSE handshake is not.
+    pub encrypted: bool,
+    /// What carries it.
+    pub transport: PeerTransport,
+    /// How we learnt of it.
+    pub source: PeerSource,
+}
+
+/// One web seed of a torrent.
+#[derive(Debug, Clone)]
+pub struct WebSeedInfo {
+    /// Its URL.
+    pub url: String,
+    /// Payload bytes we got from it.
+    pub downloaded: u64,
+    /// How it is doing: `ok`, the last error and the next try, or why it
+    /// was given up.
+    pub status: String,
+}
+
+/// What a web seed task keeps and the torrent reads.
+#[derive(Debug)]
+pub(crate) struct WebSeedStats {
+    pub url: String,
+    pub downloaded: AtomicU64,
+    /// Its pieces that failed the hash check.
+    pub strikes: AtomicU32,
+    pub status: Mutex<String>,
+    /// Told when the hash check is done with one of its pieces.
+    pub judged: tokio::sync::Notify,
+}
+
+impl WebSeedStats {
+    pub fn set_status(&self, status: impl Into<String>) {
+        *self.status.lock().unwrap_or_else(PoisonError::into_inner) = status.into();
+    }
+
+    fn info(&self) -> WebSeedInfo {
+        WebSeedInfo {
+            url: self.url.clone(),
+            downloaded: self.downloaded.load(Ordering::Relaxed),
+            status: self
+                .status
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
 }
 
 /// Messages from the torrent to a peer task.
@@ -110,6 +177,8 @@ pub enum PeerCmd {
     Cancel(BlockRef),
     /// Close the connection (the peer was banned).
     Disconnect,
+    /// The files wanted changed: count again what the peer has for us.
+    Wanted,
 }
 
 /// Counters a peer task keeps and the torrent reads.
@@ -126,19 +195,34 @@ pub struct PeerStats {
 
 pub(crate) struct PeerHandle {
     pub addr: SocketAddr,
+    /// Where others can reach it: the address we dialled, or for an
+    /// incoming peer its IP with the port of its extension handshake
+    /// (peer exchange passes these on).
+    pub listen_addr: Option<SocketAddr>,
     pub peer_id: PeerId,
     pub outgoing: bool,
+    pub link: Link,
+    pub source: PeerSource,
     pub cmd: mpsc::UnboundedSender<PeerCmd>,
     pub stats: Arc<PeerStats>,
     pub unchoked: bool,
 }
 
+/// Most addresses kept to dial per torrent (tracker answers, peer
+/// exchange, the user's): a bound on what peers can make us hold.
+pub(crate) const MAX_CANDIDATES: usize = 2000;
+
 /// What we know of an address we may dial.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
+    /// Where we first heard of it (a later source does not replace it).
+    pub source: PeerSource,
     pub next_attempt: Instant,
     pub failures: u32,
     pub connected: bool,
+    /// Dial it over uTP first: it said so (peer exchange's uTP flag) or
+    /// the last connection that worked was uTP.
+    pub utp_first: bool,
 }
 
 /// Who a ban applies to: the IP, except on loopback, where every local
@@ -176,6 +260,12 @@ pub(crate) struct State {
     /// While the disk is full: when to look at the free space next, and
     /// the wait after that (doubling up to a minute).
     pub space_retry: Option<(Instant, Duration)>,
+    /// Web seeds, kept once done or given up (for display).
+    pub web_seeds: Vec<Arc<WebSeedStats>>,
+    /// Pieces from a web seed in the disk threads: a bad one is its strike.
+    pub web_pieces: HashMap<u32, Arc<WebSeedStats>>,
+    /// Each file's priority (one per file of the info dictionary).
+    pub file_priorities: Vec<FilePriority>,
 }
 
 /// Everything peers and the manager share.
@@ -184,6 +274,8 @@ pub(crate) struct Shared {
     pub storage: Arc<Storage>,
     pub peer_id: PeerId,
     pub listen_port: u16,
+    /// The engine's uTP socket, when uTP is on.
+    pub utp: Option<super::utp::UtpSocket>,
     /// The engine's HTTP client, for announces.
     pub http: reqwest::Client,
     pub config: EngineConfig,
@@ -209,10 +301,17 @@ pub(crate) struct Shared {
     pub add: AddTorrent,
     /// Wakes the manager to announce `completed` or dial new peers.
     pub wake: tokio::sync::Notify,
+    /// An unchoked peer left or lost interest: the manager chokes and
+    /// unchokes again now, not at the next round (peers that finish
+    /// usually just close, and the slot would idle up to a whole round).
+    pub slot_freed: tokio::sync::Notify,
     /// The engine's event channel.
     pub events: super::events::Events,
     /// Who may connect to us for this torrent (everyone unless it is private).
     pub vouch: Vouch,
+    /// The engine's DHT node, for a public torrent only (BEP 27: a private
+    /// torrent's info-hash never reaches the DHT).
+    pub dht: Option<DhtNode>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -263,7 +362,15 @@ impl Torrent {
             engine.config.direct_writes,
             engine.handles.clone(),
         )
-        .map(|s| s.pinned(add.folder_pin))
+        .map(|s| {
+            s.pinned(add.folder_pin).with_part_file(
+                &meta,
+                super::resume::part_file_path(&super::resume::record_path(
+                    &add.resume_dir,
+                    meta.info_hash,
+                )),
+            )
+        })
         .map_err(|source| EngineError::Storage {
             name: meta.info.name.clone(),
             source,
@@ -275,6 +382,7 @@ impl Torrent {
             storage: Arc::new(storage),
             peer_id: engine.peer_id,
             listen_port: engine.listen_addr.port(),
+            utp: engine.utp.clone(),
             http: engine.http.clone(),
             config: engine.config.clone(),
             caps: engine.caps.clone(),
@@ -310,6 +418,9 @@ impl Torrent {
                 hash_failures: 0,
                 tracker_status: "not announced yet".into(),
                 space_retry: None,
+                web_seeds: Vec::new(),
+                web_pieces: HashMap::new(),
+                file_priorities: vec![FilePriority::Normal; meta.info.files.len()],
             }),
             complete_tx,
             downloaded: AtomicU64::new(0),
@@ -320,11 +431,16 @@ impl Torrent {
                 add.use_trackers && meta.trackers.iter().any(|tier| !tier.is_empty()),
                 &add.extra_peers,
             ),
+            dht: engine.dht.clone().filter(|_| !meta.info.private),
             meta,
             add,
             wake: tokio::sync::Notify::new(),
+            slot_freed: tokio::sync::Notify::new(),
             events: engine.events.clone(),
         });
+        if shared.add.sequential {
+            shared.set_sequential(true);
+        }
         Ok((Torrent { shared, stopped }, stopped_tx))
     }
 
@@ -340,6 +456,17 @@ impl Torrent {
     pub async fn wait_complete(&self) {
         let mut rx = self.shared.complete_tx.subscribe();
         let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// Its byte counters and whether it seeds.
+    pub fn counters(&self) -> Counters {
+        let s = &self.shared;
+        Counters {
+            info_hash: s.meta.info_hash,
+            downloaded: s.downloaded.load(Ordering::Relaxed),
+            uploaded: s.uploaded.load(Ordering::Relaxed),
+            seeding: matches!(s.lock().status, TorrentState::Seeding),
+        }
     }
 
     pub fn stats(&self) -> TorrentStats {
@@ -373,8 +500,12 @@ impl Torrent {
                     downloaded: p.stats.downloaded.load(Ordering::Relaxed),
                     uploaded: p.stats.uploaded.load(Ordering::Relaxed),
                     outgoing: p.outgoing,
+                    encrypted: p.link.encrypted,
+                    transport: p.link.transport,
+                    source: p.source,
                 })
                 .collect(),
+            web_seeds: st.web_seeds.iter().map(|w| w.info()).collect(),
             banned: st.banned.len(),
             tracker_status: st.tracker_status.clone(),
         }
@@ -392,6 +523,7 @@ impl Shared {
         addr: SocketAddr,
         peer_id: PeerId,
         outgoing: bool,
+        link: Link,
     ) -> Result<(u64, mpsc::UnboundedReceiver<PeerCmd>, Arc<PeerStats>), Refused> {
         if self.cancel.is_cancelled() {
             return Err(Refused::Stopping);
@@ -421,6 +553,13 @@ impl Shared {
         if !outgoing && same_address >= MAX_INCOMING_PER_IP_PER_TORRENT {
             return Err(Refused::TooManyFromAddress);
         }
+        let source = if outgoing {
+            st.candidates
+                .get(&addr)
+                .map_or(PeerSource::User, |c| c.source)
+        } else {
+            PeerSource::Incoming
+        };
         let key = st.next_peer_key;
         st.next_peer_key += 1;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -430,8 +569,11 @@ impl Shared {
             key,
             PeerHandle {
                 addr,
+                listen_addr: outgoing.then_some(addr),
                 peer_id,
                 outgoing,
+                link,
+                source,
                 cmd: tx,
                 stats: stats.clone(),
                 unchoked: false,
@@ -443,10 +585,13 @@ impl Shared {
     /// A peer task ended: forget its pieces and return its requests to the pool.
     pub fn unregister_peer(&self, key: u64, pieces: &Bitfield, in_flight: &[BlockRef]) {
         let mut st = self.lock();
-        if let Some(p) = st.peers.remove(&key)
-            && let Some(c) = st.candidates.get_mut(&p.addr)
-        {
-            c.connected = false;
+        if let Some(p) = st.peers.remove(&key) {
+            if p.unchoked {
+                self.slot_freed.notify_one();
+            }
+            if let Some(c) = st.candidates.get_mut(&p.addr) {
+                c.connected = false;
+            }
         }
         st.picker.remove_peer(pieces);
         for b in in_flight {
@@ -454,20 +599,40 @@ impl Shared {
         }
     }
 
-    /// Adds addresses to dial (from a tracker or the user).
-    pub fn add_candidates(&self, addrs: impl IntoIterator<Item = SocketAddr>) {
+    /// Adds addresses to dial, learnt from `source`.
+    pub fn add_candidates(&self, source: PeerSource, addrs: impl IntoIterator<Item = SocketAddr>) {
+        self.add_candidates_hinted(source, addrs.into_iter().map(|a| (a, false)));
+    }
+
+    /// As [`Shared::add_candidates`], each with whether it is said to speak
+    /// uTP (then dialled over uTP first).
+    pub fn add_candidates_hinted(
+        &self,
+        source: PeerSource,
+        addrs: impl IntoIterator<Item = (SocketAddr, bool)>,
+    ) {
         let own = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), self.listen_port);
         let now = Instant::now();
         let mut st = self.lock();
-        for a in addrs {
+        for (a, utp) in addrs {
             if a.port() == 0 || a == own {
                 continue;
             }
-            st.candidates.entry(a).or_insert(Candidate {
-                next_attempt: now,
-                failures: 0,
-                connected: false,
-            });
+            // Peer exchange lets any peer name addresses: past the cap,
+            // only addresses already known are refreshed.
+            if st.candidates.len() >= MAX_CANDIDATES && !st.candidates.contains_key(&a) {
+                continue;
+            }
+            st.candidates
+                .entry(a)
+                .or_insert(Candidate {
+                    source,
+                    next_attempt: now,
+                    failures: 0,
+                    connected: false,
+                    utp_first: false,
+                })
+                .utp_first |= utp;
         }
         drop(st);
         self.wake.notify_one();
@@ -499,6 +664,54 @@ impl Shared {
         });
     }
 
+    /// A web seed starts: its key (for the picker) and its counters.
+    pub fn register_web_seed(&self, url: &str) -> (u64, Arc<WebSeedStats>) {
+        let stats = Arc::new(WebSeedStats {
+            url: url.to_owned(),
+            downloaded: AtomicU64::new(0),
+            strikes: AtomicU32::new(0),
+            status: Mutex::new("starting".into()),
+            judged: tokio::sync::Notify::new(),
+        });
+        let mut st = self.lock();
+        let key = st.next_peer_key;
+        st.next_peer_key += 1;
+        st.web_seeds.push(stats.clone());
+        (key, stats)
+    }
+
+    /// A web seed task ended.
+    pub fn unregister_web_seed(&self, stats: &Arc<WebSeedStats>) {
+        self.lock().web_seeds.retain(|w| !Arc::ptr_eq(w, stats));
+    }
+
+    /// A web seed fetched a whole piece: it is hashed and written like a
+    /// peer's, unless peers completed it first.
+    pub fn web_piece_complete(
+        self: &Arc<Self>,
+        key: u64,
+        index: u32,
+        data: PieceBuf,
+        from: &Arc<WebSeedStats>,
+    ) {
+        {
+            let mut st = self.lock();
+            if !st.picker.web_seed_done(key, index) {
+                st.picker.recycle(data);
+                return;
+            }
+            st.web_pieces.insert(index, from.clone());
+        }
+        self.piece_complete(index, data, Vec::new());
+    }
+
+    /// A web seed could not fetch its piece.
+    pub fn web_piece_failed(&self, key: u64, index: u32, data: PieceBuf) {
+        let mut st = self.lock();
+        st.picker.web_seed_released(key, index);
+        st.picker.recycle(data);
+    }
+
     /// Pieces passed their hash check and are on disk: one lock for the
     /// lot (the write thread settles a run of pieces at once), their buffers
     /// back to the picker, a HAVE for each to every peer.
@@ -507,7 +720,16 @@ impl Shared {
         let mut st = self.lock();
         self.unverified_bytes.fetch_sub(bytes, Ordering::Relaxed);
         for (index, buf) in pieces {
+            if let Some(web) = st.web_pieces.remove(&index) {
+                web.judged.notify_one();
+            }
             st.picker.recycle(buf);
+            if !self.storage.holds_piece(index) {
+                // Its files were skipped while it was on its way: its
+                // bytes had nowhere to go, so we do not have it.
+                st.picker.failed(index);
+                continue;
+            }
             st.picker.verified(index);
             for p in st.peers.values() {
                 let _ = p.cmd.send(PeerCmd::Have(index));
@@ -518,25 +740,81 @@ impl Shared {
             st.status,
             TorrentState::Downloading | TorrentState::DiskFull(_)
         );
-        if st.picker.is_complete() && fetching {
-            st.picker.set_paused(false);
-            st.space_retry = None;
-            st.status = TorrentState::Seeding;
-            drop(st);
-            tracing::info!(torrent = %self.meta.info.name, "download complete, seeding");
-            self.complete_tx.send_replace(true);
-            self.events.send(EngineEvent::Completed {
-                info_hash: self.meta.info_hash,
-                name: self.meta.info.name.clone(),
-            });
-            self.wake.notify_one();
+        if st.picker.is_done() && fetching {
+            self.finish(st);
         }
+    }
+
+    /// Every wanted piece is in: seeding what we have, and everyone is told.
+    fn finish(&self, mut st: MutexGuard<'_, State>) {
+        st.picker.set_paused(false);
+        st.space_retry = None;
+        st.status = TorrentState::Seeding;
+        drop(st);
+        tracing::info!(torrent = %self.meta.info.name, "download complete, seeding");
+        self.complete_tx.send_replace(true);
+        self.events.send(EngineEvent::Completed {
+            info_hash: self.meta.info_hash,
+            name: self.meta.info.name.clone(),
+        });
+        self.wake.notify_one();
+    }
+
+    /// Sequential mode on or off; peers look for blocks to ask again.
+    pub fn set_sequential(&self, on: bool) {
+        let streaming = on.then(|| super::picker::Streaming {
+            first: super::selection::media_ends(&self.meta.info.files, self.meta.info.piece_length),
+        });
+        let mut st = self.lock();
+        st.picker.set_streaming(streaming);
+        for p in st.peers.values() {
+            let _ = p.cmd.send(PeerCmd::Wanted);
+        }
+    }
+
+    /// Takes new file priorities (the storage has already brought wanted
+    /// files out of the part file): the picker's piece priorities, the
+    /// state (done or downloading again), peers' interest, the next record.
+    pub fn apply_priorities(&self, priorities: Vec<FilePriority>) {
+        let mut st = self.lock();
+        let pieces = super::selection::piece_priorities(
+            &super::selection::Span::of(&self.meta.info.files),
+            &priorities,
+            self.meta.info.piece_length,
+            self.meta.piece_count(),
+        );
+        st.picker.set_priorities(pieces);
+        st.file_priorities = priorities;
+        st.resume_dirty = true;
+        for p in st.peers.values() {
+            let _ = p.cmd.send(PeerCmd::Wanted);
+        }
+        let done = st.picker.is_done();
+        match st.status {
+            TorrentState::Downloading | TorrentState::DiskFull(_) if done => {
+                return self.finish(st);
+            }
+            TorrentState::Seeding if !done => {
+                st.status = TorrentState::Downloading;
+                drop(st);
+                tracing::info!(torrent = %self.meta.info.name, "more files wanted: downloading again");
+                self.complete_tx.send_replace(false);
+            }
+            _ => drop(st),
+        }
+        self.wake.notify_one();
     }
 
     pub(super) fn piece_failed(&self, index: u32, contributors: &[(SocketAddr, PeerId)]) {
         let mut st = self.lock();
         st.picker.failed(index);
         st.hash_failures += 1;
+        if let Some(web) = st.web_pieces.remove(&index) {
+            let strikes = web.strikes.fetch_add(1, Ordering::Relaxed) + 1;
+            web.judged.notify_one();
+            tracing::warn!(piece = index, url = %web.url, strikes, "a web seed's piece failed its hash check");
+            return;
+        }
         tracing::warn!(
             piece = index,
             peers = contributors.len(),
@@ -590,6 +868,14 @@ impl Shared {
         }
     }
 
+    /// Whether a download paused for lack of space is due for
+    /// [`Shared::retry_when_space`]: cheap, so the once-a-second save tick of
+    /// every torrent asks this before a trip to the blocking pool (with
+    /// thousands of idle torrents those trips were most of the idle CPU).
+    pub(super) fn space_retry_due(&self) -> bool {
+        matches!(self.lock().space_retry, Some((next, _)) if next <= Instant::now())
+    }
+
     /// While the disk is full, looks at the free space when due: with room
     /// for what is missing (or for a few pieces), the download goes on;
     /// else the next look is later (the wait doubles up to a minute).
@@ -601,8 +887,7 @@ impl Shared {
                 Some((next, _)) if next <= Instant::now() => {}
                 _ => return,
             }
-            let have = st.picker.have();
-            (have.len() - have.count_ones()) as u64 * self.meta.info.piece_length
+            st.picker.wanted_missing() as u64 * self.meta.info.piece_length
         };
         let free = space::available(&self.add.download_dir).unwrap_or(u64::MAX);
         let want = space::enough_to_resume(
@@ -669,6 +954,14 @@ impl Shared {
 
     /// Unchokes a peer at once if an upload slot is free (instead of waiting
     /// up to ten seconds for the next choking round).
+    /// A peer we unchoked is no longer interested: its slot can go to
+    /// another now.
+    pub fn lost_interest(&self, key: u64) {
+        if self.lock().peers.get(&key).is_some_and(|p| p.unchoked) {
+            self.slot_freed.notify_one();
+        }
+    }
+
     pub fn try_unchoke(&self, key: u64) -> bool {
         let mut st = self.lock();
         let unchoked = st.peers.values().filter(|p| p.unchoked).count();
@@ -744,6 +1037,11 @@ impl PieceOwner for Shared {
 
     fn piece_ended(&self, index: u32, data: PieceBuf, end: PieceEnd) {
         self.piece_settled(data);
+        if !matches!(end, PieceEnd::BadHash(_))
+            && let Some(web) = self.lock().web_pieces.remove(&index)
+        {
+            web.judged.notify_one();
+        }
         match end {
             PieceEnd::BadHash(contributors) => self.piece_failed(index, &contributors),
             PieceEnd::WriteFailed(e) if space::is_no_space(&e) => self.out_of_space(index, &e),

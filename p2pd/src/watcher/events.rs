@@ -12,12 +12,16 @@ use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
+/// Whether the platform reports close-after-write (inotify does); elsewhere
+/// completeness rests on the polls alone.
+pub(crate) const CLOSE_EVENTS: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
 /// Events buffered between notify's thread and the watcher's loop.
 const FS_EVENT_QUEUE: usize = 8192;
 
 /// A change the watcher acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum FsChange {
+pub(crate) enum FsChange {
     /// Events were lost, or the watch failed: look at everything again.
     Rescan(String),
     /// Something about this path changed (created, attributes, renamed in).
@@ -31,7 +35,7 @@ pub(super) enum FsChange {
 }
 
 /// The live watch on `shared/` and its event channel.
-pub(super) struct FsEvents {
+pub(crate) struct FsEvents {
     // Kept alive for as long as the events are wanted; dropping it stops the watch.
     _watcher: RecommendedWatcher,
     rx: mpsc::Receiver<notify::Result<Event>>,
@@ -48,6 +52,12 @@ impl FsEvents {
     /// Starts watching `root` recursively, without following symlinks.
     /// Blocking: a recursive watch walks the whole tree.
     pub fn start(root: &Path) -> notify::Result<Self> {
+        Self::start_with(root, RecursiveMode::Recursive)
+    }
+
+    /// Starts watching `root` alone (`NonRecursive`) or with everything
+    /// below it. Blocking, as [`FsEvents::start`].
+    pub fn start_with(root: &Path, mode: RecursiveMode) -> notify::Result<Self> {
         let (tx, rx) = mpsc::channel(FS_EVENT_QUEUE);
         let lost = Arc::new(AtomicBool::new(false));
         let lost_in_callback = Arc::clone(&lost);
@@ -72,7 +82,7 @@ impl FsEvents {
             },
             notify::Config::default().with_follow_symlinks(false),
         )?;
-        watcher.watch(root, RecursiveMode::Recursive)?;
+        watcher.watch(root, mode)?;
         Ok(FsEvents {
             _watcher: watcher,
             rx,
@@ -92,7 +102,7 @@ impl FsEvents {
 }
 
 /// What a notify event means for the watcher.
-pub(super) fn classify(res: notify::Result<Event>) -> Vec<FsChange> {
+pub(crate) fn classify(res: notify::Result<Event>) -> Vec<FsChange> {
     let event = match res {
         Ok(e) => e,
         Err(e) => return vec![FsChange::Rescan(e.to_string())],

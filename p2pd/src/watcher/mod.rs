@@ -56,7 +56,8 @@
 
 mod build;
 mod cache;
-mod events;
+// Also used by the .torrent watch folder (`crate::watchdir`).
+pub(crate) mod events;
 mod names;
 mod probe;
 mod publish;

@@ -15,14 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::build::{self, BuildError, Built};
 use super::cache::CacheEntry;
-use super::events::FsChange;
+use super::events::{CLOSE_EVENTS, FsChange};
 use super::names::{ItemKey, key_for};
 use super::probe::{Fingerprint, Probe, list_items, probe};
 use super::{WatchEvent, WatcherConfig};
 
-/// Whether the platform reports close-after-write (inotify does); elsewhere
-/// completeness rests on the polls alone.
-const CLOSE_EVENTS: bool = cfg!(any(target_os = "linux", target_os = "android"));
 /// Withdrawn items remembered for rename detection.
 const MAX_GONE: usize = 1024;
 

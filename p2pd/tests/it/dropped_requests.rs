@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{BlockRef, Decoded, HANDSHAKE_LEN, Handshake, Message, PeerId};
+use p2pd::engine::Encryption;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -118,7 +119,8 @@ async fn a_request_dropped_without_a_reject_is_cancelled_and_asked_again() {
     let seeder = tokio::spawn(scripted_seeder(listener, meta.clone(), data.clone()));
 
     let cancel = CancellationToken::new();
-    let leecher = engine(&cancel, |_| {}).await;
+    // The scripted peers here speak plaintext only.
+    let leecher = engine(&cancel, |c| c.encryption = Encryption::Disable).await;
     let ih = leecher
         .add(add(&meta, dst.path(), vec![addr]))
         .await

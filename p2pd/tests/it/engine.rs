@@ -73,6 +73,9 @@ pub(crate) async fn engine(
         .try_init();
     let mut config = EngineConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        // Engines of other tests on this host could share a torrent: LSD
+        // would join their swarms to this one's.
+        lsd: false,
         ..EngineConfig::default()
     };
     tweak(&mut config);
@@ -90,6 +93,8 @@ pub(crate) fn add(meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> AddTor
         use_trackers: false,
         assume_complete: false,
         folder_pin: None,
+        file_priorities: None,
+        sequential: false,
     }
 }
 
@@ -100,6 +105,9 @@ fn magnet_add(dir: &Path) -> AddMagnet {
         extra_peers: Vec::new(),
         use_trackers: false,
         folder_pin: None,
+        use_dht: false,
+        files: None,
+        sequential: false,
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::metainfo::Metainfo;
 use p2p_proto::wire::{BlockRef, Decoded, HANDSHAKE_LEN, Handshake, Message, PeerId};
+use p2pd::engine::Encryption;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -113,7 +114,9 @@ async fn blocks_out_of_order_between_other_messages_give_a_correct_file_and_no_f
     let seeder = tokio::spawn(scrambling_seeder(listener, meta.clone(), data.clone()));
 
     let cancel = CancellationToken::new();
-    let leecher = engine(&cancel, |_| {}).await;
+    // The scrambling seeder speaks plaintext only, and plaintext TCP is
+    // the link whose blocks are read in place.
+    let leecher = engine(&cancel, |c| c.encryption = Encryption::Disable).await;
     let ih = leecher
         .add(add(&meta, dst.path(), vec![addr]))
         .await

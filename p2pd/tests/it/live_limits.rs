@@ -5,15 +5,20 @@
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use p2p_proto::wire::{HANDSHAKE_LEN, Handshake, PeerId};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{WAIT, add, engine, make_torrent, seed, sha1_tree};
+
+// For the peers from other loopback addresses, which only Linux answers.
+#[cfg(target_os = "linux")]
+use {
+    p2p_proto::wire::{HANDSHAKE_LEN, Handshake, PeerId},
+    std::net::{IpAddr, SocketAddr},
+    tokio::io::{AsyncReadExt, AsyncWriteExt},
+    tokio::net::{TcpSocket, TcpStream},
+};
 
 /// Polls `f` every 20 ms until it holds, for at most [`WAIT`].
 async fn until(what: &str, mut f: impl FnMut() -> bool) {
@@ -70,6 +75,7 @@ async fn a_download_held_by_a_global_limit_goes_on_when_the_limit_is_raised() {
 }
 
 /// A handshake for `ih` from 127.0.0.`host` with its own peer id.
+#[cfg(target_os = "linux")]
 async fn handshake_from(host: u8, to: SocketAddr, ih: p2p_proto::infohash::InfoHash) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
     socket
@@ -89,6 +95,7 @@ async fn handshake_from(host: u8, to: SocketAddr, ih: p2p_proto::infohash::InfoH
 
 /// Whether the other side has closed the connection, waiting for at most
 /// [`WAIT`]; what it sends before closing is read and dropped.
+#[cfg(target_os = "linux")]
 async fn closed_by_peer(s: &mut TcpStream) -> bool {
     let mut buf = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -17,6 +17,8 @@ pub struct State {
     pub folder: String,
     /// Add without starting.
     pub paused: bool,
+    /// Download in order (streaming).
+    pub sequential: bool,
 }
 
 impl State {
@@ -27,6 +29,8 @@ impl State {
             source,
             to: (!folder.is_empty()).then(|| folder.to_owned()),
             paused: self.paused,
+            files: None,
+            sequential: self.sequential,
         }
     }
 }
@@ -67,6 +71,12 @@ pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
             ui.end_row();
             ui.label("");
             ui.checkbox(&mut app.add.paused, "Add paused");
+            ui.end_row();
+            ui.label("");
+            ui.checkbox(
+                &mut app.add.sequential,
+                "In order (to play while it downloads)",
+            );
             ui.end_row();
         });
     ui.add_space(8.0);

@@ -74,9 +74,12 @@ pub(crate) fn show(app: &mut App, ui: &mut egui::Ui) {
             .show(&mut cols[1], |ui| {
                 for p in peers {
                     let dir = if p.outgoing { "we dialed" } else { "dialed us" };
+                    let enc = if p.encrypted { ", encrypted" } else { "" };
                     ui.label(format!(
-                        "{} ({dir}): {} down, {} up",
+                        "{} ({dir} over {}{enc}, from {}): {} down, {} up",
                         p.addr,
+                        p.transport.name(),
+                        p.source.as_str(),
                         format::bytes(p.downloaded),
                         format::bytes(p.uploaded)
                     ));

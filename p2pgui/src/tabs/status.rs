@@ -44,6 +44,10 @@ pub fn label(key: SettingKey) -> &'static str {
         SettingKey::MaxPeersTotal => "Peers in all",
         SettingKey::UploadSlots => "Upload slots per torrent",
         SettingKey::Tracker => "Tracker URL",
+        SettingKey::MaxActiveDownloads => "Active downloads",
+        SettingKey::MaxActiveSeeds => "Active seeds",
+        SettingKey::SeedRatioLimit => "Stop seeding at ratio",
+        SettingKey::SeedTimeLimit => "Stop seeding after",
     }
 }
 
@@ -90,6 +94,18 @@ fn status(app: &App, ui: &mut egui::Ui) {
             };
             row("Tracker", format!("{state} ({})", s.tracker.reason));
             row("Peer port", s.listen_port.to_string());
+            row(
+                "DHT",
+                match &s.dht {
+                    None => "off".into(),
+                    Some(d) => format!(
+                        "UDP port {}, {} nodes{}",
+                        d.port,
+                        d.nodes,
+                        if d.server_mode { ", server mode" } else { "" }
+                    ),
+                },
+            );
             row(
                 "Torrents in all",
                 format!(

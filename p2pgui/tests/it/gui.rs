@@ -30,7 +30,10 @@ pub fn options(socket: &Path) -> Options {
 
 pub fn open_with(options: Options) -> Gui {
     Harness::builder()
-        .with_size(egui::vec2(1100.0, 680.0))
+        // Tall enough for the whole settings form (fourteen keys and the
+        // Save button): a click lands where a widget is drawn, and kittest's
+        // scroll-into-view does not move egui's scroll areas.
+        .with_size(egui::vec2(1100.0, 820.0))
         .build_eframe(move |cc| App::new(cc, options))
 }
 

@@ -22,6 +22,9 @@ pub struct ReplyFrame {
 }
 
 /// Success with the command's typed result, or an error.
+// One lives per reply being written, never many at once: boxing the common
+// `Ok` would only add an allocation to every reply.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyBody {
@@ -42,7 +45,8 @@ pub enum Response {
     List(Vec<TorrentSummary>),
     /// `add`, `resume`: the torrent, with a note when it waits.
     Added(Added),
-    /// `pause`, `remove`: the torrent as it was.
+    /// `pause`, `remove`: the torrent as it was; `torrent_limits`,
+    /// `queue`, `move`: as it is after the change.
     Torrent(TorrentSummary),
     /// `progress`.
     Progress(ProgressInfo),
@@ -82,6 +86,12 @@ pub enum Response {
     PasskeyRotated(PasskeyRotatedInfo),
     /// `config_get`, `config_set`.
     Config(RuntimeSettings),
+    /// `torrent_files`, `file_priority`.
+    TorrentFiles(super::files::TorrentFiles),
+    /// `seed_goal` (boxed: a summary and more, the largest reply).
+    SeedGoal(Box<super::goals::SeedGoalInfo>),
+    /// `verify`.
+    Verified(super::maintenance::Verified),
 }
 
 /// Why a reply line cannot be read.
@@ -148,9 +158,14 @@ impl Request {
             Request::Status => Response::Status(de(c, json)?),
             Request::List => Response::List(de(c, json)?),
             Request::Add { .. } | Request::Resume { .. } => Response::Added(de(c, json)?),
-            Request::Pause { .. } | Request::Remove { .. } | Request::TorrentLimits { .. } => {
-                Response::Torrent(de(c, json)?)
-            }
+            Request::Pause { .. }
+            | Request::Remove { .. }
+            | Request::TorrentLimits { .. }
+            | Request::Queue { .. }
+            | Request::Sequential { .. }
+            | Request::Move { .. } => Response::Torrent(de(c, json)?),
+            Request::Verify { .. } => Response::Verified(de(c, json)?),
+            Request::SeedGoal { .. } => Response::SeedGoal(de(c, json)?),
             Request::Progress { .. } => Response::Progress(de(c, json)?),
             Request::Peers { .. } => Response::Peers(de(c, json)?),
             Request::Share { .. } => Response::Shared(de(c, json)?),
@@ -172,6 +187,9 @@ impl Request {
             Request::Events { .. } => Response::Events(de(c, json)?),
             Request::PasskeyRotate => Response::PasskeyRotated(de(c, json)?),
             Request::ConfigGet | Request::ConfigSet { .. } => Response::Config(de(c, json)?),
+            Request::TorrentFiles { .. } | Request::FilePriority { .. } => {
+                Response::TorrentFiles(de(c, json)?)
+            }
         })
     }
 }

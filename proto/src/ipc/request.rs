@@ -64,6 +64,14 @@ pub enum Request {
         /// Add without starting.
         #[serde(default)]
         paused: bool,
+        /// Fetch only these files (by their `torrent_files` index, from 1);
+        /// the others are skipped. None: every file, or a magnet link's
+        /// own `so=` list.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files: Option<super::FileSet>,
+        /// Download in sequential (streaming) mode.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sequential: bool,
     },
     /// Resume progress of one torrent ([`super::ProgressInfo`]).
     Progress {
@@ -224,6 +232,66 @@ pub enum Request {
         #[serde(default)]
         upload_rate_limit: Option<u64>,
     },
+    /// The files of a torrent with their size, progress and priority
+    /// ([`super::TorrentFiles`]).
+    TorrentFiles {
+        /// Torrent id.
+        id: String,
+    },
+    /// Changes the priority of some files of a running torrent at once,
+    /// kept in its resume record ([`super::TorrentFiles`] after the change).
+    FilePriority {
+        /// Torrent id.
+        id: String,
+        /// The files, by their `torrent_files` index (from 1).
+        files: super::FileSet,
+        /// The new priority.
+        priority: super::FilePriority,
+    },
+    /// Turns a download's sequential (streaming) mode on or off: pieces in
+    /// order, the first and last of media files first; kept with the
+    /// download ([`super::TorrentSummary`] after the change).
+    Sequential {
+        /// Torrent id.
+        id: String,
+        /// On or off.
+        on: bool,
+    },
+    /// Moves a download in the queue, which decides the order downloads
+    /// and seeds start in ([`super::TorrentSummary`] after the move).
+    Queue {
+        /// Torrent id.
+        id: String,
+        /// Where to.
+        to: super::QueueMove,
+    },
+    /// Sets a download's own seed goals, kept in its registry entry
+    /// ([`super::SeedGoalInfo`]); a goal not given stays as it was.
+    SeedGoal {
+        /// Torrent id.
+        id: String,
+        /// A ratio (e.g. `2.0`), `unlimited`, or `global`.
+        #[serde(default)]
+        ratio: Option<String>,
+        /// A seeding time (e.g. `3h`), `unlimited`, or `global`.
+        #[serde(default)]
+        time: Option<String>,
+    },
+    /// Moves a download's data to another folder and goes on from there
+    /// without hashing it again ([`super::TorrentSummary`] after the move).
+    /// A failed move leaves every file where it was.
+    Move {
+        /// Torrent id.
+        id: String,
+        /// The new download folder (absolute; judged like `add`'s `to`).
+        to: String,
+    },
+    /// Hashes every piece of a download again now, drops the bad ones from
+    /// what it has so they are downloaded again ([`super::Verified`]).
+    Verify {
+        /// Torrent id.
+        id: String,
+    },
 }
 
 impl std::fmt::Debug for Request {
@@ -278,6 +346,13 @@ impl Request {
             Request::ConfigGet => "config_get",
             Request::ConfigSet { .. } => "config_set",
             Request::TorrentLimits { .. } => "torrent_limits",
+            Request::TorrentFiles { .. } => "torrent_files",
+            Request::FilePriority { .. } => "file_priority",
+            Request::Queue { .. } => "queue",
+            Request::Sequential { .. } => "sequential",
+            Request::SeedGoal { .. } => "seed_goal",
+            Request::Move { .. } => "move",
+            Request::Verify { .. } => "verify",
         }
     }
 }

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::goals::{Ratio, format_seed_time, parse_ratio, parse_seed_time};
+
 /// Longest tracker URL accepted.
 const MAX_URL_BYTES: usize = 2048;
 /// Most peer connections per torrent a setting may ask for.
@@ -13,6 +15,8 @@ const MAX_PEERS_PER_TORRENT: u32 = 2_000;
 const MAX_PEERS_TOTAL: u32 = 20_000;
 /// Most upload slots per torrent a setting may ask for.
 const MAX_UPLOAD_SLOTS: u32 = 500;
+/// Most active downloads or seeds a queue setting may ask for.
+const MAX_ACTIVE: u32 = 100_000;
 /// Highest rate limit: 1 TiB/s, far above any link, far below overflow.
 const MAX_RATE: u64 = 1 << 40;
 
@@ -44,6 +48,21 @@ pub struct RuntimeSettings {
     pub upload_slots: u32,
     /// Announce URL written into torrents shared from now on.
     pub tracker: String,
+    /// Downloads running at once; the others wait in the queue. 0:
+    /// unlimited (also what a daemon older than the queue means).
+    #[serde(default)]
+    pub max_active_downloads: u32,
+    /// Complete downloads seeding at once; 0: unlimited. Watched-folder
+    /// items are not counted.
+    #[serde(default)]
+    pub max_active_seeds: u32,
+    /// Share ratio (uploaded / size) at which a torrent stops seeding;
+    /// none: no ratio goal.
+    #[serde(default)]
+    pub seed_ratio_limit: Option<Ratio>,
+    /// Seconds of seeding after which a torrent stops; none: no time goal.
+    #[serde(default)]
+    pub seed_time_limit: Option<u64>,
 }
 
 /// A daily window `HH:MM-HH:MM` in local time; it may cross midnight.
@@ -96,11 +115,19 @@ pub enum SettingKey {
     UploadSlots,
     /// [`RuntimeSettings::tracker`].
     Tracker,
+    /// [`RuntimeSettings::max_active_downloads`].
+    MaxActiveDownloads,
+    /// [`RuntimeSettings::max_active_seeds`].
+    MaxActiveSeeds,
+    /// [`RuntimeSettings::seed_ratio_limit`].
+    SeedRatioLimit,
+    /// [`RuntimeSettings::seed_time_limit`].
+    SeedTimeLimit,
 }
 
 impl SettingKey {
     /// Every key.
-    pub const ALL: [SettingKey; 10] = [
+    pub const ALL: [SettingKey; 14] = [
         SettingKey::DownloadRateLimit,
         SettingKey::UploadRateLimit,
         SettingKey::AltDownloadRateLimit,
@@ -111,6 +138,10 @@ impl SettingKey {
         SettingKey::MaxPeersTotal,
         SettingKey::UploadSlots,
         SettingKey::Tracker,
+        SettingKey::MaxActiveDownloads,
+        SettingKey::MaxActiveSeeds,
+        SettingKey::SeedRatioLimit,
+        SettingKey::SeedTimeLimit,
     ];
 
     /// The key as typed (the config file's name).
@@ -126,6 +157,10 @@ impl SettingKey {
             SettingKey::MaxPeersTotal => "max_peers_total",
             SettingKey::UploadSlots => "upload_slots",
             SettingKey::Tracker => "tracker",
+            SettingKey::MaxActiveDownloads => "max_active_downloads",
+            SettingKey::MaxActiveSeeds => "max_active_seeds",
+            SettingKey::SeedRatioLimit => "seed_ratio_limit",
+            SettingKey::SeedTimeLimit => "seed_time_limit",
         }
     }
 
@@ -143,7 +178,7 @@ impl SettingKey {
 pub enum SettingError {
     /// Not one of [`SettingKey::ALL`].
     #[error(
-        "unknown setting {0:?} (one of: download_rate_limit, upload_rate_limit, alt_download_rate_limit, alt_upload_rate_limit, alt_speed, alt_speed_schedule, max_peers_per_torrent, max_peers_total, upload_slots, tracker)"
+        "unknown setting {0:?} (one of: download_rate_limit, upload_rate_limit, alt_download_rate_limit, alt_upload_rate_limit, alt_speed, alt_speed_schedule, max_peers_per_torrent, max_peers_total, upload_slots, tracker, max_active_downloads, max_active_seeds, seed_ratio_limit, seed_time_limit)"
     )]
     UnknownKey(String),
     /// A value the key cannot take; the text says what it can.
@@ -162,6 +197,10 @@ impl RuntimeSettings {
     /// The value of `key` as `config get` prints it and `config set` takes it.
     pub fn get(&self, key: SettingKey) -> String {
         let rate = |r: Option<u64>| r.map_or_else(|| "unlimited".to_owned(), |r| r.to_string());
+        let active = |n: u32| match n {
+            0 => "unlimited".to_owned(),
+            n => n.to_string(),
+        };
         match key {
             SettingKey::DownloadRateLimit => rate(self.download_rate_limit),
             SettingKey::UploadRateLimit => rate(self.upload_rate_limit),
@@ -175,6 +214,14 @@ impl RuntimeSettings {
             SettingKey::MaxPeersTotal => self.max_peers_total.to_string(),
             SettingKey::UploadSlots => self.upload_slots.to_string(),
             SettingKey::Tracker => self.tracker.clone(),
+            SettingKey::MaxActiveDownloads => active(self.max_active_downloads),
+            SettingKey::MaxActiveSeeds => active(self.max_active_seeds),
+            SettingKey::SeedRatioLimit => self
+                .seed_ratio_limit
+                .map_or_else(|| "unlimited".to_owned(), |r| r.to_string()),
+            SettingKey::SeedTimeLimit => self
+                .seed_time_limit
+                .map_or_else(|| "unlimited".to_owned(), format_seed_time),
         }
     }
 
@@ -186,6 +233,7 @@ impl RuntimeSettings {
             expected,
         };
         let v = value.trim();
+        const ACTIVE: &str = "a whole number from 1 to 100000, or `unlimited` (or 0)";
         const RATE: &str =
             "a rate in bytes per second (e.g. 500K, 2M, 1G; binary units) or `unlimited`";
         match key {
@@ -228,6 +276,23 @@ impl RuntimeSettings {
             SettingKey::Tracker => {
                 self.tracker = parse_tracker(v).ok_or_else(|| {
                     bad("an http:// or https:// announce URL of at most 2048 bytes")
+                })?
+            }
+            SettingKey::MaxActiveDownloads => {
+                self.max_active_downloads =
+                    parse_active(v).ok_or_else(|| bad(ACTIVE))?
+            }
+            SettingKey::MaxActiveSeeds => {
+                self.max_active_seeds = parse_active(v).ok_or_else(|| bad(ACTIVE))?
+            }
+            SettingKey::SeedRatioLimit => {
+                self.seed_ratio_limit = parse_ratio(v).ok_or_else(|| {
+                    bad("a ratio from 0 to 10000 with at most two decimals (e.g. 2.0) or `unlimited`")
+                })?
+            }
+            SettingKey::SeedTimeLimit => {
+                self.seed_time_limit = parse_seed_time(v).ok_or_else(|| {
+                    bad("a time such as 90m, 3h, 2d or 1h30m (at most ten years) or `unlimited`")
                 })?
             }
         }
@@ -276,6 +341,14 @@ fn parse_count(text: &str, max: u32) -> Option<u32> {
         return None;
     }
     text.parse().ok().filter(|n| (1..=max).contains(n))
+}
+
+/// A queue size: `unlimited` or 0 is 0, else 1 to [`MAX_ACTIVE`].
+fn parse_active(text: &str) -> Option<u32> {
+    if text.eq_ignore_ascii_case("unlimited") || text == "0" {
+        return Some(0);
+    }
+    parse_count(text, MAX_ACTIVE)
 }
 
 /// `HH:MM-HH:MM` (a daily local-time window, not empty) is
@@ -333,6 +406,10 @@ pub(crate) fn sample() -> RuntimeSettings {
         max_peers_total: 500,
         upload_slots: 8,
         tracker: "http://127.0.0.1:6969/announce".into(),
+        max_active_downloads: 5,
+        max_active_seeds: 0,
+        seed_ratio_limit: None,
+        seed_time_limit: None,
     }
 }
 
@@ -379,12 +456,16 @@ mod tests {
                 "https://t.example/a?x=1",
                 "https://t.example/a?x=1",
             ),
+            ("max_active_downloads", "2", "2"),
+            ("max_active_seeds", "unlimited", "unlimited"),
+            ("seed_ratio_limit", "1.5", "1.50"),
+            ("seed_time_limit", "90m", "1h30m"),
         ] {
             let k = SettingKey::parse(key).unwrap();
             s.set(k, value).unwrap();
             assert_eq!(s.get(k), back, "{key}");
         }
-        assert_eq!(SettingKey::ALL.len(), 10);
+        assert_eq!(SettingKey::ALL.len(), 14);
     }
 
     #[test]
@@ -402,6 +483,9 @@ mod tests {
             ("tracker", "ftp://x/announce"),
             ("tracker", "http:///announce"),
             ("tracker", "http://a b/announce"),
+            ("max_active_downloads", "-1"),
+            ("seed_ratio_limit", "1.234"),
+            ("seed_time_limit", "soon"),
         ] {
             let e = s.set(SettingKey::parse(key).unwrap(), value).unwrap_err();
             assert!(e.to_string().starts_with(&format!("{key}: ")), "{e}");

@@ -92,6 +92,89 @@ pub struct StatusInfo {
     pub download_rate: u64,
     /// Bytes per second, all torrents.
     pub upload_rate: u64,
+    /// The DHT node; `None` when it is off (or the daemon predates it).
+    /// Boxed: it is the largest part of the largest reply.
+    #[serde(default)]
+    pub dht: Option<Box<DhtInfo>>,
+    /// The .torrent watch folder; `None` when it is off (or the daemon
+    /// predates it).
+    #[serde(default)]
+    pub watch_folder: Option<Box<WatchFolderInfo>>,
+}
+
+/// The .torrent watch folder, for `status`: what became of the files
+/// dropped into it since the daemon started.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WatchFolderInfo {
+    /// The folder.
+    pub dir: String,
+    /// Files that started a download (renamed `.added`).
+    pub started: u64,
+    /// Files whose torrent was already there (renamed `.added` too).
+    pub already_there: u64,
+    /// Files that could not be used (renamed `.invalid`).
+    pub invalid: u64,
+    /// The last few invalid files, newest last, and why.
+    pub recent_invalid: Vec<InvalidWatchFile>,
+}
+
+/// A file of the watch folder that could not start a download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidWatchFile {
+    /// Its name as dropped (before `.invalid` was added).
+    pub file: String,
+    /// Why, for people (the parser's error, the size limit...).
+    pub reason: String,
+}
+
+/// A torrent's transfers over its whole life in this daemon, kept across
+/// restarts (the `downloaded` and `uploaded` of [`TorrentSummary`] count
+/// since it last started).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct AllTime {
+    /// Payload bytes received.
+    pub downloaded: u64,
+    /// Payload bytes sent.
+    pub uploaded: u64,
+    /// `uploaded / downloaded`; over the torrent's size when nothing was
+    /// downloaded (a torrent seeded from data that was already here).
+    pub ratio: f64,
+    /// Seconds spent complete and running.
+    pub seeding_secs: u64,
+}
+
+impl AllTime {
+    /// Figures with the ratio worked out for a torrent of `size` bytes.
+    pub fn new(downloaded: u64, uploaded: u64, seeding_secs: u64, size: u64) -> AllTime {
+        let base = if downloaded > 0 { downloaded } else { size };
+        AllTime {
+            downloaded,
+            uploaded,
+            ratio: if base == 0 {
+                0.0
+            } else {
+                uploaded as f64 / base as f64
+            },
+            seeding_secs,
+        }
+    }
+}
+
+/// The daemon's DHT node (BEP 5), for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DhtInfo {
+    /// Its UDP port.
+    pub port: u16,
+    /// Nodes in its routing table seen recently; 0 means it has not
+    /// joined the DHT (yet).
+    pub nodes: usize,
+    /// Whether it answers other nodes' queries.
+    pub server_mode: bool,
+    /// Whether it has not been seen reachable from outside.
+    pub firewalled: bool,
+    /// Our address as other nodes see it, once they agree.
+    #[serde(default)]
+    pub public_address: Option<String>,
 }
 
 /// Tracker reachability and why.
@@ -137,6 +220,11 @@ pub enum TorrentState {
     /// Waiting for free disk space, requesting nothing; goes on by itself
     /// when there is room (why, with the sizes, is beside the state).
     DiskFull,
+    /// Waiting in the queue for a download or seed slot (its place is
+    /// beside the state).
+    Queued,
+    /// Stopped by a seed goal (which one is beside the state).
+    Finished,
 }
 
 impl TorrentState {
@@ -150,6 +238,8 @@ impl TorrentState {
             TorrentState::Waiting => "waiting",
             TorrentState::Error => "error",
             TorrentState::DiskFull => "disk_full",
+            TorrentState::Queued => "queued",
+            TorrentState::Finished => "finished",
         }
     }
 }
@@ -171,7 +261,9 @@ pub struct TorrentSummary {
     pub name: String,
     /// What it is doing.
     pub state: TorrentState,
-    /// Error text when `state` is `error`; why it waits when `disk_full`.
+    /// Error text when `state` is `error`; why it waits when `disk_full`;
+    /// its place when `queued` (`#2 in the queue`); the goal reached when
+    /// `finished` (`ratio 2.00 reached`).
     #[serde(default)]
     pub error: Option<String>,
     /// Verified fraction, 0 to 1.
@@ -196,6 +288,12 @@ pub struct TorrentSummary {
     /// Its own upload limit in bytes per second, under the global one.
     #[serde(default)]
     pub upload_rate_limit: Option<u64>,
+    /// Its transfers over its whole life, across restarts.
+    #[serde(default)]
+    pub all_time: AllTime,
+    /// Sequential (streaming) mode.
+    #[serde(default)]
+    pub sequential: bool,
 }
 
 /// Reply to `progress`.
@@ -227,6 +325,9 @@ pub struct ProgressInfo {
     /// the torrent has no more pieces than that (see [`piece_map`]).
     #[serde(default)]
     pub piece_map: Vec<u8>,
+    /// Its transfers over its whole life, across restarts.
+    #[serde(default)]
+    pub all_time: AllTime,
 }
 
 /// Most entries in [`ProgressInfo::piece_map`]: a strip as wide as a detail
@@ -261,7 +362,8 @@ pub struct FileProgress {
     pub complete: bool,
 }
 
-/// A connected peer.
+/// A connected peer, or a web seed (its URL as `addr`, how it is doing
+/// as `peer_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerSummary {
     /// `IP:port`.
@@ -274,6 +376,77 @@ pub struct PeerSummary {
     pub uploaded: u64,
     /// We dialed it.
     pub outgoing: bool,
+    /// How we learnt of it.
+    #[serde(default)]
+    pub source: PeerSource,
+    /// The stream is RC4-encrypted (Message Stream Encryption). Absent
+    /// from daemons older than encryption: false.
+    #[serde(default)]
+    pub encrypted: bool,
+    /// What carries the connection. Absent from daemons older than uTP:
+    /// TCP.
+    #[serde(default)]
+    pub transport: PeerTransport,
+}
+
+/// What carries a peer connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerTransport {
+    /// TCP.
+    #[default]
+    Tcp,
+    /// uTP over UDP (BEP 29).
+    Utp,
+    /// HTTP: a web seed (BEP 19).
+    Http,
+}
+
+impl PeerTransport {
+    /// The name `p2pctl peers` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerTransport::Tcp => "tcp",
+            PeerTransport::Utp => "utp",
+            PeerTransport::Http => "http",
+        }
+    }
+}
+
+/// How a peer was found. One name per source, shown by `p2pctl peers`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerSource {
+    /// A tracker's announce answer.
+    Tracker,
+    /// The DHT (BEP 5).
+    Dht,
+    /// Peer exchange (BEP 11).
+    Pex,
+    /// Local service discovery (BEP 14).
+    Lsd,
+    /// Given by the user (a magnet link's `x.pe`, a download request).
+    User,
+    /// It connected to us.
+    #[default]
+    Incoming,
+    /// Not a peer: a web seed of the torrent (BEP 19).
+    WebSeed,
+}
+
+impl PeerSource {
+    /// The name `p2pctl peers` shows (the same as on the wire).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerSource::Tracker => "tracker",
+            PeerSource::Dht => "dht",
+            PeerSource::Pex => "pex",
+            PeerSource::Lsd => "lsd",
+            PeerSource::User => "user",
+            PeerSource::Incoming => "incoming",
+            PeerSource::WebSeed => "webseed",
+        }
+    }
 }
 
 /// Reply to `share`.

@@ -129,6 +129,7 @@ impl Metainfo {
             exact_length: Some(self.info.total_length),
             peers: Vec::new(),
             web_seeds: self.web_seeds.clone(),
+            select_only: None,
         }
     }
 }

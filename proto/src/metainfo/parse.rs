@@ -8,6 +8,7 @@ use super::{
 };
 use crate::bencode::{self, Value};
 use crate::infohash::InfoHash;
+use crate::webseed;
 
 type Result<T> = std::result::Result<T, MetainfoError>;
 
@@ -309,16 +310,18 @@ fn trackers(root: &Value<'_>) -> Vec<Vec<String>> {
     tiers
 }
 
-/// BEP 19 `url-list`: a single string or a list of strings.
+/// BEP 19 `url-list`: a single string or a list of strings. Entries that
+/// are not usable web seed URLs are skipped (see [`webseed::accept_url`]),
+/// as bad tracker entries are: the list is a hint, not the torrent.
 fn web_seeds(root: &Value<'_>) -> Vec<String> {
     let Some(v) = root.get("url-list") else {
         return Vec::new();
     };
-    let mut out: Vec<String> = match v.as_list() {
-        Some(list) => list.iter().filter_map(url).collect(),
-        None => url(v).into_iter().collect(),
-    };
-    let mut seen = HashSet::new();
-    out.retain(|u| seen.insert(u.clone()));
-    out
+    let entries = v.as_list().unwrap_or(std::slice::from_ref(v));
+    webseed::accept_list(
+        entries
+            .iter()
+            .filter_map(Value::as_bytes)
+            .filter_map(|b| std::str::from_utf8(b).ok()),
+    )
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::bencode::{OwnedValue, encode};
+use crate::webseed;
 
 fn hashes(n: usize) -> OwnedValue {
     OwnedValue::Bytes(vec![7u8; 20 * n])
@@ -318,4 +319,54 @@ fn the_magnet_link_carries_name_size_and_trackers() {
             m.info_hash
         )
     );
+}
+
+fn with_url_list(url_list: OwnedValue) -> Metainfo {
+    let bytes = encode(
+        &OwnedValue::dict()
+            .with("url-list", url_list)
+            .with("info", single(40_000, 16384, 3)),
+    );
+    Metainfo::from_bytes(&bytes).unwrap()
+}
+
+#[test]
+fn a_url_list_may_be_one_string_or_a_list_of_strings() {
+    assert_eq!(
+        with_url_list(OwnedValue::bytes("https://seed/file")).web_seeds,
+        ["https://seed/file"]
+    );
+    let list = OwnedValue::List(vec![
+        OwnedValue::bytes("http://a/"),
+        OwnedValue::bytes(" http://b/x "),
+        OwnedValue::bytes("http://a/"),
+    ]);
+    assert_eq!(with_url_list(list).web_seeds, ["http://a/", "http://b/x"]);
+}
+
+#[test]
+fn hostile_url_list_entries_are_skipped_and_the_torrent_still_loads() {
+    let long = format!("http://h/{}", "a".repeat(webseed::MAX_WEB_SEED_URL_BYTES));
+    let list = OwnedValue::List(vec![
+        OwnedValue::Int(7),
+        OwnedValue::List(vec![OwnedValue::bytes("http://nested/")]),
+        OwnedValue::dict(),
+        OwnedValue::Bytes(vec![0xff, 0xfe]),
+        OwnedValue::bytes("file:///etc/passwd"),
+        OwnedValue::bytes("http://h/\r\nInjected: 1"),
+        OwnedValue::bytes(&long),
+        OwnedValue::bytes(""),
+        OwnedValue::bytes("http://good/"),
+    ]);
+    assert_eq!(with_url_list(list).web_seeds, ["http://good/"]);
+    assert!(with_url_list(OwnedValue::Int(1)).web_seeds.is_empty());
+    assert!(with_url_list(OwnedValue::dict()).web_seeds.is_empty());
+    let many = OwnedValue::List(
+        (0..10_000)
+            .map(|i| OwnedValue::bytes(format!("http://h{i}/")))
+            .collect(),
+    );
+    let m = with_url_list(many);
+    assert_eq!(m.web_seeds.len(), webseed::MAX_WEB_SEEDS);
+    assert_eq!(m.web_seeds[0], "http://h0/");
 }

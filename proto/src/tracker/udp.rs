@@ -386,6 +386,13 @@ impl UdpResponse {
     /// the socket, not by a field), at most [`MAX_PEERS`].
     pub fn encode(&self, ipv6: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
+        self.encode_into(ipv6, &mut out);
+        out
+    }
+
+    /// [`UdpResponse::encode`] appended to `out` (a tracker reuses one
+    /// buffer for every answer).
+    pub fn encode_into(&self, ipv6: bool, out: &mut Vec<u8>) {
         match self {
             UdpResponse::Connect {
                 transaction_id,
@@ -431,10 +438,9 @@ impl UdpResponse {
             } => {
                 out.extend_from_slice(&ERROR.to_be_bytes());
                 out.extend_from_slice(&transaction_id.to_be_bytes());
-                out.extend_from_slice(cut(message.as_bytes(), MAX_ERROR_BYTES));
+                out.extend_from_slice(cut_text(message, MAX_ERROR_BYTES).as_bytes());
             }
         }
-        out
     }
 
     /// Reads a tracker's datagram (the client side); `ipv6` is the family
@@ -491,8 +497,12 @@ impl UdpResponse {
                 if !counts.len().is_multiple_of(12) {
                     return Err(UdpError::BadScrape);
                 }
+                // No client asks for more than MAX_SCRAPE_HASHES, so
+                // counts past them answer nothing asked: left unread, as
+                // we never send them (found by the udp_tracker fuzz target).
                 let stats = counts
                     .chunks_exact(12)
+                    .take(MAX_SCRAPE_HASHES)
                     .map(|c| ScrapeStats {
                         complete: be_u32(c, 0),
                         downloaded: be_u32(c, 4),
@@ -506,7 +516,14 @@ impl UdpResponse {
             }
             ERROR => Ok(UdpResponse::Error {
                 transaction_id,
-                message: String::from_utf8_lossy(cut(&b[8..], MAX_ERROR_BYTES)).into_owned(),
+                // Cut again after the lossy conversion (each bad byte
+                // becomes three), so that what we read is what we would
+                // send (found by the udp_tracker fuzz target).
+                message: cut_text(
+                    &String::from_utf8_lossy(cut(&b[8..], MAX_ERROR_BYTES)),
+                    MAX_ERROR_BYTES,
+                )
+                .to_owned(),
             }),
             other => Err(UdpError::UnknownAction(other)),
         }
@@ -520,6 +537,15 @@ const fn max(a: usize, b: usize) -> usize {
 /// The first `max` bytes at most.
 fn cut(b: &[u8], max: usize) -> &[u8] {
     &b[..b.len().min(max)]
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn cut_text(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]

@@ -94,14 +94,7 @@ impl ExtHandshake {
     /// [`MAX_EXTENSIONS`] entries is refused.
     pub fn decode(payload: &[u8]) -> Result<Self, WireError> {
         const WHAT: &str = "extension handshake";
-        let (top, _) = bencode::decode_prefix_with(payload, &HANDSHAKE_LIMITS)
-            .map_err(|error| WireError::BadBencode { what: WHAT, error })?;
-        if top.as_dict().is_none() {
-            return Err(WireError::NotADictionary {
-                what: WHAT,
-                found: top.type_name(),
-            });
-        }
+        let (top, _) = dict_prefix(payload, &HANDSHAKE_LIMITS, WHAT)?;
         let mut h = ExtHandshake::default();
         if let Some(entries) = top.get("m").and_then(Value::as_dict) {
             if entries.len() > MAX_EXTENSIONS {
@@ -171,14 +164,7 @@ impl<'a> MetadataMsg<'a> {
     /// the header of a request or reject, are ignored.
     pub fn decode(payload: &'a [u8]) -> Result<MetadataMsg<'a>, WireError> {
         const WHAT: &str = "ut_metadata message";
-        let (header, used) = bencode::decode_prefix_with(payload, &METADATA_HEADER_LIMITS)
-            .map_err(|error| WireError::BadBencode { what: WHAT, error })?;
-        if header.as_dict().is_none() {
-            return Err(WireError::NotADictionary {
-                what: WHAT,
-                found: header.type_name(),
-            });
-        }
+        let (header, used) = dict_prefix(payload, &METADATA_HEADER_LIMITS, WHAT)?;
         let msg_type = required_int(&header, "msg_type")?;
         let raw_piece = required_int(&header, "piece")?;
         let piece = u32::try_from(raw_piece).map_err(|_| WireError::FieldOutOfRange {
@@ -239,6 +225,24 @@ impl<'a> MetadataMsg<'a> {
         }
         out
     }
+}
+
+/// The bencoded dictionary `payload` starts with, and the bytes it took;
+/// `what` names the message in the error.
+pub(super) fn dict_prefix<'a>(
+    payload: &'a [u8],
+    limits: &Limits,
+    what: &'static str,
+) -> Result<(Value<'a>, usize), WireError> {
+    let (top, used) = bencode::decode_prefix_with(payload, limits)
+        .map_err(|error| WireError::BadBencode { what, error })?;
+    if top.as_dict().is_none() {
+        return Err(WireError::NotADictionary {
+            what,
+            found: top.type_name(),
+        });
+    }
+    Ok((top, used))
 }
 
 fn int_field(dict: &Value<'_>, key: &str) -> Option<i64> {

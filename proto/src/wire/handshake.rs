@@ -1,5 +1,5 @@
 //! The 68-byte BEP 3 handshake (<https://www.bittorrent.org/beps/bep_0003.html>)
-//! and its reserved bits for BEP 6 Fast and BEP 10 extensions.
+//! and its reserved bits for BEP 5 DHT, BEP 6 Fast and BEP 10 extensions.
 //!
 //! Must not check the info-hash or peer id against anything: which torrents
 //! we serve and whom we talk to is the engine's business.
@@ -10,6 +10,9 @@ use crate::infohash::InfoHash;
 /// Reserved byte and bit of the Fast extension (BEP 6).
 const FAST_BYTE: usize = 7;
 const FAST_BIT: u8 = 0x04;
+/// Reserved byte and bit of DHT support (BEP 5): the peer may send PORT.
+const DHT_BYTE: usize = 7;
+const DHT_BIT: u8 = 0x01;
 /// Reserved byte and bit of the extension protocol (BEP 10).
 const EXTENSION_BYTE: usize = 5;
 const EXTENSION_BIT: u8 = 0x10;
@@ -18,7 +21,8 @@ const EXTENSION_BIT: u8 = 0x10;
 /// the info-hash and the sender's peer id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handshake {
-    /// Feature bits; we read BEP 6 (byte 7, 0x04) and BEP 10 (byte 5, 0x10).
+    /// Feature bits; we read BEP 5 (byte 7, 0x01), BEP 6 (byte 7, 0x04)
+    /// and BEP 10 (byte 5, 0x10).
     pub reserved: [u8; 8],
     /// The torrent this connection is for.
     pub info_hash: InfoHash,
@@ -38,6 +42,19 @@ impl Handshake {
             info_hash,
             peer_id,
         }
+    }
+
+    /// The same handshake, also saying we run a DHT node (BEP 5): only for
+    /// a public torrent, since the PORT message that follows invites the
+    /// peer to ask our node about it.
+    pub fn with_dht(mut self) -> Self {
+        self.reserved[DHT_BYTE] |= DHT_BIT;
+        self
+    }
+
+    /// Whether the sender runs a DHT node (BEP 5) and may send PORT.
+    pub fn supports_dht(&self) -> bool {
+        self.reserved[DHT_BYTE] & DHT_BIT != 0
     }
 
     /// Whether the sender supports the Fast extension (BEP 6).

@@ -2,7 +2,8 @@
 //! length-prefixed messages of BEP 3 (<https://www.bittorrent.org/beps/bep_0003.html>),
 //! the Fast extension of BEP 6 (<https://www.bittorrent.org/beps/bep_0006.html>),
 //! the extension protocol of BEP 10 (<https://www.bittorrent.org/beps/bep_0010.html>)
-//! and `ut_metadata` of BEP 9 (<https://www.bittorrent.org/beps/bep_0009.html>).
+//! `ut_metadata` of BEP 9 (<https://www.bittorrent.org/beps/bep_0009.html>)
+//! and `ut_pex` of BEP 11 (<https://www.bittorrent.org/beps/bep_0011.html>).
 //!
 //! Decoders take the bytes buffered so far and answer either "this message,
 //! using n bytes" or "need at least n more bytes"; encoders append to a
@@ -13,6 +14,7 @@
 mod extension;
 mod handshake;
 mod message;
+mod pex;
 
 use std::fmt;
 
@@ -23,6 +25,7 @@ pub use extension::{
 };
 pub use handshake::Handshake;
 pub use message::{BlockRef, Message, PIECE_HEADER_LEN, decode_piece_header, encode_piece_header};
+pub use pex::{PEX_MAX_ACCEPTED, PEX_MAX_PEERS, PexMessage, UT_PEX, flags as pex_flags};
 
 /// The protocol string every BEP 3 handshake starts with (after its length byte).
 pub const PROTOCOL: &[u8; 19] = b"BitTorrent protocol";

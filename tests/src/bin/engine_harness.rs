@@ -5,6 +5,8 @@
 //!
 //! Usage: engine-harness TORRENT DOWNLOAD_DIR [--peer ADDR]... [--no-trackers]
 //!        [--resume-dir DIR] [--upload-limit BYTES] [--download-limit BYTES]
+//!        [--encryption prefer|require|disable] [--utp on|prefer|off]
+//!        [--upload-slots N]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use p2p_proto::metainfo::Metainfo;
-use p2pd::engine::{AddTorrent, Engine, EngineConfig};
+use p2pd::engine::{AddTorrent, Encryption, Engine, EngineConfig, UtpMode};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -29,6 +31,9 @@ async fn main() -> anyhow::Result<()> {
     let mut resume_dir = download_dir.join(".progress");
     let mut config = EngineConfig {
         listen: "127.0.0.1:0".parse()?,
+        // Engines of other tests on this host could share a torrent: LSD
+        // would join their swarms to this one's.
+        lsd: false,
         ..EngineConfig::default()
     };
     while let Some(a) = args.next() {
@@ -43,6 +48,26 @@ async fn main() -> anyhow::Result<()> {
             }
             "--download-limit" => {
                 config.download_rate_limit = Some(args.next().context("needs BYTES")?.parse()?)
+            }
+            "--encryption" => {
+                config.encryption = match args.next().as_deref() {
+                    Some("prefer") => Encryption::Prefer,
+                    Some("require") => Encryption::Require,
+                    Some("disable") => Encryption::Disable,
+                    _ => bail!("--encryption needs prefer, require or disable"),
+                }
+            }
+            "--utp" => {
+                config.utp = match args.next().as_deref() {
+                    Some("on") => UtpMode::On,
+                    Some("prefer") => UtpMode::Prefer,
+                    Some("off") => UtpMode::Off,
+                    _ => bail!("--utp needs on, prefer or off"),
+                }
+            }
+            // bench/seed8.sh: how the choker's slot count bounds one seeder's upload.
+            "--upload-slots" => {
+                config.upload_slots = args.next().context("--upload-slots needs N")?.parse()?
             }
             other => bail!("unknown argument {other}"),
         }
@@ -64,6 +89,8 @@ async fn main() -> anyhow::Result<()> {
             use_trackers,
             assume_complete: false,
             folder_pin: None,
+            file_priorities: None,
+            sequential: false,
         })
         .await?;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -96,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
                     let peers: Vec<_> = s.peers.iter().map(|p| serde_json::json!({
                         "addr": p.addr.to_string(), "peer_id": p.peer_id,
                         "downloaded": p.downloaded, "uploaded": p.uploaded,
+                        "encrypted": p.encrypted, "transport": p.transport.name(),
                     })).collect();
                     println!("{}", serde_json::json!({
                         "state": format!("{:?}", s.state),

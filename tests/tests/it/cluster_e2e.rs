@@ -52,10 +52,17 @@ pub(crate) fn fresh_database(admin: &str) -> String {
 }
 
 /// A trackerd on `database`, its data (passkey key, event log) in `dir`;
-/// returns it and its base URL.
-fn instance(database: &str, dir: &Path) -> (Proc, String) {
+/// returns it and its base URL. It lets a peer announce again after 2 s
+/// (p2pd waits at least 10): a download that found no peer because its
+/// seeder announced to the other instance a moment before asks again soon.
+pub(crate) fn instance(database: &str, dir: &Path) -> (Proc, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = dir.join("trackerd.toml");
+    std::fs::write(&config, "[announce]\nmin_interval_secs = 2\n").unwrap();
     start(
         Command::new(bin("trackerd")).args([
+            "--config",
+            config.to_str().unwrap(),
             "--listen",
             "127.0.0.1:0",
             "--data-dir",

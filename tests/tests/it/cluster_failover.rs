@@ -13,33 +13,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cluster_e2e::{fresh_database, postgres};
+use crate::cluster_e2e::{fresh_database, instance, postgres};
 use crate::common::{require_tool, sha1_file, write_random_file};
 use p2p_tests::e2e::{Proc, bin, ok_json, p2pctl, sign_up, start, succeed, wait_until};
 
 const MIB: u64 = 1 << 20;
-
-/// A trackerd on `database` that lets a peer announce again after 2 s
-/// (p2pd waits at least 10): a download that found no peer because its
-/// seeder announced to the other instance a moment before asks again soon.
-fn instance(database: &str, dir: &Path) -> (Proc, String) {
-    std::fs::create_dir_all(dir).unwrap();
-    let config = dir.join("trackerd.toml");
-    std::fs::write(&config, "[announce]\nmin_interval_secs = 2\n").unwrap();
-    start(
-        Command::new(bin("trackerd")).args([
-            "--config",
-            config.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--database",
-            database,
-        ]),
-        "listening on ",
-    )
-}
 
 /// A daemon whose tracker is `a`, with `b` as the other instance.
 fn daemon_on(home: &Path, a: &str, b: &str) -> (Proc, PathBuf) {

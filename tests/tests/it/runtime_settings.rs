@@ -56,7 +56,7 @@ fn settings(socket: &Path) -> RuntimeSettings {
 }
 
 /// Every key, a value as typed, and the value `config get` shows after.
-const EVERY_KEY: [(&str, &str, &str); 10] = [
+const EVERY_KEY: [(&str, &str, &str); 14] = [
     ("download_rate_limit", "2M", "2097152"),
     ("upload_rate_limit", "500K", "512000"),
     ("alt_download_rate_limit", "100k", "102400"),
@@ -71,6 +71,10 @@ const EVERY_KEY: [(&str, &str, &str); 10] = [
         "http://127.0.0.1:9/announce",
         "http://127.0.0.1:9/announce",
     ),
+    ("max_active_downloads", "3", "3"),
+    ("max_active_seeds", "0", "unlimited"),
+    ("seed_ratio_limit", "2.5", "2.50"),
+    ("seed_time_limit", "36h", "1d12h"),
 ];
 
 #[test]
@@ -190,7 +194,7 @@ fn bad_values_are_refused_with_the_daemons_message_and_change_nothing() {
         let err = fail(&socket, &["config", "set", key, value]);
         assert_eq!(err, format!("p2pctl: {key}: {value:?} is not {expected}\n"));
     }
-    let unknown = "p2pctl: unknown setting \"speed\" (one of: download_rate_limit, upload_rate_limit, alt_download_rate_limit, alt_upload_rate_limit, alt_speed, alt_speed_schedule, max_peers_per_torrent, max_peers_total, upload_slots, tracker)\n";
+    let unknown = "p2pctl: unknown setting \"speed\" (one of: download_rate_limit, upload_rate_limit, alt_download_rate_limit, alt_upload_rate_limit, alt_speed, alt_speed_schedule, max_peers_per_torrent, max_peers_total, upload_slots, tracker, max_active_downloads, max_active_seeds, seed_ratio_limit, seed_time_limit)\n";
     assert_eq!(fail(&socket, &["config", "set", "speed", "1"]), unknown);
     assert_eq!(fail(&socket, &["config", "get", "speed"]), unknown);
 

@@ -309,6 +309,7 @@ impl Community {
             exact_length: Some(entry.total_length),
             peers: Vec::new(),
             web_seeds: Vec::new(),
+            select_only: None,
         };
         Ok(magnet.to_string())
     }

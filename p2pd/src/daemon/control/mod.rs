@@ -1,18 +1,13 @@
 //! The control socket (a Unix socket through `interprocess`; a named pipe on
-//! Windows): created owner-only (0600; 0660 for the system service, whose
-//! group may use it) before it accepts anything, in a folder that is ours
-//! alone (`socket_dir`), a stale socket replaced, another live daemon
-//! refused. Each connection is its own task:
+//! Windows), made safe before it accepts anything by [`platform`]. Each
+//! connection is its own task:
 //! hello first (within a deadline), then requests, each answered by one
 //! reply; bad frames get an error reply, oversized ones close the connection.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use interprocess::local_socket::tokio::{Listener, Stream, prelude::*};
-use interprocess::local_socket::{GenericFilePath, ListenerOptions};
 use p2p_proto::ipc::{
     ClientHello, ErrorCode, FrameError, FrameReader, IpcError, PROTOCOL_VERSION, ReplyBody,
     ReplyFrame, RequestFrame, ServerHello, ServerHelloBody, encode_frame,
@@ -22,7 +17,15 @@ use tokio::sync::Semaphore;
 
 use super::{Daemon, handlers};
 
+// The one place the platforms differ: how the endpoint is made safe and
+// who a client is.
+#[cfg_attr(unix, path = "unix.rs")]
+#[cfg_attr(windows, path = "windows.rs")]
+mod platform;
+#[cfg(unix)]
 mod socket_dir;
+
+pub(crate) use platform::bind;
 
 /// Time a client gets to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,68 +33,6 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Most control connections at once.
 const MAX_CONNECTIONS: usize = 64;
-
-/// Creates the socket. Fails if another daemon answers on it.
-pub(crate) fn bind(path: &Path, group_access: bool) -> anyhow::Result<Listener> {
-    let mode = if group_access { 0o660 } else { 0o600 };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    socket_dir::prepare(dir)?;
-    if path.exists() {
-        if is_live(path) {
-            bail!("another p2pd is already running on {}", path.display());
-        }
-        // Nobody answers: a socket left by a daemon that died.
-        std::fs::remove_file(path)
-            .with_context(|| format!("cannot remove stale socket {}", path.display()))?;
-        tracing::info!("replaced stale socket {}", path.display());
-    }
-    let name = path
-        .to_fs_name::<GenericFilePath>()
-        .with_context(|| format!("bad socket path {}", path.display()))?;
-    let options = with_mode(ListenerOptions::new().name(name).reclaim_name(false), mode);
-    let listener = options
-        .create_tokio()
-        .with_context(|| format!("cannot listen on {}", path.display()))?;
-    restrict(path, mode)?;
-    Ok(listener)
-}
-
-#[cfg(unix)]
-fn with_mode(options: ListenerOptions<'_>, mode: u32) -> ListenerOptions<'_> {
-    use interprocess::os::unix::local_socket::ListenerOptionsExt;
-    options.mode(mode)
-}
-
-#[cfg(not(unix))]
-fn with_mode(options: ListenerOptions<'_>, _mode: u32) -> ListenerOptions<'_> {
-    options
-}
-
-/// Belt and braces: the mode set at creation, checked and enforced.
-#[cfg(unix)]
-fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot restrict {}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &Path, _mode: u32) -> anyhow::Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn is_live(path: &Path) -> bool {
-    std::os::unix::net::UnixStream::connect(path).is_ok()
-}
-
-#[cfg(not(unix))]
-fn is_live(_path: &Path) -> bool {
-    false
-}
 
 /// Accepts connections until the daemon is cancelled.
 pub(crate) async fn serve(listener: Listener, daemon: Arc<Daemon>) {
@@ -129,13 +70,7 @@ pub(crate) async fn serve(listener: Listener, daemon: Arc<Daemon>) {
 
 async fn connection(stream: Stream, daemon: Arc<Daemon>) -> anyhow::Result<()> {
     // Who is asking bounds the paths it may name (share, add --to).
-    let peer = match stream.peer_creds() {
-        Ok(c) => handlers::rights::peer(c.euid(), c.egid(), c.pid()),
-        Err(e) => {
-            tracing::warn!("cannot read a control client's credentials: {e}");
-            handlers::rights::peer(None, None, None)
-        }
-    };
+    let peer = platform::peer(&stream);
     // &Stream reads and writes; two shared references act as the two halves.
     let (mut rx, mut tx) = (&stream, &stream);
     let mut frames = FrameReader::new();

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use p2p_proto::infohash::InfoHash;
-use p2p_proto::ipc::{Added, ErrorCode, IpcError, TorrentState, TorrentSummary, parse_rate};
+use p2p_proto::ipc::{
+    Added, ErrorCode, FilePriority, FileSet, IpcError, TorrentState, TorrentSummary, parse_rate,
+};
 use p2p_proto::magnet::Magnet;
 use p2p_proto::metainfo::Metainfo;
 
@@ -13,9 +15,10 @@ use super::err;
 use super::rights::{self, Peer, Want};
 use super::views::{idle_summaries, summary};
 use crate::daemon::registry::{Entry, store_torrent};
-use crate::daemon::sharing::{Start, read_torrent};
+use crate::daemon::sharing::read_torrent;
 use crate::daemon::{Daemon, community};
-use crate::engine::{AddMagnet, EngineError, FolderId};
+use crate::engine::{AddMagnet, EngineError, FolderId, selection};
+use crate::watchdir::Found;
 
 type Reply<T> = Result<T, IpcError>;
 
@@ -34,6 +37,8 @@ pub(super) async fn add(
     source: &str,
     to: Option<&str>,
     paused: bool,
+    files: Option<&FileSet>,
+    sequential: bool,
 ) -> Reply<Added> {
     let dir = to
         .map(PathBuf::from)
@@ -54,7 +59,7 @@ pub(super) async fn add(
     if source.starts_with("magnet:") {
         let magnet =
             Magnet::parse(source).map_err(|e| err(ErrorCode::InvalidTorrent, e.to_string()))?;
-        return add_magnet(d, magnet, dir).await;
+        return add_magnet(d, magnet, dir, files.cloned(), sequential).await;
     }
     let path = Path::new(source);
     let looks_like_a_path =
@@ -80,6 +85,32 @@ pub(super) async fn add(
         .await
         .map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
     let meta = meta.map_err(|e| err(ErrorCode::InvalidTorrent, format!("{source}: {e}")))?;
+    add_parsed(d, meta, bytes, dir, paused, files, sequential).await
+}
+
+/// Starts a download from a file of the .torrent watch folder the way
+/// [`add`] starts one for p2pctl: into the downloads folder, running.
+pub(crate) async fn add_dropped(d: &Daemon, found: Found) -> Reply<Added> {
+    let dir = (d.settings.downloads_dir.clone(), None);
+    match found {
+        Found::Torrent { meta, bytes } => {
+            add_parsed(d, *meta, bytes, dir, false, None, false).await
+        }
+        Found::Magnet(magnet) => add_magnet(d, *magnet, dir, None, false).await,
+    }
+}
+
+/// Records and starts (unless `paused`) a parsed .torrent whose bytes are
+/// `bytes`, with only `files` wanted when given.
+async fn add_parsed(
+    d: &Daemon,
+    meta: Metainfo,
+    bytes: Vec<u8>,
+    dir: Folder,
+    paused: bool,
+    files: Option<&FileSet>,
+    sequential: bool,
+) -> Reply<Added> {
     let ih = meta.info_hash;
     if d.engine.is_running(ih) || d.registry().get(ih).is_some() {
         return Err(err(
@@ -87,16 +118,20 @@ pub(super) async fn add(
             format!("{} is already added ({})", meta.info.name, ih.short_hex()),
         ));
     }
+    let priorities = files
+        .map(|set| selection::from_file_set(&meta.info.files, set))
+        .transpose()
+        .map_err(|e| err(ErrorCode::BadRequest, format!("--files: {e}")))?;
     // Refused before anything is recorded: it could not be downloaded.
-    fits(&meta, &dir.0).await?;
-    record(d, &meta, bytes, &dir, paused).await?;
+    fits(&meta, &dir.0, priorities.clone()).await?;
+    record(d, &meta, bytes, &dir, paused, priorities, sequential).await?;
     if paused {
         return Ok(Added {
             torrent: idle_summary(d, ih)?,
             note: None,
         });
     }
-    start_and_summarize(d, meta, &dir.0, dir.1).await
+    start_and_summarize(d, ih).await
 }
 
 /// The path to act on for a client (see [`rights::check`]), on the blocking pool.
@@ -108,7 +143,7 @@ pub(super) async fn judge(d: &Daemon, peer: &Peer, path: PathBuf, want: Want) ->
 }
 
 /// A download folder for a client (see [`rights::check_folder`]), on the blocking pool.
-async fn judge_folder(d: &Daemon, peer: &Peer, path: PathBuf) -> Reply<Folder> {
+pub(super) async fn judge_folder(d: &Daemon, peer: &Peer, path: PathBuf) -> Reply<Folder> {
     with_rights(d, peer, move |policy, peer| {
         rights::check_folder(policy, peer, &path)
     })
@@ -129,16 +164,18 @@ async fn with_rights<T: Send + 'static>(
 }
 
 /// A download folder and its pin (see [`crate::engine::AddTorrent::folder_pin`]).
-type Folder = (PathBuf, Option<FolderId>);
+pub(super) type Folder = (PathBuf, Option<FolderId>);
 
-/// Whether the torrent's files fit in the free space of `dir` (a stat per
-/// file, on the blocking pool).
-async fn fits(meta: &Metainfo, dir: &Path) -> Reply<()> {
+/// Whether the torrent's wanted files fit in the free space of `dir` (a
+/// stat per file, on the blocking pool).
+async fn fits(meta: &Metainfo, dir: &Path, priorities: Option<Vec<FilePriority>>) -> Reply<()> {
     let (meta, dir) = (meta.clone(), dir.to_path_buf());
-    tokio::task::spawn_blocking(move || crate::engine::check_space(&meta, &dir))
-        .await
-        .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| err(ErrorCode::Io, e.to_string()))
+    tokio::task::spawn_blocking(move || {
+        crate::engine::check_selected_space(&meta, &dir, priorities.as_deref())
+    })
+    .await
+    .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+    .map_err(|e| err(ErrorCode::Io, e.to_string()))
 }
 
 /// Stores the .torrent copy (on the blocking pool) and records the download.
@@ -148,6 +185,8 @@ async fn record(
     torrent: Vec<u8>,
     (dir, pin): &Folder,
     paused: bool,
+    file_priorities: Option<Vec<FilePriority>>,
+    sequential: bool,
 ) -> Reply<()> {
     let ih = meta.info_hash;
     let entry = Entry {
@@ -160,6 +199,9 @@ async fn record(
         folder_pin: *pin,
         download_rate_limit: None,
         upload_rate_limit: None,
+        file_priorities,
+        sequential,
+        queue: Default::default(),
     };
     let entry = store_torrent(entry, torrent)
         .await
@@ -169,7 +211,7 @@ async fn record(
 }
 
 /// The summary of a recorded torrent the engine is not running.
-fn idle_summary(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
+pub(super) fn idle_summary(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     idle_summaries(d)
         .into_iter()
         .find(|s| s.info_hash == ih)
@@ -182,40 +224,51 @@ fn idle_summary(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
 }
 
 /// The summary of a torrent: running in the engine, or recorded idle.
-fn describe(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
+pub(super) fn describe(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     match d.engine.stats(ih) {
         Some(stats) => Ok(summary(d, &stats)),
         None => idle_summary(d, ih),
     }
 }
 
-/// Starts a torrent in the engine (or leaves it waiting for a login) and
-/// describes it.
-async fn start_and_summarize(
-    d: &Daemon,
-    meta: Metainfo,
-    dir: &Path,
-    pin: Option<FolderId>,
-) -> Reply<Added> {
-    let ih = meta.info_hash;
-    let start = d
-        .sharing
-        .start_download(meta, dir, pin)
-        .await
-        .map_err(|e| err(ErrorCode::Io, e.to_string()))?;
+/// Lets the queue start a recorded download (or leave it waiting for a
+/// slot or a login) and describes it; fails when the engine refuses it.
+async fn start_and_summarize(d: &Daemon, ih: InfoHash) -> Reply<Added> {
+    d.queue.retry(ih);
+    let refused = d.queue.plan().await;
+    if let Some((_, why)) = refused.into_iter().find(|(id, _)| *id == ih) {
+        return Err(err(ErrorCode::Io, why));
+    }
     Ok(Added {
         torrent: describe(d, ih)?,
-        note: (start == Start::AtLogin).then(|| STARTS_AT_LOGIN.to_owned()),
+        note: d.sharing.is_stopped().then(|| STARTS_AT_LOGIN.to_owned()),
     })
 }
 
-async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
+async fn add_magnet(
+    d: &Daemon,
+    magnet: Magnet,
+    dir: Folder,
+    files: Option<FileSet>,
+    sequential: bool,
+) -> Reply<Added> {
+    let ih = magnet.info_hash;
+    if d.engine.is_running(ih) || d.registry().get(ih).is_some() {
+        let name = magnet.display_name.unwrap_or_else(|| ih.short_hex());
+        return Err(err(
+            ErrorCode::AlreadyExists,
+            format!("{name} is already added ({})", ih.short_hex()),
+        ));
+    }
     let add = AddMagnet {
         download_dir: dir.0.clone(),
         resume_dir: d.settings.downloads_dir.join(".progress"),
         extra_peers: Vec::new(),
         use_trackers: true,
         folder_pin: dir.1,
+        use_dht: !known_private(d, magnet.info_hash).await,
+        files,
+        sequential,
     };
     let ih = d
         .engine
@@ -224,6 +277,7 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
         .map_err(|e| {
             let code = match e {
                 EngineError::NoSpace(_) => ErrorCode::Io,
+                EngineError::FileIndex(_) => ErrorCode::BadRequest,
                 _ => ErrorCode::Tracker,
             };
             err(code, e.to_string())
@@ -236,12 +290,37 @@ async fn add_magnet(d: &Daemon, magnet: Magnet, dir: Folder) -> Reply<Added> {
                 ..Default::default()
             },
         );
-        record(d, &meta, torrent, &dir, false).await?;
+        let priorities = d
+            .engine
+            .files(ih)
+            .map(|f| f.iter().map(|f| f.priority).collect());
+        record(d, &meta, torrent, &dir, false, priorities, sequential).await?;
+        // The engine started it to fetch the metadata: now it takes its
+        // place in the queue (last), and waits if the slots are taken.
+        d.queue.plan().await;
     }
     Ok(Added {
         torrent: describe(d, ih)?,
         note: None,
     })
+}
+
+/// Whether an info-hash is known to be private: a download recorded before
+/// (paused, or removed from the engine) whose .torrent says so. A magnet
+/// link carries no private flag, so an unknown one is looked up in the DHT;
+/// a group's torrents come as .torrent files from the tracker, not as links.
+async fn known_private(d: &Daemon, ih: InfoHash) -> bool {
+    let Some(path) = d.registry().get(ih).map(|e| e.torrent_file.clone()) else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || {
+        read_capped(&path)
+            .ok()
+            .and_then(|bytes| Metainfo::from_bytes(&bytes).ok())
+            .is_some_and(|m| m.info.private)
+    })
+    .await
+    .unwrap_or(true)
 }
 
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -258,10 +337,7 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
 
 pub(super) async fn pause(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     let Some(stats) = d.engine.stats(ih) else {
-        return Err(err(
-            ErrorCode::NotFound,
-            format!("{} is not running", ih.short_hex()),
-        ));
+        return pause_idle(d, ih).await;
     };
     if d.registry().get(ih).is_none() {
         return Err(err(
@@ -271,9 +347,26 @@ pub(super) async fn pause(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
     }
     d.engine.remove(ih).await;
     d.registry().set_paused(ih, true);
+    // Its slot goes to the next in the queue.
+    d.queue.plan().await;
     let mut s = summary(d, &stats);
     s.state = TorrentState::Paused;
     Ok(s)
+}
+
+/// Pauses a download the engine does not run: one waiting in the queue
+/// (or for a login).
+async fn pause_idle(d: &Daemon, ih: InfoHash) -> Reply<TorrentSummary> {
+    let waiting = d.registry().get(ih).is_some_and(|e| !e.paused);
+    if !waiting {
+        return Err(err(
+            ErrorCode::NotFound,
+            format!("{} is not running", ih.short_hex()),
+        ));
+    }
+    d.registry().set_paused(ih, true);
+    d.queue.plan().await;
+    idle_summary(d, ih)
 }
 
 pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply<Added> {
@@ -288,11 +381,12 @@ pub(super) async fn resume(d: &Daemon, ih: InfoHash) -> Reply<Added> {
             format!("{} is not paused", ih.short_hex()),
         ));
     }
-    let meta = read_torrent(entry.torrent_file.clone())
+    // Read first: a .torrent that went bad leaves it paused, with the reason.
+    read_torrent(entry.torrent_file.clone())
         .await
         .map_err(|e| err(ErrorCode::InvalidTorrent, e))?;
     d.registry().set_paused(ih, false);
-    start_and_summarize(d, meta, &entry.download_dir, entry.folder_pin).await
+    start_and_summarize(d, ih).await
 }
 
 /// Sets a download's own rate limits: kept in its entry (so they hold
@@ -338,11 +432,14 @@ pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply
     let summary_before = describe(d, ih)?;
     d.engine.remove(ih).await;
     let removed = d.registry().remove(ih);
+    d.totals.forget(ih);
     let resume_file = d
         .settings
         .downloads_dir
         .join(".progress")
         .join(format!("{}.resume", ih.to_hex()));
+    // Skipped files' bytes beside it (see engine::partfile).
+    let part_file = resume_file.with_extension("parts");
     let meta = match (meta, &removed) {
         (Some(meta), _) => Some(meta),
         (None, Some(entry)) if delete_data => read_torrent(entry.torrent_file.clone())
@@ -356,6 +453,7 @@ pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply
             remove_if_there(&entry.torrent_file)?;
         }
         remove_if_there(&resume_file)?;
+        remove_if_there(&part_file)?;
         match (delete_data, meta, removed) {
             (true, Some(meta), Some(entry)) => {
                 crate::engine::delete_files(&meta, &entry.download_dir, entry.folder_pin)
@@ -366,6 +464,8 @@ pub(super) async fn remove(d: &Daemon, ih: InfoHash, delete_data: bool) -> Reply
     .await
     .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
     .map_err(|e| err(ErrorCode::Io, format!("cannot delete the data: {e}")))?;
+    // Its slot goes to the next in the queue.
+    d.queue.plan().await;
     Ok(summary_before)
 }
 

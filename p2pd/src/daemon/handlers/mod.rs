@@ -1,11 +1,17 @@
 //! One small handler per control command. Handlers only translate between
 //! the control protocol and the engine; blocking file work goes to blocking
 //! threads. Views (list, status, progress, peers) are in `views`, changes
-//! to the set of downloads in `downloads`, `share` in `share`, and what
+//! to the set of downloads in `downloads`, a download's files in `files`,
+//! a download's place in the queue and its seed goals in `queue`, moving
+//! and verifying its data in `maintenance`, `share` in
+//! `share`, and what
 //! paths a client may name in `rights`; accounts and groups in `session`
 //! and `community`.
 
 mod downloads;
+mod files;
+mod maintenance;
+mod queue;
 pub(super) mod rights;
 mod share;
 mod views;
@@ -21,6 +27,7 @@ use p2p_proto::ipc::{
 use tokio::io::AsyncWriteExt;
 
 use super::{Daemon, community};
+pub(crate) use downloads::add_dropped;
 use downloads::{add, limits, pause, remove, resume};
 use rights::Peer;
 use share::share;
@@ -54,15 +61,53 @@ pub(crate) async fn handle(d: &Arc<Daemon>, peer: &Peer, request: Request) -> Re
             upload_rate_limit,
         } => limits(d, resolve(d, id)?, download_rate_limit, upload_rate_limit)
             .map(Response::Torrent),
-        Request::Status => Ok(Response::Status(status(d))),
+        Request::Sequential { ref id, on } => {
+            files::sequential(d, resolve(d, id)?, on).map(Response::Torrent)
+        }
+        Request::Queue { ref id, to } => queue::move_in_queue(d, resolve(d, id)?, to)
+            .await
+            .map(Response::Torrent),
+        Request::SeedGoal {
+            ref id,
+            ref ratio,
+            ref time,
+        } => queue::seed_goal(d, resolve(d, id)?, ratio.as_deref(), time.as_deref())
+            .map(|info| Response::SeedGoal(Box::new(info))),
+        Request::Move { ref id, ref to } => maintenance::move_data(d, peer, resolve(d, id)?, to)
+            .await
+            .map(Response::Torrent),
+        Request::Verify { ref id } => maintenance::verify(d, resolve(d, id)?)
+            .await
+            .map(Response::Verified),
+        Request::Status => Ok(Response::Status(status(d).await)),
         Request::List => Ok(Response::List(list(d))),
         Request::Add {
             ref source,
             ref to,
             paused,
-        } => add(d, peer, source, to.as_deref(), paused)
+            ref files,
+            sequential,
+        } => add(
+            d,
+            peer,
+            source,
+            to.as_deref(),
+            paused,
+            files.as_ref(),
+            sequential,
+        )
+        .await
+        .map(Response::Added),
+        Request::TorrentFiles { ref id } => {
+            files::list(d, resolve(d, id)?).map(Response::TorrentFiles)
+        }
+        Request::FilePriority {
+            ref id,
+            ref files,
+            priority,
+        } => files::set(d, resolve(d, id)?, files, priority)
             .await
-            .map(Response::Added),
+            .map(Response::TorrentFiles),
         Request::Progress { ref id } => progress(d, resolve(d, id)?).map(Response::Progress),
         Request::Pause { ref id } => pause(d, resolve(d, id)?).await.map(Response::Torrent),
         Request::Resume { ref id } => resume(d, resolve(d, id)?).await.map(Response::Added),

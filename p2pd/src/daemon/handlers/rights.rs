@@ -222,12 +222,12 @@ pub(crate) fn is_user_or_root(peer: &Peer, daemon_uid: u32) -> bool {
 }
 
 #[cfg(target_os = "linux")]
-fn daemon_uid() -> u32 {
+pub(crate) fn daemon_uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
 #[cfg(not(target_os = "linux"))]
-fn daemon_uid() -> u32 {
+pub(crate) fn daemon_uid() -> u32 {
     0
 }
 

@@ -3,12 +3,13 @@
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::ipc::{
-    ErrorCode, FileProgress, IpcError, PeerSummary, ProgressInfo, StatusInfo, TorrentState,
-    TorrentSummary, piece_map,
+    DhtInfo, ErrorCode, FileProgress, IpcError, PeerSource, PeerSummary, PeerTransport,
+    ProgressInfo, StatusInfo, TorrentState, TorrentSummary, piece_map,
 };
 
 use super::err;
 use crate::daemon::Daemon;
+use crate::daemon::registry::Entry;
 use crate::engine::{self, TorrentStats};
 
 fn shown_state(s: &engine::TorrentState) -> (TorrentState, Option<String>) {
@@ -59,36 +60,89 @@ pub(super) fn summary(d: &Daemon, s: &TorrentStats) -> TorrentSummary {
         save_path: save_path.display().to_string(),
         download_rate_limit,
         upload_rate_limit,
+        all_time: d.totals.of(s.info_hash, s.total_length),
+        sequential: d.engine.is_sequential(s.info_hash).unwrap_or(false),
     }
 }
 
-/// Downloads the engine is not running (paused, or waiting for a login)
-/// are listed from the registry.
+/// Downloads the engine is not running (paused, queued, finished, or
+/// waiting for a login) are listed from the registry.
 pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
     let entries: Vec<_> = d.registry().entries().cloned().collect();
     entries
         .into_iter()
         .filter(|e| e.paused || !d.engine.is_running(e.info_hash))
-        .map(|e| TorrentSummary {
-            info_hash: e.info_hash,
-            short_id: e.info_hash.short_hex(),
-            name: e.name.clone(),
-            state: if e.paused {
-                TorrentState::Paused
-            } else {
-                TorrentState::Waiting
-            },
-            error: None,
-            progress: 0.0,
-            size: e.size,
+        .map(|e| {
+            let (state, error) = idle_state(d, &e);
+            TorrentSummary {
+                info_hash: e.info_hash,
+                short_id: e.info_hash.short_hex(),
+                name: e.name.clone(),
+                state,
+                error,
+                progress: if e.queue.complete { 1.0 } else { 0.0 },
+                size: e.size,
+                downloaded: 0,
+                uploaded: e.queue.finished.as_ref().map_or(0, |f| f.uploaded),
+                download_rate: 0,
+                upload_rate: 0,
+                peers: 0,
+                save_path: e.download_dir.display().to_string(),
+                download_rate_limit: e.download_rate_limit,
+                upload_rate_limit: e.upload_rate_limit,
+                all_time: d.totals.of(e.info_hash, e.size),
+                sequential: e.sequential,
+            }
+        })
+        .collect()
+}
+
+/// What a recorded download the engine does not run is doing, and why.
+fn idle_state(d: &Daemon, e: &Entry) -> (TorrentState, Option<String>) {
+    if let Some(f) = &e.queue.finished {
+        return (TorrentState::Finished, Some(f.reason.clone()));
+    }
+    if e.paused {
+        return (TorrentState::Paused, None);
+    }
+    if let Some(n) = d.queue.place(e.info_hash) {
+        return (TorrentState::Queued, Some(format!("#{n} in the queue")));
+    }
+    match d.queue.refused(e.info_hash) {
+        Some(why) => (TorrentState::Error, Some(why)),
+        None => (TorrentState::Waiting, None),
+    }
+}
+
+/// Watched-folder items a seed goal stopped (with
+/// `seed_goals_apply_to_shared`), until the watcher shares them again.
+fn finished_shared(d: &Daemon) -> Vec<TorrentSummary> {
+    d.queue
+        .finished_shared()
+        .into_iter()
+        .map(|(ih, f)| TorrentSummary {
+            info_hash: ih,
+            short_id: ih.short_hex(),
+            name: f.name,
+            state: TorrentState::Finished,
+            error: Some(f.finished.reason),
+            progress: 1.0,
+            size: f.size,
             downloaded: 0,
-            uploaded: 0,
+            uploaded: f.finished.uploaded,
             download_rate: 0,
             upload_rate: 0,
             peers: 0,
-            save_path: e.download_dir.display().to_string(),
-            download_rate_limit: e.download_rate_limit,
-            upload_rate_limit: e.upload_rate_limit,
+            save_path: d
+                .sharing
+                .item_dir(ih)
+                .unwrap_or_else(|| d.settings.shared_dir.clone())
+                .display()
+                .to_string(),
+            download_rate_limit: None,
+            upload_rate_limit: None,
+            all_time: d.totals.of(ih, f.size),
+            sequential: false,
         })
         .collect()
 }
@@ -96,11 +150,21 @@ pub(super) fn idle_summaries(d: &Daemon) -> Vec<TorrentSummary> {
 pub(super) fn list(d: &Daemon) -> Vec<TorrentSummary> {
     let mut all: Vec<TorrentSummary> = d.engine.all_stats().iter().map(|s| summary(d, s)).collect();
     all.extend(idle_summaries(d));
+    all.extend(finished_shared(d));
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.info_hash.cmp(&b.info_hash)));
     all
 }
 
-pub(super) fn status(d: &Daemon) -> StatusInfo {
+pub(super) async fn status(d: &Daemon) -> StatusInfo {
+    let dht = d.engine.dht_status().await.map(|s| {
+        Box::new(DhtInfo {
+            port: s.port,
+            nodes: s.nodes,
+            server_mode: s.server_mode,
+            firewalled: s.firewalled,
+            public_address: s.public_address.map(|a| a.to_string()),
+        })
+    });
     // One lock for both fields: a second lock() in one expression would deadlock.
     let session = d.session.info();
     let (logged_in_as, logged_out_because) = (session.logged_in_as, session.ended_because);
@@ -124,6 +188,8 @@ pub(super) fn status(d: &Daemon) -> StatusInfo {
         seeding: count(engine::TorrentState::Seeding),
         download_rate: down,
         upload_rate: up,
+        dht,
+        watch_folder: d.watch_report.as_ref().map(|r| Box::new(r.view())),
     }
 }
 
@@ -134,7 +200,7 @@ pub(super) fn progress(d: &Daemon, ih: InfoHash) -> Result<ProgressInfo, IpcErro
         return Err(err(
             ErrorCode::NotFound,
             format!(
-                "{} is not running (paused, or waiting for a login): resume it to see its progress",
+                "{} is not running (paused, queued, finished, or waiting for a login): resume it to see its progress",
                 ih.short_hex()
             ),
         ));
@@ -172,6 +238,7 @@ pub(super) fn progress(d: &Daemon, ih: InfoHash) -> Result<ProgressInfo, IpcErro
         eta_secs: (down > 0 && left > 0).then(|| left / down),
         files,
         piece_map: piece_map(s.piece_count, |p| have.get(p)),
+        all_time: d.totals.of(ih, s.total_length),
     })
 }
 
@@ -188,6 +255,19 @@ pub(super) fn peers(d: &Daemon, ih: InfoHash) -> Result<Vec<PeerSummary>, IpcErr
             downloaded: p.downloaded,
             uploaded: p.uploaded,
             outgoing: p.outgoing,
+            source: p.source,
+            encrypted: p.encrypted,
+            transport: p.transport,
         })
+        .chain(s.web_seeds.iter().map(|w| PeerSummary {
+            addr: w.url.clone(),
+            peer_id: w.status.clone(),
+            downloaded: w.downloaded,
+            uploaded: 0,
+            outgoing: true,
+            source: PeerSource::WebSeed,
+            encrypted: false,
+            transport: PeerTransport::Http,
+        }))
         .collect())
 }

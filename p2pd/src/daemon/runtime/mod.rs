@@ -52,6 +52,10 @@ pub(crate) fn from_config(s: &Settings) -> RuntimeSettings {
         max_peers_total: count(s.max_peers_total),
         upload_slots: count(s.upload_slots),
         tracker: s.tracker.clone().unwrap_or_default(),
+        max_active_downloads: s.max_active_downloads,
+        max_active_seeds: s.max_active_seeds,
+        seed_ratio_limit: s.seed_ratio_limit,
+        seed_time_limit: s.seed_time_limit,
     }
 }
 
@@ -65,6 +69,10 @@ pub(crate) fn over_config(mut s: Settings, r: &RuntimeSettings, minute: u16) -> 
     s.max_peers_total = r.max_peers_total as usize;
     s.upload_slots = r.upload_slots as usize;
     s.tracker = Some(r.tracker.clone()).filter(|t| !t.is_empty());
+    s.max_active_downloads = r.max_active_downloads;
+    s.max_active_seeds = r.max_active_seeds;
+    s.seed_ratio_limit = r.seed_ratio_limit;
+    s.seed_time_limit = r.seed_time_limit;
     s
 }
 
@@ -82,6 +90,8 @@ pub(crate) struct Runtime {
     file: PathBuf,
     clock: LocalClock,
     current: Mutex<RuntimeSettings>,
+    /// Tells the queue of every change (its limits and seed goals).
+    changes: tokio::sync::watch::Sender<RuntimeSettings>,
     /// What the state file holds. An async lock: it serialises changes
     /// with their file writes, so two `config set` never lose one another.
     overrides: tokio::sync::Mutex<Overrides>,
@@ -111,6 +121,7 @@ impl Runtime {
             file,
             clock,
             current: Mutex::new(settings.clone()),
+            changes: tokio::sync::watch::Sender::new(settings.clone()),
             overrides: tokio::sync::Mutex::new(overrides),
         };
         rt.apply(settings);
@@ -195,7 +206,20 @@ impl Runtime {
             tracing::info!("alternative speed {}", if active { "on" } else { "off" });
         }
         *current = next.clone();
+        drop(current);
+        self.changes.send_if_modified(|sent| {
+            let changed = *sent != next;
+            if changed {
+                sent.clone_from(&next);
+            }
+            changed
+        });
         next
+    }
+
+    /// The settings in effect, and each change from now on.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<RuntimeSettings> {
+        self.changes.subscribe()
     }
 }
 

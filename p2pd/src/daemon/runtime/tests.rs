@@ -24,6 +24,10 @@ fn base() -> RuntimeSettings {
         max_peers_total: 400,
         upload_slots: 4,
         tracker: "http://127.0.0.1:6969/announce".into(),
+        max_active_downloads: 5,
+        max_active_seeds: 0,
+        seed_ratio_limit: None,
+        seed_time_limit: None,
     }
 }
 
@@ -42,6 +46,9 @@ async fn fixture(settings: RuntimeSettings) -> Fixture {
     let cancel = CancellationToken::new();
     let config = EngineConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        // Engines of other tests on this host could share a torrent: LSD
+        // would join their swarms to this one's.
+        lsd: false,
         ..EngineConfig::default()
     };
     let engine = Engine::start(config, cancel.child_token()).await.unwrap();

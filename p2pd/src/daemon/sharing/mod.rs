@@ -12,7 +12,7 @@
 mod catalog;
 mod watched;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -103,6 +103,12 @@ pub(crate) struct Sharing {
     /// The announce tiers of torrents shared from now on: the configured
     /// tracker, or none. The watcher reads it for each torrent it makes.
     tiers: watch::Sender<Vec<Vec<String>>>,
+    /// Downloads the queue holds back: a login does not start them.
+    held: Mutex<HashSet<InfoHash>>,
+    /// Held while every torrent restarts under another identity (a login,
+    /// a logout): the queue starts nothing meanwhile, or it would start a
+    /// torrent with the announce URLs of before.
+    switching: tokio::sync::Mutex<()>,
 }
 
 impl Sharing {
@@ -123,7 +129,39 @@ impl Sharing {
             items: Mutex::new(HashMap::new()),
             identity: Mutex::new(Identity::default()),
             events,
+            held: Mutex::default(),
+            switching: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Waits for a change of identity to end and holds off the next one
+    /// while the guard lives (the queue starts downloads under it).
+    pub async fn steady(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.switching.lock().await
+    }
+
+    /// The downloads the queue holds back from now on (see
+    /// [`Sharing::start_recorded`]).
+    pub fn hold(&self, held: HashSet<InfoHash>) {
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) = held;
+    }
+
+    /// Holds one more download back until the queue's next [`Sharing::hold`].
+    pub fn hold_one(&self, id: InfoHash) {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
+    }
+
+    /// Whether sharing is stopped by a logout until the next login.
+    pub fn is_stopped(&self) -> bool {
+        self.identity().stopped
+    }
+
+    /// The info-hashes of the watched-folder items.
+    pub fn item_ids(&self) -> Vec<InfoHash> {
+        self.items().keys().copied().collect()
     }
 
     /// The recorded downloads.
@@ -203,8 +241,9 @@ impl Sharing {
             .map(|_| Start::Now)
     }
 
-    /// Adds a torrent that announces to its trackers, with the limits of
-    /// its own that its download's entry records (none for other torrents).
+    /// Adds a torrent that announces to its trackers, with the limits and
+    /// file priorities of its own that its download's entry records (none
+    /// for other torrents).
     async fn add(
         &self,
         metainfo: Metainfo,
@@ -212,11 +251,16 @@ impl Sharing {
         resume_dir: PathBuf,
         assume_complete: bool,
     ) -> Result<InfoHash, EngineError> {
-        let (download_rate_limit, upload_rate_limit) = self
+        let (download_rate_limit, upload_rate_limit, file_priorities, sequential) = self
             .registry()
             .get(metainfo.info_hash)
-            .map_or((None, None), |e| {
-                (e.download_rate_limit, e.upload_rate_limit)
+            .map_or((None, None, None, false), |e| {
+                (
+                    e.download_rate_limit,
+                    e.upload_rate_limit,
+                    e.file_priorities.clone(),
+                    e.sequential,
+                )
             });
         self.engine
             .add(AddTorrent {
@@ -229,6 +273,8 @@ impl Sharing {
                 use_trackers: true,
                 assume_complete,
                 folder_pin,
+                file_priorities,
+                sequential,
             })
             .await
     }
@@ -249,10 +295,19 @@ impl Sharing {
         }
     }
 
-    /// Starts the recorded downloads that are not paused nor running.
+    /// Starts the recorded downloads that are not paused, held back by the
+    /// queue, nor running.
     pub async fn start_recorded(&self) {
         let entries: Vec<_> = self.registry().entries().cloned().collect();
-        for e in entries.into_iter().filter(|e| !e.paused) {
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for e in entries
+            .into_iter()
+            .filter(|e| !e.paused && !held.contains(&e.info_hash))
+        {
             if self.engine.is_running(e.info_hash) {
                 continue;
             }
@@ -286,6 +341,7 @@ impl Sharing {
     /// restarts with announce URLs that carry the passkey, and every
     /// watched-folder item goes into the catalog.
     pub async fn share_as(self: &Arc<Self>, credentials: Credentials) {
+        let switching = self.switching.lock().await;
         self.stop_all().await;
         {
             let mut identity = self.identity();
@@ -293,6 +349,7 @@ impl Sharing {
             identity.stopped = false;
         }
         self.start_recorded().await;
+        drop(switching);
         for item in self.snapshot() {
             if let Err(e) = self.seed(item).await {
                 tracing::warn!("cannot share again: {e}");
@@ -326,6 +383,7 @@ impl Sharing {
     /// Stops sharing until the next login (a logout, or the tracker ended
     /// the session).
     pub async fn stop(&self) {
+        let _switching = self.switching.lock().await;
         {
             let mut identity = self.identity();
             identity.credentials = None;

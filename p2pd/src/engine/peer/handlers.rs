@@ -3,20 +3,27 @@
 use std::sync::atomic::Ordering;
 
 use p2p_proto::bitfield::Bitfield;
+use p2p_proto::ipc::PeerSource;
 use p2p_proto::wire::{
-    BlockRef, ExtHandshake, METADATA_PIECE_LEN, Message, MetadataMsg, UT_METADATA,
+    BlockRef, ExtHandshake, METADATA_PIECE_LEN, Message, MetadataMsg, PexMessage, UT_METADATA,
+    UT_PEX,
 };
 use tokio::time::Instant;
 
 use super::super::picker::Received;
 use super::super::torrent::Shared;
+use super::pex::OUR_UT_PEX;
 use super::{Conn, OUR_UT_METADATA, PeerError};
 
 /// Our BEP 10 handshake: ut_metadata (so magnet users can fetch the info
-/// dictionary from us), our port, our client name and request queue depth.
+/// dictionary from us), ut_pex unless the torrent is private, our port,
+/// our client name and request queue depth.
 pub(super) fn our_extension_handshake(shared: &Shared) -> Vec<u8> {
     let mut h = ExtHandshake::default();
     h.m.insert(UT_METADATA.to_owned(), OUR_UT_METADATA);
+    if shared.pex_allowed() {
+        h.m.insert(UT_PEX.to_owned(), OUR_UT_PEX);
+    }
     h.metadata_size = Some(shared.meta.raw_info.len() as u64);
     h.client = Some(shared.config.client_name.clone());
     h.listen_port = Some(shared.listen_port);
@@ -28,10 +35,14 @@ impl Conn {
     pub(super) fn on_message(&mut self, msg: Message<'_>) -> Result<(), PeerError> {
         let n = self.peer_pieces.len();
         match msg {
-            Message::KeepAlive
-            | Message::Port(_)
-            | Message::Suggest(_)
-            | Message::AllowedFast(_) => {}
+            Message::KeepAlive | Message::Suggest(_) | Message::AllowedFast(_) => {}
+            // BEP 5: the peer's DHT node, on its IP. Never for a private
+            // torrent (no DHT there, and we did not set the DHT bit).
+            Message::Port(port) => {
+                if let Some(dht) = &self.shared.dht {
+                    dht.add_node(std::net::SocketAddr::new(self.addr.ip(), port));
+                }
+            }
             Message::Unknown { .. } => {}
             Message::Choke => {
                 self.peer_choking = true;
@@ -49,7 +60,10 @@ impl Conn {
                     self.set_choking(false);
                 }
             }
-            Message::NotInterested => self.stats.peer_interested.store(false, Ordering::Relaxed),
+            Message::NotInterested => {
+                self.stats.peer_interested.store(false, Ordering::Relaxed);
+                self.shared.lost_interest(self.key);
+            }
             Message::Have(i) => {
                 let i = i as usize;
                 if i >= n {
@@ -59,7 +73,7 @@ impl Conn {
                     self.peer_pieces.set(i, true);
                     let mut st = self.shared.lock();
                     st.picker.peer_has(i as u32);
-                    if !st.picker.have().get(i) {
+                    if st.picker.wants(i) {
                         self.wanted_from_peer += 1;
                     }
                 }
@@ -96,8 +110,7 @@ impl Conn {
         let mut st = self.shared.lock();
         st.picker.remove_peer(&self.peer_pieces);
         st.picker.add_peer(&pieces);
-        let have = st.picker.have();
-        self.wanted_from_peer = pieces.iter_ones().filter(|&i| !have.get(i)).count();
+        self.wanted_from_peer = pieces.iter_ones().filter(|&i| st.picker.wants(i)).count();
         drop(st);
         self.peer_pieces = pieces;
         self.update_interest();
@@ -153,6 +166,55 @@ impl Conn {
         }
     }
 
+    /// A peer's ut_pex message: its peers become ours to dial, at most one
+    /// message a minute, never for a private torrent (we never offered
+    /// ut_pex there, so a peer that sends it anyway is ignored).
+    fn on_pex(&mut self, payload: &[u8]) -> Result<(), PeerError> {
+        if !self.shared.pex_allowed() {
+            tracing::debug!("ut_pex on a private torrent ignored");
+            return Ok(());
+        }
+        if !self.pex.take(Instant::now()) {
+            tracing::debug!("ut_pex sooner than a minute after the last ignored");
+            return Ok(());
+        }
+        let msg = PexMessage::decode(payload)?;
+        tracing::debug!(
+            added = msg.added.len(),
+            dropped = msg.dropped.len(),
+            "ut_pex taken"
+        );
+        self.shared.add_candidates_hinted(
+            PeerSource::Pex,
+            msg.added
+                .iter()
+                .take(p2p_proto::wire::PEX_MAX_PEERS)
+                .map(|&(addr, flags)| (addr, flags & p2p_proto::wire::pex_flags::UTP != 0)),
+        );
+        Ok(())
+    }
+
+    /// Our ut_pex message, when one is due and there is news.
+    pub(super) fn send_pex(&mut self, now: Instant) {
+        // The peer list is read (under the torrent's lock) only when a
+        // message is due: once a minute, not on every tick.
+        if !self.pex.is_due(now) {
+            return;
+        }
+        let connected = self.shared.pex_view(self.key);
+        if let (Some(id), Some(msg)) = (self.pex.peer_id, self.pex.due(now, &connected)) {
+            tracing::debug!(
+                added = msg.added.len(),
+                dropped = msg.dropped.len(),
+                "ut_pex sent"
+            );
+            self.send(&Message::Extended {
+                id,
+                payload: &msg.encode(),
+            });
+        }
+    }
+
     fn on_extended(&mut self, id: u8, payload: &[u8]) -> Result<(), PeerError> {
         if id == 0 {
             let h = ExtHandshake::decode(payload)?;
@@ -160,6 +222,16 @@ impl Conn {
                 self.peer_reqq = (q as usize).clamp(1, super::MAX_QUEUED_REQUESTS);
             }
             self.peer_metadata_id = h.m.get(UT_METADATA).copied();
+            if self.shared.pex_allowed() {
+                self.pex.peer_id = h.m.get(UT_PEX).copied();
+            }
+            if let Some(port) = h.listen_port {
+                self.shared.set_listen_port(self.key, port);
+            }
+            return Ok(());
+        }
+        if id == OUR_UT_PEX {
+            self.on_pex(payload)?;
             return Ok(());
         }
         if id == OUR_UT_METADATA {

@@ -19,16 +19,16 @@ pub(super) const DROPPED_AFTER: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 pub(super) struct InFlight {
-    /// When each block was asked, and its place in the order of asking.
+    /// When each block was asked, and its place in the order of requests
+    /// (requests sent in one batch share an instant, not a place).
     asked: HashMap<BlockRef, (Instant, u64)>,
     /// Blocks in the order asked, by their place; an entry whose block is
     /// no longer asked, or asked again later, is stale and skipped.
     order: VecDeque<(u64, BlockRef)>,
-    next_place: u64,
-    /// When the newest request among those answered was sent.
-    newest_answered: Option<Instant>,
-    /// The place of the last block answered: the peer goes on after it.
-    last_answered_place: u64,
+    next_seq: u64,
+    /// The place of the newest request among those answered: the peer
+    /// goes on after it.
+    newest_answered: Option<u64>,
 }
 
 impl InFlight {
@@ -45,43 +45,45 @@ impl InFlight {
     }
 
     pub fn insert(&mut self, b: BlockRef, at: Instant) {
-        self.next_place += 1;
-        self.asked.insert(b, (at, self.next_place));
-        self.order.push_back((self.next_place, b));
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.asked.insert(b, (at, seq));
+        self.order.push_back((seq, b));
         // Stale entries stay until they reach the front; blocks the peer
         // skipped keep them from getting there, so sweep now and then.
         if self.order.len() > 2 * self.asked.len() + 64 {
             let asked = &self.asked;
             self.order
-                .retain(|(place, b)| asked.get(b).is_some_and(|e| e.1 == *place));
+                .retain(|(seq, b)| asked.get(b).is_some_and(|e| e.1 == *seq));
         }
     }
 
     /// The block arrived: whether it was asked for.
     pub fn answered(&mut self, b: &BlockRef) -> bool {
-        let Some((at, place)) = self.asked.remove(b) else {
+        let Some((_, seq)) = self.asked.remove(b) else {
             return false;
         };
-        self.newest_answered = Some(self.newest_answered.map_or(at, |n| n.max(at)));
-        self.last_answered_place = self.last_answered_place.max(place);
+        self.newest_answered = Some(self.newest_answered.map_or(seq, |n| n.max(seq)));
         true
     }
 
     /// Appends to `out` up to `max` blocks the peer should send next: those
     /// still asked, in the order asked, after the last one it sent.
     pub fn expected(&mut self, max: usize, out: &mut Vec<BlockRef>) {
-        while let Some(&(place, b)) = self.order.front() {
-            if self.asked.get(&b).is_some_and(|e| e.1 == place) {
+        while let Some(&(seq, b)) = self.order.front() {
+            if self.asked.get(&b).is_some_and(|e| e.1 == seq) {
                 break;
             }
             self.order.pop_front();
         }
-        let after = self.last_answered_place;
+        let after = self.newest_answered;
         let asked = &self.asked;
         out.extend(
             self.order
                 .iter()
-                .filter(|(place, b)| *place > after && asked.get(b).is_some_and(|e| e.1 == *place))
+                .filter(|(seq, b)| {
+                    after.is_none_or(|a| *seq > a) && asked.get(b).is_some_and(|e| e.1 == *seq)
+                })
                 .map(|&(_, b)| b)
                 .take(max),
         );
@@ -107,8 +109,8 @@ impl InFlight {
         let dropped: Vec<BlockRef> = self
             .asked
             .iter()
-            .filter(|&(_, &(at, _))| {
-                at < newest && now.saturating_duration_since(at) >= DROPPED_AFTER
+            .filter(|&(_, &(at, seq))| {
+                seq < newest && now.saturating_duration_since(at) >= DROPPED_AFTER
             })
             .map(|(&b, _)| b)
             .collect();
@@ -148,6 +150,19 @@ mod tests {
             [block(1)]
         );
         assert!(f.is_empty());
+    }
+
+    #[test]
+    fn requests_sent_at_one_instant_keep_their_order() {
+        let t0 = Instant::now();
+        let mut f = InFlight::default();
+        for i in 0..3 {
+            f.insert(block(i), t0);
+        }
+        assert!(f.answered(&block(2)));
+        let mut dropped = f.take_dropped(t0 + DROPPED_AFTER);
+        dropped.sort_by_key(|b| b.index);
+        assert_eq!(dropped, [block(0), block(1)]);
     }
 
     #[test]

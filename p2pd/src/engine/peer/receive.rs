@@ -10,12 +10,16 @@
 //! block on, the bytes go back into the read buffer and are parsed as
 //! usual. A wrong guess costs a copy, never a wrong byte in a received
 //! block (see [`Picker::slots_mut`](super::super::picker::Picker::slots_mut)).
+//!
+//! Only a plaintext TCP link is read this way; over uTP or RC4 the bytes
+//! come through [`Reader::read`] into the read buffer and are parsed there.
 
 use std::io::{self, IoSliceMut};
 
 use p2p_proto::wire::{BlockRef, PIECE_HEADER_LEN, decode_piece_header};
 use tokio::net::tcp::OwnedReadHalf;
 
+use super::super::transport::Reader;
 use super::{Conn, PeerError, READ_CHUNK};
 
 /// Most blocks guessed in one read (512 KiB): the torrent's lock is held
@@ -33,6 +37,27 @@ pub(super) enum ReadOutcome {
     Empty,
     /// The peer closed the connection.
     Closed,
+}
+
+/// What waiting on the peer gave.
+#[derive(Debug)]
+pub(super) enum Arrival {
+    /// The plaintext TCP socket has bytes: [`Conn::on_arrival`] reads them.
+    Readable,
+    /// This many bytes were read into the read buffer (0: the end).
+    Read(usize),
+}
+
+/// Waits for bytes from the peer. Cancel-safe: nothing is read, or what
+/// was read is in `rbuf`.
+pub(super) async fn arrival(r: &mut Reader, rbuf: &mut RecvBuf) -> io::Result<Arrival> {
+    if let Some(tcp) = r.plain_tcp() {
+        tcp.readable().await?;
+        return Ok(Arrival::Readable);
+    }
+    let n = r.read(rbuf.spare(READ_CHUNK / 4)).await?;
+    rbuf.filled(n);
+    Ok(Arrival::Read(n))
 }
 
 /// Bytes read from the peer and not yet parsed: at most one partial
@@ -108,8 +133,30 @@ impl RecvBuf {
 }
 
 impl Conn {
+    /// Reads what the socket holds, if [`arrival`] only said it could, and
+    /// parses what was read.
+    pub(super) fn on_arrival(
+        &mut self,
+        r: &Reader,
+        rbuf: &mut RecvBuf,
+        arrival: Arrival,
+    ) -> Result<ReadOutcome, PeerError> {
+        match arrival {
+            Arrival::Read(0) => Ok(ReadOutcome::Closed),
+            Arrival::Read(_) => {
+                let used = self.parse(rbuf.data())?;
+                rbuf.consume(used);
+                Ok(ReadOutcome::Data)
+            }
+            Arrival::Readable => match r.plain_tcp() {
+                Some(tcp) => self.read_and_parse(tcp, rbuf),
+                None => Ok(ReadOutcome::Empty),
+            },
+        }
+    }
+
     /// Reads what the socket holds (it said it was readable), and parses it.
-    pub(super) fn read_and_parse(
+    fn read_and_parse(
         &mut self,
         r: &OwnedReadHalf,
         rbuf: &mut RecvBuf,

@@ -26,11 +26,11 @@ impl Picker {
     /// A place to read each of `blocks` into, straight from a socket, for
     /// the longest run of them that has one: blocks of started pieces,
     /// asked for and of one peer only (`Requested(1)`: no other peer may
-    /// deliver it meanwhile), each once. A slot holds whatever the read put
-    /// there until [`Picker::received_in_place`] says it is the block: a
-    /// wrong guess leaves stray bytes only in blocks not yet received,
-    /// which their delivery overwrites, so a received block is never
-    /// touched.
+    /// deliver it meanwhile) and not a web seed's, each once. A slot holds
+    /// whatever the read put there until [`Picker::received_in_place`]
+    /// says it is the block: a wrong guess leaves stray bytes only in
+    /// blocks not yet received, which their delivery overwrites, so a
+    /// received block is never touched.
     pub fn slots_mut<'a>(&'a mut self, blocks: &[BlockRef], out: &mut Vec<&'a mut [u8]>) {
         let mut run = 0;
         for b in blocks {
@@ -38,7 +38,9 @@ impl Picker {
             let fits = b.begin.is_multiple_of(BLOCK_LEN)
                 && expected == *b
                 && self.partial.get(&b.index).is_some_and(|p| {
-                    p.blocks.get((b.begin / BLOCK_LEN) as usize) == Some(&BlockState::Requested(1))
+                    p.web.is_none()
+                        && p.blocks.get((b.begin / BLOCK_LEN) as usize)
+                            == Some(&BlockState::Requested(1))
                 });
             if !fits {
                 break;

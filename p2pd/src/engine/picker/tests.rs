@@ -363,3 +363,187 @@ fn stray_bytes_of_a_wrong_guess_are_overwritten_when_the_blocks_arrive() {
     let want: Vec<u8> = asked.iter().flat_map(block_bytes).collect();
     assert!(*done == want[..]);
 }
+
+#[test]
+fn a_web_seed_claims_whole_pieces_peers_then_leave_alone() {
+    let mut p = picker(4, &[]);
+    let all = peer_with(4, 0..4);
+    let (index, buf) = p.claim_for_web_seed(100, 0).unwrap();
+    assert_eq!((index, buf.len()), (0, PIECE as usize));
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut out);
+    assert!(out.iter().all(|b| b.index != 0), "{out:?}");
+    assert!(p.web_seed_done(100, 0));
+    // Handed in: a second call has nothing to hand in.
+    assert!(!p.web_seed_done(100, 0));
+    p.verified(0);
+    assert!(p.have().get(0));
+}
+
+#[test]
+fn a_web_seed_takes_the_pieces_no_peer_has_first() {
+    let mut p = picker(4, &[]);
+    p.add_peer(&peer_with(4, [0, 1, 3]));
+    assert_eq!(p.claim_for_web_seed(100, 0).unwrap().0, 2);
+    // Then the rest, from where it asks.
+    assert_eq!(p.claim_for_web_seed(100, 3).unwrap().0, 3);
+    assert_eq!(p.claim_for_web_seed(100, 0).unwrap().0, 0);
+    assert_eq!(p.claim_for_web_seed(100, 0).unwrap().0, 1);
+    assert!(p.claim_for_web_seed(100, 0).is_none());
+}
+
+#[test]
+fn a_web_seed_never_takes_a_piece_a_peer_is_fetching() {
+    let mut p = picker(2, &[]);
+    let all = peer_with(2, 0..2);
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 1, &mut out);
+    let peers_piece = out[0].index;
+    let (mine, _) = p.claim_for_web_seed(100, peers_piece).unwrap();
+    assert_ne!(mine, peers_piece);
+    assert!(p.claim_for_web_seed(100, 0).is_none());
+    // The peer leaves: its piece is free for the web seed.
+    p.cancelled(out[0]);
+    assert_eq!(p.claim_for_web_seed(100, 0).unwrap().0, peers_piece);
+}
+
+#[test]
+fn a_released_web_seed_piece_goes_back_to_everyone() {
+    let mut p = picker(1, &[]);
+    let all = peer_with(1, [0]);
+    p.claim_for_web_seed(100, 0).unwrap();
+    p.web_seed_released(100, 0);
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut out);
+    assert_eq!(out.len(), 2, "the whole piece is asked of the peer");
+}
+
+#[test]
+fn in_endgame_peers_may_finish_a_web_seed_piece_first() {
+    let mut p = picker(1, &[]);
+    let all = peer_with(1, [0]);
+    p.claim_for_web_seed(100, 0).unwrap();
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut out);
+    assert_eq!(out.len(), 2, "endgame doubles the web seed's blocks");
+    assert_eq!(deliver(&mut p, &out).len(), 1);
+    // The web seed's copy is not handed in a second time.
+    assert!(!p.web_seed_done(100, 0));
+}
+
+#[test]
+fn a_piece_a_web_seed_gives_up_keeps_what_a_peer_sent_of_it() {
+    let mut p = picker(1, &[]);
+    let all = peer_with(1, [0]);
+    p.claim_for_web_seed(100, 0).unwrap();
+    let mut out = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut out);
+    assert_eq!(deliver(&mut p, &out[..1]).len(), 0);
+    p.web_seed_released(100, 0);
+    // The peer's block is kept; the other one is asked again.
+    p.cancelled(out[1]);
+    let mut again = Vec::new();
+    p.pick(1, &all, &|_| false, 100, &mut again);
+    assert_eq!(again, [out[1]]);
+    let done = deliver(&mut p, &again);
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].1.len(), (BLOCK_LEN * 3 / 2) as usize);
+}
+
+/// Every piece `p` asks a peer with everything for, in order, delivering
+/// each piece as it is picked.
+fn picking_order(p: &mut Picker, pieces: usize) -> Vec<u32> {
+    let peer = peer_with(pieces, 0..pieces);
+    let mut order = Vec::new();
+    loop {
+        let mut out = Vec::new();
+        p.pick(1, &peer, &|_| false, 4, &mut out);
+        if out.is_empty() {
+            return order;
+        }
+        for (index, _) in deliver(p, &out) {
+            order.push(index);
+            p.verified(index);
+        }
+    }
+}
+
+#[test]
+fn skipped_pieces_are_never_picked_and_high_goes_before_normal_before_low() {
+    use FilePriority::*;
+    let mut p = picker(8, &[0, 1, 2, 3]);
+    p.set_priorities(vec![
+        Normal, Normal, Normal, Normal, Low, Skip, High, Normal,
+    ]);
+    assert_eq!(p.wanted_missing(), 3);
+    assert!(!p.is_done());
+    assert!(p.wants(4) && !p.wants(5) && !p.wants(0));
+    let order = picking_order(&mut p, 8);
+    assert_eq!(order, [6, 7, 4]);
+    assert!(p.is_done(), "every wanted piece is in");
+    assert!(!p.is_complete(), "piece 5 is still missing");
+    // Wanted again later: it is fetched.
+    p.set_priorities(vec![Normal; 8]);
+    assert!(!p.is_done());
+    assert_eq!(picking_order(&mut p, 8), [5]);
+    assert!(p.is_done() && p.is_complete());
+}
+
+#[test]
+fn a_peer_with_only_skipped_pieces_gets_no_requests_even_in_endgame() {
+    use FilePriority::*;
+    let mut p = picker(4, &[]);
+    p.set_priorities(vec![Skip, Normal, Skip, Skip]);
+    let peer = peer_with(4, [0, 2, 3]);
+    let mut out = Vec::new();
+    p.pick(1, &peer, &|_| false, 16, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    assert!(p.claim_for_web_seed(9, 0).is_some_and(|(i, _)| i == 1));
+}
+
+#[test]
+fn sequential_mode_takes_pieces_in_order_after_the_first_pieces_of_media_files() {
+    let mut p = picker(12, &[]);
+    p.set_streaming(Some(Streaming { first: vec![0, 11] }));
+    assert!(p.is_streaming());
+    let order = picking_order(&mut p, 12);
+    assert_eq!(order, [0, 11, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+}
+
+#[test]
+fn sequential_mode_takes_the_rarest_inside_its_window_and_nothing_past_it_first() {
+    // 64 KiB pieces: a 64-piece window (4 MiB).
+    let n = 100;
+    let mut p = picker(n, &[]);
+    p.add_peer(&peer_with(n, 0..n));
+    p.add_peer(&peer_with(n, (0..n).filter(|&i| i != 10 && i != 70)));
+    p.set_streaming(Some(Streaming { first: vec![] }));
+    let order = picking_order(&mut p, n);
+    // Piece 10 is rarer than its neighbours inside the window: first.
+    // Piece 70 is as rare but past the window: taken only once the window,
+    // moving with the first missing piece, reaches it (64 wanted pieces
+    // from piece 6).
+    assert_eq!(order[0], 10, "{order:?}");
+    let at_70 = order.iter().position(|&i| i == 70).unwrap();
+    assert_eq!(order[..at_70], [10, 0, 1, 2, 3, 4, 5], "{order:?}");
+    let rest: Vec<u32> = order
+        .iter()
+        .copied()
+        .filter(|&i| i != 10 && i != 70)
+        .collect();
+    assert!(rest.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}
+
+#[test]
+fn sequential_mode_gives_a_peer_without_the_window_the_next_pieces_past_it() {
+    let n = 100;
+    let mut p = picker(n, &[]);
+    p.set_streaming(Some(Streaming { first: vec![] }));
+    let late = peer_with(n, 80..n);
+    let mut out = Vec::new();
+    p.pick(1, &late, &|_| false, 4, &mut out);
+    assert_eq!(out.first().map(|b| b.index), Some(80), "{out:?}");
+    // Off again: back to the usual choice (random first), which may be anything.
+    p.set_streaming(None);
+    assert!(!p.is_streaming());
+}

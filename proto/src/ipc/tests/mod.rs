@@ -32,7 +32,9 @@ fn requests_have_the_documented_wire_form() {
         Request::Add {
             source: "/x.torrent".into(),
             to: None,
-            paused: false
+            paused: false,
+            files: None,
+            sequential: false,
         }
     );
     let line = encode_frame(&RequestFrame {
@@ -139,6 +141,15 @@ fn oversized_and_non_utf8_frames_are_refused() {
     assert_eq!(r.next_frame(), Err(FrameError::NotUtf8));
 }
 
+#[test]
+fn the_windows_pipe_is_per_user_with_a_safe_name_and_shared_by_the_service() {
+    let env = |k: &str| (k == "USERNAME").then(|| "Al Ice\\x".to_string());
+    assert_eq!(windows_pipe_name(false, env), r"\\.\pipe\p2pd-Al_Ice_x");
+    assert_eq!(windows_pipe_name(false, |_| None), r"\\.\pipe\p2pd-user");
+    assert_eq!(windows_pipe_name(true, env), r"\\.\pipe\p2pd");
+}
+
+#[cfg(unix)]
 #[test]
 fn the_default_socket_follows_xdg_runtime_dir_then_tmp() {
     let env = |k: &str| match k {

@@ -27,6 +27,8 @@ fn summary(state: TorrentState) -> TorrentSummary {
         save_path: "/home/al/downloads".into(),
         download_rate_limit: None,
         upload_rate_limit: Some(1_000_000),
+        all_time: AllTime::new(524_288, 1 << 20, 3_600, 1 << 20),
+        sequential: false,
     }
 }
 
@@ -98,6 +100,23 @@ fn exchanges() -> Vec<(Request, Response)> {
                 seeding: 0,
                 download_rate: 65_536,
                 upload_rate: 0,
+                dht: Some(Box::new(DhtInfo {
+                    port: 6881,
+                    nodes: 143,
+                    server_mode: false,
+                    firewalled: true,
+                    public_address: None,
+                })),
+                watch_folder: Some(Box::new(WatchFolderInfo {
+                    dir: "/home/al/watch".into(),
+                    started: 2,
+                    already_there: 1,
+                    invalid: 1,
+                    recent_invalid: vec![InvalidWatchFile {
+                        file: "junk.torrent".into(),
+                        reason: "not a torrent: bencode error at byte 0".into(),
+                    }],
+                })),
             }),
         ),
         (
@@ -109,6 +128,8 @@ fn exchanges() -> Vec<(Request, Response)> {
                 source: "/home/al/x.torrent".into(),
                 to: None,
                 paused: false,
+                files: None,
+                sequential: false,
             },
             Response::Added(Added {
                 torrent: summary(TorrentState::Paused),
@@ -133,6 +154,7 @@ fn exchanges() -> Vec<(Request, Response)> {
                     complete: false,
                 }],
                 piece_map: vec![100, 100, 0, 0],
+                all_time: AllTime::default(),
             }),
         ),
         (
@@ -164,6 +186,9 @@ fn exchanges() -> Vec<(Request, Response)> {
                 downloaded: 16384,
                 uploaded: 0,
                 outgoing: true,
+                source: PeerSource::Dht,
+                encrypted: true,
+                transport: PeerTransport::Utp,
             }]),
         ),
         (
@@ -347,7 +372,104 @@ fn exchanges() -> Vec<(Request, Response)> {
             },
             Response::Torrent(summary(TorrentState::Seeding)),
         ),
+        (
+            Request::Add {
+                source: "/home/al/four.torrent".into(),
+                to: Some("/home/al/dl".into()),
+                paused: false,
+                files: Some(FileSet::parse("1,3-5").unwrap()),
+                sequential: true,
+            },
+            Response::Added(Added {
+                torrent: summary(TorrentState::Downloading),
+                note: None,
+            }),
+        ),
+        (
+            Request::TorrentFiles { id: id() },
+            Response::TorrentFiles(torrent_files(FilePriority::Skip)),
+        ),
+        (
+            Request::FilePriority {
+                id: id(),
+                files: FileSet::parse("2").unwrap(),
+                priority: FilePriority::High,
+            },
+            Response::TorrentFiles(torrent_files(FilePriority::High)),
+        ),
+        (
+            Request::Queue {
+                id: id(),
+                to: QueueMove::Top,
+            },
+            Response::Torrent(summary(TorrentState::Downloading)),
+        ),
+        (
+            Request::SeedGoal {
+                id: id(),
+                ratio: Some("2.0".into()),
+                time: Some("global".into()),
+            },
+            Response::SeedGoal(Box::new(SeedGoalInfo {
+                torrent: TorrentSummary {
+                    error: Some("ratio 2.00 reached".into()),
+                    ..summary(TorrentState::Finished)
+                },
+                goal: SeedGoal {
+                    ratio: GoalLimit::Value(Ratio::from_hundredths(200).unwrap()),
+                    time_secs: GoalLimit::Global,
+                },
+            })),
+        ),
+        (
+            Request::Sequential { id: id(), on: true },
+            Response::Torrent(TorrentSummary {
+                sequential: true,
+                ..summary(TorrentState::Downloading)
+            }),
+        ),
+        (
+            Request::Move {
+                id: id(),
+                to: "/srv/media".into(),
+            },
+            Response::Torrent(summary(TorrentState::Seeding)),
+        ),
+        (
+            Request::Verify { id: id() },
+            Response::Verified(Verified {
+                info_hash: ih(),
+                name: "album".into(),
+                checked: 220,
+                bad: vec![3, 17],
+                note: None,
+            }),
+        ),
     ]
+}
+
+/// Two files, the second at `second`.
+fn torrent_files(second: FilePriority) -> TorrentFiles {
+    TorrentFiles {
+        info_hash: ih(),
+        name: "album".into(),
+        files: vec![
+            TorrentFile {
+                index: 1,
+                path: "album/01.flac".into(),
+                length: 30_000_000,
+                have: 30_000_000,
+                priority: FilePriority::Normal,
+            },
+            TorrentFile {
+                index: 2,
+                path: "album/02.flac".into(),
+                length: 25_000_000,
+                have: 0,
+                priority: second,
+            },
+        ],
+    }
 }
 
 fn settings() -> RuntimeSettings {
@@ -388,6 +510,13 @@ fn command_index(r: &Request) -> usize {
         Request::ConfigGet => 27,
         Request::ConfigSet { .. } => 28,
         Request::TorrentLimits { .. } => 29,
+        Request::TorrentFiles { .. } => 30,
+        Request::FilePriority { .. } => 31,
+        Request::Queue { .. } => 32,
+        Request::SeedGoal { .. } => 33,
+        Request::Sequential { .. } => 34,
+        Request::Move { .. } => 35,
+        Request::Verify { .. } => 36,
     }
 }
 
@@ -396,7 +525,7 @@ fn every_command_has_a_snapshotted_exchange() {
     let mut seen: Vec<usize> = exchanges().iter().map(|(r, _)| command_index(r)).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (0..=29).collect::<Vec<_>>());
+    assert_eq!(seen, (0..=36).collect::<Vec<_>>());
 }
 
 #[test]
@@ -426,6 +555,17 @@ fn requests_and_replies_keep_their_wire_form() {
         wire.push_str(&format!("-> {req_line}<- {reply_line}"));
     }
     insta::assert_snapshot!("requests_and_replies", wire);
+}
+
+#[test]
+fn a_status_from_a_daemon_without_a_dht_field_reads_as_dht_off() {
+    let old = r#"{"id":1,"ok":{"version":"0.1.0","uptime_secs":5,"logged_in_as":null,"tracker":{"state":"ok","reason":""},"listen_port":6881,"shared_dir":"/s","downloads_dir":"/d","torrents":0,"downloading":0,"seeding":0,"download_rate":0,"upload_rate":0}}"#;
+    let ReplyBody::Ok(Response::Status(s)) =
+        ReplyFrame::decode(old, &Request::Status).unwrap().body
+    else {
+        panic!("not a status reply");
+    };
+    assert_eq!(s.dht, None);
 }
 
 #[test]
@@ -488,4 +628,21 @@ fn events_keep_their_wire_form() {
         wire.push_str(&line);
     }
     insta::assert_snapshot!("events", wire);
+}
+
+#[test]
+fn every_peer_source_is_shown_by_its_wire_name() {
+    for source in [
+        PeerSource::Tracker,
+        PeerSource::Dht,
+        PeerSource::Pex,
+        PeerSource::Lsd,
+        PeerSource::User,
+        PeerSource::Incoming,
+        PeerSource::WebSeed,
+    ] {
+        let wire = serde_json::to_string(&source).unwrap();
+        assert_eq!(wire, format!("\"{}\"", source.as_str()));
+        assert_eq!(serde_json::from_str::<PeerSource>(&wire).unwrap(), source);
+    }
 }

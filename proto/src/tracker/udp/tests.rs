@@ -260,3 +260,66 @@ proptest! {
         prop_assert_eq!(UdpRequest::decode(&request.encode()).unwrap(), request);
     }
 }
+
+#[test]
+fn an_error_message_of_invalid_utf8_reads_back_the_same_after_we_encode_it() {
+    // Found by the udp_tracker fuzz target (fuzz/regressions/udp_tracker/):
+    // each invalid byte became three, and the second read cut elsewhere.
+    let datagram =
+        include_bytes!("../../../fuzz/regressions/udp_tracker/error-message-of-invalid-utf8.bin");
+    let read = UdpResponse::decode(datagram, false).unwrap();
+    let UdpResponse::Error { message, .. } = &read else {
+        panic!("not an error: {read:?}");
+    };
+    assert!(message.len() <= MAX_ERROR_BYTES, "{}", message.len());
+    assert_eq!(
+        UdpResponse::decode(&read.encode(false), false).unwrap(),
+        read
+    );
+}
+
+#[test]
+fn an_error_message_is_cut_at_a_character_boundary() {
+    let long = "é".repeat(MAX_ERROR_BYTES); // two bytes each
+    let sent = UdpResponse::Error {
+        transaction_id: 7,
+        message: long,
+    }
+    .encode(false);
+    let UdpResponse::Error { message, .. } = UdpResponse::decode(&sent, false).unwrap() else {
+        panic!("not an error");
+    };
+    assert_eq!(message, "é".repeat(MAX_ERROR_BYTES / 2));
+}
+
+#[test]
+fn answers_past_our_caps_read_back_the_same_after_we_encode_them_within_the_caps() {
+    // Found by the udp_tracker fuzz target (fuzz/regressions/udp_tracker/):
+    // a scrape answer with more counts than any client asks for, and an
+    // announce answer with more peers than we send in one datagram.
+    let scrape =
+        include_bytes!("../../../fuzz/regressions/udp_tracker/scrape-answer-past-the-cap.bin");
+    let read = UdpResponse::decode(scrape, false).unwrap();
+    let UdpResponse::Scrape { stats, .. } = &read else {
+        panic!("not a scrape answer: {read:?}");
+    };
+    assert_eq!(stats.len(), MAX_SCRAPE_HASHES);
+    assert_eq!(
+        UdpResponse::decode(&read.encode(false), false).unwrap(),
+        read
+    );
+
+    let announce = include_bytes!(
+        "../../../fuzz/regressions/udp_tracker/announce-answer-past-the-peer-cap.bin"
+    );
+    let read = UdpResponse::decode(announce, false).unwrap();
+    let UdpResponse::Announce { response, .. } = &read else {
+        panic!("not an announce answer: {read:?}");
+    };
+    assert!(response.peers.len() > MAX_PEERS, "{}", response.peers.len());
+    let again = UdpResponse::decode(&read.encode(false), false).unwrap();
+    let UdpResponse::Announce { response: sent, .. } = again else {
+        panic!("not an announce answer");
+    };
+    assert_eq!(sent.peers, response.peers[..MAX_PEERS]);
+}

@@ -28,6 +28,15 @@ fn our_handshake_advertises_fast_and_extensions() {
     };
     assert!(!plain.supports_fast());
     assert!(!plain.supports_extensions());
+    assert!(!h.supports_dht());
+}
+
+#[test]
+fn the_dht_bit_is_the_last_bit_of_byte_7_beside_fast() {
+    let h = sample().with_dht();
+    assert_eq!(h.reserved, [0, 0, 0, 0, 0, 0x10, 0, 0x05]);
+    assert!(h.supports_dht() && h.supports_fast() && h.supports_extensions());
+    assert_eq!(h.to_bytes()[27], 0x05);
 }
 
 #[test]

@@ -138,6 +138,16 @@ fn the_wire_bytes_of_a_request_are_as_bep_3_lays_them_out() {
 }
 
 #[test]
+fn the_wire_bytes_of_a_port_are_as_bep_5_lays_them_out() {
+    let buf = encoded(&Message::Port(0x1ae1));
+    assert_eq!(buf, [0, 0, 0, 3, 9, 0x1a, 0xe1]);
+    assert_eq!(
+        Message::decode(&buf, DEFAULT_MAX_MESSAGE_LEN),
+        Ok(Decoded::Done(Message::Port(6881), 7))
+    );
+}
+
+#[test]
 fn a_length_above_the_cap_is_refused_from_the_prefix_alone() {
     let buf = frame(101, &[]);
     assert_eq!(

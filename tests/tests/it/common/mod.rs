@@ -552,7 +552,7 @@ s = lt.session({
     "listen_interfaces": "127.0.0.1:0",
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False,
     "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
-    # p2pd speaks TCP only; with uTP on, libtorrent dials uTP first.
+    # TCP: interop_utp.rs turns these round for uTP.
     "enable_outgoing_utp": False, "enable_incoming_utp": False,
     "alert_mask": lt.alert_category.error | lt.alert_category.status,
 })
@@ -579,7 +579,7 @@ s = lt.session({
     "listen_interfaces": "127.0.0.1:0",
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False,
     "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
-    # p2pd speaks TCP only; with uTP on, libtorrent dials uTP first.
+    # TCP: interop_utp.rs turns these round for uTP.
     "enable_outgoing_utp": False, "enable_incoming_utp": False,
     "alert_mask": lt.alert_category.error | lt.alert_category.status
         | lt.alert_category.peer | lt.alert_category.connect,
@@ -603,3 +603,31 @@ while True:
         break
     time.sleep(0.1)
 "#;
+
+/// The state of torrent `hex` in `p2pctl list --json` ("" when unlisted).
+pub fn state(socket: &Path, hex: &str) -> String {
+    p2p_tests::e2e::ok_json(socket, &["list"])
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["info_hash"] == hex)
+        .map(|t| t["state"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
+/// Waits for a connected peer of torrent `hex` in `p2pctl peers --json`;
+/// returns it.
+pub fn first_peer(socket: &Path, hex: &str) -> Value {
+    let mut found = Value::Null;
+    p2p_tests::e2e::wait_until("a peer in p2pctl peers", 60, || {
+        let peers = p2p_tests::e2e::ok_json(socket, &["peers", hex]);
+        match peers.as_array().and_then(|ps| ps.first()) {
+            Some(p) => {
+                found = p.clone();
+                true
+            }
+            None => false,
+        }
+    });
+    found
+}

@@ -23,11 +23,22 @@ pub struct Transmission {
 impl Transmission {
     /// Starts `transmission-daemon -f -g CONFIG` downloading into `download_dir`.
     pub fn start(name: &str, config: &Path, download_dir: &Path, log_dir: &Path) -> Transmission {
+        Self::start_with(name, config, download_dir, log_dir, &[])
+    }
+
+    /// As [`Transmission::start`], with `extra` settings.json keys on top.
+    pub fn start_with(
+        name: &str,
+        config: &Path,
+        download_dir: &Path,
+        log_dir: &Path,
+        extra: &[(&str, serde_json::Value)],
+    ) -> Transmission {
         let remote = require_tool("transmission-remote");
         fs::create_dir_all(config).unwrap();
         let peer_port = free_port();
         let rpc_port = free_port();
-        let settings = serde_json::json!({
+        let mut settings = serde_json::json!({
             "peer-port": peer_port,
             "peer-port-random-on-start": false,
             "bind-address-ipv4": "127.0.0.1",
@@ -47,6 +58,9 @@ impl Transmission {
             "download-dir": download_dir,
             "message-level": 2,
         });
+        for (key, value) in extra {
+            settings[*key] = value.clone();
+        }
         fs::write(config.join("settings.json"), settings.to_string()).unwrap();
         let mut cmd = Command::new(require_tool("transmission-daemon"));
         cmd.args(["-f", "-g"]).arg(config);

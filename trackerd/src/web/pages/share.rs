@@ -69,6 +69,7 @@ pub async fn show(
             exact_length: Some(entry.total_length),
             peers: Vec::new(),
             web_seeds: Vec::new(),
+            select_only: None,
         }
         .to_string()
     });
