@@ -1,6 +1,7 @@
 //! One peer connection (BEP 3, with BEP 6 Fast and BEP 10 extensions): the
-//! handshake, then a single task that reads and parses messages in place
-//! from a reusable buffer, keeps a pipeline of block requests full, serves
+//! handshake, then a single task that reads blocks straight into their
+//! pieces and parses the other messages in place from a reusable buffer
+//! (receive.rs), keeps a pipeline of block requests full, serves
 //! the peer's requests from a small read cache, and writes whatever is
 //! queued whenever the socket can take it, in vectored writes (reading and
 //! writing never wait on each other, so two peers uploading to each other
@@ -11,6 +12,7 @@ mod handlers;
 mod inflight;
 mod outbox;
 mod pex;
+mod receive;
 mod upload;
 
 use std::io::IoSlice;
@@ -19,7 +21,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
 use p2p_proto::bitfield::Bitfield;
 use p2p_proto::ipc::PeerTransport;
 use p2p_proto::wire::{
@@ -58,7 +59,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 const MAX_QUEUED_REQUESTS: usize = 2048;
 /// Write buffer level above which we stop serving requests until it drains.
 const WRITE_HIGH_WATER: usize = 1 << 20;
-/// Read buffer growth step.
+/// Read buffer size (it grows for a longer message).
 const READ_CHUNK: usize = 512 * 1024;
 /// Receive low-water mark for a fast peer that owes us at least twice as
 /// much (see sockopt.rs): one wake-up per this many bytes, not per packet.
@@ -212,6 +213,8 @@ pub(crate) struct Conn {
     /// Bytes to pass through the download limiter before reading on.
     throttle_down: u64,
     picked: Vec<BlockRef>,
+    /// The blocks a read guessed would come next (reused).
+    guesses: Vec<BlockRef>,
 }
 
 async fn run(
@@ -266,6 +269,7 @@ async fn run(
         recent_window: (now, 0),
         throttle_down: 0,
         picked: Vec::new(),
+        guesses: Vec::new(),
         shared,
     };
     tracing::debug!(%addr, peer = %conn.peer_id, outgoing, "peer connected");
@@ -284,7 +288,7 @@ impl Conn {
         cmds: &mut mpsc::UnboundedReceiver<PeerCmd>,
     ) -> Result<(), PeerError> {
         self.send_greeting();
-        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+        let mut rbuf = receive::RecvBuf::new(READ_CHUNK);
         let mut tick = interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let cancel = self.shared.cancel.clone();
@@ -298,9 +302,6 @@ impl Conn {
                 {
                     tracing::debug!("cannot set the receive low-water mark: {e}");
                 }
-            }
-            if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-                rbuf.reserve(READ_CHUNK);
             }
             let mut slices = [IoSlice::new(&[]); outbox::MAX_SLICES];
             let slice_count = self.outbox.slices(&mut slices);
@@ -322,14 +323,15 @@ impl Conn {
                         }
                     }
                 }
-                read = r.read_buf(&mut rbuf) => {
-                    if read? == 0 {
-                        return Ok(());
+                arrival = receive::arrival(r, &mut rbuf) => {
+                    match self.on_arrival(r, &mut rbuf, arrival?)? {
+                        receive::ReadOutcome::Closed => return Ok(()),
+                        receive::ReadOutcome::Empty => {}
+                        receive::ReadOutcome::Data => {
+                            self.last_recv_at = Instant::now();
+                            self.sample_recent_rate(self.last_recv_at);
+                        }
                     }
-                    self.last_recv_at = Instant::now();
-                    let used = self.parse(&rbuf)?;
-                    rbuf.advance(used);
-                    self.sample_recent_rate(self.last_recv_at);
                 }
                 written = w.write_vectored(&slices[..slice_count]), if slice_count > 0 => {
                     self.outbox.consumed(written?);

@@ -1,12 +1,12 @@
 //! Which blocks to ask a peer for next, and assembly of the blocks that come
-//! back. Random pieces first (to have something to trade quickly), then
-//! rarest first; pieces already started are finished first; at the tail
-//! (endgame) blocks still in flight are asked of a second peer. Pieces of
-//! high-priority files go before normal ones, normal before low; pieces of
-//! skipped files only are never started. In sequential (streaming) mode,
-//! the first and last pieces of media files come first, then the pieces in
-//! order: a small read-ahead window from the first missing one, rarest
-//! first inside it.
+//! back (assembly.rs). Random pieces first (to have something to trade
+//! quickly), then rarest first; pieces already started are finished first;
+//! at the tail (endgame) blocks still in flight are asked of a second peer.
+//! Pieces of high-priority files go before normal ones, normal before low;
+//! pieces of skipped files only are never started. In sequential
+//! (streaming) mode, the first and last pieces of media files come first,
+//! then the pieces in order: a small read-ahead window from the first
+//! missing one, rarest first inside it.
 //! Pure logic: no I/O, no clock; randomness comes from a seed.
 
 use std::collections::BTreeMap;
@@ -228,7 +228,10 @@ impl Picker {
 
     fn block_ref(&self, index: u32, block: usize) -> BlockRef {
         let begin = block as u64 * u64::from(BLOCK_LEN);
-        let length = (self.piece_size(index) - begin).min(u64::from(BLOCK_LEN));
+        let length = self
+            .piece_size(index)
+            .saturating_sub(begin)
+            .min(u64::from(BLOCK_LEN));
         BlockRef {
             index,
             begin: begin as u32,
@@ -517,53 +520,6 @@ impl Picker {
         x
     }
 
-    /// Stores a block's bytes. The caller has checked it against a request it sent.
-    pub fn received(&mut self, key: u64, block: BlockRef, bytes: &[u8]) -> Received {
-        let expected = self.block_ref(block.index, (block.begin / BLOCK_LEN) as usize);
-        if !block.begin.is_multiple_of(BLOCK_LEN) || expected.length as usize != bytes.len() {
-            return Received::Unwanted;
-        }
-        let size = self.piece_size(block.index) as usize;
-        let Some(p) = self.partial.get_mut(&block.index) else {
-            return Received::Unwanted;
-        };
-        let b = (block.begin / BLOCK_LEN) as usize;
-        let duplicated = match p.blocks.get(b) {
-            Some(BlockState::Requested(n)) => *n > 1,
-            _ => return Received::Unwanted,
-        };
-        // A recycled buffer of the right size needs no zero-fill: every
-        // byte is overwritten before the piece is whole.
-        let data =
-            p.data
-                .get_or_insert_with(|| match self.spare.iter().position(|b| b.len() == size) {
-                    Some(i) => self.spare.swap_remove(i),
-                    None => PieceBuf::zeroed(size),
-                });
-        let start = block.begin as usize;
-        data[start..start + bytes.len()].copy_from_slice(bytes);
-        p.blocks[b] = BlockState::Received;
-        p.received += 1;
-        if !p.contributors.contains(&key) {
-            p.contributors.push(key);
-        }
-        if p.received < p.blocks.len() {
-            return Received::Stored { duplicated };
-        }
-        let Some(whole) = self.partial.remove(&block.index) else {
-            return Received::Unwanted;
-        };
-        let Some(data) = whole.data else {
-            return Received::Unwanted;
-        };
-        Received::PieceComplete {
-            index: block.index,
-            data,
-            duplicated,
-            contributors: whole.contributors,
-        }
-    }
-
     /// Takes back a piece buffer after hashing (a few are kept).
     pub fn recycle(&mut self, buf: PieceBuf) {
         let keep = (SPARE_BYTES / self.piece_length.max(1)).max(2) as usize;
@@ -720,5 +676,6 @@ impl Picker {
     }
 }
 
+mod assembly;
 #[cfg(test)]
 mod tests;

@@ -3,9 +3,10 @@
 //! Encryption (see mse.rs). The peer loop reads and writes through
 //! [`Reader`] and [`Writer`] and never learns which.
 //!
-//! The plaintext path adds no copy: reads land in the caller's buffer and
-//! vectored writes go straight to the socket. The encrypted path decrypts
-//! in place after a read and encrypts into a staging buffer before a write.
+//! The plaintext path adds no copy: reads land in the caller's buffer (or,
+//! over TCP, the caller reads the socket itself) and vectored writes go
+//! straight to the socket. The encrypted path decrypts in place after a
+//! read and encrypts into a staging buffer before a write.
 //!
 //! Must not know the peer protocol (messages, handshakes) or MSE's handshake.
 
@@ -194,6 +195,32 @@ impl Reader {
             c.apply(&mut buf[before..before + n]);
         }
         Ok(n)
+    }
+
+    /// Reads what arrives into `buf`; 0 at the end of the stream.
+    /// Cancel-safe, like [`Reader::read_buf`].
+    pub(crate) async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.pending.is_empty() {
+            let n = self.pending.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+            return Ok(n);
+        }
+        let n = self.stream.as_async_read().read(buf).await?;
+        if let Some(c) = &mut self.decrypt {
+            c.apply(&mut buf[..n]);
+        }
+        Ok(n)
+    }
+
+    /// The TCP socket itself, when what it carries is what the peer sent:
+    /// no cipher and nothing read ahead. A reader may then read from it
+    /// directly (with `try_read_vectored`, say) and skip [`Reader::read`].
+    pub(crate) fn plain_tcp(&self) -> Option<&OwnedReadHalf> {
+        match &self.stream {
+            ReadStream::Tcp(r) if self.decrypt.is_none() && self.pending.is_empty() => Some(r),
+            _ => None,
+        }
     }
 
     /// Fills `out` exactly (for handshakes, not the message loop).

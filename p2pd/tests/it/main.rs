@@ -4,8 +4,9 @@
 //! (`watcher`), the DHT bit and PORT message (`dht`), limits changed while the engine runs (`live_limits`),
 //! the control socket's folder under attack (`socket_folder`),
 //! the daemon on a hostile machine (`disk_faults`), links planted among a
-//! torrent's files (`symlinks`), web seeds over HTTP (`webseed`) and the
-//! import graph of the source (`module_graph`).
+//! torrent's files (`symlinks`), web seeds over HTTP (`webseed`), a seeder
+//! that scrambles its blocks (`guessed_reads`) and the import graph of the
+//! source (`module_graph`).
 
 mod choking;
 mod daemon;
@@ -14,6 +15,7 @@ mod disk_faults;
 mod dropped_requests;
 mod encryption;
 mod engine;
+mod guessed_reads;
 mod live_limits;
 mod module_graph;
 mod peer_limits;

@@ -203,6 +203,29 @@ impl<'a> Message<'a> {
     }
 }
 
+/// Bytes of a `piece` message before its data: length prefix, id, index, begin.
+pub const PIECE_HEADER_LEN: usize = 4 + PIECE_HEADER_AFTER_PREFIX;
+
+/// The block a `piece` message carries, read from the message's first
+/// [`PIECE_HEADER_LEN`] bytes at the start of `buf` (what
+/// [`encode_piece_header`] writes); `None` when `buf` is shorter or starts
+/// with any other message. For a reader that guessed which block comes next
+/// and read its data straight into place: the header alone says whether
+/// the guess was right. Framing only, like [`Message::decode`]: the caller
+/// compares the block with the one it expects, whose length it bounds.
+pub fn decode_piece_header(buf: &[u8]) -> Option<BlockRef> {
+    let header = buf.first_chunk::<PIECE_HEADER_LEN>()?;
+    let len = u32_at(header, 0)?;
+    if header[4] != PIECE || (len as usize) < PIECE_HEADER_AFTER_PREFIX {
+        return None;
+    }
+    Some(BlockRef {
+        index: u32_at(header, 5)?,
+        begin: u32_at(header, 9)?,
+        length: len - PIECE_HEADER_AFTER_PREFIX as u32,
+    })
+}
+
 /// Appends the 13-byte header of a `piece` message (length prefix, id 7,
 /// index, begin) for `data_len` bytes of data, so a seeder can read file
 /// bytes straight into `out` after it without an extra copy.

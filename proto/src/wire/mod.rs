@@ -24,7 +24,7 @@ pub use extension::{
     ExtHandshake, MAX_EXTENSIONS, MAX_METADATA_SIZE, METADATA_PIECE_LEN, MetadataMsg, UT_METADATA,
 };
 pub use handshake::Handshake;
-pub use message::{BlockRef, Message, encode_piece_header};
+pub use message::{BlockRef, Message, PIECE_HEADER_LEN, decode_piece_header, encode_piece_header};
 pub use pex::{PEX_MAX_ACCEPTED, PEX_MAX_PEERS, PexMessage, UT_PEX, flags as pex_flags};
 
 /// The protocol string every BEP 3 handshake starts with (after its length byte).

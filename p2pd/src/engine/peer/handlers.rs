@@ -122,16 +122,29 @@ impl Conn {
             begin,
             length: data.len() as u32,
         };
-        let len = data.len() as u64;
+        if !self.block_arrived(b) {
+            return;
+        }
+        let received = self.shared.lock().picker.received(self.key, b, data);
+        self.settle_block(b, received);
+    }
+
+    /// Counts a block that arrived; whether we asked for it (else it is
+    /// late, after a choke or a cancel, or never asked for: wasted).
+    pub(super) fn block_arrived(&mut self, b: BlockRef) -> bool {
+        let len = u64::from(b.length);
         self.throttle_down += len;
         self.shared.count_download(len);
         if !self.in_flight.answered(&b) {
-            // Late (after a choke or a cancel) or never asked for: wasted.
-            return;
+            return false;
         }
         self.last_block_at = Instant::now();
         self.stats.downloaded.fetch_add(len, Ordering::Relaxed);
-        let received = self.shared.lock().picker.received(self.key, b, data);
+        true
+    }
+
+    /// What follows from a block the picker took.
+    pub(super) fn settle_block(&mut self, b: BlockRef, received: Received) {
         match received {
             Received::Unwanted => {}
             Received::Stored { duplicated } => {

@@ -256,6 +256,114 @@ fn the_rarest_missing_piece_follows_peers_and_verified_pieces() {
     assert_eq!(p.rarest_missing(), 0, "nothing missing");
 }
 
+/// The bytes block `b` should hold (its piece index, then a count).
+fn block_bytes(b: &BlockRef) -> Vec<u8> {
+    (0..b.length)
+        .map(|i| (b.index as u8).wrapping_add(b.begin as u8 ^ i as u8))
+        .collect()
+}
+
+#[test]
+fn blocks_read_into_their_slots_make_the_same_piece_as_copied_ones() {
+    let mut p = picker(3, &[0]);
+    let peer = peer_with(3, [1, 2]);
+    let mut asked = Vec::new();
+    p.pick(1, &peer, &|_| false, 10, &mut asked);
+    assert_eq!(asked.len(), 6, "two pieces of 4 and of 1.5 blocks");
+    let mut slots = Vec::new();
+    p.slots_mut(&asked, &mut slots);
+    assert_eq!(slots.len(), asked.len());
+    for (slot, b) in slots.iter_mut().zip(&asked) {
+        assert_eq!(slot.len(), b.length as usize);
+        slot.copy_from_slice(&block_bytes(b));
+    }
+    let mut done = Vec::new();
+    for b in &asked {
+        if let Received::PieceComplete { index, data, .. } = p.received_in_place(1, *b) {
+            done.push((index, data));
+        }
+    }
+    assert_eq!(done.len(), 2);
+    for (index, data) in done {
+        let want: Vec<u8> = asked
+            .iter()
+            .filter(|b| b.index == index)
+            .flat_map(block_bytes)
+            .collect();
+        assert!(*data == want[..], "piece {index}");
+    }
+}
+
+#[test]
+fn slots_are_lent_only_for_blocks_one_peer_was_asked_for_and_nobody_delivered() {
+    let mut p = picker(4, &[0]);
+    let peer = peer_with(4, [1, 2]);
+    let mut asked = Vec::new();
+    p.pick(1, &peer, &|_| false, 5, &mut asked);
+    let [first, second, third, ..] = asked[..] else {
+        panic!("{asked:?}");
+    };
+    assert_eq!(
+        p.received(1, second, &block_bytes(&second)),
+        Received::Stored { duplicated: false }
+    );
+    // The run of slots stops at the first block without one.
+    let mut slots = Vec::new();
+    p.slots_mut(&[first, second, third], &mut slots);
+    assert_eq!(slots.len(), 1, "a received block gets no slot");
+    let never = BlockRef {
+        index: 3,
+        begin: 0,
+        length: BLOCK_LEN,
+    };
+    let mut slots = Vec::new();
+    p.slots_mut(&[never], &mut slots);
+    assert!(slots.is_empty(), "a block of a piece not started");
+    let mut slots = Vec::new();
+    p.slots_mut(&[first, first], &mut slots);
+    assert_eq!(slots.len(), 1, "one slot per block");
+    // Endgame: a block asked of two peers may come from either, so neither reads it in place.
+    p.cancelled(third);
+    let mut again = Vec::new();
+    p.pick(2, &peer, &|_| false, 1, &mut again);
+    let mut dup = Vec::new();
+    p.pick(3, &peer, &|b| *b != again[0], 10, &mut dup);
+    assert!(dup.contains(&again[0]), "{dup:?}");
+    let mut slots = Vec::new();
+    p.slots_mut(&again, &mut slots);
+    assert!(slots.is_empty(), "a block asked twice");
+}
+
+#[test]
+fn stray_bytes_of_a_wrong_guess_are_overwritten_when_the_blocks_arrive() {
+    let mut p = picker(2, &[0]);
+    let peer = peer_with(2, [1]);
+    let mut asked = Vec::new();
+    p.pick(1, &peer, &|_| false, 10, &mut asked);
+    assert_eq!(
+        p.received(1, asked[0], &block_bytes(&asked[0])),
+        Received::Stored { duplicated: false }
+    );
+    // A read guessed the other blocks, and the peer sent something else.
+    let mut slots = Vec::new();
+    p.slots_mut(&asked[1..], &mut slots);
+    assert_eq!(slots.len(), asked.len() - 1);
+    for slot in slots {
+        slot.fill(0xee);
+    }
+    let done = asked[1..]
+        .iter()
+        .rev()
+        .filter_map(|b| match p.received(1, *b, &block_bytes(b)) {
+            Received::PieceComplete { data, .. } => Some(data),
+            _ => None,
+        })
+        .next()
+        .unwrap();
+    let want: Vec<u8> = asked.iter().flat_map(block_bytes).collect();
+    assert!(*done == want[..]);
+}
+
 #[test]
 fn a_web_seed_claims_whole_pieces_peers_then_leave_alone() {
     let mut p = picker(4, &[]);

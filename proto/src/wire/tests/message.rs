@@ -1,8 +1,8 @@
 //! Peer message tests: one example of every message, framing errors.
 
 use super::super::{
-    BlockRef, DEFAULT_MAX_MESSAGE_LEN, Decoded, MAX_REQUEST_LEN, Message, WireError,
-    encode_piece_header,
+    BlockRef, DEFAULT_MAX_MESSAGE_LEN, Decoded, MAX_REQUEST_LEN, Message, PIECE_HEADER_LEN,
+    WireError, decode_piece_header, encode_piece_header,
 };
 use super::{assert_every_split_needs_more_then_decodes, encoded};
 
@@ -293,6 +293,60 @@ fn a_piece_header_plus_the_data_equals_the_encoded_piece_message() {
         data,
     });
     assert_eq!(out, whole);
+}
+
+#[test]
+fn a_piece_header_names_its_block_once_all_thirteen_bytes_are_there() {
+    let data = vec![9u8; 16384];
+    let whole = encoded(&Message::Piece {
+        index: 0x0102_0304,
+        begin: 16384,
+        data: &data,
+    });
+    assert_eq!(
+        decode_piece_header(&whole),
+        Some(BlockRef {
+            index: 0x0102_0304,
+            begin: 16384,
+            length: 16384
+        })
+    );
+    assert_eq!(
+        decode_piece_header(&whole[..PIECE_HEADER_LEN]),
+        decode_piece_header(&whole)
+    );
+    for cut in 0..PIECE_HEADER_LEN {
+        assert_eq!(decode_piece_header(&whole[..cut]), None, "cut {cut}");
+    }
+    let empty = encoded(&Message::Piece {
+        index: 1,
+        begin: 0,
+        data: &[],
+    });
+    assert_eq!(
+        decode_piece_header(&empty),
+        Some(BlockRef {
+            index: 1,
+            begin: 0,
+            length: 0
+        })
+    );
+}
+
+#[test]
+fn no_other_message_reads_as_a_piece_header() {
+    for msg in samples() {
+        if matches!(msg, Message::Piece { .. }) {
+            continue;
+        }
+        // Padded, so every message has the thirteen bytes to look at.
+        let mut buf = encoded(&msg);
+        buf.resize(buf.len().max(PIECE_HEADER_LEN), 0);
+        assert_eq!(decode_piece_header(&buf), None, "{msg:?}");
+    }
+    // Id 7 with a length too short for index and begin.
+    let short = frame(8, &[7, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0]);
+    assert_eq!(decode_piece_header(&short), None);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::super::{
     BlockRef, DEFAULT_MAX_MESSAGE_LEN, Decoded, ExtHandshake, Handshake, MAX_METADATA_SIZE,
-    METADATA_PIECE_LEN, Message, MetadataMsg,
+    METADATA_PIECE_LEN, Message, MetadataMsg, PIECE_HEADER_LEN, decode_piece_header,
 };
 use super::{assert_every_split_needs_more_then_decodes, encoded};
 
@@ -96,6 +96,30 @@ proptest! {
         if let Ok(Decoded::Done(msg, used)) = Message::decode(&buf, DEFAULT_MAX_MESSAGE_LEN) {
             prop_assert_eq!(used, buf.len());
             prop_assert_eq!(encoded(&msg), buf);
+        }
+    }
+
+    #[test]
+    fn a_piece_header_read_from_arbitrary_bytes_agrees_with_the_full_decoder(
+        id in prop_oneof![Just(7u8), any::<u8>()],
+        len in prop_oneof![0u32..40, any::<u32>()],
+        body in proptest::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let mut buf = len.to_be_bytes().to_vec();
+        buf.push(id);
+        buf.extend_from_slice(&body);
+        let Some(b) = decode_piece_header(&buf) else {
+            return Ok(());
+        };
+        prop_assert!(buf.len() >= PIECE_HEADER_LEN);
+        match Message::decode(&buf, usize::MAX) {
+            Ok(Decoded::Done(Message::Piece { index, begin, data }, _)) => {
+                prop_assert_eq!((index, begin, data.len()), (b.index, b.begin, b.length as usize));
+            }
+            Ok(Decoded::NeedMore(n)) => {
+                prop_assert_eq!(buf.len() + n, PIECE_HEADER_LEN + b.length as usize);
+            }
+            other => prop_assert!(false, "header {b:?} but decode gave {other:?}"),
         }
     }
 
