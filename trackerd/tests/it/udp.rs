@@ -334,3 +334,46 @@ async fn a_flood_of_forged_datagrams_from_many_ports_gets_no_more_bytes_back_tha
         ["127.0.0.1:7001".parse::<SocketAddr>().unwrap()]
     );
 }
+
+#[tokio::test]
+async fn a_burst_from_several_sockets_is_answered_datagram_by_datagram_to_each_sender() {
+    // Sent before any answer is read, so the tracker takes them in batches
+    // of several senders: each answer must go to its own sender, under its
+    // own transaction id.
+    let s = start(|_| {}).await;
+    let h = InfoHash([0x55; 20]);
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(Client::new(s.addr).await);
+    }
+    for (k, c) in clients.iter().enumerate() {
+        for i in 0..16u32 {
+            let transaction_id = (k as u32) << 16 | i;
+            let connect = UdpRequest::Connect { transaction_id }.encode();
+            c.socket.send(&connect).await.unwrap();
+        }
+    }
+    for (k, c) in clients.iter_mut().enumerate() {
+        let mut seen = Vec::new();
+        let mut id = 0;
+        for _ in 0..16 {
+            match c.read().await {
+                UdpResponse::Connect {
+                    transaction_id,
+                    connection_id,
+                } => {
+                    seen.push(transaction_id);
+                    id = connection_id;
+                }
+                other => panic!("not a connect answer: {other:?}"),
+            }
+        }
+        seen.sort_unstable();
+        let asked: Vec<u32> = (0..16).map(|i| (k as u32) << 16 | i).collect();
+        assert_eq!(seen, asked, "socket {k}");
+        // The id is this socket's: an announce under it is served.
+        let port = 7100 + k as u16;
+        let served = c.announce(id, announce(h, k as u32, port, 1, "")).await;
+        assert!(matches!(served, UdpResponse::Announce { .. }), "{served:?}");
+    }
+}
