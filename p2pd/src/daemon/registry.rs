@@ -327,6 +327,24 @@ pub async fn save_loop(
 mod tests {
     use super::*;
 
+    /// A download named `t{i}` of `size` bytes with info-hash `[i; 20]`.
+    fn entry(i: u8, size: u64) -> Entry {
+        Entry {
+            info_hash: InfoHash([i; 20]),
+            torrent_file: PathBuf::from("/x"),
+            download_dir: PathBuf::from("/dl"),
+            folder_pin: None,
+            paused: false,
+            name: format!("t{i}"),
+            size,
+            download_rate_limit: None,
+            upload_rate_limit: None,
+            file_priorities: None,
+            sequential: false,
+            queue: QueueState::default(),
+        }
+    }
+
     /// Runs `change` on the registry in `dir` while its saver runs, then
     /// stops the saver as the daemon does.
     async fn changed_and_saved(dir: &Path, change: impl FnOnce(&mut Registry)) {
@@ -397,20 +415,7 @@ mod tests {
         };
         changed_and_saved(dir.path(), |r| {
             for i in [5u8, 3, 9] {
-                r.insert(Entry {
-                    info_hash: InfoHash([i; 20]),
-                    torrent_file: PathBuf::from("/x"),
-                    download_dir: PathBuf::from("/dl"),
-                    folder_pin: None,
-                    paused: false,
-                    name: format!("t{i}"),
-                    size: 10,
-                    download_rate_limit: None,
-                    upload_rate_limit: None,
-                    file_priorities: None,
-                    sequential: false,
-                    queue: QueueState::default(),
-                });
+                r.insert(entry(i, 10));
             }
             // New downloads go last, whatever their info-hash.
             assert_eq!(order(r), [5, 3, 9]);
@@ -455,20 +460,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         changed_and_saved(dir.path(), |r| {
             for i in 0..50u8 {
-                r.insert(Entry {
-                    info_hash: InfoHash([i; 20]),
-                    torrent_file: PathBuf::from("/x"),
-                    download_dir: PathBuf::from("/dl"),
-                    folder_pin: None,
-                    paused: false,
-                    name: format!("t{i}"),
-                    size: u64::from(i),
-                    download_rate_limit: None,
-                    upload_rate_limit: None,
-                    file_priorities: None,
-                    sequential: false,
-                    queue: QueueState::default(),
-                });
+                r.insert(entry(i, u64::from(i)));
             }
             r.remove(InfoHash([0; 20]));
         })
