@@ -1,10 +1,10 @@
 //! Peer changes shared between instances (issue 16): the
 //! [`PeerExchange`] of PostgreSQL over the UNLOGGED `swarm_batches` table
 //! of migration 0004, one appended row per batch (packed by
-//! [`super::change_batch`]). A batch is written under an advisory lock
-//! held until commit so that `seq` values commit in order; the NOTIFY
-//! goes out at commit and carries the writer's id, so that it does not
-//! wake the writer's own reader.
+//! [`super::change_batch`]). A batch is written in one statement under an
+//! advisory lock held until commit so that `seq` values commit in order;
+//! the NOTIFY goes out at commit and carries the writer's id, so that it
+//! does not wake the writer's own reader.
 
 use std::time::Duration;
 
@@ -45,27 +45,24 @@ impl PeerExchange for PgStore {
                 .chunks(MAX_CHANGES_PER_ROW)
                 .map(change_batch::encode)
                 .collect();
-            let mut tx = self.pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(PEER_WRITES_LOCK)
-                .execute(&mut *tx)
-                .await?;
+            // One statement, so one round trip and its own transaction:
+            // every row of the insert joins the lock's row, so the lock is
+            // taken before any `seq` is; it and the NOTIFY end at commit.
             sqlx::query(
-                "INSERT INTO swarm_batches (seq, instance, expires_at, changes) \
-                 SELECT nextval('swarm_batches_seq'), $1, now() + make_interval(secs => $2), c \
-                 FROM UNNEST($3::bytea[]) AS t(c)",
+                "WITH writers AS (SELECT pg_advisory_xact_lock($1)), \
+                 appended AS (INSERT INTO swarm_batches (seq, instance, expires_at, changes) \
+                 SELECT nextval('swarm_batches_seq'), $2, now() + make_interval(secs => $3), c \
+                 FROM writers, UNNEST($4::bytea[]) AS t(c) RETURNING 1) \
+                 SELECT pg_notify($5, $6) FROM (SELECT 1 FROM appended LIMIT 1) AS any_row",
             )
+            .bind(PEER_WRITES_LOCK)
             .bind(instance)
             .bind(ttl.as_secs_f64())
             .bind(rows)
-            .execute(&mut *tx)
+            .bind(PEERS_CHANNEL)
+            .bind(instance.to_string())
+            .execute(&self.pool)
             .await?;
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(PEERS_CHANNEL)
-                .bind(instance.to_string())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
             Ok(())
         })
     }
