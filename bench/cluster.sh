@@ -14,7 +14,10 @@
 # pair) at that many CPUs with a cgroup v1 CPU quota, standing in for
 # machines of equal size: the pair then has twice the CPU of the single
 # instance, as two machines would, while wrk, HAProxy and PostgreSQL run
-# uncapped beside them (needs root and /sys/fs/cgroup/cpu).
+# uncapped beside them (needs root and /sys/fs/cgroup/cpu). Each trackerd
+# starts inside its cgroup, so it sizes its runtime to its quota as it
+# would on a machine that size (tokio takes std's available_parallelism,
+# which reads the quota: one worker thread below one CPU).
 #
 # Runs itself inside scripts/with-postgres when no P2P_TEST_PG_URL is set.
 # Usage: bench/cluster.sh
@@ -48,23 +51,24 @@ echo >>"$WORK/hashes.txt"
 # cgroup of its own when INSTANCE_CPUS is set; sets PORT. (Not in a $(...)
 # subshell: the PID must reach STARTED and PIDS here.)
 start_trackerd() {
-    local dir
+    local dir group=""
     dir=$(mktemp -d "$WORK/run.XXXXXX")
     PORT=$(free_port)
     local args=(--config "$WORK/trackerd.toml" --listen "127.0.0.1:$PORT" --data-dir "$dir")
     [[ -n "$1" ]] && args+=(--database "$1")
-    RUST_LOG=warn "$TRACKERD" "${args[@]}" >"$dir/log" 2>&1 &
+    if [[ -n "$INSTANCE_CPUS" ]]; then
+        group=/sys/fs/cgroup/cpu/p2p-bench-$$-$PORT
+        mkdir "$group"
+        GROUPS_MADE+=("$group")
+        echo 100000 >"$group/cpu.cfs_period_us"
+        awk -v c="$INSTANCE_CPUS" 'BEGIN { printf "%d\n", c * 100000 }' >"$group/cpu.cfs_quota_us"
+    fi
+    # Joins the group, then execs trackerd (same PID) inside it.
+    RUST_LOG=warn bash -c '[[ -z "$1" ]] || echo $$ >"$1/cgroup.procs"; shift; exec "$@"' \
+        _ "$group" "$TRACKERD" "${args[@]}" >"$dir/log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
     STARTED+=("$pid")
-    if [[ -n "$INSTANCE_CPUS" ]]; then
-        local group=/sys/fs/cgroup/cpu/p2p-bench-$pid
-        mkdir "$group"
-        echo 100000 >"$group/cpu.cfs_period_us"
-        awk -v c="$INSTANCE_CPUS" 'BEGIN { printf "%d\n", c * 100000 }' >"$group/cpu.cfs_quota_us"
-        echo "$pid" >"$group/cgroup.procs"
-        GROUPS_MADE+=("$group")
-    fi
     wait_port "$PORT"
 }
 

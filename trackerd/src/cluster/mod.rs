@@ -24,8 +24,9 @@ use crate::store::peers::{PeerExchange, SharedPeer, Wakeup, Wakeups};
 use crate::swarm::RemotePeer;
 use outbox::Outbox;
 
-/// Rows read from the database at a time.
-const READ_BATCH: u32 = 5000;
+/// Batches (of up to a few thousand changes each) read from the database
+/// at a time.
+const READ_BATCHES: u32 = 16;
 /// How often expired rows are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -65,7 +66,7 @@ pub async fn start(
     };
     let exchange = sharing.exchange.clone();
     // Listen first, then read: a change committed in between wakes us.
-    let peer_wakeups = exchange.peer_wakeups().await?;
+    let peer_wakeups = exchange.peer_wakeups(sharing.instance).await?;
     let index_wakeups = exchange.index_wakeups().await?;
     // The index was read before we listened: read it again, now that a
     // later change wakes us.
@@ -88,16 +89,15 @@ async fn read(t: &Tracker, last: &mut i64, completions: bool) -> Result<usize, S
     };
     let mut applied = 0;
     loop {
-        let batch = sharing
+        let got = sharing
             .exchange
-            .peers_after(sharing.instance, *last, READ_BATCH)
+            .peers_after(sharing.instance, *last, READ_BATCHES)
             .await?;
-        let full = batch.len() == READ_BATCH as usize;
-        if let Some(p) = batch.last() {
+        if let Some(p) = got.peers.last() {
             *last = p.seq;
         }
-        applied += apply(t, &batch, completions);
-        if !full {
+        applied += apply(t, &got.peers, completions);
+        if !got.more {
             return Ok(applied);
         }
     }
@@ -109,6 +109,10 @@ fn apply(t: &Tracker, batch: &[SharedPeer], completions: bool) -> usize {
     let mut dropped = 0;
     for p in batch {
         let c = &p.change;
+        // Kept past its expiry for its `stopped`s: it adds no one.
+        if p.expires_in.is_zero() && !c.stopped {
+            continue;
+        }
         let remote = RemotePeer {
             swarm: t.swarm_key(&c.info_hash, c.outsider),
             peer_id: c.peer_id,

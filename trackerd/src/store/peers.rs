@@ -50,10 +50,19 @@ pub struct SharedPeer {
     pub expires_in: Duration,
 }
 
+/// What one read of the other instances' changes gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedPeers {
+    /// The changes, oldest first.
+    pub peers: Vec<SharedPeer>,
+    /// The read stopped at its limit: more may follow.
+    pub more: bool,
+}
+
 /// Why a wake-up came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wakeup {
-    /// Another instance wrote (or this one did: a listener hears its own).
+    /// Another instance wrote.
     Notified,
     /// The listening connection was lost and made again: notifications
     /// may have been missed, so the reader resyncs.
@@ -118,25 +127,23 @@ impl Wakeups {
 /// Peer changes shared through the database.
 pub trait PeerExchange: Send + Sync + Debug {
     /// Writes changes made on `instance` (at most one per peer of a
-    /// swarm), each expiring `ttl` from now, and wakes the other instances.
+    /// swarm), each expiring `ttl` from now, and wakes the other
+    /// instances' [`PeerExchange::peer_wakeups`].
     fn write_peers<'a>(
         &'a self,
         instance: i64,
         ttl: Duration,
         changes: &'a [PeerChange],
     ) -> StoreFuture<'a, ()>;
-    /// Unexpired changes other instances than `instance` wrote after
-    /// `after`, oldest first, at most `limit`.
-    fn peers_after(
-        &self,
-        instance: i64,
-        after: i64,
-        limit: u32,
-    ) -> StoreFuture<'_, Vec<SharedPeer>>;
+    /// Changes other instances than `instance` wrote after `after`,
+    /// oldest first, from at most `batches` of their writes. Expired ones
+    /// kept a while come too, with no time left (a `stopped` in them
+    /// still counts).
+    fn peers_after(&self, instance: i64, after: i64, batches: u32) -> StoreFuture<'_, SharedPeers>;
     /// Deletes rows expired for a while; returns how many.
     fn sweep_peers(&self) -> StoreFuture<'_, u64>;
-    /// Wakes when another instance wrote peer changes.
-    fn peer_wakeups(&self) -> StoreFuture<'_, Wakeups>;
+    /// Wakes when another instance than `instance` wrote peer changes.
+    fn peer_wakeups(&self, instance: i64) -> StoreFuture<'_, Wakeups>;
     /// Wakes when what the announce index is built from changed.
     fn index_wakeups(&self) -> StoreFuture<'_, Wakeups>;
 }

@@ -109,6 +109,37 @@ async fn a_stopped_on_one_instance_removes_the_peer_from_the_other() {
 }
 
 #[tokio::test]
+async fn an_instance_started_later_finds_the_peers_left_and_not_the_stopped_ones() {
+    let a = start(|_| {}).await;
+    let Some(b) = second_instance(&a).await else {
+        return;
+    };
+    let h = hash(4);
+    announce(a.addr, &req(h, 1, 7001, 10, Event::Started)).await;
+    announce(a.addr, &req(h, 2, 7002, 10, Event::Started)).await;
+    until("A's peers on B", || async {
+        let s = scrape_of(b.addr, h).await;
+        (s.incomplete == 2).then_some(())
+    })
+    .await;
+    // The stop goes out in a later batch than the start it undoes.
+    announce(a.addr, &req(h, 1, 7001, 10, Event::Stopped)).await;
+    until("the stopped peer gone from B", || async {
+        let s = scrape_of(b.addr, h).await;
+        (s.incomplete == 1).then_some(())
+    })
+    .await;
+    // C reads every batch kept, in order, when it starts.
+    let c = second_instance(&a).await.expect("a database to share");
+    let got = until("A's remaining peer on C", || async {
+        let peers = peers_for(c.addr, h, 3, 10).await;
+        peers.contains(&at(7002)).then_some(peers)
+    })
+    .await;
+    assert_eq!(got, vec![at(7002)], "C never hands out the stopped peer");
+}
+
+#[tokio::test]
 async fn scrapes_on_both_instances_count_every_instances_peers_and_completions() {
     let a = start(|_| {}).await;
     let Some(b) = second_instance(&a).await else {

@@ -229,7 +229,7 @@ impl CommunityStore for PgStore {
 
     fn event_wakeups(&self) -> StoreFuture<'_, Option<crate::store::peers::Wakeups>> {
         Box::pin(async {
-            super::listen::listen(&self.pool, super::listen::EVENTS_CHANNEL)
+            super::listen::listen(&self.pool, super::listen::EVENTS_CHANNEL, None)
                 .await
                 .map(Some)
         })

@@ -6,7 +6,7 @@
 //! a notification lost while the connection was down costs nothing once
 //! the wake-up sent on reconnecting comes.
 //! Channels: event ids ([`EVENTS_CHANNEL`], `PgStore::add_event`), peer
-//! changes ([`PEERS_CHANNEL`], `PgStore::write_peers`), and the announce
+//! changes ([`PEERS_CHANNEL`], `PgStore::write_peers`, the writer's id), and the announce
 //! index ([`INDEX_CHANNEL`], triggers of migration 0002).
 
 use std::time::Duration;
@@ -28,9 +28,14 @@ pub(super) const INDEX_CHANNEL: &str = "trackerd_index";
 const RELISTEN_PAUSE: Duration = Duration::from_secs(1);
 
 /// Starts listening on `channel`: a wake-up per notification (coalesced:
-/// at most one waits) and a [`Wakeup::Reconnected`] after each lost
-/// connection. Stops when the receiver is dropped.
-pub(super) async fn listen(pool: &PgPool, channel: &'static str) -> Result<Wakeups, StoreError> {
+/// at most one waits) but those whose payload is `ignore` (a listener
+/// hears its own connection's writers too), and a [`Wakeup::Reconnected`]
+/// after each lost connection. Stops when the receiver is dropped.
+pub(super) async fn listen(
+    pool: &PgPool,
+    channel: &'static str,
+    ignore: Option<String>,
+) -> Result<Wakeups, StoreError> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(channel).await?;
     let (tx, rx) = wakeups();
@@ -41,6 +46,7 @@ pub(super) async fn listen(pool: &PgPool, channel: &'static str) -> Result<Wakeu
                 got = listener.try_recv() => got,
             };
             match got {
+                Ok(Some(n)) if ignore.as_deref() == Some(n.payload()) => {}
                 Ok(Some(_)) => tx.send(Wakeup::Notified),
                 // The connection was lost; the next call reconnects and
                 // listens again.

@@ -9,6 +9,7 @@
 mod accounts;
 mod browse;
 mod catalog;
+mod change_batch;
 mod community;
 mod groups;
 mod limits;

@@ -1,21 +1,20 @@
 //! Peer changes shared between instances (issue 16): the
-//! [`PeerExchange`] of PostgreSQL over the UNLOGGED `swarm_peers` table
-//! of migration 0002. A batch is one statement (arrays unnested), under
-//! an advisory lock held until commit so that `seq` values commit in
-//! order; the NOTIFY goes out at commit.
+//! [`PeerExchange`] of PostgreSQL over the UNLOGGED `swarm_batches` table
+//! of migration 0004, one appended row per batch (packed by
+//! [`super::change_batch`]). A batch is written in one statement under an
+//! advisory lock held until commit so that `seq` values commit in order;
+//! the NOTIFY goes out at commit and carries the writer's id, so that it
+//! does not wake the writer's own reader.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use p2p_proto::infohash::InfoHash;
-use p2p_proto::tracker::PeerId;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 
 use super::PgStore;
+use super::change_batch;
 use super::listen::{INDEX_CHANNEL, PEERS_CHANNEL, listen};
-use crate::store::peers::{PeerChange, PeerExchange, SharedPeer, Wakeups};
-use crate::store::{StoreError, StoreFuture};
+use crate::store::StoreFuture;
+use crate::store::peers::{PeerChange, PeerExchange, SharedPeer, SharedPeers, Wakeups};
 
 /// Advisory lock key serializing peer-change writers (any number; the
 /// event log uses another).
@@ -25,41 +24,9 @@ const PEER_WRITES_LOCK: i64 = 0x7472_6163_6b70_6565;
 /// reads a tombstone rather than nothing).
 const SWEEP_AFTER_SECS: f64 = 60.0;
 
-fn ip_bytes(ip: IpAddr) -> Vec<u8> {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.octets().to_vec(),
-        IpAddr::V6(v6) => v6.octets().to_vec(),
-    }
-}
-
-fn twenty(v: Vec<u8>, what: &str) -> Result<[u8; 20], StoreError> {
-    <[u8; 20]>::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} is not 20 bytes")))
-}
-
-fn shared_peer(r: &PgRow) -> Result<SharedPeer, StoreError> {
-    let ip: Vec<u8> = r.try_get("ip")?;
-    let ip = match ip.len() {
-        4 => IpAddr::from(<[u8; 4]>::try_from(ip.as_slice()).unwrap_or_default()),
-        16 => IpAddr::from(<[u8; 16]>::try_from(ip.as_slice()).unwrap_or_default()),
-        n => return Err(StoreError::Corrupt(format!("peer address of {n} bytes"))),
-    };
-    let port: i32 = r.try_get("port")?;
-    let port = u16::try_from(port).map_err(|_| StoreError::Corrupt(format!("port {port}")))?;
-    let expires_in: f64 = r.try_get("expires_in")?;
-    Ok(SharedPeer {
-        seq: r.try_get("seq")?,
-        change: PeerChange {
-            info_hash: InfoHash(twenty(r.try_get("info_hash")?, "info_hash")?),
-            outsider: r.try_get("outsider")?,
-            peer_id: PeerId(twenty(r.try_get("peer_id")?, "peer_id")?),
-            addr: SocketAddr::new(ip, port),
-            seeder: r.try_get("seeder")?,
-            stopped: r.try_get("stopped")?,
-            completed: r.try_get("completed")?,
-        },
-        expires_in: Duration::try_from_secs_f64(expires_in).unwrap_or_default(),
-    })
-}
+/// Changes in one row at most (59 bytes each: about 240 KB), so that a
+/// large batch is read back in pieces.
+const MAX_CHANGES_PER_ROW: usize = 4096;
 
 impl PeerExchange for PgStore {
     fn write_peers<'a>(
@@ -72,78 +39,79 @@ impl PeerExchange for PgStore {
             if changes.is_empty() {
                 return Ok(());
             }
-            let col = |f: fn(&PeerChange) -> Vec<u8>| changes.iter().map(f).collect::<Vec<_>>();
-            let flag = |f: fn(&PeerChange) -> bool| changes.iter().map(f).collect::<Vec<_>>();
-            let mut tx = self.pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(PEER_WRITES_LOCK)
-                .execute(&mut *tx)
-                .await?;
+            // A batch holds one change per peer: the order of its rows
+            // does not matter.
+            let rows: Vec<Vec<u8>> = changes
+                .chunks(MAX_CHANGES_PER_ROW)
+                .map(change_batch::encode)
+                .collect();
+            // One statement, so one round trip and its own transaction:
+            // every row of the insert joins the lock's row, so the lock is
+            // taken before any `seq` is; it and the NOTIFY end at commit.
             sqlx::query(
-                "INSERT INTO swarm_peers (info_hash, outsider, peer_id, instance, ip, port, \
-                 seeder, stopped, completed, expires_at, seq) \
-                 SELECT h, o, p, $1, ip, port, s, st, c, now() + make_interval(secs => $2), \
-                 nextval('swarm_peers_seq') \
-                 FROM UNNEST($3::bytea[], $4::bool[], $5::bytea[], $6::bytea[], $7::int4[], \
-                 $8::bool[], $9::bool[], $10::bool[]) AS t(h, o, p, ip, port, s, st, c) \
-                 ON CONFLICT (info_hash, outsider, peer_id) DO UPDATE SET \
-                 instance = excluded.instance, ip = excluded.ip, port = excluded.port, \
-                 seeder = excluded.seeder, stopped = excluded.stopped, \
-                 completed = excluded.completed, expires_at = excluded.expires_at, \
-                 seq = excluded.seq",
+                "WITH writers AS (SELECT pg_advisory_xact_lock($1)), \
+                 appended AS (INSERT INTO swarm_batches (seq, instance, expires_at, changes) \
+                 SELECT nextval('swarm_batches_seq'), $2, now() + make_interval(secs => $3), c \
+                 FROM writers, UNNEST($4::bytea[]) AS t(c) RETURNING 1) \
+                 SELECT pg_notify($5, $6) FROM (SELECT 1 FROM appended LIMIT 1) AS any_row",
             )
+            .bind(PEER_WRITES_LOCK)
             .bind(instance)
             .bind(ttl.as_secs_f64())
-            .bind(col(|c| c.info_hash.0.to_vec()))
-            .bind(flag(|c| c.outsider))
-            .bind(col(|c| c.peer_id.0.to_vec()))
-            .bind(col(|c| ip_bytes(c.addr.ip())))
-            .bind(
-                changes
-                    .iter()
-                    .map(|c| i32::from(c.addr.port()))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(flag(|c| c.seeder))
-            .bind(flag(|c| c.stopped))
-            .bind(flag(|c| c.completed))
-            .execute(&mut *tx)
+            .bind(rows)
+            .bind(PEERS_CHANNEL)
+            .bind(instance.to_string())
+            .execute(&self.pool)
             .await?;
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(PEERS_CHANNEL)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
             Ok(())
         })
     }
 
-    fn peers_after(
-        &self,
-        instance: i64,
-        after: i64,
-        limit: u32,
-    ) -> StoreFuture<'_, Vec<SharedPeer>> {
+    fn peers_after(&self, instance: i64, after: i64, rows: u32) -> StoreFuture<'_, SharedPeers> {
         Box::pin(async move {
-            let rows = sqlx::query(
-                "SELECT seq, info_hash, outsider, peer_id, ip, port, seeder, stopped, completed, \
-                 EXTRACT(EPOCH FROM expires_at - now())::float8 AS expires_in \
-                 FROM swarm_peers WHERE seq > $1 AND instance <> $2 AND expires_at > now() \
-                 ORDER BY seq LIMIT $3",
+            // Expired rows too: the sweep keeps them a while, and a
+            // resyncing reader must still see a `stopped` in them.
+            let got = sqlx::query(
+                "SELECT seq, GREATEST(EXTRACT(EPOCH FROM expires_at - now()), 0)::float8, changes \
+                 FROM swarm_batches WHERE seq > $1 AND instance <> $2 ORDER BY seq LIMIT $3",
             )
             .bind(after)
             .bind(instance)
-            .bind(i64::from(limit))
+            .bind(i64::from(rows))
             .fetch_all(&self.pool)
             .await?;
-            rows.iter().map(shared_peer).collect()
+            let mut peers = Vec::new();
+            for r in &got {
+                let seq: i64 = r.try_get(0)?;
+                let expires_in: f64 = r.try_get(1)?;
+                let expires_in = Duration::try_from_secs_f64(expires_in).unwrap_or_default();
+                let bytes: &[u8] = r.try_get(2)?;
+                peers.extend(
+                    change_batch::decode(bytes)?
+                        .into_iter()
+                        .map(|change| SharedPeer {
+                            seq,
+                            change,
+                            expires_in,
+                        }),
+                );
+            }
+            Ok(SharedPeers {
+                peers,
+                more: got.len() == rows as usize,
+            })
         })
     }
 
     fn sweep_peers(&self) -> StoreFuture<'_, u64> {
         Box::pin(async move {
+            // Only rows older than every row kept: a `stopped` never goes
+            // before an earlier change of its peer that an instance with a
+            // longer expiry wrote.
             let done = sqlx::query(
-                "DELETE FROM swarm_peers WHERE expires_at < now() - make_interval(secs => $1)",
+                "DELETE FROM swarm_batches WHERE expires_at < now() - make_interval(secs => $1) \
+                 AND seq < COALESCE((SELECT min(seq) FROM swarm_batches \
+                 WHERE expires_at >= now() - make_interval(secs => $1)), 9223372036854775807)",
             )
             .bind(SWEEP_AFTER_SECS)
             .execute(&self.pool)
@@ -152,11 +120,15 @@ impl PeerExchange for PgStore {
         })
     }
 
-    fn peer_wakeups(&self) -> StoreFuture<'_, Wakeups> {
-        Box::pin(listen(&self.pool, PEERS_CHANNEL))
+    fn peer_wakeups(&self, instance: i64) -> StoreFuture<'_, Wakeups> {
+        Box::pin(listen(
+            &self.pool,
+            PEERS_CHANNEL,
+            Some(instance.to_string()),
+        ))
     }
 
     fn index_wakeups(&self) -> StoreFuture<'_, Wakeups> {
-        Box::pin(listen(&self.pool, INDEX_CHANNEL))
+        Box::pin(listen(&self.pool, INDEX_CHANNEL, None))
     }
 }
