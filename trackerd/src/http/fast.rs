@@ -40,6 +40,9 @@ pub struct FastRequest<'a> {
     pub query: &'a [u8],
     /// The client asked to close the connection after the reply.
     pub close: bool,
+    /// The value of the last `X-Forwarded-For` header line, if any: what
+    /// a trusted proxy says of the client (see `http::peer_addr`).
+    pub forwarded_for: Option<&'a [u8]>,
     /// Bytes of the head, final blank line included.
     pub head_len: usize,
 }
@@ -129,12 +132,14 @@ pub fn parse(buf: &[u8]) -> Option<FastRequest<'_>> {
         return None;
     }
     let mut close = false;
+    let mut forwarded_for = None;
     for _ in 0..=MAX_FAST_HEADERS {
         if let Some(after) = rest.strip_prefix(b"\r\n") {
             return Some(FastRequest {
                 endpoint,
                 query,
                 close,
+                forwarded_for,
                 head_len: buf.len() - after.len(),
             });
         }
@@ -155,6 +160,8 @@ pub fn parse(buf: &[u8]) -> Option<FastRequest<'_>> {
                 return None;
             }
             close |= has_token(value, b"close");
+        } else if name.eq_ignore_ascii_case(b"x-forwarded-for") {
+            forwarded_for = Some(value);
         } else if [
             &b"content-length"[..],
             b"transfer-encoding",

@@ -23,7 +23,7 @@ use p2p_proto::api::{ApiErrorCode, ErrorBody};
 
 use crate::app::Tracker;
 
-pub use peer_addr::{is_local_client, is_trusted_proxy, peer_ip};
+pub use peer_addr::{fast_peer_ip, is_local_client, is_trusted_proxy, peer_ip};
 pub use tracker::{announce_reply, scrape_reply};
 
 /// Builds the router for a tracker.

@@ -27,7 +27,7 @@ use super::SHUTDOWN_DEADLINE;
 use super::prefixed::Prefixed;
 use crate::app::Tracker;
 use crate::http::fast::{self, Endpoint, MAX_FAST_HEAD_BYTES};
-use crate::http::{self, announce_reply, date, scrape_reply};
+use crate::http::{self, announce_reply, date, fast_peer_ip, scrape_reply};
 
 thread_local! {
     /// Buffers for connections answered inline: the request head and the
@@ -86,11 +86,6 @@ fn write_now(stream: &std::net::TcpStream, out: &[u8]) -> io::Result<usize> {
 }
 
 impl Shared {
-    fn is_trusted_proxy(&self, remote: SocketAddr) -> bool {
-        let trusted = &self.tracker.config.announce.trusted_proxies;
-        !trusted.is_empty() && trusted.contains(&remote.ip().to_canonical())
-    }
-
     /// Answers the fast-path requests at the start of `buf`, appending the
     /// replies to `out`. Returns what comes next and the bytes consumed.
     fn answer(&self, buf: &[u8], out: &mut Vec<u8>, remote: SocketAddr) -> (Next, usize) {
@@ -99,10 +94,17 @@ impl Shared {
             let Some(req) = fast::parse(&buf[used..]) else {
                 return (Next::Hyper, used);
             };
+            // Behind a trusted proxy, the client it names; what only all
+            // the headers tell is hyper's.
+            let trusted = &self.tracker.config.announce.trusted_proxies;
+            let Some(client) = fast_peer_ip(trusted, remote.ip(), req.forwarded_for) else {
+                return (Next::Hyper, used);
+            };
+            let client = SocketAddr::new(client, remote.port());
             let body = match req.endpoint {
-                // Never a trusted proxy here, so no headers are needed.
+                // The client is known: no headers are needed.
                 Endpoint::Announce { passkey } => {
-                    announce_reply(&self.tracker, passkey, req.query, remote, &HeaderMap::new())
+                    announce_reply(&self.tracker, passkey, req.query, client, &HeaderMap::new())
                 }
                 Endpoint::Scrape => scrape_reply(&self.tracker, req.query),
             };
@@ -127,11 +129,6 @@ impl Shared {
             remote,
             permit,
         } = conn;
-        if self.is_trusted_proxy(remote) {
-            // Proxies' forwarded addresses are read from headers: hyper's job.
-            self.spawn(stream, remote, Vec::new(), Vec::new(), Next::Hyper, permit);
-            return None;
-        }
         SCRATCH.with_borrow_mut(|(head, out)| {
             head.resize(MAX_FAST_HEAD_BYTES, 0);
             out.clear();
