@@ -41,7 +41,7 @@ pub fn peer_ip(trusted_proxies: &[IpAddr], remote: IpAddr, headers: &HeaderMap) 
 
 /// [`peer_ip`] for the fast path, which sees only the value of the last
 /// `X-Forwarded-For` line (`last_forwarded`). `None` when that line alone
-/// cannot tell what [`forwarded_for`] would: it names no address, or holds
+/// cannot tell what `forwarded_for` would: it names no address, or holds
 /// bytes a header value read as text cannot (an earlier line would count
 /// then); the request is then hyper's, with all its headers.
 pub fn fast_peer_ip(
