@@ -290,18 +290,20 @@ async fn flush_resume(shared: &Arc<Shared>, force: bool) -> std::io::Result<()> 
     };
     let s = shared.clone();
     let written = tokio::task::spawn_blocking(move || {
+        // The files are looked at only when the rest is unchanged (while
+        // downloading, the pieces change at nearly every flush).
+        if let Some(last) = last
+            && last.pieces == pieces
+            && last.priorities == priorities
+            && last.files == s.storage.file_states()
+        {
+            return Ok(last);
+        }
+        s.storage.sync_all()?;
         let record = ResumeRecord {
             pieces,
             files: s.storage.file_states(),
             priorities,
-        };
-        if last.as_ref() == Some(&record) {
-            return Ok(record);
-        }
-        s.storage.sync_all()?;
-        let record = ResumeRecord {
-            files: s.storage.file_states(),
-            ..record
         };
         resume::save(&s.resume_path, &record)?;
         Ok(record)

@@ -19,10 +19,18 @@ pub fn is_trusted_proxy(trusted_proxies: &[IpAddr], remote: IpAddr) -> bool {
 /// it vouches for; earlier ones are the client's own claims). `None` when
 /// it names none.
 pub fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+    last_named(
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
+}
+
+/// The last address named in `X-Forwarded-For` values (comma-separated
+/// entries; those that are no address are passed over).
+fn last_named<'a>(values: impl DoubleEndedIterator<Item = &'a str>) -> Option<IpAddr> {
+    values
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse::<IpAddr>().ok())
         .next_back()
@@ -56,13 +64,11 @@ pub fn fast_peer_ip(
     let Some(value) = last_forwarded else {
         return Some(remote);
     };
-    std::str::from_utf8(value)
+    // What `HeaderValue::to_str` reads as text: tab and visible ASCII.
+    let text = std::str::from_utf8(value)
         .ok()
-        .filter(|v| v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)))?
-        .split(',')
-        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-        .next_back()
-        .map(|ip| ip.to_canonical())
+        .filter(|v| v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)))?;
+    last_named(std::iter::once(text))
 }
 
 /// Whether the client is on this host: connected from loopback, or behind
