@@ -295,11 +295,13 @@ async fn pong(sock: &tokio::net::UdpSocket, to: SocketAddr, t: &[u8; 4]) -> Vec<
     panic!("no answer to a ping within five seconds");
 }
 
-/// mainline parses KRPC for us and has no public decoder to fuzz, so the
-/// running node is fed hostile datagrams from outside: every cut and many
-/// byte flips of a valid query, deep nesting, absurd lengths, a datagram
-/// larger than any KRPC message, and random bytes. It must still answer a
-/// ping afterwards, and never answer with more than a response's size.
+/// mainline parses KRPC for us and keeps its decoder private, so the
+/// running node is fed hostile datagrams from outside (as the `krpc` fuzz
+/// target in `p2pd/fuzz` does): every cut and many byte flips of a valid
+/// query, deep nesting, absurd lengths, a datagram larger than any KRPC
+/// message, random bytes, and the fuzz target's seeds and reproducers. It
+/// must still answer a ping afterwards, and never answer with more than a
+/// response's size.
 /// (mainline 8 answers only 4-byte transaction ids; the 2-byte ones
 /// libtorrent sends are dropped: see the README.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,6 +337,22 @@ async fn hostile_krpc_datagrams_leave_the_dht_node_answering() {
         }
         hostile.push(m);
     }
+    let mut kept = 0;
+    for dir in ["fuzz/seeds/krpc", "fuzz/regressions/krpc"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        // The regressions folder exists once the fuzzer has found something.
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "bin") {
+                hostile.push(std::fs::read(&path).unwrap());
+                kept += 1;
+            }
+        }
+    }
+    assert!(kept >= 8, "the fuzz target's seeds were not found");
     for m in &hostile {
         // A datagram too large for UDP is refused by our own kernel.
         let _ = sock.send_to(m, node).await;
