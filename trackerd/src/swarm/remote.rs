@@ -63,31 +63,20 @@ impl Swarms {
         }
         let known = swarm.peers.find(&p.peer_id);
         match known {
-            Some(i) if p.stopped => {
-                let gone = swarm.remove_at(i);
+            Some(s) if p.stopped => {
+                let gone = swarm.remove_at(s);
                 self.peers.fetch_sub(1, Ordering::Relaxed);
                 if per_address {
                     self.by_address.remove_peer(AddressKey::of(gone.ip));
                 }
             }
             None if p.stopped => {}
-            Some(i) => {
-                let entry = swarm.peers.get_mut(i);
+            Some(s) => {
+                let entry = swarm.peers.get(s);
                 let moved = entry.ip != p.addr.ip();
-                let old = AddressKey::of(entry.ip);
-                entry.ip = p.addr.ip();
-                entry.port = p.addr.port();
-                entry.last_seen = entry.last_seen.max(last_seen);
-                if entry.seeder != p.seeder {
-                    entry.seeder = p.seeder;
-                    if p.seeder {
-                        swarm.seeders += 1;
-                    } else {
-                        swarm.seeders -= 1;
-                    }
-                }
+                swarm.update(s, p.addr, p.seeder, entry.last_seen.max(last_seen));
                 if per_address && moved {
-                    self.by_address.remove_peer(old);
+                    self.by_address.remove_peer(AddressKey::of(entry.ip));
                     self.count_remote(p.addr);
                 }
             }
