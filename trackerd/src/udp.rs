@@ -274,9 +274,12 @@ pub async fn serve(socket: UdpSocket, t: Arc<Tracker>, token: CancellationToken)
         Err(e) => return tracing::error!("UDP socket: {e}"),
     };
     let ids = Arc::new(ConnectionIds::new());
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, MAX_WORKERS);
+    let workers = match t.config.announce.udp_workers {
+        0 => std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, MAX_WORKERS),
+        n => n.min(MAX_WORKERS),
+    };
     let mut handles = Vec::with_capacity(workers);
     for _ in 0..workers {
         let socket = match socket.try_clone() {

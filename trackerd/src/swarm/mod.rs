@@ -17,7 +17,6 @@ mod select;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::tracker::{Event, Peer, PeerId, ScrapeStats};
+use hashbrown::HashMap;
 use parking_lot::Mutex;
 use rand::Rng;
 
@@ -226,7 +226,9 @@ impl Swarm {
     }
 }
 
-/// Every swarm, sharded by info-hash.
+/// Every swarm, sharded by info-hash. The shards' maps hash with
+/// foldhash, keyed at random (info-hashes come from clients), a fraction
+/// of SipHash's cost per announce.
 #[derive(Debug)]
 pub struct Swarms {
     shards: Box<[Mutex<HashMap<InfoHash, Swarm>>]>,

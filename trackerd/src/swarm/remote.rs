@@ -49,8 +49,8 @@ impl Swarms {
         let per_address = self.limits.per_address();
         let mut shard = self.shard(&p.swarm).lock();
         let swarm = match shard.entry(p.swarm) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
+            hashbrown::hash_map::Entry::Occupied(e) => e.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(e) => {
                 if p.stopped || self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
                     return p.stopped;
                 }
