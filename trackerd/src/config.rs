@@ -83,7 +83,8 @@ trusted_proxies = []
 # (udp://host:port/announce/<passkey>). Answers go to the datagram's sender:
 # trusted_proxies does not apply.
 udp = true
-# Threads answering UDP datagrams; 0: one per core (at most 8).
+# Threads answering UDP datagrams; 0: one per two cores (at least one, at
+# most 8), which leaves the kernel's share of each datagram its own cores.
 udp_workers = 0
 
 [http]
@@ -318,7 +319,8 @@ pub struct AnnounceConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// Serve UDP announces and scrapes (BEP 15) on the listen port number.
     pub udp: bool,
-    /// Threads answering UDP datagrams; 0: one per core (at most 8).
+    /// Threads answering UDP datagrams; 0: one per two cores (at least
+    /// one, at most 8).
     pub udp_workers: usize,
 }
 
