@@ -23,6 +23,8 @@
 # Usage: bench/cluster.sh
 # Knobs: ROUNDS (3), DURATION (s, 8), CONNECTIONS (32), THREADS (2),
 #        HASHES (1000), INSTANCE_CPUS (none: uncapped; e.g. 0.3),
+#        SEPARATE (set: also two instances sharing nothing, each on its own
+#        SQLite, behind the same HAProxy: the ceiling of the pair),
 #        TRACKERD (binary; default builds the release binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 HASHES=${HASHES:-1000}
 INSTANCE_CPUS=${INSTANCE_CPUS:-}
+SEPARATE=${SEPARATE:-}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 bench_workdir cluster
@@ -88,7 +91,34 @@ rate() { # URL
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-sqlite=() cluster=()
+# Starts HAProxy in front of ports $1 and $2; sets FRONT.
+start_haproxy() {
+    FRONT=$(free_port)
+    cat >"$WORK/haproxy.cfg" <<CFG
+global
+    maxconn 4000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    option forwardfor
+    option http-keep-alive
+frontend tracker
+    bind 127.0.0.1:$FRONT
+    default_backend trackerd
+backend trackerd
+    balance roundrobin
+    server a 127.0.0.1:$1
+    server b 127.0.0.1:$2
+CFG
+    haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+    PIDS+=("$!")
+    STARTED+=("$!")
+    wait_port "$FRONT"
+}
+
+sqlite=() cluster=() separate=()
 STARTED=() GROUPS_MADE=()
 for round in $(seq "$ROUNDS"); do
     start_trackerd ""
@@ -103,33 +133,28 @@ for round in $(seq "$ROUNDS"); do
     a=$PORT
     start_trackerd "$db"
     b=$PORT
-    front=$(free_port)
-    cat >"$WORK/haproxy.cfg" <<CFG
-global
-    maxconn 4000
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-    option forwardfor
-    option http-keep-alive
-frontend tracker
-    bind 127.0.0.1:$front
-    default_backend trackerd
-backend trackerd
-    balance roundrobin
-    server a 127.0.0.1:$a
-    server b 127.0.0.1:$b
-CFG
-    haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
-    PIDS+=("$!")
-    STARTED+=("$!")
-    wait_port "$front"
-    cluster+=("$(rate "http://127.0.0.1:$front")")
+    start_haproxy "$a" "$b"
+    cluster+=("$(rate "http://127.0.0.1:$FRONT")")
     stop_started
-    echo "round $round: sqlite ${sqlite[-1]}/s, two on postgres behind haproxy ${cluster[-1]}/s"
+    line="round $round: sqlite ${sqlite[-1]}/s, two on postgres behind haproxy ${cluster[-1]}/s"
+
+    if [[ -n "$SEPARATE" ]]; then
+        # The ceiling: two instances sharing nothing (each its own SQLite).
+        start_trackerd ""
+        a=$PORT
+        start_trackerd ""
+        b=$PORT
+        start_haproxy "$a" "$b"
+        separate+=("$(rate "http://127.0.0.1:$FRONT")")
+        stop_started
+        line+=", two separate on sqlite behind haproxy ${separate[-1]}/s"
+    fi
+    echo "$line"
 done
 s=$(printf '%s\n' "${sqlite[@]}" | median)
 c=$(printf '%s\n' "${cluster[@]}" | median)
 echo "median announces/s: one sqlite $s, two postgres behind haproxy $c, cluster / sqlite $(echo "scale=2; $c / $s" | bc)${INSTANCE_CPUS:+ (each trackerd capped at $INSTANCE_CPUS CPUs)}"
+if [[ -n "$SEPARATE" ]]; then
+    p=$(printf '%s\n' "${separate[@]}" | median)
+    echo "two separate on sqlite behind haproxy $p: separate / sqlite $(echo "scale=2; $p / $s" | bc), cluster / separate $(echo "scale=2; $c / $p" | bc)"
+fi

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use p2p_proto::tracker::PeerId;
 use p2p_proto::tracker::udp::{
     ANNOUNCE_HEAD_BYTES, MAX_PEERS, UdpAnnounce, UdpRequest, UdpResponse, announce_head,
 };
-use p2p_proto::tracker::PeerId;
 use p2p_proto::tracker::{AnnounceRequest, ScrapeRequest};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;

@@ -22,9 +22,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use hashbrown::HashMap;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::tracker::{Event, Peer, PeerId, ScrapeStats};
-use hashbrown::HashMap;
 use parking_lot::Mutex;
 use rand::Rng;
 
@@ -271,11 +271,15 @@ impl Swarms {
         u32::try_from(now.saturating_duration_since(epoch).as_secs()).unwrap_or(u32::MAX)
     }
 
-    fn shard(&self, h: &InfoHash) -> &Mutex<HashMap<InfoHash, Swarm>> {
+    fn shard_of(&self, h: &InfoHash) -> usize {
         let n = u64::from_le_bytes([
             h.0[0], h.0[1], h.0[2], h.0[3], h.0[4], h.0[5], h.0[6], h.0[7],
         ]);
-        &self.shards[(n % self.shards.len() as u64) as usize]
+        (n % self.shards.len() as u64) as usize
+    }
+
+    fn shard(&self, h: &InfoHash) -> &Mutex<HashMap<InfoHash, Swarm>> {
+        &self.shards[self.shard_of(h)]
     }
 
     /// Applies an announce (BEP 3) at time `now` and picks up to
@@ -375,8 +379,7 @@ impl Swarms {
     ) -> Result<Option<AddressKey>, Full> {
         let l = &self.limits;
         let here = l.max_peers_per_address_per_torrent;
-        if joins && here > 0 && swarm.is_some_and(|s| entries_from(&s.peers, key) >= here)
-        {
+        if joins && here > 0 && swarm.is_some_and(|s| entries_from(&s.peers, key) >= here) {
             return Err(Full::AddressPeersInTorrent(here));
         }
         let creates = swarm.is_none() && a.open_swarm;

@@ -7,12 +7,12 @@
 //! is large: most swarms have a handful of peers, where a scan is faster
 //! and costs no memory. Knows nothing of announces or policy.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::LazyLock;
 
-use hashbrown::HashTable;
 use hashbrown::DefaultHashBuilder;
+use hashbrown::HashTable;
 use p2p_proto::tracker::PeerId;
 
 /// Peers above which a swarm keeps an index by peer id.
@@ -325,7 +325,11 @@ impl PeerList {
         let gone = self.get(s);
         let last = Slot {
             v6: s.v6,
-            i: if s.v6 { self.v6.hot.len() } else { self.v4.hot.len() } - 1,
+            i: if s.v6 {
+                self.v6.hot.len()
+            } else {
+                self.v4.hot.len()
+            } - 1,
         };
         let moved = (last != s).then(|| self.cold(last).id);
         if s.v6 {

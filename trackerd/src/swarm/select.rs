@@ -61,8 +61,16 @@ pub(super) fn pick(
     sink: &mut impl PeerSink,
 ) {
     let want = want.min(sink.room());
-    let n4 = if sink.wants(false) { peers.v4.hot.len() } else { 0 };
-    let n6 = if sink.wants(true) { peers.v6.hot.len() } else { 0 };
+    let n4 = if sink.wants(false) {
+        peers.v4.hot.len()
+    } else {
+        0
+    };
+    let n6 = if sink.wants(true) {
+        peers.v6.hot.len()
+    } else {
+        0
+    };
     let total = n4 + n6;
     if want == 0 || total == 0 {
         return;

@@ -273,7 +273,10 @@ fn ipv6_and_ipv4_peers_share_a_swarm() {
 
 fn v6(n: u32) -> SocketAddr {
     // A /64 each: the per-address caps count an IPv6 /64 as one address.
-    SocketAddr::from(([0x2001, 0xdb8, (n >> 16) as u16, n as u16, 0, 0, 0, 1], 6881))
+    SocketAddr::from((
+        [0x2001, 0xdb8, (n >> 16) as u16, n as u16, 0, 0, 0, 1],
+        6881,
+    ))
 }
 
 /// A sink of one family, as a UDP answer is.
