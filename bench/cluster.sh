@@ -25,6 +25,7 @@
 #        HASHES (1000), INSTANCE_CPUS (none: uncapped; e.g. 0.3),
 #        SEPARATE (set: also two instances sharing nothing, each on its own
 #        SQLite, behind the same HAProxy: the ceiling of the pair),
+#        SHARE_INTERVAL_MS (store.swarm_share_interval_ms; default trackerd's),
 #        TRACKERD (binary; default builds the release binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,7 @@ THREADS=${THREADS:-2}
 HASHES=${HASHES:-1000}
 INSTANCE_CPUS=${INSTANCE_CPUS:-}
 SEPARATE=${SEPARATE:-}
+SHARE_INTERVAL_MS=${SHARE_INTERVAL_MS:-}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 bench_workdir cluster
@@ -48,7 +50,11 @@ PSQL="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql"
 
 od -An -tx1 -N $((20 * HASHES)) /dev/urandom | tr -d ' \n' | fold -w40 >"$WORK/hashes.txt"
 echo >>"$WORK/hashes.txt"
-{ uncapped_announce_toml; echo 'trusted_proxies = ["127.0.0.1"]'; } >"$WORK/trackerd.toml"
+{
+    uncapped_announce_toml
+    echo 'trusted_proxies = ["127.0.0.1"]'
+    [[ -z "$SHARE_INTERVAL_MS" ]] || printf '[store]\nswarm_share_interval_ms = %s\n' "$SHARE_INTERVAL_MS"
+} >"$WORK/trackerd.toml"
 
 # Starts a trackerd on database $1 (empty: SQLite in its folder), in a CPU
 # cgroup of its own when INSTANCE_CPUS is set; sets PORT. (Not in a $(...)

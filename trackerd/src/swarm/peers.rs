@@ -393,7 +393,7 @@ mod tests {
         id[..4].copy_from_slice(&n.to_be_bytes());
         // Every third peer on IPv6, so both arrays and moves between them
         // are exercised.
-        let ip = if n % 3 == 0 {
+        let ip = if n.is_multiple_of(3) {
             IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, n as u16])
         } else {
             IpAddr::from([10, 0, 0, 1])
@@ -403,7 +403,7 @@ mod tests {
             ip,
             port: 1000 + n as u16,
             last_seen: n,
-            seeder: n % 2 == 0,
+            seeder: n.is_multiple_of(2),
         }
     }
 

@@ -302,7 +302,7 @@ fn a_sink_of_one_family_gets_numwant_peers_of_that_family_never_the_caller() {
     let mut w = World::new();
     for n in 1..=200 {
         let mut a = input(n, 5, Event::Started);
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             a.addr = v6(n);
         }
         w.go(a);
@@ -335,7 +335,7 @@ fn a_large_swarm_never_hands_a_peer_itself_and_a_whole_pick_holds_everyone_else(
     let mut w = World::new();
     for n in 1..=100 {
         let mut a = input(n, 5, Event::Started);
-        if n % 3 == 0 {
+        if n.is_multiple_of(3) {
             a.addr = v6(n);
         }
         w.go(a);
@@ -343,7 +343,7 @@ fn a_large_swarm_never_hands_a_peer_itself_and_a_whole_pick_holds_everyone_else(
     for me in [1, 3, 50, 99, 100] {
         let mut a = input(me, 5, Event::None);
         a.numwant = 99;
-        if me % 3 == 0 {
+        if me.is_multiple_of(3) {
             a.addr = v6(me);
         }
         let out = w.go(a);
