@@ -25,6 +25,8 @@
 #        HASHES (1000), INSTANCE_CPUS (none: uncapped; e.g. 0.3),
 #        SEPARATE (set: also two instances sharing nothing, each on its own
 #        SQLite, behind the same HAProxy: the ceiling of the pair),
+#        SEPARATE_PG (set: also two on PostgreSQL in separate schemas, which
+#        write their changes but apply none of the other's),
 #        SHARE_INTERVAL_MS (store.swarm_share_interval_ms; default trackerd's),
 #        TRACKERD (binary; default builds the release binary).
 set -euo pipefail
@@ -40,6 +42,7 @@ THREADS=${THREADS:-2}
 HASHES=${HASHES:-1000}
 INSTANCE_CPUS=${INSTANCE_CPUS:-}
 SEPARATE=${SEPARATE:-}
+SEPARATE_PG=${SEPARATE_PG:-}
 SHARE_INTERVAL_MS=${SHARE_INTERVAL_MS:-}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
@@ -124,7 +127,7 @@ CFG
     wait_port "$FRONT"
 }
 
-sqlite=() cluster=() separate=()
+sqlite=() cluster=() separate=() separate_pg=()
 STARTED=() GROUPS_MADE=()
 for round in $(seq "$ROUNDS"); do
     start_trackerd ""
@@ -155,6 +158,19 @@ for round in $(seq "$ROUNDS"); do
         stop_started
         line+=", two separate on sqlite behind haproxy ${separate[-1]}/s"
     fi
+    if [[ -n "$SEPARATE_PG" ]]; then
+        # Each of the pair on its own schema: it writes its batches as
+        # the pair does, but reads and applies no other instance's.
+        for half in a b; do
+            "$PSQL" "$P2P_TEST_PG_URL" -qc "CREATE SCHEMA ${schema}_$half"
+            start_trackerd "$P2P_TEST_PG_URL?options=-c%20search_path%3D${schema}_$half"
+            declare "port_$half=$PORT"
+        done
+        start_haproxy "$port_a" "$port_b"
+        separate_pg+=("$(rate "http://127.0.0.1:$FRONT")")
+        stop_started
+        line+=", two on postgres in separate schemas behind haproxy ${separate_pg[-1]}/s"
+    fi
     echo "$line"
 done
 s=$(printf '%s\n' "${sqlite[@]}" | median)
@@ -163,4 +179,8 @@ echo "median announces/s: one sqlite $s, two postgres behind haproxy $c, cluster
 if [[ -n "$SEPARATE" ]]; then
     p=$(printf '%s\n' "${separate[@]}" | median)
     echo "two separate on sqlite behind haproxy $p: separate / sqlite $(echo "scale=2; $p / $s" | bc), cluster / separate $(echo "scale=2; $c / $p" | bc)"
+fi
+if [[ -n "$SEPARATE_PG" ]]; then
+    q=$(printf '%s\n' "${separate_pg[@]}" | median)
+    echo "two on postgres in separate schemas behind haproxy $q: / sqlite $(echo "scale=2; $q / $s" | bc), cluster / these $(echo "scale=2; $c / $q" | bc)"
 fi
