@@ -23,6 +23,11 @@
 # Usage: bench/cluster.sh
 # Knobs: ROUNDS (3), DURATION (s, 8), CONNECTIONS (32), THREADS (2),
 #        HASHES (1000), INSTANCE_CPUS (none: uncapped; e.g. 0.3),
+#        SEPARATE (set: also two instances sharing nothing, each on its own
+#        SQLite, behind the same HAProxy: the ceiling of the pair),
+#        SEPARATE_PG (set: also two on PostgreSQL in separate schemas, which
+#        write their changes but apply none of the other's),
+#        SHARE_INTERVAL_MS (store.swarm_share_interval_ms; default trackerd's),
 #        TRACKERD (binary; default builds the release binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +41,9 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 HASHES=${HASHES:-1000}
 INSTANCE_CPUS=${INSTANCE_CPUS:-}
+SEPARATE=${SEPARATE:-}
+SEPARATE_PG=${SEPARATE_PG:-}
+SHARE_INTERVAL_MS=${SHARE_INTERVAL_MS:-}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 bench_workdir cluster
@@ -45,7 +53,11 @@ PSQL="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql"
 
 od -An -tx1 -N $((20 * HASHES)) /dev/urandom | tr -d ' \n' | fold -w40 >"$WORK/hashes.txt"
 echo >>"$WORK/hashes.txt"
-{ uncapped_announce_toml; echo 'trusted_proxies = ["127.0.0.1"]'; } >"$WORK/trackerd.toml"
+{
+    uncapped_announce_toml
+    echo 'trusted_proxies = ["127.0.0.1"]'
+    [[ -z "$SHARE_INTERVAL_MS" ]] || printf '[store]\nswarm_share_interval_ms = %s\n' "$SHARE_INTERVAL_MS"
+} >"$WORK/trackerd.toml"
 
 # Starts a trackerd on database $1 (empty: SQLite in its folder), in a CPU
 # cgroup of its own when INSTANCE_CPUS is set; sets PORT. (Not in a $(...)
@@ -88,7 +100,34 @@ rate() { # URL
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-sqlite=() cluster=()
+# Starts HAProxy in front of ports $1 and $2; sets FRONT.
+start_haproxy() {
+    FRONT=$(free_port)
+    cat >"$WORK/haproxy.cfg" <<CFG
+global
+    maxconn 4000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    option forwardfor
+    option http-keep-alive
+frontend tracker
+    bind 127.0.0.1:$FRONT
+    default_backend trackerd
+backend trackerd
+    balance roundrobin
+    server a 127.0.0.1:$1
+    server b 127.0.0.1:$2
+CFG
+    haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+    PIDS+=("$!")
+    STARTED+=("$!")
+    wait_port "$FRONT"
+}
+
+sqlite=() cluster=() separate=() separate_pg=()
 STARTED=() GROUPS_MADE=()
 for round in $(seq "$ROUNDS"); do
     start_trackerd ""
@@ -103,33 +142,45 @@ for round in $(seq "$ROUNDS"); do
     a=$PORT
     start_trackerd "$db"
     b=$PORT
-    front=$(free_port)
-    cat >"$WORK/haproxy.cfg" <<CFG
-global
-    maxconn 4000
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-    option forwardfor
-    option http-keep-alive
-frontend tracker
-    bind 127.0.0.1:$front
-    default_backend trackerd
-backend trackerd
-    balance roundrobin
-    server a 127.0.0.1:$a
-    server b 127.0.0.1:$b
-CFG
-    haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
-    PIDS+=("$!")
-    STARTED+=("$!")
-    wait_port "$front"
-    cluster+=("$(rate "http://127.0.0.1:$front")")
+    start_haproxy "$a" "$b"
+    cluster+=("$(rate "http://127.0.0.1:$FRONT")")
     stop_started
-    echo "round $round: sqlite ${sqlite[-1]}/s, two on postgres behind haproxy ${cluster[-1]}/s"
+    line="round $round: sqlite ${sqlite[-1]}/s, two on postgres behind haproxy ${cluster[-1]}/s"
+
+    if [[ -n "$SEPARATE" ]]; then
+        # The ceiling: two instances sharing nothing (each its own SQLite).
+        start_trackerd ""
+        a=$PORT
+        start_trackerd ""
+        b=$PORT
+        start_haproxy "$a" "$b"
+        separate+=("$(rate "http://127.0.0.1:$FRONT")")
+        stop_started
+        line+=", two separate on sqlite behind haproxy ${separate[-1]}/s"
+    fi
+    if [[ -n "$SEPARATE_PG" ]]; then
+        # Each of the pair on its own schema: it writes its batches as
+        # the pair does, but reads and applies no other instance's.
+        for half in a b; do
+            "$PSQL" "$P2P_TEST_PG_URL" -qc "CREATE SCHEMA ${schema}_$half"
+            start_trackerd "$P2P_TEST_PG_URL?options=-c%20search_path%3D${schema}_$half"
+            declare "port_$half=$PORT"
+        done
+        start_haproxy "$port_a" "$port_b"
+        separate_pg+=("$(rate "http://127.0.0.1:$FRONT")")
+        stop_started
+        line+=", two on postgres in separate schemas behind haproxy ${separate_pg[-1]}/s"
+    fi
+    echo "$line"
 done
 s=$(printf '%s\n' "${sqlite[@]}" | median)
 c=$(printf '%s\n' "${cluster[@]}" | median)
 echo "median announces/s: one sqlite $s, two postgres behind haproxy $c, cluster / sqlite $(echo "scale=2; $c / $s" | bc)${INSTANCE_CPUS:+ (each trackerd capped at $INSTANCE_CPUS CPUs)}"
+if [[ -n "$SEPARATE" ]]; then
+    p=$(printf '%s\n' "${separate[@]}" | median)
+    echo "two separate on sqlite behind haproxy $p: separate / sqlite $(echo "scale=2; $p / $s" | bc), cluster / separate $(echo "scale=2; $c / $p" | bc)"
+fi
+if [[ -n "$SEPARATE_PG" ]]; then
+    q=$(printf '%s\n' "${separate_pg[@]}" | median)
+    echo "two on postgres in separate schemas behind haproxy $q: / sqlite $(echo "scale=2; $q / $s" | bc), cluster / these $(echo "scale=2; $c / $q" | bc)"
+fi

@@ -7,7 +7,8 @@
 #
 # Usage: bench/udp_tracker.sh
 # Knobs: ROUNDS (default 3), DURATION (s per run, default 10), SOCKETS
-#        (default 32), WINDOW (default 8), HASHES (default 10000), TRACKERD,
+#        (default 32), WINDOW (default 8), HASHES (default 10000), UDP_WORKERS
+#        (trackerd's announce.udp_workers; default its own), TRACKERD,
 #        LOAD (udp-announce-load binary; both default to release builds),
 #        BENCH_DIR (default bench/out).
 # Output: a table on stdout; bench/out/udp_tracker_runs.tsv, bench/out/udp_tracker.tsv.
@@ -35,6 +36,7 @@ echo >> "$WORK/hashes.txt"
 start_opentracker
 
 uncapped_announce_toml > "$WORK/trackerd.toml"
+[[ -n "${UDP_WORKERS:-}" ]] && echo "udp_workers = $UDP_WORKERS" >> "$WORK/trackerd.toml"
 TD_PORT=$(free_port)
 RUST_LOG=warn "$TRACKERD" --config "$WORK/trackerd.toml" --listen "127.0.0.1:$TD_PORT" --data-dir "$WORK/trackerd" > "$WORK/trackerd.log" 2>&1 &
 PIDS+=($!); TD_PID=$!

@@ -21,7 +21,7 @@ use crate::config::{Config, Mode};
 use crate::outsiders::Outsiders;
 use crate::store::peers::PeerChange;
 use crate::store::{Store, StoreError, TorrentRecord};
-use crate::swarm::{AnnounceInput, Full, Limits, Swarms, Totals};
+use crate::swarm::{AnnounceCounts, AnnounceInput, Full, Limits, PeerSink, Swarms, Totals};
 
 /// Most torrents listed by a full scrape.
 pub const MAX_FULL_SCRAPE: usize = 10_000;
@@ -233,6 +233,32 @@ impl Tracker {
         now: Instant,
         rng: &mut (impl Rng + ?Sized),
     ) -> Result<AnnounceResponse, Refusal> {
+        let mut peers = Vec::new();
+        let c = self.announce_into(req, passkey, addr, now, rng, &mut peers)?;
+        let a = &self.config.announce;
+        Ok(AnnounceResponse {
+            interval: a.interval_secs,
+            min_interval: Some(a.min_interval_secs),
+            complete: c.complete,
+            incomplete: c.incomplete,
+            tracker_id: None,
+            warning: None,
+            peers,
+        })
+    }
+
+    /// [`Tracker::announce_answer`] handing the picked peers to `sink`
+    /// (a UDP answer copies their compact bytes into its datagram) and
+    /// returning the counts.
+    pub fn announce_into(
+        &self,
+        req: &AnnounceRequest,
+        passkey: Option<&str>,
+        addr: SocketAddr,
+        now: Instant,
+        rng: &mut (impl Rng + ?Sized),
+        sink: &mut impl PeerSink,
+    ) -> Result<AnnounceCounts, Refusal> {
         // The swarm the announcer joins: the torrent's own, or for a
         // non-member of a group swarm in open mode, the outsiders' one.
         let (identity, swarm) = match self.community.authorize_announce(&req.info_hash, passkey) {
@@ -261,7 +287,7 @@ impl Tracker {
             numwant: numwant as usize,
             open_swarm: outsider || (!identity.published && !self.is_registered(&req.info_hash)),
         };
-        let out = self.swarms.announce(&input, now, rng)?;
+        let out = self.swarms.announce_into(&input, now, rng, sink)?;
         if let Some(s) = &self.sharing
             && (req.event != Event::Stopped || out.removed)
         {
@@ -284,15 +310,7 @@ impl Tracker {
         self.community
             .record_announce(&identity, req, out.counted_completion);
         self.stats.announces.fetch_add(1, Ordering::Relaxed);
-        Ok(AnnounceResponse {
-            interval: a.interval_secs,
-            min_interval: Some(a.min_interval_secs),
-            complete: out.complete,
-            incomplete: out.incomplete,
-            tracker_id: None,
-            warning: None,
-            peers: out.peers,
-        })
+        Ok(out)
     }
 
     /// Handles a scrape (BEP 48) and encodes the response.

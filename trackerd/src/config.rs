@@ -83,6 +83,9 @@ trusted_proxies = []
 # (udp://host:port/announce/<passkey>). Answers go to the datagram's sender:
 # trusted_proxies does not apply.
 udp = true
+# Threads answering UDP datagrams; 0: one per two cores (at least one, at
+# most 8), which leaves the kernel's share of each datagram its own cores.
+udp_workers = 0
 
 [http]
 # Most simultaneous connections; further ones wait to be accepted.
@@ -316,6 +319,9 @@ pub struct AnnounceConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// Serve UDP announces and scrapes (BEP 15) on the listen port number.
     pub udp: bool,
+    /// Threads answering UDP datagrams; 0: one per two cores (at least
+    /// one, at most 8).
+    pub udp_workers: usize,
 }
 
 /// HTTP limits.
@@ -397,6 +403,7 @@ impl Default for AnnounceConfig {
             max_peers_per_address: caps.max_peers_per_address,
             trusted_proxies: Vec::new(),
             udp: true,
+            udp_workers: 0,
         }
     }
 }

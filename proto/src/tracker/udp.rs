@@ -32,6 +32,28 @@ pub const MAX_PEERS: usize = 74;
 /// Longest error message sent or kept.
 pub const MAX_ERROR_BYTES: usize = 512;
 
+/// Bytes of an announce answer before its peers.
+pub const ANNOUNCE_HEAD_BYTES: usize = 20;
+
+/// The head of an announce answer (BEP 15), for a tracker that writes the
+/// peers' compact bytes after it itself: action, transaction id,
+/// interval, leechers, seeders.
+pub fn announce_head(
+    transaction_id: u32,
+    interval: u32,
+    incomplete: u32,
+    complete: u32,
+) -> [u8; ANNOUNCE_HEAD_BYTES] {
+    let mut h = [0; ANNOUNCE_HEAD_BYTES];
+    for (at, v) in [ANNOUNCE, transaction_id, interval, incomplete, complete]
+        .into_iter()
+        .enumerate()
+    {
+        h[4 * at..4 * at + 4].copy_from_slice(&v.to_be_bytes());
+    }
+    h
+}
+
 /// Bytes of an announce request before its options.
 const ANNOUNCE_FIXED: usize = 98;
 
@@ -406,11 +428,12 @@ impl UdpResponse {
                 transaction_id,
                 response: r,
             } => {
-                out.extend_from_slice(&ANNOUNCE.to_be_bytes());
-                out.extend_from_slice(&transaction_id.to_be_bytes());
-                out.extend_from_slice(&r.interval.to_be_bytes());
-                out.extend_from_slice(&r.incomplete.to_be_bytes());
-                out.extend_from_slice(&r.complete.to_be_bytes());
+                out.extend_from_slice(&announce_head(
+                    *transaction_id,
+                    r.interval,
+                    r.incomplete,
+                    r.complete,
+                ));
                 let same_family = r.peers.iter().filter(|p| p.addr.is_ipv6() == ipv6);
                 for p in same_family.take(MAX_PEERS) {
                     match p.addr.ip() {

@@ -106,26 +106,24 @@ async fn read(t: &Tracker, last: &mut i64, completions: bool) -> Result<usize, S
 fn apply(t: &Tracker, batch: &[SharedPeer], completions: bool) -> usize {
     let now = Instant::now();
     let timeout = Duration::from_secs(t.config.announce.peer_timeout_secs);
-    let mut dropped = 0;
-    for p in batch {
-        let c = &p.change;
+    let mut changes: Vec<RemotePeer> = batch
+        .iter()
         // Kept past its expiry for its `stopped`s: it adds no one.
-        if p.expires_in.is_zero() && !c.stopped {
-            continue;
-        }
-        let remote = RemotePeer {
-            swarm: t.swarm_key(&c.info_hash, c.outsider),
-            peer_id: c.peer_id,
-            addr: c.addr,
-            seeder: c.seeder,
-            stopped: c.stopped,
-            completed: completions && c.completed,
-            expires_in: p.expires_in,
-        };
-        if !t.swarms.apply_remote(&remote, now, timeout) {
-            dropped += 1;
-        }
-    }
+        .filter(|p| !p.expires_in.is_zero() || p.change.stopped)
+        .map(|p| {
+            let c = &p.change;
+            RemotePeer {
+                swarm: t.swarm_key(&c.info_hash, c.outsider),
+                peer_id: c.peer_id,
+                addr: c.addr,
+                seeder: c.seeder,
+                stopped: c.stopped,
+                completed: completions && c.completed,
+                expires_in: p.expires_in,
+            }
+        })
+        .collect();
+    let dropped = t.swarms.apply_remote_batch(&mut changes, now, timeout);
     if dropped > 0 {
         tracing::warn!("{dropped} peers of other instances dropped: the swarms are full");
     }

@@ -3,9 +3,10 @@
 //! like the swarms so announces for different torrents do not contend.
 //! Bounded by the swarms' own caps: a change is recorded only for an
 //! announce the swarms accepted (or a `stopped` that removed a peer).
+//! Keyed by client-chosen ids, hashed with foldhash (randomly keyed): a
+//! fraction of SipHash's cost on every announce.
 
-use std::collections::HashMap;
-
+use hashbrown::HashMap;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::tracker::PeerId;
 use parking_lot::Mutex;

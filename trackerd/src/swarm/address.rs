@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use parking_lot::Mutex;
 
 use super::Full;
-use super::peers::PeerEntry;
+use super::peers::PeerList;
 
 /// An address as per-address caps count it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,10 +46,10 @@ struct Usage {
 }
 
 /// Entries of `peers` from `key` (a scan: new peers are rare next to
-/// re-announces, and an entry is 44 bytes, so even a large swarm is
-/// scanned in microseconds; an index per address would cost memory in
-/// every swarm).
-pub(crate) fn entries_from(peers: &[PeerEntry], key: AddressKey) -> usize {
+/// re-announces, and the addresses are dense arrays of 7 or 19 bytes, so
+/// even a large swarm is scanned in microseconds; an index per address
+/// would cost memory in every swarm).
+pub(crate) fn entries_from(peers: &PeerList, key: AddressKey) -> usize {
     peers.iter().filter(|p| AddressKey::of(p.ip) == key).count()
 }
 

@@ -17,12 +17,12 @@ mod select;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use hashbrown::HashMap;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::tracker::{Event, Peer, PeerId, ScrapeStats};
 use parking_lot::Mutex;
@@ -68,6 +68,19 @@ pub struct AnnounceOutcome {
     pub removed: bool,
 }
 
+/// [`AnnounceOutcome`] but the peers, which went to a [`PeerSink`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnnounceCounts {
+    /// Seeders after this announce.
+    pub complete: u32,
+    /// Leechers after this announce.
+    pub incomplete: u32,
+    /// True when this announce counted a completed download.
+    pub counted_completion: bool,
+    /// True when a `stopped` removed the peer.
+    pub removed: bool,
+}
+
 /// Totals over every swarm.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -82,8 +95,9 @@ pub struct Totals {
 pub use address::AddressKey;
 use address::{ByAddress, entries_from};
 pub use limits::{Full, Limits};
-use peers::{PeerEntry, PeerList};
+use peers::{CompactAddr, PeerEntry, PeerList, Slot};
 pub use remote::RemotePeer;
+pub use select::PeerSink;
 
 /// One torrent's peers and counters.
 #[derive(Debug, Default)]
@@ -108,25 +122,41 @@ impl Swarm {
         }
     }
 
-    fn remove_at(&mut self, i: usize) -> PeerEntry {
-        let gone = self.peers.swap_remove(i);
+    fn remove_at(&mut self, s: Slot) -> PeerEntry {
+        let gone = self.peers.swap_remove(s);
         if gone.seeder {
             self.seeders -= 1;
         }
         gone
     }
 
-    /// Applies one announce at `now` (seconds since the epoch) and picks
-    /// peers for it.
+    /// Sets where the known peer at `s` is and whether it seeds; returns
+    /// its slot afterwards.
+    fn update(&mut self, s: Slot, addr: SocketAddr, seeder: bool, last_seen: u32) -> Slot {
+        let was_seeder = self.peers.is_seeder(s);
+        if was_seeder != seeder {
+            if seeder {
+                self.seeders += 1;
+            } else {
+                self.seeders -= 1;
+            }
+        }
+        self.peers.update(s, addr, seeder, last_seen)
+    }
+
+    /// Applies one announce at `now` (seconds since the epoch) from the
+    /// peer at `known` (looked up by the caller), and hands the peers
+    /// picked for it to `sink`.
     fn announce(
         &mut self,
         a: &AnnounceInput,
+        known: Option<Slot>,
         now: u32,
         rng: &mut (impl Rng + ?Sized),
-    ) -> AnnounceOutcome {
+        sink: &mut impl PeerSink,
+    ) -> AnnounceCounts {
         let seeder = a.left == 0;
-        let known = self.peers.find(&a.peer_id);
-        let was_seeder = known.is_some_and(|i| self.peers.as_slice()[i].seeder);
+        let was_seeder = known.is_some_and(|s| self.peers.is_seeder(s));
         // A download counts once: on `completed`, or when a known leecher
         // reports nothing left (aria2 with --seed-time=0 goes straight to
         // `stopped`), but never again for a peer already seeding.
@@ -135,46 +165,36 @@ impl Swarm {
             self.downloaded += 1;
         }
         let mut removed = false;
+        let mut own = None;
         if a.event == Event::Stopped {
-            if let Some(i) = known {
-                self.remove_at(i);
+            if let Some(s) = known {
+                self.remove_at(s);
                 removed = true;
             }
         } else {
-            match known {
-                Some(i) => {
-                    let p = self.peers.get_mut(i);
-                    p.ip = a.addr.ip();
-                    p.port = a.addr.port();
-                    p.last_seen = now;
-                    if p.seeder != seeder {
-                        p.seeder = seeder;
-                        if seeder {
-                            self.seeders += 1;
-                        } else {
-                            self.seeders -= 1;
-                        }
-                    }
-                }
+            own = Some(match known {
+                Some(s) => self.update(s, a.addr, seeder, now),
                 None => {
+                    self.seeders += u32::from(seeder);
                     self.peers.push(PeerEntry {
                         id: a.peer_id,
                         ip: a.addr.ip(),
                         port: a.addr.port(),
                         seeder,
                         last_seen: now,
-                    });
-                    self.seeders += u32::from(seeder);
+                    })
                 }
-            }
+            });
         }
-        let peers = if a.event == Event::Stopped || a.numwant == 0 {
-            Vec::new()
-        } else {
-            select::pick(self.peers.as_slice(), a, seeder, rng)
-        };
-        AnnounceOutcome {
-            peers,
+        if a.event != Event::Stopped {
+            let caller = select::Caller {
+                slot: own,
+                addr: CompactAddr::of(a.addr),
+                seeder,
+            };
+            select::pick(&self.peers, &caller, a.numwant, rng, sink);
+        }
+        AnnounceCounts {
             complete: self.seeders,
             incomplete: self.leechers(),
             counted_completion: counted,
@@ -186,19 +206,29 @@ impl Swarm {
     /// telling `gone` about each; returns how many.
     fn purge(&mut self, deadline: u32, mut gone: impl FnMut(&PeerEntry)) -> usize {
         let before = self.peers.len();
-        let mut i = 0;
-        while i < self.peers.len() {
-            if self.peers.as_slice()[i].last_seen < deadline {
-                gone(&self.remove_at(i));
-            } else {
-                i += 1;
+        for v6 in [false, true] {
+            let mut i = 0;
+            loop {
+                let cold = if v6 {
+                    &self.peers.v6.cold
+                } else {
+                    &self.peers.v4.cold
+                };
+                let Some(c) = cold.get(i) else { break };
+                if c.last_seen < deadline {
+                    gone(&self.remove_at(Slot { v6, i }));
+                } else {
+                    i += 1;
+                }
             }
         }
         before - self.peers.len()
     }
 }
 
-/// Every swarm, sharded by info-hash.
+/// Every swarm, sharded by info-hash. The shards' maps hash with
+/// foldhash, keyed at random (info-hashes come from clients), a fraction
+/// of SipHash's cost per announce.
 #[derive(Debug)]
 pub struct Swarms {
     shards: Box<[Mutex<HashMap<InfoHash, Swarm>>]>,
@@ -241,11 +271,15 @@ impl Swarms {
         u32::try_from(now.saturating_duration_since(epoch).as_secs()).unwrap_or(u32::MAX)
     }
 
-    fn shard(&self, h: &InfoHash) -> &Mutex<HashMap<InfoHash, Swarm>> {
+    fn shard_of(&self, h: &InfoHash) -> usize {
         let n = u64::from_le_bytes([
             h.0[0], h.0[1], h.0[2], h.0[3], h.0[4], h.0[5], h.0[6], h.0[7],
         ]);
-        &self.shards[(n % self.shards.len() as u64) as usize]
+        (n % self.shards.len() as u64) as usize
+    }
+
+    fn shard(&self, h: &InfoHash) -> &Mutex<HashMap<InfoHash, Swarm>> {
+        &self.shards[self.shard_of(h)]
     }
 
     /// Applies an announce (BEP 3) at time `now` and picks up to
@@ -259,6 +293,26 @@ impl Swarms {
         now: Instant,
         rng: &mut (impl Rng + ?Sized),
     ) -> Result<AnnounceOutcome, Full> {
+        let mut peers = Vec::new();
+        let c = self.announce_into(a, now, rng, &mut peers)?;
+        Ok(AnnounceOutcome {
+            peers,
+            complete: c.complete,
+            incomplete: c.incomplete,
+            counted_completion: c.counted_completion,
+            removed: c.removed,
+        })
+    }
+
+    /// [`Swarms::announce`] handing the picked peers to `sink` (nothing
+    /// reaches it when the announce is refused).
+    pub fn announce_into(
+        &self,
+        a: &AnnounceInput,
+        now: Instant,
+        rng: &mut (impl Rng + ?Sized),
+        sink: &mut impl PeerSink,
+    ) -> Result<AnnounceCounts, Full> {
         let now = self.seconds(now);
         let per_address = self.limits.per_address();
         let key = AddressKey::of(a.addr.ip());
@@ -267,7 +321,7 @@ impl Swarms {
         let existing = shard.get(&a.info_hash);
         if existing.is_none() {
             if stopped {
-                return Ok(AnnounceOutcome::default());
+                return Ok(AnnounceCounts::default());
             }
             if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
                 return Err(Full::Torrents(self.limits.max_torrents));
@@ -275,7 +329,7 @@ impl Swarms {
         }
         let known = existing.and_then(|s| s.peers.find(&a.peer_id));
         let old_key = match (existing, known) {
-            (Some(s), Some(i)) => Some(AddressKey::of(s.peers.as_slice()[i].ip)),
+            (Some(s), Some(slot)) => Some(AddressKey::of(s.peers.get(slot).ip)),
             _ => None,
         };
         if !stopped
@@ -299,7 +353,7 @@ impl Swarms {
             }
         });
         let before = swarm.peers.len();
-        let out = swarm.announce(a, now, rng);
+        let out = swarm.announce(a, known, now, rng, sink);
         let after = swarm.peers.len();
         if after > before {
             self.peers.fetch_add(after - before, Ordering::Relaxed);
@@ -325,8 +379,7 @@ impl Swarms {
     ) -> Result<Option<AddressKey>, Full> {
         let l = &self.limits;
         let here = l.max_peers_per_address_per_torrent;
-        if joins && here > 0 && swarm.is_some_and(|s| entries_from(s.peers.as_slice(), key) >= here)
-        {
+        if joins && here > 0 && swarm.is_some_and(|s| entries_from(&s.peers, key) >= here) {
             return Err(Full::AddressPeersInTorrent(here));
         }
         let creates = swarm.is_none() && a.open_swarm;

@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use hashbrown::HashMap;
+use hashbrown::hash_map::Entry;
 use p2p_proto::infohash::InfoHash;
 use p2p_proto::tracker::PeerId;
 
@@ -43,14 +45,48 @@ impl Swarms {
     /// expire `timeout` after their last announce. Returns false when it
     /// was dropped because the swarms are full.
     pub fn apply_remote(&self, p: &RemotePeer, now: Instant, timeout: Duration) -> bool {
-        // As if it announced at the moment that makes it expire with its row.
-        let seen = (now + p.expires_in).checked_sub(timeout).unwrap_or(now);
-        let last_seen = self.seconds(seen);
+        let mut one = [*p];
+        self.apply_remote_batch(&mut one, now, timeout) == 0
+    }
+
+    /// Applies a batch of other instances' changes (reordered: by shard,
+    /// each peer's changes kept in their order), taking each shard's lock
+    /// once for all of its changes rather than once a change. Returns how
+    /// many were dropped because the swarms are full.
+    pub fn apply_remote_batch(
+        &self,
+        batch: &mut [RemotePeer],
+        now: Instant,
+        timeout: Duration,
+    ) -> usize {
+        // Stable: a peer's `stopped` must stay after its announce.
+        batch.sort_by_key(|p| self.shard_of(&p.swarm));
+        let mut dropped = 0;
+        for run in batch.chunk_by(|a, b| self.shard_of(&a.swarm) == self.shard_of(&b.swarm)) {
+            let mut shard = self.shard(&run[0].swarm).lock();
+            for p in run {
+                // As if it announced at the moment that makes it expire
+                // with its row.
+                let seen = (now + p.expires_in).checked_sub(timeout).unwrap_or(now);
+                if !self.apply_one(&mut shard, p, self.seconds(seen)) {
+                    dropped += 1;
+                }
+            }
+        }
+        dropped
+    }
+
+    /// One change, under its shard's lock; false when the swarms are full.
+    fn apply_one(
+        &self,
+        shard: &mut HashMap<InfoHash, Swarm>,
+        p: &RemotePeer,
+        last_seen: u32,
+    ) -> bool {
         let per_address = self.limits.per_address();
-        let mut shard = self.shard(&p.swarm).lock();
         let swarm = match shard.entry(p.swarm) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
                 if p.stopped || self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
                     return p.stopped;
                 }
@@ -63,31 +99,20 @@ impl Swarms {
         }
         let known = swarm.peers.find(&p.peer_id);
         match known {
-            Some(i) if p.stopped => {
-                let gone = swarm.remove_at(i);
+            Some(s) if p.stopped => {
+                let gone = swarm.remove_at(s);
                 self.peers.fetch_sub(1, Ordering::Relaxed);
                 if per_address {
                     self.by_address.remove_peer(AddressKey::of(gone.ip));
                 }
             }
             None if p.stopped => {}
-            Some(i) => {
-                let entry = swarm.peers.get_mut(i);
+            Some(s) => {
+                let entry = swarm.peers.get(s);
                 let moved = entry.ip != p.addr.ip();
-                let old = AddressKey::of(entry.ip);
-                entry.ip = p.addr.ip();
-                entry.port = p.addr.port();
-                entry.last_seen = entry.last_seen.max(last_seen);
-                if entry.seeder != p.seeder {
-                    entry.seeder = p.seeder;
-                    if p.seeder {
-                        swarm.seeders += 1;
-                    } else {
-                        swarm.seeders -= 1;
-                    }
-                }
+                swarm.update(s, p.addr, p.seeder, entry.last_seen.max(last_seen));
                 if per_address && moved {
-                    self.by_address.remove_peer(old);
+                    self.by_address.remove_peer(AddressKey::of(entry.ip));
                     self.count_remote(p.addr);
                 }
             }

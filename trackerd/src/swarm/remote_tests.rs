@@ -129,3 +129,54 @@ fn remote_peers_past_max_peers_are_dropped() {
     assert!(!s.apply_remote(&remote(2, false, 10), now, TIMEOUT));
     assert_eq!(s.totals().leechers, 1);
 }
+
+#[test]
+fn a_batch_over_many_swarms_keeps_each_peers_changes_in_order() {
+    let s = Swarms::new(8, Limits::default());
+    let now = Instant::now();
+    let at = |n: u8, h: u8| RemotePeer {
+        swarm: InfoHash([h; 20]),
+        ..remote(n, false, 100)
+    };
+    let mut batch = Vec::new();
+    for h in 0..20u8 {
+        // Peer 1 joins then leaves; peer 2 joins as a leecher, then seeds
+        // and completes; peer 3 leaves first (unknown: nothing) then joins.
+        batch.push(at(1, h));
+        batch.push(at(3, h));
+        batch.push(RemotePeer {
+            stopped: true,
+            ..at(3, h)
+        });
+        batch.push(at(2, h));
+        batch.push(RemotePeer {
+            seeder: true,
+            completed: true,
+            ..at(2, h)
+        });
+        batch.push(RemotePeer {
+            stopped: true,
+            ..at(1, h)
+        });
+        batch.push(at(3, h));
+    }
+    // Interleave the swarms as announces on another instance would.
+    batch.sort_by_key(|p| (p.peer_id.0[0] as usize * 7 + p.swarm.0[0] as usize) % 11);
+    let mut expected = std::collections::HashMap::new();
+    for p in &batch {
+        expected.insert((p.swarm, p.peer_id), *p);
+    }
+    assert_eq!(s.apply_remote_batch(&mut batch, now, TIMEOUT), 0);
+    for h in 0..20u8 {
+        let stats = s.scrape(&InfoHash([h; 20])).unwrap();
+        let last = |n: u8| expected[&(InfoHash([h; 20]), id(n))];
+        let live: Vec<_> = [1, 2, 3]
+            .into_iter()
+            .filter(|&n| !last(n).stopped)
+            .collect();
+        let seeders = live.iter().filter(|&&n| last(n).seeder).count() as u32;
+        assert_eq!(stats.complete, seeders, "swarm {h}");
+        assert_eq!(stats.incomplete, live.len() as u32 - seeders, "swarm {h}");
+        assert_eq!(stats.downloaded, 1, "swarm {h}");
+    }
+}

@@ -271,6 +271,110 @@ fn ipv6_and_ipv4_peers_share_a_swarm() {
     assert_eq!(out.peers[0].addr, v6.addr);
 }
 
+fn v6(n: u32) -> SocketAddr {
+    // A /64 each: the per-address caps count an IPv6 /64 as one address.
+    SocketAddr::from((
+        [0x2001, 0xdb8, (n >> 16) as u16, n as u16, 0, 0, 0, 1],
+        6881,
+    ))
+}
+
+/// A sink of one family, as a UDP answer is.
+struct OneFamily {
+    v6: bool,
+    got: Vec<Peer>,
+}
+
+impl PeerSink for OneFamily {
+    fn wants(&self, v6: bool) -> bool {
+        v6 == self.v6
+    }
+    fn push(&mut self, compact: &[u8], id: &PeerId) {
+        self.got.push(Peer {
+            id: Some(*id),
+            addr: peers::socket_addr(compact),
+        });
+    }
+}
+
+#[test]
+fn a_sink_of_one_family_gets_numwant_peers_of_that_family_never_the_caller() {
+    let mut w = World::new();
+    for n in 1..=200 {
+        let mut a = input(n, 5, Event::Started);
+        if n.is_multiple_of(2) {
+            a.addr = v6(n);
+        }
+        w.go(a);
+    }
+    for (me, family_v6) in [(2, true), (3, false)] {
+        for _ in 0..20 {
+            let mut sink = OneFamily {
+                v6: family_v6,
+                got: Vec::new(),
+            };
+            let mut a = input(me, 5, Event::None);
+            if family_v6 {
+                a.addr = v6(me);
+            }
+            a.numwant = 30;
+            w.swarms
+                .announce_into(&a, w.t0, &mut w.rng, &mut sink)
+                .unwrap();
+            assert_eq!(sink.got.len(), 30);
+            assert!(sink.got.iter().all(|p| p.addr.is_ipv6() == family_v6));
+            assert!(sink.got.iter().all(|p| p.id != Some(id(me))));
+            let ids: HashSet<_> = sink.got.iter().map(|p| p.id).collect();
+            assert_eq!(ids.len(), 30, "no duplicates");
+        }
+    }
+}
+
+#[test]
+fn a_large_swarm_never_hands_a_peer_itself_and_a_whole_pick_holds_everyone_else() {
+    let mut w = World::new();
+    for n in 1..=100 {
+        let mut a = input(n, 5, Event::Started);
+        if n.is_multiple_of(3) {
+            a.addr = v6(n);
+        }
+        w.go(a);
+    }
+    for me in [1, 3, 50, 99, 100] {
+        let mut a = input(me, 5, Event::None);
+        a.numwant = 99;
+        if me.is_multiple_of(3) {
+            a.addr = v6(me);
+        }
+        let out = w.go(a);
+        let ids: HashSet<_> = out.peers.iter().map(|p| p.id.unwrap()).collect();
+        let others: HashSet<_> = (1..=100).filter(|&n| n != me).map(id).collect();
+        assert_eq!(ids, others);
+    }
+}
+
+#[test]
+fn a_peer_that_moves_to_ipv6_stays_one_peer_and_is_handed_out_at_its_new_address() {
+    let mut w = World::new();
+    for n in 1..=40 {
+        w.go(input(n, if n == 7 { 0 } else { 5 }, Event::Started));
+    }
+    let mut moved = input(7, 0, Event::None);
+    moved.addr = v6(7);
+    let out = w.go(moved);
+    assert_eq!((out.complete, out.incomplete), (1, 39));
+    let mut me = input(1, 5, Event::None);
+    me.numwant = 100;
+    let out = w.go(me);
+    assert_eq!(out.peers.len(), 39);
+    let seven: Vec<_> = out.peers.iter().filter(|p| p.id == Some(id(7))).collect();
+    assert_eq!(seven.len(), 1);
+    assert_eq!(seven[0].addr, v6(7));
+    // And back, now a leecher.
+    let out = w.go(input(7, 5, Event::None));
+    assert_eq!((out.complete, out.incomplete), (0, 40));
+}
+
 #[test]
 fn swarms_for_different_torrents_are_separate_and_totals_add_up() {
     let mut w = World::new();
