@@ -555,6 +555,7 @@ impl Engine {
             .tasks
             .spawn(listener::accept_loop(listener, Arc::downgrade(&inner)));
         if let Some(utp) = utp {
+            inner.tasks.spawn(utp::drive(utp.clone()));
             inner
                 .tasks
                 .spawn(listener::utp_accept_loop(utp, Arc::downgrade(&inner)));

@@ -278,20 +278,39 @@ impl Connection {
 
     /// Moves received bytes into `out`; returns how many.
     pub fn read(&mut self, out: &mut [u8]) -> usize {
-        let was = self.window();
         let (a, b) = self.readable.as_slices();
         let n = out.len().min(a.len() + b.len());
         let from_a = n.min(a.len());
         out[..from_a].copy_from_slice(&a[..from_a]);
         out[from_a..n].copy_from_slice(&b[..n - from_a]);
-        self.readable.drain(..n);
+        self.consume(n);
+        n
+    }
+
+    /// The received bytes not yet read, in two parts (a ring buffer's);
+    /// [`Connection::consume`] says how many were taken.
+    pub fn readable_slices(&self) -> (&[u8], &[u8]) {
+        self.readable.as_slices()
+    }
+
+    /// Drops the first `n` readable bytes (at most all of them).
+    pub fn consume(&mut self, n: usize) {
+        let was = self.window();
+        self.readable.drain(..n.min(self.readable.len()));
         // A window the peer saw closed must be seen opening, or it waits
         // for a timeout to probe.
         let mark = (4 * self.payload).min(self.cfg.recv_window / 2);
         if was < mark && self.window() >= mark {
             self.ack_due = true;
         }
-        n
+    }
+
+    /// Gives the connection up at once (its owner is gone before it
+    /// connected, say); nothing more is sent.
+    pub fn abort(&mut self) {
+        if self.state != State::Closed {
+            self.fail(Failure::Reset);
+        }
     }
 
     /// Ends our stream once what was written is sent.
@@ -732,8 +751,7 @@ impl Connection {
         } else if self.state == State::Connected && !matches!(self.probe, Probe::Out(..)) {
             if !self.unsent.is_empty() && self.in_flight.len() < MAX_IN_FLIGHT_PACKETS {
                 let mut len = self.unsent.len().min(self.payload);
-                let probing =
-                    self.probe == Probe::NotYet && self.unsent.len() > self.payload;
+                let probing = self.probe == Probe::NotYet && self.unsent.len() > self.payload;
                 if probing {
                     len = self.unsent.len().min(self.cfg.max_payload);
                 }

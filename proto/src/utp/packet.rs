@@ -141,12 +141,14 @@ pub fn decode(buf: &[u8]) -> Result<Packet<'_>, PacketError> {
                 });
             }
         };
-        let body = buf.get(at + 2..at + 2 + len).ok_or(PacketError::Extension {
-            ext,
-            len,
-            at,
-            total: buf.len(),
-        })?;
+        let body = buf
+            .get(at + 2..at + 2 + len)
+            .ok_or(PacketError::Extension {
+                ext,
+                len,
+                at,
+                total: buf.len(),
+            })?;
         if ext == EXT_SELECTIVE_ACK && sack.is_none() {
             if len == 0 || len % 4 != 0 {
                 return Err(PacketError::SackLength(len));
@@ -203,7 +205,12 @@ mod tests {
     #[test]
     fn a_data_packet_with_a_selective_ack_round_trips() {
         let mut out = Vec::new();
-        encode(&header(PacketType::Data), Some(&[1, 0, 0, 0x80]), b"hello", &mut out);
+        encode(
+            &header(PacketType::Data),
+            Some(&[1, 0, 0, 0x80]),
+            b"hello",
+            &mut out,
+        );
         let p = decode(&out).unwrap();
         assert_eq!(p.header, header(PacketType::Data));
         assert_eq!(p.sack, Some(&[1u8, 0, 0, 0x80][..]));
@@ -241,7 +248,10 @@ mod tests {
         let mut out = Vec::new();
         encode(&header(PacketType::Data), Some(&[0; 4]), b"", &mut out);
         for cut in HEADER_BYTES..out.len() {
-            assert!(matches!(decode(&out[..cut]), Err(PacketError::Extension { .. })));
+            assert!(matches!(
+                decode(&out[..cut]),
+                Err(PacketError::Extension { .. })
+            ));
         }
         out[21] = 3;
         out.truncate(25);

@@ -2,8 +2,8 @@
 //! reordering, a bottleneck with a queue, and a clock that jumps from one
 //! event to the next.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use super::conn::{Config, Connection, Micros, State};
 use super::packet;
@@ -94,7 +94,8 @@ impl Sim {
         }
         if self.rng.chance(link.dup_pct) {
             self.order += 1;
-            self.wire.push(Reverse((at + 1, self.order, to_b, d.clone())));
+            self.wire
+                .push(Reverse((at + 1, self.order, to_b, d.clone())));
         }
         self.order += 1;
         self.wire.push(Reverse((at, self.order, to_b, d)));
