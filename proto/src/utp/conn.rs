@@ -31,18 +31,19 @@ const DUP_ACKS: u32 = 3;
 /// Most packets in flight: far from the 32,768 at which the 16-bit
 /// sequence numbers would become ambiguous.
 const MAX_IN_FLIGHT_PACKETS: usize = 4096;
+/// How far past the oldest unacknowledged packet a DATA packet may be
+/// numbered and still be trusted to carry our ACK.
+const SURE_ACK_DISTANCE: u16 = 8;
 /// How far ahead of the next expected packet one is kept for reordering.
 const MAX_REORDER_DISTANCE: u16 = 2048;
-/// How long a large packet probing the path may go unacknowledged before
-/// the connection settles for the safe size, when no round trip is known.
-const PROBE_TIMEOUT_US: Micros = 250_000;
 
 /// What a connection is sized by.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
     /// Payload bytes per packet that any path carries (about 1,400).
     pub safe_payload: usize,
-    /// Payload bytes per packet to try (probed once): more than
+    /// Payload bytes per packet we offer to take and send when the peer
+    /// offers as much (packet.rs's `EXT_LARGE_PACKETS`): more than
     /// `safe_payload` only for a path known to carry more, such as loopback.
     pub max_payload: usize,
     /// Bytes received and not yet read that we take: our advertised window.
@@ -51,6 +52,12 @@ pub struct Config {
     pub send_buffer: usize,
     /// Silence after which the connection is given up.
     pub idle_timeout_us: Micros,
+    /// Most packets in flight to a peer that made no large-packet offer
+    /// (one that may be libtorrent): a hole followed by more than its
+    /// reorder buffer holds can make libtorrent refuse the repair for
+    /// good, and it sizes that buffer from what its reader asked for (16
+    /// packets at least).
+    pub max_in_flight_unoffered: usize,
 }
 
 /// Where the connection stands.
@@ -89,6 +96,11 @@ struct Sent {
     transmissions: u32,
     sacked: bool,
     needs_resend: bool,
+    /// Lost by fast retransmit's reckoning: resent at once, whatever the
+    /// window (which was cut already). Without this a sender whose
+    /// window holds packets gone unseen past the selective ACK's reach
+    /// waits for a timeout to repair the hole.
+    resend_now: bool,
 }
 
 impl Sent {
@@ -96,14 +108,6 @@ impl Sent {
     fn counted(&self) -> bool {
         !self.sacked && !self.needs_resend
     }
-}
-
-/// Large packets on trial: the first one waits alone for its ACK.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Probe {
-    NotYet,
-    Out(u16, Micros),
-    Done,
 }
 
 /// One connection.
@@ -130,7 +134,8 @@ pub struct Connection {
     peer_wnd: usize,
     ledbat: Ledbat,
     payload: usize,
-    probe: Probe,
+    /// The peer offered large packets: it is one of ours.
+    peer_large: bool,
     window_limited: bool,
     dup_acks: u32,
     last_ack: u16,
@@ -172,11 +177,7 @@ impl Connection {
             peer_wnd: cfg.safe_payload,
             ledbat: Ledbat::new(payload),
             payload,
-            probe: if cfg.max_payload > payload {
-                Probe::NotYet
-            } else {
-                Probe::Done
-            },
+            peer_large: false,
             window_limited: false,
             dup_acks: 0,
             last_ack: seq_nr.wrapping_sub(1),
@@ -205,16 +206,38 @@ impl Connection {
         c
     }
 
-    /// Accepts the connection a SYN opens; `seq_nr` is a random first
-    /// sequence number. The answer goes out with the next `transmit`.
-    pub fn accept(cfg: Config, syn: &Header, seq_nr: u16, now: Micros) -> Self {
+    /// Accepts the connection a SYN opens (`syn_large`: its offer of large
+    /// packets); `seq_nr` is a random first sequence number. The answer goes out with the next `transmit`.
+    pub fn accept(
+        cfg: Config,
+        syn: &Header,
+        syn_large: Option<u32>,
+        seq_nr: u16,
+        now: Micros,
+    ) -> Self {
         let mut c = Connection::new(cfg, syn.conn_id.wrapping_add(1), syn.conn_id, seq_nr, now);
         c.state = State::Connected;
         c.ack_nr = syn.seq_nr;
         c.peer_wnd = syn.wnd_size as usize;
         c.reply_delay = (now as u32).wrapping_sub(syn.timestamp_us);
         c.ack_due = true;
+        c.peer_offer(syn_large);
         c
+    }
+
+    /// Takes the peer's offer of large packets, if ours stands too.
+    fn peer_offer(&mut self, large: Option<u32>) {
+        if let Some(l) = large {
+            self.peer_large = true;
+            let l = usize::try_from(l).unwrap_or(usize::MAX);
+            self.payload = self.cfg.max_payload.min(l).max(self.payload);
+        }
+    }
+
+    /// Our offer of large packets, on a SYN and every STATE.
+    fn offer(&self) -> Option<u32> {
+        (self.cfg.max_payload > self.cfg.safe_payload)
+            .then(|| u32::try_from(self.cfg.max_payload).unwrap_or(u32::MAX))
     }
 
     /// The id the peer's packets carry to this connection.
@@ -236,6 +259,27 @@ impl Connection {
     /// peer's (or after ours when we closed first, as the peer may never).
     pub fn is_done(&self) -> bool {
         self.state == State::Closed || (self.fin_acked && self.unsent.is_empty() && !self.ack_due)
+    }
+
+    /// A one-line account of the windows and timers, for logs.
+    pub fn summary(&self) -> String {
+        format!(
+            "{:?} cwnd {} peer_wnd {} outstanding {} in_flight {} to_resend {} unsent {} readable {} rto {} timeouts {} seq {} ack {} last_ack {} dup {}",
+            self.state,
+            self.ledbat.window(),
+            self.peer_wnd,
+            self.outstanding,
+            self.in_flight.len(),
+            self.to_resend,
+            self.unsent.len(),
+            self.readable.len(),
+            self.rto,
+            self.timeouts,
+            self.seq_nr,
+            self.ack_nr,
+            self.last_ack,
+            self.dup_acks,
+        )
     }
 
     /// The congestion window in bytes.
@@ -331,21 +375,7 @@ impl Connection {
             return None;
         }
         let idle = self.last_heard + self.cfg.idle_timeout_us;
-        let probe = match self.probe {
-            Probe::Out(_, at) => Some(at + self.probe_timeout()),
-            _ => None,
-        };
-        [Some(idle), self.rto_deadline, probe]
-            .into_iter()
-            .flatten()
-            .min()
-    }
-
-    fn probe_timeout(&self) -> Micros {
-        match self.rtt {
-            Some((rtt, var)) => (4 * (rtt + var)).clamp(50_000, PROBE_TIMEOUT_US),
-            None => PROBE_TIMEOUT_US,
-        }
+        Some(self.rto_deadline.map_or(idle, |d| d.min(idle)))
     }
 
     /// Runs the timers due at `now`.
@@ -356,11 +386,6 @@ impl Connection {
         if now >= self.last_heard + self.cfg.idle_timeout_us {
             self.fail(Failure::TimedOut);
             return;
-        }
-        if let Probe::Out(seq, at) = self.probe
-            && now >= at + self.probe_timeout()
-        {
-            self.probe_failed(seq);
         }
         let Some(deadline) = self.rto_deadline else {
             return;
@@ -387,32 +412,6 @@ impl Connection {
         self.ledbat.on_timeout(self.payload);
         for i in 0..self.in_flight.len() {
             self.mark_lost(i);
-        }
-    }
-
-    /// The path did not carry the large packet: take its bytes back, send
-    /// them again in safe-sized packets under the same sequence numbers.
-    fn probe_failed(&mut self, seq: u16) {
-        self.probe = Probe::Done;
-        self.payload = self.cfg.safe_payload;
-        if self.in_flight.back().is_some_and(|s| s.seq == seq) {
-            let Some(s) = self.in_flight.pop_back() else {
-                return;
-            };
-            if s.counted() {
-                self.outstanding -= s.payload.len();
-            }
-            if s.needs_resend {
-                self.to_resend -= 1;
-            }
-            self.in_flight_bytes -= s.payload.len();
-            for &b in s.payload.iter().rev() {
-                self.unsent.push_front(b);
-            }
-            self.seq_nr = seq;
-            if self.in_flight.is_empty() {
-                self.rto_deadline = None;
-            }
         }
     }
 
@@ -445,6 +444,7 @@ impl Connection {
             transmissions: 0,
             sacked: false,
             needs_resend: false,
+            resend_now: false,
         });
         self.seq_nr = self.seq_nr.wrapping_add(1);
     }
@@ -480,6 +480,7 @@ impl Connection {
             }
             self.state = State::Connected;
             self.ack_nr = h.seq_nr.wrapping_sub(1);
+            self.peer_offer(p.large);
         }
         self.peer_wnd = h.wnd_size as usize;
         self.on_ack(p, now);
@@ -520,13 +521,8 @@ impl Connection {
             if s.transmissions == 1 {
                 rtt_sample = Some(now.saturating_sub(s.sent_at));
             }
-            match s.ty {
-                PacketType::Fin => self.fin_acked = true,
-                _ if matches!(self.probe, Probe::Out(seq, _) if seq == s.seq) => {
-                    self.probe = Probe::Done;
-                    self.payload = self.cfg.max_payload;
-                }
-                _ => {}
+            if s.ty == PacketType::Fin {
+                self.fin_acked = true;
             }
         }
         let advanced = h.ack_nr != self.last_ack;
@@ -604,11 +600,8 @@ impl Connection {
         if self.in_flight[i].needs_resend || self.in_flight[i].sacked {
             return;
         }
-        if matches!(self.probe, Probe::Out(p, _) if p == seq) {
-            self.probe_failed(seq); // the path, not congestion
-            return;
-        }
         self.mark_lost(i);
+        self.in_flight[i].resend_now = true;
         if !seq_before(seq, self.recovery) {
             self.ledbat.on_loss(self.payload);
             self.recovery = self.seq_nr;
@@ -730,12 +723,19 @@ impl Connection {
             } else {
                 self.outstanding
             };
-            if self.in_flight[i].ty == PacketType::Syn || others == 0 || others + len <= room {
+            let s = &self.in_flight[i];
+            if s.ty == PacketType::Syn || s.resend_now || others == 0 || others + len <= room {
                 let s = &self.in_flight[i];
-                let h = self.header(s.ty, s.seq, now);
-                let sack = if s.ty == PacketType::Syn { None } else { sack };
-                packet::encode(&h, sack, &s.payload, out);
+                let seq = s.seq;
+                let h = self.header(s.ty, seq, now);
+                let (sack, large) = if s.ty == PacketType::Syn {
+                    (None, self.offer())
+                } else {
+                    (sack, None)
+                };
+                packet::encode(&h, sack, large, &s.payload, out);
                 let s = &mut self.in_flight[i];
+                s.resend_now = false;
                 if s.needs_resend {
                     s.needs_resend = false;
                     self.to_resend -= 1;
@@ -743,18 +743,34 @@ impl Connection {
                 }
                 s.transmissions += 1;
                 s.sent_at = now;
-                self.ack_due = false;
+                // libtorrent drops a packet (and the ACK in it) numbered
+                // farther past its cumulative ACK than its reorder buffer
+                // holds (16 packets at least): only a near one carries
+                // our ACK for sure.
+                let first = self.in_flight.front().map_or(self.seq_nr, |f| f.seq);
+                if seq.wrapping_sub(first) < SURE_ACK_DISTANCE {
+                    self.ack_due = false;
+                }
                 self.rto_deadline.get_or_insert(now + self.rto);
                 return true;
             }
             self.window_limited = true;
-        } else if self.state == State::Connected && !matches!(self.probe, Probe::Out(..)) {
-            if !self.unsent.is_empty() && self.in_flight.len() < MAX_IN_FLIGHT_PACKETS {
-                let mut len = self.unsent.len().min(self.payload);
-                let probing = self.probe == Probe::NotYet && self.unsent.len() > self.payload;
-                if probing {
-                    len = self.unsent.len().min(self.cfg.max_payload);
-                }
+        } else if self.state == State::Connected {
+            // While the oldest packet is being repaired nothing new goes
+            // out: libtorrent counts what waits behind a hole against the
+            // room it has for the repair, and refuses the repair once
+            // that is full.
+            let repairing = self.in_flight.front().is_some_and(|f| f.transmissions > 1);
+            if !self.unsent.is_empty()
+                && !repairing
+                && self.in_flight.len()
+                    < if self.peer_large {
+                        MAX_IN_FLIGHT_PACKETS
+                    } else {
+                        self.cfg.max_in_flight_unoffered.min(MAX_IN_FLIGHT_PACKETS)
+                    }
+            {
+                let len = self.unsent.len().min(self.payload);
                 if fits(self, len) {
                     let mut payload = Vec::with_capacity(len);
                     let (a, b) = self.unsent.as_slices();
@@ -762,9 +778,6 @@ impl Connection {
                     payload.extend_from_slice(&a[..from_a]);
                     payload.extend_from_slice(&b[..len - from_a]);
                     self.unsent.drain(..len);
-                    if probing {
-                        self.probe = Probe::Out(self.seq_nr, now);
-                    }
                     self.push_sent(PacketType::Data, payload, now);
                     return self.transmit(now, out);
                 }
@@ -776,8 +789,12 @@ impl Connection {
             }
         }
         if self.ack_due && self.state == State::Connected {
-            let h = self.header(PacketType::State, self.seq_nr, now);
-            packet::encode(&h, sack, &[], out);
+            // A STATE's number means nothing but to a receiver's range
+            // check (see SURE_ACK_DISTANCE): the oldest unacknowledged
+            // one passes it.
+            let seq = self.in_flight.front().map_or(self.seq_nr, |f| f.seq);
+            let h = self.header(PacketType::State, seq, now);
+            packet::encode(&h, sack, self.offer(), &[], out);
             self.ack_due = false;
             return true;
         }

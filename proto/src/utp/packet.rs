@@ -11,6 +11,13 @@ pub const HEADER_BYTES: usize = 20;
 pub const VERSION: u8 = 1;
 /// Extension number of the selective ACK bitmask.
 pub const EXT_SELECTIVE_ACK: u8 = 1;
+/// Extension number of our "large packets" offer: four bytes, the largest
+/// payload the sender takes in one datagram. Not in BEP 29; clients that
+/// do not know it skip it (libtorrent does), and a peer that sends none
+/// gets packets of the safe size. libtorrent reads datagrams into a
+/// 1,500-byte buffer and takes a longer one cut short as whole, so the
+/// size cannot be probed by loss: it has to be offered.
+pub const EXT_LARGE_PACKETS: u8 = 0x70;
 /// Most bytes of selective ACK bitmask we write (256 packets beyond the
 /// cumulative ACK), as libtorrent does.
 pub const MAX_SACK_BYTES: usize = 32;
@@ -71,6 +78,8 @@ pub struct Packet<'a> {
     /// The selective ACK bitmask, if the packet has one: bit `i` (least
     /// significant first in each byte) says `ack_nr + 2 + i` arrived.
     pub sack: Option<&'a [u8]>,
+    /// The sender's offer of large packets ([`EXT_LARGE_PACKETS`]).
+    pub large: Option<u32>,
     /// What follows the extensions.
     pub payload: &'a [u8],
 }
@@ -128,6 +137,7 @@ pub fn decode(buf: &[u8]) -> Result<Packet<'_>, PacketError> {
     let mut next = buf[1];
     let mut at = HEADER_BYTES;
     let mut sack = None;
+    let mut large = None;
     // Each extension takes at least two bytes, so the datagram bounds the chain.
     while next != 0 {
         let (ext, len) = match buf.get(at..at + 2) {
@@ -155,23 +165,37 @@ pub fn decode(buf: &[u8]) -> Result<Packet<'_>, PacketError> {
             }
             sack = Some(body);
         }
+        if let (EXT_LARGE_PACKETS, &[a, b, c, d], None) = (ext, body, large) {
+            large = Some(u32::from_be_bytes([a, b, c, d]));
+        }
         next = buf[at];
         at += 2 + len;
     }
     Ok(Packet {
         header,
         sack,
+        large,
         payload: &buf[at..],
     })
 }
 
 /// Appends the encoding of a packet to `out`. A `sack` of more than 255
 /// bytes is cut to 252 (it is a hint; the cumulative ACK is the truth).
-pub fn encode(header: &Header, sack: Option<&[u8]>, payload: &[u8], out: &mut Vec<u8>) {
+pub fn encode(
+    header: &Header,
+    sack: Option<&[u8]>,
+    large: Option<u32>,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) {
     let sack = sack.map(|s| &s[..s.len().min(252)]);
-    out.reserve(HEADER_BYTES + sack.map_or(0, |s| s.len() + 2) + payload.len());
+    out.reserve(HEADER_BYTES + sack.map_or(0, |s| s.len() + 2) + 6 + payload.len());
     out.push(((header.ty as u8) << 4) | VERSION);
-    out.push(if sack.is_some() { EXT_SELECTIVE_ACK } else { 0 });
+    out.push(match (sack, large) {
+        (Some(_), _) => EXT_SELECTIVE_ACK,
+        (None, Some(_)) => EXT_LARGE_PACKETS,
+        (None, None) => 0,
+    });
     out.extend_from_slice(&header.conn_id.to_be_bytes());
     out.extend_from_slice(&header.timestamp_us.to_be_bytes());
     out.extend_from_slice(&header.timestamp_diff_us.to_be_bytes());
@@ -179,9 +203,18 @@ pub fn encode(header: &Header, sack: Option<&[u8]>, payload: &[u8], out: &mut Ve
     out.extend_from_slice(&header.seq_nr.to_be_bytes());
     out.extend_from_slice(&header.ack_nr.to_be_bytes());
     if let Some(s) = sack {
-        out.push(0);
+        out.push(if large.is_some() {
+            EXT_LARGE_PACKETS
+        } else {
+            0
+        });
         out.push(s.len() as u8);
         out.extend_from_slice(s);
+    }
+    if let Some(l) = large {
+        out.push(0);
+        out.push(4);
+        out.extend_from_slice(&l.to_be_bytes());
     }
     out.extend_from_slice(payload);
 }
@@ -208,12 +241,14 @@ mod tests {
         encode(
             &header(PacketType::Data),
             Some(&[1, 0, 0, 0x80]),
+            Some(60_000),
             b"hello",
             &mut out,
         );
         let p = decode(&out).unwrap();
         assert_eq!(p.header, header(PacketType::Data));
         assert_eq!(p.sack, Some(&[1u8, 0, 0, 0x80][..]));
+        assert_eq!(p.large, Some(60_000));
         assert_eq!(p.payload, b"hello");
     }
 
@@ -232,7 +267,7 @@ mod tests {
     #[test]
     fn unknown_extensions_are_skipped() {
         let mut out = Vec::new();
-        encode(&header(PacketType::State), None, b"", &mut out);
+        encode(&header(PacketType::State), None, None, b"", &mut out);
         out[1] = 2; // extension 2 (libtorrent's close reason, say), then none
         out.extend_from_slice(&[0, 4, 9, 9, 9, 9]);
         out.extend_from_slice(b"x");
@@ -246,7 +281,13 @@ mod tests {
         assert_eq!(decode(&[0x42; 20]), Err(PacketError::Version(2)));
         assert_eq!(decode(&[0x51; 20]), Err(PacketError::Type(5)));
         let mut out = Vec::new();
-        encode(&header(PacketType::Data), Some(&[0; 4]), b"", &mut out);
+        encode(
+            &header(PacketType::Data),
+            Some(&[0; 4]),
+            None,
+            b"",
+            &mut out,
+        );
         for cut in HEADER_BYTES..out.len() {
             assert!(matches!(
                 decode(&out[..cut]),

@@ -81,6 +81,7 @@ fn incoming(
     };
     let h = p.header;
     let now = socket.now();
+    tracing::trace!(%from, ty = ?h.ty, seq = h.seq_nr, ack = h.ack_nr, wnd = h.wnd_size, sack = ?p.sack, len = p.payload.len(), "uTP in");
     let key: Key = match h.ty {
         PacketType::Syn => (from, h.conn_id.wrapping_add(1)),
         _ => (from, h.conn_id),
@@ -88,7 +89,7 @@ fn incoming(
     let slot = socket.conns().get(&key).cloned();
     let slot = match (slot, h.ty) {
         (Some(s), _) => s,
-        (None, PacketType::Syn) => match accept(socket, &h, from, now) {
+        (None, PacketType::Syn) => match accept(socket, &h, p.large, from, now) {
             Some(s) => s,
             None => return,
         },
@@ -111,6 +112,7 @@ fn incoming(
 fn accept(
     socket: &Arc<Socket>,
     syn: &Header,
+    large: Option<u32>,
     from: std::net::SocketAddr,
     now: Micros,
 ) -> Option<Arc<Mutex<Slot>>> {
@@ -119,7 +121,7 @@ fn accept(
         return None; // a flood of SYNs stops here, before anything is made
     }
     let permit = socket.accept_tx.try_reserve().ok()?;
-    let conn = Connection::accept(config(from), syn, rand::random(), now);
+    let conn = Connection::accept(config(from), syn, large, rand::random(), now);
     let slot = Arc::new(Mutex::new(Slot {
         conn,
         addr: from,
@@ -145,7 +147,7 @@ fn reset(socket: &Socket, to: std::net::SocketAddr, conn_id: u16, seq_nr: u16) {
         ack_nr: seq_nr,
     };
     let mut out = Vec::with_capacity(packet::HEADER_BYTES);
-    packet::encode(&h, None, &[], &mut out);
+    packet::encode(&h, None, None, &[], &mut out);
     let _ = socket.udp.try_send_to(&out, to);
 }
 
@@ -183,6 +185,7 @@ fn timers(socket: &Socket) -> tokio::time::Instant {
         let mut s = slot.lock().unwrap_or_else(PoisonError::into_inner);
         if s.conn.deadline().is_some_and(|d| d <= now) {
             s.conn.on_timeout(now);
+            tracing::debug!(addr = %s.addr, "uTP timeout: {}", s.conn.summary());
             s.flush(&socket.udp, now);
             s.wake();
         }

@@ -42,9 +42,14 @@ const SEND_BUFFER: usize = 4 << 20;
 const SAFE_PAYLOAD: usize = 1_350;
 
 /// Payload per packet to a loopback address, whose MTU is 64 KiB: fewer,
-/// larger packets are what makes uTP cheap in CPU. Probed once per
-/// connection, since a peer may read datagrams into a smaller buffer.
+/// larger packets are what makes uTP cheap in CPU. Used only with a peer
+/// that offers as much (ours do; libtorrent does not).
 const LOOPBACK_PAYLOAD: usize = 32 * 1024;
+
+/// Packets in flight to a peer that offers no large packets (libtorrent,
+/// say): see `Config::max_in_flight_unoffered`. 32 packets of 1,350
+/// bytes per round trip.
+const UNOFFERED_IN_FLIGHT_PACKETS: usize = 32;
 
 /// Kernel buffer for the UDP socket: a burst of large packets must not
 /// overflow it before the driver reads (Linux caps it at rmem_max).
@@ -123,6 +128,9 @@ impl Slot {
     /// not queue now is dropped like one lost on the way (it is resent).
     fn flush(&mut self, udp: &UdpSocket, now: Micros) {
         while self.conn.transmit(now, &mut self.scratch) {
+            if let Ok(p) = p2p_proto::utp::packet::decode(&self.scratch) {
+                tracing::trace!(ty = ?p.header.ty, seq = p.header.seq_nr, ack = p.header.ack_nr, len = p.payload.len(), "uTP out");
+            }
             if let Err(e) = udp.try_send_to(&self.scratch, self.addr)
                 && e.kind() != std::io::ErrorKind::WouldBlock
             {
@@ -158,6 +166,7 @@ fn config(addr: SocketAddr) -> Config {
         recv_window: RECV_WINDOW,
         send_buffer: SEND_BUFFER,
         idle_timeout_us: INACTIVITY_TIMEOUT.as_micros() as Micros,
+        max_in_flight_unoffered: UNOFFERED_IN_FLIGHT_PACKETS,
     }
 }
 

@@ -64,7 +64,7 @@ async fn a_port_without_utp_refuses_or_times_out() {
         seq_nr: 5,
         ack_nr: 0,
     };
-    p2p_proto::utp::packet::encode(&h, None, b"x", &mut data);
+    p2p_proto::utp::packet::encode(&h, None, None, b"x", &mut data);
     let stranger = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     stranger.send_to(&data, b_addr).await.unwrap();
     let mut buf = [0; 100];
