@@ -128,9 +128,6 @@ impl Slot {
     /// not queue now is dropped like one lost on the way (it is resent).
     fn flush(&mut self, udp: &UdpSocket, now: Micros) {
         while self.conn.transmit(now, &mut self.scratch) {
-            if let Ok(p) = p2p_proto::utp::packet::decode(&self.scratch) {
-                tracing::trace!(ty = ?p.header.ty, seq = p.header.seq_nr, ack = p.header.ack_nr, len = p.payload.len(), "uTP out");
-            }
             if let Err(e) = udp.try_send_to(&self.scratch, self.addr)
                 && e.kind() != std::io::ErrorKind::WouldBlock
             {
