@@ -34,14 +34,16 @@ struct Link {
     rate: u64,
 }
 
+/// (deliver at, order sent, to b?, datagram): a datagram on the wire.
+type InFlight = (Micros, u64, bool, Vec<u8>);
+
 struct Sim {
     a: Connection,
     b: Connection,
     ab: Link,
     ba: Link,
     now: Micros,
-    /// (deliver at, order, to b?, datagram)
-    wire: BinaryHeap<Reverse<(Micros, u64, bool, Vec<u8>)>>,
+    wire: BinaryHeap<Reverse<InFlight>>,
     order: u64,
     busy_until: [Micros; 2],
     rng: Rng,
@@ -84,9 +86,9 @@ impl Sim {
             return;
         }
         let mut at = self.now;
-        if link.rate > 0 {
+        if let Some(serialise) = (d.len() as u64 * 1_000_000).checked_div(link.rate) {
             let slot = &mut self.busy_until[usize::from(to_b)];
-            *slot = (*slot).max(self.now) + d.len() as u64 * 1_000_000 / link.rate;
+            *slot = (*slot).max(self.now) + serialise;
             at = *slot;
         }
         at += link.delay_us;
