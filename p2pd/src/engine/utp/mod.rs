@@ -36,6 +36,9 @@ const RECV_WINDOW: usize = 4 << 20;
 /// Most bytes a connection buffers to send, unacknowledged ones included.
 const SEND_BUFFER: usize = 4 << 20;
 
+/// Free send buffer that wakes a waiting writer.
+const WRITER_WAKE_BYTES: usize = SEND_BUFFER / 4;
+
 /// Payload per packet that crosses any Ethernet path: 1,500 bytes less the
 /// IPv6 and UDP headers, uTP's header and a selective ACK, with room for a
 /// tunnel.
@@ -144,7 +147,9 @@ impl Slot {
         {
             w.wake();
         }
-        if (ended || self.conn.writable() > 0 || self.conn.state() == State::Connected)
+        // A writer waits for room worth a wake-up, not for every ACK (a
+        // new connection has all its room).
+        if (ended || self.conn.writable() >= WRITER_WAKE_BYTES)
             && let Some(w) = self.writer.take()
         {
             w.wake();
