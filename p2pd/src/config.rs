@@ -248,8 +248,8 @@ encryption = "{encryption}"
 # uTP (BEP 29, the UDP transport of libtorrent, Transmission and qBittorrent),
 # on the UDP port with the number of listen_port:
 #   "on"      accept uTP; dial TCP first, uTP when TCP cannot connect or the
-#             peer is known to speak uTP (the kernel's TCP moves several
-#             times more bytes per core than uTP in user space)
+#             peer is known to speak uTP (the kernel's TCP still moves more
+#             bytes per core than uTP in user space)
 #   "prefer"  dial uTP first, TCP when it cannot connect (libtorrent's order)
 #   "off"     TCP only
 utp = "{utp}"

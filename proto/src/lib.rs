@@ -24,5 +24,6 @@ pub mod percent;
 pub mod time;
 pub mod tracker;
 pub mod units;
+pub mod utp;
 pub mod webseed;
 pub mod wire;

@@ -66,13 +66,9 @@ pub(crate) async fn utp_accept_loop(socket: UtpSocket, engine: Weak<EngineInner>
             _ = cancel.cancelled() => return,
             a = socket.accept() => a,
         };
-        let stream = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                // The dispatcher is gone (cancelled): nothing more comes.
-                tracing::debug!("uTP accept ended: {e}");
-                return;
-            }
+        let Some(stream) = accepted else {
+            // The driver is gone (cancelled): nothing more comes.
+            return;
         };
         let addr = stream.remote_addr();
         let Some(engine) = engine.upgrade() else {

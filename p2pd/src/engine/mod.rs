@@ -250,8 +250,8 @@ impl Encryption {
 pub enum UtpMode {
     /// Accept uTP; dial TCP first, and uTP when TCP cannot connect or when
     /// the peer is known to speak uTP (peer exchange's flag, or the last
-    /// connection to it). The kernel's TCP moves several times more bytes
-    /// per core than a user-space uTP.
+    /// connection to it). The kernel's TCP still moves more bytes per core
+    /// than our user-space uTP (about 1.4 times on loopback).
     On,
     /// Accept uTP and dial every peer over uTP first, TCP when that fails
     /// (libtorrent's and Transmission's order).
@@ -555,6 +555,7 @@ impl Engine {
             .tasks
             .spawn(listener::accept_loop(listener, Arc::downgrade(&inner)));
         if let Some(utp) = utp {
+            inner.tasks.spawn(utp::drive(utp.clone()));
             inner
                 .tasks
                 .spawn(listener::utp_accept_loop(utp, Arc::downgrade(&inner)));

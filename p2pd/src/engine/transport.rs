@@ -13,12 +13,13 @@
 use std::io::{self, IoSlice};
 
 use bytes::BytesMut;
-use librqbit_utp::{UtpStream, UtpStreamReadHalf, UtpStreamWriteHalf};
 use p2p_proto::ipc::PeerTransport;
 use p2p_proto::mse::Rc4Stream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::utp::{UtpReadHalf, UtpStream, UtpWriteHalf};
 
 /// Most bytes encrypted ahead of the socket in one go.
 const STAGE_BYTES: usize = 256 * 1024;
@@ -45,13 +46,13 @@ pub(crate) struct Link {
 /// What carries the bytes we read.
 pub(crate) enum ReadStream {
     Tcp(OwnedReadHalf),
-    Utp(UtpStreamReadHalf),
+    Utp(UtpReadHalf),
 }
 
 /// What carries the bytes we write.
 pub(crate) enum WriteStream {
     Tcp(OwnedWriteHalf),
-    Utp(UtpStreamWriteHalf),
+    Utp(UtpWriteHalf),
 }
 
 // uTP's halves do not implement Debug; the carrier's name is enough.

@@ -127,15 +127,60 @@ async fn a_dialer_finding_tcp_refused_falls_back_to_utp() {
     assert_eq!(t, PeerTransport::Utp);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_over_utp_through_a_lossy_relay_arrives_whole() {
+    // Every seventh datagram each way is lost and every eleventh arrives
+    // twice: retransmission, selective ACKs and the reorder buffer at
+    // work between two engines (whose packets are large, on loopback).
+    let t = transfer(UtpMode::On, UtpMode::On, Encryption::Prefer, lossy_relay).await;
+    assert_eq!(t, PeerTransport::Utp);
+}
+
 /// A UDP relay to `target` on a fresh port (nothing listens on its TCP
 /// side); returns its address. Runs until the test's runtime ends.
 async fn udp_relay(target: SocketAddr) -> SocketAddr {
+    relay(target, Mangle::default()).await
+}
+
+async fn lossy_relay(target: SocketAddr) -> SocketAddr {
+    relay(
+        target,
+        Mangle {
+            drop_every: 7,
+            twice_every: 11,
+        },
+    )
+    .await
+}
+
+/// What a relay does to the datagrams it passes (0: nothing).
+#[derive(Default, Clone, Copy)]
+struct Mangle {
+    drop_every: usize,
+    twice_every: usize,
+}
+
+impl Mangle {
+    /// How many copies of the `n`th datagram (from 1) go on.
+    fn copies(self, n: usize) -> usize {
+        if self.drop_every > 0 && n.is_multiple_of(self.drop_every) {
+            0
+        } else if self.twice_every > 0 && n.is_multiple_of(self.twice_every) {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+async fn relay(target: SocketAddr, mangle: Mangle) -> SocketAddr {
     let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
     let addr = front.local_addr().unwrap();
     // One back socket per client, so the target's answers find their way.
     let mut backs: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
     tokio::spawn(async move {
         let mut buf = vec![0u8; 65_536];
+        let mut forwarded = 0;
         loop {
             let Ok((n, from)) = front.recv_from(&mut buf).await else {
                 return;
@@ -148,15 +193,22 @@ async fn udp_relay(target: SocketAddr) -> SocketAddr {
                     let (b, f) = (back.clone(), front.clone());
                     tokio::spawn(async move {
                         let mut buf = vec![0u8; 65_536];
+                        let mut count = 0;
                         while let Ok(n) = b.recv(&mut buf).await {
-                            let _ = f.send_to(&buf[..n], from).await;
+                            count += 1;
+                            for _ in 0..mangle.copies(count) {
+                                let _ = f.send_to(&buf[..n], from).await;
+                            }
                         }
                     });
                     backs.insert(from, back.clone());
                     back
                 }
             };
-            let _ = back.send(&buf[..n]).await;
+            forwarded += 1;
+            for _ in 0..mangle.copies(forwarded) {
+                let _ = back.send(&buf[..n]).await;
+            }
         }
     });
     addr

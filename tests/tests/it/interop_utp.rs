@@ -22,14 +22,30 @@ const FAR_RATE: u64 = 1_500_000;
 const DOWNLOAD_SECS: u64 = 120;
 
 /// A libtorrent script from `common` that speaks uTP only, with `limits`
-/// (Python settings entries) added to its session settings.
+/// (Python settings entries) added to its session settings and applied to
+/// loopback peers too: libtorrent puts local peers in a class of their own
+/// that no limit holds, and a transfer of our uTP at loopback speed is over
+/// before `p2pctl peers` can show who carried it.
 fn utp_only(script: &str, limits: &str) -> String {
     let tcp_only = r#""enable_outgoing_utp": False, "enable_incoming_utp": False,"#;
-    assert!(script.contains(tcp_only), "the script's settings changed");
-    script.replace(
-        tcp_only,
-        &format!(r#""enable_outgoing_tcp": False, "enable_incoming_tcp": False, {limits}"#),
-    )
+    let add = "h = s.add_torrent(";
+    assert!(
+        script.contains(tcp_only) && script.contains(add),
+        "the script's settings changed"
+    );
+    script
+        .replace(
+            tcp_only,
+            &format!(r#""enable_outgoing_tcp": False, "enable_incoming_tcp": False, {limits}"#),
+        )
+        .replace(
+            add,
+            &format!(
+                "f = lt.ip_filter()\n\
+                 f.add_rule(\"0.0.0.0\", \"255.255.255.255\", 1 << s.global_peer_class_id)\n\
+                 s.set_peer_class_filter(f)\n{add}"
+            ),
+        )
 }
 
 /// A p2pd at its defaults (but for the tracker); returns its control socket.
