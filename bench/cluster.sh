@@ -127,6 +127,17 @@ CFG
     wait_port "$FRONT"
 }
 
+# Two instances on databases $1 and $2 (empty: each its own SQLite) behind
+# HAProxy, measured; sets PAIR_RATE. (Not in a $(...) subshell either.)
+pair_rate() {
+    start_trackerd "$1"
+    local first=$PORT
+    start_trackerd "$2"
+    start_haproxy "$first" "$PORT"
+    PAIR_RATE=$(rate "http://127.0.0.1:$FRONT")
+    stop_started
+}
+
 sqlite=() cluster=() separate=() separate_pg=()
 STARTED=() GROUPS_MADE=()
 for round in $(seq "$ROUNDS"); do
@@ -138,24 +149,14 @@ for round in $(seq "$ROUNDS"); do
     schema="bench_$round"
     "$PSQL" "$P2P_TEST_PG_URL" -qc "CREATE SCHEMA $schema"
     db="$P2P_TEST_PG_URL?options=-c%20search_path%3D$schema"
-    start_trackerd "$db"
-    a=$PORT
-    start_trackerd "$db"
-    b=$PORT
-    start_haproxy "$a" "$b"
-    cluster+=("$(rate "http://127.0.0.1:$FRONT")")
-    stop_started
+    pair_rate "$db" "$db"
+    cluster+=("$PAIR_RATE")
     line="round $round: sqlite ${sqlite[-1]}/s, two on postgres behind haproxy ${cluster[-1]}/s"
 
     if [[ -n "$SEPARATE" ]]; then
         # The ceiling: two instances sharing nothing (each its own SQLite).
-        start_trackerd ""
-        a=$PORT
-        start_trackerd ""
-        b=$PORT
-        start_haproxy "$a" "$b"
-        separate+=("$(rate "http://127.0.0.1:$FRONT")")
-        stop_started
+        pair_rate "" ""
+        separate+=("$PAIR_RATE")
         line+=", two separate on sqlite behind haproxy ${separate[-1]}/s"
     fi
     if [[ -n "$SEPARATE_PG" ]]; then
@@ -163,12 +164,9 @@ for round in $(seq "$ROUNDS"); do
         # the pair does, but reads and applies no other instance's.
         for half in a b; do
             "$PSQL" "$P2P_TEST_PG_URL" -qc "CREATE SCHEMA ${schema}_$half"
-            start_trackerd "$P2P_TEST_PG_URL?options=-c%20search_path%3D${schema}_$half"
-            declare "port_$half=$PORT"
         done
-        start_haproxy "$port_a" "$port_b"
-        separate_pg+=("$(rate "http://127.0.0.1:$FRONT")")
-        stop_started
+        pair_rate "${db}_a" "${db}_b"
+        separate_pg+=("$PAIR_RATE")
         line+=", two on postgres in separate schemas behind haproxy ${separate_pg[-1]}/s"
     fi
     echo "$line"
