@@ -122,14 +122,7 @@ fn accept(
     }
     let permit = socket.accept_tx.try_reserve().ok()?;
     let conn = Connection::accept(config(from), syn, large, rand::random(), now);
-    let slot = Arc::new(Mutex::new(Slot {
-        conn,
-        addr: from,
-        reader: None,
-        writer: None,
-        released: None,
-        scratch: Vec::new(),
-    }));
+    let slot = Slot::new(conn, from);
     conns.insert((from, syn.conn_id.wrapping_add(1)), slot.clone());
     permit.send(UtpStream::new(socket.clone(), slot.clone(), from));
     Some(slot)

@@ -128,6 +128,18 @@ impl Socket {
 }
 
 impl Slot {
+    /// A connection to or from `addr`, nobody waiting on it yet.
+    fn new(conn: Connection, addr: SocketAddr) -> Arc<Mutex<Slot>> {
+        Arc::new(Mutex::new(Slot {
+            conn,
+            addr,
+            reader: None,
+            writer: None,
+            released: None,
+            scratch: Vec::new(),
+        }))
+    }
+
     /// Sends what the connection has to send; a datagram the kernel will
     /// not queue now is dropped like one lost on the way (it is resent).
     fn flush(&mut self, udp: &UdpSocket, now: Micros) {
@@ -232,14 +244,7 @@ pub(crate) async fn connect(socket: &UtpSocket, addr: SocketAddr) -> std::io::Re
             }
         };
         let conn = Connection::connect(config(addr), recv_id, rand::random(), now);
-        let slot = Arc::new(Mutex::new(Slot {
-            conn,
-            addr,
-            reader: None,
-            writer: None,
-            released: None,
-            scratch: Vec::new(),
-        }));
+        let slot = Slot::new(conn, addr);
         conns.insert((addr, recv_id), slot.clone());
         slot
     };
