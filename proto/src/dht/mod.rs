@@ -9,5 +9,6 @@
 
 pub mod krpc;
 pub mod node_id;
+pub mod routing;
 
 pub use node_id::{ID_LEN, NodeId};
