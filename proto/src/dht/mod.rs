@@ -9,6 +9,8 @@
 
 pub mod krpc;
 pub mod node_id;
+pub mod peers;
 pub mod routing;
+pub mod tokens;
 
 pub use node_id::{ID_LEN, NodeId};
