@@ -275,8 +275,16 @@ fn decode_response(top: &Value<'_>) -> Result<Response, Kind> {
             })?);
         }
     }
-    let token = match r.get("token") {
+    let token = match r.get("token").and_then(Value::as_bytes) {
+        // An empty token cannot be given back; the rest of the answer is still good.
+        Some([]) => None,
         Some(_) => Some(bytes_within(r, "token", MAX_TOKEN_BYTES, "1 to 64")?.to_vec()),
+        None if r.get("token").is_some() => {
+            return Err(Kind::WrongType {
+                key: "token",
+                expected: "string",
+            });
+        }
         None => None,
     };
     Ok(Response {

@@ -336,3 +336,25 @@ fn truncation_at_every_byte_is_an_error_not_a_panic() {
         assert!(Message::decode(&m[..cut]).is_err());
     }
 }
+
+#[test]
+fn an_empty_token_in_an_answer_reads_as_no_token() {
+    let r = b"d1:rd2:id20:abcdefghij01234567895:nodes0:5:token0:e1:t2:aa1:y1:re";
+    let Body::Response(resp) = Message::decode(r).unwrap().body else {
+        panic!("not a response")
+    };
+    assert_eq!(resp.token, None);
+    assert!(resp.nodes.is_empty());
+}
+
+#[test]
+fn librqbit_answer_with_empty_nodes_and_an_ip_decodes() {
+    // Shape of librqbit-dht 9.1.0's find_node answer on ::1 (probes/librqbit-dht).
+    let mut r = b"d2:ip18:".to_vec();
+    r.extend_from_slice(&[0u8; 15]);
+    r.extend_from_slice(&[1, 0x1a, 0xe1]);
+    r.extend_from_slice(b"1:rd2:id20:-rQ9100-0123456789ab5:nodes0:6:nodes60:e1:t2:xy1:y1:re");
+    let m = Message::decode(&r).unwrap();
+    assert_eq!(m.ip, Some("[::1]:6881".parse().unwrap()));
+    assert_eq!(m.transaction_id, b"xy");
+}
