@@ -1,4 +1,5 @@
-//! The Mainline DHT (BEP 5, with BEP 32 for IPv6), sans-io: the KRPC
+//! The Mainline DHT ([BEP 5](https://www.bittorrent.org/beps/bep_0005.html),
+//! with [BEP 32](https://www.bittorrent.org/beps/bep_0032.html) for IPv6), sans-io: the KRPC
 //! messages ([`krpc`]), the Kademlia routing table ([`routing`]), announce
 //! tokens ([`tokens`]) and the store of announced peers ([`peers`]).
 //!

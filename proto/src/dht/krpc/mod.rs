@@ -1,7 +1,10 @@
-//! KRPC, the DHT's bencoded UDP messages (BEP 5): the queries `ping`,
-//! `find_node`, `get_peers` and `announce_peer`, their responses and errors,
-//! with BEP 32's `nodes6` and `want`, BEP 43's read-only flag `ro` and
-//! BEP 42's `ip` field.
+//! KRPC, the DHT's bencoded UDP messages
+//! ([BEP 5](https://www.bittorrent.org/beps/bep_0005.html)): the queries
+//! `ping`, `find_node`, `get_peers` and `announce_peer`, their responses and
+//! errors, with [BEP 32](https://www.bittorrent.org/beps/bep_0032.html)'s
+//! `nodes6` and `want`, [BEP 43](https://www.bittorrent.org/beps/bep_0043.html)'s
+//! read-only flag `ro` and [BEP 42](https://www.bittorrent.org/beps/bep_0042.html)'s
+//! `ip` field.
 //!
 //! Decoding is strict on what we use and lenient on the rest: every field we
 //! read is bounded (ids exactly 20 bytes, compact lists whole multiples of
