@@ -358,3 +358,124 @@ fn librqbit_answer_with_empty_nodes_and_an_ip_decodes() {
     assert_eq!(m.ip, Some("[::1]:6881".parse().unwrap()));
     assert_eq!(m.transaction_id, b"xy");
 }
+
+mod generated {
+    use std::net::{Ipv6Addr, SocketAddrV4, SocketAddrV6};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn node_id() -> impl Strategy<Value = NodeId> {
+        any::<[u8; 20]>().prop_map(NodeId)
+    }
+
+    fn bytes(min: usize, max: usize) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), min..=max)
+    }
+
+    fn v4() -> impl Strategy<Value = SocketAddrV4> {
+        (any::<[u8; 4]>(), any::<u16>()).prop_map(|(ip, port)| SocketAddrV4::new(ip.into(), port))
+    }
+
+    fn v6() -> impl Strategy<Value = SocketAddrV6> {
+        (any::<[u8; 16]>(), any::<u16>())
+            .prop_map(|(ip, port)| SocketAddrV6::new(Ipv6Addr::from(ip), port, 0, 0))
+    }
+
+    fn query_kind() -> impl Strategy<Value = QueryKind> {
+        prop_oneof![
+            Just(QueryKind::Ping),
+            node_id().prop_map(|target| QueryKind::FindNode { target }),
+            node_id().prop_map(|info_hash| QueryKind::GetPeers { info_hash }),
+            (node_id(), 1..=u16::MAX, bytes(1, MAX_TOKEN_BYTES)).prop_map(
+                |(info_hash, port, token)| {
+                    QueryKind::AnnouncePeer {
+                        info_hash,
+                        port,
+                        implied_port: false,
+                        token,
+                    }
+                }
+            ),
+            (node_id(), any::<u16>(), bytes(1, MAX_TOKEN_BYTES)).prop_map(
+                |(info_hash, port, token)| {
+                    QueryKind::AnnouncePeer {
+                        info_hash,
+                        port,
+                        implied_port: true,
+                        token,
+                    }
+                }
+            ),
+            "[a-z_]{1,20}"
+                .prop_filter("a known method", |m| {
+                    !["ping", "find_node", "get_peers", "announce_peer"].contains(&m.as_str())
+                })
+                .prop_map(|m| QueryKind::Unknown {
+                    method: m.into_bytes()
+                }),
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = Body> {
+        let query =
+            (node_id(), query_kind(), any::<(bool, bool)>()).prop_map(|(id, kind, (n4, n6))| {
+                Body::Query(Query {
+                    id,
+                    kind,
+                    want: Want { n4, n6 },
+                })
+            });
+        let values = proptest::collection::vec(
+            prop_oneof![v4().prop_map(SocketAddr::V4), v6().prop_map(SocketAddr::V6)],
+            0..20,
+        );
+        let response = (
+            node_id(),
+            proptest::collection::vec((node_id(), v4()), 0..=MAX_NODES),
+            proptest::collection::vec((node_id(), v6()), 0..=8),
+            values,
+            proptest::option::of(bytes(1, MAX_TOKEN_BYTES)),
+        )
+            .prop_map(|(id, nodes, nodes6, values, token)| {
+                Body::Response(Response {
+                    id,
+                    nodes,
+                    nodes6,
+                    values,
+                    token,
+                })
+            });
+        let error = (any::<i64>(), bytes(0, MAX_ERROR_MESSAGE_BYTES))
+            .prop_map(|(code, message)| Body::Error(ErrorBody { code, message }));
+        prop_oneof![query, response, error]
+    }
+
+    fn message() -> impl Strategy<Value = Message> {
+        (
+            bytes(1, MAX_TRANSACTION_ID_BYTES),
+            proptest::option::of(bytes(0, MAX_VERSION_BYTES)),
+            proptest::option::of(prop_oneof![
+                v4().prop_map(SocketAddr::V4),
+                v6().prop_map(SocketAddr::V6)
+            ]),
+            any::<bool>(),
+            body(),
+        )
+            .prop_map(|(transaction_id, version, ip, read_only, body)| Message {
+                transaction_id,
+                version,
+                ip,
+                read_only,
+                body,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn every_message_within_bounds_encodes_and_decodes_back(m in message()) {
+            prop_assert_eq!(Message::decode(&m.encode()).unwrap(), m);
+        }
+    }
+}
