@@ -30,6 +30,7 @@
 pub mod krpc;
 pub mod node_id;
 pub mod peers;
+pub mod responder;
 pub mod routing;
 pub mod tokens;
 
