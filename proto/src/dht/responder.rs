@@ -15,7 +15,6 @@ use std::net::{IpAddr, SocketAddr};
 use super::NodeId;
 use super::krpc::{
     Body, DecodeError, ERROR_METHOD_UNKNOWN, ERROR_PROTOCOL, Message, Query, QueryKind, Response,
-    Want,
 };
 use super::peers::PeerStore;
 use super::routing::{Contact, K, Node, RoutingTable};

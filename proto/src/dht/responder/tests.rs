@@ -3,7 +3,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 
 use super::*;
-use crate::dht::krpc::ErrorBody;
+use crate::dht::krpc::{ErrorBody, Want};
 
 const ID4: NodeId = NodeId([0x11; 20]);
 const ID6: NodeId = NodeId([0x66; 20]);
@@ -439,6 +439,7 @@ fn hostile_bytes_get_nothing_or_a_bounded_error_never_a_panic() {
         m[at] = (x >> 32) as u8;
         seeds.push(m);
     }
+    let (mut answers, mut errors, mut dropped) = (0, 0, 0);
     for bytes in seeds {
         for source in [SOURCE4(), SOURCE6()] {
             match node.handle(&bytes, source) {
@@ -447,10 +448,16 @@ fn hostile_bytes_get_nothing_or_a_bounded_error_never_a_panic() {
                     let m = Message::decode(&a).unwrap();
                     if let Body::Error(_) = m.body {
                         assert!(a.len() <= bytes.len());
+                        errors += 1;
+                    } else {
+                        answers += 1;
                     }
                 }
-                Incoming::Reply(_) | Incoming::Dropped => {}
+                Incoming::Reply(_) => {}
+                Incoming::Dropped => dropped += 1,
             }
         }
     }
+    // The flips reach all three ways out, so the bounds above were exercised.
+    assert!(answers > 0 && errors > 0 && dropped > 0, "{answers} {errors} {dropped}");
 }
