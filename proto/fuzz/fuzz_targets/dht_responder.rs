@@ -3,7 +3,8 @@
 //!
 //! Invariants: never a panic; an answer decodes, echoes the transaction id
 //! and stays within `MAX_ANSWER_BYTES`; an error answer is no longer than
-//! the datagram that caused it; a reply handed back is not a query.
+//! the datagram that caused it; a reply handed back is not a query; at
+//! most k nodes to ping.
 #![no_main]
 
 use std::net::{Ipv6Addr, SocketAddr};
@@ -42,7 +43,9 @@ fuzz_target!(|data: &[u8]| {
         tokens: &tokens,
         peers: &mut peers,
     };
-    match responder.handle(datagram, source, 20) {
+    let handled = responder.handle(datagram, source, 20);
+    assert!(handled.ping.len() <= 8);
+    match handled.incoming {
         Incoming::Answer(bytes) => {
             assert!(bytes.len() <= MAX_ANSWER_BYTES);
             let answer = Message::decode(&bytes).expect("our answer decodes");

@@ -17,7 +17,7 @@ use super::krpc::{
     Body, DecodeError, ERROR_METHOD_UNKNOWN, ERROR_PROTOCOL, Message, Query, QueryKind, Response,
 };
 use super::peers::PeerStore;
-use super::routing::{Contact, K, Node, RoutingTable};
+use super::routing::{Contact, K, Node, Outcome, RoutingTable};
 use super::tokens::Tokens;
 
 #[cfg(test)]
@@ -26,6 +26,16 @@ mod tests;
 /// Largest answer: the IPv6 minimum MTU less the IPv6 and UDP headers,
 /// so an answer never fragments on either family.
 pub const MAX_ANSWER_BYTES: usize = 1280 - 40 - 8;
+
+/// What the responder did with one datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    /// The answer, the reply for the lookup side, or nothing.
+    pub incoming: Incoming,
+    /// Nodes to ping because the querier waits for a place in a full
+    /// bucket ([`super::routing::Outcome::Cached`]), least recently seen first.
+    pub ping: Vec<(NodeId, SocketAddr)>,
+}
 
 /// What became of one incoming datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,31 +65,39 @@ pub struct Responder<'a> {
 
 impl Responder<'_> {
     /// Handles `datagram` from `source` at `now`.
-    pub fn handle(&mut self, datagram: &[u8], source: SocketAddr, now: u64) -> Incoming {
+    pub fn handle(&mut self, datagram: &[u8], source: SocketAddr, now: u64) -> Handled {
+        let only = |incoming| Handled {
+            incoming,
+            ping: Vec::new(),
+        };
         let source = canonical(source);
         if source.port() == 0 || !is_answerable(source.ip()) {
-            return Incoming::Dropped;
+            return only(Incoming::Dropped);
         }
         let message = match Message::decode(datagram) {
             Ok(m) => m,
-            Err(e) => return self.undecodable(&e, datagram.len()),
+            Err(e) => return only(self.undecodable(&e, datagram.len())),
         };
         let Body::Query(query) = &message.body else {
-            return Incoming::Reply(message);
+            return only(Incoming::Reply(message));
         };
+        let mut ping = Vec::new();
         if !message.read_only {
-            // What the table made of the querier (added, cached, ignored as
-            // a spoof) does not change the answer; pings it asks for are the
-            // driver's, through `RoutingTable::questionable`.
-            let _ = self
+            // Whether the table took the querier (or ignored it as a spoof)
+            // does not change the answer.
+            let outcome = self
                 .table(source)
                 .heard_from(query.id, source, Contact::Query, now);
+            if let Outcome::Cached { ping: p } = outcome {
+                ping = p;
+            }
         }
         let answer = self.answer(&message.transaction_id, query, source, now, datagram.len());
-        match answer {
+        let incoming = match answer {
             Some(bytes) if bytes.len() <= MAX_ANSWER_BYTES => Incoming::Answer(bytes),
             _ => Incoming::Dropped,
-        }
+        };
+        Handled { incoming, ping }
     }
 
     fn undecodable(&self, e: &DecodeError, query_len: usize) -> Incoming {

@@ -44,6 +44,7 @@ impl Local {
             peers: &mut self.peers,
         }
         .handle(datagram, source, NOW)
+        .incoming
     }
 
     /// Sends `query` and decodes the answer, which must be there.
@@ -459,5 +460,39 @@ fn hostile_bytes_get_nothing_or_a_bounded_error_never_a_panic() {
         }
     }
     // The flips reach all three ways out, so the bounds above were exercised.
-    assert!(answers > 0 && errors > 0 && dropped > 0, "{answers} {errors} {dropped}");
+    assert!(
+        answers > 0 && errors > 0 && dropped > 0,
+        "{answers} {errors} {dropped}"
+    );
+}
+
+#[test]
+fn a_querier_meeting_a_full_bucket_asks_for_pings_of_its_questionable_nodes() {
+    let mut table4 = RoutingTable::new(ID4, 0);
+    // Eight nodes far from us (first bit 1, ours is 0) heard long ago fill the far bucket.
+    let far: Vec<(NodeId, SocketAddr)> = (0..8u8)
+        .map(|i| (NodeId([0x80 | i; 20]), v4(100 + i, 7000)))
+        .collect();
+    for (id, addr) in &far {
+        table4.heard_from(*id, *addr, Contact::Reply, 0);
+    }
+    let mut table6 = RoutingTable::new(ID6, 0);
+    let tokens = Tokens::new([7; 16], 0);
+    let mut peers = PeerStore::new();
+    let ping = query(b"ab", QueryKind::Ping, Want::default()).encode();
+    let handled = Responder {
+        table4: &mut table4,
+        table6: &mut table6,
+        tokens: &tokens,
+        peers: &mut peers,
+    }
+    .handle(&ping, SOURCE4(), NOW);
+    assert!(matches!(handled.incoming, Incoming::Answer(_)));
+    let mut asked = handled.ping;
+    asked.sort();
+    assert_eq!(asked, far);
+    assert!(
+        table4.get(&QUERIER).is_none(),
+        "waiting among the replacements"
+    );
 }
