@@ -1,5 +1,5 @@
 //! Interop: libtorrent (python3-libtorrent) bootstraps its DHT from our
-//! responder alone over real UDP on 127.0.0.1, gets a peer from our store
+//! responder alone over real UDP on 127.0.0.1 and on ::1, gets a peer from our store
 //! with `get_peers`, and announces its listen port with the token we gave it.
 
 #![allow(clippy::unwrap_used)] // test helpers, like tests, may unwrap
@@ -19,17 +19,27 @@ use p2p_proto::dht::tokens::Tokens;
 const HASH: [u8; 20] = [0x5a; 20];
 
 #[test]
-fn libtorrent_bootstraps_from_our_responder_gets_peers_and_announces() {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+fn libtorrent_bootstraps_from_our_responder_gets_peers_and_announces_over_ipv4() {
+    run("127.0.0.1", "10.1.2.3:4567".parse().unwrap());
+}
+
+#[test]
+fn libtorrent_bootstraps_from_our_responder_gets_peers_and_announces_over_ipv6() {
+    run("[::1]", "[fd00::3]:4567".parse().unwrap());
+}
+
+/// libtorrent on `host` (loopback) against our responder; `stored` is the
+/// peer of our store it must get back.
+fn run(host: &str, stored: SocketAddr) {
+    let socket = UdpSocket::bind(format!("{host}:0")).unwrap();
     socket
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
     let port = socket.local_addr().unwrap().port();
-    let stored: SocketAddr = "10.1.2.3:4567".parse().unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let from_libtorrent = |peers: &PeerStore| {
         peers
-            .peers(&NodeId(HASH), false, 100, 1)
+            .peers(&NodeId(HASH), stored.is_ipv6(), 100, 1)
             .into_iter()
             .find(|p| p.ip().is_loopback())
     };
@@ -44,6 +54,7 @@ fn libtorrent_bootstraps_from_our_responder_gets_peers_and_announces() {
     let hash_hex: String = HASH.iter().map(|b| format!("{b:02x}")).collect();
     let mut child = Command::new("/usr/bin/python3")
         .arg(&script)
+        .arg(host)
         .arg(port.to_string())
         .arg(&hash_hex)
         .arg(stored.to_string())
@@ -111,5 +122,6 @@ fn libtorrent_bootstraps_from_our_responder_gets_peers_and_announces() {
         .and_then(|p| p.parse::<u16>().ok());
     let announced = from_libtorrent(&peers).map(|p| p.port());
     assert_eq!(announced, listen_port, "libtorrent said: {out}");
-    assert_eq!(table4.len(), 1, "libtorrent's node is in our table");
+    let table = if stored.is_ipv6() { &table6 } else { &table4 };
+    assert_eq!(table.len(), 1, "libtorrent's node is in our table");
 }

@@ -2,7 +2,7 @@
 it for peers and announces to it. Exit 0 when libtorrent took our answers
 (the announce is checked on our side).
 
-argv: responder port, info-hash (hex), the peer our store holds for it, a
+argv: address ([::1] or 127.0.0.1), responder port, info-hash (hex), the peer our store holds for it, a
 scratch folder. Prints the port libtorrent listens on, which it announces.
 Stays up after announcing until stdin closes, so the announce can land.
 """
@@ -11,15 +11,15 @@ import time
 
 import libtorrent as lt
 
-port, info_hash, expected_peer, save_path = sys.argv[1:5]
+host, port, info_hash, expected_peer, save_path = sys.argv[1:6]
 ses = lt.session({
-    "listen_interfaces": "127.0.0.1:0",
+    "listen_interfaces": f"{host}:0",
     "enable_dht": True,
     "enable_lsd": False,
     "enable_upnp": False,
     "enable_natpmp": False,
-    "dht_bootstrap_nodes": f"127.0.0.1:{port}",
-    # Everything here lives on 127.0.0.1, which libtorrent otherwise distrusts.
+    "dht_bootstrap_nodes": f"{host}:{port}",
+    # Everything here lives on loopback, which libtorrent otherwise distrusts.
     "dht_restrict_routing_ips": False,
     "dht_restrict_search_ips": False,
     "dht_ignore_dark_internet": False,
@@ -51,7 +51,7 @@ print("bootstrapped", flush=True)
 h = lt.sha1_hash(bytes.fromhex(info_hash))
 ses.dht_get_peers(h)
 reply = wait_for(lt.dht_get_peers_reply_alert, 30, "no get_peers answer")
-found = [f"{ip}:{p}" for ip, p in reply.peers()]
+found = [f"[{ip}]:{p}" if ":" in ip else f"{ip}:{p}" for ip, p in reply.peers()]
 if expected_peer not in found:
     fail(f"get_peers gave {found}, not {expected_peer}")
 print(f"peers {found}", flush=True)
