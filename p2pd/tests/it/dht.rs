@@ -260,24 +260,38 @@ async fn the_nodes_file_keeps_the_routing_table_and_port_nodes_and_bootstraps_th
 }
 
 /// A KRPC ping from node id `id` with transaction id `t`.
-fn ping(id: u8, t: &[u8; 4]) -> Vec<u8> {
+fn ping(id: u8, t: &[u8]) -> Vec<u8> {
+    query(b"ping", id, b"", t)
+}
+
+/// A KRPC query `q` from node id `id` carrying the bencoded arguments
+/// `args` (besides `id`), with transaction id `t`.
+fn query(q: &[u8], id: u8, args: &[u8], t: &[u8]) -> Vec<u8> {
     let mut m = b"d1:ad2:id20:".to_vec();
     m.extend_from_slice(&[id; 20]);
-    m.extend_from_slice(b"e1:q4:ping1:t4:");
+    m.extend_from_slice(args);
+    m.extend_from_slice(format!("e1:q{}:", q.len()).as_bytes());
+    m.extend_from_slice(q);
+    m.extend_from_slice(format!("1:t{}:", t.len()).as_bytes());
     m.extend_from_slice(t);
     m.extend_from_slice(b"1:y1:qe");
     m
 }
 
-/// Sends a ping to `to` until the response carrying its transaction id
-/// comes back (UDP may drop one), for at most five seconds.
-async fn pong(sock: &tokio::net::UdpSocket, to: SocketAddr, t: &[u8; 4]) -> Vec<u8> {
-    let mut tid = b"1:t4:".to_vec();
+/// Pings `to` with transaction id `t` and returns the answer.
+async fn pong(sock: &tokio::net::UdpSocket, to: SocketAddr, t: &[u8]) -> Vec<u8> {
+    answer(sock, to, &ping(t[0], t), t).await
+}
+
+/// Sends `query` to `to` until the response carrying its transaction id
+/// `t` comes back (UDP may drop one), for at most five seconds.
+async fn answer(sock: &tokio::net::UdpSocket, to: SocketAddr, query: &[u8], t: &[u8]) -> Vec<u8> {
+    let mut tid = format!("1:t{}:", t.len()).into_bytes();
     tid.extend_from_slice(t);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut buf = [0u8; 2048];
     while Instant::now() < deadline {
-        sock.send_to(&ping(t[0], t), to).await.unwrap();
+        sock.send_to(query, to).await.unwrap();
         while let Ok(Ok((n, _))) =
             timeout(Duration::from_millis(200), sock.recv_from(&mut buf)).await
         {
@@ -285,14 +299,43 @@ async fn pong(sock: &tokio::net::UdpSocket, to: SocketAddr, t: &[u8; 4]) -> Vec<
             if answer.windows(tid.len()).any(|w| w == tid.as_slice()) {
                 assert!(
                     answer.windows(6).any(|w| w == b"1:y1:r"),
-                    "a ping's answer is a response: {}",
+                    "a query's answer is a response: {}",
                     String::from_utf8_lossy(answer)
                 );
                 return answer.to_vec();
             }
         }
     }
-    panic!("no answer to a ping within five seconds");
+    panic!(
+        "no answer to {} within five seconds",
+        String::from_utf8_lossy(query)
+    );
+}
+
+/// libtorrent and Transmission send 2-byte transaction ids; a node must
+/// echo whatever `t` it is given (BEP 5), or it never answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mainline 8 decodes `t` as exactly 4 bytes and drops the query; \
+            librqbit-dht 9.1.0 would pass this but is unfit otherwise (probes/librqbit-dht)"]
+async fn queries_with_a_2_byte_transaction_id_are_answered_with_it() {
+    let cancel = CancellationToken::new();
+    let e = engine(&cancel, |c| c.dht = Some(lone_dht())).await;
+    let node = SocketAddr::from(([127, 0, 0, 1], e.dht_status().await.unwrap().port));
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    pong(&sock, node, b"aa").await;
+    let get_peers = query(
+        b"get_peers",
+        7,
+        &[b"9:info_hash20:".as_slice(), &[3; 20]].concat(),
+        b"gp",
+    );
+    let got = answer(&sock, node, &get_peers, b"gp").await;
+    assert!(
+        got.windows(7).any(|w| w == b"5:token"),
+        "a get_peers answer carries a token: {}",
+        String::from_utf8_lossy(&got)
+    );
+    cancel.cancel();
 }
 
 /// mainline parses KRPC for us and keeps its decoder private, so the
@@ -303,7 +346,8 @@ async fn pong(sock: &tokio::net::UdpSocket, to: SocketAddr, t: &[u8; 4]) -> Vec<
 /// must still answer a ping afterwards, and never answer with more than a
 /// response's size.
 /// (mainline 8 answers only 4-byte transaction ids; the 2-byte ones
-/// libtorrent sends are dropped: see the README.)
+/// libtorrent sends are dropped: see the README and the ignored test
+/// above.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_krpc_datagrams_leave_the_dht_node_answering() {
     let cancel = CancellationToken::new();
