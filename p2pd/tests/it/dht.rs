@@ -338,6 +338,27 @@ async fn queries_with_a_2_byte_transaction_id_are_answered_with_it() {
     cancel.cancel();
 }
 
+/// BEP 32: the node answers on ::1, and a `find_node` asking `want: [n6]`
+/// gets IPv6 nodes (`nodes6`, empty in a DHT of our own) back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mainline 8 binds one IPv4 socket and has no BEP 32; \
+            librqbit-dht 9.1.0 would pass this but is unfit otherwise (probes/librqbit-dht)"]
+async fn a_find_node_from_ipv6_loopback_wanting_n6_gets_nodes6() {
+    let cancel = CancellationToken::new();
+    let e = engine(&cancel, |c| c.dht = Some(lone_dht())).await;
+    let port = e.dht_status().await.unwrap().port;
+    let node = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    let sock = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
+    let args = [b"6:target20:".as_slice(), &[5; 20], b"4:wantl2:n6e"].concat();
+    let got = answer(&sock, node, &query(b"find_node", 7, &args, b"f6"), b"f6").await;
+    assert!(
+        got.windows(8).any(|w| w == b"6:nodes6"),
+        "a find_node answer wanting n6 carries nodes6: {}",
+        String::from_utf8_lossy(&got)
+    );
+    cancel.cancel();
+}
+
 /// mainline parses KRPC for us and keeps its decoder private, so the
 /// running node is fed hostile datagrams from outside (as the `krpc` fuzz
 /// target in `p2pd/fuzz` does): every cut and many byte flips of a valid
