@@ -23,6 +23,8 @@
 //!   size, not how many a source gets) and BEP 42 checks of queriers' ids.
 
 pub mod krpc;
+pub mod lookup;
+pub mod machine;
 pub mod node_id;
 pub mod peers;
 pub mod responder;
