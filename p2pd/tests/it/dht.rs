@@ -315,8 +315,6 @@ async fn answer(sock: &tokio::net::UdpSocket, to: SocketAddr, query: &[u8], t: &
 /// libtorrent and Transmission send 2-byte transaction ids; a node must
 /// echo whatever `t` it is given (BEP 5), or it never answers them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "mainline 8 decodes `t` as exactly 4 bytes and drops the query; \
-            librqbit-dht 9.1.0 would pass this but is unfit otherwise (probes/librqbit-dht)"]
 async fn queries_with_a_2_byte_transaction_id_are_answered_with_it() {
     let cancel = CancellationToken::new();
     let e = engine(&cancel, |c| c.dht = Some(lone_dht())).await;
@@ -338,37 +336,43 @@ async fn queries_with_a_2_byte_transaction_id_are_answered_with_it() {
     cancel.cancel();
 }
 
-/// BEP 32: the node answers on ::1, and a `find_node` asking `want: [n6]`
-/// gets IPv6 nodes (`nodes6`, empty in a DHT of our own) back.
+/// BEP 32: the node answers on ::1, on the same port number as on
+/// 127.0.0.1, and a `find_node` asking `want: [n6]` gets the IPv6 nodes it
+/// knows in `nodes6`: here another node on ::1 that pinged it first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "mainline 8 binds one IPv4 socket and has no BEP 32; \
-            librqbit-dht 9.1.0 would pass this but is unfit otherwise (probes/librqbit-dht)"]
 async fn a_find_node_from_ipv6_loopback_wanting_n6_gets_nodes6() {
     let cancel = CancellationToken::new();
     let e = engine(&cancel, |c| c.dht = Some(lone_dht())).await;
     let port = e.dht_status().await.unwrap().port;
     let node = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    let other = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
+    answer(&other, node, &ping(8, b"p6"), b"p6").await;
     let sock = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
     let args = [b"6:target20:".as_slice(), &[5; 20], b"4:wantl2:n6e"].concat();
     let got = answer(&sock, node, &query(b"find_node", 7, &args, b"f6"), b"f6").await;
+    // nodes6 holds one compact node: id, 16-byte address, port.
+    let mut entry = b"6:nodes638:".to_vec();
+    entry.extend_from_slice(&[8; 20]);
+    entry.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+    entry.extend_from_slice(&other.local_addr().unwrap().port().to_be_bytes());
     assert!(
-        got.windows(8).any(|w| w == b"6:nodes6"),
-        "a find_node answer wanting n6 carries nodes6: {}",
+        got.windows(entry.len()).any(|w| w == entry.as_slice()),
+        "a find_node answer wanting n6 names the other ::1 node in nodes6: {}",
         String::from_utf8_lossy(&got)
+    );
+    assert!(
+        !got.windows(7).any(|w| w == b"5:nodes"),
+        "no IPv4 nodes when only n6 is wanted"
     );
     cancel.cancel();
 }
 
-/// mainline parses KRPC for us and keeps its decoder private, so the
-/// running node is fed hostile datagrams from outside (as the `krpc` fuzz
-/// target in `p2pd/fuzz` does): every cut and many byte flips of a valid
+/// The running engine's node fed hostile datagrams from outside, as
+/// another node would send them: every cut and many byte flips of a valid
 /// query, deep nesting, absurd lengths, a datagram larger than any KRPC
-/// message, random bytes, and the fuzz target's seeds and reproducers. It
-/// must still answer a ping afterwards, and never answer with more than a
-/// response's size.
-/// (mainline 8 answers only 4-byte transaction ids; the 2-byte ones
-/// libtorrent sends are dropped: see the README and the ignored test
-/// above.)
+/// message, random bytes, and the KRPC fuzz targets' seeds and
+/// reproducers (`proto/fuzz`). It must still answer a ping afterwards, and
+/// never answer with more than a response's size.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_krpc_datagrams_leave_the_dht_node_answering() {
     let cancel = CancellationToken::new();
@@ -403,8 +407,10 @@ async fn hostile_krpc_datagrams_leave_the_dht_node_answering() {
         hostile.push(m);
     }
     let mut kept = 0;
-    for dir in ["fuzz/seeds/krpc", "fuzz/regressions/krpc"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    for dir in ["seeds/krpc", "regressions/krpc", "regressions/dht_node"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../proto/fuzz")
+            .join(dir);
         // The regressions folder exists once the fuzzer has found something.
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;

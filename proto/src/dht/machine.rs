@@ -48,6 +48,8 @@ pub const ANSWERS_PER_SEC: u64 = 100;
 pub const ANSWER_BURST: u64 = 200;
 /// Most source IPs the answer limit remembers.
 const MAX_LIMITED_SOURCES: usize = 8192;
+/// Most bootstrap nodes kept.
+const MAX_BOOTSTRAP: usize = 64;
 /// Most distinct peers one search reports.
 const MAX_PEERS_PER_SEARCH: usize = 4096;
 /// How often housekeeping (tokens, expiry, bootstrap, refresh) runs.
@@ -254,6 +256,18 @@ impl Dht {
             .collect();
         nodes.sort_by_key(|n| std::cmp::Reverse(n.last_reply.max(n.last_query)));
         nodes.into_iter().map(|n| n.addr).collect()
+    }
+
+    /// More nodes to join through (bootstrap host names resolved late): a
+    /// family whose table is low bootstraps again at the next tick.
+    pub fn add_bootstrap(&mut self, nodes: &[SocketAddr]) {
+        for n in nodes {
+            let n = canonical(*n);
+            if self.config.bootstrap.len() < MAX_BOOTSTRAP && !self.config.bootstrap.contains(&n) {
+                self.config.bootstrap.push(n);
+            }
+        }
+        self.bootstrap_at = [None; 2];
     }
 
     /// A node named by a peer (BEP 5 PORT): pinged, and taken into the
