@@ -71,7 +71,9 @@ pub(crate) async fn run(
         while let Some(event) = dht.poll_event() {
             match event {
                 Event::Peers { search, peers } => {
-                    let gone = searches.get(&search).is_none_or(|tx| tx.send(peers).is_err());
+                    let gone = searches
+                        .get(&search)
+                        .is_none_or(|tx| tx.send(peers).is_err());
                     if gone {
                         searches.remove(&search);
                         dht.cancel(search);

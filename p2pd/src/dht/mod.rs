@@ -136,7 +136,8 @@ impl DhtNode {
         // Literal addresses join at once; host names when resolved.
         let (literal, hosts): (Vec<&String>, Vec<&String>) =
             names.iter().partition(|n| n.parse::<SocketAddr>().is_ok());
-        let mut bootstrap: Vec<SocketAddr> = literal.iter().filter_map(|n| n.parse().ok()).collect();
+        let mut bootstrap: Vec<SocketAddr> =
+            literal.iter().filter_map(|n| n.parse().ok()).collect();
         bootstrap.extend(&saved);
         let dht = Dht::new(
             NodeId(rand::random()),
@@ -156,7 +157,13 @@ impl DhtNode {
             saved.len()
         );
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        tasks.spawn(driver::run(dht, sockets, rx, !config.server_mode, cancel.clone()));
+        tasks.spawn(driver::run(
+            dht,
+            sockets,
+            rx,
+            !config.server_mode,
+            cancel.clone(),
+        ));
         if !hosts.is_empty() {
             let hosts: Vec<String> = hosts.into_iter().cloned().collect();
             tasks.spawn(resolve(hosts, tx.clone(), cancel.clone()));
@@ -294,9 +301,13 @@ impl DhtNode {
 fn bind(config: &DhtConfig, listen: SocketAddr) -> std::io::Result<Sockets> {
     let (v4, v6): (Option<IpAddr>, Option<IpAddr>) = match listen.ip() {
         IpAddr::V4(ip) if ip.is_loopback() => (Some(ip.into()), Some(Ipv6Addr::LOCALHOST.into())),
-        IpAddr::V4(ip) if ip.is_unspecified() => (Some(ip.into()), Some(Ipv6Addr::UNSPECIFIED.into())),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            (Some(ip.into()), Some(Ipv6Addr::UNSPECIFIED.into()))
+        }
         IpAddr::V6(ip) if ip.is_loopback() => (Some(Ipv4Addr::LOCALHOST.into()), Some(ip.into())),
-        IpAddr::V6(ip) if ip.is_unspecified() => (Some(Ipv4Addr::UNSPECIFIED.into()), Some(ip.into())),
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            (Some(Ipv4Addr::UNSPECIFIED.into()), Some(ip.into()))
+        }
         ip @ IpAddr::V4(_) => (Some(ip), None),
         ip @ IpAddr::V6(_) => (None, Some(ip)),
     };
@@ -358,7 +369,9 @@ async fn resolve(hosts: Vec<String>, commands: mpsc::Sender<Command>, cancel: Ca
         match result {
             Ok(Ok(addrs)) => found.extend(addrs),
             Ok(Err(e)) => tracing::warn!("DHT bootstrap node {host}: {e}"),
-            Err(_) => tracing::warn!("DHT bootstrap node {host}: no answer within {RESOLVE_TIMEOUT:?}"),
+            Err(_) => {
+                tracing::warn!("DHT bootstrap node {host}: no answer within {RESOLVE_TIMEOUT:?}")
+            }
         }
     }
     if !found.is_empty() {

@@ -273,7 +273,11 @@ mod tests {
             .map(|(i, _, _)| i.0[0])
             .collect();
         assert_eq!(announced, (1..=8).collect::<Vec<u8>>());
-        assert_eq!(l.replied_count(), K, "nodes beyond the k closest were never asked");
+        assert_eq!(
+            l.replied_count(),
+            K,
+            "nodes beyond the k closest were never asked"
+        );
     }
 
     #[test]
@@ -281,7 +285,12 @@ mod tests {
         let mut l = Lookup::new(id(0), &[], &[addr(100)]);
         assert_eq!(l.next_queries(), vec![(None, addr(100))]);
         assert!(!l.is_done());
-        l.replied(addr(100), id(200), None, [(id(5), addr(5)), (id(6), addr(6))]);
+        l.replied(
+            addr(100),
+            id(200),
+            None,
+            [(id(5), addr(5)), (id(6), addr(6))],
+        );
         assert_eq!(
             l.next_queries(),
             vec![(Some(id(5)), addr(5)), (Some(id(6)), addr(6))]
@@ -289,7 +298,11 @@ mod tests {
         l.failed(addr(5));
         l.replied(addr(6), id(6), Some(b"t".to_vec()), []);
         assert!(l.is_done());
-        let closest: Vec<_> = l.closest_with_tokens().into_iter().map(|(i, ..)| i).collect();
+        let closest: Vec<_> = l
+            .closest_with_tokens()
+            .into_iter()
+            .map(|(i, ..)| i)
+            .collect();
         assert_eq!(closest, vec![id(6)]);
     }
 

@@ -399,7 +399,8 @@ impl Dht {
     fn maintain(&mut self, v6: bool, now_ms: u64) {
         let f = usize::from(v6);
         let running = self.bootstrap_run[f].is_some_and(|k| self.runs.contains_key(&k));
-        let due = self.bootstrap_at[f].is_none_or(|t| now_ms.saturating_sub(t) >= BOOTSTRAP_RETRY_MS);
+        let due =
+            self.bootstrap_at[f].is_none_or(|t| now_ms.saturating_sub(t) >= BOOTSTRAP_RETRY_MS);
         if self.table(v6).len() < K && !running && due {
             self.bootstrap_at[f] = Some(now_ms);
             let own = self.id();

@@ -47,7 +47,10 @@ impl Net {
             let bootstrap = if i == 0 { Vec::new() } else { vec![at(0)] };
             let mut seed = [0u8; 32];
             seed[..2].copy_from_slice(&i.to_be_bytes());
-            nodes.insert(at(i), Dht::new(id_for(i, 0), seed, config(bootstrap, v6), 0));
+            nodes.insert(
+                at(i),
+                Dht::new(id_for(i, 0), seed, config(bootstrap, v6), 0),
+            );
         }
         Net {
             nodes,
@@ -127,7 +130,11 @@ fn thirty_nodes_join_through_one_and_a_peer_announced_by_one_is_found_by_another
     let mut net = Net::new(30, false);
     net.run(5_000);
     for (a, n) in &net.nodes {
-        assert!(n.health().nodes4 >= K, "{a} knows {} nodes", n.health().nodes4);
+        assert!(
+            n.health().nodes4 >= K,
+            "{a} knows {} nodes",
+            n.health().nodes4
+        );
     }
     let hash = id_for(999, 1);
     let s = net.get_peers(addr(5), hash, Some(7000));
@@ -187,7 +194,17 @@ fn dead_nodes_time_out_turn_bad_and_lookups_still_end() {
         .table4
         .nodes()
         .filter(|x| x.status(now) == Status::Bad)
-        .any(|x| (x.addr.ip().to_string().rsplit('.').next().unwrap().parse::<u16>().unwrap()) < 10);
+        .any(|x| {
+            (x.addr
+                .ip()
+                .to_string()
+                .rsplit('.')
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .unwrap())
+                < 10
+        });
     assert!(!bad_alive, "a node that answers never turns bad");
     assert!(n.pending.is_empty(), "every query answered or timed out");
 }
@@ -212,7 +229,11 @@ fn first_query(d: &mut Dht) -> (SocketAddr, Vec<u8>) {
     let t = d.poll_transmit().expect("a query");
     let m = Message::decode(&t.bytes).unwrap();
     assert!(matches!(m.body, Body::Query(_)));
-    assert_eq!(m.transaction_id.len(), 2, "2-byte transaction ids, like libtorrent");
+    assert_eq!(
+        m.transaction_id.len(),
+        2,
+        "2-byte transaction ids, like libtorrent"
+    );
     (t.to, m.transaction_id)
 }
 
@@ -235,7 +256,11 @@ fn an_answer_counts_only_from_the_address_asked() {
     assert_eq!(to, addr(1));
     d.handle(&pong(&tid, id_for(1, 0)), addr(2), 10);
     assert_eq!(d.health().nodes4, 0, "a forger's answer is ignored");
-    assert_eq!(d.pending.len(), 1, "the query still waits for the real node");
+    assert_eq!(
+        d.pending.len(),
+        1,
+        "the query still waits for the real node"
+    );
     d.handle(&pong(&tid, id_for(1, 0)), addr(1), 20);
     assert_eq!(d.health().nodes4, 1);
     assert!(d.pending.is_empty());
