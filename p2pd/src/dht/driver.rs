@@ -56,7 +56,6 @@ pub(crate) async fn run(
     mut dht: Dht,
     sockets: Sockets,
     mut commands: mpsc::Receiver<Command>,
-    read_only_until_reached: bool,
     cancel: CancellationToken,
 ) {
     let origin = Instant::now();
@@ -110,9 +109,7 @@ pub(crate) async fn run(
                 Some(Command::AddNode(addr)) => dht.add_node(addr, now_ms()),
                 Some(Command::Bootstrap(nodes)) => dht.add_bootstrap(&nodes),
                 Some(Command::Status(reply)) => {
-                    let health = dht.health();
-                    let read_only = read_only_until_reached && !health.reached;
-                    let _ = reply.send(Snapshot { health, known: dht.known_nodes(now_ms()), read_only });
+                    let _ = reply.send(Snapshot { health: dht.health(), known: dht.known_nodes(now_ms()), read_only: dht.is_read_only() });
                 }
             },
         }

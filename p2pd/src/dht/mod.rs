@@ -51,9 +51,8 @@ const PUBLIC_ROUTERS: [&str; 4] = [
 ];
 
 /// How the DHT node runs. The default: on the engine's default port, through
-/// the public routers, read-only (BEP 43) until a query reaches it, no
-/// nodes file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// the public routers, a full node (not read-only), no nodes file.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DhtConfig {
     /// UDP port; `None` takes the default port [`DhtNode::start`] is
     /// given, 0 any free port.
@@ -61,13 +60,23 @@ pub struct DhtConfig {
     /// Nodes (`host:port`) to join the DHT through; `None` takes the
     /// public routers, an empty list starts a DHT of our own.
     pub bootstrap: Option<Vec<String>>,
-    /// Say we answer queries from the start. Off, our queries say
-    /// "read-only" (BEP 43) until another node's query reaches us, so a
-    /// node behind a NAT stays out of routing tables it would spoil;
-    /// a private network of nodes (tests on 127.0.0.1) wants it on.
+    /// A full node. Off, our queries say read-only (BEP 43): others answer
+    /// us but keep us out of their routing tables, right for a node they
+    /// cannot reach. Queries that reach us are answered either way.
     pub server_mode: bool,
     /// Where the known nodes are kept across restarts (`None`: nowhere).
     pub nodes_file: Option<PathBuf>,
+}
+
+impl Default for DhtConfig {
+    fn default() -> DhtConfig {
+        DhtConfig {
+            port: None,
+            bootstrap: None,
+            server_mode: true,
+            nodes_file: None,
+        }
+    }
 }
 
 /// The bootstrap nodes used when none are configured.
@@ -82,7 +91,7 @@ pub struct DhtStatus {
     pub port: u16,
     /// Nodes in the routing tables (IPv4 and IPv6).
     pub nodes: usize,
-    /// Saying we answer queries (not read-only).
+    /// A full node (our queries do not say read-only).
     pub server_mode: bool,
     /// No other node's query has reached us yet.
     pub firewalled: bool,
@@ -144,7 +153,7 @@ impl DhtNode {
             rand::random(),
             Config {
                 bootstrap,
-                read_only_until_reached: !config.server_mode,
+                read_only: !config.server_mode,
                 ipv4: sockets.v4.is_some(),
                 ipv6: sockets.v6.is_some(),
             },
@@ -157,13 +166,7 @@ impl DhtNode {
             saved.len()
         );
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        tasks.spawn(driver::run(
-            dht,
-            sockets,
-            rx,
-            !config.server_mode,
-            cancel.clone(),
-        ));
+        tasks.spawn(driver::run(dht, sockets, rx, cancel.clone()));
         if !hosts.is_empty() {
             let hosts: Vec<String> = hosts.into_iter().cloned().collect();
             tasks.spawn(resolve(hosts, tx.clone(), cancel.clone()));

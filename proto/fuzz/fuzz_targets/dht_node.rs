@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let stranger = SocketAddr::from(([10, 9, 9, 9], 4000));
     let config = Config {
         bootstrap: vec![v4, v6],
-        read_only_until_reached: true,
+        read_only: true,
         ipv4: true,
         ipv6: true,
     };

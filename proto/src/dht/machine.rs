@@ -61,9 +61,10 @@ pub struct Config {
     /// Nodes to join through (configured, saved from a previous run,
     /// named in PORT messages): asked when a table holds fewer than K nodes.
     pub bootstrap: Vec<SocketAddr>,
-    /// Say "read-only" (BEP 43) in our queries until a query reached us:
-    /// a node that cannot be reached must stay out of others' tables.
-    pub read_only_until_reached: bool,
+    /// Say "read-only" (BEP 43) in our queries: a node others cannot reach
+    /// must stay out of their routing tables. Queries that reach us are
+    /// answered either way.
+    pub read_only: bool,
     /// Run the IPv4 side.
     pub ipv4: bool,
     /// Run the IPv6 side (BEP 32).
@@ -226,6 +227,11 @@ impl Dht {
     /// The next thing a search found.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Whether our queries say read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.config.read_only
     }
 
     /// The node's health.
@@ -660,7 +666,7 @@ impl Dht {
         }
         self.next_tid = tid.wrapping_add(1);
         let mut m = Message::query(&tid.to_be_bytes(), self.id(), kind);
-        m.read_only = self.config.read_only_until_reached && !self.reached;
+        m.read_only = self.config.read_only;
         self.pending.insert(
             tid,
             Pending {

@@ -33,7 +33,7 @@ fn id_for(i: u16, salt: u8) -> NodeId {
 fn config(bootstrap: Vec<SocketAddr>, v6: bool) -> Config {
     Config {
         bootstrap,
-        read_only_until_reached: false,
+        read_only: false,
         ipv4: !v6,
         ipv6: v6,
     }
@@ -291,20 +291,19 @@ fn one_source_gets_at_most_the_burst_of_answers_then_the_rate() {
 }
 
 #[test]
-fn read_only_until_a_query_reaches_us() {
+fn a_read_only_node_says_so_in_its_queries_and_still_answers() {
     let mut c = config(Vec::new(), false);
-    c.read_only_until_reached = true;
+    c.read_only = true;
     let mut d = Dht::new(id_for(0, 0), [3; 32], c, 0);
     d.add_node(addr(1), 0);
     let t = d.poll_transmit().unwrap();
     assert!(Message::decode(&t.bytes).unwrap().read_only);
+    assert!(!d.health().reached);
     let ping = Message::query(b"zz", id_for(5, 0), QueryKind::Ping).encode();
     d.handle(&ping, addr(5), 10);
-    d.poll_transmit().unwrap();
+    let answer = d.poll_transmit().unwrap();
+    assert_eq!(answer.to, addr(5));
     assert!(d.health().reached);
-    d.add_node(addr(2), 20);
-    let t = d.poll_transmit().unwrap();
-    assert!(!Message::decode(&t.bytes).unwrap().read_only);
 }
 
 #[test]
