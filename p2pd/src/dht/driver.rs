@@ -4,7 +4,7 @@
 //!
 //! Must not decide anything about the DHT itself: that is the node's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -17,6 +17,21 @@ use tokio_util::sync::CancellationToken;
 
 /// How often the node's clock moves (timeouts, housekeeping).
 const TICK: Duration = Duration::from_millis(200);
+/// Most searches waiting for the node to have room for their lookups (a
+/// daemon starting with thousands of public torrents); beyond, a search
+/// ends at once with nothing found and its torrent tries again later.
+const MAX_WAITING_SEARCHES: usize = 10_000;
+
+/// Where each running search's peers go.
+type Askers = HashMap<SearchId, mpsc::UnboundedSender<Vec<SocketAddr>>>;
+
+/// A search the node had no room for yet.
+#[derive(Debug)]
+struct Waiting {
+    info_hash: NodeId,
+    announce: Option<u16>,
+    found: mpsc::UnboundedSender<Vec<SocketAddr>>,
+}
 
 /// What the [`super::DhtNode`] handles ask of the task.
 #[derive(Debug)]
@@ -60,27 +75,19 @@ pub(crate) async fn run(
 ) {
     let origin = Instant::now();
     let now_ms = || u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let mut searches: HashMap<SearchId, mpsc::UnboundedSender<Vec<SocketAddr>>> = HashMap::new();
+    let mut searches = Askers::new();
+    let mut waiting: VecDeque<Waiting> = VecDeque::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut buf4 = vec![0u8; MAX_MESSAGE_BYTES];
     let mut buf6 = vec![0u8; MAX_MESSAGE_BYTES];
     loop {
-        send_all(&mut dht, &sockets).await;
-        while let Some(event) = dht.poll_event() {
-            match event {
-                Event::Peers { search, peers } => {
-                    let gone = searches
-                        .get(&search)
-                        .is_none_or(|tx| tx.send(peers).is_err());
-                    if gone {
-                        searches.remove(&search);
-                        dht.cancel(search);
-                    }
-                }
-                Event::Done { search, .. } => {
-                    searches.remove(&search);
-                }
+        // Until a round ends no lookup (that would make room for one waiting).
+        loop {
+            start_waiting(&mut dht, &mut waiting, &mut searches, now_ms());
+            send_all(&mut dht, &sockets).await;
+            if !deliver(&mut dht, &mut searches) || waiting.is_empty() {
+                break;
             }
         }
         tokio::select! {
@@ -99,11 +106,10 @@ pub(crate) async fn run(
             command = commands.recv() => match command {
                 None => return,
                 Some(Command::Search { info_hash, announce, found }) => {
-                    match dht.get_peers(info_hash, announce, now_ms()) {
-                        Some(search) => {
-                            searches.insert(search, found);
-                        }
-                        None => tracing::debug!("DHT busy: search for {info_hash:?} refused"),
+                    if waiting.len() < MAX_WAITING_SEARCHES {
+                        waiting.push_back(Waiting { info_hash, announce, found });
+                    } else {
+                        tracing::debug!("DHT busy: search for {info_hash:?} refused");
                     }
                 }
                 Some(Command::AddNode(addr)) => dht.add_node(addr, now_ms()),
@@ -114,6 +120,54 @@ pub(crate) async fn run(
             },
         }
     }
+}
+
+/// Starts waiting searches while the node has room for them.
+fn start_waiting(
+    dht: &mut Dht,
+    waiting: &mut VecDeque<Waiting>,
+    searches: &mut Askers,
+    now_ms: u64,
+) {
+    while let Some(w) = waiting.pop_front() {
+        if w.found.is_closed() {
+            continue;
+        }
+        match dht.get_peers(w.info_hash, w.announce, now_ms) {
+            Some(search) => {
+                searches.insert(search, w.found);
+            }
+            None => {
+                waiting.push_front(w);
+                return;
+            }
+        }
+    }
+}
+
+/// Hands what searches found to whoever asked; true when a search ended.
+fn deliver(dht: &mut Dht, searches: &mut Askers) -> bool {
+    let mut ended = false;
+    while let Some(event) = dht.poll_event() {
+        match event {
+            Event::Peers { search, peers } => {
+                let gone = searches
+                    .get(&search)
+                    .is_none_or(|tx| tx.send(peers).is_err());
+                if gone {
+                    // The asker went away: the search is of no use.
+                    searches.remove(&search);
+                    dht.cancel(search);
+                    ended = true;
+                }
+            }
+            Event::Done { search, .. } => {
+                searches.remove(&search);
+                ended = true;
+            }
+        }
+    }
+    ended
 }
 
 /// One datagram from `socket`; never resolves without a socket. A receive

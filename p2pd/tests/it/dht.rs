@@ -259,6 +259,64 @@ async fn the_nodes_file_keeps_the_routing_table_and_port_nodes_and_bootstraps_th
     tasks.wait().await;
 }
 
+/// A daemon starting with many public torrents asks for more searches at
+/// once than the node runs lookups: the rest wait their turn, and every
+/// one of them reaches the DHT (here one node that never answers, so each
+/// lookup lasts a query timeout) and ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_beyond_the_nodes_room_wait_their_turn_and_all_run() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let node = DhtNode::start(
+        &DhtConfig {
+            bootstrap: Some(vec![silent.local_addr().unwrap().to_string()]),
+            ..lone_dht()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+        cancel.clone(),
+        &tasks,
+    )
+    .await
+    .unwrap();
+    const SEARCHES: u16 = 200;
+    let lookups = (0..SEARCHES).map(|i| {
+        let node = node.clone();
+        let mut hash = [0xab; 20];
+        hash[..2].copy_from_slice(&i.to_be_bytes());
+        tokio::spawn(async move {
+            node.lookup(p2p_proto::infohash::InfoHash(hash), Some(1), |_| {})
+                .await
+        })
+    });
+    let lookups: Vec<_> = lookups.collect();
+    let asked = tokio::task::spawn_blocking(move || {
+        let mut hashes = std::collections::HashSet::new();
+        let mut buf = [0u8; 2048];
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while hashes.len() < usize::from(SEARCHES) && std::time::Instant::now() < deadline {
+            if let Ok(n) = silent.recv(&mut buf) {
+                let d = &buf[..n];
+                if let Some(at) = d.windows(13).position(|w| w == b"9:info_hash20") {
+                    hashes.insert(d[at + 14..at + 34].to_vec());
+                }
+            }
+        }
+        hashes.len()
+    });
+    for l in lookups {
+        let found = timeout(Duration::from_secs(90), l).await.unwrap().unwrap();
+        assert_eq!(found, 0);
+    }
+    assert_eq!(asked.await.unwrap(), usize::from(SEARCHES));
+    cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
+}
+
 /// A KRPC ping from node id `id` with transaction id `t`.
 fn ping(id: u8, t: &[u8]) -> Vec<u8> {
     query(b"ping", id, b"", t)
