@@ -271,7 +271,8 @@ max_open_files = {max_open_files}
 # Private torrents, group torrents among them, never take part.
 lsd = {lsd}
 # The DHT (BEP 5): finds peers of public torrents and magnet links without a
-# tracker. Private torrents (group torrents among them) never touch it. IPv4.
+# tracker. Private torrents (group torrents among them) never touch it. IPv4
+# and IPv6 (BEP 32) on the same port number.
 dht = true
 # UDP port of the DHT node; absent: listen_port + 1 (uTP holds the UDP port of
 # listen_port's number; with utp = "off", that number).
@@ -280,10 +281,11 @@ dht = true
 # An empty list starts a DHT of our own. Nodes seen in the last run are kept
 # in state_dir/dht-nodes.txt and tried as well.
 # dht_bootstrap = [{bootstrap}]
-# Answer other nodes' queries from the start. Off, the node answers once
-# other nodes show it can be reached from outside, which suits the internet;
-# a private network of nodes (a LAN, tests on 127.0.0.1) needs it on.
-dht_server_mode = false
+# Take part as a full node: other nodes put us in their routing tables and
+# query us. Off, our queries say read-only (BEP 43): nodes still answer us
+# but never route through us; for a node others cannot reach (behind a NAT
+# with no port forwarded). We answer the queries that reach us either way.
+dht_server_mode = true
 
 # The .torrent watch folder: a .torrent file, or a text file ending in .magnet
 # that holds a magnet link, dropped here starts a download into downloads_dir,
@@ -640,7 +642,7 @@ impl Config {
             dht: self.dht.unwrap_or(true).then(|| DhtConfig {
                 port: self.dht_port,
                 bootstrap: self.dht_bootstrap.clone(),
-                server_mode: self.dht_server_mode.unwrap_or(false),
+                server_mode: self.dht_server_mode.unwrap_or(true),
                 nodes_file: Some(state_dir.join(DHT_NODES_FILE)),
             }),
             log_file: self
@@ -802,7 +804,7 @@ mod tests {
     #[test]
     fn the_dht_keys_reach_the_engine_and_dht_false_turns_it_off() {
         let c = Config::from_toml(
-            "dht_port = 7001\ndht_bootstrap = [\"127.0.0.1:7002\"]\ndht_server_mode = true",
+            "dht_port = 7001\ndht_bootstrap = [\"127.0.0.1:7002\"]\ndht_server_mode = false",
         )
         .unwrap();
         let dht = c
@@ -813,7 +815,7 @@ mod tests {
             .unwrap();
         assert_eq!(dht.port, Some(7001));
         assert_eq!(dht.bootstrap, Some(vec!["127.0.0.1:7002".to_owned()]));
-        assert!(dht.server_mode);
+        assert!(!dht.server_mode);
         let off = Config::from_toml("dht = false").unwrap();
         assert!(
             off.resolve(false, home_env)

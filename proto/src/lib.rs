@@ -12,6 +12,7 @@ pub mod api;
 pub mod bencode;
 pub mod bitfield;
 pub mod create;
+pub mod dht;
 pub mod fsutil;
 pub mod indexes;
 pub mod infohash;

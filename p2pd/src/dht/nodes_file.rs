@@ -5,19 +5,18 @@
 //! Reading is bounded (bytes and lines) and skips what does not parse:
 //! a damaged file costs a cold bootstrap, never a failed start.
 
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::path::Path;
 
-/// Most nodes written and read. mainline asks every bootstrap node on each
-/// lookup while its table holds fewer close nodes than it has bootstrap
-/// nodes, so the list stays short: about one bucket's worth.
+/// Most nodes written and read: every one is asked when the node starts
+/// with a low table, so the list stays short, about two buckets' worth.
 pub(crate) const MAX_SAVED_NODES: usize = 16;
-/// Longest file read (a line is at most 21 bytes: `255.255.255.255:65535`).
+/// Longest file read (a line is at most 47 bytes: an IPv6 address with a port).
 const MAX_FILE_BYTES: u64 = 4096;
 
 /// The saved nodes, at most [`MAX_SAVED_NODES`]; none when the file is
 /// missing or unreadable.
-pub(crate) fn load(path: &Path) -> Vec<SocketAddrV4> {
+pub(crate) fn load(path: &Path) -> Vec<SocketAddr> {
     use std::io::Read;
     let mut text = String::new();
     let read =
@@ -32,10 +31,10 @@ pub(crate) fn load(path: &Path) -> Vec<SocketAddrV4> {
 }
 
 /// The addresses in `text`, one a line; other lines are skipped.
-fn parse(text: &str) -> Vec<SocketAddrV4> {
-    let mut nodes: Vec<SocketAddrV4> = Vec::new();
+fn parse(text: &str) -> Vec<SocketAddr> {
+    let mut nodes: Vec<SocketAddr> = Vec::new();
     for line in text.lines() {
-        let Ok(SocketAddr::V4(a)) = line.trim().parse::<SocketAddr>() else {
+        let Ok(a) = line.trim().parse::<SocketAddr>() else {
             continue;
         };
         if a.port() != 0 && !a.ip().is_unspecified() && !nodes.contains(&a) {
@@ -49,7 +48,7 @@ fn parse(text: &str) -> Vec<SocketAddrV4> {
 }
 
 /// Writes `nodes` (the first [`MAX_SAVED_NODES`]) atomically. Blocking.
-pub(crate) fn save(path: &Path, nodes: &[SocketAddrV4]) -> std::io::Result<()> {
+pub(crate) fn save(path: &Path, nodes: &[SocketAddr]) -> std::io::Result<()> {
     let mut text = String::new();
     for n in nodes.iter().take(MAX_SAVED_NODES) {
         text.push_str(&n.to_string());
@@ -64,7 +63,7 @@ mod tests {
 
     use super::*;
 
-    fn addr(s: &str) -> SocketAddrV4 {
+    fn addr(s: &str) -> SocketAddr {
         s.parse().unwrap()
     }
 
@@ -72,7 +71,11 @@ mod tests {
     fn saved_nodes_are_read_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dht-nodes.txt");
-        let nodes = [addr("127.0.0.1:6881"), addr("10.1.2.3:51413")];
+        let nodes = [
+            addr("127.0.0.1:6881"),
+            addr("[2001:db8::1]:6881"),
+            addr("10.1.2.3:51413"),
+        ];
         save(&path, &nodes).unwrap();
         assert_eq!(load(&path), nodes);
     }
@@ -86,7 +89,7 @@ mod tests {
     #[test]
     fn garbage_lines_are_skipped_and_the_list_is_capped() {
         let mut text =
-            String::from("not an address\n[::1]:6881\n0.0.0.0:1\n1.2.3.4:0\n\u{0}\u{1}\n");
+            String::from("not an address\n[::]:6881\n0.0.0.0:1\n1.2.3.4:0\n\u{0}\u{1}\n");
         for i in 0..100u8 {
             text.push_str(&format!("10.0.0.{i}:6881\n"));
         }

@@ -259,25 +259,97 @@ async fn the_nodes_file_keeps_the_routing_table_and_port_nodes_and_bootstraps_th
     tasks.wait().await;
 }
 
+/// A daemon starting with many public torrents asks for more searches at
+/// once than the node runs lookups: the rest wait their turn, and every
+/// one of them reaches the DHT (here one node that never answers, so each
+/// lookup lasts a query timeout) and ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_beyond_the_nodes_room_wait_their_turn_and_all_run() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let node = DhtNode::start(
+        &DhtConfig {
+            bootstrap: Some(vec![silent.local_addr().unwrap().to_string()]),
+            ..lone_dht()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+        cancel.clone(),
+        &tasks,
+    )
+    .await
+    .unwrap();
+    const SEARCHES: u16 = 200;
+    let lookups = (0..SEARCHES).map(|i| {
+        let node = node.clone();
+        let mut hash = [0xab; 20];
+        hash[..2].copy_from_slice(&i.to_be_bytes());
+        tokio::spawn(async move {
+            node.lookup(p2p_proto::infohash::InfoHash(hash), Some(1), |_| {})
+                .await
+        })
+    });
+    let lookups: Vec<_> = lookups.collect();
+    let asked = tokio::task::spawn_blocking(move || {
+        let mut hashes = std::collections::HashSet::new();
+        let mut buf = [0u8; 2048];
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while hashes.len() < usize::from(SEARCHES) && std::time::Instant::now() < deadline {
+            if let Ok(n) = silent.recv(&mut buf) {
+                let d = &buf[..n];
+                if let Some(at) = d.windows(13).position(|w| w == b"9:info_hash20") {
+                    hashes.insert(d[at + 14..at + 34].to_vec());
+                }
+            }
+        }
+        hashes.len()
+    });
+    for l in lookups {
+        let found = timeout(Duration::from_secs(90), l).await.unwrap().unwrap();
+        assert_eq!(found, 0);
+    }
+    assert_eq!(asked.await.unwrap(), usize::from(SEARCHES));
+    cancel.cancel();
+    tasks.close();
+    tasks.wait().await;
+}
+
 /// A KRPC ping from node id `id` with transaction id `t`.
-fn ping(id: u8, t: &[u8; 4]) -> Vec<u8> {
+fn ping(id: u8, t: &[u8]) -> Vec<u8> {
+    query(b"ping", id, b"", t)
+}
+
+/// A KRPC query `q` from node id `id` carrying the bencoded arguments
+/// `args` (besides `id`), with transaction id `t`.
+fn query(q: &[u8], id: u8, args: &[u8], t: &[u8]) -> Vec<u8> {
     let mut m = b"d1:ad2:id20:".to_vec();
     m.extend_from_slice(&[id; 20]);
-    m.extend_from_slice(b"e1:q4:ping1:t4:");
+    m.extend_from_slice(args);
+    m.extend_from_slice(format!("e1:q{}:", q.len()).as_bytes());
+    m.extend_from_slice(q);
+    m.extend_from_slice(format!("1:t{}:", t.len()).as_bytes());
     m.extend_from_slice(t);
     m.extend_from_slice(b"1:y1:qe");
     m
 }
 
-/// Sends a ping to `to` until the response carrying its transaction id
-/// comes back (UDP may drop one), for at most five seconds.
-async fn pong(sock: &tokio::net::UdpSocket, to: SocketAddr, t: &[u8; 4]) -> Vec<u8> {
-    let mut tid = b"1:t4:".to_vec();
+/// Pings `to` with transaction id `t` and returns the answer.
+async fn pong(sock: &tokio::net::UdpSocket, to: SocketAddr, t: &[u8]) -> Vec<u8> {
+    answer(sock, to, &ping(t[0], t), t).await
+}
+
+/// Sends `query` to `to` until the response carrying its transaction id
+/// `t` comes back (UDP may drop one), for at most five seconds.
+async fn answer(sock: &tokio::net::UdpSocket, to: SocketAddr, query: &[u8], t: &[u8]) -> Vec<u8> {
+    let mut tid = format!("1:t{}:", t.len()).into_bytes();
     tid.extend_from_slice(t);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut buf = [0u8; 2048];
     while Instant::now() < deadline {
-        sock.send_to(&ping(t[0], t), to).await.unwrap();
+        sock.send_to(query, to).await.unwrap();
         while let Ok(Ok((n, _))) =
             timeout(Duration::from_millis(200), sock.recv_from(&mut buf)).await
         {
@@ -285,25 +357,80 @@ async fn pong(sock: &tokio::net::UdpSocket, to: SocketAddr, t: &[u8; 4]) -> Vec<
             if answer.windows(tid.len()).any(|w| w == tid.as_slice()) {
                 assert!(
                     answer.windows(6).any(|w| w == b"1:y1:r"),
-                    "a ping's answer is a response: {}",
+                    "a query's answer is a response: {}",
                     String::from_utf8_lossy(answer)
                 );
                 return answer.to_vec();
             }
         }
     }
-    panic!("no answer to a ping within five seconds");
+    panic!(
+        "no answer to {} within five seconds",
+        String::from_utf8_lossy(query)
+    );
 }
 
-/// mainline parses KRPC for us and keeps its decoder private, so the
-/// running node is fed hostile datagrams from outside (as the `krpc` fuzz
-/// target in `p2pd/fuzz` does): every cut and many byte flips of a valid
+/// libtorrent and Transmission send 2-byte transaction ids; a node must
+/// echo whatever `t` it is given (BEP 5), or it never answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_with_a_2_byte_transaction_id_are_answered_with_it() {
+    let cancel = CancellationToken::new();
+    let e = engine(&cancel, |c| c.dht = Some(lone_dht())).await;
+    let node = SocketAddr::from(([127, 0, 0, 1], e.dht_status().await.unwrap().port));
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    pong(&sock, node, b"aa").await;
+    let get_peers = query(
+        b"get_peers",
+        7,
+        &[b"9:info_hash20:".as_slice(), &[3; 20]].concat(),
+        b"gp",
+    );
+    let got = answer(&sock, node, &get_peers, b"gp").await;
+    assert!(
+        got.windows(7).any(|w| w == b"5:token"),
+        "a get_peers answer carries a token: {}",
+        String::from_utf8_lossy(&got)
+    );
+    cancel.cancel();
+}
+
+/// BEP 32: the node answers on ::1, on the same port number as on
+/// 127.0.0.1, and a `find_node` asking `want: [n6]` gets the IPv6 nodes it
+/// knows in `nodes6`: here another node on ::1 that pinged it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_find_node_from_ipv6_loopback_wanting_n6_gets_nodes6() {
+    let cancel = CancellationToken::new();
+    let e = engine(&cancel, |c| c.dht = Some(lone_dht())).await;
+    let port = e.dht_status().await.unwrap().port;
+    let node = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    let other = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
+    answer(&other, node, &ping(8, b"p6"), b"p6").await;
+    let sock = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
+    let args = [b"6:target20:".as_slice(), &[5; 20], b"4:wantl2:n6e"].concat();
+    let got = answer(&sock, node, &query(b"find_node", 7, &args, b"f6"), b"f6").await;
+    // nodes6 holds one compact node: id, 16-byte address, port.
+    let mut entry = b"6:nodes638:".to_vec();
+    entry.extend_from_slice(&[8; 20]);
+    entry.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+    entry.extend_from_slice(&other.local_addr().unwrap().port().to_be_bytes());
+    assert!(
+        got.windows(entry.len()).any(|w| w == entry.as_slice()),
+        "a find_node answer wanting n6 names the other ::1 node in nodes6: {}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(
+        !got.windows(7).any(|w| w == b"5:nodes"),
+        "no IPv4 nodes when only n6 is wanted"
+    );
+    cancel.cancel();
+}
+
+/// The running engine's node fed hostile datagrams from outside, as
+/// another node would send them: every cut and many byte flips of a valid
 /// query, deep nesting, absurd lengths, a datagram larger than any KRPC
-/// message, random bytes, and the fuzz target's seeds and reproducers. It
-/// must still answer a ping afterwards, and never answer with more than a
-/// response's size.
-/// (mainline 8 answers only 4-byte transaction ids; the 2-byte ones
-/// libtorrent sends are dropped: see the README.)
+/// message, random bytes, and the KRPC fuzz targets' seeds and
+/// reproducers (`proto/fuzz`). It must still answer a ping afterwards, and
+/// never answer with more than a response's size.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_krpc_datagrams_leave_the_dht_node_answering() {
     let cancel = CancellationToken::new();
@@ -338,8 +465,10 @@ async fn hostile_krpc_datagrams_leave_the_dht_node_answering() {
         hostile.push(m);
     }
     let mut kept = 0;
-    for dir in ["fuzz/seeds/krpc", "fuzz/regressions/krpc"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    for dir in ["seeds/krpc", "regressions/krpc", "regressions/dht_node"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../proto/fuzz")
+            .join(dir);
         // The regressions folder exists once the fuzzer has found something.
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;

@@ -345,8 +345,9 @@ fn a_private_torrents_info_hash_never_reaches_the_dht_and_a_public_ones_does() {
         );
     }
     // Once the public torrent's lookup has come, p2pd goes on talking to
-    // the node (mainline retries joining a DHT that does not answer): a few
-    // more datagrams bound the time the private torrent had to leak.
+    // the node (a node with an empty table bootstraps again every 30 s):
+    // one more datagram bounds the time the private torrent, added first,
+    // had to leak.
     let start = Instant::now();
     let seen_public = wait_for(
         "p2pd to ask the DHT about the public torrent",
@@ -356,7 +357,7 @@ fn a_private_torrents_info_hash_never_reaches_the_dht_and_a_public_ones_does() {
     wait_for(
         "more DHT datagrams from p2pd",
         Duration::from_secs(60),
-        || (recorder.total() >= seen_public + 5).then_some(()),
+        || (recorder.total() > seen_public).then_some(()),
     );
     let both_running = ok_json(&socket, &["list"]).as_array().unwrap().len();
     assert_eq!(both_running, 2);
