@@ -44,6 +44,11 @@ INSTANCE_CPUS=${INSTANCE_CPUS:-}
 SEPARATE=${SEPARATE:-}
 SEPARATE_PG=${SEPARATE_PG:-}
 SHARE_INTERVAL_MS=${SHARE_INTERVAL_MS:-}
+PROBE=${PROBE:-}
+DIRECT=${DIRECT:-}
+BALANCE=${BALANCE:-roundrobin}
+ONE_PROXIED=${ONE_PROXIED:-}
+PERIOD_US=${PERIOD_US:-100000}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 bench_workdir cluster
@@ -72,8 +77,8 @@ start_trackerd() {
         group=/sys/fs/cgroup/cpu/p2p-bench-$$-$PORT
         mkdir "$group"
         GROUPS_MADE+=("$group")
-        echo 100000 >"$group/cpu.cfs_period_us"
-        awk -v c="$INSTANCE_CPUS" 'BEGIN { printf "%d\n", c * 100000 }' >"$group/cpu.cfs_quota_us"
+        echo "$PERIOD_US" >"$group/cpu.cfs_period_us"
+        awk -v c="$INSTANCE_CPUS" -v p="$PERIOD_US" 'BEGIN { printf "%d\n", c * p }' >"$group/cpu.cfs_quota_us"
     fi
     # Joins the group, then execs trackerd (same PID) inside it.
     RUST_LOG=warn bash -c '[[ -z "$1" ]] || echo $$ >"$1/cgroup.procs"; shift; exec "$@"' \
@@ -93,14 +98,63 @@ stop_started() {
 }
 trap 'stop_started; bench_cleanup' EXIT
 
+# Machine-wide busy and total jiffies, from /proc/stat.
+machine_jiffies() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
+
+# Snapshot of what PROBE reports: each started process's CPU ticks, each
+# group's throttling counters, the machine's jiffies.
+probe_snapshot() {
+    local pid group
+    for pid in "${STARTED[@]}"; do echo "pid $pid $(cat "/proc/$pid/comm") $(cpu_ticks "$pid")"; done
+    for group in "${GROUPS_MADE[@]}"; do
+        echo "group ${group##*-} $(awk '{printf "%s ", $2}' "$group/cpu.stat")"
+    done
+    # PostgreSQL: the postmaster with-postgres started (our parent's other
+    # child) and its backends, live and exited.
+    local pm="" t
+    for pid in $(cat "/proc/$PPID/task/"*/children 2>/dev/null); do
+        [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == postgres ]] && pm=$pid && break
+    done
+    if [[ -n "$pm" ]]; then
+        t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+        for pid in $(cat "/proc/$pm/task/"*/children 2>/dev/null); do
+            t=$((t + $(cpu_ticks "$pid" 2>/dev/null || echo 0)))
+        done
+        echo "postgres pg $t"
+    fi
+    echo "machine $(machine_jiffies)"
+}
+
+# Prints (stderr) what each process used between two snapshots $1 and $2.
+probe_report() {
+    awk -v d="$DURATION" '
+        { k = $1 == "machine" ? $1 : $1 " " $2 }
+        FNR == NR { a[k] = $0; next }
+        { split(a[k], o, " ") }
+        $1 == "pid" { printf "  %s %d: %.2f CPU", $3, $2, ($4 - o[4]) / 100 / d }
+        $1 == "group" { printf "  [periods %d throttled %d, %.1f s]", $3 - o[3], $4 - o[4], ($5 - o[5]) / 1e9 }
+        $1 == "postgres" { printf "  postgres: %.2f CPU", ($3 - o[3]) / 100 / d }
+        $1 == "machine" { printf "  machine busy %.2f of 2 CPUs\n", 2 * ($2 - o[2]) / ($3 - o[3]) }
+    ' "$1" "$2" >&2
+}
+
 rate() { # URL
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$ROOT/bench/announce.lua" "$1" -- "$WORK/hashes.txt" |
-        awk '/^Requests\/sec/ {print $2}'
+    local id=$BASHPID
+    [[ -z "$PROBE" ]] || probe_snapshot >"$WORK/probe.$id.before"
+    /usr/bin/time -f '%U %S' -o "$WORK/wrk.$id.time" \
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$ROOT/bench/announce.lua" "$1" -- "$WORK/hashes.txt" \
+        >"$WORK/wrk.$id.out"
+    if [[ -n "$PROBE" ]]; then
+        probe_snapshot >"$WORK/probe.$id.after"
+        awk -v d="$DURATION" '{printf "  wrk: %.2f CPU", ($1 + $2) / d}' "$WORK/wrk.$id.time" >&2
+        probe_report "$WORK/probe.$id.before" "$WORK/probe.$id.after"
+    fi
+    awk '/^Requests\/sec/ {print $2}' "$WORK/wrk.$id.out"
 }
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-# Starts HAProxy in front of ports $1 and $2; sets FRONT.
+# Starts HAProxy in front of the ports given; sets FRONT.
 start_haproxy() {
     FRONT=$(free_port)
     cat >"$WORK/haproxy.cfg" <<CFG
@@ -117,10 +171,10 @@ frontend tracker
     bind 127.0.0.1:$FRONT
     default_backend trackerd
 backend trackerd
-    balance roundrobin
-    server a 127.0.0.1:$1
-    server b 127.0.0.1:$2
+    balance $BALANCE
 CFG
+    local port
+    for port in "$@"; do echo "    server s$port 127.0.0.1:$port" >>"$WORK/haproxy.cfg"; done
     haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
     PIDS+=("$!")
     STARTED+=("$!")
@@ -138,12 +192,36 @@ pair_rate() {
     stop_started
 }
 
-sqlite=() cluster=() separate=() separate_pg=()
+# Two instances sharing nothing, each with its own wrk of half the
+# connections, no proxy: what two machines serve with a load generator
+# each. Sets DIRECT_RATE.
+direct_rate() {
+    start_trackerd ""
+    local first=$PORT
+    start_trackerd ""
+    local c=$CONNECTIONS
+    CONNECTIONS=$((c / 2))
+    rate "http://127.0.0.1:$first" >"$WORK/direct.a" &
+    local a=$!
+    rate "http://127.0.0.1:$PORT" >"$WORK/direct.b"
+    wait "$a"
+    CONNECTIONS=$c
+    DIRECT_RATE=$(cat "$WORK/direct.a" "$WORK/direct.b" | awk '{s += $1} END {print s}')
+    stop_started
+}
+
+sqlite=() cluster=() separate=() separate_pg=() proxied=() direct=()
 STARTED=() GROUPS_MADE=()
 for round in $(seq "$ROUNDS"); do
     start_trackerd ""
     sqlite+=("$(rate "http://127.0.0.1:$PORT")")
     stop_started
+    if [[ -n "$ONE_PROXIED" ]]; then
+        start_trackerd ""
+        start_haproxy "$PORT"
+        proxied+=("$(rate "http://127.0.0.1:$FRONT")")
+        stop_started
+    fi
 
     # A fresh schema per round, so each round starts with empty swarms.
     schema="bench_$round"
@@ -151,13 +229,18 @@ for round in $(seq "$ROUNDS"); do
     db="$P2P_TEST_PG_URL?options=-c%20search_path%3D$schema"
     pair_rate "$db" "$db"
     cluster+=("$PAIR_RATE")
-    line="round $round: sqlite ${sqlite[-1]}/s, two on postgres behind haproxy ${cluster[-1]}/s"
+    line="round $round: sqlite ${sqlite[-1]}/s,${ONE_PROXIED:+ one sqlite behind haproxy ${proxied[-1]}/s,} two on postgres behind haproxy ${cluster[-1]}/s"
 
     if [[ -n "$SEPARATE" ]]; then
         # The ceiling: two instances sharing nothing (each its own SQLite).
         pair_rate "" ""
         separate+=("$PAIR_RATE")
         line+=", two separate on sqlite behind haproxy ${separate[-1]}/s"
+    fi
+    if [[ -n "$DIRECT" ]]; then
+        direct_rate
+        direct+=("$DIRECT_RATE")
+        line+=", two separate on sqlite, a wrk each ${direct[-1]}/s"
     fi
     if [[ -n "$SEPARATE_PG" ]]; then
         # Each of the pair on its own schema: it writes its batches as
