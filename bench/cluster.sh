@@ -122,6 +122,7 @@ probe_snapshot() {
         done
         echo "postgres pg $t"
     fi
+    echo "tcp opens $(awk '/^Tcp:/ && $7 ~ /^[0-9]+$/ {print $7}' /proc/net/snmp)"
     echo "machine $(machine_jiffies)"
 }
 
@@ -134,6 +135,7 @@ probe_report() {
         $1 == "pid" { printf "  %s %d: %.2f CPU", $3, $2, ($4 - o[4]) / 100 / d }
         $1 == "group" { printf "  [periods %d throttled %d, %.1f s]", $3 - o[3], $4 - o[4], ($5 - o[5]) / 1e9 }
         $1 == "postgres" { printf "  postgres: %.2f CPU", ($3 - o[3]) / 100 / d }
+        $1 == "tcp" { printf "  TCP connections accepted (machine): %d", $3 - o[3] }
         $1 == "machine" { printf "  machine busy %.2f of 2 CPUs\n", 2 * ($2 - o[2]) / ($3 - o[3]) }
     ' "$1" "$2" >&2
 }
@@ -160,6 +162,7 @@ start_haproxy() {
     cat >"$WORK/haproxy.cfg" <<CFG
 global
     maxconn 4000
+${HAPROXY_THREADS:+    nbthread $HAPROXY_THREADS}
 defaults
     mode http
     timeout connect 5s
@@ -192,13 +195,13 @@ pair_rate() {
     stop_started
 }
 
-# Two instances sharing nothing, each with its own wrk of half the
-# connections, no proxy: what two machines serve with a load generator
-# each. Sets DIRECT_RATE.
+# Two instances on databases $1 and $2 (empty: each its own SQLite), each
+# with its own wrk of half the connections, no proxy: what two machines
+# serve with a load generator each. Sets DIRECT_RATE.
 direct_rate() {
-    start_trackerd ""
+    start_trackerd "$1"
     local first=$PORT
-    start_trackerd ""
+    start_trackerd "$2"
     local c=$CONNECTIONS
     CONNECTIONS=$((c / 2))
     rate "http://127.0.0.1:$first" >"$WORK/direct.a" &
@@ -210,7 +213,7 @@ direct_rate() {
     stop_started
 }
 
-sqlite=() cluster=() separate=() separate_pg=() proxied=() direct=()
+sqlite=() cluster=() separate=() separate_pg=() proxied=() direct=() direct_pg=()
 STARTED=() GROUPS_MADE=()
 for round in $(seq "$ROUNDS"); do
     start_trackerd ""
@@ -238,9 +241,12 @@ for round in $(seq "$ROUNDS"); do
         line+=", two separate on sqlite behind haproxy ${separate[-1]}/s"
     fi
     if [[ -n "$DIRECT" ]]; then
-        direct_rate
+        direct_rate "" ""
         direct+=("$DIRECT_RATE")
-        line+=", two separate on sqlite, a wrk each ${direct[-1]}/s"
+        "$PSQL" "$P2P_TEST_PG_URL" -qc "CREATE SCHEMA ${schema}_direct"
+        direct_rate "${db}_direct" "${db}_direct"
+        direct_pg+=("$DIRECT_RATE")
+        line+=", two separate on sqlite, a wrk each, no proxy ${direct[-1]}/s, two on postgres, a wrk each, no proxy ${direct_pg[-1]}/s"
     fi
     if [[ -n "$SEPARATE_PG" ]]; then
         # Each of the pair on its own schema: it writes its batches as
@@ -252,7 +258,7 @@ for round in $(seq "$ROUNDS"); do
         separate_pg+=("$PAIR_RATE")
         line+=", two on postgres in separate schemas behind haproxy ${separate_pg[-1]}/s"
     fi
-    echo "$line"
+    echo "$line, pair / one $(echo "scale=2; ${cluster[-1]} / ${sqlite[-1]}" | bc)"
 done
 s=$(printf '%s\n' "${sqlite[@]}" | median)
 c=$(printf '%s\n' "${cluster[@]}" | median)
@@ -264,4 +270,13 @@ fi
 if [[ -n "$SEPARATE_PG" ]]; then
     q=$(printf '%s\n' "${separate_pg[@]}" | median)
     echo "two on postgres in separate schemas behind haproxy $q: / sqlite $(echo "scale=2; $q / $s" | bc), cluster / these $(echo "scale=2; $c / $q" | bc)"
+fi
+if [[ -n "$DIRECT" ]]; then
+    d=$(printf '%s\n' "${direct[@]}" | median)
+    e=$(printf '%s\n' "${direct_pg[@]}" | median)
+    echo "no proxy, a wrk each: two separate on sqlite $d (/ sqlite $(echo "scale=2; $d / $s" | bc)), two on postgres $e (/ sqlite $(echo "scale=2; $e / $s" | bc))"
+fi
+if [[ -n "$ONE_PROXIED" ]]; then
+    o=$(printf '%s\n' "${proxied[@]}" | median)
+    echo "one sqlite behind haproxy $o: / sqlite direct $(echo "scale=2; $o / $s" | bc), cluster / it $(echo "scale=2; $c / $o" | bc)"
 fi
