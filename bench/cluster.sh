@@ -31,14 +31,15 @@
 #   wake-ups; leastconn sends the next request to the instance that is
 #   answering. It is also what a deployment whose instances can stall
 #   (CPU limits of containers are this same quota) should use.
-# - 64 connections (CONNECTIONS): each instance of the pair gets the 32
-#   requests in flight the single instance had at 32, enough to keep it
-#   busy through HAProxy's longer round trip during its full-speed slice.
-#   The single instance serves the same at 32, 64 and 128.
+# - 128 connections (CONNECTIONS): behind HAProxy a request takes two
+#   more hops, and 16 requests in flight per instance of a pair (32
+#   connections) do not keep it busy through them during its full-speed
+#   slice; 64 each do. The single instance serves the same at 32, 64 and
+#   128 connections.
 #
 # Runs itself inside scripts/with-postgres when no P2P_TEST_PG_URL is set.
 # Usage: bench/cluster.sh
-# Knobs: ROUNDS (3), DURATION (s, 8), CONNECTIONS (64), THREADS (2),
+# Knobs: ROUNDS (3), DURATION (s, 8), CONNECTIONS (128), THREADS (2),
 #        HASHES (1000), INSTANCE_CPUS (none: uncapped; e.g. 0.3),
 #        PERIOD_US (the quota's period, 100000; at least 1000 / INSTANCE_CPUS),
 #        BALANCE (HAProxy's balance algorithm, leastconn),
@@ -63,7 +64,7 @@ if [[ -z "${P2P_TEST_PG_URL:-}" ]]; then
 fi
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8}
-CONNECTIONS=${CONNECTIONS:-64}
+CONNECTIONS=${CONNECTIONS:-128}
 THREADS=${THREADS:-2}
 HASHES=${HASHES:-1000}
 INSTANCE_CPUS=${INSTANCE_CPUS:-}
