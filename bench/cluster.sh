@@ -155,7 +155,7 @@ probe_snapshot() {
 
 # Prints (stderr) what each process used between two snapshots $1 and $2.
 probe_report() {
-    awk -v d="$DURATION" '
+    awk -v d="$DURATION" -v n="$(nproc --all)" '
         { k = $1 == "machine" ? $1 : $1 " " $2 }
         FNR == NR { a[k] = $0; next }
         { split(a[k], o, " ") }
@@ -163,19 +163,20 @@ probe_report() {
         $1 == "group" { printf "  [periods %d throttled %d, %.1f s]", $3 - o[3], $4 - o[4], ($5 - o[5]) / 1e9 }
         $1 == "postgres" { printf "  postgres: %.2f CPU", ($3 - o[3]) / 100 / d }
         $1 == "tcp" { printf "  TCP connections accepted (machine): %d", $3 - o[3] }
-        $1 == "machine" { printf "  machine busy %.2f of 2 CPUs\n", 2 * ($2 - o[2]) / ($3 - o[3]) }
+        $1 == "machine" { printf "  machine busy %.2f of %d CPUs\n", n * ($2 - o[2]) / ($3 - o[3]), n }
     ' "$1" "$2" >&2
 }
 
 rate() { # URL
     local id=$BASHPID
     [[ -z "$PROBE" ]] || probe_snapshot >"$WORK/probe.$id.before"
-    /usr/bin/time -f '%U %S' -o "$WORK/wrk.$id.time" \
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$ROOT/bench/announce.lua" "$1" -- "$WORK/hashes.txt" \
-        >"$WORK/wrk.$id.out"
+    # bash's time keyword: wrk's user and system CPU seconds.
+    local TIMEFORMAT='%U %S'
+    { time wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$ROOT/bench/announce.lua" "$1" -- \
+        "$WORK/hashes.txt" >"$WORK/wrk.$id.out"; } 2>"$WORK/wrk.$id.time"
     if [[ -n "$PROBE" ]]; then
         probe_snapshot >"$WORK/probe.$id.after"
-        awk -v d="$DURATION" '{printf "  wrk: %.2f CPU", ($1 + $2) / d}' "$WORK/wrk.$id.time" >&2
+        awk -v d="$DURATION" -v n="$(nproc --all)" '{printf "  wrk: %.2f CPU", ($1 + $2) / d}' "$WORK/wrk.$id.time" >&2
         probe_report "$WORK/probe.$id.before" "$WORK/probe.$id.after"
     fi
     awk '/^Requests\/sec/ {print $2}' "$WORK/wrk.$id.out"
