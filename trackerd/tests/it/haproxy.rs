@@ -3,7 +3,7 @@
 //! `trusted_proxies` naming it, as the README's deployment shows. Clients
 //! on other loopback addresses announce and log in through the proxy;
 //! each instance records the client's address, never the proxy's, and
-//! round-robin balancing does not split the swarm. PostgreSQL-only (it
+//! balancing requests over both does not split the swarm. PostgreSQL-only (it
 //! returns at once on SQLite and says so on stderr).
 
 use std::net::{IpAddr, SocketAddr};
@@ -34,7 +34,7 @@ fn haproxy(dir: &std::path::Path, backends: &[SocketAddr]) -> (Proc, SocketAddr)
          timeout server 60s\n    timeout tunnel 1h\n    option forwardfor\n    \
          option http-server-close\n\
          frontend tracker\n    bind 127.0.0.1:{port}\n    default_backend trackerd\n\
-         backend trackerd\n    balance roundrobin\n{servers}"
+         backend trackerd\n    balance leastconn\n{servers}"
     );
     let path = dir.join("haproxy.cfg");
     std::fs::write(&path, config).unwrap();
@@ -75,8 +75,10 @@ async fn behind_haproxy_two_instances_see_the_client_address_and_one_swarm() {
             req(h, n, port, 10, Event::Started).to_query_string()
         )
     };
-    // Round robin sends these to different instances; each is answered
-    // from the one swarm, with the other client at its own address.
+    // With no request open on either, leastconn takes turns (HAProxy
+    // round-robins among equally loaded servers), so these go to
+    // different instances; each is answered from the one swarm, with the
+    // other client at its own address.
     let r = send_from(one, front, &Request::get(&target(1, 7001))).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let deadline = Instant::now() + Duration::from_secs(10);
