@@ -62,6 +62,7 @@ mod ratelimit;
 mod relocate;
 mod resume;
 pub mod selection;
+mod sha1_wide;
 mod sockopt;
 mod space;
 mod storage;
