@@ -8,7 +8,7 @@
 //! are much cheaper), and hashing goes on while a write waits for the disk.
 //! The hasher takes every piece queued (up to 16) at once: pieces of one
 //! length are hashed side by side in the lanes of AVX-512 registers
-//! ([`sha1_wide`]), 5-6 GB/s on one core against 1.6 for one piece at a
+//! (`p2p-sha1-wide`), 5-6 GB/s on one core against 1.6 for one piece at a
 //! time with SHA-NI, so one hashing thread does not hold a download back.
 //! A second hashing thread was tried instead and did worse: on two cores it
 //! takes CPU from the network side of the same transfer.
@@ -30,7 +30,6 @@ use p2p_proto::wire::PeerId;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::piecebuf::PieceBuf;
-use super::sha1_wide;
 use super::storage::Storage;
 
 /// Verified pieces are written once this many bytes are waiting...
@@ -142,7 +141,7 @@ fn hash_loop(rx: &Receiver<DiskJob>, writer: &Sender<Vec<DiskJob>>) {
             }
         }
     };
-    let mut jobs: Vec<DiskJob> = Vec::with_capacity(sha1_wide::LANES);
+    let mut jobs: Vec<DiskJob> = Vec::with_capacity(p2p_sha1_wide::LANES);
     loop {
         let next = if good.is_empty() {
             rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
@@ -152,7 +151,7 @@ fn hash_loop(rx: &Receiver<DiskJob>, writer: &Sender<Vec<DiskJob>>) {
         match next {
             Ok(job) => {
                 jobs.push(job);
-                while jobs.len() < sha1_wide::LANES
+                while jobs.len() < p2p_sha1_wide::LANES
                     && let Ok(job) = rx.try_recv()
                 {
                     jobs.push(job);
@@ -183,7 +182,7 @@ fn hash_loop(rx: &Receiver<DiskJob>, writer: &Sender<Vec<DiskJob>>) {
 fn check_all(jobs: &mut Vec<DiskJob>) -> Vec<DiskJob> {
     let digests = catch_unwind(AssertUnwindSafe(|| {
         let data: Vec<&[u8]> = jobs.iter().map(|j| &j.data[..]).collect();
-        sha1_wide::digest_all(&data)
+        p2p_sha1_wide::digest_all(&data)
     }));
     let digests = match digests {
         Ok(d) => d,

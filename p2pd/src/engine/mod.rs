@@ -62,7 +62,6 @@ mod ratelimit;
 mod relocate;
 mod resume;
 pub mod selection;
-mod sha1_wide;
 mod sockopt;
 mod space;
 mod storage;

@@ -5,21 +5,21 @@
 //! crate) does about 1.6 GB/s on one core here, most of a loopback
 //! download's CPU. Sixteen independent pieces fill every lane of the same
 //! instructions: 5.1-5.8 GB/s on the same core (`vpternlogd` is each
-//! round's boolean function, `vprold` its rotations). Below [`WIDE_FROM`]
+//! round's boolean function, `vprold` its rotations). Below `WIDE_FROM`
 //! pieces of one length the lanes left empty cost more than they save, and
 //! the pieces go through the `sha1` crate one by one, as on CPUs without
 //! AVX-512.
 //!
 //! Must not: hash anything but whole messages (no streaming), or guess:
 //! the wide path is checked against the `sha1` crate in the tests below.
-//! This module and `sockopt.rs` are the workspace's only `unsafe` code:
+//! This crate and p2pd's `sockopt.rs` are the workspace's only `unsafe` code:
 //! here, two unaligned vector loads and stores and the call into the
 //! AVX-512 code after the CPU said it has it.
 
 use sha1::{Digest, Sha1};
 
 /// Messages hashed together.
-pub(crate) const LANES: usize = 16;
+pub const LANES: usize = 16;
 /// Fewest messages of one length worth the wide path: sixteen lanes cost
 /// about as much as 4.3 messages through SHA-NI.
 const WIDE_FROM: usize = 5;
@@ -33,7 +33,7 @@ const IV: [u32; 5] = [
 ];
 
 /// The SHA-1 of each message, in order.
-pub(crate) fn digest_all(messages: &[&[u8]]) -> Vec<[u8; 20]> {
+pub fn digest_all(messages: &[&[u8]]) -> Vec<[u8; 20]> {
     let mut out = vec![[0u8; 20]; messages.len()];
     let mut done = vec![false; messages.len()];
     if wide::available() {
