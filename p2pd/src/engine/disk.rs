@@ -1,4 +1,4 @@
-//! The disk threads: one hashes every completed piece, one writes the good
+//! The disk threads: one hashes every completed piece, two write the good
 //! ones, for all torrents of an engine.
 //!
 //! Long-lived threads fed by channels cost one wake-up per burst of pieces,
@@ -6,6 +6,8 @@
 //! hasher hands the writer batches of verified pieces, so consecutive pieces
 //! go out as one vectored write (with direct I/O, fewer and larger writes
 //! are much cheaper), and hashing goes on while a write waits for the disk.
+//! The two writers take batches in turn; the order in which batches are
+//! written does not matter (each piece has its own place in its files).
 //! The hasher takes every piece queued (up to 16) at once: pieces of one
 //! length are hashed side by side in the lanes of AVX-512 registers
 //! (`p2p-sha1-wide`), 5-6 GB/s on one core against 1.6 for one piece at a
@@ -22,8 +24,8 @@
 use std::any::Any;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use p2p_proto::wire::PeerId;
@@ -36,6 +38,10 @@ use super::storage::Storage;
 const WRITE_BATCH: usize = 4 << 20;
 /// ...or when no new piece has come for this long.
 const WRITE_DELAY: Duration = Duration::from_millis(2);
+/// Writes in flight: a second one keeps the disk busy while the first
+/// one's pieces are settled and the next batch is prepared (a virtio disk
+/// here: 1.85 GB/s with one 4 MiB direct write at a time, 2.05 with two).
+const WRITERS: usize = 2;
 /// How long the hasher waits for a full set of lanes after a piece comes.
 /// At loopback rates the set fills in about 3 ms and costs a third of the
 /// CPU of the same pieces hashed in small groups; a slow download's piece
@@ -95,16 +101,21 @@ impl Disk {
     pub fn start() -> std::io::Result<Disk> {
         let (tx, rx) = mpsc::channel();
         let (batches_tx, batches_rx) = mpsc::channel::<Vec<DiskJob>>();
-        std::thread::Builder::new()
-            .name("p2p-write".into())
-            .spawn(move || {
-                while let Ok(mut batch) = batches_rx.recv() {
-                    let owners = owners_of(&batch);
-                    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| write_all(&mut batch))) {
-                        fail_all(&owners, "the disk writer", &*panic);
+        let batches_rx = Arc::new(Mutex::new(batches_rx));
+        for _ in 0..WRITERS {
+            let batches_rx = batches_rx.clone();
+            std::thread::Builder::new()
+                .name("p2p-write".into())
+                .spawn(move || {
+                    while let Some(mut batch) = next_batch(&batches_rx) {
+                        let owners = owners_of(&batch);
+                        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| write_all(&mut batch)))
+                        {
+                            fail_all(&owners, "the disk writer", &*panic);
+                        }
                     }
-                }
-            })?;
+                })?;
+        }
         std::thread::Builder::new()
             .name("p2p-hash".into())
             .spawn(move || hash_loop(&rx, &batches_tx))?;
@@ -176,6 +187,15 @@ fn hash_loop(rx: &Receiver<DiskJob>, writer: &Sender<Vec<DiskJob>>) {
             }
         }
     }
+}
+
+/// The next batch for a writer; `None` once the hasher is gone.
+fn next_batch(batches: &Mutex<Receiver<Vec<DiskJob>>>) -> Option<Vec<DiskJob>> {
+    // A writer that panicked holds no batch: the lock is still good.
+    let rx = batches
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    rx.recv().ok()
 }
 
 /// Adds to `jobs` the pieces that come within [`GATHER_WAIT`], up to a
