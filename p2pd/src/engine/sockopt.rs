@@ -1,5 +1,5 @@
 //! The receive low-water mark (`SO_RCVLOWAT`), which no safe socket crate
-//! exposes. This file is the workspace's only `unsafe` code.
+//! exposes. With the `sha1wide` crate, the workspace's only `unsafe` code.
 //!
 //! Why: at loopback and LAN rates a peer socket becomes readable for every
 //! 16-64 KiB that arrives, and each wake-up is a context switch that costs
