@@ -4,10 +4,13 @@
 //! start).
 //!
 //! RC4 is written out here rather than taken from the `rc4` crate: RC4 is
-//! what limits an encrypted transfer, and this loop (state and indices in
-//! locals, no per-byte iterator adaptors) ran 25-45 % faster than the
-//! crate's on this machine (390-600 against 300-420 MB/s, as fast as
-//! OpenSSL's `openssl speed rc4`). The tests check it against the crate.
+//! what limits an encrypted transfer. The state is kept in 32-bit words
+//! (byte loads and stores into one 256-byte array stall on each other's
+//! partial writes) and eight keystream bytes are gathered into one word
+//! before they meet the data: 640-690 MB/s on this machine (AMD EPYC Zen 3)
+//! against 320 for a byte-wise loop over a byte state, 300-420 for the
+//! crate and 770 for OpenSSL's assembly (`openssl speed -evp rc4`). The
+//! tests check it against the crate.
 
 use sha1::{Digest, Sha1};
 
@@ -24,9 +27,10 @@ pub(super) fn hash(parts: &[&[u8]]) -> [u8; 20] {
 
 /// One direction of an RC4-encrypted stream.
 pub struct Rc4Stream {
-    s: [u8; 256],
-    i: u8,
-    j: u8,
+    /// The permutation of 0..=255, one value per word.
+    s: [u32; 256],
+    i: usize,
+    j: usize,
 }
 
 impl Rc4Stream {
@@ -39,29 +43,42 @@ impl Rc4Stream {
 
     /// RC4's key schedule.
     fn with_key(key: &[u8; 20]) -> Self {
-        let mut s: [u8; 256] = std::array::from_fn(|i| i as u8);
-        let mut j = 0u8;
+        let mut s: [u32; 256] = std::array::from_fn(|i| i as u32);
+        let mut j = 0usize;
         for i in 0..256 {
-            j = j.wrapping_add(s[i]).wrapping_add(key[i % key.len()]);
-            s.swap(i, usize::from(j));
+            j = (j + s[i] as usize + usize::from(key[i % key.len()])) & 255;
+            s.swap(i, j);
         }
         Rc4Stream { s, i: 0, j: 0 }
     }
 
+    /// The next keystream byte (in the low 8 bits).
+    #[inline(always)]
+    fn next(&mut self) -> u64 {
+        let s = &mut self.s;
+        self.i = (self.i + 1) & 255;
+        let si = s[self.i];
+        self.j = (self.j + si as usize) & 255;
+        let sj = s[self.j];
+        s[self.i] = sj;
+        s[self.j] = si;
+        u64::from(s[((si + sj) & 255) as usize])
+    }
+
     /// Encrypts or decrypts `buf` in place (RC4 is its own inverse).
     pub fn apply(&mut self, buf: &mut [u8]) {
-        let (mut i, mut j) = (self.i, self.j);
-        let s = &mut self.s;
-        for b in buf {
-            i = i.wrapping_add(1);
-            let si = s[usize::from(i)];
-            j = j.wrapping_add(si);
-            let sj = s[usize::from(j)];
-            s[usize::from(i)] = sj;
-            s[usize::from(j)] = si;
-            *b ^= s[usize::from(si.wrapping_add(sj))];
+        let mut words = buf.chunks_exact_mut(8);
+        for word in &mut words {
+            let mut key = 0u64;
+            for n in 0..8 {
+                key |= self.next() << (8 * n);
+            }
+            let data = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
+            word.copy_from_slice(&(data ^ key).to_le_bytes());
         }
-        (self.i, self.j) = (i, j);
+        for b in words.into_remainder() {
+            *b ^= self.next() as u8;
+        }
     }
 }
 
