@@ -21,6 +21,17 @@ fn addr(n: u16) -> SocketAddr {
     SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 6881))
 }
 
+/// A table whose far bucket (prefix 0) holds K nodes heard from as
+/// `contact`, split once so that bucket no longer holds our id.
+fn far_bucket_full(contact: Contact) -> RoutingTable {
+    let mut t = RoutingTable::new(OWN, 0);
+    for i in 0..K as u16 {
+        t.heard_from(id_at(0, i as u8), addr(i), contact, 0);
+    }
+    t.heard_from(id_at(3, 1), addr(50), Contact::Reply, 0);
+    t
+}
+
 #[test]
 fn the_first_k_nodes_go_in_and_the_bucket_splits_along_our_id() {
     let mut t = RoutingTable::new(OWN, 0);
@@ -42,12 +53,7 @@ fn the_first_k_nodes_go_in_and_the_bucket_splits_along_our_id() {
 
 #[test]
 fn a_full_far_bucket_caches_newcomers_and_asks_to_ping_questionable_nodes() {
-    let mut t = RoutingTable::new(OWN, 0);
-    for i in 0..K as u16 {
-        t.heard_from(id_at(0, i as u8), addr(i), Contact::Query, 0);
-    }
-    // Split once so bucket 0 is no longer the one holding our id.
-    t.heard_from(id_at(3, 1), addr(50), Contact::Reply, 0);
+    let mut t = far_bucket_full(Contact::Query);
     let out = t.heard_from(id_at(0, 0x40), addr(60), Contact::Reply, 10);
     let Outcome::Cached { ping } = out else {
         panic!("{out:?}")
@@ -59,11 +65,7 @@ fn a_full_far_bucket_caches_newcomers_and_asks_to_ping_questionable_nodes() {
 
 #[test]
 fn a_node_that_misses_queries_turns_bad_and_its_replacement_takes_its_place() {
-    let mut t = RoutingTable::new(OWN, 0);
-    for i in 0..K as u16 {
-        t.heard_from(id_at(0, i as u8), addr(i), Contact::Reply, 0);
-    }
-    t.heard_from(id_at(3, 1), addr(50), Contact::Reply, 0);
+    let mut t = far_bucket_full(Contact::Reply);
     let newcomer = id_at(0, 0x40);
     assert!(matches!(
         t.heard_from(newcomer, addr(60), Contact::Reply, 1),
@@ -79,11 +81,7 @@ fn a_node_that_misses_queries_turns_bad_and_its_replacement_takes_its_place() {
 
 #[test]
 fn a_bad_node_is_replaced_by_the_next_contact() {
-    let mut t = RoutingTable::new(OWN, 0);
-    for i in 0..K as u16 {
-        t.heard_from(id_at(0, i as u8), addr(i), Contact::Reply, 0);
-    }
-    t.heard_from(id_at(3, 1), addr(50), Contact::Reply, 0);
+    let mut t = far_bucket_full(Contact::Reply);
     t.failed(&id_at(0, 5), 1);
     t.failed(&id_at(0, 5), 1);
     let out = t.heard_from(id_at(0, 0x40), addr(60), Contact::Query, 2);
