@@ -240,7 +240,7 @@ direct_writes = {direct_writes}
 #   "prefer"  obfuscated handshakes, dialled and accepted, falling back to a
 #             plain handshake when the peer hangs up; the data after it is
 #             plaintext unless the peer insists on RC4 (libtorrent's default:
-#             RC4 costs a core per ~400 MB/s)
+#             RC4 costs a core per ~650 MB/s)
 #   "require" RC4 only, both ways; plaintext peers are refused
 #   "disable" plaintext only; encrypted handshakes are refused
 encryption = "{encryption}"
