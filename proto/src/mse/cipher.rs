@@ -109,4 +109,27 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// Any key and any way of cutting a stream into calls (word-sized
+        /// and ragged) give the crate's keystream.
+        #[test]
+        fn any_key_and_any_cuts_match_the_rc4_crate(
+            key in proptest::array::uniform20(proptest::prelude::any::<u8>()),
+            cuts in proptest::collection::vec(0usize..70, 0..40),
+        ) {
+            let total: usize = cuts.iter().sum();
+            let data: Vec<u8> = (0..total).map(|i| (i * 13 + 5) as u8).collect();
+            let mut theirs = data.clone();
+            Rc4::new_from_slice(&key).unwrap().apply_keystream(&mut theirs);
+            let mut ours = data;
+            let mut stream = Rc4Stream::with_key(&key);
+            let mut at = 0;
+            for cut in cuts {
+                stream.apply(&mut ours[at..at + cut]);
+                at += cut;
+            }
+            proptest::prop_assert_eq!(ours, theirs);
+        }
+    }
 }
