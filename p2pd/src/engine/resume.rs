@@ -181,13 +181,43 @@ pub fn initial_pieces(
         None if now.iter().any(|f| f.length > 0) => to_check.extend(0..n as u32),
         None => {}
     }
-    let mut buf = Vec::new();
-    for &p in &to_check {
-        if storage.verify_piece(p, &hashes[p as usize], &mut buf)? {
-            have.set(p as usize, true);
+    check_pieces(storage, hashes, &to_check, &mut have)?;
+    Ok((have, to_check.len()))
+}
+
+/// Most bytes of pieces read ahead of one hashing call.
+const CHECK_BATCH_BYTES: usize = 16 << 20;
+
+/// Reads `pieces` and marks in `have` those that match their hash. Pieces
+/// go through the wide SHA-1 (`p2p-sha1-wide`) up to a set of lanes at a
+/// time: 2-3.5 times the rate of one piece after another.
+fn check_pieces(
+    storage: &Storage,
+    hashes: &[[u8; 20]],
+    pieces: &[u32],
+    have: &mut Bitfield,
+) -> io::Result<()> {
+    let Some(&first) = pieces.first() else {
+        return Ok(());
+    };
+    let piece_len = storage.piece_span(first).1.max(1);
+    let per_batch = (CHECK_BATCH_BYTES / piece_len).clamp(1, p2p_sha1_wide::LANES);
+    let mut bufs = vec![Vec::new(); per_batch];
+    for batch in pieces.chunks(per_batch) {
+        let mut read = Vec::with_capacity(batch.len());
+        for (&p, buf) in batch.iter().zip(&mut bufs) {
+            if storage.read_piece(p, buf)? {
+                read.push((p, &buf[..]));
+            }
+        }
+        let data: Vec<&[u8]> = read.iter().map(|&(_, d)| d).collect();
+        for (&(p, _), digest) in read.iter().zip(p2p_sha1_wide::digest_all(&data)) {
+            if digest == hashes[p as usize] {
+                have.set(p as usize, true);
+            }
         }
     }
-    Ok((have, to_check.len()))
+    Ok(())
 }
 
 /// Files the record saw with data, holding verified pieces, that are gone
@@ -321,6 +351,40 @@ mod tests {
             initial_pieces(&storage, &meta.info.pieces, Some(record), true).unwrap();
         assert_eq!(checked, 10);
         assert_eq!(have.count_ones(), 2, "pieces 0 and 1 only");
+    }
+
+    #[test]
+    fn pieces_checked_in_batches_keep_their_own_verdicts() {
+        use p2p_proto::create::{Control, CreateOptions, create_torrent};
+        let dir = tempfile::tempdir().unwrap();
+        // 40 whole pieces and a short last one: three batches of 16 lanes.
+        let len = 40 * 16_384 + 1_000;
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
+        let src = dir.path().join("src.bin");
+        fs::write(&src, &bytes).unwrap();
+        let opts = CreateOptions {
+            piece_length: Some(16_384),
+            ..CreateOptions::default()
+        };
+        let meta = create_torrent(&src, &opts, &Control::default())
+            .unwrap()
+            .metainfo;
+        let dl = dir.path().join("dl");
+        fs::create_dir_all(&dl).unwrap();
+        let mut on_disk = bytes.clone();
+        for bad in [0, 17, 33, 40] {
+            on_disk[bad * 16_384 + 5] ^= 1;
+        }
+        // Cut inside piece 38: 38, 39 and 40 are short.
+        on_disk.truncate(38 * 16_384 + 9);
+        fs::write(dl.join("src.bin"), &on_disk).unwrap();
+        let handles = std::sync::Arc::new(super::super::handles::FileHandles::new(2));
+        let storage = Storage::new(&meta, &dl, false, handles).unwrap();
+        let (have, checked) = initial_pieces(&storage, &meta.info.pieces, None, false).unwrap();
+        assert_eq!(checked, 41);
+        let got: Vec<usize> = (0..41).filter(|&p| have.get(p)).collect();
+        let want: Vec<usize> = (0..38).filter(|p| ![0, 17, 33].contains(p)).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
