@@ -117,12 +117,61 @@ fn finish(mut state: [u32; 5], tail: &[u8], total_len: usize) -> [u8; 20] {
     out
 }
 
+/// Rounds `$s..$s + 20` of a block through the caller's own `round!`.
+macro_rules! twenty {
+    ($s:expr, $f:tt, $k:expr) => {
+        round!($s, $f, $k);
+        round!($s + 1, $f, $k);
+        round!($s + 2, $f, $k);
+        round!($s + 3, $f, $k);
+        round!($s + 4, $f, $k);
+        round!($s + 5, $f, $k);
+        round!($s + 6, $f, $k);
+        round!($s + 7, $f, $k);
+        round!($s + 8, $f, $k);
+        round!($s + 9, $f, $k);
+        round!($s + 10, $f, $k);
+        round!($s + 11, $f, $k);
+        round!($s + 12, $f, $k);
+        round!($s + 13, $f, $k);
+        round!($s + 14, $f, $k);
+        round!($s + 15, $f, $k);
+        round!($s + 16, $f, $k);
+        round!($s + 17, $f, $k);
+        round!($s + 18, $f, $k);
+        round!($s + 19, $f, $k);
+    };
+}
+
+/// Digests of 1..=`N` messages of one length, each in a lane of
+/// `compress` (which runs their whole blocks); the tails are padded and
+/// finished one by one. Empty lanes repeat the first message and their
+/// results are dropped.
+fn digest_lanes<const N: usize>(
+    messages: &[&[u8]],
+    compress: impl FnOnce(&mut [[u32; 5]; N], &[&[[u8; 64]]; N]),
+) -> Vec<[u8; 20]> {
+    assert!(!messages.is_empty() && messages.len() <= N);
+    let len = messages[0].len();
+    assert!(messages.iter().all(|m| m.len() == len));
+    let lanes: [&[[u8; 64]]; N] =
+        std::array::from_fn(|l| messages.get(l).unwrap_or(&messages[0]).as_chunks().0);
+    let mut states = [IV; N];
+    compress(&mut states, &lanes);
+    let whole = lanes[0].len() * 64;
+    messages
+        .iter()
+        .zip(states)
+        .map(|(m, s)| finish(s, &m[whole..], len))
+        .collect()
+}
+
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod wide {
     use std::arch::x86_64::*;
 
-    use super::{IV, LANES, finish};
+    use super::LANES;
 
     pub fn available() -> bool {
         std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
@@ -131,22 +180,9 @@ mod wide {
     /// Digests of 1..=[`LANES`] messages of one length. The caller has
     /// checked [`available`].
     pub fn digest(messages: &[&[u8]]) -> Vec<[u8; 20]> {
-        assert!(!messages.is_empty() && messages.len() <= LANES);
-        let len = messages[0].len();
-        assert!(messages.iter().all(|m| m.len() == len));
-        // Empty lanes repeat the first message; their results are dropped.
-        let lanes: [&[[u8; 64]]; LANES] =
-            std::array::from_fn(|l| messages.get(l).unwrap_or(&messages[0]).as_chunks().0);
-        let mut states = [IV; LANES];
-        // SAFETY: `available` found AVX-512F and AVX-512BW on this CPU, all
-        // that `compress` is compiled for.
-        unsafe { compress(&mut states, &lanes) };
-        let whole = lanes[0].len() * 64;
-        messages
-            .iter()
-            .zip(states)
-            .map(|(m, s)| finish(s, &m[whole..], len))
-            .collect()
+        // SAFETY: `available` found AVX-512F and AVX-512BW on this CPU, all that `compress`
+        // is compiled for.
+        super::digest_lanes::<LANES>(messages, |states, lanes| unsafe { compress(states, lanes) })
     }
 
     /// Runs the blocks of sixteen equally long messages through SHA-1's
@@ -196,30 +232,6 @@ mod wide {
                     b = a;
                     a = t;
                 }};
-            }
-            macro_rules! twenty {
-                ($s:expr, $f:literal, $k:expr) => {
-                    round!($s, $f, $k);
-                    round!($s + 1, $f, $k);
-                    round!($s + 2, $f, $k);
-                    round!($s + 3, $f, $k);
-                    round!($s + 4, $f, $k);
-                    round!($s + 5, $f, $k);
-                    round!($s + 6, $f, $k);
-                    round!($s + 7, $f, $k);
-                    round!($s + 8, $f, $k);
-                    round!($s + 9, $f, $k);
-                    round!($s + 10, $f, $k);
-                    round!($s + 11, $f, $k);
-                    round!($s + 12, $f, $k);
-                    round!($s + 13, $f, $k);
-                    round!($s + 14, $f, $k);
-                    round!($s + 15, $f, $k);
-                    round!($s + 16, $f, $k);
-                    round!($s + 17, $f, $k);
-                    round!($s + 18, $f, $k);
-                    round!($s + 19, $f, $k);
-                };
             }
             // Ch(b, c, d), parity, Maj(b, c, d), parity, as vpternlogd tables.
             twenty!(0, 0xCA, k[0]);
@@ -286,8 +298,6 @@ mod wide {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{IV, finish};
-
     /// Messages hashed together on this path.
     pub const LANES: usize = 8;
     /// Fewest messages of one length worth this path: eight lanes cost
@@ -302,22 +312,9 @@ mod avx2 {
     /// Digests of 1..=[`LANES`] messages of one length. The caller has
     /// checked [`available`].
     pub fn digest(messages: &[&[u8]]) -> Vec<[u8; 20]> {
-        assert!(!messages.is_empty() && messages.len() <= LANES);
-        let len = messages[0].len();
-        assert!(messages.iter().all(|m| m.len() == len));
-        // Empty lanes repeat the first message; their results are dropped.
-        let lanes: [&[[u8; 64]]; LANES] =
-            std::array::from_fn(|l| messages.get(l).unwrap_or(&messages[0]).as_chunks().0);
-        let mut states = [IV; LANES];
         // SAFETY: `available` found AVX2 on this CPU, all that `compress`
         // is compiled for.
-        unsafe { compress(&mut states, &lanes) };
-        let whole = lanes[0].len() * 64;
-        messages
-            .iter()
-            .zip(states)
-            .map(|(m, s)| finish(s, &m[whole..], len))
-            .collect()
+        super::digest_lanes::<LANES>(messages, |states, lanes| unsafe { compress(states, lanes) })
     }
 
     /// Runs the blocks of eight equally long messages through SHA-1's
@@ -406,30 +403,6 @@ mod avx2 {
                     b = a;
                     a = t;
                 }};
-            }
-            macro_rules! twenty {
-                ($s:expr, $f:ident, $k:expr) => {
-                    round!($s, $f, $k);
-                    round!($s + 1, $f, $k);
-                    round!($s + 2, $f, $k);
-                    round!($s + 3, $f, $k);
-                    round!($s + 4, $f, $k);
-                    round!($s + 5, $f, $k);
-                    round!($s + 6, $f, $k);
-                    round!($s + 7, $f, $k);
-                    round!($s + 8, $f, $k);
-                    round!($s + 9, $f, $k);
-                    round!($s + 10, $f, $k);
-                    round!($s + 11, $f, $k);
-                    round!($s + 12, $f, $k);
-                    round!($s + 13, $f, $k);
-                    round!($s + 14, $f, $k);
-                    round!($s + 15, $f, $k);
-                    round!($s + 16, $f, $k);
-                    round!($s + 17, $f, $k);
-                    round!($s + 18, $f, $k);
-                    round!($s + 19, $f, $k);
-                };
             }
             twenty!(0, ch, k[0]);
             twenty!(20, parity, k[1]);
