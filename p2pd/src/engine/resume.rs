@@ -269,20 +269,25 @@ mod tests {
         assert_eq!(load(&path, 10, 1), None);
     }
 
-    /// A 10-piece, one-file torrent with all its data in `dl/`.
-    fn complete_download(dir: &Path) -> (p2p_proto::metainfo::Metainfo, Storage, PathBuf) {
+    /// The torrent of `src` in 16 KiB pieces.
+    fn torrent_of(src: &Path) -> p2p_proto::metainfo::Metainfo {
         use p2p_proto::create::{Control, CreateOptions, create_torrent};
-        let src = dir.join("src/data.bin");
-        fs::create_dir_all(src.parent().unwrap()).unwrap();
-        let bytes: Vec<u8> = (0..10 * 16_384u32).map(|i| (i % 251) as u8).collect();
-        fs::write(&src, &bytes).unwrap();
         let opts = CreateOptions {
             piece_length: Some(16_384),
             ..CreateOptions::default()
         };
-        let meta = create_torrent(&src, &opts, &Control::default())
+        create_torrent(src, &opts, &Control::default())
             .unwrap()
-            .metainfo;
+            .metainfo
+    }
+
+    /// A 10-piece, one-file torrent with all its data in `dl/`.
+    fn complete_download(dir: &Path) -> (p2p_proto::metainfo::Metainfo, Storage, PathBuf) {
+        let src = dir.join("src/data.bin");
+        fs::create_dir_all(src.parent().unwrap()).unwrap();
+        let bytes: Vec<u8> = (0..10 * 16_384u32).map(|i| (i % 251) as u8).collect();
+        fs::write(&src, &bytes).unwrap();
+        let meta = torrent_of(&src);
         let dl = dir.join("dl");
         fs::create_dir_all(&dl).unwrap();
         fs::copy(&src, dl.join("data.bin")).unwrap();
@@ -355,20 +360,13 @@ mod tests {
 
     #[test]
     fn pieces_checked_in_batches_keep_their_own_verdicts() {
-        use p2p_proto::create::{Control, CreateOptions, create_torrent};
         let dir = tempfile::tempdir().unwrap();
         // 40 whole pieces and a short last one: three batches of 16 lanes.
         let len = 40 * 16_384 + 1_000;
         let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
         let src = dir.path().join("src.bin");
         fs::write(&src, &bytes).unwrap();
-        let opts = CreateOptions {
-            piece_length: Some(16_384),
-            ..CreateOptions::default()
-        };
-        let meta = create_torrent(&src, &opts, &Control::default())
-            .unwrap()
-            .metainfo;
+        let meta = torrent_of(&src);
         let dl = dir.path().join("dl");
         fs::create_dir_all(&dl).unwrap();
         let mut on_disk = bytes.clone();
