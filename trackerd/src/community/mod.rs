@@ -138,6 +138,10 @@ pub struct Community {
     /// Seals and opens passkeys at rest.
     passkey_key: PasskeyKey,
     traffic: Mutex<Traffic>,
+    /// Held while a drained batch of traffic is on its way to the store,
+    /// and by readers of both: a batch is then counted once, never in
+    /// neither place nor in both.
+    traffic_flush: tokio::sync::Mutex<()>,
     /// The event log.
     pub events: Arc<EventLog>,
     writes: tokio::sync::Mutex<()>,
@@ -184,6 +188,7 @@ impl Community {
             shared_limits,
             access: Access::default(),
             traffic: Mutex::default(),
+            traffic_flush: tokio::sync::Mutex::new(()),
             writes: tokio::sync::Mutex::new(()),
             shutdown: CancellationToken::new(),
             announce_events: tx,
@@ -314,6 +319,7 @@ impl Community {
 
     /// Writes pending traffic counters; on failure they wait for the next try.
     async fn flush_traffic(&self) {
+        let _flushing = self.traffic_flush.lock().await;
         let batch = self.traffic.lock().drain();
         if batch.is_empty() {
             return;

@@ -358,6 +358,9 @@ impl Community {
             .take(64)
             .collect::<String>()
             .to_ascii_lowercase();
+        // The stored counters and the pending ones, read with no flush
+        // between them.
+        let _counting = self.traffic_flush.lock().await;
         let user = self.store.user_by_name(&name).await?.ok_or_else(|| {
             CommunityError::NotFound(format!(
                 "no user {:?}",
