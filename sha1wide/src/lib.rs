@@ -37,7 +37,7 @@ const IV: [u32; 5] = [
 pub fn digest_all(messages: &[&[u8]]) -> Vec<[u8; 20]> {
     let mut out = vec![[0u8; 20]; messages.len()];
     let mut done = vec![false; messages.len()];
-    if let Some(path) = Path::here() {
+    if let Some(path) = LanePath::here() {
         for first in 0..messages.len() {
             if done[first] {
                 continue;
@@ -67,7 +67,7 @@ pub fn digest_all(messages: &[&[u8]]) -> Vec<[u8; 20]> {
 }
 
 /// A way of hashing several messages of one length at once.
-struct Path {
+struct LanePath {
     lanes: usize,
     /// Fewest messages worth it: below, the empty lanes cost more than
     /// hashing the messages one by one through SHA-NI.
@@ -75,20 +75,20 @@ struct Path {
     digest: fn(&[&[u8]]) -> Vec<[u8; 20]>,
 }
 
-impl Path {
+impl LanePath {
     /// The widest this CPU has, if any.
-    fn here() -> Option<Path> {
+    fn here() -> Option<LanePath> {
         #[cfg(target_arch = "x86_64")]
         {
             if wide::available() {
-                return Some(Path {
+                return Some(LanePath {
                     lanes: LANES,
                     wide_from: WIDE_FROM,
                     digest: wide::digest,
                 });
             }
             if avx2::available() {
-                return Some(Path {
+                return Some(LanePath {
                     lanes: avx2::LANES,
                     wide_from: avx2::WIDE_FROM,
                     digest: avx2::digest,
