@@ -114,6 +114,11 @@ fn idle_state(d: &Daemon, e: &Entry) -> (TorrentState, Option<String>) {
     if let Some(n) = d.queue.place(e.info_hash) {
         return (TorrentState::Queued, Some(format!("#{n} in the queue")));
     }
+    // Out of the queue and not yet in the engine: a start begins by
+    // checking the files.
+    if d.queue.is_starting(e.info_hash) {
+        return (TorrentState::Checking, None);
+    }
     match d.queue.refused(e.info_hash) {
         Some(why) => (TorrentState::Error, Some(why)),
         None => (TorrentState::Waiting, None),

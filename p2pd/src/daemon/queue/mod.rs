@@ -96,6 +96,9 @@ pub(crate) struct Queue {
     watch: Mutex<Watch>,
     /// Downloads waiting for a slot, and their places (1 is next).
     queued: Mutex<HashMap<InfoHash, usize>>,
+    /// Downloads a plan has taken out of the queue and is starting: the
+    /// engine does not run them yet, but they are on their way.
+    starting: Mutex<HashSet<InfoHash>>,
     /// Downloads the engine would not start, and why: not tried again
     /// until resumed or moved.
     refused: Mutex<HashMap<InfoHash, String>>,
@@ -153,6 +156,7 @@ impl Queue {
             policy: Mutex::new(policy),
             watch: Mutex::default(),
             queued: Mutex::default(),
+            starting: Mutex::default(),
             refused: Mutex::default(),
             finished_shared: Mutex::default(),
             aside: Mutex::default(),
@@ -163,6 +167,11 @@ impl Queue {
     /// A download's place among those waiting (1 is next), if it waits.
     pub fn place(&self, id: InfoHash) -> Option<usize> {
         lock(&self.queued).get(&id).copied()
+    }
+
+    /// Whether a plan is starting a download the engine does not run yet.
+    pub fn is_starting(&self, id: InfoHash) -> bool {
+        lock(&self.starting).contains(&id)
     }
 
     /// Why the engine would not start a download, if it would not.
@@ -211,6 +220,8 @@ impl Queue {
     /// goals. Returns the downloads the engine would not start, and why.
     pub async fn plan(&self) -> Vec<(InfoHash, String)> {
         let _turn = self.turn.lock().await;
+        // Left over only by a plan dropped halfway (none runs beside us).
+        lock(&self.starting).clear();
         let policy = *lock(&self.policy);
         let now = Instant::now();
         let aside = lock(&self.aside).clone();
@@ -242,6 +253,13 @@ impl Queue {
         // A login starts what is not held: not what is set aside either.
         self.sharing
             .hold(plan.queued.iter().chain(&aside).copied().collect());
+        // While logged out nothing starts; the login starts what is not held.
+        let stopped = self.sharing.is_stopped();
+        // Marked before they leave the queue, so that a look between the
+        // two never finds them neither queued nor running.
+        if !stopped {
+            lock(&self.starting).extend(plan.start.iter().copied());
+        }
         *lock(&self.queued) = plan
             .queued
             .iter()
@@ -253,16 +271,18 @@ impl Queue {
             self.engine.remove(id).await;
         }
         lock(&self.watch).keep_only(|id| self.engine.is_running(*id));
-        // While logged out nothing starts; the login starts what is not held.
-        if self.sharing.is_stopped() {
+        if stopped {
             return Vec::new();
         }
         let mut refused = Vec::new();
         for id in plan.start {
-            let Some(e) = self.sharing.registry().get(id).cloned() else {
-                continue;
+            let entry = self.sharing.registry().get(id).cloned();
+            let started = match &entry {
+                Some(e) => self.start(e).await,
+                None => Ok(()),
             };
-            if let Err(why) = self.start(&e).await {
+            lock(&self.starting).remove(&id);
+            if let (Some(e), Err(why)) = (entry, started) {
                 tracing::warn!(torrent = %e.name, "cannot start download: {why}");
                 lock(&self.refused).insert(id, why.clone());
                 refused.push((id, why));
